@@ -1,0 +1,1 @@
+"""The decision side of intakeguard: registry, policy, verdicts, records and the REST API."""

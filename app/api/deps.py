@@ -1,0 +1,67 @@
+"""Dependencies of the routes, as ``Annotated`` aliases."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from app.api.problems import Forbidden, Unauthorized
+from app.auth import Principal, authenticate
+from app.db.engine import store_errors
+from app.intake import DecisionService
+from app.settings import Settings
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_service(request: Request) -> DecisionService:
+    service: DecisionService = request.app.state.service
+    return service
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A session whose transaction commits when the route returns without error."""
+    service: DecisionService = request.app.state.service
+    with store_errors(), service.sessions.begin() as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ServiceDep = Annotated[DecisionService, Depends(get_service)]
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def _principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise Unauthorized("a bearer token is required (Authorization: Bearer <token>)")
+    settings: Settings = request.app.state.settings
+    admin = settings.admin_token.get_secret_value() if settings.admin_token else None
+    service: DecisionService = request.app.state.service
+    with store_errors(), service.sessions() as session:
+        principal = authenticate(session, credentials.credentials, admin)
+    if principal is None:
+        raise Unauthorized("the bearer token is unknown or revoked")
+    return principal
+
+
+def require(scope: str) -> Callable[..., Principal]:
+    """A dependency granting access to holders of ``scope`` only."""
+
+    def check(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+        if scope not in principal.scopes:
+            raise Forbidden(f"this token lacks the scope {scope!r}")
+        return principal
+
+    return check

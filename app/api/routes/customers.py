@@ -1,0 +1,69 @@
+"""/v1/customers/{login}: the registry the Customer Panel keeps in sync."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Response, status
+
+from app.api.deps import SessionDep, SettingsDep, require
+from app.api.schemas import CustomerIn, CustomerOut, ErrorBody
+from app.auth import Principal
+from app.registry import CustomerData, delete_customer, get_customer, put_customer, validate
+
+router = APIRouter(prefix="/v1/customers", tags=["registry"])
+
+Login = Annotated[str, Path(min_length=2, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]+$")]
+
+
+@router.put(
+    "/{login}",
+    response_model=CustomerOut,
+    responses={201: {"model": CustomerOut}, 409: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+)
+def put(
+    login: Login,
+    body: CustomerIn,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    _: Annotated[Principal, Depends(require("registry:write"))],
+) -> CustomerOut:
+    """Create or replace a customer; 409 if a service already belongs to another one."""
+    customer = validate(
+        login,
+        CustomerData(
+            panel_email=body.panel_email,
+            kind=body.kind,
+            name=body.name,
+            services=tuple(body.services),
+            pesel=body.pesel,
+            nip=body.nip,
+            regon=body.regon,
+        ),
+    )
+    row, created = put_customer(session, customer, settings.require_secret_key())
+    if created:
+        response.status_code = status.HTTP_201_CREATED
+    return CustomerOut.of(row)
+
+
+@router.get("/{login}", response_model=CustomerOut, responses={404: {"model": ErrorBody}})
+def get(
+    login: Login,
+    session: SessionDep,
+    _: Annotated[Principal, Depends(require("registry:read"))],
+) -> CustomerOut:
+    return CustomerOut.of(get_customer(session, login))
+
+
+@router.delete(
+    "/{login}", status_code=status.HTTP_204_NO_CONTENT, responses={404: {"model": ErrorBody}}
+)
+def remove(
+    login: Login,
+    session: SessionDep,
+    _: Annotated[Principal, Depends(require("registry:write"))],
+) -> Response:
+    delete_customer(session, login)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

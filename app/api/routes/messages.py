@@ -1,0 +1,83 @@
+"""POST /v1/messages: the REST door for a raw RFC 5322 message."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, status
+from starlette.concurrency import run_in_threadpool
+
+from app.api.deps import ServiceDep, SettingsDep, require
+from app.api.problems import PayloadTooLarge, UnprocessableMessage, UnsupportedMediaType
+from app.api.schemas import ErrorBody, VerdictOut
+from app.auth import Principal
+from app.errors import InvalidInput
+from mailhook.errors import UnusableMessage
+from mailhook.message import Channel, Envelope, parse_message
+
+router = APIRouter(prefix="/v1/messages", tags=["intake"])
+
+ACCEPTED_TYPES = ("message/rfc822", "application/octet-stream", "text/plain")
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=VerdictOut,
+    responses={
+        413: {"model": ErrorBody},
+        415: {"model": ErrorBody},
+        422: {"model": ErrorBody},
+        503: {"model": ErrorBody, "description": "Temporary failure; retry after Retry-After"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"message/rfc822": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def submit_message(
+    request: Request,
+    service: ServiceDep,
+    settings: SettingsDep,
+    _: Annotated[Principal, Depends(require("intake"))],
+    client_ip: Annotated[str | None, Query(max_length=45)] = None,
+    helo: Annotated[str | None, Query(max_length=255)] = None,
+    mail_from: Annotated[str | None, Query(max_length=320)] = None,
+    rcpt: Annotated[list[str] | None, Query(max_length=1000)] = None,
+) -> dict[str, object]:
+    """Verify a message, record its verdict and return it (201)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in ACCEPTED_TYPES:
+        raise UnsupportedMediaType(
+            f"send the raw message as message/rfc822, not {content_type or 'no content type'}"
+        )
+    if client_ip is not None:
+        try:
+            client_ip = str(ipaddress.ip_address(client_ip))
+        except ValueError:
+            raise InvalidInput(f"client_ip: {client_ip!r} is not an IP address") from None
+    raw = await _read_capped(request, settings.max_message_bytes)
+    envelope = Envelope(client_ip=client_ip, helo=helo, mail_from=mail_from, rcpt=tuple(rcpt or ()))
+    try:
+        message = parse_message(raw, envelope, Channel.API)
+    except UnusableMessage as exc:
+        raise UnprocessableMessage(str(exc)) from None
+    return await run_in_threadpool(service.submit, message)
+
+
+async def _read_capped(request: Request, limit: int) -> bytes:
+    """The request body, refused as soon as it passes ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the message is larger than the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the message is larger than the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -1,0 +1,290 @@
+"""The ``intakeguard`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from app.errors import ConfigError, InvalidInput, StoreUnavailable
+from app.settings import Settings, load_settings, split_listen
+
+# sysexits.h
+EX_OK = 0
+EX_USAGE = 64
+EX_DATAERR = 65
+EX_TEMPFAIL = 75
+EX_NOPERM = 77
+EX_CONFIG = 78
+
+log = logging.getLogger("intakeguard")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return EX_USAGE
+    try:
+        settings = load_settings(args.config)
+        logging.basicConfig(
+            level=settings.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+        code: int = args.run(settings, args)
+        return code
+    except ConfigError as exc:
+        print(f"intakeguard: configuration error: {exc}", file=sys.stderr)
+        return EX_CONFIG
+    except StoreUnavailable as exc:
+        print(f"intakeguard: database unavailable, try again later: {exc}", file=sys.stderr)
+        return EX_TEMPFAIL
+    except InvalidInput as exc:
+        print(f"intakeguard: {exc}", file=sys.stderr)
+        return EX_DATAERR
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="intakeguard",
+        description="Verify emailed instructions before a support desk acts on them.",
+        epilog="Settings come from INTAKEGUARD_* variables over the --config file; see README.md.",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=_env_path("INTAKEGUARD_CONFIG"),
+        help="TOML settings file (default: $INTAKEGUARD_CONFIG); the environment overrides it",
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def command(name: str, run: Callable[[Settings, argparse.Namespace], int], help: str) -> Any:
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.set_defaults(run=run)
+        return sub
+
+    command("serve", _serve, "run the decision API (and the SMTP receiver) in one process")
+    command("api", _serve, "run the decision API alone")
+
+    db = commands.add_parser("db", help="database maintenance").add_subparsers(metavar="ACTION")
+    upgrade = db.add_parser("upgrade", help="apply database migrations up to the latest")
+    upgrade.set_defaults(run=_db_upgrade)
+
+    token = commands.add_parser("token", help="API tokens").add_subparsers(metavar="ACTION")
+    create = token.add_parser("create", help="create a bearer token; it is printed once")
+    create.add_argument("--name", required=True, help="who or what uses the token")
+    create.add_argument(
+        "--scope",
+        required=True,
+        nargs="+",
+        action="extend",
+        metavar="SCOPE",
+        help="scopes granted: intake, verdicts:read, review, registry:read, registry:write, "
+        "codes:issue, audit, webhooks",
+    )
+    create.set_defaults(run=_token_create)
+
+    customers = commands.add_parser("customers", help="the customer registry")
+    actions = customers.add_subparsers(metavar="ACTION")
+    importing = actions.add_parser(
+        "import",
+        help="import customers from a CSV file (all rows or none)",
+        description="Columns: login,kind,name,panel_email,pesel,nip,regon,services "
+        "(services separated by ';' or spaces). Every row is validated first; any bad row "
+        "is reported by line number and nothing is imported.",
+    )
+    importing.add_argument("file", type=Path, metavar="FILE.csv")
+    importing.set_defaults(run=_customers_import)
+
+    check = command(
+        "check", _check, "verify a saved message and print the evidence; records nothing"
+    )
+    check.add_argument("file", type=Path, metavar="FILE.eml")
+    check.add_argument("--client-ip", help="IP address of the client that handed the message over")
+    check.add_argument("--helo", help="HELO/EHLO name the client gave")
+    check.add_argument("--mail-from", help="envelope sender (MAIL FROM)")
+    check.add_argument("--json", action="store_true", help="print the verdict as JSON")
+
+    rules = commands.add_parser("rules", help="the policy in rules/").add_subparsers(
+        metavar="ACTION"
+    )
+    rules_check = rules.add_parser("check", help="validate a rules directory and show what it does")
+    rules_check.add_argument("dir", type=Path, nargs="?", help="default: INTAKEGUARD_RULES_DIR")
+    rules_check.set_defaults(run=_rules_check)
+    return parser
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value) if value else None
+
+
+def _prepare_store(settings: Settings) -> None:
+    """Migrate the embedded SQLite file; refuse to start on an outdated PostgreSQL."""
+    from app.db.engine import make_engine
+    from app.db.migrate import current_revision, head_revision, upgrade
+
+    engine = make_engine(settings.database_url)
+    if engine.dialect.name == "sqlite":
+        upgrade(engine)
+    elif current_revision(engine) != head_revision():
+        raise ConfigError(
+            "INTAKEGUARD_DATABASE_URL: the database schema is not current; run "
+            "`intakeguard db upgrade` once before starting the service"
+        )
+    engine.dispose()
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.api import create_app
+
+    settings.require_secret_key()
+    _prepare_store(settings)
+    app = create_app(settings)
+    host, port = split_listen(settings.http_listen)
+    log.info("decision API listening on http://%s:%d", host, port)
+    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False)
+    return EX_OK
+
+
+def _db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    from app.db.engine import make_engine
+    from app.db.migrate import current_revision, upgrade
+
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    print(f"database at revision {current_revision(engine)}")
+    return EX_OK
+
+
+def _token_create(settings: Settings, args: argparse.Namespace) -> int:
+    from app.auth import create_token
+    from app.db.engine import make_engine, session_factory, store_errors
+
+    _prepare_store(settings)
+    with store_errors(), session_factory(make_engine(settings.database_url)).begin() as session:
+        token = create_token(session, args.name, args.scope)
+    print(token)
+    print(
+        f"token for {args.name!r} with scopes {' '.join(sorted(set(args.scope)))};"
+        " store it now, it is not shown again",
+        file=sys.stderr,
+    )
+    return EX_OK
+
+
+def _customers_import(settings: Settings, args: argparse.Namespace) -> int:
+    from app.db.engine import make_engine, session_factory, store_errors
+    from app.importer import import_customers, read_customers
+
+    key = settings.require_secret_key()
+    _prepare_store(settings)
+    customers, errors = read_customers(args.file, _progress)
+    if not errors:
+        with store_errors(), session_factory(make_engine(settings.database_url)).begin() as session:
+            report = import_customers(session, customers, key, _progress)
+            errors = report.errors
+            if errors:
+                session.rollback()
+    if errors:
+        for error in errors:
+            print(f"{args.file}: {error}", file=sys.stderr)
+        print(f"{args.file}: {len(errors)} problem(s); nothing was imported", file=sys.stderr)
+        return EX_DATAERR
+    print(f"imported {len(customers)} customers ({report.created} new, {report.updated} updated)")
+    return EX_OK
+
+
+def _progress(stage: str, done: int, total: int) -> None:
+    """Progress of a long import on stderr: in place on a terminal, every 10,000 rows in logs."""
+    if total < 1000:
+        return
+    interactive = sys.stderr.isatty()
+    if interactive or done % 10000 == 0 or done == total:
+        end = "\r" if interactive and done < total else "\n"
+        percent = done * 100 // total
+        print(f"{stage} {done}/{total} rows ({percent}%)", end=end, file=sys.stderr, flush=True)
+
+
+def _check(settings: Settings, args: argparse.Namespace) -> int:
+    from app.api import build_service
+    from app.db.engine import make_engine, session_factory
+    from app.intake import DecisionService
+    from app.rules import load_rules
+    from app.signing import VerdictSigner
+    from mailhook.errors import UnusableMessage
+    from mailhook.message import Channel, Envelope, parse_message
+
+    try:
+        raw = args.file.read_bytes()
+    except OSError as exc:
+        print(f"intakeguard: {args.file}: cannot be read ({exc.strerror})", file=sys.stderr)
+        return EX_DATAERR
+    _prepare_store(settings)
+    if settings.secret_key is not None:
+        service = build_service(settings)
+    else:
+        # Nothing is recorded or signed, so the secret key is not needed here.
+        service = DecisionService(
+            session_factory(make_engine(settings.database_url)),
+            load_rules(settings.rules_dir),
+            VerdictSigner(os.urandom(32)),
+        )
+    try:
+        message = parse_message(
+            raw,
+            Envelope(client_ip=args.client_ip, helo=args.helo, mail_from=args.mail_from),
+            Channel.PIPE,
+        )
+    except UnusableMessage as exc:
+        print(f"intakeguard: {args.file}: {exc}", file=sys.stderr)
+        return EX_DATAERR
+    verdict = service.explain(message)
+    if args.json:
+        print(json.dumps(verdict, indent=2, ensure_ascii=False))
+    else:
+        print(_table(verdict))
+    return EX_OK
+
+
+def _table(verdict: dict[str, Any]) -> str:
+    width = max([len(c["name"]) for c in verdict["checks"]] + [8])
+    lines = [
+        f"decision   {verdict['decision']}",
+        f"assurance  {verdict['assurance']}",
+        f"customer   {verdict['customer'] or '-'}",
+        f"asks for   {', '.join(verdict['instruction']['kinds']) or '-'}",
+        f"services   {', '.join(verdict['instruction']['services']) or '-'}",
+        "",
+        f"{'check':<{width}}  {'result':<9} reason",
+    ]
+    lines += [f"{c['name']:<{width}}  {c['result']:<9} {c['reason']}" for c in verdict["checks"]]
+    lines += ["", "why:"] + [f"  - {reason}" for reason in verdict["reasons"]]
+    return "\n".join(lines)
+
+
+def _rules_check(settings: Settings, args: argparse.Namespace) -> int:
+    from app.rules import load_rules
+
+    rules = load_rules(args.dir or settings.rules_dir)
+    print(f"rules {args.dir or settings.rules_dir} are valid, version {rules.version}")
+    for kind in rules.catalogue.kinds:
+        needs = "signed documents by post" if kind.postal_only else kind.requires
+        print(f"  {kind.name:<18} needs {needs:<24} ({len(kind.phrases)} phrases) {kind.title}")
+    for key, action in sorted(rules.policy.findings.items()):
+        print(f"  finding {key:<28} -> {action}")
+    return EX_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

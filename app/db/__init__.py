@@ -1,0 +1,1 @@
+"""The store: engine, table models and Alembic migrations."""

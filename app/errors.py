@@ -1,0 +1,36 @@
+"""Exceptions of the decision side.
+
+    IntakeguardError
+    ├── ConfigError          a setting or the rules directory is invalid (exit 78)
+    ├── StoreUnavailable     the database cannot be reached now (503, SMTP 451, exit 75)
+    ├── NotFound             no such customer, verdict or token (404)
+    ├── Conflict             the request contradicts what is stored (409)
+    └── InvalidInput         the request is understood but its content is wrong (422)
+
+Third-party exceptions are translated at the boundary: a SQLAlchemy operational
+error becomes StoreUnavailable. A verdict is never an exception.
+"""
+
+
+class IntakeguardError(Exception):
+    """Root of every exception raised by ``app``."""
+
+
+class ConfigError(IntakeguardError):
+    """A setting or a rules file is invalid; the message names it and what is expected."""
+
+
+class StoreUnavailable(IntakeguardError):
+    """The database is unreachable or busy; the caller should retry later."""
+
+
+class NotFound(IntakeguardError):
+    """The named object does not exist."""
+
+
+class Conflict(IntakeguardError):
+    """The request conflicts with the stored state."""
+
+
+class InvalidInput(IntakeguardError):
+    """The request is well-formed but its content is not acceptable."""

@@ -1,0 +1,73 @@
+"""The decision: findings, instruction kinds and assurance in, a decision and reasons out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.rules import Rules
+from mailhook.findings import Finding
+from mailhook.instructions import ASSURANCE_LEVELS
+
+DECISIONS = ("accepted", "rejected", "review", "otp_required", "postal_required")
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    decision: str
+    reasons: tuple[str, ...]
+
+
+def assurance_of(findings: list[Finding]) -> str:
+    """``asserted`` when the sender is the registered address; authentication raises it."""
+    matched = any(f.name == "customer-match" and f.result == "pass" for f in findings)
+    return "asserted" if matched else "none"
+
+
+def decide(
+    findings: list[Finding], kinds: tuple[str, ...], assurance: str, rules: Rules
+) -> Decision:
+    """Apply the policy: a rejecting finding wins, then review, then the requirement."""
+    policy = rules.policy
+    rejecting = [f.reason for f in findings if policy.action_for(f.name, f.result) == "reject"]
+    if rejecting:
+        return Decision("rejected", tuple(rejecting))
+    reviewing = [f.reason for f in findings if policy.action_for(f.name, f.result) == "review"]
+    if reviewing:
+        return Decision("review", tuple(reviewing))
+    wanted = [rules.kind(name) for name in kinds]
+    postal = [kind for kind in wanted if kind.postal_only]
+    if postal:
+        return Decision(
+            "postal_required",
+            (
+                f"{postal[0].title} is accepted only on signed documents sent by post; "
+                "tell the customer which documents to send.",
+            ),
+        )
+    required = max(
+        (kind.requires for kind in wanted),
+        key=ASSURANCE_LEVELS.index,
+        default=policy.unrecognised_requires,
+    )
+    what = ", ".join(kind.title[:1].lower() + kind.title[1:] for kind in wanted)
+    what = what or "an unrecognised request"
+    if ASSURANCE_LEVELS.index(assurance) >= ASSURANCE_LEVELS.index(required):
+        return Decision(
+            "accepted", (f"The message asks for {what} and carries the {required} level it needs.",)
+        )
+    if required == "authorized" and assurance == "authenticated":
+        return Decision(
+            "otp_required",
+            (
+                f"The message asks for {what}, which needs a one-time code; ask the customer "
+                "to copy one from the Customer Panel into a reply.",
+            ),
+        )
+    return Decision(
+        "rejected" if policy.shortfall == "reject" else "review",
+        (
+            f"The message asks for {what}, which needs the {required} level, but it only "
+            f"reaches {assurance}: the sender's domain does not prove that it sent it. "
+            "Confirm with the customer through the Customer Panel before acting.",
+        ),
+    )

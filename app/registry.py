@@ -1,0 +1,196 @@
+"""The registry: customers, their panel address, identifiers and services."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+import idna
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, selectinload
+
+from app.db.models import Customer, Service
+from app.db.types import utcnow
+from app.errors import Conflict, InvalidInput, NotFound
+from app.identifiers import IdentifierKind, keyed_hash, mask, normalise
+from mailhook.addresses import InvalidAddress, normalise_address
+
+LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+_SERVER_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerData:
+    """A customer as the panel sends it, before validation."""
+
+    panel_email: str
+    kind: Literal["person", "company"]
+    name: str
+    services: tuple[str, ...] = ()
+    pesel: str | None = None
+    nip: str | None = None
+    regon: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceName:
+    kind: Literal["domain", "server"]
+    ascii: str
+    unicode: str
+
+
+def parse_service(value: str) -> ServiceName:
+    """A domain (stored as A-label and U-label, RFC 5891) or a server id."""
+    text = value.strip().rstrip(".").lower()
+    if "." not in text:
+        if not _SERVER_ID.match(text):
+            raise InvalidInput(f"services: {value!r} is neither a domain name nor a server id")
+        return ServiceName("server", text, text)
+    try:
+        ascii_name = idna.encode(text, uts46=True).decode("ascii")
+        unicode_name = idna.decode(ascii_name)
+    except (idna.IDNAError, UnicodeError) as exc:
+        raise InvalidInput(f"services: {value!r} is not a valid domain name ({exc})") from None
+    return ServiceName("domain", ascii_name, unicode_name)
+
+
+def check_login(login: str) -> str:
+    if not LOGIN.match(login):
+        raise InvalidInput(
+            "login: 2-64 characters, lower-case letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return login
+
+
+@dataclass(frozen=True, slots=True)
+class ValidCustomer:
+    """A customer whose every field has been checked; what put_customer stores."""
+
+    login: str
+    kind: str
+    name: str
+    panel_email: str
+    services: tuple[ServiceName, ...]
+    identifiers: dict[IdentifierKind, str]
+
+
+def validate(login: str, data: CustomerData) -> ValidCustomer:
+    """Check every field; InvalidInput names the first wrong one."""
+    check_login(login)
+    if not data.name.strip():
+        raise InvalidInput("name: must not be empty")
+    try:
+        panel_email = normalise_address(data.panel_email)
+    except InvalidAddress as exc:
+        raise InvalidInput(f"panel_email: {exc}") from None
+    identifiers: dict[IdentifierKind, str] = {}
+    for kind in IdentifierKind:
+        value = getattr(data, kind.value)
+        if value:
+            identifiers[kind] = normalise(kind, value)
+    if data.kind == "company" and IdentifierKind.PESEL in identifiers:
+        raise InvalidInput("pesel: a company is identified by NIP or REGON, not PESEL")
+    services = tuple({s.ascii: s for s in map(parse_service, data.services)}.values())
+    return ValidCustomer(
+        login=login,
+        kind=data.kind,
+        name=data.name.strip(),
+        panel_email=panel_email,
+        services=services,
+        identifiers=identifiers,
+    )
+
+
+def put_customer(session: Session, customer: ValidCustomer, key: bytes) -> tuple[Customer, bool]:
+    """Create or replace a customer; Conflict if a service belongs to someone else.
+
+    Returns the stored row and whether it was created.
+    """
+    row = session.scalar(
+        select(Customer)
+        .where(Customer.login == customer.login)
+        .options(selectinload(Customer.services))
+    )
+    _refuse_held_services(session, customer, row)
+    now = utcnow()
+    created = row is None
+    if row is None:
+        row = Customer(login=customer.login, created_at=now, panel_email_changed_at=now)
+        session.add(row)
+    elif row.panel_email != customer.panel_email:
+        row.panel_email_changed_at = now
+    row.kind = customer.kind
+    row.name = customer.name
+    row.panel_email = customer.panel_email
+    row.updated_at = now
+    for kind in IdentifierKind:
+        digits = customer.identifiers.get(kind)
+        setattr(row, f"{kind.value}_hash", keyed_hash(key, kind, digits) if digits else None)
+        setattr(row, f"{kind.value}_masked", mask(digits) if digits else None)
+    kept = {s.ascii for s in customer.services}
+    row.services = [s for s in row.services if s.name_ascii in kept]
+    session.flush()
+    present = {s.name_ascii for s in row.services}
+    for service in customer.services:
+        if service.ascii not in present:
+            row.services.append(
+                Service(kind=service.kind, name_ascii=service.ascii, name_unicode=service.unicode)
+            )
+    session.flush()
+    return row, created
+
+
+def _refuse_held_services(session: Session, customer: ValidCustomer, row: Customer | None) -> None:
+    names = [s.ascii for s in customer.services]
+    if not names:
+        return
+    held = session.execute(
+        select(Service.name_unicode, Customer.login)
+        .join(Customer)
+        .where(Service.name_ascii.in_(names), Customer.login != customer.login)
+        .limit(1)
+    ).first()
+    if held is not None:
+        raise Conflict(
+            f"service {held.name_unicode} already belongs to customer {held.login!r}; "
+            "remove it there first"
+        )
+
+
+def get_customer(session: Session, login: str) -> Customer:
+    row = session.scalar(
+        select(Customer).where(Customer.login == login).options(selectinload(Customer.services))
+    )
+    if row is None:
+        raise NotFound(f"no customer with login {login!r}")
+    return row
+
+
+def delete_customer(session: Session, login: str) -> None:
+    result = session.execute(delete(Customer).where(Customer.login == login))
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise NotFound(f"no customer with login {login!r}")
+
+
+def owners_of(session: Session, services: tuple[str, ...]) -> dict[str, Customer]:
+    """Registered services among ``services`` (A-labels or server ids) → their customer."""
+    if not services:
+        return {}
+    rows = session.execute(
+        select(Service.name_ascii, Customer)
+        .join(Customer)
+        .where(Service.name_ascii.in_(services[:200]))
+    ).all()
+    return {name: customer for name, customer in rows}
+
+
+def customers_by_login(session: Session, logins: tuple[str, ...]) -> list[Customer]:
+    if not logins:
+        return []
+    return list(session.scalars(select(Customer).where(Customer.login.in_(logins[:50]))))
+
+
+def customers_by_panel_email(session: Session, address: str) -> list[Customer]:
+    return list(session.scalars(select(Customer).where(Customer.panel_email == address).limit(2)))

@@ -1,0 +1,39 @@
+"""Verdict signatures: Ed25519 over the canonical JSON of the verdict."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+
+def canonical_json(value: Any) -> bytes:
+    """Sorted keys, no whitespace, UTF-8: the bytes a signature covers."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class VerdictSigner:
+    """Signs verdicts with a key derived from the secret key (HKDF-SHA256)."""
+
+    def __init__(self, secret_key: bytes) -> None:
+        seed = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=b"intakeguard verdict signing"
+        ).derive(secret_key)
+        self._key = Ed25519PrivateKey.from_private_bytes(seed)
+        public = self._key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        self.public_key = _b64(public)
+        self.key_id = "ed25519:" + self.public_key[:16]
+
+    def sign(self, verdict: dict[str, Any]) -> str:
+        """Signature of every verdict field except ``signature`` itself."""
+        payload = {k: v for k, v in verdict.items() if k != "signature"}
+        return f"{self.key_id}.{_b64(self._key.sign(canonical_json(payload)))}"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")

@@ -1,0 +1,140 @@
+"""Verdicts: recording one, reading one, and the keyset-paginated list."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from app.db.models import StoredMessage, Verdict
+from app.db.types import utcnow
+from app.errors import InvalidInput, NotFound
+from app.signing import VerdictSigner
+from mailhook.message import InboundMessage
+
+MAX_PAGE = 200
+
+
+def record_verdict(
+    session: Session, message: InboundMessage, body: dict[str, Any], signer: VerdictSigner
+) -> dict[str, Any]:
+    """Store the raw message (once per SHA-256) and the signed verdict; return its JSON."""
+    now = utcnow()
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(StoredMessage)
+        .values(sha256=message.sha256, raw=message.raw, received_at=now)
+        .on_conflict_do_nothing(index_elements=["sha256"])
+    )
+    verdict: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "message_id": message.message_id,
+        "recorded_at": now.isoformat().replace("+00:00", "Z"),
+        "channel": message.channel.value,
+        **body,
+    }
+    verdict["signature"] = signer.sign(verdict)
+    session.add(
+        Verdict(
+            id=verdict["id"],
+            message_id=verdict["message_id"],
+            message_sha256=message.sha256,
+            recorded_at=now,
+            channel=verdict["channel"],
+            decision=verdict["decision"],
+            assurance=verdict["assurance"],
+            customer=verdict["customer"],
+            instruction=verdict["instruction"],
+            checks=verdict["checks"],
+            reasons=verdict["reasons"],
+            envelope={
+                "client_ip": message.envelope.client_ip,
+                "helo": message.envelope.helo,
+                "mail_from": message.envelope.mail_from,
+                "rcpt": list(message.envelope.rcpt),
+            },
+            rules_version=verdict["rules_version"],
+            signature=verdict["signature"],
+        )
+    )
+    session.flush()
+    return verdict
+
+
+def as_json(row: Verdict) -> dict[str, Any]:
+    """The verdict exactly as signed (``recorded_at`` keeps its recorded form)."""
+    return {
+        "id": row.id,
+        "message_id": row.message_id,
+        "recorded_at": row.recorded_at.isoformat().replace("+00:00", "Z"),
+        "channel": row.channel,
+        "decision": row.decision,
+        "assurance": row.assurance,
+        "customer": row.customer,
+        "instruction": row.instruction,
+        "checks": row.checks,
+        "reasons": row.reasons,
+        "rules_version": row.rules_version,
+        "signature": row.signature,
+    }
+
+
+def get_verdict(session: Session, verdict_id: str) -> dict[str, Any]:
+    row = session.scalar(select(Verdict).where(Verdict.id == verdict_id))
+    if row is None:
+        raise NotFound(f"no verdict with id {verdict_id!r}")
+    return as_json(row)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def list_verdicts(
+    session: Session,
+    *,
+    decision: str | None = None,
+    customer: str | None = None,
+    message_id: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+) -> Page:
+    """Newest first; ``cursor`` from a previous page continues after its last item."""
+    query = select(Verdict).order_by(Verdict.seq.desc()).limit(min(limit, MAX_PAGE) + 1)
+    if decision is not None:
+        query = query.where(Verdict.decision == decision)
+    if customer is not None:
+        query = query.where(Verdict.customer == customer)
+    if message_id is not None:
+        query = query.where(Verdict.message_id == message_id)
+    if cursor is not None:
+        query = query.where(Verdict.seq < _decode_cursor(cursor))
+    rows = list(session.scalars(query))
+    more = len(rows) > min(limit, MAX_PAGE)
+    rows = rows[: min(limit, MAX_PAGE)]
+    next_cursor = _encode_cursor(rows[-1].seq) if more and rows else None
+    return Page(items=[as_json(row) for row in rows], next_cursor=next_cursor)
+
+
+def _encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"v1:{seq}".encode()).rstrip(b"=").decode()
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        version, _, seq = text.partition(":")
+        if version != "v1" or not seq.isdigit():
+            raise ValueError(text)
+        return int(seq)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("cursor: not a cursor returned by this API") from None

@@ -1,0 +1,1 @@
+"""The mail side of intakeguard: canonical messages, checks and instruction extraction."""

@@ -1,0 +1,77 @@
+"""Registry of the mail checks and the pipeline that runs them in a declared order."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mailhook.errors import TemporaryFailure
+from mailhook.findings import Finding
+from mailhook.message import InboundMessage
+
+log = logging.getLogger(__name__)
+
+CheckFunction = Callable[[InboundMessage], Finding]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """A named, side-effect-free test of one property of a message."""
+
+    name: str
+    description: str
+    run: CheckFunction
+
+
+_REGISTRY: dict[str, Check] = {}
+
+
+def register(name: str, description: str) -> Callable[[CheckFunction], CheckFunction]:
+    """Register a check under a kebab-case ``name``; two checks may not share one."""
+
+    def decorate(function: CheckFunction) -> CheckFunction:
+        if name in _REGISTRY:
+            raise ValueError(f"a check named {name!r} is already registered")
+        _REGISTRY[name] = Check(name=name, description=description, run=function)
+        return function
+
+    return decorate
+
+
+def registered() -> dict[str, Check]:
+    _load_builtin_checks()
+    return dict(_REGISTRY)
+
+
+# The order checks run in. Later checks may rely on evidence of earlier ones
+# only through the findings passed to the decision, never through shared state.
+PIPELINE: tuple[str, ...] = ("from-mailbox",)
+
+
+def run_pipeline(message: InboundMessage) -> list[Finding]:
+    """Run every check of the pipeline; a crashing check becomes an ``error`` finding."""
+    checks = registered()
+    findings: list[Finding] = []
+    for name in PIPELINE:
+        check = checks[name]
+        try:
+            findings.append(check.run(message))
+        except TemporaryFailure:
+            raise
+        except Exception as exc:
+            log.exception("check %s crashed on message %s", name, message.sha256)
+            findings.append(
+                Finding(
+                    name=name,
+                    result="error",
+                    reason=f"The {name} check could not complete ({type(exc).__name__}); "
+                    "an agent should review the message.",
+                )
+            )
+    return findings
+
+
+def _load_builtin_checks() -> None:
+    # Imported for their registration side effect, once.
+    from mailhook.checks import from_header  # noqa: F401

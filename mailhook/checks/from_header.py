@@ -1,0 +1,55 @@
+"""from-mailbox: header From holds exactly one valid mailbox (RFC 5322 §3.6.2)."""
+
+from __future__ import annotations
+
+from email.headerregistry import AddressHeader
+
+from mailhook.addresses import InvalidAddress, normalise_address
+from mailhook.checks import register
+from mailhook.findings import Finding
+from mailhook.message import InboundMessage
+
+NAME = "from-mailbox"
+
+
+@register(NAME, "header From holds exactly one valid mailbox")
+def check_from_mailbox(message: InboundMessage) -> Finding:
+    raw_fields = [value for key, value in message.parsed.raw_items() if key.lower() == "from"]
+    if not raw_fields:
+        return _fail("The message has no From header, so its sender cannot be identified.")
+    if len(raw_fields) > 1:
+        return _fail(
+            f"The message has {len(raw_fields)} From headers; RFC 5322 allows one, "
+            "and a second one is a common way to show a forged sender."
+        )
+    try:
+        header = message.parsed.policy.header_fetch_parse("From", raw_fields[0])
+    except Exception as exc:  # noqa: BLE001 - the stdlib parser raises assorted errors
+        return _fail(f"The From header cannot be parsed ({type(exc).__name__}).")
+    if not isinstance(header, AddressHeader):
+        return _fail("The From header cannot be read as an address.")
+    if header.groups and any(group.display_name is not None for group in header.groups):
+        return _fail("The From header holds a group, not a single mailbox.")
+    if len(header.addresses) != 1:
+        return _fail(
+            f"The From header holds {len(header.addresses)} mailboxes; exactly one is needed "
+            "to know who sent the message."
+        )
+    defects = getattr(header, "defects", ())
+    if defects:
+        return _fail("The From header is malformed (" + "; ".join(str(d) for d in defects) + ").")
+    mailbox = header.addresses[0]
+    try:
+        address = normalise_address(mailbox.addr_spec)
+    except InvalidAddress as exc:
+        return _fail(f"The From address {mailbox.addr_spec!r} is not a valid mailbox: {exc}")
+    return Finding(
+        name=NAME,
+        result="pass",
+        reason=f"The message is from {address}.",
+        evidence={"address": address, "display_name": mailbox.display_name},
+    )
+
+
+def _fail(reason: str) -> Finding:
+    return Finding(name=NAME, result="fail", reason=reason)

@@ -1,0 +1,88 @@
+"""Instruction extraction: what a message asks for and which services it names."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import idna
+
+from mailhook.message import InboundMessage
+from mailhook.text import body_text, fold, subject, without_quotes
+
+ASSURANCE_LEVELS: tuple[str, ...] = ("none", "asserted", "authenticated", "authorized")
+
+# A domain name written in running text: labels of letters/digits/hyphens, a final
+# label of letters (or an A-label). Not preceded by '@' or '/' (addresses, URLs),
+# not followed by '@' (the local part of an address that contains dots).
+_DOMAIN = re.compile(
+    r"(?<![@/\w.-])((?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+(?:[^\W\d_]{2,63}|xn--[a-z0-9-]{1,59}))"
+    r"(?![\w@-]|\.[^\W_])",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class InstructionKind:
+    """One kind of instruction from the catalogue in ``rules/``."""
+
+    name: str
+    title: str
+    phrases: tuple[str, ...]
+    requires: str
+    postal_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Catalogue:
+    """The instruction catalogue: kinds, and how services and logins are written."""
+
+    kinds: tuple[InstructionKind, ...]
+    server_id_pattern: re.Pattern[str]
+    login_pattern: re.Pattern[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Instruction:
+    """What a message asks for: instruction kinds, candidate services, logins named."""
+
+    kinds: tuple[str, ...]
+    services: tuple[str, ...]
+    logins: tuple[str, ...]
+
+
+def extract(message: InboundMessage, catalogue: Catalogue) -> Instruction:
+    """Find the kinds, services (domains as A-labels, server ids) and logins named."""
+    text = subject(message.parsed) + "\n" + without_quotes(body_text(message.parsed))
+    folded = fold(text)
+    kinds = tuple(
+        kind.name
+        for kind in catalogue.kinds
+        if any(re.search(r"(?<!\w)" + re.escape(phrase), folded) for phrase in kind.phrases)
+    )
+    services = _unique(
+        [*_domains(text), *(m.group(0).lower() for m in catalogue.server_id_pattern.finditer(text))]
+    )
+    logins = _unique([m.group(1).lower() for m in catalogue.login_pattern.finditer(text)])
+    return Instruction(kinds=kinds, services=services, logins=logins)
+
+
+def to_a_label(domain: str) -> str | None:
+    """The A-label form of ``domain`` (RFC 5891), or None if it is not a valid name."""
+    try:
+        return idna.encode(domain.rstrip(".").lower(), uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
+        return None
+
+
+def _domains(text: str) -> list[str]:
+    found = []
+    for match in _DOMAIN.finditer(text):
+        a_label = to_a_label(match.group(1))
+        if a_label is not None:
+            found.append(a_label)
+    return found
+
+
+def _unique(values: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(values))

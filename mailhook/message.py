@@ -1,0 +1,87 @@
+"""The one canonical inbound message every door (SMTP, pipe, REST) produces."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from enum import StrEnum
+from functools import cached_property
+
+from mailhook.errors import UnusableMessage
+
+
+class Channel(StrEnum):
+    """Which door a message came through; recorded, never used to decide."""
+
+    SMTP = "smtp"
+    PIPE = "pipe"
+    API = "api"
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """What the handing-over server told us, as opposed to what the headers claim."""
+
+    client_ip: str | None = None
+    helo: str | None = None
+    mail_from: str | None = None
+    rcpt: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """Raw bytes, parsed headers and body, envelope and door of one message."""
+
+    raw: bytes
+    envelope: Envelope
+    channel: Channel
+    parsed: EmailMessage = field(repr=False)
+
+    @cached_property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.raw).hexdigest()
+
+    @cached_property
+    def message_id(self) -> str | None:
+        """The first Message-ID header, stripped; None when absent or unreadable."""
+        values = header_values(self.parsed, "Message-ID")
+        if not values:
+            return None
+        value = values[0].strip()
+        return value[:998] or None
+
+
+def parse_message(raw: bytes, envelope: Envelope, channel: Channel) -> InboundMessage:
+    """Parse ``raw`` with the standard library's modern policy.
+
+    Raises UnusableMessage when there is nothing a verdict could be about: an empty
+    input or one without any header section (RFC 5322 §2.1).
+    """
+    if not raw.strip():
+        raise UnusableMessage("the message is empty")
+    parsed = BytesParser(policy=policy.default).parsebytes(raw)
+    if not isinstance(parsed, EmailMessage) or not parsed.keys():
+        raise UnusableMessage(
+            "no RFC 5322 header section found; send the complete message, headers first"
+        )
+    return InboundMessage(raw=raw, envelope=envelope, channel=channel, parsed=parsed)
+
+
+def header_values(msg: EmailMessage, name: str) -> list[str]:
+    """All values of header ``name`` as text, tolerating broken encodings.
+
+    The modern policy parses headers lazily and may raise on malformed input; we
+    fall back to the raw folded value so a broken header becomes evidence, not a crash.
+    """
+    values: list[str] = []
+    for key, raw_value in msg.raw_items():
+        if key.lower() != name.lower():
+            continue
+        try:
+            values.append(str(msg.policy.header_fetch_parse(key, raw_value)))
+        except Exception:  # noqa: BLE001 - any parser defect means "read it raw"
+            values.append(str(raw_value))
+    return values

@@ -1,0 +1,134 @@
+"""POST /v1/messages end to end over real HTTP, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from tests.support import make_message
+
+ACME = {
+    "panel_email": "jan@acme.pl",
+    "kind": "company",
+    "name": "ACME sp. z o.o.",
+    "nip": "526-025-02-74",
+    "services": ["acme.pl", "żółw.pl"],
+}
+RFC822 = {"Content-Type": "message/rfc822"}
+
+
+def register_acme(api: httpx.Client) -> None:
+    assert api.put("/v1/customers/acme", json=ACME).status_code == 201
+
+
+def submit(api: httpx.Client, raw: bytes, **params: object) -> httpx.Response:
+    return api.post("/v1/messages", content=raw, headers=RFC822, params=params)
+
+
+def test_message_from_the_panel_address_is_recorded_and_readable(api: httpx.Client) -> None:
+    register_acme(api)
+    raw = make_message(sender="Jan <JAN@ACME.PL>", subject="Pytanie o domenę acme.pl")
+    response = submit(api, raw, client_ip="192.0.2.10", helo="mx.acme.pl", rcpt="support@h.example")
+    assert response.status_code == 201, response.text
+    verdict = response.json()
+    assert verdict["customer"] == "acme"
+    assert verdict["assurance"] == "asserted"
+    assert verdict["channel"] == "api"
+    assert verdict["instruction"] == {"kinds": ["inquiry"], "services": ["acme.pl"]}
+    assert [c["name"] for c in verdict["checks"]] == ["from-mailbox", "customer-match"]
+    assert all(c["result"] == "pass" for c in verdict["checks"])
+    # Without authentication (SPF/DKIM/DMARC) an asserted sender is not enough to act.
+    assert verdict["decision"] == "review"
+    assert "asserted" in verdict["reasons"][0]
+
+    stored = api.get(f"/v1/verdicts/{verdict['id']}")
+    assert stored.status_code == 200
+    assert stored.json() == verdict
+
+
+def test_message_naming_the_domain_from_another_address_is_rejected(api: httpx.Client) -> None:
+    register_acme(api)
+    raw = make_message(
+        sender="Jan Kowalski <jan.kowalski@freemail.example>",
+        subject="Transfer domeny acme.pl",
+        body="Prosze o kod AuthInfo dla domeny acme.pl, przenosze ja.\n",
+    )
+    verdict = submit(api, raw).json()
+    assert verdict["decision"] == "rejected"
+    assert verdict["assurance"] == "none"
+    assert verdict["customer"] == "acme"
+    assert verdict["instruction"]["kinds"] == ["transfer_out"]
+    match = verdict["checks"][-1]
+    assert match["name"] == "customer-match" and match["result"] == "fail"
+    reason = verdict["reasons"][0]
+    assert "jan.kowalski@freemail.example" in reason  # what came
+    assert "j***@acme.pl" in reason  # whose address was expected, masked
+    assert "jan@acme.pl" not in reason
+    # Rejected verdicts are evidence: they are recorded and listed.
+    listed = api.get("/v1/verdicts", params={"decision": "rejected"}).json()
+    assert [v["id"] for v in listed["items"]] == [verdict["id"]]
+
+
+def test_unicode_and_punycode_names_of_a_domain_are_the_same_service(api: httpx.Client) -> None:
+    register_acme(api)
+    for written in ("żółw.pl", "xn--w-uga1v8h.pl", "ŻÓŁW.PL"):
+        raw = make_message(
+            sender="attacker@evil.example", subject=f"Zmiana DNS dla {written}", body="Prosze.\n"
+        )
+        verdict = submit(api, raw).json()
+        assert verdict["decision"] == "rejected", written
+        assert verdict["instruction"]["services"] == ["żółw.pl"]
+
+
+def test_unknown_sender_naming_nothing_goes_to_review(api: httpx.Client) -> None:
+    register_acme(api)
+    raw = make_message(sender="nobody@else.example", subject="Hello", body="A question.\n")
+    verdict = submit(api, raw).json()
+    assert verdict["decision"] == "review"
+    assert verdict["customer"] is None
+    assert verdict["checks"][-1]["result"] == "none"
+
+
+def test_sender_known_by_panel_address_alone_is_the_customer(api: httpx.Client) -> None:
+    register_acme(api)
+    raw = make_message(subject="Duplikat faktury 12/2026", body="Prosze o duplikat faktury.\n")
+    verdict = submit(api, raw).json()
+    assert verdict["customer"] == "acme"
+    assert verdict["instruction"] == {"kinds": ["invoice_duplicate"], "services": []}
+
+
+def test_services_of_two_customers_in_one_message_go_to_review(api: httpx.Client) -> None:
+    register_acme(api)
+    other = {**ACME, "panel_email": "ola@beta.pl", "nip": None, "services": ["beta.pl"]}
+    assert api.put("/v1/customers/beta", json=other).status_code == 201
+    raw = make_message(subject="Pytanie o acme.pl i beta.pl")
+    verdict = submit(api, raw).json()
+    assert verdict["decision"] == "review"
+    assert verdict["checks"][-1]["result"] == "ambiguous"
+
+
+def test_holder_change_needs_documents_by_post(api: httpx.Client) -> None:
+    register_acme(api)
+    raw = make_message(subject="Cesja domeny acme.pl", body="Prosze o zmiane abonenta domeny.\n")
+    verdict = submit(api, raw).json()
+    assert verdict["decision"] == "postal_required"
+    assert "post" in verdict["reasons"][0]
+
+
+def test_verdict_signature_verifies_with_the_published_key(api: httpx.Client) -> None:
+    register_acme(api)
+    verdict = submit(api, make_message()).json()
+    key = api.get("/v1/keys").json()["keys"][0]
+    kid, _, signature = verdict["signature"].rpartition(".")
+    assert kid == key["kid"]
+    public = Ed25519PublicKey.from_public_bytes(_unb64(key["public_key"]))
+    payload = {k: v for k, v in verdict.items() if k != "signature"}
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    public.verify(_unb64(signature), canonical.encode())
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -1,0 +1,142 @@
+"""Fixtures: the store on SQLite and PostgreSQL, the decision service, a live API."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from app.api import build_service, create_app
+from app.db.engine import make_engine
+from app.db.migrate import upgrade
+from app.db.models import Base
+from app.intake import DecisionService
+from app.settings import Settings
+from tests.support import ADMIN_TOKEN, RULES, SECRET_KEY, LiveServer
+
+POSTGRES_URL = os.environ.get(
+    "INTAKEGUARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+ON_CI = os.environ.get("CI", "").lower() == "true"
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _postgres_server() -> Engine | None:
+    engine = create_engine(
+        POSTGRES_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+    )
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure means "not available here"
+        engine.dispose()
+        if ON_CI:
+            pytest.fail(f"PostgreSQL must be reachable on CI at {POSTGRES_URL}: {exc}")
+        return None
+    return engine
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test session, dropped afterwards."""
+    server = _postgres_server()
+    if server is None:
+        pytest.skip(
+            f"PostgreSQL is not reachable at {POSTGRES_URL}; start it or set "
+            "INTAKEGUARD_TEST_POSTGRES_URL to a server where the user may CREATE DATABASE"
+        )
+    name = f"intakeguard_test_{uuid.uuid4().hex[:12]}"
+    with server.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('store') / 'intakeguard.db'}"
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each store test runs once on SQLite and once on PostgreSQL."""
+    url: str = request.getfixturevalue(f"{request.param}_url")
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "secret_key": SECRET_KEY,
+        "admin_token": ADMIN_TOKEN,
+        "rules_dir": RULES,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture(scope="session")
+def session_service(settings: Settings) -> Iterator[DecisionService]:
+    service = build_service(settings)
+    yield service
+    service.sessions.kw["bind"].dispose()
+
+
+@pytest.fixture
+def service(session_service: DecisionService) -> DecisionService:
+    """The decision service on an emptied store."""
+    engine = session_service.sessions.kw["bind"]
+    with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+    return session_service
+
+
+@pytest.fixture(scope="session")
+def live_api(settings: Settings, session_service: DecisionService) -> Iterator[LiveServer]:
+    with LiveServer(create_app(settings, session_service)) as server:
+        yield server
+
+
+@pytest.fixture
+def api(live_api: LiveServer, service: DecisionService) -> Iterator[httpx.Client]:
+    """A client of the live API, authenticated with the admin token, on an empty store."""
+    with httpx.Client(
+        base_url=live_api.url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def anonymous(live_api: LiveServer, service: DecisionService) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live_api.url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def repo_rules(tmp_path: Path) -> Path:
+    """A copy of the default rules directory that a test may edit."""
+    target = tmp_path / "rules"
+    target.mkdir()
+    for path in RULES.iterdir():
+        (target / path.name).write_bytes(path.read_bytes())
+    return target

@@ -1,0 +1,64 @@
+"""Helpers shared by the tests: a live HTTP server and message builders."""
+
+from __future__ import annotations
+
+import threading
+import time
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "fixtures"
+RULES = REPO / "rules"
+SECRET_KEY = "test-secret-key-0123456789abcdef0123456789"
+ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
+
+
+class LiveServer:
+    """The app served by uvicorn on a free loopback port, in a background thread."""
+
+    def __init__(self, app: FastAPI) -> None:
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.01)
+        return self
+
+    @property
+    def url(self) -> str:
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def make_message(
+    sender: str = "Jan Kowalski <jan@acme.pl>",
+    subject: str = "Pytanie o domene acme.pl",
+    body: str = "Dzien dobry, mam pytanie o domene acme.pl.\n",
+    **headers: str,
+) -> bytes:
+    """A well-formed message; keyword arguments add headers (underscores become hyphens)."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = "support@hosting.example"
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain="acme.pl")
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(body)
+    return message.as_bytes()
