@@ -9,10 +9,12 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from app.errors import ConfigError, InvalidInput, StoreUnavailable
-from app.settings import Settings, load_settings, split_listen
+from app.errors import ConfigError, Conflict, InvalidInput, StoreUnavailable
+
+if TYPE_CHECKING:
+    from app.settings import Settings
 
 # sysexits.h
 EX_OK = 0
@@ -29,8 +31,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
-        parser.print_help()
+        # A command group without its action ("intakeguard db"): show what it offers.
+        args.help_of.print_help(sys.stderr)
         return EX_USAGE
+    # Imported here, not at the top: --help and usage errors need none of it.
+    from app.settings import load_settings
+
     try:
         settings = load_settings(args.config)
         logging.basicConfig(
@@ -47,13 +53,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoreUnavailable as exc:
         print(f"intakeguard: database unavailable, try again later: {exc}", file=sys.stderr)
         return EX_TEMPFAIL
-    except InvalidInput as exc:
+    except (InvalidInput, Conflict) as exc:
         print(f"intakeguard: {exc}", file=sys.stderr)
         return EX_DATAERR
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the sysexits usage code (64) instead of its own 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EX_USAGE, f"{self.prog}: error: {message}\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="intakeguard",
         description="Verify emailed instructions before a support desk acts on them.",
         epilog="Settings come from INTAKEGUARD_* variables over the --config file; see README.md.",
@@ -64,7 +78,13 @@ def _parser() -> argparse.ArgumentParser:
         default=_env_path("INTAKEGUARD_CONFIG"),
         help="TOML settings file (default: $INTAKEGUARD_CONFIG); the environment overrides it",
     )
+    parser.set_defaults(help_of=parser)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def group(name: str, help: str) -> Any:
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.set_defaults(help_of=sub)
+        return sub.add_subparsers(title="actions", metavar="ACTION")
 
     def command(name: str, run: Callable[[Settings, argparse.Namespace], int], help: str) -> Any:
         sub = commands.add_parser(name, help=help, description=help)
@@ -74,11 +94,11 @@ def _parser() -> argparse.ArgumentParser:
     command("serve", _serve, "run the decision API (and the SMTP receiver) in one process")
     command("api", _serve, "run the decision API alone")
 
-    db = commands.add_parser("db", help="database maintenance").add_subparsers(metavar="ACTION")
+    db = group("db", "database maintenance")
     upgrade = db.add_parser("upgrade", help="apply database migrations up to the latest")
     upgrade.set_defaults(run=_db_upgrade)
 
-    token = commands.add_parser("token", help="API tokens").add_subparsers(metavar="ACTION")
+    token = group("token", "API tokens")
     create = token.add_parser("create", help="create a bearer token; it is printed once")
     create.add_argument("--name", required=True, help="who or what uses the token")
     create.add_argument(
@@ -92,9 +112,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     create.set_defaults(run=_token_create)
 
-    customers = commands.add_parser("customers", help="the customer registry")
-    actions = customers.add_subparsers(metavar="ACTION")
-    importing = actions.add_parser(
+    customers = group("customers", "the customer registry")
+    importing = customers.add_parser(
         "import",
         help="import customers from a CSV file (all rows or none)",
         description="Columns: login,kind,name,panel_email,pesel,nip,regon,services "
@@ -113,9 +132,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--mail-from", help="envelope sender (MAIL FROM)")
     check.add_argument("--json", action="store_true", help="print the verdict as JSON")
 
-    rules = commands.add_parser("rules", help="the policy in rules/").add_subparsers(
-        metavar="ACTION"
-    )
+    rules = group("rules", "the policy in rules/")
     rules_check = rules.add_parser("check", help="validate a rules directory and show what it does")
     rules_check.add_argument("dir", type=Path, nargs="?", help="default: INTAKEGUARD_RULES_DIR")
     rules_check.set_defaults(run=_rules_check)
@@ -147,6 +164,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.api import create_app
+    from app.settings import split_listen
 
     settings.require_secret_key()
     _prepare_store(settings)
@@ -184,13 +202,15 @@ def _token_create(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _customers_import(settings: Settings, args: argparse.Namespace) -> int:
+    key = settings.require_secret_key()
     from app.db.engine import make_engine, session_factory, store_errors
     from app.importer import import_customers, read_customers
 
-    key = settings.require_secret_key()
-    _prepare_store(settings)
+    # The file is validated before the store is touched: a bad row is worth knowing
+    # about even while the database is down.
     customers, errors = read_customers(args.file, _progress)
     if not errors:
+        _prepare_store(settings)
         with store_errors(), session_factory(make_engine(settings.database_url)).begin() as session:
             report = import_customers(session, customers, key, _progress)
             errors = report.errors
@@ -217,11 +237,6 @@ def _progress(stage: str, done: int, total: int) -> None:
 
 
 def _check(settings: Settings, args: argparse.Namespace) -> int:
-    from app.api import build_service
-    from app.db.engine import make_engine, session_factory
-    from app.intake import DecisionService
-    from app.rules import load_rules
-    from app.signing import VerdictSigner
     from mailhook.errors import UnusableMessage
     from mailhook.message import Channel, Envelope, parse_message
 
@@ -230,16 +245,6 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"intakeguard: {args.file}: cannot be read ({exc.strerror})", file=sys.stderr)
         return EX_DATAERR
-    _prepare_store(settings)
-    if settings.secret_key is not None:
-        service = build_service(settings)
-    else:
-        # Nothing is recorded or signed, so the secret key is not needed here.
-        service = DecisionService(
-            session_factory(make_engine(settings.database_url)),
-            load_rules(settings.rules_dir),
-            VerdictSigner(os.urandom(32)),
-        )
     try:
         message = parse_message(
             raw,
@@ -249,6 +254,18 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
     except UnusableMessage as exc:
         print(f"intakeguard: {args.file}: {exc}", file=sys.stderr)
         return EX_DATAERR
+    from app.db.engine import make_engine, session_factory
+    from app.intake import DecisionService
+    from app.rules import load_rules
+    from app.signing import VerdictSigner
+
+    rules = load_rules(settings.rules_dir)
+    _prepare_store(settings)
+    # Nothing is recorded, so without a secret key a throw-away signing key will do.
+    signing_key = settings.require_secret_key() if settings.secret_key else os.urandom(32)
+    service = DecisionService(
+        session_factory(make_engine(settings.database_url)), rules, VerdictSigner(signing_key)
+    )
     verdict = service.explain(message)
     if args.json:
         print(json.dumps(verdict, indent=2, ensure_ascii=False))

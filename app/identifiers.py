@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import date
 from enum import StrEnum
 
 from app.errors import InvalidInput
@@ -30,12 +31,17 @@ _WEIGHTS: dict[str, tuple[int, ...]] = {
     "regon14": (2, 4, 8, 5, 0, 9, 7, 3, 6, 1, 2, 4, 8),
 }
 
+_PESEL_CENTURIES = (1900, 2000, 2100, 2200, 1800)
+
 
 def normalise(kind: IdentifierKind, value: str) -> str:
     """Digits of ``value`` (spaces and hyphens dropped) if its checksum is valid."""
     digits = "".join(char for char in value if char not in " -")
     if not digits.isdigit() or not digits.isascii():
         raise InvalidInput(f"{kind.value}: must contain only digits")
+    if not digits.strip("0"):
+        # All zeros passes the NIP and REGON checksums but is never issued: a placeholder.
+        raise InvalidInput(f"{kind.value}: the number is not valid (all zeros)")
     if not _valid(kind, digits):
         raise InvalidInput(f"{kind.value}: the number is not valid (wrong length or checksum)")
     return digits
@@ -73,10 +79,15 @@ def _mod11_zero_ten(digits: str, weights: tuple[int, ...]) -> bool:
 
 
 def _pesel_date_ok(digits: str) -> bool:
-    # The month carries the century (+20 for 2000s, +40, +60, +80 for 1800s).
-    month = int(digits[2:4]) % 20
-    day = int(digits[4:6])
-    return 1 <= month <= 12 and 1 <= day <= 31
+    # The month carries the century: +80 for the 1800s, +0 for the 1900s, +20, +40, +60
+    # for the 2000s, 2100s and 2200s; the date of birth must exist.
+    century, month = divmod(int(digits[2:4]), 20)
+    year = _PESEL_CENTURIES[century] + int(digits[0:2])
+    try:
+        date(year, month, int(digits[4:6]))
+    except ValueError:
+        return False
+    return True
 
 
 def keyed_hash(key: bytes, kind: IdentifierKind, digits: str) -> str:

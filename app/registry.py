@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
@@ -81,6 +82,10 @@ def validate(login: str, data: CustomerData) -> ValidCustomer:
     check_login(login)
     if not data.name.strip():
         raise InvalidInput("name: must not be empty")
+    if any(unicodedata.category(char) == "Cc" for char in data.name):
+        # NUL cannot be stored in PostgreSQL; line breaks and escapes would forge lines
+        # in what agents read.
+        raise InvalidInput("name: must be one line without control characters")
     try:
         panel_email = normalise_address(data.panel_email)
     except InvalidAddress as exc:

@@ -101,13 +101,16 @@ def _catalogue(path: Path, document: dict[str, Any]) -> Catalogue:
                 f"{path}: [{where}] requires: {requires!r} is not one of "
                 + ", ".join(ASSURANCE_LEVELS)
             )
+        title = table.get("title", name)
+        if not isinstance(title, str) or not title.strip():
+            raise ConfigError(f"{path}: [{where}] title: a non-empty string is needed")
         postal_only = table.get("postal_only", False)
         if not isinstance(postal_only, bool):
             raise ConfigError(f"{path}: [{where}] postal_only: true or false")
         kinds.append(
             InstructionKind(
                 name=name,
-                title=str(table.get("title", name)),
+                title=title,
                 phrases=tuple(fold(p) for p in phrases),
                 requires=requires,
                 postal_only=postal_only,

@@ -20,6 +20,8 @@ from app.errors import ConfigError
 ENV_PREFIX = "INTAKEGUARD_"
 DEFAULT_DATABASE_URL = "sqlite:///var/intakeguard.db"
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
 CommaList = Annotated[list[str], NoDecode]
 
 
@@ -68,14 +70,15 @@ class Settings(BaseSettings):
     @classmethod
     def _nameservers(cls, value: list[str]) -> list[str]:
         for item in value:
-            host, _, port = item.rpartition(":") if item.count(":") == 1 else (item, "", "")
-            try:
-                ipaddress.ip_address(host)
-            except ValueError:
-                raise ValueError(f"{item!r} is not an ip or ip:port") from None
-            if port and not port.isdigit():
-                raise ValueError(f"{item!r} has an invalid port")
+            split_nameserver(item)
         return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"{value!r} is not one of " + ", ".join(LOG_LEVELS))
+        return value.upper()
 
     @field_validator("admin_token", "api_token")
     @classmethod
@@ -128,26 +131,50 @@ def split_listen(value: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def split_nameserver(value: str) -> tuple[str, int]:
+    """``ip``, ``ip:port`` or ``[v6]:port`` as (ip, port); port 53 when none is given."""
+    host, port = value, "53"
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        if not rest.startswith(":"):
+            raise ValueError(f"{value!r} is not an ip or ip:port ([ipv6]:port)")
+        port = rest[1:]
+    elif value.count(":") == 1:
+        host, _, port = value.partition(":")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an ip or ip:port") from None
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{value!r} has an invalid port")
+    return host, int(port)
+
+
 def load_settings(config_file: Path | None = None) -> Settings:
     """Read settings from the environment over ``config_file``; one-line ConfigError if bad."""
     values: dict[str, Any] = {}
+    source = f"{ENV_PREFIX}CONFIG / --config {config_file}"
     if config_file is not None:
         try:
             values = tomllib.loads(config_file.read_text(encoding="utf-8"))
         except OSError as exc:
-            raise ConfigError(f"--config {config_file}: cannot be read ({exc.strerror})") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"--config {config_file}: invalid TOML ({exc})") from None
+            raise ConfigError(f"{source}: cannot be read ({exc.strerror})") from None
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{source}: invalid TOML ({exc})") from None
     try:
         return Settings(**values)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc)) from None
+        raise ConfigError(_describe(exc, source)) from None
 
 
-def _describe(exc: ValidationError) -> str:
+def _describe(exc: ValidationError, source: str) -> str:
     error = exc.errors()[0]
     field = str(error["loc"][0]) if error["loc"] else "settings"
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
-        return f"{field}: unknown setting; see README.md for the settings there are"
+        # Only the TOML file can hold an unknown name: unknown variables are not read.
+        return (
+            f"{source}: unknown setting {field!r} (there is no {ENV_PREFIX}{field.upper()}); "
+            "see README.md for the settings there are"
+        )
     return f"{ENV_PREFIX}{field.upper()}: {message}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -20,12 +21,16 @@ from app.signing import VerdictSigner
 from mailhook.message import InboundMessage
 
 MAX_PAGE = 200
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# Verdict.seq is a signed 64-bit integer on every backend; a larger number is no cursor.
+_MAX_SEQ = 2**63 - 1
 
 
 def record_verdict(
     session: Session, message: InboundMessage, body: dict[str, Any], signer: VerdictSigner
 ) -> dict[str, Any]:
     """Store the raw message (once per SHA-256) and the signed verdict; return its JSON."""
+    body = _storable(body)
     now = utcnow()
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(
@@ -35,7 +40,7 @@ def record_verdict(
     )
     verdict: dict[str, Any] = {
         "id": str(uuid.uuid4()),
-        "message_id": message.message_id,
+        "message_id": _storable(message.message_id),
         "recorded_at": now.isoformat().replace("+00:00", "Z"),
         "channel": message.channel.value,
         **body,
@@ -54,18 +59,36 @@ def record_verdict(
             instruction=verdict["instruction"],
             checks=verdict["checks"],
             reasons=verdict["reasons"],
-            envelope={
-                "client_ip": message.envelope.client_ip,
-                "helo": message.envelope.helo,
-                "mail_from": message.envelope.mail_from,
-                "rcpt": list(message.envelope.rcpt),
-            },
+            envelope=_storable(
+                {
+                    "client_ip": message.envelope.client_ip,
+                    "helo": message.envelope.helo,
+                    "mail_from": message.envelope.mail_from,
+                    "rcpt": list(message.envelope.rcpt),
+                }
+            ),
             rules_version=verdict["rules_version"],
             signature=verdict["signature"],
         )
     )
     session.flush()
     return verdict
+
+
+def _storable(value: Any) -> Any:
+    """``value`` with NUL and lone surrogates replaced by U+FFFD, in every string in it.
+
+    They come from broken headers (NUL bytes, undecodable 8-bit bytes kept as surrogate
+    escapes); PostgreSQL refuses NUL in text, and neither can be signed as UTF-8. The
+    raw message keeps the original bytes.
+    """
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {key: _storable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_storable(item) for item in value)
+    return value
 
 
 def as_json(row: Verdict) -> dict[str, Any]:
@@ -87,7 +110,13 @@ def as_json(row: Verdict) -> dict[str, Any]:
 
 
 def get_verdict(session: Session, verdict_id: str) -> dict[str, Any]:
-    row = session.scalar(select(Verdict).where(Verdict.id == verdict_id))
+    try:
+        # Ids are UUIDs we issued; anything else cannot name a verdict (and might hold
+        # characters such as NUL that the database refuses even to compare).
+        canonical = str(uuid.UUID(verdict_id))
+    except ValueError:
+        raise NotFound(f"no verdict with id {verdict_id[:100]!r}") from None
+    row = session.scalar(select(Verdict).where(Verdict.id == canonical))
     if row is None:
         raise NotFound(f"no verdict with id {verdict_id!r}")
     return as_json(row)
@@ -133,7 +162,7 @@ def _decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         version, _, seq = text.partition(":")
-        if version != "v1" or not seq.isdigit():
+        if version != "v1" or not (seq.isascii() and seq.isdigit()) or int(seq) > _MAX_SEQ:
             raise ValueError(text)
         return int(seq)
     except (ValueError, binascii.Error, UnicodeDecodeError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -20,6 +21,9 @@ _DOMAIN = re.compile(
     r"(?![\w@-]|\.[^\W_])",
     re.IGNORECASE,
 )
+
+# A URL: the domains in it are where a link points, not services the sender names.
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,13 +62,28 @@ def extract(message: InboundMessage, catalogue: Catalogue) -> Instruction:
     kinds = tuple(
         kind.name
         for kind in catalogue.kinds
-        if any(re.search(r"(?<!\w)" + re.escape(phrase), folded) for phrase in kind.phrases)
+        if any(phrase_pattern(phrase).search(folded) for phrase in kind.phrases)
     )
     services = _unique(
-        [*_domains(text), *(m.group(0).lower() for m in catalogue.server_id_pattern.finditer(text))]
+        [
+            *_domains(_URL.sub(" ", text)),
+            *(m.group(0).lower() for m in catalogue.server_id_pattern.finditer(text)),
+        ]
     )
     logins = _unique([m.group(1).lower() for m in catalogue.login_pattern.finditer(text)])
     return Instruction(kinds=kinds, services=services, logins=logins)
+
+
+@functools.lru_cache(maxsize=1024)
+def phrase_pattern(phrase: str) -> re.Pattern[str]:
+    """Where a folded catalogue phrase occurs in folded text.
+
+    Every word of the phrase matches the start of a word, so each may be a stem:
+    "zmian adresu" finds "zmianę adresu" and "zmianą adresu" alike (Polish inflects
+    every word of a phrase, not only the last).
+    """
+    words = [re.escape(word) for word in phrase.split()]
+    return re.compile(r"(?<!\w)" + r"\w*\s+".join(words))
 
 
 def to_a_label(domain: str) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
@@ -54,6 +55,12 @@ class InboundMessage:
         return value[:998] or None
 
 
+# The first line of a message is a header field (or an mbox "From " line). Field names
+# are letters, digits and hyphens in practice; the parser would also take the start of a
+# JSON document ('{"panel_email": ...') for one, and that is no message.
+_FIELD = re.compile(rb"[A-Za-z0-9][A-Za-z0-9_.-]*[ \t]*:|From ")
+
+
 def parse_message(raw: bytes, envelope: Envelope, channel: Channel) -> InboundMessage:
     """Parse ``raw`` with the standard library's modern policy.
 
@@ -63,7 +70,7 @@ def parse_message(raw: bytes, envelope: Envelope, channel: Channel) -> InboundMe
     if not raw.strip():
         raise UnusableMessage("the message is empty")
     parsed = BytesParser(policy=policy.default).parsebytes(raw)
-    if not isinstance(parsed, EmailMessage) or not parsed.keys():
+    if not isinstance(parsed, EmailMessage) or not parsed.keys() or not _FIELD.match(raw):
         raise UnusableMessage(
             "no RFC 5322 header section found; send the complete message, headers first"
         )

@@ -18,7 +18,7 @@ from app.db.migrate import upgrade
 from app.db.models import Base
 from app.intake import DecisionService
 from app.settings import Settings
-from tests.support import ADMIN_TOKEN, RULES, SECRET_KEY, LiveServer
+from tests.support import ADMIN_TOKEN, RULES, LiveServer, make_settings
 
 POSTGRES_URL = os.environ.get(
     "INTAKEGUARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -76,17 +76,6 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
     upgrade(engine)
     engine.dispose()
     yield url
-
-
-def make_settings(database_url: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "database_url": database_url,
-        "secret_key": SECRET_KEY,
-        "admin_token": ADMIN_TOKEN,
-        "rules_dir": RULES,
-    }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")

@@ -11,11 +11,35 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
+from app.settings import Settings
+
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
 RULES = REPO / "rules"
 SECRET_KEY = "test-secret-key-0123456789abcdef0123456789"
+# The instruction kinds of the default catalogue (DESIGN.md), in catalogue order.
+DEFAULT_KINDS = (
+    "inquiry",
+    "invoice_duplicate",
+    "contact_change",
+    "dns_change",
+    "cancellation",
+    "transfer_out",
+    "holder_change",
+)
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    """Settings of a test app on ``database_url`` with the test secrets and default rules."""
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "secret_key": SECRET_KEY,
+        "admin_token": ADMIN_TOKEN,
+        "rules_dir": RULES,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
 
 
 class LiveServer:

@@ -37,7 +37,9 @@ def get_session(request: Request) -> Iterator[Session]:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ServiceDep = Annotated[DecisionService, Depends(get_service)]
-SessionDep = Annotated[Session, Depends(get_session)]
+# "function" scope: the transaction commits before the response is sent, so nothing is
+# acknowledged that is not durably stored (the default would commit after sending it).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def _principal(

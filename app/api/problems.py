@@ -16,6 +16,7 @@ from app.errors import Conflict, InvalidInput, NotFound, StoreUnavailable
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 30
+_UNPARSABLE_BODY = "There was an error parsing the body"
 
 
 class ApiProblem(Exception):
@@ -106,7 +107,14 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:
+            # FastAPI's answer to a JSON body that is not UTF-8 (RFC 8259 §8.1): malformed
+            # JSON like any other, so the same 422 as a syntax error.
+            detail = [{"field": "body", "message": "JSON decode error: the body is not UTF-8"}]
+            return problem(422, "invalid_request", detail)
+        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(
+            exc.status_code, "http_error"
+        )
         return problem(exc.status_code, code, exc.detail, getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)

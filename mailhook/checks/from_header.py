@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from email.errors import NonASCIILocalPartDefect
 from email.headerregistry import AddressHeader
 
 from mailhook.addresses import InvalidAddress, normalise_address
@@ -23,7 +24,7 @@ def check_from_mailbox(message: InboundMessage) -> Finding:
             "and a second one is a common way to show a forged sender."
         )
     try:
-        header = message.parsed.policy.header_fetch_parse("From", raw_fields[0])
+        header = message.parsed.policy.header_fetch_parse("From", _utf8(raw_fields[0]))
     except Exception as exc:  # noqa: BLE001 - the stdlib parser raises assorted errors
         return _fail(f"The From header cannot be parsed ({type(exc).__name__}).")
     if not isinstance(header, AddressHeader):
@@ -35,9 +36,14 @@ def check_from_mailbox(message: InboundMessage) -> Finding:
             f"The From header holds {len(header.addresses)} mailboxes; exactly one is needed "
             "to know who sent the message."
         )
-    defects = getattr(header, "defects", ())
+    # RFC 6532 §3.2 allows a UTF-8 local part; email_validator below judges it.
+    defects = [
+        defect
+        for defect in getattr(header, "defects", ())
+        if not isinstance(defect, NonASCIILocalPartDefect)
+    ]
     if defects:
-        return _fail("The From header is malformed (" + "; ".join(str(d) for d in defects) + ").")
+        return _fail("The From header is malformed (" + "; ".join(map(_describe, defects)) + ").")
     mailbox = header.addresses[0]
     try:
         address = normalise_address(mailbox.addr_spec)
@@ -49,6 +55,25 @@ def check_from_mailbox(message: InboundMessage) -> Finding:
         reason=f"The message is from {address}.",
         evidence={"address": address, "display_name": mailbox.display_name},
     )
+
+
+def _utf8(raw_value: str) -> str:
+    """``raw_value`` with its 8-bit bytes read as UTF-8 (RFC 6532 §3.2), where they are.
+
+    The parser hands header bytes over as surrogate escapes, which the address parser
+    reports as undecodable; an internationalised address (``jan@żółw.pl``) is valid.
+    Bytes that are not UTF-8 stay escaped and are reported as a defect.
+    """
+    try:
+        return raw_value.encode("utf-8", "surrogateescape").decode("utf-8")
+    except UnicodeError:
+        return raw_value
+
+
+def _describe(defect: Exception) -> str:
+    # Some stdlib defects carry no message (InvalidBase64CharactersDefect); their
+    # docstring says what is wrong.
+    return str(defect) or (type(defect).__doc__ or type(defect).__name__).strip()
 
 
 def _fail(reason: str) -> Finding:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
@@ -19,6 +20,7 @@ from mailhook.message import Channel, Envelope, parse_message
 router = APIRouter(prefix="/v1/messages", tags=["intake"])
 
 ACCEPTED_TYPES = ("message/rfc822", "application/octet-stream", "text/plain")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @router.post(
@@ -54,18 +56,29 @@ async def submit_message(
         raise UnsupportedMediaType(
             f"send the raw message as message/rfc822, not {content_type or 'no content type'}"
         )
-    if client_ip is not None:
-        try:
-            client_ip = str(ipaddress.ip_address(client_ip))
-        except ValueError:
-            raise InvalidInput(f"client_ip: {client_ip!r} is not an IP address") from None
+    envelope = _envelope(client_ip, helo, mail_from, tuple(rcpt or ()))
     raw = await _read_capped(request, settings.max_message_bytes)
-    envelope = Envelope(client_ip=client_ip, helo=helo, mail_from=mail_from, rcpt=tuple(rcpt or ()))
     try:
         message = parse_message(raw, envelope, Channel.API)
     except UnusableMessage as exc:
         raise UnprocessableMessage(str(exc)) from None
     return await run_in_threadpool(service.submit, message)
+
+
+def _envelope(
+    client_ip: str | None, helo: str | None, mail_from: str | None, rcpt: tuple[str, ...]
+) -> Envelope:
+    """The envelope the query parameters give; InvalidInput names a parameter that is wrong."""
+    if client_ip is not None:
+        try:
+            client_ip = str(ipaddress.ip_address(client_ip))
+        except ValueError:
+            raise InvalidInput(f"client_ip: {client_ip!r} is not an IP address") from None
+    for name, values in (("helo", (helo,)), ("mail_from", (mail_from,)), ("rcpt", rcpt)):
+        # No SMTP command can carry a control character (RFC 5321 §4.1.2).
+        if any(value and _CONTROL.search(value) for value in values):
+            raise InvalidInput(f"{name}: must not contain control characters")
+    return Envelope(client_ip=client_ip, helo=helo, mail_from=mail_from, rcpt=rcpt)
 
 
 async def _read_capped(request: Request, limit: int) -> bytes:

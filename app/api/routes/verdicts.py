@@ -9,9 +9,13 @@ from fastapi import APIRouter, Depends, Query
 from app.api.deps import SessionDep, require
 from app.api.schemas import ErrorBody, VerdictOut, VerdictPage
 from app.auth import Principal
+from app.registry import LOGIN
 from app.verdicts import MAX_PAGE, get_verdict, list_verdicts
 
 router = APIRouter(prefix="/v1/verdicts", tags=["verdicts"])
+
+# The database refuses NUL even in a comparison; no stored Message-ID holds one.
+NO_NUL = r"^[^\x00]*$"
 
 DecisionFilter = Literal["accepted", "rejected", "review", "otp_required", "postal_required"]
 
@@ -30,8 +34,8 @@ def read_verdicts(
     session: SessionDep,
     _: Annotated[Principal, Depends(require("verdicts:read"))],
     decision: DecisionFilter | None = None,
-    customer: Annotated[str | None, Query(max_length=64)] = None,
-    message_id: Annotated[str | None, Query(max_length=998)] = None,
+    customer: Annotated[str | None, Query(max_length=64, pattern=LOGIN.pattern)] = None,
+    message_id: Annotated[str | None, Query(max_length=998, pattern=NO_NUL)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
 ) -> dict[str, Any]:

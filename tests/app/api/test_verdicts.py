@@ -1,0 +1,169 @@
+"""GET /v1/verdicts and /v1/verdicts/{id}: filters and keyset pagination, newest first."""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.app.api.common import assert_error, register, submit
+from tests.support import make_message
+
+# (sender, subject) of each message, oldest first, and the decision each gets.
+MESSAGES: list[tuple[str, str, str]] = [
+    ("jan@acme.pl", "Pytanie o domene acme.pl", "review"),
+    ("kto@evil.example", "Transfer domeny acme.pl", "rejected"),
+    ("nobody@else.example", "Hello", "review"),
+    ("jan@acme.pl", "Cesja domeny acme.pl", "postal_required"),
+    ("kto@evil.example", "Zmiana DNS dla żółw.pl", "rejected"),
+    ("jan@acme.pl", "Duplikat faktury 12/2026", "review"),
+    ("kto@evil.example", "Kod authinfo dla acme.pl", "rejected"),
+]
+
+
+def record_all(api: httpx.Client) -> list[dict[str, Any]]:
+    """Register ACME and submit MESSAGES; the verdicts, oldest first."""
+    assert register(api).status_code == 201
+    verdicts = []
+    for n, (sender, subject, decision) in enumerate(MESSAGES):
+        raw = with_message_id(
+            make_message(sender=sender, subject=subject, body="Prosze.\n"), f"<m{n}@test.example>"
+        )
+        response = submit(api, raw)
+        assert response.status_code == 201, response.text
+        verdict = response.json()
+        assert verdict["decision"] == decision, (subject, verdict["reasons"])
+        verdicts.append(verdict)
+    return verdicts
+
+
+def read_all(api: httpx.Client, limit: int, **filters: str) -> list[list[dict[str, Any]]]:
+    """Every page of the list, following ``next_cursor`` until it is None."""
+    pages: list[list[dict[str, Any]]] = []
+    cursor: str | None = None
+    while True:
+        params: dict[str, Any] = {"limit": limit, **filters}
+        if cursor is not None:
+            params["cursor"] = cursor
+        response = api.get("/v1/verdicts", params=params)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        pages.append(body["items"])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return pages
+        assert len(pages) < 20, "the cursor does not advance"
+
+
+def test_pages_run_newest_first_without_gaps_or_duplicates(api: httpx.Client) -> None:
+    verdicts = record_all(api)
+    pages = read_all(api, limit=3)
+    assert [len(page) for page in pages] == [3, 3, 1]
+    seen = [v["id"] for page in pages for v in page]
+    assert len(seen) == len(set(seen))
+    assert seen == [v["id"] for v in reversed(verdicts)]
+    # Each listed verdict is the recorded one, signature included.
+    assert [v for page in pages for v in page] == list(reversed(verdicts))
+
+
+def test_a_page_that_ends_the_list_has_no_cursor(api: httpx.Client) -> None:
+    record_all(api)
+    assert [len(page) for page in read_all(api, limit=7)] == [7]
+    assert [len(page) for page in read_all(api, limit=200)] == [7]
+
+
+def test_a_verdict_recorded_while_paging_does_not_shift_the_pages(api: httpx.Client) -> None:
+    verdicts = record_all(api)
+    first = api.get("/v1/verdicts", params={"limit": 3}).json()
+    assert submit(api, make_message(subject="Newer")).status_code == 201
+    second = api.get("/v1/verdicts", params={"limit": 3, "cursor": first["next_cursor"]}).json()
+    assert [v["id"] for v in second["items"]] == [v["id"] for v in verdicts[3::-1][:3]]
+
+
+def test_filter_by_decision(api: httpx.Client) -> None:
+    verdicts = record_all(api)
+    pages = read_all(api, limit=2, decision="rejected")
+    assert [len(page) for page in pages] == [2, 1]
+    rejected = [v["id"] for v in reversed(verdicts) if v["decision"] == "rejected"]
+    assert [v["id"] for page in pages for v in page] == rejected
+
+
+def test_filter_by_customer(api: httpx.Client) -> None:
+    verdicts = record_all(api)
+    listed = [v for page in read_all(api, limit=50, customer="acme") for v in page]
+    assert [v["id"] for v in listed] == [
+        v["id"] for v in reversed(verdicts) if v["customer"] == "acme"
+    ]
+    assert len(listed) == 6  # every message but the one naming nothing
+    assert read_all(api, limit=50, customer="beta") == [[]]
+
+
+def test_filter_by_message_id_and_decision_together(api: httpx.Client) -> None:
+    verdicts = record_all(api)
+    listed = api.get("/v1/verdicts", params={"message_id": "<m4@test.example>"}).json()
+    assert [v["id"] for v in listed["items"]] == [verdicts[4]["id"]]
+    assert listed["next_cursor"] is None
+    both = {"message_id": "<m4@test.example>", "decision": "review"}
+    assert api.get("/v1/verdicts", params=both).json()["items"] == []
+
+
+def test_one_verdict_by_id(api: httpx.Client) -> None:
+    verdicts = record_all(api)
+    response = api.get(f"/v1/verdicts/{verdicts[1]['id']}")
+    assert response.status_code == 200
+    assert response.json() == verdicts[1]
+
+
+@pytest.mark.parametrize(
+    "verdict_id",
+    ["00000000-0000-0000-0000-000000000000", "not-a-verdict-id", "x" * 300, "with%00nul"],
+)
+def test_unknown_verdict_is_404(api: httpx.Client, verdict_id: str) -> None:
+    assert_error(api.get(f"/v1/verdicts/{verdict_id}"), 404, "not_found", "no verdict with id")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "not a cursor!",
+        "",
+        base64.urlsafe_b64encode(b"v2:5").decode(),
+        base64.urlsafe_b64encode(b"v1:-5").decode(),
+        base64.urlsafe_b64encode(b"v1:" + b"9" * 30).decode(),
+        base64.urlsafe_b64encode("v1:٣".encode()).decode(),
+        base64.urlsafe_b64encode(b"\xff\xfe").decode(),
+    ],
+)
+def test_an_invalid_cursor_is_422(api: httpx.Client, cursor: str) -> None:
+    response = api.get("/v1/verdicts", params={"cursor": cursor})
+    assert_error(response, 422, "invalid_input", "cursor", "not a cursor returned by this API")
+
+
+def test_an_overlong_cursor_is_422(api: httpx.Client) -> None:
+    response = api.get("/v1/verdicts", params={"cursor": "A" * 500})
+    assert_error(response, 422, "invalid_request", "query.cursor", "at most 100 characters")
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "201", "1000", "ten"])
+def test_a_limit_out_of_range_is_422(api: httpx.Client, limit: str) -> None:
+    response = api.get("/v1/verdicts", params={"limit": limit})
+    assert_error(response, 422, "invalid_request", "query.limit")
+
+
+def test_an_unknown_decision_filter_is_422(api: httpx.Client) -> None:
+    response = api.get("/v1/verdicts", params={"decision": "maybe"})
+    assert_error(response, 422, "invalid_request", "query.decision", "rejected")
+
+
+@pytest.mark.parametrize("name", ["customer", "message_id"])
+def test_a_filter_with_a_nul_character_is_422(api: httpx.Client, name: str) -> None:
+    response = api.get("/v1/verdicts", params={name: "acme\x00"})
+    assert_error(response, 422, "invalid_request", f"query.{name}")
+
+
+def with_message_id(raw: bytes, message_id: str) -> bytes:
+    """``raw`` with its Message-ID replaced by ``message_id``."""
+    return re.sub(rb"(?im)^Message-ID:.*$", f"Message-ID: {message_id}".encode(), raw, count=1)

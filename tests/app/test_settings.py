@@ -1,0 +1,196 @@
+"""Settings: defaults, environment over TOML, and one clear line for a bad value."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from app.errors import ConfigError
+from app.settings import (
+    DEFAULT_DATABASE_URL,
+    ENV_PREFIX,
+    Settings,
+    load_settings,
+    split_listen,
+    split_nameserver,
+)
+
+SECRET = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No INTAKEGUARD_* variable of the shell running the tests leaks in."""
+    for name in list(os.environ):
+        if name.startswith(ENV_PREFIX):
+            monkeypatch.delenv(name)
+
+
+def toml(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "intakeguard.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def config_error(config_file: Path | None = None) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_file)
+    message = str(caught.value)
+    assert "\n" not in message, message
+    return message
+
+
+def test_defaults() -> None:
+    settings = load_settings()
+    assert settings.database_url == DEFAULT_DATABASE_URL == "sqlite:///var/intakeguard.db"
+    assert settings.http_listen == "127.0.0.1:8080"
+    assert settings.smtp_listen == "127.0.0.1:2525"
+    assert settings.dns_nameservers == []
+    assert settings.dns_timeout == 5.0
+    assert settings.authserv_id == "intakeguard"
+    assert settings.trusted_authserv_ids == []
+    assert settings.trusted_arc_sealers == []
+    assert settings.intake_recipients == []
+    assert settings.rules_dir == Path("rules")
+    assert settings.admin_token is None
+    assert settings.secret_key is None
+    assert settings.api_url is None
+    assert settings.api_token is None
+    assert settings.max_message_bytes == 26214400
+    assert settings.log_level == "INFO"
+
+
+def test_the_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INTAKEGUARD_HTTP_LISTEN", "127.0.0.1:9090")
+    monkeypatch.setenv("INTAKEGUARD_SECRET_KEY", SECRET)
+    monkeypatch.setenv("INTAKEGUARD_DNS_TIMEOUT", "2.5")
+    monkeypatch.setenv("INTAKEGUARD_LOG_LEVEL", "debug")
+    settings = load_settings()
+    assert settings.http_listen == "127.0.0.1:9090"
+    assert settings.secret_key is not None
+    assert settings.secret_key.get_secret_value() == SECRET
+    assert SECRET not in repr(settings)
+    assert settings.dns_timeout == 2.5
+    assert settings.log_level == "DEBUG"
+
+
+def test_toml_values_apply_and_the_environment_overrides_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = toml(
+        tmp_path,
+        'http_listen = "127.0.0.1:9000"\n'
+        'smtp_listen = "127.0.0.1:2626"\n'
+        'trusted_arc_sealers = ["google.com", "outlook.com"]\n',
+    )
+    monkeypatch.setenv("INTAKEGUARD_HTTP_LISTEN", "127.0.0.1:9001")
+    settings = load_settings(path)
+    assert settings.http_listen == "127.0.0.1:9001"
+    assert settings.smtp_listen == "127.0.0.1:2626"
+    assert settings.trusted_arc_sealers == ["google.com", "outlook.com"]
+
+
+def test_comma_lists_from_the_environment_and_from_toml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INTAKEGUARD_TRUSTED_AUTHSERV_IDS", " mx.hosting.example, ,mx2.example,")
+    monkeypatch.setenv("INTAKEGUARD_DNS_NAMESERVERS", "127.0.0.1,127.0.0.2:5353,::1,[::1]:5353")
+    monkeypatch.setenv("INTAKEGUARD_INTAKE_RECIPIENTS", "support@hosting.example,@desk.example")
+    path = toml(tmp_path, 'trusted_arc_sealers = "google.com, outlook.com"\n')
+    settings = load_settings(path)
+    assert settings.trusted_authserv_ids == ["mx.hosting.example", "mx2.example"]
+    assert settings.dns_nameservers == ["127.0.0.1", "127.0.0.2:5353", "::1", "[::1]:5353"]
+    assert settings.intake_recipients == ["support@hosting.example", "@desk.example"]
+    assert settings.trusted_arc_sealers == ["google.com", "outlook.com"]
+
+
+@pytest.mark.parametrize(
+    ("value", "server"),
+    [
+        ("127.0.0.1", ("127.0.0.1", 53)),
+        ("127.0.0.1:5353", ("127.0.0.1", 5353)),
+        ("::1", ("::1", 53)),
+        ("[::1]:5353", ("::1", 5353)),
+    ],
+)
+def test_split_nameserver(value: str, server: tuple[str, int]) -> None:
+    assert split_nameserver(value) == server
+
+
+@pytest.mark.parametrize(
+    ("value", "listen"),
+    [("127.0.0.1:8080", ("127.0.0.1", 8080)), ("[::1]:2525", ("::1", 2525))],
+)
+def test_split_listen(value: str, listen: tuple[str, int]) -> None:
+    assert split_listen(value) == listen
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("HTTP_LISTEN", "nope", "INTAKEGUARD_HTTP_LISTEN: 'nope' is not host:port"),
+        ("SMTP_LISTEN", "127.0.0.1:70000", "INTAKEGUARD_SMTP_LISTEN: '127.0.0.1:70000' is not"),
+        ("DNS_NAMESERVERS", "x.y", "INTAKEGUARD_DNS_NAMESERVERS: 'x.y' is not an ip or ip:port"),
+        ("DNS_NAMESERVERS", "127.0.0.1:99999", "INTAKEGUARD_DNS_NAMESERVERS: '127.0.0.1:99999'"),
+        ("SECRET_KEY", "too-short", "INTAKEGUARD_SECRET_KEY: must be at least 32 characters"),
+        ("ADMIN_TOKEN", "short", "INTAKEGUARD_ADMIN_TOKEN: must be at least 24 characters"),
+        ("DNS_TIMEOUT", "soon", "INTAKEGUARD_DNS_TIMEOUT: "),
+        ("DNS_TIMEOUT", "0", "INTAKEGUARD_DNS_TIMEOUT: "),
+        ("MAX_MESSAGE_BYTES", "10", "INTAKEGUARD_MAX_MESSAGE_BYTES: "),
+        ("DATABASE_URL", "mysql://db/x", "INTAKEGUARD_DATABASE_URL: must start with sqlite:///"),
+        ("LOG_LEVEL", "LOUD", "INTAKEGUARD_LOG_LEVEL: 'LOUD' is not one of DEBUG"),
+    ],
+)
+def test_an_invalid_value_is_one_line_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(f"INTAKEGUARD_{name}", value)
+    assert config_error().startswith(expected)
+
+
+def test_an_invalid_value_in_toml_names_the_setting(tmp_path: Path) -> None:
+    path = toml(tmp_path, 'http_listen = "nope"\n')
+    assert config_error(path) == "INTAKEGUARD_HTTP_LISTEN: 'nope' is not host:port"
+
+
+def test_an_unknown_toml_key_names_the_file_and_the_key(tmp_path: Path) -> None:
+    path = toml(tmp_path, 'http_listen = "127.0.0.1:9000"\nsecret_kee = "x"\n')
+    message = config_error(path)
+    assert str(path) in message
+    assert "unknown setting 'secret_kee'" in message
+    assert "INTAKEGUARD_SECRET_KEE" in message
+
+
+def test_bad_toml_syntax_names_the_file(tmp_path: Path) -> None:
+    path = toml(tmp_path, "http_listen = \n")
+    message = config_error(path)
+    assert message.startswith(f"INTAKEGUARD_CONFIG / --config {path}: invalid TOML")
+    assert "line 1" in message
+
+
+def test_a_config_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "latin2.toml"
+    path.write_bytes('authserv_id = "łódź"\n'.encode("iso-8859-2"))
+    assert "invalid TOML" in config_error(path)
+
+
+def test_a_missing_config_file_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "absent.toml"
+    expected = f"INTAKEGUARD_CONFIG / --config {path}: cannot be read (No such file or directory)"
+    assert config_error(path) == expected
+
+
+def test_require_secret_key_says_how_to_set_it() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings().require_secret_key()
+    message = str(caught.value)
+    assert message.startswith("INTAKEGUARD_SECRET_KEY: missing; set it to a random string")
+    assert "32 characters" in message
+    assert "\n" not in message
+
+
+def test_require_secret_key_returns_the_key_as_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INTAKEGUARD_SECRET_KEY", SECRET)
+    assert load_settings().require_secret_key() == SECRET.encode()

@@ -1,0 +1,121 @@
+"""parse_message: the one canonical message, and reading its headers without crashing."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from mailhook.errors import MailhookError, UnusableMessage
+from mailhook.message import Channel, Envelope, InboundMessage, header_values, parse_message
+from tests.support import make_message
+
+ENVELOPE = Envelope(client_ip="192.0.2.7", helo="mx.acme.pl", mail_from="jan@acme.pl")
+
+
+def parse(raw: bytes) -> InboundMessage:
+    return parse_message(raw, ENVELOPE, Channel.PIPE)
+
+
+@pytest.mark.parametrize("raw", [b"", b"   ", b"\r\n\r\n", b"\n \t\n"], ids=repr)
+def test_empty_input_is_unusable(raw: bytes) -> None:
+    with pytest.raises(UnusableMessage, match="empty"):
+        parse(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"Prosze o kod AuthInfo dla acme.pl.\r\nJan\r\n",
+        b"\r\nA body after an empty header section.\r\n",
+        b"<html><body>Hello</body></html>",
+    ],
+    ids=["text only", "body only", "html"],
+)
+def test_input_without_a_header_section_is_unusable(raw: bytes) -> None:
+    with pytest.raises(UnusableMessage, match="no RFC 5322 header section"):
+        parse(raw)
+
+
+def test_unusable_message_belongs_to_the_mailhook_error_tree() -> None:
+    assert issubclass(UnusableMessage, MailhookError)
+
+
+def test_keeps_raw_bytes_envelope_and_channel() -> None:
+    raw = make_message()
+    message = parse_message(raw, ENVELOPE, Channel.SMTP)
+    assert message.raw == raw
+    assert message.envelope == ENVELOPE
+    assert message.channel is Channel.SMTP
+    assert message.parsed["To"] == "support@hosting.example"
+
+
+def test_sha256_is_the_digest_of_the_raw_bytes() -> None:
+    raw = make_message()
+    assert parse(raw).sha256 == hashlib.sha256(raw).hexdigest()
+    assert parse(raw + b"\r\n").sha256 != parse(raw).sha256
+
+
+def test_message_id_is_the_first_one_stripped() -> None:
+    raw = b"From: a@acme.pl\r\nMessage-ID:   <one@acme.pl>  \r\nMessage-ID: <two@acme.pl>\r\n\r\nx"
+    assert parse(raw).message_id == "<one@acme.pl>"
+
+
+def test_message_id_is_none_when_absent_or_empty() -> None:
+    assert parse(b"From: jan@acme.pl\r\n\r\nx").message_id is None
+    assert parse(b"From: jan@acme.pl\r\nMessage-ID:\r\n\r\nx").message_id is None
+
+
+def test_a_folded_message_id_is_read_on_one_line() -> None:
+    raw = b"From: jan@acme.pl\r\nMessage-ID:\r\n <folded@acme.pl>\r\n\r\nx"
+    assert parse(raw).message_id == "<folded@acme.pl>"
+
+
+def test_message_id_is_cut_to_the_line_length_limit() -> None:
+    raw = b"From: jan@acme.pl\r\nMessage-ID: <" + b"a" * 2000 + b"@acme.pl>\r\n\r\nx"
+    message_id = parse(raw).message_id
+    assert message_id is not None
+    assert len(message_id) == 998
+    assert message_id.startswith("<aaa")
+
+
+def test_header_values_returns_every_value_case_insensitively() -> None:
+    raw = b"From: jan@acme.pl\r\nReceived: one\r\nRECEIVED: two\r\nreceived: three\r\n\r\nx"
+    assert header_values(parse(raw).parsed, "Received") == ["one", "two", "three"]
+    assert header_values(parse(raw).parsed, "X-Absent") == []
+
+
+def test_header_values_decodes_encoded_words() -> None:
+    raw = b"From: jan@acme.pl\r\nSubject: =?utf-8?q?Zmiana_adresu_=C5=82=C3=B3d=C5=BA?=\r\n\r\nx"
+    assert header_values(parse(raw).parsed, "Subject") == ["Zmiana adresu łódź"]
+
+
+def test_header_values_reads_raw_utf8_headers() -> None:
+    raw = "From: jan@acme.pl\r\nSubject: Zażółć gęślą jaźń\r\n\r\nx".encode()
+    assert header_values(parse(raw).parsed, "Subject") == ["Zażółć gęślą jaźń"]
+
+
+def test_header_values_tolerates_a_header_the_parser_raises_on() -> None:
+    # The standard library raises on "jan@" in an address header; the raw value is
+    # kept as evidence instead.
+    raw = b"From: jan@\r\nSubject: x\r\n\r\nbody"
+    assert header_values(parse(raw).parsed, "From") == ["jan@"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        b"=?utf-8?b?!!!not-base64?= tail",
+        b"=?x-no-such-charset?q?abc?=",
+        b"=?utf-8?q?unterminated",
+        "Łódź".encode("iso-8859-2"),
+        b"\xff\xfe\x00",
+    ],
+    ids=["bad base64", "unknown charset", "unterminated", "8-bit latin-2", "garbage bytes"],
+)
+def test_header_values_tolerates_broken_encodings(value: bytes) -> None:
+    raw = b"From: jan@acme.pl\r\nSubject: " + value + b"\r\nMessage-ID: " + value + b"\r\n\r\nx"
+    message = parse(raw)
+    (subject,) = header_values(message.parsed, "Subject")
+    assert isinstance(subject, str)
+    assert message.message_id is None or isinstance(message.message_id, str)
