@@ -254,18 +254,14 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
     except UnusableMessage as exc:
         print(f"intakeguard: {args.file}: {exc}", file=sys.stderr)
         return EX_DATAERR
-    from app.db.engine import make_engine, session_factory
     from app.intake import DecisionService
     from app.rules import load_rules
-    from app.signing import VerdictSigner
 
-    rules = load_rules(settings.rules_dir)
+    load_rules(settings.rules_dir)  # a bad rules directory is reported before the store
     _prepare_store(settings)
     # Nothing is recorded, so without a secret key a throw-away signing key will do.
     signing_key = settings.require_secret_key() if settings.secret_key else os.urandom(32)
-    service = DecisionService(
-        session_factory(make_engine(settings.database_url)), rules, VerdictSigner(signing_key)
-    )
+    service = DecisionService.from_settings(settings, signing_key)
     verdict = service.explain(message)
     if args.json:
         print(json.dumps(verdict, indent=2, ensure_ascii=False))

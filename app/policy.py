@@ -17,10 +17,20 @@ class Decision:
     reasons: tuple[str, ...]
 
 
-def assurance_of(findings: list[Finding]) -> str:
-    """``asserted`` when the sender is the registered address; authentication raises it."""
-    matched = any(f.name == "customer-match" and f.result == "pass" for f in findings)
-    return "asserted" if matched else "none"
+def assurance_of(findings: list[Finding], rules: Rules) -> str:
+    """How sure we are that the registered customer sent the message (DESIGN.md).
+
+    ``asserted``: header From is the registered panel address. ``authenticated``:
+    and the From domain authenticates it (DMARC-aligned SPF or DKIM, possibly through a
+    trusted upstream result or ARC sealer), with no finding that blocks.
+    """
+    results = {f.name: f.result for f in findings}
+    if results.get("customer-match") != "pass":
+        return "none"
+    blocking = any(rules.policy.action_for(f.name, f.result) == "reject" for f in findings)
+    if results.get("dmarc") == "pass" and not blocking:
+        return "authenticated"
+    return "asserted"
 
 
 def decide(

@@ -16,6 +16,7 @@ from pydantic_settings import (
 )
 
 from app.errors import ConfigError
+from mailhook.context import TrustConfig
 
 ENV_PREFIX = "INTAKEGUARD_"
 DEFAULT_DATABASE_URL = "sqlite:///var/intakeguard.db"
@@ -112,6 +113,14 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The environment overrides the TOML file, which arrives as init values.
         return (env_settings, init_settings)
+
+    def trust(self) -> TrustConfig:
+        """Whose authentication results the mail checks may take on trust."""
+        return TrustConfig(
+            authserv_id=self.authserv_id,
+            trusted_authserv_ids=frozenset(i.lower() for i in self.trusted_authserv_ids),
+            trusted_arc_sealers=frozenset(d.lower().rstrip(".") for d in self.trusted_arc_sealers),
+        )
 
     def require_secret_key(self) -> bytes:
         """The secret key, or a ConfigError saying how to set it."""

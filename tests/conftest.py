@@ -18,7 +18,8 @@ from app.db.migrate import upgrade
 from app.db.models import Base
 from app.intake import DecisionService
 from app.settings import Settings
-from tests.support import ADMIN_TOKEN, RULES, LiveServer, make_settings
+from tests.dns_server import FixtureDnsServer
+from tests.support import ADMIN_TOKEN, FIXTURES, RULES, LiveServer, make_settings
 
 POSTGRES_URL = os.environ.get(
     "INTAKEGUARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -79,8 +80,23 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str) -> Settings:
-    return make_settings(database_url)
+def dns_server() -> Iterator[FixtureDnsServer]:
+    """The fixture zones of ``fixtures/dns`` served on a loopback port for the session."""
+    server = FixtureDnsServer(FIXTURES / "dns").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def dns_faults(dns_server: FixtureDnsServer) -> Iterator[dict[str, str]]:
+    """Names to fail (``timeout``, ``servfail``, ``refused``) for one test."""
+    yield dns_server.faults
+    dns_server.faults.clear()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, dns_server: FixtureDnsServer) -> Settings:
+    return make_settings(database_url, dns_nameservers=[dns_server.address], dns_timeout=1.0)
 
 
 @pytest.fixture(scope="session")
@@ -93,6 +109,8 @@ def session_service(settings: Settings) -> Iterator[DecisionService]:
 @pytest.fixture
 def service(session_service: DecisionService) -> DecisionService:
     """The decision service on an emptied store."""
+    if session_service.resolver is not None:
+        session_service.resolver.clear_cache()
     engine = session_service.sessions.kw["bind"]
     with engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):

@@ -6,18 +6,13 @@ from fastapi import FastAPI
 
 from app.api import problems
 from app.api.routes import customers, messages, system, verdicts
-from app.db.engine import make_engine, session_factory
 from app.intake import DecisionService
-from app.rules import load_rules
 from app.settings import Settings
-from app.signing import VerdictSigner
 
 
 def build_service(settings: Settings) -> DecisionService:
-    """The decision service for ``settings``: engine, rules and signing key."""
-    rules = load_rules(settings.rules_dir)
-    signer = VerdictSigner(settings.require_secret_key())
-    return DecisionService(session_factory(make_engine(settings.database_url)), rules, signer)
+    """The decision service for ``settings``: engine, rules, resolver and signing key."""
+    return DecisionService.from_settings(settings, settings.require_secret_key())
 
 
 def create_app(settings: Settings, service: DecisionService | None = None) -> FastAPI:

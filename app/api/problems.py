@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import Conflict, InvalidInput, NotFound, StoreUnavailable
+from mailhook.errors import TemporaryFailure
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,16 @@ def install(app: FastAPI) -> None:
     async def _store(_: Request, exc: StoreUnavailable) -> JSONResponse:
         log.warning("store unavailable: %s", exc)
         return _unavailable()
+
+    @app.exception_handler(TemporaryFailure)
+    async def _temporary(_: Request, exc: TemporaryFailure) -> JSONResponse:
+        log.info("temporary failure, the sender should retry: %s", exc)
+        return problem(
+            503,
+            "temporary_failure",
+            f"{exc} Nothing was recorded; retry later.",
+            {"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
 
     @app.exception_handler(OperationalError)
     async def _operational(_: Request, exc: OperationalError) -> JSONResponse:

@@ -6,13 +6,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mailhook.context import CheckContext
 from mailhook.errors import TemporaryFailure
 from mailhook.findings import Finding
 from mailhook.message import InboundMessage
 
 log = logging.getLogger(__name__)
 
-CheckFunction = Callable[[InboundMessage], Finding]
+CheckFunction = Callable[[InboundMessage, CheckContext], Finding]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,27 +50,34 @@ def registered() -> dict[str, Check]:
 PIPELINE: tuple[str, ...] = ("from-mailbox",)
 
 
-def run_pipeline(message: InboundMessage) -> list[Finding]:
-    """Run every check of the pipeline; a crashing check becomes an ``error`` finding."""
+def run_pipeline(message: InboundMessage, context: CheckContext) -> list[Finding]:
+    """Run every check of the pipeline in order.
+
+    A check that meets temporary trouble it did not handle itself yields ``temperror``;
+    one that crashes yields ``error``. Neither stops the others, and neither passes.
+    """
     checks = registered()
-    findings: list[Finding] = []
+    findings: dict[str, Finding] = {}
     for name in PIPELINE:
         check = checks[name]
         try:
-            findings.append(check.run(message))
-        except TemporaryFailure:
-            raise
+            findings[name] = check.run(message, context.with_earlier(findings))
+        except TemporaryFailure as exc:
+            findings[name] = Finding(
+                name=name,
+                result="temperror",
+                reason=f"The {name} check met a temporary failure ({exc}); the message "
+                "will be checked again when the sender retries.",
+            )
         except Exception as exc:
             log.exception("check %s crashed on message %s", name, message.sha256)
-            findings.append(
-                Finding(
-                    name=name,
-                    result="error",
-                    reason=f"The {name} check could not complete ({type(exc).__name__}); "
-                    "an agent should review the message.",
-                )
+            findings[name] = Finding(
+                name=name,
+                result="error",
+                reason=f"The {name} check could not complete ({type(exc).__name__}); "
+                "an agent should review the message.",
             )
-    return findings
+    return list(findings.values())
 
 
 def _load_builtin_checks() -> None:

@@ -7,6 +7,7 @@ from email.headerregistry import AddressHeader
 
 from mailhook.addresses import InvalidAddress, normalise_address
 from mailhook.checks import register
+from mailhook.context import CheckContext
 from mailhook.findings import Finding
 from mailhook.message import InboundMessage
 
@@ -14,7 +15,7 @@ NAME = "from-mailbox"
 
 
 @register(NAME, "header From holds exactly one valid mailbox")
-def check_from_mailbox(message: InboundMessage) -> Finding:
+def check_from_mailbox(message: InboundMessage, context: CheckContext) -> Finding:
     raw_fields = [value for key, value in message.parsed.raw_items() if key.lower() == "from"]
     if not raw_fields:
         return _fail("The message has no From header, so its sender cannot be identified.")

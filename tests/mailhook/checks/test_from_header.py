@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mailhook.checks import PIPELINE, registered
 from mailhook.checks.from_header import check_from_mailbox
+from mailhook.context import CheckContext
 from mailhook.findings import Finding
 from mailhook.message import Channel, Envelope, parse_message
 from tests.support import FIXTURES, make_message
@@ -13,7 +14,7 @@ MAIL = FIXTURES / "mail"
 
 def check(scenario: str) -> Finding:
     raw = (MAIL / f"{scenario}.eml").read_bytes()
-    return check_from_mailbox(parse_message(raw, Envelope(), Channel.PIPE))
+    return check_from_mailbox(parse_message(raw, Envelope(), Channel.PIPE), CheckContext())
 
 
 def test_is_registered_under_its_name_and_runs_first() -> None:
@@ -23,7 +24,7 @@ def test_is_registered_under_its_name_and_runs_first() -> None:
 
 def test_a_plain_from_passes_with_the_address_folded_to_lower_case() -> None:
     message = parse_message(make_message(sender="Jan <JAN@ACME.PL>"), Envelope(), Channel.API)
-    finding = check_from_mailbox(message)
+    finding = check_from_mailbox(message, CheckContext())
     assert finding.name == "from-mailbox"
     assert finding.result == "pass"
     assert finding.reason == "The message is from jan@acme.pl."
