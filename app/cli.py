@@ -44,7 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
             stream=sys.stderr,
         )
-        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+        # Alembic narrates every step at INFO; an operator needs only its warnings.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
         code: int = args.run(settings, args)
         return code
     except ConfigError as exc:

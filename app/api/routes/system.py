@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
@@ -13,6 +15,7 @@ from app.db.engine import store_errors
 from app.db.migrate import current_revision, head_revision
 from app.errors import StoreUnavailable
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["system"])
 
 
@@ -31,8 +34,10 @@ def readyz(request: Request, service: ServiceDep) -> JSONResponse:
             connection.execute(text("SELECT 1"))
         revision = current_revision(engine)
     except StoreUnavailable as exc:
+        # The driver's message names hosts and ports: it goes to the log, not to callers.
+        log.warning("not ready: %s", exc)
         return JSONResponse(
-            {"status": "unavailable", "detail": str(exc)},
+            {"status": "unavailable", "detail": "the database is unreachable"},
             status_code=503,
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
