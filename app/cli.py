@@ -92,8 +92,22 @@ def _parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=run)
         return sub
 
-    command("serve", _serve, "run the decision API (and the SMTP receiver) in one process")
-    command("api", _serve, "run the decision API alone")
+    command("serve", _serve, "run the decision API and the SMTP receiver in one process")
+    command("api", _api, "run the decision API alone")
+    command("smtp", _smtp, "run the SMTP receiver alone (in process, or to INTAKEGUARD_API_URL)")
+
+    pipe = command(
+        "pipe",
+        _pipe,
+        "verify one message from standard input and record its verdict "
+        "(exit 0 recorded, 75 retry later, 65 unusable, 77 refused credentials, 78 config)",
+    )
+    pipe.add_argument("--sender", required=True, help="envelope sender (MAIL FROM); '' for none")
+    pipe.add_argument(
+        "--recipient", required=True, action="append", help="envelope recipient (repeatable)"
+    )
+    pipe.add_argument("--client-ip", help="IP address of the client that handed the message over")
+    pipe.add_argument("--helo", help="HELO/EHLO name the client gave")
 
     db = group("db", "database maintenance")
     upgrade = db.add_parser("upgrade", help="apply database migrations up to the latest")
@@ -162,17 +176,67 @@ def _prepare_store(settings: Settings) -> None:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
+    if not settings.intake_recipients:
+        log.warning(
+            "SMTP receiver not started: set INTAKEGUARD_INTAKE_RECIPIENTS to the addresses "
+            "or @domains it should accept mail for"
+        )
+    return _run(settings, http=True, smtp=bool(settings.intake_recipients))
 
-    from app.api import create_app
-    from app.settings import split_listen
 
-    settings.require_secret_key()
-    _prepare_store(settings)
-    app = create_app(settings)
-    host, port = split_listen(settings.http_listen)
-    log.info("decision API listening on http://%s:%d", host, port)
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False)
+def _api(settings: Settings, args: argparse.Namespace) -> int:
+    return _run(settings, http=True, smtp=False)
+
+
+def _smtp(settings: Settings, args: argparse.Namespace) -> int:
+    return _run(settings, http=False, smtp=True)
+
+
+def _run(settings: Settings, *, http: bool, smtp: bool) -> int:
+    import asyncio
+
+    from app import runtime
+
+    if http or not settings.api_url:
+        settings.require_secret_key()
+        _prepare_store(settings)
+    asyncio.run(runtime.serve(settings, http=http, smtp=smtp))
+    return EX_OK
+
+
+def _pipe(settings: Settings, args: argparse.Namespace) -> int:
+    """One message from stdin; sysexits tell the mail server what to do with it."""
+    from app import runtime
+    from mailhook.errors import RefusedCredentials, TemporaryFailure, UnusableMessage
+    from mailhook.message import Channel, Envelope, parse_message
+
+    raw = sys.stdin.buffer.read(settings.max_message_bytes + 1)
+    if len(raw) > settings.max_message_bytes:
+        print(
+            f"intakeguard: message larger than {settings.max_message_bytes} bytes", file=sys.stderr
+        )
+        return EX_DATAERR
+    envelope = Envelope(
+        client_ip=args.client_ip,
+        helo=args.helo,
+        mail_from=args.sender,
+        rcpt=tuple(args.recipient),
+    )
+    try:
+        message = parse_message(raw, envelope, Channel.PIPE)
+        if not settings.api_url:
+            _prepare_store(settings)
+        receipt = runtime.deliver(runtime.make_handoff(settings), message)
+    except UnusableMessage as exc:
+        print(f"intakeguard: unusable message: {exc}", file=sys.stderr)
+        return EX_DATAERR
+    except TemporaryFailure as exc:
+        print(f"intakeguard: temporary failure, retry later: {exc}", file=sys.stderr)
+        return EX_TEMPFAIL
+    except RefusedCredentials as exc:
+        print(f"intakeguard: {exc}; check INTAKEGUARD_API_TOKEN", file=sys.stderr)
+        return EX_NOPERM
+    print(f"recorded {receipt.verdict_id}: {receipt.decision}")
     return EX_OK
 
 

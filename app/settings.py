@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     api_url: str | None = None
     api_token: SecretStr | None = None
     max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    trusted_relays: CommaList = Field(default_factory=list)
+    smtp_max_sessions: int = Field(default=200, ge=1)
+    smtp_max_connections_per_minute: int = Field(default=120, ge=1)
     log_level: str = "INFO"
 
     @field_validator(
@@ -53,6 +56,7 @@ class Settings(BaseSettings):
         "trusted_authserv_ids",
         "trusted_arc_sealers",
         "intake_recipients",
+        "trusted_relays",
         mode="before",
     )
     @classmethod
@@ -73,6 +77,25 @@ class Settings(BaseSettings):
         for item in value:
             split_nameserver(item)
         return value
+
+    @field_validator("trusted_relays")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+        return value
+
+    @field_validator("intake_recipients")
+    @classmethod
+    def _recipients(cls, value: list[str]) -> list[str]:
+        for item in value:
+            _, at, domain = item.rpartition("@")
+            if not at or not domain or "." not in domain:
+                raise ValueError(f"{item!r} is neither an address nor an @domain")
+        return [item.lower() for item in value]
 
     @field_validator("log_level")
     @classmethod

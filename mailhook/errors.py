@@ -1,8 +1,9 @@
 """Exceptions of the mail side.
 
     MailhookError
-    ├── UnusableMessage   input that is not a message at all (cannot be recorded)
-    └── TemporaryFailure  something needed is missing for now; the sender should retry
+    ├── UnusableMessage     input that is not a message at all (cannot be recorded)
+    ├── TemporaryFailure    something needed is missing for now; the sender should retry
+    └── RefusedCredentials  the decision API refused our token (configuration error)
 
 A verdict is never an exception: a message that fails a check yields a finding.
 """
@@ -18,3 +19,7 @@ class UnusableMessage(MailhookError):
 
 class TemporaryFailure(MailhookError):
     """A resource a check needs is temporarily unavailable; retrying later may succeed."""
+
+
+class RefusedCredentials(MailhookError):
+    """The decision API refused the hand-off's credentials."""

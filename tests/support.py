@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
@@ -85,4 +86,4 @@ def make_message(
     for name, value in headers.items():
         message[name.replace("_", "-")] = value
     message.set_content(body)
-    return message.as_bytes()
+    return message.as_bytes(policy=SMTP)

@@ -49,6 +49,13 @@ async def submit_message(
     helo: Annotated[str | None, Query(max_length=255)] = None,
     mail_from: Annotated[str | None, Query(max_length=320)] = None,
     rcpt: Annotated[list[str] | None, Query(max_length=1000)] = None,
+    channel: Annotated[
+        Channel,
+        Query(
+            description="The door the message came through, when a remote SMTP receiver "
+            "or pipe hands it over; recorded, never used to decide"
+        ),
+    ] = Channel.API,
 ) -> dict[str, object]:
     """Verify a message, record its verdict and return it (201)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -59,7 +66,7 @@ async def submit_message(
     envelope = _envelope(client_ip, helo, mail_from, tuple(rcpt or ()))
     raw = await _read_capped(request, settings.max_message_bytes)
     try:
-        message = parse_message(raw, envelope, Channel.API)
+        message = parse_message(raw, envelope, channel)
     except UnusableMessage as exc:
         raise UnprocessableMessage(str(exc)) from None
     return await run_in_threadpool(service.submit, message)

@@ -1,0 +1,24 @@
+"""SMTP replies as named constants (RFC 5321 §4.2, enhanced codes RFC 3463)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Success
+RECORDED: Final = "250 2.0.0 Ok: recorded {verdict_id}"
+RECIPIENT_OK: Final = "250 2.1.5 Ok"
+XFORWARD_OK: Final = "250 2.0.0 Ok"
+
+# Temporary failures: the sending server keeps the message and retries.
+TEMPORARY_FAILURE: Final = "451 4.3.0 {reason} Please retry later."
+TOO_MANY_SESSIONS: Final = "421 4.7.0 Too many connections; try again later"
+RATE_LIMITED: Final = "421 4.7.0 Too many connections from {client}; try again later"
+TOO_MANY_RECIPIENTS: Final = "452 4.5.3 Too many recipients"
+
+# Permanent failures: the sender is told, nothing is kept.
+UNKNOWN_RECIPIENT: Final = (
+    "550 5.1.1 <{address}>: this server accepts mail only for the support desk's addresses"
+)
+UNUSABLE_MESSAGE: Final = "554 5.6.0 {reason}"
+XFORWARD_REFUSED: Final = "550 5.7.1 XFORWARD is accepted only from trusted relays"
+XFORWARD_SYNTAX: Final = "501 5.5.4 Syntax: XFORWARD attribute=value ..."

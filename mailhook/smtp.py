@@ -1,0 +1,270 @@
+"""The SMTP door: an aiosmtpd receiver that answers 250 only once a verdict is recorded."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Session, syntax
+from aiosmtpd.smtp import Envelope as SmtpEnvelope
+
+from mailhook import replies
+from mailhook.errors import RefusedCredentials, TemporaryFailure, UnusableMessage
+from mailhook.handoff import Handoff
+from mailhook.message import Channel, Envelope, parse_message
+
+log = logging.getLogger(__name__)
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpConfig:
+    """What the receiver accepts, from whom, and how much."""
+
+    recipients: tuple[str, ...]
+    """Addresses (``desk@host.example``) or whole domains (``@host.example``)."""
+    max_message_bytes: int = 25 * 1024 * 1024
+    trusted_relays: tuple[IpNetwork, ...] = ()
+    """Peers whose XFORWARD we believe (Postfix in front of us as a content filter)."""
+    max_sessions: int = 200
+    max_connections_per_minute: int = 120
+    """Per client IP; trusted relays are exempt (they carry everyone's mail)."""
+    max_recipients: int = 100
+    hostname: str = "intakeguard"
+
+    def accepts(self, address: str) -> bool:
+        address = address.lower()
+        domain = "@" + address.rpartition("@")[2]
+        return address in self.recipients or domain in self.recipients
+
+    def trusts(self, ip: str | None) -> bool:
+        if ip is None:
+            return False
+        try:
+            address = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        return any(address in network for network in self.trusted_relays)
+
+
+@dataclass
+class _Admission:
+    """Session and per-client connection counting for the 421 limits."""
+
+    open_sessions: int = 0
+    recent: defaultdict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
+
+    def admit(self, config: SmtpConfig, client: str | None) -> str | None:
+        """None to admit, else the 421 reply to give."""
+        if self.open_sessions >= config.max_sessions:
+            return replies.TOO_MANY_SESSIONS
+        if client is None or config.trusts(client):
+            return None
+        now = time.monotonic()
+        window = self.recent[client]
+        while window and window[0] < now - 60:
+            window.popleft()
+        if len(window) >= config.max_connections_per_minute:
+            return replies.RATE_LIMITED.format(client=client)
+        window.append(now)
+        return None
+
+
+class IntakeHandler:
+    """aiosmtpd hooks: recipients, XFORWARD advertisement, and DATA to the hand-off."""
+
+    def __init__(self, handoff: Handoff, config: SmtpConfig) -> None:
+        self.handoff = handoff
+        self.config = config
+
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: SmtpEnvelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.config.trusts(_peer_ip(session)):
+            # Postfix XFORWARD_README: advertised only to clients allowed to use it.
+            responses.insert(-1, "250-XFORWARD NAME ADDR PROTO HELO")
+        return responses
+
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: SmtpEnvelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if not self.config.accepts(address):
+            # Never an open relay: only the desk's own addresses.
+            return replies.UNKNOWN_RECIPIENT.format(address=address)
+        if len(envelope.rcpt_tos) >= self.config.max_recipients:
+            return replies.TOO_MANY_RECIPIENTS
+        envelope.rcpt_tos.append(address)
+        return replies.RECIPIENT_OK
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: SmtpEnvelope) -> str:
+        raw = envelope.original_content or b""
+        forwarded: dict[str, str] = {}
+        if isinstance(server, IntakeSMTP):
+            # XFORWARD attributes hold for one transaction only.
+            forwarded, server.xforward = server.xforward, {}
+        message_envelope = Envelope(
+            client_ip=forwarded.get("ADDR") or _client_ip(session),
+            helo=forwarded.get("HELO") or session.host_name,
+            mail_from=envelope.mail_from or "",
+            rcpt=tuple(envelope.rcpt_tos),
+        )
+        try:
+            message = parse_message(raw, message_envelope, Channel.SMTP)
+            receipt = await self.handoff.submit(message)
+        except UnusableMessage as exc:
+            return replies.UNUSABLE_MESSAGE.format(reason=_one_line(str(exc)))
+        except TemporaryFailure as exc:
+            return replies.TEMPORARY_FAILURE.format(reason=_one_line(str(exc)))
+        except RefusedCredentials:
+            log.error("the decision API refused our token; check INTAKEGUARD_API_TOKEN")
+            return replies.TEMPORARY_FAILURE.format(reason="The service is misconfigured.")
+        except Exception:
+            # Whatever went wrong, the message is not recorded: the sender must keep it.
+            log.exception("intake failed for a message from %s", message_envelope.client_ip)
+            return replies.TEMPORARY_FAILURE.format(reason="An internal error occurred.")
+        return replies.RECORDED.format(verdict_id=receipt.verdict_id)
+
+
+class IntakeSMTP(SMTP):
+    """aiosmtpd's SMTP with connection limits and Postfix XFORWARD."""
+
+    def __init__(self, handler: IntakeHandler, admission: _Admission, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self._intake = handler
+        self._admission = admission
+        self._counted = False
+        self.xforward: dict[str, str] = {}
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        peer = transport.get_extra_info("peername")
+        refusal = self._admission.admit(self._intake.config, peer[0] if peer else None)
+        if refusal is not None:
+            log.warning("refused connection from %s: %s", peer, refusal)
+            assert isinstance(transport, asyncio.WriteTransport)
+            transport.write(refusal.encode() + b"\r\n")
+            transport.close()
+            return
+        self._admission.open_sessions += 1
+        self._counted = True
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self._counted:
+            self._admission.open_sessions -= 1
+            self._counted = False
+        if self.session is not None:
+            super().connection_lost(error)
+
+    @syntax("XFORWARD attribute=value ...")
+    async def smtp_XFORWARD(self, arg: str | None) -> None:
+        assert self.session is not None
+        if not self._intake.config.trusts(_peer_ip(self.session)):
+            log.warning("XFORWARD from untrusted peer %s refused", self.session.peer)
+            await self.push(replies.XFORWARD_REFUSED)
+            return
+        attributes = _parse_xforward(arg or "")
+        if attributes is None:
+            log.warning("malformed XFORWARD from %s: %r", self.session.peer, arg)
+            await self.push(replies.XFORWARD_SYNTAX)
+            return
+        self.xforward.update(attributes)
+        await self.push(replies.XFORWARD_OK)
+
+
+# Postfix XFORWARD_README: these values mean "not known", not a value.
+_XFORWARD_UNKNOWN = ("[UNAVAILABLE]", "[TEMPUNAVAIL]")
+_XFORWARD_NAMES = ("NAME", "ADDR", "PORT", "PROTO", "HELO", "IDENT", "SOURCE")
+
+
+def _parse_xforward(arg: str) -> dict[str, str] | None:
+    attributes: dict[str, str] = {}
+    for item in arg.split():
+        name, sep, value = item.partition("=")
+        name = name.upper()
+        if not sep or name not in _XFORWARD_NAMES:
+            return None
+        value = _xtext_decode(value)
+        if name == "ADDR" and value not in _XFORWARD_UNKNOWN:
+            value = value.removeprefix("IPV6:")
+            try:
+                value = str(ipaddress.ip_address(value))
+            except ValueError:
+                return None
+        if value not in _XFORWARD_UNKNOWN:
+            attributes[name] = value
+    return attributes if arg.strip() else None
+
+
+def _xtext_decode(value: str) -> str:
+    # RFC 3461 §4: "+HH" encodes a byte.
+    out: list[str] = []
+    i = 0
+    while i < len(value):
+        if value[i] == "+" and i + 2 < len(value) + 1 and value[i + 1 : i + 3].isalnum():
+            try:
+                out.append(chr(int(value[i + 1 : i + 3], 16)))
+                i += 3
+                continue
+            except ValueError:
+                pass
+        out.append(value[i])
+        i += 1
+    return "".join(out)
+
+
+def _peer_ip(session: Session) -> str | None:
+    peer = session.peer
+    return peer[0] if isinstance(peer, tuple) and peer else None
+
+
+def _client_ip(session: Session) -> str | None:
+    proxy = session.proxy_data
+    if proxy is not None and getattr(proxy, "src_addr", None) is not None:
+        return str(proxy.src_addr)
+    return _peer_ip(session)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:400]
+
+
+async def start_smtp_server(
+    handoff: Handoff, config: SmtpConfig, host: str, port: int
+) -> asyncio.Server:
+    """Listen on ``host:port``; every connection gets its own IntakeSMTP protocol."""
+    handler = IntakeHandler(handoff, config)
+    admission = _Admission()
+    loop = asyncio.get_running_loop()
+
+    def protocol() -> IntakeSMTP:
+        return IntakeSMTP(
+            handler,
+            admission,
+            data_size_limit=config.max_message_bytes,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            hostname=config.hostname,
+            ident="intakeguard",
+            loop=loop,
+        )
+
+    server = await loop.create_server(protocol, host=host, port=port)
+    log.info("SMTP receiver listening on %s:%d", host, port)
+    return server

@@ -1,0 +1,219 @@
+"""The SMTP door with real smtplib sessions on loopback, against a recording hand-off."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import smtplib
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from mailhook.errors import RefusedCredentials, TemporaryFailure
+from mailhook.handoff import Receipt
+from mailhook.message import Channel, InboundMessage
+from mailhook.smtp import SmtpConfig
+from tests.smtp_server import SmtpThread
+from tests.support import make_message
+
+DESK = "support@hosting.example"
+
+
+class RecordingHandoff:
+    """A real hand-off that keeps what it is given; it can be told to fail or to wait."""
+
+    def __init__(self) -> None:
+        self.messages: list[InboundMessage] = []
+        self.failure: Exception | None = None
+        self.gate: asyncio.Event | None = None
+
+    async def submit(self, message: InboundMessage) -> Receipt:
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.failure is not None:
+            raise self.failure
+        self.messages.append(message)
+        return Receipt(verdict_id=f"v{len(self.messages)}", decision="review")
+
+
+@pytest.fixture
+def handoff() -> RecordingHandoff:
+    return RecordingHandoff()
+
+
+def receiver(handoff: RecordingHandoff, **options: object) -> SmtpThread:
+    values: dict[str, object] = {
+        "recipients": (DESK, "@desk.example"),
+        "max_message_bytes": 100_000,
+        "trusted_relays": (),
+    }
+    values.update(options)
+    return SmtpThread(lambda: handoff, SmtpConfig(**values))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def smtp(handoff: RecordingHandoff) -> Iterator[SmtpThread]:
+    with receiver(handoff) as server:
+        yield server
+
+
+def session(server: SmtpThread) -> smtplib.SMTP:
+    client = smtplib.SMTP("127.0.0.1", server.port, timeout=10)
+    client.ehlo("mx.acme.pl")
+    return client
+
+
+def test_a_message_is_acknowledged_with_its_verdict_id(
+    smtp: SmtpThread, handoff: RecordingHandoff
+) -> None:
+    raw = make_message()
+    with session(smtp) as client:
+        client.mail("jan@acme.pl")
+        client.rcpt(DESK)
+        code, reply = client.data(raw)
+    assert code == 250
+    assert reply == b"2.0.0 Ok: recorded v1"
+    [message] = handoff.messages
+    assert message.raw == raw
+    assert message.channel is Channel.SMTP
+    assert message.envelope.client_ip == "127.0.0.1"
+    assert message.envelope.helo == "mx.acme.pl"
+    assert message.envelope.mail_from == "jan@acme.pl"
+    assert message.envelope.rcpt == (DESK,)
+
+
+def test_mail_for_other_addresses_is_refused_at_rcpt(smtp: SmtpThread) -> None:
+    with session(smtp) as client:
+        client.mail("jan@acme.pl")
+        code, reply = client.rcpt("someone@elsewhere.example")
+        assert code == 550
+        assert reply.startswith(b"5.1.1 <someone@elsewhere.example>")
+        # A whole domain may be accepted.
+        assert client.rcpt("anyone@desk.example")[0] == 250
+
+
+def test_the_size_limit_is_advertised_and_enforced(smtp: SmtpThread) -> None:
+    with session(smtp) as client:
+        assert client.esmtp_features["size"] == "100000"
+        assert "smtputf8" in client.esmtp_features
+        assert "8bitmime" in client.esmtp_features
+        client.mail("jan@acme.pl")
+        client.rcpt(DESK)
+        code, reply = client.data(make_message(body=("x" * 70 + "\n") * 1500))
+    assert code == 552
+    # aiosmtpd answers this one itself (RFC 1870 §6.3), before any hook runs.
+    assert reply == b"Error: Too much mail data"
+
+
+@pytest.mark.parametrize(
+    ("failure", "code", "text"),
+    [
+        (TemporaryFailure("DNS query for acme.pl TXT timed out."), 451, b"4.3.0 DNS query"),
+        (RefusedCredentials("no"), 451, b"4.3.0 The service is misconfigured."),
+        (RuntimeError("bug"), 451, b"4.3.0 An internal error occurred."),
+    ],
+)
+def test_trouble_is_a_temporary_failure_so_the_sender_retries(
+    smtp: SmtpThread, handoff: RecordingHandoff, failure: Exception, code: int, text: bytes
+) -> None:
+    handoff.failure = failure
+    with session(smtp) as client:
+        client.mail("jan@acme.pl")
+        client.rcpt(DESK)
+        reply = client.data(make_message())
+    assert reply[0] == code
+    assert reply[1].startswith(text)
+    assert handoff.messages == []
+
+
+def test_input_that_is_no_message_is_refused_permanently(
+    smtp: SmtpThread, handoff: RecordingHandoff
+) -> None:
+    with session(smtp) as client:
+        client.mail("jan@acme.pl")
+        client.rcpt(DESK)
+        code, reply = client.data(b"{\"not\": \"a message\"}\r\n")
+    assert code == 554
+    assert b"no RFC 5322 header section" in reply
+    assert handoff.messages == []
+
+
+def test_xforward_is_refused_from_an_untrusted_peer(smtp: SmtpThread) -> None:
+    with session(smtp) as client:
+        assert "xforward" not in client.esmtp_features
+        code, reply = client.docmd("XFORWARD", "ADDR=203.0.113.9 HELO=evil.example")
+    assert code == 550
+    assert b"trusted relays" in reply
+
+
+def test_xforward_from_a_trusted_relay_supplies_client_ip_and_helo(
+    handoff: RecordingHandoff,
+) -> None:
+    trusted = (ipaddress.ip_network("127.0.0.0/8"),)
+    with receiver(handoff, trusted_relays=trusted) as server, session(server) as client:
+        assert "xforward" in client.esmtp_features
+        assert client.docmd("XFORWARD", "NAME=mx.acme.pl ADDR=192.0.2.10")[0] == 250
+        assert client.docmd("XFORWARD", "HELO=mx.acme.pl PROTO=ESMTP")[0] == 250
+        client.mail("jan@acme.pl")
+        client.rcpt(DESK)
+        assert client.data(make_message())[0] == 250
+        # The attributes held for that transaction only.
+        client.mail("jan@acme.pl")
+        client.rcpt(DESK)
+        assert client.data(make_message())[0] == 250
+        assert client.docmd("XFORWARD", "ADDR=not-an-ip")[0] == 501
+    first, second = handoff.messages
+    assert (first.envelope.client_ip, first.envelope.helo) == ("192.0.2.10", "mx.acme.pl")
+    assert (second.envelope.client_ip, second.envelope.helo) == ("127.0.0.1", "mx.acme.pl")
+
+
+def test_a_slow_verification_does_not_stall_other_sessions(
+    smtp: SmtpThread, handoff: RecordingHandoff
+) -> None:
+    gate = asyncio.Event()
+    handoff.gate = gate
+    results: list[tuple[int, bytes]] = []
+
+    def slow_client() -> None:
+        with session(smtp) as client:
+            client.mail("jan@acme.pl")
+            client.rcpt(DESK)
+            results.append(client.data(make_message()))
+
+    thread = threading.Thread(target=slow_client)
+    thread.start()
+    try:
+        # While the first message waits for its verdict, a second session is served.
+        with session(smtp) as other:
+            assert other.noop()[0] == 250
+            other.mail("ola@acme.pl")
+            assert other.rcpt(DESK)[0] == 250
+    finally:
+        smtp.loop.call_soon_threadsafe(gate.set)
+        thread.join(timeout=10)
+    assert results and results[0][0] == 250
+
+
+def test_too_many_sessions_get_a_421(handoff: RecordingHandoff) -> None:
+    with receiver(handoff, max_sessions=1) as server, session(server):
+        with pytest.raises(smtplib.SMTPConnectError) as refused:
+            smtplib.SMTP("127.0.0.1", server.port, timeout=10)
+        assert refused.value.smtp_code == 421
+
+
+def test_a_client_connecting_too_often_gets_a_421(handoff: RecordingHandoff) -> None:
+    with receiver(handoff, max_connections_per_minute=2) as server:
+        for _ in range(2):
+            session(server).quit()
+        with pytest.raises(smtplib.SMTPConnectError) as refused:
+            smtplib.SMTP("127.0.0.1", server.port, timeout=10)
+        assert refused.value.smtp_code == 421
+        assert b"Too many connections from 127.0.0.1" in refused.value.smtp_error
+
+
+def test_too_many_recipients_get_a_452(handoff: RecordingHandoff) -> None:
+    with receiver(handoff, max_recipients=3) as server, session(server) as client:
+        client.mail("jan@acme.pl")
+        codes = [client.rcpt(f"d{i}@desk.example")[0] for i in range(5)]
+    assert codes == [250, 250, 250, 452, 452]
