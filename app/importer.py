@@ -17,7 +17,7 @@ from app.db.models import Customer, Service
 from app.db.types import utcnow
 from app.errors import IntakeguardError
 from app.identifiers import IdentifierKind, keyed_hash, mask
-from app.registry import CustomerData, ValidCustomer, put_customer, validate
+from app.registry import CustomerData, ValidCustomer, put_customer, service_skeleton, validate
 
 COLUMNS = ("login", "kind", "name", "panel_email", "pesel", "nip", "regon", "services")
 REQUIRED = ("login", "kind", "name", "panel_email")
@@ -173,6 +173,7 @@ def import_customers(
                 "kind": s.kind,
                 "name_ascii": s.ascii,
                 "name_unicode": s.unicode,
+                "skeleton": service_skeleton(s),
             }
             for c in batch
             for s in c.services

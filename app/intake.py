@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.engine import make_engine, session_factory, store_errors
+from app.db.types import utcnow
+from app.errors import StoreUnavailable
+from app.lookalikes import imitated_domain
 from app.matching import match_customer
 from app.policy import assurance_of, decide
+from app.replay import check_replay, remember
 from app.rules import Rules, load_rules
 from app.settings import Settings
 from app.signing import VerdictSigner
@@ -35,12 +41,18 @@ class DecisionService:
         signer: VerdictSigner,
         resolver: Resolver | None = None,
         trust: TrustConfig | None = None,
+        provider_domains: tuple[str, ...] = (),
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.sessions = sessions
         self.rules = rules
         self.signer = signer
         self.resolver = resolver
         self.trust = trust or TrustConfig()
+        # Our own domains (A-labels), which a sender's domain must not imitate either.
+        self.provider_domains = provider_domains
+        # The time the checks judge dates against; a test pins it for dated fixtures.
+        self.clock = clock
 
     @classmethod
     def from_settings(cls, settings: Settings, signing_key: bytes) -> DecisionService:
@@ -51,6 +63,7 @@ class DecisionService:
             VerdictSigner(signing_key),
             resolver=Resolver(settings.dns_nameservers or None, timeout=settings.dns_timeout),
             trust=settings.trust(),
+            provider_domains=tuple(settings.provider_domains),
         )
 
     def submit(self, message: InboundMessage) -> dict[str, Any]:
@@ -70,6 +83,9 @@ class DecisionService:
             verdict = record_verdict(
                 session, message, self._decide(session, message, findings), self.signer
             )
+            # In the verdict's transaction: a message is remembered exactly when recorded.
+            recorded_at = datetime.fromisoformat(verdict["recorded_at"])
+            remember(session, message, sender_of(findings), verdict["id"], recorded_at)
         log.info(
             "recorded verdict %s: %s (%s) for message %s via %s",
             verdict["id"],
@@ -89,26 +105,45 @@ class DecisionService:
         return {"message_id": message.message_id, "channel": message.channel.value, **body}
 
     def verify(self, message: InboundMessage) -> list[Finding]:
-        """The mail checks' findings for ``message``."""
-        context = CheckContext(resolver=self.resolver, trust=self.trust)
-        return run_pipeline(message, context)
+        """The mail checks' findings for ``message``.
+
+        Raises StoreUnavailable when the registry could not be read for the look-alike
+        lookup: the same answer as when the verdict cannot be recorded.
+        """
+        store_trouble: list[StoreUnavailable] = []
+
+        def lookalike_of(domain: str) -> str | None:
+            # One indexed lookup in a short session of its own (no transaction is open).
+            try:
+                with store_errors(), self.sessions() as session:
+                    return imitated_domain(session, domain, self.provider_domains)
+            except StoreUnavailable as exc:
+                store_trouble.append(exc)
+                # For the check a temporary failure (temperror, never a pass); for the
+                # caller the store being down, raised below.
+                raise TemporaryFailure(f"the registry cannot be read now ({exc})") from exc
+
+        context = CheckContext(
+            resolver=self.resolver,
+            trust=self.trust,
+            now=self.clock(),
+            lookalike_of=lookalike_of,
+        )
+        findings = run_pipeline(message, context)
+        if store_trouble:
+            raise store_trouble[0]
+        return findings
 
     def _decide(
         self, session: Session, message: InboundMessage, findings: list[Finding]
     ) -> dict[str, Any]:
         findings = list(findings)
         instruction = extract(message, self.rules.catalogue)
-        sender = next(
-            (
-                f.evidence["address"]
-                for f in findings
-                if f.name == "from-mailbox" and f.result == "pass"
-            ),
-            None,
-        )
+        sender = sender_of(findings)
         match = match_customer(session, sender, instruction)
         if match.finding is not None:
             findings.append(match.finding)
+        findings.append(check_replay(session, message, sender))
         assurance = assurance_of(findings, self.rules)
         decision = decide(findings, instruction.kinds, assurance, self.rules)
         return {
@@ -120,3 +155,15 @@ class DecisionService:
             "reasons": list(decision.reasons),
             "rules_version": self.rules.version,
         }
+
+
+def sender_of(findings: list[Finding]) -> str | None:
+    """The normalised From address, when the from-mailbox check found a usable one."""
+    return next(
+        (
+            f.evidence["address"]
+            for f in findings
+            if f.name == "from-mailbox" and f.result == "pass"
+        ),
+        None,
+    )

@@ -16,6 +16,7 @@ from app.db.types import utcnow
 from app.errors import Conflict, InvalidInput, NotFound
 from app.identifiers import IdentifierKind, keyed_hash, mask, normalise
 from mailhook.addresses import InvalidAddress, normalise_address
+from mailhook.confusables import skeleton
 
 LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 _SERVER_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -54,6 +55,11 @@ def parse_service(value: str) -> ServiceName:
     except (idna.IDNAError, UnicodeError) as exc:
         raise InvalidInput(f"services: {value!r} is not a valid domain name ({exc})") from None
     return ServiceName("domain", ascii_name, unicode_name)
+
+
+def service_skeleton(service: ServiceName) -> str | None:
+    """What a domain looks like (UTS #39 skeleton) for the look-alike lookup; None for servers."""
+    return skeleton(service.ascii) if service.kind == "domain" else None
 
 
 def check_login(login: str) -> str:
@@ -141,7 +147,12 @@ def put_customer(session: Session, customer: ValidCustomer, key: bytes) -> tuple
     for service in customer.services:
         if service.ascii not in present:
             row.services.append(
-                Service(kind=service.kind, name_ascii=service.ascii, name_unicode=service.unicode)
+                Service(
+                    kind=service.kind,
+                    name_ascii=service.ascii,
+                    name_unicode=service.unicode,
+                    skeleton=service_skeleton(service),
+                )
             )
     session.flush()
     return row, created

@@ -17,6 +17,7 @@ from pydantic_settings import (
 
 from app.errors import ConfigError
 from mailhook.context import TrustConfig
+from mailhook.domains import normalise_domain
 
 ENV_PREFIX = "INTAKEGUARD_"
 DEFAULT_DATABASE_URL = "sqlite:///var/intakeguard.db"
@@ -40,6 +41,7 @@ class Settings(BaseSettings):
     trusted_authserv_ids: CommaList = Field(default_factory=list)
     trusted_arc_sealers: CommaList = Field(default_factory=list)
     intake_recipients: CommaList = Field(default_factory=list)
+    provider_domains: CommaList = Field(default_factory=list)
     rules_dir: Path = Path("rules")
     admin_token: SecretStr | None = None
     secret_key: SecretStr | None = None
@@ -49,6 +51,9 @@ class Settings(BaseSettings):
     trusted_relays: CommaList = Field(default_factory=list)
     smtp_max_sessions: int = Field(default=200, ge=1)
     smtp_max_connections_per_minute: int = Field(default=120, ge=1)
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    proxy_protocol: bool = False
     log_level: str = "INFO"
 
     @field_validator(
@@ -57,6 +62,7 @@ class Settings(BaseSettings):
         "trusted_arc_sealers",
         "intake_recipients",
         "trusted_relays",
+        "provider_domains",
         mode="before",
     )
     @classmethod
@@ -96,6 +102,16 @@ class Settings(BaseSettings):
             if not at or not domain or "." not in domain:
                 raise ValueError(f"{item!r} is neither an address nor an @domain")
         return [item.lower() for item in value]
+
+    @field_validator("provider_domains")
+    @classmethod
+    def _domains(cls, value: list[str]) -> list[str]:
+        names = [normalise_domain(item) for item in value]
+        for item, name in zip(value, names, strict=True):
+            if "." not in name or not name.isascii() or name.startswith("."):
+                raise ValueError(f"{item!r} is not a domain name")
+        # Lower-case A-labels, as the look-alike lookup compares them.
+        return names
 
     @field_validator("log_level")
     @classmethod

@@ -86,15 +86,23 @@ class Resolver:
         self._lock = threading.Lock()
         self.stats = DnsStats()
 
-    def resolve(self, name: str, rdtype: str) -> Answer:
-        """Answer for ``name``/``rdtype``, from the cache when fresh; DnsTempError if unknown."""
+    def resolve(self, name: str, rdtype: str, timeout: float | None = None) -> Answer:
+        """Answer for ``name``/``rdtype``, from the cache when fresh; DnsTempError if unknown.
+
+        ``timeout`` shortens the wait for this one query (a caller's remaining time
+        budget); it never lengthens it beyond the resolver's own timeout.
+        """
         key = (name.lower().rstrip("."), rdtype.upper())
         cached = self._cached(key)
         if cached is not None:
             return cached
+        qname = _query_name(key[0])
+        if qname is None:
+            return Answer(())
+        lifetime = self.timeout if timeout is None else max(0.0, min(self.timeout, timeout))
         try:
             response = self._sync.resolve(
-                key[0] + ".", key[1], raise_on_no_answer=False, search=False
+                qname, key[1], raise_on_no_answer=False, search=False, lifetime=lifetime
             )
         except dns.exception.DNSException as exc:
             return self._failure(key, exc)
@@ -106,9 +114,12 @@ class Resolver:
         cached = self._cached(key)
         if cached is not None:
             return cached
+        qname = _query_name(key[0])
+        if qname is None:
+            return Answer(())
         try:
             response = await self._async.resolve(
-                key[0] + ".", key[1], raise_on_no_answer=False, search=False
+                qname, key[1], raise_on_no_answer=False, search=False
             )
         except dns.exception.DNSException as exc:
             return self._failure(key, exc)
@@ -175,6 +186,19 @@ class Resolver:
             return self._store(key, Answer(()), _soa_minimum(response.response))
         ttl = min(response.rrset.ttl, MAX_TTL)
         return self._store(key, Answer(tuple(response.rrset)), ttl)
+
+
+def _query_name(name: str) -> dns.name.Name | None:
+    """``name`` as an absolute DNS name, or None when it cannot be written in a query.
+
+    Names built from message data (an SPF macro, a DKIM d= or s=) may hold an empty or
+    over-long label (RFC 1035 §2.3.4), a bad escape or text IDNA refuses: such a name has
+    no records, which is not the same as a DNS server failing to answer.
+    """
+    try:
+        return dns.name.from_text(name + ".")
+    except dns.exception.DNSException:
+        return None
 
 
 def reverse_name(ip: str) -> str:

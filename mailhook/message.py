@@ -59,6 +59,10 @@ class InboundMessage:
 # are letters, digits and hyphens in practice; the parser would also take the start of a
 # JSON document ('{"panel_email": ...') for one, and that is no message.
 _FIELD = re.compile(rb"[A-Za-z0-9][A-Za-z0-9_.-]*[ \t]*:|From ")
+# What opens a nested part: a multipart's boundary parameter (RFC 2046 §5.1.1) or an
+# encapsulated message (§5.2.1); counted before parsing, see parse_message.
+_NESTING = re.compile(rb"boundary[ \t]*=|message/(?:rfc822|global)\b", re.IGNORECASE)
+MAX_NESTED_PARTS = 100
 
 
 def parse_message(raw: bytes, envelope: Envelope, channel: Channel) -> InboundMessage:
@@ -69,7 +73,14 @@ def parse_message(raw: bytes, envelope: Envelope, channel: Channel) -> InboundMe
     """
     if not raw.strip():
         raise UnusableMessage("the message is empty")
-    parsed = BytesParser(policy=policy.default).parsebytes(raw)
+    # The parser's work grows with lines times MIME nesting depth, and parts nested about
+    # a thousand deep exhaust its stack. A message opening more nested parts than any real
+    # one is read as its header section (what the checks read) and one unparsed body.
+    headers_only = sum(1 for _ in _NESTING.finditer(raw)) > MAX_NESTED_PARTS
+    try:
+        parsed = BytesParser(policy=policy.default).parsebytes(raw, headersonly=headers_only)
+    except RecursionError:
+        parsed = BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
     if not isinstance(parsed, EmailMessage) or not parsed.keys() or not _FIELD.match(raw):
         raise UnusableMessage(
             "no RFC 5322 header section found; send the complete message, headers first"

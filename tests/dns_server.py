@@ -1,7 +1,9 @@
 """An authoritative DNS server for the tests, on loopback, serving ``fixtures/dns/*.zone``.
 
 It answers over UDP and TCP, never sets the TC bit (the full answer always goes back),
-and can be told to time out or answer SERVFAIL/REFUSED for chosen names.
+and can be told to time out, answer SERVFAIL/REFUSED or answer late for chosen names
+(or for one record type of a name). ``FixtureDnsServer.from_records`` serves records
+given in code instead of zone files (the RFC 7208 test suite's zone data).
 """
 
 from __future__ import annotations
@@ -10,38 +12,61 @@ import asyncio
 import socket
 import struct
 import threading
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import dns.flags
 import dns.message
 import dns.name
+import dns.node
 import dns.rcode
+import dns.rdata
 import dns.rdataclass
+import dns.rdataset
 import dns.rdatatype
+import dns.rdtypes.ANY.SOA
 import dns.rrset
 import dns.zone
 
 
 class FixtureDnsServer:
-    """Serves every zone file in a directory; ``faults`` maps names to a failure."""
+    """Serves every zone file in a directory; ``faults`` maps names to a failure.
 
-    def __init__(self, zone_dir: Path) -> None:
-        self.zones: list[dns.zone.Zone] = []
-        for path in sorted(zone_dir.glob("*.zone")):
+    A key of ``faults`` is a name (lower-case, no trailing dot), or ``name/TYPE`` for
+    queries of one type only; its value is ``timeout``, ``servfail``, ``refused`` or
+    ``delay:SECONDS`` (the right answer, sent that much later).
+    """
+
+    def __init__(self, zone_dir: Path | None = None, zones: Iterable[dns.zone.Zone] = ()) -> None:
+        self.zones: list[dns.zone.Zone] = list(zones)
+        for path in sorted(zone_dir.glob("*.zone")) if zone_dir is not None else ():
             origin = path.stem + "."
             self.zones.append(dns.zone.from_file(str(path), origin=origin, relativize=False))
-        # name (lower-case, no trailing dot) -> "timeout" | "servfail" | "refused"
         self.faults: dict[str, str] = {}
         self.queries = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._udp.bind(("127.0.0.1", 0))
+        self._udp, self._tcp = _bind_udp_and_tcp()
         self.port: int = self._udp.getsockname()[1]
-        self._tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._tcp.bind(("127.0.0.1", self.port))
-        self._tcp.listen(64)
+
+    @classmethod
+    def from_records(cls, records: Mapping[str, Iterable[dns.rdata.Rdata]]) -> FixtureDnsServer:
+        """A server authoritative for every name, holding ``records`` (name -> rdata).
+
+        Every name not given is NXDOMAIN, as the RFC 7208 test suite expects of names
+        its zone data leaves out.
+        """
+        zone = dns.zone.Zone(dns.name.root, relativize=False)
+        soa = dns.rdtypes.ANY.SOA.SOA(
+            dns.rdataclass.IN, dns.rdatatype.SOA, dns.name.from_text("ns.test."),
+            dns.name.from_text("hostmaster.test."), 1, 3600, 600, 86400, 60,
+        )  # fmt: skip
+        zone.find_rdataset(dns.name.root, dns.rdatatype.SOA, create=True).add(soa, 300)
+        for name, rdatas in records.items():
+            owner = dns.name.from_text(name, origin=dns.name.root)
+            for rdata in rdatas:
+                zone.find_rdataset(owner, rdata.rdtype, create=True).add(rdata, 300)
+        return cls(zones=[zone])
 
     @property
     def address(self) -> str:
@@ -69,8 +94,12 @@ class FixtureDnsServer:
                 self.transport = transport  # type: ignore[assignment]
 
             def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-                reply = server.answer(data)
-                if reply is not None:
+                reply, delay = server.respond(data)
+                if reply is None:
+                    return
+                if delay:
+                    server._loop.call_later(delay, self.transport.sendto, reply, addr)
+                else:
                     self.transport.sendto(reply, addr)
 
         await self._loop.create_datagram_endpoint(Udp, sock=self._udp)
@@ -80,9 +109,11 @@ class FixtureDnsServer:
         try:
             while True:
                 (length,) = struct.unpack("!H", await reader.readexactly(2))
-                reply = self.answer(await reader.readexactly(length))
+                reply, delay = self.respond(await reader.readexactly(length))
                 if reply is None:
                     continue
+                if delay:
+                    await asyncio.sleep(delay)
                 writer.write(struct.pack("!H", len(reply)) + reply)
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -92,26 +123,37 @@ class FixtureDnsServer:
 
     def answer(self, wire: bytes) -> bytes | None:
         """The wire reply to ``wire``, or None to stay silent (a simulated timeout)."""
+        return self.respond(wire)[0]
+
+    def respond(self, wire: bytes) -> tuple[bytes | None, float]:
+        """The wire reply to ``wire`` (None: stay silent) and how long to wait before it."""
         self.queries += 1
         try:
             query = dns.message.from_wire(wire)
         except dns.exception.DNSException:
-            return None
+            return None, 0.0
         response = dns.message.make_response(query)
         response.flags |= dns.flags.AA
         if not query.question:
             response.set_rcode(dns.rcode.FORMERR)
-            return response.to_wire()
+            return response.to_wire(), 0.0
         question = query.question[0]
-        fault = self.faults.get(question.name.to_text(omit_final_dot=True).lower())
+        fault = self.fault_for(question.name, question.rdtype)
         if fault == "timeout":
-            return None
+            return None, 0.0
         if fault in ("servfail", "refused"):
             response.set_rcode(dns.rcode.SERVFAIL if fault == "servfail" else dns.rcode.REFUSED)
-            return response.to_wire()
+            return response.to_wire(), 0.0
+        delay = float(fault.removeprefix("delay:")) if fault.startswith("delay:") else 0.0
         self._resolve(question.name, question.rdtype, response)
         # Never truncate: the whole answer goes back whatever its size.
-        return response.to_wire(max_size=65535)
+        return response.to_wire(max_size=65535), delay
+
+    def fault_for(self, name: dns.name.Name, rdtype: int) -> str:
+        """The fault set for ``name`` queried for ``rdtype``, or "" when it answers normally."""
+        key = name.to_text(omit_final_dot=True).lower()
+        typed = f"{key}/{dns.rdatatype.to_text(rdtype)}"
+        return self.faults.get(typed) or self.faults.get(key) or ""
 
     def _resolve(self, name: dns.name.Name, rdtype: int, response: dns.message.Message) -> None:
         zone = self._zone_for(name)
@@ -162,6 +204,28 @@ class FixtureDnsServer:
         soa = zone.get_rdataset(zone.origin, dns.rdatatype.SOA)
         if soa is not None:
             response.authority.append(_rrset(zone.origin, soa))
+
+
+def _bind_udp_and_tcp(attempts: int = 50) -> tuple[socket.socket, socket.socket]:
+    """A UDP and a listening TCP socket on the same free loopback port.
+
+    The port the system picks for UDP may be taken for TCP (by another test run on the
+    same machine, say): then try another.
+    """
+    for _ in range(attempts):
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind(("127.0.0.1", 0))
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            tcp.bind(("127.0.0.1", udp.getsockname()[1]))
+        except OSError:
+            udp.close()
+            tcp.close()
+            continue
+        tcp.listen(64)
+        return udp, tcp
+    raise OSError(f"no loopback port free for both UDP and TCP after {attempts} attempts")
 
 
 def _rrset(name: dns.name.Name, rdataset: dns.rdataset.Rdataset) -> dns.rrset.RRset:

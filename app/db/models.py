@@ -57,6 +57,9 @@ class Service(Base):
     # Domains as A-label (what we match on) and U-label (what people read).
     name_ascii: Mapped[str] = mapped_column(String(253), unique=True)
     name_unicode: Mapped[str] = mapped_column(String(253))
+    # UTS #39 skeleton of a domain (mailhook.confusables), to find look-alikes with one
+    # indexed lookup; None for server ids. At most two characters per character (m→rn).
+    skeleton: Mapped[str | None] = mapped_column(String(506), index=True)
 
     customer: Mapped[Customer] = relationship(back_populates="services")
 
@@ -110,3 +113,19 @@ class Verdict(Base):
     envelope: Mapped[dict[str, Any]]
     rules_version: Mapped[str] = mapped_column(String(80))
     signature: Mapped[str] = mapped_column(Text)
+
+
+class MessageFingerprint(Base):
+    """A DKIM signature or Message-ID of a recorded message, to recognise it again."""
+
+    __tablename__ = "message_fingerprints"
+    __table_args__ = (Index("ix_message_fingerprints_kind_value", "kind", "value", "id"),)
+
+    id: Mapped[int] = mapped_column(BigIntegerKey, primary_key=True, autoincrement=True)
+    # "dkim-b" (SHA-256 of a signature's b= value) or "message-id" (SHA-256 of the value).
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(64))
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    message_sha256: Mapped[str] = mapped_column(String(64))
+    verdict_id: Mapped[str] = mapped_column(ForeignKey("verdicts.id"))
+    seen_at: Mapped[datetime]

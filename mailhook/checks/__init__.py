@@ -47,7 +47,20 @@ def registered() -> dict[str, Check]:
 
 # The order checks run in. Later checks may rely on evidence of earlier ones
 # only through the findings passed to the decision, never through shared state.
-PIPELINE: tuple[str, ...] = ("from-mailbox",)
+PIPELINE: tuple[str, ...] = (
+    "from-mailbox",
+    "sender-headers",
+    "display-name",
+    "lookalike-domain",
+    "date-header",
+    "message-id",
+    "envelope-from",
+    "spf",
+    "dkim",
+    "arc",
+    "upstream-results",
+    "dmarc",
+)
 
 
 def run_pipeline(message: InboundMessage, context: CheckContext) -> list[Finding]:
@@ -82,4 +95,17 @@ def run_pipeline(message: InboundMessage, context: CheckContext) -> list[Finding
 
 def _load_builtin_checks() -> None:
     # Imported for their registration side effect, once.
-    from mailhook.checks import from_header  # noqa: F401
+    from mailhook.checks import (  # noqa: F401
+        arc,
+        date_header,
+        display_name,
+        dkim,
+        dmarc,
+        envelope_from,
+        from_header,
+        lookalike_domain,
+        message_id,
+        sender_headers,
+        spf,
+        upstream,
+    )

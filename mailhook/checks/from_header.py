@@ -12,6 +12,8 @@ from mailhook.findings import Finding
 from mailhook.message import InboundMessage
 
 NAME = "from-mailbox"
+# Far beyond one mailbox with the longest display name a mail program writes.
+MAX_FROM_LENGTH = 4096
 
 
 @register(NAME, "header From holds exactly one valid mailbox")
@@ -23,6 +25,11 @@ def check_from_mailbox(message: InboundMessage, context: CheckContext) -> Findin
         return _fail(
             f"The message has {len(raw_fields)} From headers; RFC 5322 allows one, "
             "and a second one is a common way to show a forged sender."
+        )
+    if len(raw_fields[0]) > MAX_FROM_LENGTH:
+        # The stdlib address parser takes seconds on a long list of addresses.
+        return _fail(
+            f"The From header is {len(raw_fields[0]) // 1024} KB long; one mailbox never is."
         )
     try:
         header = message.parsed.policy.header_fetch_parse("From", _utf8(raw_fields[0]))

@@ -10,6 +10,7 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,6 +21,7 @@ from app.db.models import Customer, Service, Verdict
 from app.identifiers import IdentifierKind, keyed_hash
 from app.intake import DecisionService
 from app.registry import CustomerData, put_customer, validate
+from tests.dns_server import FixtureDnsServer
 from tests.support import DEFAULT_KINDS as KINDS
 from tests.support import FIXTURES, RULES, SECRET_KEY
 
@@ -28,16 +30,29 @@ MAIL = FIXTURES / "mail"
 COLUMNS = "login,kind,name,panel_email,pesel,nip,regon,services"
 # sysexits.h
 EX_USAGE, EX_DATAERR, EX_CONFIG = 64, 65, 78
+# The fixture DNS server's address, set for every test by ``_fixture_dns``.
+DNS_SERVER: dict[str, str] = {}
+
+
+@pytest.fixture(autouse=True)
+def _fixture_dns(dns_server: FixtureDnsServer) -> None:
+    """Commands ask the fixture DNS server on loopback, never this machine's resolver."""
+    DNS_SERVER["address"] = dns_server.address
 
 
 def environment(**settings: str | None) -> dict[str, str]:
     """This process's environment without INTAKEGUARD_*, plus ``settings`` (names unprefixed).
 
-    The rules are the repository's and the log level WARNING unless ``settings`` say
-    otherwise; a setting given as None is left unset.
+    The rules are the repository's, the log level WARNING and DNS the fixture server
+    unless ``settings`` say otherwise; a setting given as None is left unset.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("INTAKEGUARD_")}
-    wanted = {"rules_dir": str(RULES), "log_level": "WARNING", **settings}
+    wanted = {
+        "rules_dir": str(RULES),
+        "log_level": "WARNING",
+        "dns_nameservers": DNS_SERVER.get("address"),
+        **settings,
+    }
     env.update({f"INTAKEGUARD_{k.upper()}": v for k, v in wanted.items() if v is not None})
     return env
 
@@ -443,7 +458,8 @@ def test_check_prints_a_readable_table(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["decision", "review"]
+    # The display name shows jan@acme.pl while the sender is mallory@evil.example.
+    assert lines[0].split() == ["decision", "rejected"]
     assert lines[1].split() == ["assurance", "none"]
     assert lines[2].split() == ["customer", "-"]
     assert lines[3].split() == ["asks", "for", "transfer_out"]

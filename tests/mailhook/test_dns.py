@@ -66,3 +66,24 @@ def test_async_face_shares_the_cache(resolver: Resolver, dns_server: FixtureDnsS
     assert [r.address for r in answer.records] == ["192.0.2.10"]
     assert resolver.addresses("mx.acme.pl") == ["192.0.2.10"]
     assert dns_server.queries == before
+
+
+@pytest.mark.parametrize(
+    "name", ["a" * 64 + ".acme.pl", "bad\\999escape.acme.pl", "\udcff.acme.pl"]
+)
+def test_a_name_that_cannot_be_written_in_a_query_has_no_records(
+    resolver: Resolver, dns_server: FixtureDnsServer, name: str
+) -> None:
+    # Names built from message data (SPF macros, DKIM d= and s=) are no DNS failure.
+    before = dns_server.queries
+    assert resolver.resolve(name, "TXT").records == ()
+    assert dns_server.queries == before
+
+
+def test_a_caller_may_shorten_the_wait_for_one_query(
+    resolver: Resolver, dns_faults: dict[str, str]
+) -> None:
+    dns_faults["slow-answer.acme.pl"] = "delay:0.3"
+    with pytest.raises(DnsTempError, match="timed out"):
+        resolver.resolve("slow-answer.acme.pl", "TXT", timeout=0.1)
+    assert resolver.resolve("slow-answer.acme.pl", "TXT").nxdomain

@@ -14,14 +14,19 @@ from tests.support import make_message
 
 # (sender, subject) of each message, oldest first, and the decision each gets.
 MESSAGES: list[tuple[str, str, str]] = [
-    ("jan@acme.pl", "Pytanie o domene acme.pl", "review"),
+    ("jan@acme.pl", "Pytanie o domene acme.pl", "accepted"),
     ("kto@evil.example", "Transfer domeny acme.pl", "rejected"),
     ("nobody@else.example", "Hello", "review"),
     ("jan@acme.pl", "Cesja domeny acme.pl", "postal_required"),
     ("kto@evil.example", "Zmiana DNS dla żółw.pl", "rejected"),
-    ("jan@acme.pl", "Duplikat faktury 12/2026", "review"),
+    ("jan@acme.pl", "Duplikat faktury 12/2026", "accepted"),
     ("kto@evil.example", "Kod authinfo dla acme.pl", "rejected"),
 ]
+# Jan's mail comes from acme.pl's own server, which its SPF record authorises: SPF
+# aligns, DMARC passes and the customer is authenticated.
+ENVELOPES: dict[str, dict[str, str]] = {
+    "jan@acme.pl": {"client_ip": "192.0.2.10", "helo": "mx.acme.pl", "mail_from": "jan@acme.pl"}
+}
 
 
 def record_all(api: httpx.Client) -> list[dict[str, Any]]:
@@ -32,7 +37,7 @@ def record_all(api: httpx.Client) -> list[dict[str, Any]]:
         raw = with_message_id(
             make_message(sender=sender, subject=subject, body="Prosze.\n"), f"<m{n}@test.example>"
         )
-        response = submit(api, raw)
+        response = submit(api, raw, **ENVELOPES.get(sender, {}))
         assert response.status_code == 201, response.text
         verdict = response.json()
         assert verdict["decision"] == decision, (subject, verdict["reasons"])

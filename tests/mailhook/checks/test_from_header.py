@@ -108,3 +108,10 @@ def test_a_display_name_holding_another_address_passes_with_the_real_address() -
     assert finding.result == "pass"
     assert finding.reason == "The message is from mallory@evil.example."
     assert finding.evidence == {"address": "mallory@evil.example", "display_name": "jan@acme.pl"}
+
+
+def test_a_from_header_too_long_for_one_mailbox_fails_without_parsing_it() -> None:
+    raw = b"From: " + b", ".join([b"a@acme.pl"] * 20_000) + b"\r\nSubject: x\r\n\r\nbody\r\n"
+    finding = check_from_mailbox(parse_message(raw, Envelope(), Channel.API), CheckContext())
+    assert finding.result == "fail"
+    assert finding.reason == "The From header is 214 KB long; one mailbox never is."

@@ -1,0 +1,200 @@
+"""replay: a DKIM-signed message, or a Message-ID, seen before with other content."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from app.db.models import MessageFingerprint
+from mailhook.findings import Finding
+from mailhook.message import InboundMessage
+
+NAME = "replay"
+DKIM = "dkim-b"
+MESSAGE_ID = "message-id"
+# Signatures fingerprinted per message. Real mail carries one to three; the bottom-most
+# are kept, as every hop adds its signature on top of the author's (RFC 6376 §5.6).
+MAX_SIGNATURES = 50
+# Earlier sightings read per message: the first ones are the ones a reason names.
+_MAX_ROWS = 200
+_WHITESPACE = re.compile(r"\s+")
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprints:
+    """What recognises a message again: its signatures, Message-ID, body and bytes."""
+
+    signatures: tuple[str, ...]  # SHA-256 of each DKIM b= value, whitespace removed
+    message_id: str | None  # SHA-256 of the From address and the Message-ID
+    body_sha256: str
+    message_sha256: str
+
+    def lookup_keys(self) -> list[tuple[str, str]]:
+        keys = [(DKIM, value) for value in self.signatures]
+        if self.message_id is not None:
+            keys.append((MESSAGE_ID, self.message_id))
+        return keys
+
+
+def fingerprints(message: InboundMessage, sender: str | None) -> Fingerprints:
+    """What recognises ``message`` again; ``sender`` is its normalised From address.
+
+    A Message-ID counts per sender: a careless mail program that gives every message the
+    same one must not make another sender's message look like a replay, while a replay
+    keeps the From of the message it copies.
+    """
+    message_id = message.message_id
+    return Fingerprints(
+        signatures=tuple(_sha256(b) for b in dkim_signature_values(message)),
+        message_id=_sha256(f"{sender or ''}\0{message_id}") if message_id else None,
+        body_sha256=body_sha256(message.raw),
+        message_sha256=message.sha256,
+    )
+
+
+def dkim_signature_values(message: InboundMessage) -> list[str]:
+    """The b= value of every DKIM-Signature header, bottom-most first, without whitespace.
+
+    Read from the headers directly (RFC 6376 §3.2 tag list), whether or not the
+    signature verifies: a copy of a signed message carries the same value either way.
+    """
+    values: list[str] = []
+    for key, raw_value in reversed(list(message.parsed.raw_items())):
+        if key.lower() != "dkim-signature":
+            continue
+        for tag in str(raw_value).split(";"):
+            name, equals, value = tag.partition("=")
+            if equals and name.strip() == "b":
+                # RFC 6376 §3.5: whitespace in b= is ignored.
+                signature = _WHITESPACE.sub("", value)
+                if signature and signature not in values:
+                    values.append(signature)
+                break
+        if len(values) == MAX_SIGNATURES:
+            break
+    return values
+
+
+def body_sha256(raw: bytes) -> str:
+    """SHA-256 of the body, line ends and trailing empty lines aside (RFC 6376 §3.4.3).
+
+    The same message handed over by SMTP (CRLF) and by a pipe (LF) has the same body.
+    """
+    end = _HEADER_END.search(raw)
+    body = raw[end.end() :] if end else b""
+    return hashlib.sha256(body.replace(b"\r\n", b"\n").rstrip(b"\n")).hexdigest()
+
+
+def check_replay(session: Session, message: InboundMessage, sender: str | None) -> Finding:
+    """Compare ``message`` with the fingerprints of every recorded message."""
+    prints = fingerprints(message, sender)
+    if not prints.lookup_keys():
+        return Finding(
+            NAME,
+            "none",
+            "The message has neither a DKIM signature nor a Message-ID, so a copy sent again "
+            "could not be recognised.",
+        )
+    rows = _sightings(session, prints)
+    signature = next(
+        (r for r in rows if r.kind == DKIM and r.message_sha256 != prints.message_sha256), None
+    )
+    if signature is not None:
+        return Finding(
+            NAME,
+            "fail",
+            f"A message with the same DKIM signature was first seen {_when(signature)} "
+            "with other bytes: a signed message sent again is a replay; act only on the "
+            "original.",
+        )
+    rewritten = next(
+        (r for r in rows if r.kind == MESSAGE_ID and r.body_sha256 != prints.body_sha256), None
+    )
+    if rewritten is not None:
+        return Finding(
+            NAME,
+            "fail",
+            f"A message with the same Message-ID was first seen {_when(rewritten)} with a "
+            "different body: the same message sent again with its text changed.",
+        )
+    copy = next((r for r in rows if r.message_sha256 != prints.message_sha256), None)
+    if copy is not None:
+        return Finding(
+            NAME,
+            "duplicate",
+            f"The same message (Message-ID and body) was first seen {_when(copy)} with other "
+            "headers: a copy delivered again; check that the first copy was dealt with.",
+        )
+    if rows:
+        return Finding(
+            NAME,
+            "retransmission",
+            f"These exact bytes were first recorded {_when(rows[0])}: the sending server "
+            "delivered the message again (a retry), which is not a replay.",
+        )
+    return Finding(
+        NAME, "pass", "No earlier message has this message's DKIM signature or Message-ID."
+    )
+
+
+def remember(
+    session: Session,
+    message: InboundMessage,
+    sender: str | None,
+    verdict_id: str,
+    recorded_at: datetime,
+) -> None:
+    """Record the fingerprints of ``message`` with its verdict, in the caller's transaction."""
+    prints = fingerprints(message, sender)
+    session.add_all(
+        MessageFingerprint(
+            kind=kind,
+            value=value,
+            body_sha256=prints.body_sha256,
+            message_sha256=prints.message_sha256,
+            verdict_id=verdict_id,
+            seen_at=recorded_at,
+        )
+        for kind, value in prints.lookup_keys()
+    )
+    session.flush()
+
+
+def _sightings(session: Session, prints: Fingerprints) -> list[MessageFingerprint]:
+    conditions = []
+    if prints.signatures:
+        conditions.append(
+            and_(
+                MessageFingerprint.kind == DKIM,
+                MessageFingerprint.value.in_(prints.signatures),
+            )
+        )
+    if prints.message_id is not None:
+        conditions.append(
+            and_(
+                MessageFingerprint.kind == MESSAGE_ID,
+                MessageFingerprint.value == prints.message_id,
+            )
+        )
+    return list(
+        session.scalars(
+            select(MessageFingerprint)
+            .where(or_(*conditions))
+            .order_by(MessageFingerprint.id)
+            .limit(_MAX_ROWS)
+        )
+    )
+
+
+def _when(row: MessageFingerprint) -> str:
+    return f"{row.seen_at:%Y-%m-%d %H:%M:%S} UTC (verdict {row.verdict_id})"
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()

@@ -1,0 +1,89 @@
+"""Helpers of the header checks: the From mailbox, raw fields and address headers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email.headerregistry import Address, AddressHeader
+
+from mailhook.context import CheckContext
+from mailhook.findings import Finding
+from mailhook.message import InboundMessage
+
+# How much of a header value a reason quotes: enough to recognise it, never a flood.
+QUOTE_LIMIT = 80
+_SPACES = re.compile(r"\s+")
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+@dataclass(frozen=True, slots=True)
+class FromMailbox:
+    """The one From mailbox, as the from-mailbox check found it."""
+
+    address: str  # normalised: lower case, A-label domain
+    display_name: str
+    written_domain: str  # the domain as the header writes it (case, U-label or A-label)
+
+    @property
+    def domain(self) -> str:
+        return self.address.rpartition("@")[2]
+
+
+def from_mailbox(message: InboundMessage, context: CheckContext) -> FromMailbox | None:
+    """The From mailbox when from-mailbox passed; None when there is no usable one.
+
+    The finding of the pipeline's from-mailbox check is used when it ran; a check run on
+    its own (a test, the CLI) runs that check itself, which is side-effect free.
+    """
+    finding: Finding | None = context.earlier.get("from-mailbox")
+    if finding is None:
+        # Imported here: from_header imports the registry this module is part of.
+        from mailhook.checks.from_header import check_from_mailbox
+
+        finding = check_from_mailbox(message, context)
+    if finding.result != "pass":
+        return None
+    address = str(finding.evidence["address"])
+    written = address.rpartition("@")[2]
+    fields = raw_fields(message, "From")
+    parsed = parse_addresses(message, "From", fields[0]) if len(fields) == 1 else None
+    if parsed and parsed[0].domain:
+        written = parsed[0].domain
+    return FromMailbox(
+        address=address,
+        display_name=str(finding.evidence.get("display_name") or ""),
+        written_domain=written,
+    )
+
+
+def raw_fields(message: InboundMessage, name: str) -> list[str]:
+    """The raw values of every header field called ``name`` (RFC 5322 §3.6 counts them)."""
+    wanted = name.lower()
+    return [value for key, value in message.parsed.raw_items() if key.lower() == wanted]
+
+
+def parse_addresses(message: InboundMessage, name: str, raw_value: str) -> list[Address] | None:
+    """The mailboxes of an address header (groups flattened); None when it cannot be read."""
+    try:
+        header = message.parsed.policy.header_fetch_parse(name, as_utf8(raw_value))
+    except Exception:  # noqa: BLE001 - the stdlib parser raises assorted errors
+        return None
+    if not isinstance(header, AddressHeader):
+        return None
+    return list(header.addresses)
+
+
+def as_utf8(raw_value: str) -> str:
+    """``raw_value`` with its 8-bit bytes read as UTF-8 (RFC 6532 §3.2) where they are."""
+    try:
+        return raw_value.encode("utf-8", "surrogateescape").decode("utf-8")
+    except UnicodeError:
+        return raw_value
+
+
+def quoted(value: str) -> str:
+    """``value`` unfolded, unprintables replaced and shortened, for quoting in a reason."""
+    text = _UNPRINTABLE.sub("\ufffd", _SPACES.sub(" ", as_utf8(value)).strip())
+    if len(text) > QUOTE_LIMIT:
+        text = text[: QUOTE_LIMIT - 1] + "…"
+    return text

@@ -1,0 +1,340 @@
+"""dkim: every DKIM signature verified, with its domain, key and result (RFC 6376, 8463)."""
+
+from __future__ import annotations
+
+import binascii
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import dkim
+from dkim.canonicalization import CanonicalizationPolicy, InvalidCanonicalizationPolicyError
+from dkim.util import InvalidTagValueList, parse_tag_value
+
+from mailhook.checks import register
+from mailhook.context import CheckContext
+from mailhook.dns import DnsTempError, Resolver
+from mailhook.findings import Finding
+from mailhook.message import InboundMessage
+
+NAME = "dkim"
+# RFC 8301 §3.2: verifiers MUST NOT consider signatures with RSA keys under 1024 bits valid.
+MIN_RSA_BITS = 1024
+# Each signature costs a DNS lookup; a message does not get to make us do hundreds.
+MAX_SIGNATURES = 10
+# How much of a value dkimpy complains about is quoted in a reason.
+MAX_QUOTED = 160
+# How the reason names a result of one signature.
+_KEY_TYPES = {"rsa": "an RSA", "ed25519": "an Ed25519"}
+_VERBS = {
+    "pass": "passes",
+    "fail": "fails",
+    "partial-body": "does not cover the whole body",
+    "temperror": "cannot be checked for now",
+    "permerror": "is malformed",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureResult:
+    """The verification of one DKIM-Signature header field."""
+
+    d: str
+    s: str
+    a: str
+    bits: int | None
+    result: str  # pass | fail | partial-body | temperror | permerror
+    reason: str
+    partial_body: bool
+    b: str
+
+    @property
+    def passes(self) -> bool:
+        return self.result == "pass"
+
+    def summary(self) -> str:
+        key = f"{self.a}, {self.bits} bits" if self.bits else self.a
+        verb = _VERBS[self.result]
+        said = f"{_cut(self.d) or '(no d=)'} ({_cut(key)}) {verb}"
+        return said if self.passes else f"{said}: {self.reason}"
+
+    def as_evidence(self) -> dict[str, Any]:
+        return {
+            "d": self.d,
+            "s": self.s,
+            "a": self.a,
+            "bits": self.bits,
+            "result": self.result,
+            "reason": self.reason,
+            "partial_body": self.partial_body,
+            "b": self.b,
+        }
+
+
+@register(NAME, "every DKIM signature verified, with its domain, key size and result")
+def check_dkim(message: InboundMessage, context: CheckContext) -> Finding:
+    # Only a signed message is handed to dkimpy, which splits the header section again
+    # (slowly, for a header folded into thousands of lines).
+    if not any(key.lower() == "dkim-signature" for key in message.parsed):
+        return _unsigned()
+    try:
+        # minkey=0: the key size is judged below, so the reason can say what it was.
+        verifier = dkim.DKIM(message.raw, minkey=0)
+    except dkim.DKIMException as exc:
+        # dkimpy cannot split the header section; a signature in it cannot be checked.
+        return _finding(
+            "permerror",
+            "The DKIM signatures cannot be checked: the header section is malformed "
+            f"({_plain(exc)}).",
+            [],
+        )
+    fields = [value for key, value in verifier.headers if key.lower() == b"dkim-signature"]
+    if not fields:
+        return _unsigned()
+    if context.resolver is None:
+        return _finding(
+            "none", "The DKIM signatures cannot be checked: no DNS resolver is configured.", []
+        )
+    results = [
+        verify_signature(verifier, index, field, context.resolver)
+        for index, field in enumerate(fields[:MAX_SIGNATURES])
+    ]
+    return _finding(_overall(results), _summary(results, len(fields)), results)
+
+
+def verify_signature(
+    verifier: dkim.DKIM, index: int, field: bytes, resolver: Resolver
+) -> SignatureResult:
+    """Verify the ``index``-th DKIM-Signature (``field``) of the message ``verifier`` holds."""
+    try:
+        tags = parse_tag_value(field)
+    except InvalidTagValueList:
+        return _malformed({}, "its tag=value list cannot be read (RFC 6376 §3.2)")
+    unusable = _unusable(tags)
+    if unusable is not None:
+        return unusable
+    key_name = _cut(f"{_text(tags[b's'])}._domainkey.{_text(tags[b'd'])}")
+    fetch_key = _KeyFetcher(resolver)
+    error: str | None = None
+    verified = False
+    try:
+        verified = bool(verifier.verify(idx=index, dnsfunc=fetch_key))
+    except DnsTempError as exc:
+        return _result(tags, "temperror", f"its key could not be fetched ({exc})")
+    except dkim.MessageFormatError as exc:
+        return _malformed(tags, _plain(exc))
+    except dkim.ValidationError as exc:
+        error = _plain(exc)
+        if error.startswith("body hash mismatch"):
+            error = "body hash mismatch (the body was changed after signing)"
+    except dkim.DKIMException as exc:
+        error = _plain(exc)
+    except (binascii.Error, ValueError, TypeError, IndexError) as exc:
+        # dkimpy uses a few tag values it does not validate (an l= without digits, say).
+        return _malformed(tags, f"it cannot be read ({type(exc).__name__}: {_plain(exc)})")
+    return _judge(verifier, tags, verified, error, key_name, fetch_key.record)
+
+
+def _unusable(tags: dict[bytes, bytes]) -> SignatureResult | None:
+    """The result of a signature that cannot be verified as it is written, or None."""
+    try:
+        dkim.validate_signature_fields(tags)
+    except dkim.ValidationError as exc:
+        problem = _plain(exc)
+        if problem.startswith("x= value is past"):
+            # RFC 6376 §3.5: a signature past its x= expiry is not valid.
+            return _result(tags, "fail", f"the signature has expired ({problem})")
+        if problem.startswith("t= value is in the future"):
+            return _result(tags, "fail", f"the signature claims a future signing time ({problem})")
+        return _malformed(tags, problem)
+    signed = [name.strip().lower() for name in tags[b"h"].split(b":")]
+    if b"from" not in signed:
+        # RFC 6376 §6.1.1: a signature that does not sign From is to be ignored.
+        return _malformed(tags, "it does not sign the From header field (RFC 6376 §6.1.1)")
+    return None
+
+
+class _KeyFetcher:
+    """dkimpy's ``dnsfunc`` over our Resolver, keeping the key record it handed over.
+
+    A DnsTempError is let through on purpose: dkimpy's verify_sig turns only its own
+    DnsTimeoutError into a plain "fails", and a key we could not fetch proves nothing
+    either way, so the caller reports it as temperror.
+    """
+
+    def __init__(self, resolver: Resolver) -> None:
+        self.resolver = resolver
+        self.record: bytes | None = None
+
+    def __call__(self, name: bytes, timeout: float = 5) -> bytes | None:
+        try:
+            records = self.resolver.txt(name.decode("utf-8").rstrip("."))
+        except UnicodeDecodeError:
+            records = []
+        # RFC 6376 §3.6.2.2: the strings of one TXT record, concatenated (txt() joins them).
+        self.record = records[0] if records else None
+        return self.record
+
+
+def _judge(
+    verifier: dkim.DKIM,
+    tags: dict[bytes, bytes],
+    verified: bool,
+    error: str | None,
+    key_name: str,
+    record: bytes | None,
+) -> SignatureResult:
+    """The result of a signature dkimpy has run through, and why; the key is judged first."""
+    bits, key_type, key_problem = _key_facts(record)
+    algorithm = _text(tags[b"a"])
+    if record is None:
+        # RFC 6376 §6.1.2: no key record is a permanent failure of this signature.
+        return _result(tags, "fail", f"no key is published at {key_name}")
+    if key_problem:
+        return _result(tags, "fail", f"the key at {key_name} {key_problem}")
+    if key_type != algorithm.partition("-")[0]:
+        # RFC 6376 §6.1.2: a key not suitable for the a= algorithm (inappropriate key algorithm).
+        return _result(
+            tags,
+            "fail",
+            f"the key at {key_name} is {_KEY_TYPES.get(key_type or '', 'an unknown')} key, "
+            f"not one for {algorithm}",
+            bits=bits,
+        )
+    if error is not None:
+        return _result(tags, "fail", error, bits=bits)
+    if not verified:
+        return _result(
+            tags,
+            "fail",
+            "the signature does not match the signed header fields (one was changed after "
+            "signing, or the key is not the one it was made with)",
+            bits=bits,
+        )
+    if algorithm == "rsa-sha1":
+        # RFC 8301 §3.1: rsa-sha1 MUST NOT be used for signing or verifying.
+        return _result(tags, "fail", "rsa-sha1 is no longer accepted (RFC 8301)", bits=bits)
+    if key_type == "rsa" and bits is not None and bits < MIN_RSA_BITS:
+        return _result(
+            tags,
+            "fail",
+            f"the key is too weak: {MIN_RSA_BITS} bits needed, key has {bits} (RFC 8301 §3.2)",
+            bits=bits,
+        )
+    body_length = _canonical_body_length(verifier, tags)
+    signed_length = int(tags[b"l"]) if tags.get(b"l", b"").isdigit() else body_length
+    if signed_length < body_length:
+        # RFC 6376 §8.2: content after l= bytes is not signed, so anyone could have
+        # appended it; such a signature does not vouch for the body.
+        return _result(
+            tags,
+            "partial-body",
+            f"it signs only the first {signed_length} of {body_length} body bytes (l=), "
+            f"so the last {body_length - signed_length} could have been added by anyone",
+            bits=bits,
+            partial_body=True,
+        )
+    return _result(tags, "pass", "the signature verifies", bits=bits)
+
+
+def _key_facts(record: bytes | None) -> tuple[int | None, str | None, str | None]:
+    """(bits, key type, what is wrong with it) of a key record (RFC 6376 §3.6.1)."""
+    if record is None:
+        return None, None, None
+    try:
+        tags = parse_tag_value(record)
+    except InvalidTagValueList:
+        return None, None, "is not a valid key record"
+    if tags.get(b"p", b"x").strip() == b"":
+        # RFC 6376 §3.6.1: an empty p= means the key has been revoked.
+        return None, None, "has been revoked (empty p=)"
+    try:
+        _key, bits, key_type, _tlsrpt = dkim.evaluate_pk(b"", record)
+    except (dkim.DKIMException, binascii.Error, ValueError) as exc:
+        return None, None, f"cannot be used ({_plain(exc)})"
+    return int(bits) if bits else None, _text(key_type or b""), None
+
+
+def _canonical_body_length(verifier: dkim.DKIM, tags: dict[bytes, bytes]) -> int:
+    try:
+        policy = CanonicalizationPolicy.from_c_value(tags.get(b"c", b"simple/simple"))
+    except InvalidCanonicalizationPolicyError:
+        return len(verifier.body)
+    return len(policy.canonicalize_body(verifier.body))
+
+
+def _result(
+    tags: dict[bytes, bytes],
+    result: str,
+    reason: str,
+    *,
+    bits: int | None = None,
+    partial_body: bool = False,
+) -> SignatureResult:
+    return SignatureResult(
+        d=_text(tags.get(b"d", b"")),
+        s=_text(tags.get(b"s", b"")),
+        a=_text(tags.get(b"a", b"")),
+        bits=bits,
+        result=result,
+        reason=reason,
+        partial_body=partial_body,
+        b=_text(re.sub(rb"\s+", b"", tags.get(b"b", b""))),
+    )
+
+
+def _malformed(tags: dict[bytes, bytes], why: str) -> SignatureResult:
+    return _result(tags, "permerror", why)
+
+
+def _overall(results: list[SignatureResult]) -> str:
+    """pass if any signature fully passes; else temperror, fail, permerror in that order."""
+    outcomes = {r.result for r in results}
+    if "pass" in outcomes:
+        return "pass"
+    if "temperror" in outcomes:
+        return "temperror"
+    if outcomes & {"fail", "partial-body"}:
+        return "fail"
+    return "permerror"
+
+
+def _summary(results: list[SignatureResult], total: int) -> str:
+    count = "1 signature" if total == 1 else f"{total} signatures"
+    said = "; ".join(r.summary() for r in results)
+    unchecked = total - len(results)
+    if unchecked:
+        said += f"; {unchecked} more not checked (at most {MAX_SIGNATURES} are)"
+    return f"{count}: {said}."
+
+
+def _finding(result: str, reason: str, results: list[SignatureResult]) -> Finding:
+    return Finding(
+        name=NAME,
+        result=result,
+        reason=reason,
+        evidence={
+            "signatures": [r.as_evidence() for r in results],
+            "pass_domains": sorted({r.d.lower() for r in results if r.passes}),
+        },
+    )
+
+
+def _unsigned() -> Finding:
+    return _finding("none", "The message carries no DKIM signature.", [])
+
+
+def _text(value: bytes) -> str:
+    return value.decode("utf-8", "replace")
+
+
+def _plain(exc: Exception) -> str:
+    """dkimpy's message with its bytes literals (``b'bh'``) as text, cut to a readable length.
+
+    dkimpy quotes the offending value, which comes from the message and may be huge.
+    """
+    return _cut(re.sub(r"b'([^']*)'", r"\1", str(exc)))
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_QUOTED else text[:MAX_QUOTED] + "…"

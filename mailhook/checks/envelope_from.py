@@ -1,0 +1,57 @@
+"""envelope-from: the envelope sender (MAIL FROM) against the header From."""
+
+from __future__ import annotations
+
+from mailhook.checks import register
+from mailhook.checks._headers import from_mailbox, quoted
+from mailhook.context import CheckContext
+from mailhook.domains import normalise_domain, organisational_domain
+from mailhook.findings import Finding
+from mailhook.message import InboundMessage
+
+NAME = "envelope-from"
+
+
+@register(NAME, "the envelope sender is in the organisational domain of From")
+def check_envelope_from(message: InboundMessage, context: CheckContext) -> Finding:
+    mail_from = message.envelope.mail_from
+    if mail_from is None:
+        return Finding(NAME, "none", "No envelope sender (MAIL FROM) was given with the message.")
+    path = mail_from.strip().removeprefix("<").removesuffix(">").strip()
+    if not path:
+        # RFC 5321 §4.5.5: the null reverse-path is for delivery reports and auto-replies.
+        return Finding(
+            NAME,
+            "bounce",
+            "The envelope sender is empty (<>), as for a bounce or an auto-reply; "
+            "an instruction is not expected to arrive as one.",
+        )
+    mailbox = from_mailbox(message, context)
+    if mailbox is None:
+        return Finding(
+            NAME,
+            "none",
+            f"The envelope sender {quoted(path)} cannot be compared: From has no usable address.",
+        )
+    local, at, domain = path.rpartition("@")
+    if not at or not domain:
+        return Finding(
+            NAME, "warn", f"The envelope sender {quoted(path)} is not an address with a domain."
+        )
+    from_org = organisational_domain(mailbox.domain)
+    envelope_org = organisational_domain(domain)
+    shown = quoted(f"{local}@{normalise_domain(domain)}")
+    if envelope_org == from_org:
+        return Finding(
+            NAME,
+            "pass",
+            f"The envelope sender {shown} is in the From domain's organisation {from_org}.",
+        )
+    # Not a failure on its own: mailing lists and bounce handlers (VERP) use their own
+    # envelope domain. DMARC judges whether an SPF pass for it vouches for From.
+    return Finding(
+        NAME,
+        "warn",
+        f"The envelope sender {shown} is in {envelope_org or 'no domain'}, not in the From "
+        f"domain's organisation {from_org}, as for mail sent through a list or a service.",
+    )

@@ -1,0 +1,123 @@
+"""sender-headers: Sender and Reply-To stay in the organisation of the From domain."""
+
+from __future__ import annotations
+
+from mailhook.checks import register
+from mailhook.checks._headers import from_mailbox, parse_addresses, quoted, raw_fields
+from mailhook.context import CheckContext
+from mailhook.domains import normalise_domain, organisational_domain
+from mailhook.findings import Finding
+from mailhook.message import InboundMessage
+
+NAME = "sender-headers"
+# Headers whose addresses say who else speaks for, or answers for, the From address.
+HEADERS = ("Sender", "Reply-To")
+# More mailboxes than this in one header are not looked at one by one.
+MAX_ADDRESSES = 20
+# A Reply-To naming a few hundred addresses is this long; the stdlib parser takes seconds
+# on a much longer one, so it is not parsed.
+MAX_FIELD_LENGTH = 8192
+# Mailbox providers anyone can sign up with. Only named in the reason: a reply going to a
+# free mailbox is the classic step of an account takeover, worth saying so to an agent.
+FREEMAIL = frozenset(
+    {
+        "aol.com",
+        "gmail.com",
+        "gmx.com",
+        "gmx.de",
+        "gmx.net",
+        "googlemail.com",
+        "hotmail.com",
+        "icloud.com",
+        "interia.pl",
+        "live.com",
+        "mail.com",
+        "mail.ru",
+        "o2.pl",
+        "onet.pl",
+        "op.pl",
+        "outlook.com",
+        "proton.me",
+        "protonmail.com",
+        "tlen.pl",
+        "wp.pl",
+        "yahoo.com",
+        "yandex.com",
+        "yandex.ru",
+        "zoho.com",
+    }
+)
+
+
+# What an address of each header elsewhere than the From organisation means.
+CONSEQUENCE = {
+    "Sender": "someone else handed the message over for the author",
+    "Reply-To": "replies would go to someone else",
+}
+
+
+@register(NAME, "Sender and Reply-To are in the same organisational domain as From")
+def check_sender_headers(message: InboundMessage, context: CheckContext) -> Finding:
+    mailbox = from_mailbox(message, context)
+    if mailbox is None:
+        return Finding(
+            NAME, "none", "Sender and Reply-To cannot be compared: From has no usable address."
+        )
+    from_org = organisational_domain(mailbox.domain)
+    problems: list[str] = []
+    seen: list[str] = []
+    for header in HEADERS:
+        names_someone, problem = _inspect(message, header, from_org)
+        if names_someone:
+            seen.append(header)
+        if problem:
+            problems.append(problem)
+    if problems:
+        return Finding(NAME, "fail", " ".join(problems))
+    if not seen:
+        return Finding(
+            NAME, "pass", "There is no Sender or Reply-To header; replies go to the From address."
+        )
+    return Finding(
+        NAME,
+        "pass",
+        f"{' and '.join(seen)} {'is' if len(seen) == 1 else 'are'} in the From domain's "
+        f"organisation {from_org}.",
+    )
+
+
+def _inspect(message: InboundMessage, header: str, from_org: str) -> tuple[bool, str | None]:
+    """Whether ``header`` names anyone, and what is wrong with it (None when nothing is)."""
+    fields = raw_fields(message, header)
+    if not fields:
+        return False, None
+    if len(fields) > 1:
+        # RFC 5322 §3.6: Sender and Reply-To may each appear at most once.
+        return True, f"The message has {len(fields)} {header} headers; RFC 5322 allows one."
+    if len(fields[0]) > MAX_FIELD_LENGTH:
+        return True, (
+            f"The {header} header is {len(fields[0]) // 1024} KB long, far longer than any "
+            "list of addresses a mail program writes."
+        )
+    addresses = parse_addresses(message, header, fields[0])
+    if addresses is None or any(not address.domain for address in addresses):
+        return True, f"The {header} header ({quoted(fields[0])}) is not a valid address."
+    elsewhere = [
+        _where(address.addr_spec, address.domain)
+        for address in addresses[:MAX_ADDRESSES]
+        if organisational_domain(address.domain) != from_org
+    ]
+    # An empty one (or an empty group) names nobody: as if it were absent.
+    if not elsewhere:
+        return bool(addresses), None
+    return True, (
+        f"{header} points to {', '.join(elsewhere)}, outside the From domain's "
+        f"organisation {from_org}: {CONSEQUENCE[header]}."
+    )
+
+
+def _where(addr_spec: str, domain: str) -> str:
+    """One address for a reason: normalised domain, and whether anyone can have one there."""
+    org = organisational_domain(domain)
+    shown = quoted(f"{addr_spec.rpartition('@')[0]}@{normalise_domain(domain)}")
+    return f"{shown} (a free mailbox at {org})" if org in FREEMAIL else shown

@@ -1,0 +1,267 @@
+"""spf: whether the connecting host may send mail for the envelope domain (RFC 7208)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import Any
+
+import idna
+import spf
+
+from mailhook.checks import register
+from mailhook.context import CheckContext
+from mailhook.dns import DnsTempError, Resolver
+from mailhook.findings import Finding
+from mailhook.message import Envelope, InboundMessage
+
+NAME = "spf"
+# RFC 7208 §4.6.4: a limit on the elapsed time of one evaluation SHOULD allow at least
+# 20 seconds; when it is exceeded the result is temperror.
+TIME_BUDGET = 20.0
+# A matched mechanism is quoted in the reason; a hostile record should not fill it.
+MAX_MECHANISM_SHOWN = 80
+# pyspf quotes the broken part of a record; records may be long (RFC 7208 §3.4).
+MAX_PROBLEM_SHOWN = 160
+
+# pyspf looks every name up through the module-level function ``spf.DNSLookup``. We
+# replace it once, at import, with ``_lookup_through_resolver``, which asks the Resolver
+# of the evaluation running in the current thread (or asyncio task): several messages
+# may be checked at once in different threads, each with its own CheckContext, so the
+# resolver cannot be a module global swapped per call. A ContextVar is private to each
+# thread and each task, and ``evaluate_spf`` sets and resets it around one evaluation.
+_ACTIVE_RESOLVER: ContextVar[Resolver | None] = ContextVar("spf_resolver", default=None)
+# pyspf's own dnspython adapter, for anyone calling pyspf outside our evaluation.
+_PYSPF_LOOKUP: Callable[..., list[tuple[tuple[str, str], Any]]] = spf.DNSLookup_dnspython
+
+
+def _lookup_through_resolver(
+    name: str, qtype: str, strict: object = True, timeout: float | None = None
+) -> list[tuple[tuple[str, str], Any]]:
+    """``spf.DNSLookup`` over our Resolver: ((name, type), value) for each record.
+
+    The value shapes are those of pyspf's own dnspython adapter: an address string for
+    A/AAAA, (preference, exchange) for MX, the target name for PTR and the tuple of
+    character strings (bytes) for TXT/SPF. A DNS failure becomes ``spf.TempError``.
+    """
+    resolver = _ACTIVE_RESOLVER.get()
+    if resolver is None:
+        # Outside an evaluation of ours pyspf behaves as it would without us.
+        return _PYSPF_LOOKUP(name, qtype, strict, timeout)
+    try:
+        answer = resolver.resolve(name, qtype, timeout=timeout)
+    except DnsTempError as exc:
+        raise spf.TempError(str(exc)) from None
+    values = [_value(qtype, record) for record in answer.records]
+    return [((name, qtype), value) for value in values if value is not None]
+
+
+def _value(qtype: str, record: Any) -> Any:
+    if qtype in ("A", "AAAA"):
+        return record.address
+    if qtype == "MX":
+        return (record.preference, record.exchange.to_text(omit_final_dot=True))
+    if qtype == "PTR":
+        return record.target.to_text(omit_final_dot=True)
+    if qtype in ("TXT", "SPF"):
+        return tuple(record.strings)
+    return None
+
+
+spf.DNSLookup = _lookup_through_resolver
+
+
+class _Query(spf.query):  # type: ignore[misc]
+    """pyspf's evaluation, with one rule of RFC 7208 that it leaves to its DNS layer."""
+
+    def validated_ptrs(self) -> list[str]:
+        # RFC 7208 §5.5: "If a DNS error occurs while doing an A RR lookup, then that
+        # domain name is skipped and the search continues." pyspf lets the error end
+        # the whole evaluation as temperror. At most 10 names are looked up (§4.6.4).
+        validated: list[str] = []
+        for name in self.dns_ptr(self.i)[: spf.MAX_PTR]:
+            try:
+                addresses = self.dns_a(name, self.A)
+            except spf.TempError:
+                continue
+            if self.cidrmatch(addresses, self.cidrmax):
+                validated.append(name)
+        return validated
+
+
+@register(NAME, "the connecting host may send mail for the MAIL FROM (or HELO) domain")
+def check_spf(message: InboundMessage, context: CheckContext) -> Finding:
+    return evaluate_spf(message.envelope, context.resolver, receiver=context.trust.authserv_id)
+
+
+def evaluate_spf(
+    envelope: Envelope,
+    resolver: Resolver | None,
+    *,
+    budget: float = TIME_BUDGET,
+    receiver: str = "intakeguard",
+) -> Finding:
+    """The SPF result of ``envelope`` as it is, with a sentence saying what was checked."""
+    mail_from = _bare_address(envelope.mail_from)
+    helo = (envelope.helo or "").strip()
+    # RFC 7208 §2.4: with an empty MAIL FROM the identity checked is postmaster@HELO.
+    identity = "mailfrom" if mail_from else "helo"
+    domain = _domain_of(mail_from) if mail_from else helo
+    client_ip = (envelope.client_ip or "").strip()
+    if not mail_from and not helo:
+        return _not_evaluated(
+            "the message came with neither a MAIL FROM address nor a HELO name to check",
+            None,
+            identity,
+        )
+    if not client_ip:
+        return _not_evaluated(
+            "the address of the client that handed the message over is unknown",
+            domain,
+            identity,
+        )
+    if resolver is None:
+        return _not_evaluated("no DNS resolver is configured", domain, identity)
+    started = time.monotonic()
+    try:
+        query, (result, _code, explanation) = _run(
+            resolver, client_ip, mail_from, helo, receiver, budget
+        )
+    except spf.PermError:
+        return _not_evaluated(
+            f"the client address {client_ip!r} is not an IP address", domain, identity
+        )
+    domain = str(query.o or domain).lower().rstrip(".")
+    subject = (
+        f"the MAIL FROM domain {domain} ({mail_from})"
+        if identity == "mailfrom"
+        else f"the HELO name {domain} (the MAIL FROM was empty)"
+    )
+    out_of_time = time.monotonic() - started >= budget
+    if result == "temperror" and (out_of_time or "exceeded max query lookup time" in explanation):
+        reason = (
+            f"SPF temperror: checking {subject} for {query.c} ran out of its {budget:g}-second "
+            "time budget (RFC 7208 §4.6.4); the message will be checked again when the sender "
+            "retries."
+        )
+    else:
+        reason = _reason(result, subject, query.c, query.mechanism, explanation)
+    return Finding(
+        name=NAME,
+        result=result,
+        reason=reason,
+        evidence={"result": result, "domain": domain, "identity": identity},
+    )
+
+
+def _run(
+    resolver: Resolver, client_ip: str, mail_from: str, helo: str, receiver: str, budget: float
+) -> tuple[Any, tuple[str, int, str]]:
+    """pyspf's query and its (result, SMTP code, explanation), all DNS through ``resolver``.
+
+    Raises spf.PermError when ``client_ip`` is not an IP address.
+    """
+    token = _ACTIVE_RESOLVER.set(resolver)
+    try:
+        # With a querytime pyspf bounds the whole evaluation, and each lookup by what
+        # is left of it; the Resolver's own timeout bounds each lookup too.
+        query = _Query(
+            i=client_ip,
+            s=_with_ascii_domain(mail_from),
+            h=_ascii_domain(helo),
+            receiver=receiver,
+            querytime=budget,
+        )
+        return query, query.check()
+    finally:
+        _ACTIVE_RESOLVER.reset(token)
+
+
+def _reason(result: str, subject: str, ip: str, mechanism: str | None, explanation: str) -> str:
+    matched = _matched(mechanism)
+    if result == "pass":
+        return f"SPF pass: {subject} authorises {ip} to send its mail ({matched})."
+    if result == "fail":
+        return (
+            f"SPF fail: {subject} does not allow {ip} to send its mail ({matched}); the "
+            "envelope sender is forged, or the message was forwarded."
+        )
+    if result == "softfail":
+        return (
+            f"SPF softfail: {subject} says {ip} is probably not allowed to send its mail "
+            f"({matched}), without asking receivers to refuse it."
+        )
+    if result == "neutral":
+        return (
+            f"SPF neutral: {subject} states nothing about whether {ip} may send its mail "
+            f"({matched})."
+        )
+    if result == "none":
+        return (
+            f"SPF none: {subject} publishes no SPF record, so nothing says whether {ip} "
+            "may send its mail."
+        )
+    problem = explanation.split(": ", 1)[-1].rstrip(".")[:MAX_PROBLEM_SHOWN]
+    if result == "temperror":
+        return (
+            f"SPF temperror: checking {subject} for {ip} needs DNS answers that are not "
+            f"available now ({problem}); the message will be checked again when the sender "
+            "retries."
+        )
+    # permerror: the domain's SPF record cannot be evaluated (RFC 7208 §2.6.7).
+    return (
+        f"SPF permerror: the SPF record of {subject} is broken ({problem}), so it cannot "
+        f"say whether {ip} may send its mail."
+    )
+
+
+def _matched(mechanism: str | None) -> str:
+    if not mechanism:
+        # RFC 7208 §4.7: no mechanism matched and there is no redirect.
+        return "no mechanism matched"
+    if len(mechanism) > MAX_MECHANISM_SHOWN:
+        mechanism = mechanism[:MAX_MECHANISM_SHOWN] + "…"
+    return f"matched mechanism '{mechanism}'"
+
+
+def _not_evaluated(why: str, domain: str | None = None, identity: str = "mailfrom") -> Finding:
+    return Finding(
+        name=NAME,
+        result="none",
+        reason=f"SPF could not be evaluated: {why}.",
+        evidence={"result": "none", "domain": domain, "identity": identity},
+    )
+
+
+def _bare_address(mail_from: str | None) -> str:
+    """The MAIL FROM address without angle brackets; "" for the null reverse-path."""
+    address = (mail_from or "").strip()
+    if address.startswith("<") and address.endswith(">"):
+        address = address[1:-1].strip()
+    return address
+
+
+def _domain_of(address: str) -> str:
+    # RFC 7208 §4.3: a sender without a local part stands for postmaster@domain.
+    return address.rpartition("@")[2] if "@" in address else address
+
+
+def _with_ascii_domain(address: str) -> str:
+    """``address`` with an internationalised domain written as its A-label."""
+    local, at, domain = address.rpartition("@")
+    return f"{local}{at}{_ascii_domain(domain)}"
+
+
+def _ascii_domain(domain: str) -> str:
+    """``domain`` as an A-label (RFC 5890), the form DNS is asked in.
+
+    A domain IDNA refuses is left as it is: it has no records, and pyspf reports it
+    as having none.
+    """
+    if domain.isascii():
+        return domain
+    try:
+        return idna.encode(domain, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        return domain

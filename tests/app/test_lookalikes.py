@@ -1,0 +1,234 @@
+"""Look-alike domains against the registry: skeleton column, lookup, migration, live API."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from email.utils import formatdate
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, inspect, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.engine import make_engine, session_factory
+from app.db.migrate import MIGRATIONS, upgrade
+from app.db.models import Service
+from app.importer import import_customers
+from app.intake import DecisionService
+from app.lookalikes import imitated_domain
+from app.registry import CustomerData, put_customer, validate
+from mailhook.message import Channel, Envelope, parse_message
+from tests.support import SECRET_KEY
+
+PROVIDER = ("hosting.example",)
+
+
+def register(sessions: sessionmaker[Session], login: str, *services: str) -> None:
+    customer = validate(
+        login,
+        CustomerData(panel_email=f"{login}@acme.pl", kind="company", name=login, services=services),
+    )
+    with sessions.begin() as session:
+        put_customer(session, customer, SECRET_KEY.encode())
+
+
+def lookup(service: DecisionService, domain: str) -> str | None:
+    with service.sessions() as session:
+        return imitated_domain(session, domain, PROVIDER)
+
+
+def skeletons(service: DecisionService) -> dict[str, str | None]:
+    with service.sessions() as session:
+        rows = session.execute(select(Service.name_ascii, Service.skeleton))
+        return {name: skeleton for name, skeleton in rows}
+
+
+@pytest.fixture
+def registry(service: DecisionService) -> DecisionService:
+    register(service.sessions, "acme", "acme.pl", "żółw.pl", "srv-01")
+    register(service.sessions, "shops", "rn-shop.pl", "m-shop.pl")
+    return service
+
+
+def test_stored_services_carry_their_skeleton(registry: DecisionService) -> None:
+    assert skeletons(registry) == {
+        "acme.pl": "acrne.pl",
+        "xn--w-uga1v8h.pl": "zolvv.pl",
+        "srv-01": None,  # a server id is no domain to imitate
+        "rn-shop.pl": "rn-shop.pl",
+        "m-shop.pl": "rn-shop.pl",
+    }
+
+
+def test_the_bulk_import_fills_the_skeleton_too(service: DecisionService) -> None:
+    customers = [
+        validate(
+            "bulk",
+            CustomerData(panel_email="b@b.pl", kind="person", name="B", services=("g00gle.pl",)),
+        )
+    ]
+    with service.sessions.begin() as session:
+        import_customers(session, customers, SECRET_KEY.encode(), lambda *_: None)
+    assert skeletons(service) == {"g00gle.pl": "google.pl"}
+
+
+@pytest.mark.parametrize(
+    ("domain", "imitated"),
+    [
+        ("\u0430cme.pl", "acme.pl"),  # Cyrillic а
+        ("xn--cme-5cd.pl", "acme.pl"),  # the same, as an A-label
+        ("acrne.pl", "acme.pl"),  # rn for m
+        ("mail.acrne.pl", "acme.pl"),  # a subdomain of a look-alike
+        ("ACME.PL", None),  # the registered domain itself, in capitals
+        ("mail.acme.pl", None),  # a subdomain of a registered domain
+        ("zolw.pl", "żółw.pl"),  # diacritics and the stroke of ł removed
+        ("rn-shop.pl", None),  # registered itself, though it looks like m-shop.pl
+        ("unrelated.pl", None),
+        ("h0sting.example", "hosting.example"),  # a provider domain
+        ("mx.hosting.example", None),  # our own
+        ("srv-01", None),
+    ],
+)
+def test_lookup(registry: DecisionService, domain: str, imitated: str | None) -> None:
+    assert lookup(registry, domain) == imitated
+
+
+def test_the_lookup_is_one_query(registry: DecisionService) -> None:
+    engine: Engine = registry.sessions.kw["bind"]
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert lookup(registry, "acrne.pl") == "acme.pl"
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) == 1, statements
+
+
+def test_the_skeleton_column_is_indexed(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        indexes = inspect(engine).get_indexes("services")
+    finally:
+        engine.dispose()
+    assert any(index["column_names"] == ["skeleton"] for index in indexes), indexes
+
+
+def test_the_service_rejects_a_lookalike_of_a_provider_domain(registry: DecisionService) -> None:
+    registry.provider_domains = PROVIDER
+    raw = b"From: Dzial wsparcia <support@h0sting.example>\r\nSubject: x\r\n\r\nHello\r\n"
+    findings = registry.verify(parse_message(raw, Envelope(), Channel.API))
+    lookalike = next(f for f in findings if f.name == "lookalike-domain")
+    assert lookalike.result == "fail"
+    assert "looks like hosting.example" in lookalike.reason
+
+
+# --- the migration -------------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database of its own, with no schema, on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrate.db'}"
+        return
+    session_url = make_url(request.getfixturevalue("postgresql_url"))
+    server = create_engine(session_url, isolation_level="AUTOCOMMIT")
+    name = f"intakeguard_migrate_{uuid.uuid4().hex[:12]}"
+    with server.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield session_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
+
+
+def test_the_migration_backfills_skeletons_and_downgrades(empty_database: str) -> None:
+    engine = make_engine(empty_database)
+    try:
+        upgrade(engine, "0001")
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO customers (id, login, kind, name, panel_email, "
+                    "panel_email_changed_at, created_at, updated_at) VALUES "
+                    "(1, 'acme', 'company', 'ACME', 'jan@acme.pl', :now, :now, :now)"
+                ),
+                {"now": "2026-11-28 10:00:00+00:00"},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO services (customer_id, kind, name_ascii, name_unicode) VALUES "
+                    "(1, 'domain', 'acme.pl', 'acme.pl'), "
+                    "(1, 'domain', 'xn--w-uga1v8h.pl', 'żółw.pl'), "
+                    "(1, 'server', 'srv-01', 'srv-01')"
+                )
+            )
+        upgrade(engine)
+        sessions = session_factory(engine)
+        with sessions() as session:
+            stored = session.execute(select(Service.name_ascii, Service.skeleton))
+            rows = {name: skeleton for name, skeleton in stored}
+            assert imitated_domain(session, "acrne.pl") == "acme.pl"
+        assert rows == {"acme.pl": "acrne.pl", "xn--w-uga1v8h.pl": "zolvv.pl", "srv-01": None}
+        assert "message_fingerprints" in inspect(engine).get_table_names()
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["engine"] = engine
+        command.downgrade(config, "0001")
+        inspector = inspect(engine)
+        assert "message_fingerprints" not in inspector.get_table_names()
+        assert "skeleton" not in [c["name"] for c in inspector.get_columns("services")]
+        upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+# --- end to end ----------------------------------------------------------------------
+
+ACME = {"panel_email": "jan@acme.pl", "kind": "company", "name": "ACME", "services": ["acme.pl"]}
+
+
+def lookalike_message(domain: str) -> bytes:
+    return (
+        f"From: Jan Kowalski <jan@{domain}>\r\n"
+        "To: support@hosting.example\r\n"
+        f"Date: {formatdate()}\r\n"
+        f"Message-ID: <{uuid.uuid4().hex}@{domain}>\r\n"
+        "Subject: Transfer domeny acme.pl\r\n"
+        "\r\n"
+        "Prosze o kod AuthInfo dla domeny acme.pl.\r\n"
+    ).encode()
+
+
+@pytest.mark.parametrize("domain", ["acrne.pl", "\u0430cme.pl"])
+def test_a_lookalike_sender_is_rejected_naming_the_imitated_domain(
+    api: httpx.Client, domain: str
+) -> None:
+    assert api.put("/v1/customers/acme", json=ACME).status_code == 201
+    # The look-alike's owner authenticates it properly (SPF passes for this client).
+    response = api.post(
+        "/v1/messages",
+        content=lookalike_message(domain),
+        params={"client_ip": "198.51.100.66", "helo": f"mx.{domain}", "mail_from": f"jan@{domain}"},
+        headers={"Content-Type": "message/rfc822"},
+    )
+    assert response.status_code == 201, response.text
+    verdict = response.json()
+    assert verdict["decision"] == "rejected"
+    lookalike = next(c for c in verdict["checks"] if c["name"] == "lookalike-domain")
+    assert lookalike["result"] == "fail"
+    assert "looks like acme.pl but is a different domain" in lookalike["reason"]
+    assert lookalike["reason"] in verdict["reasons"]
