@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.engine import make_engine, session_factory, store_errors
@@ -19,7 +20,7 @@ from app.replay import check_replay, remember
 from app.rules import Rules, load_rules
 from app.settings import Settings
 from app.signing import VerdictSigner
-from app.verdicts import record_verdict
+from app.verdicts import record_verdict, verdict_for_bytes
 from mailhook.checks import run_pipeline
 from mailhook.context import CheckContext, TrustConfig
 from mailhook.dns import Resolver
@@ -73,19 +74,31 @@ class DecisionService:
         SERVFAIL) and StoreUnavailable when the verdict cannot be recorded: in both
         cases nothing is recorded and the sender should retry.
         """
+        # The same bytes again are a retransmission (a 250 lost on the way back, a pipe
+        # retried): they get the first verdict, so each message is recorded exactly once.
+        earlier = self._recorded(message)
+        if earlier is not None:
+            return earlier
         # The mail checks run before the transaction opens: DNS may be slow, and a
         # transaction held open across it would only block other writers.
         findings = self.verify(message)
         temporary = [f.reason for f in findings if f.result == "temperror"]
         if temporary:
             raise TemporaryFailure(" ".join(temporary))
-        with store_errors(), self.sessions.begin() as session:
-            verdict = record_verdict(
-                session, message, self._decide(session, message, findings), self.signer
-            )
-            # In the verdict's transaction: a message is remembered exactly when recorded.
-            recorded_at = datetime.fromisoformat(verdict["recorded_at"])
-            remember(session, message, sender_of(findings), verdict["id"], recorded_at)
+        try:
+            with store_errors(), self.sessions.begin() as session:
+                verdict = record_verdict(
+                    session, message, self._decide(session, message, findings), self.signer
+                )
+                # In the verdict's transaction: a message is remembered exactly when recorded.
+                recorded_at = datetime.fromisoformat(verdict["recorded_at"])
+                remember(session, message, sender_of(findings), verdict["id"], recorded_at)
+        except IntegrityError:
+            # Another delivery of the same bytes was recorded while we checked this one.
+            earlier = self._recorded(message)
+            if earlier is None:
+                raise
+            return earlier
         log.info(
             "recorded verdict %s: %s (%s) for message %s via %s",
             verdict["id"],
@@ -95,6 +108,18 @@ class DecisionService:
             message.channel.value,
         )
         return verdict
+
+    def _recorded(self, message: InboundMessage) -> dict[str, Any] | None:
+        with store_errors(), self.sessions() as session:
+            earlier = verdict_for_bytes(session, message.sha256)
+        if earlier is not None:
+            log.info(
+                "message %s (%s) was already recorded as verdict %s; answering with it",
+                message.message_id,
+                message.sha256[:16],
+                earlier["id"],
+            )
+        return earlier
 
     def explain(self, message: InboundMessage) -> dict[str, Any]:
         """What the verdict would be, without recording anything (temperrors shown as such)."""

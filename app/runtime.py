@@ -8,6 +8,7 @@ import ipaddress
 import logging
 import signal
 import socket
+import ssl
 from collections.abc import Awaitable
 
 import uvicorn
@@ -38,7 +39,23 @@ def smtp_config(settings: Settings) -> SmtpConfig:
         max_sessions=settings.smtp_max_sessions,
         max_connections_per_minute=settings.smtp_max_connections_per_minute,
         hostname=socket.getfqdn(),
+        tls_context=_tls_context(settings),
+        proxy_protocol=settings.proxy_protocol,
     )
+
+
+def _tls_context(settings: Settings) -> ssl.SSLContext | None:
+    if settings.tls_cert_file is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(settings.tls_cert_file, settings.tls_key_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(
+            f"{ENV_PREFIX}TLS_CERT_FILE: cannot load {settings.tls_cert_file} "
+            f"(with key {settings.tls_key_file or 'in the same file'}): {exc}"
+        ) from None
+    return context
 
 
 def make_handoff(settings: Settings, service: DecisionService | None = None) -> Handoff:

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.db.models import StoredMessage, Verdict
@@ -32,12 +30,10 @@ def record_verdict(
     """Store the raw message (once per SHA-256) and the signed verdict; return its JSON."""
     body = _storable(body)
     now = utcnow()
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(
-        insert(StoredMessage)
-        .values(sha256=message.sha256, raw=message.raw, received_at=now)
-        .on_conflict_do_nothing(index_elements=["sha256"])
-    )
+    # The raw message's primary key is its SHA-256: a second recording of the same bytes
+    # (two deliveries racing) fails here, and the caller answers with the first verdict.
+    session.add(StoredMessage(sha256=message.sha256, raw=message.raw, received_at=now))
+    session.flush()
     verdict: dict[str, Any] = {
         "id": str(uuid.uuid4()),
         "message_id": _storable(message.message_id),
@@ -89,6 +85,14 @@ def _storable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return type(value)(_storable(item) for item in value)
     return value
+
+
+def verdict_for_bytes(session: Session, sha256: str) -> dict[str, Any] | None:
+    """The verdict first recorded for these exact message bytes, if any."""
+    row = session.scalar(
+        select(Verdict).where(Verdict.message_sha256 == sha256).order_by(Verdict.seq).limit(1)
+    )
+    return as_json(row) if row is not None else None
 
 
 def as_json(row: Verdict) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import ssl
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from mailhook.message import Channel, Envelope, parse_message
 log = logging.getLogger(__name__)
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+PROXY_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,12 @@ class SmtpConfig:
     """Per client IP; trusted relays are exempt (they carry everyone's mail)."""
     max_recipients: int = 100
     hostname: str = "intakeguard"
+    tls_context: ssl.SSLContext | None = None
+    """Offered with STARTTLS (RFC 3207) when set."""
+    proxy_protocol: bool = False
+    """Expect a HAProxy PROXY header first on every connection, from trusted relays only."""
+    command_timeout: float = 300.0
+    """RFC 5321 §4.5.3.2: at least 5 minutes; a slow client costs one session slot."""
 
     def accepts(self, address: str) -> bool:
         address = address.lower()
@@ -97,6 +105,15 @@ class IntakeHandler:
             responses.insert(-1, "250-XFORWARD NAME ADDR PROTO HELO")
         return responses
 
+    async def handle_PROXY(
+        self, server: SMTP, session: Session, envelope: SmtpEnvelope, proxy_data: Any
+    ) -> bool:
+        # A PROXY header rewrites who the client is: believe it only from our own proxies.
+        if not self.config.trusts(_peer_ip(session)):
+            log.warning("PROXY header from untrusted peer %s refused", session.peer)
+            return False
+        return True
+
     async def handle_RCPT(
         self,
         server: SMTP,
@@ -115,13 +132,19 @@ class IntakeHandler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: SmtpEnvelope) -> str:
         raw = envelope.original_content or b""
-        forwarded: dict[str, str] = {}
+        forwarded: dict[str, str] | None = None
         if isinstance(server, IntakeSMTP):
             # XFORWARD attributes hold for one transaction only.
-            forwarded, server.xforward = server.xforward, {}
+            forwarded, server.xforward = server.xforward, None
+        if forwarded is not None:
+            # The relay spoke for the client: what it left out is unknown, not the relay's
+            # own address or HELO (Postfix omits attributes it does not know).
+            client_ip, helo = forwarded.get("ADDR"), forwarded.get("HELO")
+        else:
+            client_ip, helo = _client_ip(session), session.host_name
         message_envelope = Envelope(
-            client_ip=forwarded.get("ADDR") or _client_ip(session),
-            helo=forwarded.get("HELO") or session.host_name,
+            client_ip=client_ip,
+            helo=helo,
             mail_from=envelope.mail_from or "",
             rcpt=tuple(envelope.rcpt_tos),
         )
@@ -150,7 +173,8 @@ class IntakeSMTP(SMTP):
         self._intake = handler
         self._admission = admission
         self._counted = False
-        self.xforward: dict[str, str] = {}
+        # None until a trusted relay sends XFORWARD in the current transaction.
+        self.xforward: dict[str, str] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         peer = transport.get_extra_info("peername")
@@ -172,6 +196,12 @@ class IntakeSMTP(SMTP):
         if self.session is not None:
             super().connection_lost(error)
 
+    @syntax("RSET")
+    async def smtp_RSET(self, arg: str) -> None:
+        # An aborted transaction's XFORWARD must not speak for the next client.
+        self.xforward = None
+        await super().smtp_RSET(arg)
+
     @syntax("XFORWARD attribute=value ...")
     async def smtp_XFORWARD(self, arg: str | None) -> None:
         assert self.session is not None
@@ -184,7 +214,7 @@ class IntakeSMTP(SMTP):
             log.warning("malformed XFORWARD from %s: %r", self.session.peer, arg)
             await self.push(replies.XFORWARD_SYNTAX)
             return
-        self.xforward.update(attributes)
+        self.xforward = {**(self.xforward or {}), **attributes}
         await self.push(replies.XFORWARD_OK)
 
 
@@ -262,6 +292,9 @@ async def start_smtp_server(
             decode_data=False,
             hostname=config.hostname,
             ident="intakeguard",
+            tls_context=config.tls_context,
+            proxy_protocol_timeout=PROXY_TIMEOUT if config.proxy_protocol else None,
+            timeout=config.command_timeout,
             loop=loop,
         )
 

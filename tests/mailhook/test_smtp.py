@@ -5,10 +5,18 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import smtplib
+import socket
+import ssl
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from mailhook.errors import RefusedCredentials, TemporaryFailure
 from mailhook.handoff import Receipt
@@ -133,7 +141,7 @@ def test_input_that_is_no_message_is_refused_permanently(
     with session(smtp) as client:
         client.mail("jan@acme.pl")
         client.rcpt(DESK)
-        code, reply = client.data(b"{\"not\": \"a message\"}\r\n")
+        code, reply = client.data(b'{"not": "a message"}\r\n')
     assert code == 554
     assert b"no RFC 5322 header section" in reply
     assert handoff.messages == []
@@ -165,6 +173,27 @@ def test_xforward_from_a_trusted_relay_supplies_client_ip_and_helo(
         assert client.docmd("XFORWARD", "ADDR=not-an-ip")[0] == 501
     first, second = handoff.messages
     assert (first.envelope.client_ip, first.envelope.helo) == ("192.0.2.10", "mx.acme.pl")
+    assert (second.envelope.client_ip, second.envelope.helo) == ("127.0.0.1", "mx.acme.pl")
+
+
+def test_what_xforward_leaves_out_is_unknown_not_the_relays_own(
+    handoff: RecordingHandoff,
+) -> None:
+    trusted = (ipaddress.ip_network("127.0.0.0/8"),)
+    with receiver(handoff, trusted_relays=trusted) as server, session(server) as client:
+        # Postfix omits HELO when the client gave none: it must not become the relay's.
+        assert client.docmd("XFORWARD", "ADDR=192.0.2.10 PROTO=SMTP")[0] == 250
+        client.mail("jan@acme.pl")
+        client.rcpt(DESK)
+        assert client.data(make_message())[0] == 250
+        # An aborted transaction's XFORWARD does not carry over to the next one.
+        assert client.docmd("XFORWARD", "ADDR=192.0.2.99 HELO=other.example")[0] == 250
+        client.rset()
+        client.mail("jan@acme.pl")
+        client.rcpt(DESK)
+        assert client.data(make_message())[0] == 250
+    first, second = handoff.messages
+    assert (first.envelope.client_ip, first.envelope.helo) == ("192.0.2.10", None)
     assert (second.envelope.client_ip, second.envelope.helo) == ("127.0.0.1", "mx.acme.pl")
 
 
@@ -217,3 +246,82 @@ def test_too_many_recipients_get_a_452(handoff: RecordingHandoff) -> None:
         client.mail("jan@acme.pl")
         codes = [client.rcpt(f"d{i}@desk.example")[0] for i in range(5)]
     assert codes == [250, 250, 250, 452, 452]
+
+
+def self_signed_context(directory: Path) -> ssl.SSLContext:
+    """A server context with a fresh self-signed certificate for localhost."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    return context
+
+
+def test_starttls_is_offered_when_a_certificate_is_configured(
+    handoff: RecordingHandoff, tmp_path: Path
+) -> None:
+    context = self_signed_context(tmp_path)
+    with receiver(handoff, tls_context=context) as server, session(server) as client:
+        assert "starttls" in client.esmtp_features
+        client_context = ssl.create_default_context()
+        client_context.check_hostname = False
+        client_context.verify_mode = ssl.CERT_NONE
+        assert client.starttls(context=client_context)[0] == 220
+        client.ehlo("mx.acme.pl")
+        client.mail("jan@acme.pl")
+        client.rcpt(DESK)
+        assert client.data(make_message())[0] == 250
+    assert len(handoff.messages) == 1
+
+
+def proxied_session(port: int, header: bytes) -> socket.socket:
+    connection = socket.create_connection(("127.0.0.1", port), timeout=10)
+    connection.sendall(header)
+    return connection
+
+
+def test_a_proxy_header_from_a_trusted_proxy_names_the_client(
+    handoff: RecordingHandoff,
+) -> None:
+    trusted = (ipaddress.ip_network("127.0.0.1/32"),)
+    with receiver(handoff, proxy_protocol=True, trusted_relays=trusted) as server:
+        connection = proxied_session(server.port, b"PROXY TCP4 203.0.113.7 127.0.0.1 5555 25\r\n")
+        with smtplib.SMTP() as client:
+            client.sock = connection
+            client.file = None
+            assert client.getreply()[0] == 220
+            client.ehlo("mx.acme.pl")
+            client.mail("jan@acme.pl")
+            client.rcpt(DESK)
+            assert client.data(make_message())[0] == 250
+    assert handoff.messages[0].envelope.client_ip == "203.0.113.7"
+
+
+def test_a_proxy_header_from_anyone_else_closes_the_connection(
+    handoff: RecordingHandoff,
+) -> None:
+    with receiver(handoff, proxy_protocol=True) as server:
+        connection = proxied_session(server.port, b"PROXY TCP4 203.0.113.7 127.0.0.1 5555 25\r\n")
+        with connection:
+            assert connection.recv(100) == b""
+    assert handoff.messages == []
