@@ -87,6 +87,19 @@ def dns_server() -> Iterator[FixtureDnsServer]:
     server.stop()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_dns_but_ours(dns_server: FixtureDnsServer) -> Iterator[None]:
+    """Whatever a test starts (a CLI subprocess, a service from settings) asks the fixture
+    DNS server, never this machine's resolver: tests send traffic to loopback only."""
+    saved = os.environ.get("INTAKEGUARD_DNS_NAMESERVERS")
+    os.environ["INTAKEGUARD_DNS_NAMESERVERS"] = dns_server.address
+    yield
+    if saved is None:
+        os.environ.pop("INTAKEGUARD_DNS_NAMESERVERS", None)
+    else:
+        os.environ["INTAKEGUARD_DNS_NAMESERVERS"] = saved
+
+
 @pytest.fixture
 def dns_faults(dns_server: FixtureDnsServer) -> Iterator[dict[str, str]]:
     """Names to fail (``timeout``, ``servfail``, ``refused``) for one test."""

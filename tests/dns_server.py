@@ -9,6 +9,7 @@ given in code instead of zone files (the RFC 7208 test suite's zone data).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import struct
 import threading
@@ -37,7 +38,9 @@ class FixtureDnsServer:
     ``delay:SECONDS`` (the right answer, sent that much later).
     """
 
-    def __init__(self, zone_dir: Path | None = None, zones: Iterable[dns.zone.Zone] = ()) -> None:
+    def __init__(
+        self, zone_dir: Path | None = None, zones: Iterable[dns.zone.Zone] = (), port: int = 0
+    ) -> None:
         self.zones: list[dns.zone.Zone] = list(zones)
         for path in sorted(zone_dir.glob("*.zone")) if zone_dir is not None else ():
             origin = path.stem + "."
@@ -46,7 +49,7 @@ class FixtureDnsServer:
         self.queries = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._udp, self._tcp = _bind_udp_and_tcp()
+        self._udp, self._tcp = _bind_udp_and_tcp(port)
         self.port: int = self._udp.getsockname()[1]
 
     @classmethod
@@ -206,7 +209,7 @@ class FixtureDnsServer:
             response.authority.append(_rrset(zone.origin, soa))
 
 
-def _bind_udp_and_tcp(attempts: int = 50) -> tuple[socket.socket, socket.socket]:
+def _bind_udp_and_tcp(port: int = 0, attempts: int = 50) -> tuple[socket.socket, socket.socket]:
     """A UDP and a listening TCP socket on the same free loopback port.
 
     The port the system picks for UDP may be taken for TCP (by another test run on the
@@ -214,7 +217,7 @@ def _bind_udp_and_tcp(attempts: int = 50) -> tuple[socket.socket, socket.socket]
     """
     for _ in range(attempts):
         udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        udp.bind(("127.0.0.1", 0))
+        udp.bind(("127.0.0.1", port))
         tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -232,3 +235,25 @@ def _rrset(name: dns.name.Name, rdataset: dns.rdataset.Rdataset) -> dns.rrset.RR
     rrset = dns.rrset.RRset(name, rdataset.rdclass, rdataset.rdtype)
     rrset.update(rdataset)
     return rrset
+
+
+def main() -> None:
+    """Serve the fixture zones on a fixed loopback port until interrupted (demo, benchmark)."""
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, default=5353)
+    parser.add_argument("zones", type=Path, nargs="?", default=Path("fixtures/dns"))
+    args = parser.parse_args()
+    server = FixtureDnsServer(args.zones, port=args.port).start()
+    print(f"serving {len(server.zones)} zones from {args.zones} on {server.address}", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()
