@@ -336,18 +336,34 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _table(verdict: dict[str, Any]) -> str:
-    width = max([len(c["name"]) for c in verdict["checks"]] + [8])
+    """The verdict as an agent reads it: summary, one row per check, reasons wrapped."""
+    import shutil
+    import textwrap
+
+    checks = verdict["checks"]
+    name_width = max([len(c["name"]) for c in checks] + [len("check")])
+    result_width = max([len(c["result"]) for c in checks] + [len("result")])
+    indent = " " * (name_width + result_width + 4)
+    columns = max(shutil.get_terminal_size((100, 24)).columns, 80)
     lines = [
-        f"decision   {verdict['decision']}",
+        f"decision   {verdict['decision'] or 'none yet: a temporary failure, to be retried'}",
         f"assurance  {verdict['assurance']}",
         f"customer   {verdict['customer'] or '-'}",
         f"asks for   {', '.join(verdict['instruction']['kinds']) or '-'}",
         f"services   {', '.join(verdict['instruction']['services']) or '-'}",
         "",
-        f"{'check':<{width}}  {'result':<9} reason",
+        f"{'check':<{name_width}}  {'result':<{result_width}}  reason",
     ]
-    lines += [f"{c['name']:<{width}}  {c['result']:<9} {c['reason']}" for c in verdict["checks"]]
-    lines += ["", "why:"] + [f"  - {reason}" for reason in verdict["reasons"]]
+    for check in checks:
+        first = f"{check['name']:<{name_width}}  {check['result']:<{result_width}}  "
+        lines.append(
+            textwrap.fill(check["reason"], columns, initial_indent=first, subsequent_indent=indent)
+        )
+    lines += ["", "why:"]
+    lines += [
+        textwrap.fill(reason, columns, initial_indent="  - ", subsequent_indent="    ")
+        for reason in verdict["reasons"]
+    ]
     return "\n".join(lines)
 
 

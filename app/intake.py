@@ -127,6 +127,11 @@ class DecisionService:
         with store_errors(), self.sessions() as session:
             body = self._decide(session, message, findings)
             session.rollback()
+        temporary = [f.reason for f in findings if f.result == "temperror"]
+        if temporary:
+            # What submit would do: no decision, a retry later.
+            body["decision"] = None
+            body["reasons"] = temporary
         return {"message_id": message.message_id, "channel": message.channel.value, **body}
 
     def verify(self, message: InboundMessage) -> list[Finding]:

@@ -497,6 +497,22 @@ def test_check_json_against_the_registry_records_nothing(tmp_path: Path) -> None
         engine.dispose()
 
 
+def test_check_under_dns_trouble_shows_no_decision(tmp_path: Path) -> None:
+    # Nothing answers on this loopback port: every lookup times out.
+    result = intakeguard(
+        "check", MAIL / "display-name-holds-other-address.eml", "--json",
+        cwd=tmp_path, database_url=sqlite_file(tmp_path),
+        dns_nameservers="127.0.0.1:9", dns_timeout="0.2",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    verdict = json.loads(result.stdout)
+    # What intake would do: retry later, neither accept nor reject.
+    assert verdict["decision"] is None
+    checks = {c["name"]: c for c in verdict["checks"]}
+    assert checks["dmarc"]["result"] == "temperror"
+    assert verdict["reasons"] == [checks["dmarc"]["reason"]]
+
+
 def test_check_of_a_missing_file_exits_65(tmp_path: Path) -> None:
     result = intakeguard("check", "absent.eml", cwd=tmp_path, database_url=sqlite_file(tmp_path))
     assert result.returncode == EX_DATAERR
