@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.codes import NAME as CODE_CHECK
+from app.codes import check_codes, code_key, consume, link_to_verdict
 from app.db.engine import make_engine, session_factory, store_errors
+from app.db.models import Customer, OneTimeCode
 from app.db.types import utcnow
 from app.errors import StoreUnavailable
 from app.lookalikes import imitated_domain
@@ -26,7 +29,7 @@ from mailhook.context import CheckContext, TrustConfig
 from mailhook.dns import Resolver
 from mailhook.errors import TemporaryFailure
 from mailhook.findings import Finding
-from mailhook.instructions import extract
+from mailhook.instructions import Instruction, extract
 from mailhook.message import InboundMessage
 
 log = logging.getLogger(__name__)
@@ -44,9 +47,13 @@ class DecisionService:
         trust: TrustConfig | None = None,
         provider_domains: tuple[str, ...] = (),
         clock: Callable[[], datetime] = utcnow,
+        code_key: bytes | None = None,
+        recent_change_days: int = 14,
     ) -> None:
         self.sessions = sessions
         self.rules = rules
+        # A panel address changed within this many days raises the requirement a level.
+        self.recent_change = timedelta(days=recent_change_days)
         self.signer = signer
         self.resolver = resolver
         self.trust = trust or TrustConfig()
@@ -54,6 +61,8 @@ class DecisionService:
         self.provider_domains = provider_domains
         # The time the checks judge dates against; a test pins it for dated fixtures.
         self.clock = clock
+        # Key of the one-time code hashes (app.codes); without it codes cannot be checked.
+        self.code_key = code_key
 
     @classmethod
     def from_settings(cls, settings: Settings, signing_key: bytes) -> DecisionService:
@@ -65,6 +74,8 @@ class DecisionService:
             resolver=Resolver(settings.dns_nameservers or None, timeout=settings.dns_timeout),
             trust=settings.trust(),
             provider_domains=tuple(settings.provider_domains),
+            code_key=code_key(signing_key),
+            recent_change_days=settings.recent_change_days,
         )
 
     def submit(self, message: InboundMessage) -> dict[str, Any]:
@@ -87,9 +98,11 @@ class DecisionService:
             raise TemporaryFailure(" ".join(temporary))
         try:
             with store_errors(), self.sessions.begin() as session:
-                verdict = record_verdict(
-                    session, message, self._decide(session, message, findings), self.signer
-                )
+                body, code = self._decision(session, message, findings, consume_code=True)
+                verdict = record_verdict(session, message, body, self.signer)
+                if code is not None:
+                    # Consumed in _decision; now the verdict that used it has its id.
+                    link_to_verdict(session, code, verdict["id"])
                 # In the verdict's transaction: a message is remembered exactly when recorded.
                 recorded_at = datetime.fromisoformat(verdict["recorded_at"])
                 remember(session, message, sender_of(findings), verdict["id"], recorded_at)
@@ -167,6 +180,17 @@ class DecisionService:
     def _decide(
         self, session: Session, message: InboundMessage, findings: list[Finding]
     ) -> dict[str, Any]:
+        """The verdict body, changing nothing: a valid one-time code is not consumed."""
+        body, _ = self._decision(session, message, findings, consume_code=False)
+        return body
+
+    def _decision(
+        self,
+        session: Session,
+        message: InboundMessage,
+        findings: list[Finding],
+        consume_code: bool,
+    ) -> tuple[dict[str, Any], OneTimeCode | None]:
         findings = list(findings)
         instruction = extract(message, self.rules.catalogue)
         sender = sender_of(findings)
@@ -174,8 +198,19 @@ class DecisionService:
         if match.finding is not None:
             findings.append(match.finding)
         findings.append(check_replay(session, message, sender))
+        code_finding, code = self._one_time_code(
+            session, instruction, match.customer, findings, consume_code
+        )
+        if code_finding is not None:
+            findings.append(code_finding)
         assurance = assurance_of(findings, self.rules)
-        decision = decide(findings, instruction.kinds, assurance, self.rules)
+        decision = decide(
+            findings,
+            instruction.kinds,
+            assurance,
+            self.rules,
+            panel_email_changed=self._recent_change(match.customer),
+        )
         return {
             "decision": decision.decision,
             "assurance": assurance,
@@ -184,7 +219,74 @@ class DecisionService:
             "checks": [f.as_dict() for f in findings],
             "reasons": list(decision.reasons),
             "rules_version": self.rules.version,
-        }
+        }, code
+
+    def _one_time_code(
+        self,
+        session: Session,
+        instruction: Instruction,
+        customer: Customer | None,
+        findings: list[Finding],
+        consume_code: bool,
+    ) -> tuple[Finding | None, OneTimeCode | None]:
+        """The one-time-code finding for the codes in the message, and the code it used."""
+        if not instruction.codes:
+            return None, None
+        if customer is None or assurance_of(findings, self.rules) != "authenticated":
+            # Only a message that authenticates as the customer may try a code: spoofed
+            # mail neither guesses codes nor locks the customer's code checking.
+            return Finding(
+                CODE_CHECK,
+                "unchecked",
+                "The message carries a one-time code, but a code counts only in a message "
+                "that authenticates as the customer; it was neither checked nor used.",
+            ), None
+        if self.code_key is None:
+            return Finding(
+                CODE_CHECK,
+                "error",
+                "The message carries a one-time code, but no secret key is configured to "
+                "check it; an agent should verify the instruction another way.",
+            ), None
+        # Codes expire in real time, whatever clock the mail checks are judged against.
+        now = utcnow()
+        checked = check_codes(
+            session,
+            customer,
+            instruction.codes,
+            self.code_key,
+            now,
+            channel="mail",
+            record_failures=consume_code,
+        )
+        if checked.code is None or not consume_code:
+            return checked.finding, None
+        if not consume(session, checked.code, now):
+            # Another message used the same code between our check and now.
+            return Finding(
+                CODE_CHECK,
+                "fail",
+                f"The one-time code given for customer {customer.login} has already been "
+                "used; ask the customer for a fresh code from the Customer Panel.",
+            ), None
+        return checked.finding, checked.code
+
+    def _recent_change(self, customer: Customer | None) -> date | None:
+        """The day the customer's panel address changed, if within the recent window."""
+        if customer is None:
+            return None
+        changed = _aware(customer.panel_email_changed_at)
+        # Registration sets the address too; only a change after it counts.
+        if changed <= _aware(customer.created_at):
+            return None
+        if self.clock() - changed > self.recent_change:
+            return None
+        return changed.date()
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; the store writes UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def sender_of(findings: list[Finding]) -> str | None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import re._constants as re_constants  # type: ignore[import-not-found]  # parsed patterns
+import re._parser as re_parser  # type: ignore[import-not-found]
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,7 @@ from mailhook.text import fold
 RULE_FILES = ("instructions.toml", "policy.toml")
 ACTIONS = ("reject", "review", "ignore")
 _KIND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_REPEATS = (re_constants.MAX_REPEAT, re_constants.MIN_REPEAT, re_constants.POSSESSIVE_REPEAT)
 _FINDING_KEY = re.compile(r"^[a-z][a-z0-9-]*\.[a-z][a-z0-9_-]*$")
 
 
@@ -77,7 +80,7 @@ def load_rules(directory: Path) -> Rules:
 def _catalogue(path: Path, document: dict[str, Any]) -> Catalogue:
     _only_keys(path, "", document, {"services", "kinds"})
     services = _table(path, "services", document.get("services"))
-    _only_keys(path, "services", services, {"server_id_pattern", "login_pattern"})
+    _only_keys(path, "services", services, {"server_id_pattern", "login_pattern", "code_pattern"})
     kinds_table = _table(path, "kinds", document.get("kinds"))
     if not kinds_table:
         raise ConfigError(f"{path}: [kinds]: at least one instruction kind is needed")
@@ -120,6 +123,12 @@ def _catalogue(path: Path, document: dict[str, Any]) -> Catalogue:
         kinds=tuple(kinds),
         server_id_pattern=_pattern(path, "services.server_id_pattern", services, re.IGNORECASE),
         login_pattern=_pattern(path, "services.login_pattern", services, 0, groups=1),
+        # Optional: without it no one-time code is read from mail.
+        code_pattern=(
+            _pattern(path, "services.code_pattern", services, 0, groups=1)
+            if "code_pattern" in services
+            else None
+        ),
     )
 
 
@@ -162,6 +171,7 @@ def _only_keys(path: Path, where: str, table: dict[str, Any], allowed: set[str])
         raise ConfigError(
             f"{path}: {place}unknown key {unknown[0]!r}; expected one of "
             + ", ".join(sorted(allowed))
+            + _line_of(path, unknown[0])
         )
 
 
@@ -175,7 +185,77 @@ def _pattern(
     try:
         compiled = re.compile(source, flags)
     except re.error as exc:
-        raise ConfigError(f"{path}: [{where}]: invalid regular expression ({exc})") from None
+        raise ConfigError(
+            f"{path}: [{where}]: invalid regular expression ({exc})" + _line_of(path, key)
+        ) from None
+    nested = _nested_quantifier(source, flags)
+    if nested:
+        raise ConfigError(
+            f"{path}: [{where}]: {nested} can backtrack catastrophically on long input; "
+            "rewrite it without a repeated group that itself repeats" + _line_of(path, key)
+        )
     if compiled.groups < groups:
         raise ConfigError(f"{path}: [{where}]: needs a capturing group for the value")
     return compiled
+
+
+def _line_of(path: Path, key: str) -> str:
+    """Where ``key`` (a key or the last part of a table name) is written, for the message."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    for number, line in enumerate(lines, start=1):
+        text = line.strip().strip('"')
+        header = text.startswith("[") and text.rstrip("]").rpartition(".")[2].strip('"') == key
+        if header or text.startswith((key + " ", key + "=", key + '"')):
+            return f" (line {number})"
+    return ""
+
+
+def _nested_quantifier(source: str, flags: int) -> str | None:
+    """A repeat inside a repeat (``(a+)+``, ``(a*)*``, ``(a|a)*``), or None.
+
+    Such a pattern can take exponential time on input that almost matches; a structural
+    look at the parsed pattern is enough to refuse it.
+    """
+    try:
+        parsed = re_parser.parse(source, flags)
+    except re.error:
+        return None
+    return _repeat_in_repeat(list(parsed), inside=False)
+
+
+def _repeat_in_repeat(items: list[Any], inside: bool) -> str | None:
+    for op, value in items:
+        if op in _REPEATS:
+            low, high, body = value
+            if inside and high != 1 and low != high:
+                return "a nested quantifier"
+            repeats = high != 1
+            if repeats and _has_alternation(list(body)):
+                return "a repeated alternation"
+            found = _repeat_in_repeat(list(body), inside or repeats)
+            if found:
+                return found
+        elif op is re_constants.SUBPATTERN:
+            found = _repeat_in_repeat(list(value[-1]), inside)
+            if found:
+                return found
+        elif op is re_constants.BRANCH:
+            for branch in value[1]:
+                found = _repeat_in_repeat(list(branch), inside)
+                if found:
+                    return found
+        elif op is re_constants.ATOMIC_GROUP:
+            continue
+    return None
+
+
+def _has_alternation(items: list[Any]) -> bool:
+    for op, value in items:
+        if op is re_constants.BRANCH:
+            return True
+        if op is re_constants.SUBPATTERN and _has_alternation(list(value[-1])):
+            return True
+    return False

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     tls_key_file: Path | None = None
     proxy_protocol: bool = False
     log_level: str = "INFO"
+    recent_change_days: int = Field(default=14, ge=0, le=3650)
+    # How long a one-time code from POST /v1/customers/{login}/codes stays valid.
+    code_ttl_minutes: int = Field(default=15, ge=1, le=24 * 60)
 
     @field_validator(
         "dns_nameservers",

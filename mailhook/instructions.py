@@ -12,6 +12,8 @@ from mailhook.message import InboundMessage
 from mailhook.text import body_text, fold, subject, without_quotes
 
 ASSURANCE_LEVELS: tuple[str, ...] = ("none", "asserted", "authenticated", "authorized")
+# A one-time code from the Customer Panel: 8 digits, shown as "1234-5678".
+CODE_DIGITS = 8
 
 # A domain name written in running text: labels of letters/digits/hyphens, a final
 # label of letters (or an A-label). Not preceded by '@' or '/' (addresses, URLs),
@@ -23,7 +25,12 @@ _DOMAIN = re.compile(
 )
 
 # A URL: the domains in it are where a link points, not services the sender names.
-_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
+# Starts only where no scheme character precedes and never gives back what it took,
+# so a long run like "a.a.a.a…" is scanned once, not once per letter.
+_URL = re.compile(r"(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*+://\S++", re.IGNORECASE)
+# Each line is read up to this many characters: an instruction is written in lines a
+# person reads, and it bounds what any catalogue pattern can cost on one line.
+MAX_LINE = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +51,8 @@ class Catalogue:
     kinds: tuple[InstructionKind, ...]
     server_id_pattern: re.Pattern[str]
     login_pattern: re.Pattern[str]
+    # A one-time code as customers write it ("kod: 1234-5678"); group 1 is the code.
+    code_pattern: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +62,13 @@ class Instruction:
     kinds: tuple[str, ...]
     services: tuple[str, ...]
     logins: tuple[str, ...]
+    # One-time codes, as their 8 digits (dashes and spaces dropped).
+    codes: tuple[str, ...] = ()
 
 
 def extract(message: InboundMessage, catalogue: Catalogue) -> Instruction:
     """Find the kinds, services (domains as A-labels, server ids) and logins named."""
-    text = subject(message.parsed) + "\n" + without_quotes(body_text(message.parsed))
+    text = _bounded(_own_subject(message) + "\n" + without_quotes(body_text(message.parsed)))
     folded = fold(text)
     kinds = tuple(
         kind.name
@@ -71,7 +82,8 @@ def extract(message: InboundMessage, catalogue: Catalogue) -> Instruction:
         ]
     )
     logins = _unique([m.group(1).lower() for m in catalogue.login_pattern.finditer(text)])
-    return Instruction(kinds=kinds, services=services, logins=logins)
+    codes = _codes(text, catalogue.code_pattern) if catalogue.code_pattern else ()
+    return Instruction(kinds=kinds, services=services, logins=logins, codes=codes)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -86,6 +98,7 @@ def phrase_pattern(phrase: str) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)" + r"\w*\s+".join(words))
 
 
+@functools.lru_cache(maxsize=4096)
 def to_a_label(domain: str) -> str | None:
     """The A-label form of ``domain`` (RFC 5891), or None if it is not a valid name."""
     try:
@@ -101,6 +114,30 @@ def _domains(text: str) -> list[str]:
         if a_label is not None:
             found.append(a_label)
     return found
+
+
+# A reply's or forward's subject is the earlier message's: "Re: kod AuthInfo" asks
+# for nothing by itself.
+_REPLY_PREFIXES = ("re:", "odp:", "fwd:", "fw:", "pd:", "aw:", "wg:")
+
+
+def _own_subject(message: InboundMessage) -> str:
+    text = subject(message.parsed)
+    return "" if text.lstrip().lower().startswith(_REPLY_PREFIXES) else text
+
+
+def _bounded(text: str) -> str:
+    return "\n".join(line[:MAX_LINE] for line in text.splitlines())
+
+
+def _codes(text: str, pattern: re.Pattern[str]) -> tuple[str, ...]:
+    """The one-time codes ``pattern`` finds, as 8 digits; other digit groups are ignored."""
+    found = []
+    for match in pattern.finditer(text):
+        digits = "".join(char for char in match.group(1) if char not in " -")
+        if len(digits) == CODE_DIGITS and digits.isascii() and digits.isdigit():
+            found.append(digits)
+    return _unique(found)
 
 
 def _unique(values: list[str]) -> tuple[str, ...]:

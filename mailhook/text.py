@@ -9,17 +9,18 @@ from email.message import EmailMessage, MIMEPart
 
 # Polish letters that have no Unicode decomposition into base + combining mark.
 _UNDECOMPOSABLE = str.maketrans({"ł": "l", "Ł": "l", "đ": "d", "ø": "o", "ß": "ss"})
-_HIDDEN = re.compile(
-    r"<(script|style|head|title)\b.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL
-)
+# Elements whose content a reader never sees.
+_HIDDEN = frozenset({"script", "style", "head", "title"})
 # Elements that start a new line where a reader sees one; without this an HTML mail
 # is one long line and the quoted-line filter would drop or keep all of it together.
-_BREAK = re.compile(r"<(?:br|/?(?:p|div|li|tr|h[1-6]|pre|table|ul|ol|hr))\b[^>]*>", re.IGNORECASE)
-# An innermost <blockquote>: what a reply quotes, like "> " lines in plain text.
-_BLOCKQUOTE = re.compile(
-    r"<blockquote\b[^>]*>((?:(?!<blockquote\b).)*?)</blockquote\s*>", re.IGNORECASE | re.DOTALL
+_BREAK = frozenset(
+    {"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "table"}
+    | {"ul", "ol", "hr"}
 )
-_TAG = re.compile(r"<[^>]*>")
+# One tag, or a declaration (<!DOCTYPE>); no "<" inside, so a stray "<" in the text
+# stops the scan there and every character is looked at a bounded number of times.
+_MAX_QUOTE_DEPTH = 8
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]*+)?+[^<>]*+>")
 _SPACES = re.compile(r"\s+")
 _ASCII_NAMES = frozenset({"us-ascii", "ascii", "us_ascii", "646", "ansi_x3.4-1968"})
 
@@ -54,18 +55,73 @@ def body_text(msg: EmailMessage) -> str:
 
 
 def html_to_text(source: str) -> str:
-    """Readable lines of an HTML body; quoted blocks become ``> `` lines."""
-    text = _BREAK.sub("\n", _HIDDEN.sub(" ", source))
-    while True:
-        text, replaced = _BLOCKQUOTE.subn(_quoted_lines, text)
-        if not replaced:
+    """Readable lines of an HTML body; quoted blocks become ``> `` lines.
+
+    One pass over the source (no backtracking regex over the whole body), so hostile
+    markup such as thousands of unclosed tags costs time linear in its size.
+    """
+    out = _Lines()
+    pos = 0
+    while pos < len(source):
+        lt = source.find("<", pos)
+        if lt < 0:
+            out.text(html.unescape(source[pos:]))
             break
-    return html.unescape(_TAG.sub(" ", text))
+        out.text(html.unescape(source[pos:lt]))
+        if source.startswith("<!--", lt):
+            end = source.find("-->", lt + 4)
+            pos = len(source) if end < 0 else end + 3
+            out.text(" ")
+            continue
+        tag = _TAG.match(source, lt)
+        if tag is None:
+            # A lone "<" ("a < b") is text.
+            out.text("<")
+            pos = lt + 1
+            continue
+        pos = tag.end()
+        closing, name = tag.group(1) == "/", (tag.group(2) or "").lower()
+        if name in _HIDDEN and not closing:
+            close = re.compile(rf"</{name}\s*>", re.IGNORECASE).search(source, pos)
+            pos = len(source) if close is None else close.end()
+            out.text(" ")
+        elif name == "blockquote":
+            out.quote(-1 if closing else 1)
+        elif name in _BREAK:
+            out.newline()
+        else:
+            out.text(" ")
+    return out.result()
 
 
-def _quoted_lines(match: re.Match[str]) -> str:
-    lines = match.group(1).strip("\n").splitlines() or [""]
-    return "\n" + "\n".join("> " + line for line in lines) + "\n"
+class _Lines:
+    """Text collected line by line, each line prefixed by its blockquote depth."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.current: list[str] = []
+        self.depth = 0
+
+    def text(self, piece: str) -> None:
+        first, *rest = piece.split("\n")
+        self.current.append(first)
+        for line in rest:
+            self.newline()
+            self.current.append(line)
+
+    def newline(self) -> None:
+        # The depth shown is capped: thousands of nested quotes would otherwise make
+        # the text grow with the square of their number.
+        self.lines.append("> " * min(self.depth, _MAX_QUOTE_DEPTH) + "".join(self.current))
+        self.current = []
+
+    def quote(self, step: int) -> None:
+        self.newline()
+        self.depth = max(0, self.depth + step)
+
+    def result(self) -> str:
+        self.newline()
+        return "\n".join(self.lines)
 
 
 def _decoded(part: MIMEPart) -> str:
@@ -85,6 +141,64 @@ def _decoded(part: MIMEPart) -> str:
         return payload.decode("utf-8", errors="replace")
 
 
+# Lines after which the rest is someone else's text: an earlier message quoted in full
+# or forwarded (the forwarder's instruction is what they wrote above it). Compared
+# folded, with the dashes and spaces around them removed.
+_SEPARATORS = frozenset(
+    {
+        "original message",
+        "wiadomosc oryginalna",
+        "oryginalna wiadomosc",
+        "forwarded message",
+        "wiadomosc przekazana dalej",
+        "przekazana wiadomosc",
+        "wiadomosc przekazana",
+        "begin forwarded message:",
+        "poczatek przekazywanej wiadomosci:",
+    }
+)
+# How mail programs introduce a quoted reply: "Dnia 12.11.2026 o 10:00 Jan
+# <jan@acme.pl> napisał(a):", "W dniu … pisze:", "On Tue, 10 Nov 2026, Jan wrote:".
+_ATTRIBUTION_STARTS = ("dnia ", "w dniu ", "on ", "am ")
+_ATTRIBUTION_ENDS = ("napisal(a):", "napisal:", "napisala:", "pisze:", "wrote:", "schrieb:")
+_FROM_HEADERS = ("from:", "od:")
+_SENT_HEADERS = ("sent:", "wyslano:", "wyslane:", "data:", "date:")
+# Only the start of a line is compared: a 1 MB "line" costs no more than a short one.
+_LINE_PREFIX = 300
+
+
 def without_quotes(text: str) -> str:
-    """Drop quoted lines (``>``) so a reply is judged by what its sender wrote."""
-    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(">"))
+    """What the sender wrote: no quoted lines, quoted or forwarded history, signature.
+
+    Drops lines starting with ``>``, everything from an attribution line ("On … wrote:",
+    "Dnia … napisał(a):") or a separator ("-----Original Message-----", "----------
+    Forwarded message ---------"), and the signature after a line that is exactly "-- "
+    (RFC 3676 §4.3).
+    """
+    kept: list[str] = []
+    previous = ""
+    for line in text.splitlines():
+        if line.rstrip("\r") == "-- ":
+            break
+        stripped = line.lstrip()
+        if stripped.startswith(">"):
+            continue
+        folded = fold(stripped[:_LINE_PREFIX])
+        if folded.strip("-_= ") in _SEPARATORS:
+            break
+        if _is_attribution(folded):
+            break
+        if (folded.endswith(_ATTRIBUTION_ENDS) and _is_attribution(previous + " " + folded)) or (
+            folded.startswith(_SENT_HEADERS) and previous.startswith(_FROM_HEADERS)
+        ):
+            # An attribution wrapped over two lines, or Outlook's "From: … / Sent: …"
+            # block over a quoted message: the line before goes too.
+            kept.pop()
+            break
+        kept.append(line)
+        previous = folded
+    return "\n".join(kept)
+
+
+def _is_attribution(folded: str) -> bool:
+    return folded.startswith(_ATTRIBUTION_STARTS) and folded.endswith(_ATTRIBUTION_ENDS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from app.api import problems
-from app.api.routes import customers, messages, system, verdicts
+from app.api.routes import codes, customers, documents, messages, system, verdicts, verifications
 from app.intake import DecisionService
 from app.settings import Settings
 
@@ -25,6 +25,6 @@ def create_app(settings: Settings, service: DecisionService | None = None) -> Fa
     app.state.settings = settings
     app.state.service = service or build_service(settings)
     problems.install(app)
-    for module in (messages, verdicts, customers, system):
+    for module in (messages, verdicts, documents, customers, codes, verifications, system):
         app.include_router(module.router)
     return app

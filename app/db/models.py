@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from app.db.types import BigIntegerKey, UTCDateTime
@@ -129,3 +129,76 @@ class MessageFingerprint(Base):
     message_sha256: Mapped[str] = mapped_column(String(64))
     verdict_id: Mapped[str] = mapped_column(ForeignKey("verdicts.id"))
     seen_at: Mapped[datetime]
+
+
+class OneTimeCode(Base):
+    """A one-time code issued to a customer; only its keyed hash is kept."""
+
+    __tablename__ = "one_time_codes"
+    __table_args__ = (Index("ix_one_time_codes_customer_hash", "customer_id", "code_hash"),)
+
+    id: Mapped[int] = mapped_column(BigIntegerKey, primary_key=True, autoincrement=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    # HMAC-SHA256 under a key derived from the secret key (app.codes), never the code.
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    # Where the code was used: a verdict (mail) or a phone or chat verification.
+    used_by_verdict: Mapped[str | None] = mapped_column(ForeignKey("verdicts.id"))
+    used_by_verification: Mapped[str | None] = mapped_column(String(36))
+
+
+class FailedCodeAttempt(Base):
+    """A wrong, expired or used code offered for a customer; counted for the lockout."""
+
+    __tablename__ = "failed_code_attempts"
+    __table_args__ = (Index("ix_failed_code_attempts_customer_at", "customer_id", "attempted_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntegerKey, primary_key=True, autoincrement=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    attempted_at: Mapped[datetime]
+    # mail, phone or chat: where the attempt came from.
+    channel: Mapped[str] = mapped_column(String(8))
+
+
+class Verification(Base):
+    """A phone or live-chat verification; rows are only ever inserted.
+
+    The PESEL, NIP or REGON a caller gave is never kept, only which kind was given.
+    """
+
+    __tablename__ = "verifications"
+
+    seq: Mapped[int] = mapped_column(BigIntegerKey, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    recorded_at: Mapped[datetime]
+    channel: Mapped[str] = mapped_column(String(8))
+    agent: Mapped[str] = mapped_column(String(100))
+    service: Mapped[str] = mapped_column(String(253))
+    identifier_kind: Mapped[str | None] = mapped_column(String(8))
+    login: Mapped[str | None] = mapped_column(String(64))
+    code_offered: Mapped[bool] = mapped_column(Boolean)
+    stage: Mapped[str] = mapped_column(String(16))
+    customer: Mapped[str | None] = mapped_column(String(64), index=True)
+    reasons: Mapped[list[Any]]
+
+
+class DocumentReceipt(Base):
+    """Signed paper documents received for a postal_required verdict; insert-only."""
+
+    __tablename__ = "document_receipts"
+
+    seq: Mapped[int] = mapped_column(BigIntegerKey, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    verdict_id: Mapped[str] = mapped_column(ForeignKey("verdicts.id"), index=True)
+    recorded_at: Mapped[datetime]
+    agent: Mapped[str] = mapped_column(String(100))
+    name_checked: Mapped[bool] = mapped_column(Boolean)
+    address_checked: Mapped[bool] = mapped_column(Boolean)
+    signature_or_stamp_checked: Mapped[bool] = mapped_column(Boolean)
+    complete: Mapped[bool] = mapped_column(Boolean)
+    # The verdict id on a complete receipt, NULL otherwise: unique, so a verdict is
+    # completed once even when two agents record at the same moment.
+    completes_verdict: Mapped[str | None] = mapped_column(String(36), unique=True)
+    note: Mapped[str | None] = mapped_column(Text)

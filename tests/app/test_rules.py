@@ -170,3 +170,22 @@ def test_a_directory_that_is_not_there_names_the_setting(tmp_path: Path) -> None
     message = refusal(tmp_path / "nowhere")
     assert message.startswith("INTAKEGUARD_RULES_DIR: ")
     assert "nowhere" in message
+
+
+@pytest.mark.parametrize("nested", ["(a+)+", "(a*)*", "(a|ab)*", "(?:x\\\\d+)+"])
+def test_a_regex_that_can_backtrack_catastrophically_is_refused(
+    repo_rules: Path, nested: str
+) -> None:
+    path = repo_rules / "instructions.toml"
+    edit(path, "server_id_pattern = '", f"server_id_pattern = '{nested}")
+    message = refusal(repo_rules)
+    assert message.startswith(f"{path}: [services.server_id_pattern]: ")
+    assert "backtrack catastrophically" in message
+    assert "(line " in message
+
+
+def test_an_unknown_key_names_its_line(repo_rules: Path) -> None:
+    path = repo_rules / "instructions.toml"
+    edit(path, 'title = "Question about a service"', 'title = "Q"\ncolour = "red"')
+    line = path.read_text(encoding="utf-8").splitlines().index('colour = "red"') + 1
+    assert refusal(repo_rules).endswith(f"(line {line})")

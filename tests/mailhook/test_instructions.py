@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from app.rules import load_rules
@@ -145,3 +147,14 @@ def test_an_extraction_of_nothing_is_empty() -> None:
 )
 def test_to_a_label(name: str, a_label: str | None) -> None:
     assert to_a_label(name) == a_label
+
+
+def test_a_reply_subject_asks_for_nothing_by_itself() -> None:
+    assert instruction("Dziekuje.", subject="Re: kod AuthInfo").kinds == ()
+
+
+def test_ten_megabytes_of_text_yield_a_result_in_bounded_time() -> None:
+    started = time.monotonic()
+    found = instruction("Prosze o kod AuthInfo dla acme.pl, " * 300_000 + "\n" + "a." * 2_000_000)
+    assert found.kinds == ("transfer_out",)
+    assert time.monotonic() - started < 20  # a hang guard, not a speed target

@@ -153,3 +153,25 @@ def test_without_quotes_drops_quoted_lines_only() -> None:
         "Jan\n"
     )
     assert without_quotes(text) == "Prosze o duplikat faktury.\nWynik: 3 > 2\nJan"
+
+
+@pytest.mark.parametrize(
+    "history",
+    [
+        "Dnia 12.11.2026 o 10:00 Jan Kowalski <jan@acme.pl> napisał(a):\nkod AuthInfo",
+        "W dniu 12.11.2026 Jan Kowalski pisze:\nkod AuthInfo",
+        "On Tue, 10 Nov 2026, Jan wrote:\nkod AuthInfo",
+        "On Tue, 10 Nov 2026 at 10:00, Jan Kowalski <jan@acme.pl>\nwrote:\nkod AuthInfo",
+        "-----Original Message-----\nFrom: Jan\nkod AuthInfo",
+        "---------- Forwarded message ---------\nFrom: Ola\nkod AuthInfo",
+        "From: Jan Kowalski\nSent: Tuesday\nkod AuthInfo",
+        "-- \nJan Kowalski\nkod AuthInfo",
+    ],
+)
+def test_history_forwards_and_signatures_are_dropped(history: str) -> None:
+    assert fold(without_quotes("Prosze o fakture.\n" + history)) == "prosze o fakture."
+
+
+def test_hostile_html_is_converted_in_bounded_time() -> None:
+    for source in ("<script " * 200_000, "<blockquote>" * 100_000, "<" * 1_000_000):
+        assert isinstance(html_to_text(source), str)

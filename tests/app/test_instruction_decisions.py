@@ -1,0 +1,441 @@
+"""Realistic instructions, Polish and English, from message to decision through submit."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+
+import pytest
+
+from app.intake import DecisionService
+from app.registry import CustomerData, put_customer, validate
+from app.rules import load_rules
+from mailhook.message import Channel, Envelope, parse_message
+from tests.support import SECRET_KEY, make_message
+
+FROM_ACME = Envelope(client_ip="192.0.2.10", helo="mx.acme.pl", mail_from="jan@acme.pl")
+ACME = CustomerData(
+    panel_email="jan@acme.pl",
+    kind="company",
+    name="ACME sp. z o.o.",
+    services=("acme.pl", "żółw.pl", "vps-12345"),
+)
+BETA = CustomerData(
+    panel_email="ola@beta.pl", kind="person", name="Ola Nowak", services=("beta.pl",)
+)
+QUOTED = (
+    "\n\nDnia 12.11.2026 o 10:00 Jan Kowalski <jan@acme.pl> napisał(a):\n"
+    "> Proszę o kod AuthInfo dla acme.pl\n"
+)
+
+
+def register(service: DecisionService, login: str, data: CustomerData) -> None:
+    with service.sessions.begin() as session:
+        put_customer(session, validate(login, data), SECRET_KEY.encode())
+
+
+def plain(subject: str, body: str) -> bytes:
+    return make_message(sender="Jan Kowalski <jan@acme.pl>", subject=subject, body=body)
+
+
+def single_part(subject: str, body: str, content_type: str, charset: str) -> bytes:
+    headers = (
+        f"From: Jan Kowalski <jan@acme.pl>\r\nTo: support@hosting.example\r\n"
+        f"Subject: {subject}\r\nDate: {formatdate()}\r\nMessage-ID: {make_msgid(domain='acme.pl')}"
+        f"\r\nMIME-Version: 1.0\r\nContent-Type: {content_type}; charset={charset}\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n\r\n"
+    )
+    return headers.encode() + body.replace("\n", "\r\n").encode(charset)
+
+
+def html_only(subject: str, html: str) -> bytes:
+    message = EmailMessage()
+    message["From"] = "Jan Kowalski <jan@acme.pl>"
+    message["To"] = "support@hosting.example"
+    message["Subject"] = subject
+    message["Date"] = formatdate()
+    message["Message-ID"] = make_msgid(domain="acme.pl")
+    message.set_content(html, subtype="html")
+    return message.as_bytes(policy=SMTP)
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    raw: bytes
+    kinds: tuple[str, ...]
+    services: tuple[str, ...]
+    decision: str
+
+
+def row(subject: str, body: str, kinds: tuple[str, ...], services: tuple[str, ...], decision: str):
+    return pytest.param(Row(plain(subject, body), kinds, services, decision), id=subject)
+
+
+ROWS = [
+    # Questions and invoices: authenticated mail is enough.
+    row("Pytanie", "Mam pytanie o domenę acme.pl.", ("inquiry",), ("acme.pl",), "accepted"),
+    row(
+        "Hosting",
+        "Proszę o informację, do kiedy opłacony jest vps-12345.",
+        ("inquiry",),
+        ("vps-12345",),
+        "accepted",
+    ),
+    row(
+        "Question",
+        "Could you tell me when acme.pl expires?",
+        ("inquiry",),
+        ("acme.pl",),
+        "accepted",
+    ),
+    row(
+        "Faktura",
+        "Proszę o duplikat faktury VAT nr 12/2026.",
+        ("invoice_duplicate",),
+        (),
+        "accepted",
+    ),
+    row(
+        "Faktura 2",
+        "Proszę o wystawienie duplikatu faktury VAT za acme.pl.",
+        ("invoice_duplicate",),
+        ("acme.pl",),
+        "accepted",
+    ),
+    row(
+        "Kopia",
+        "Proszę o przesłanie kopii faktury za listopad.",
+        ("invoice_duplicate",),
+        (),
+        "accepted",
+    ),
+    row(
+        "Invoice",
+        "Please send a duplicate invoice for acme.pl.",
+        ("invoice_duplicate",),
+        ("acme.pl",),
+        "accepted",
+    ),
+    row(
+        "Invoice copy",
+        "Could I get a copy of invoice 7/2026?",
+        ("invoice_duplicate",),
+        (),
+        "accepted",
+    ),
+    # Contact details.
+    row(
+        "Adres",
+        "Proszę o zmianę adresu korespondencyjnego na ul. Polną 5.",
+        ("contact_change",),
+        (),
+        "accepted",
+    ),
+    row(
+        "Dane",
+        "Proszę o zmianę danych kontaktowych dla acme.pl.",
+        ("contact_change",),
+        ("acme.pl",),
+        "accepted",
+    ),
+    row(
+        "Address",
+        "Please change my address to the new office.",
+        ("contact_change",),
+        (),
+        "accepted",
+    ),
+    row(
+        "Contact",
+        "Please update my contact details, phone 600 100 200.",
+        ("contact_change",),
+        (),
+        "accepted",
+    ),
+    # DNS.
+    row(
+        "DNS",
+        "Proszę o zmianę rekordu DNS typu A dla acme.pl na 192.0.2.1.",
+        ("dns_change",),
+        ("acme.pl",),
+        "accepted",
+    ),
+    row(
+        "Serwery",
+        "Proszę o zmianę serwerów DNS domeny żółw.pl na ns1.acme.pl.",
+        ("dns_change",),
+        ("żółw.pl",),
+        "accepted",
+    ),
+    row(
+        "MX", "Please update the MX records of acme.pl.", ("dns_change",), ("acme.pl",), "accepted"
+    ),
+    row(
+        "Nameservers",
+        "Please change the name servers of xn--w-uga1v8h.pl.",
+        ("dns_change",),
+        ("żółw.pl",),
+        "accepted",
+    ),
+    # Cancellation.
+    row(
+        "Rezygnacja",
+        "Rezygnuję z usługi vps-12345 z końcem miesiąca.",
+        ("cancellation",),
+        ("vps-12345",),
+        "accepted",
+    ),
+    row(
+        "Wypowiedzenie",
+        "Niniejszym składam wypowiedzenie umowy na hosting acme.pl.",
+        ("cancellation",),
+        ("acme.pl",),
+        "accepted",
+    ),
+    row(
+        "Cancel",
+        "I want to cancel my hosting plan on vps-12345.",
+        ("cancellation",),
+        ("vps-12345",),
+        "accepted",
+    ),
+    # Transfer out: a one-time code is needed.
+    row(
+        "Transfer",
+        "Proszę o przeniesienie domeny acme.pl do innego rejestratora.",
+        ("transfer_out",),
+        ("acme.pl",),
+        "otp_required",
+    ),
+    row(
+        "AuthInfo",
+        "Proszę o przesłanie kodu AuthInfo dla domeny żółw.pl.",
+        ("transfer_out",),
+        ("żółw.pl",),
+        "otp_required",
+    ),
+    row(
+        "Przeniesienie",
+        "Chcę dokonać przeniesienia domeny ŻÓŁW.PL do nowego operatora.",
+        ("transfer_out",),
+        ("żółw.pl",),
+        "otp_required",
+    ),
+    row(
+        "Transfer out",
+        "Please send me the EPP code for acme.pl, I am transferring out.",
+        ("transfer_out",),
+        ("acme.pl",),
+        "otp_required",
+    ),
+    row(
+        "Transfer EN",
+        "Please transfer the domain acme.pl to another registrar.",
+        ("transfer_out",),
+        ("acme.pl",),
+        "otp_required",
+    ),
+    # Holder change: signed documents by post.
+    row(
+        "Cesja",
+        "W załączeniu umowa cesji praw do domeny acme.pl.",
+        ("holder_change",),
+        ("acme.pl",),
+        "postal_required",
+    ),
+    row(
+        "Abonent",
+        "Proszę o zmianę abonenta domeny żółw.pl na spółkę.",
+        ("holder_change",),
+        ("żółw.pl",),
+        "postal_required",
+    ),
+    row(
+        "Registrant",
+        "We request a change of registrant for acme.pl.",
+        ("holder_change",),
+        ("acme.pl",),
+        "postal_required",
+    ),
+    # Several instructions: the strictest applies.
+    row(
+        "Dwie sprawy",
+        "Proszę o duplikat faktury oraz kod AuthInfo dla acme.pl.",
+        ("invoice_duplicate", "transfer_out"),
+        ("acme.pl",),
+        "otp_required",
+    ),
+    row(
+        "Three",
+        "Please change the DNS records of acme.pl and cancel vps-12345; also a "
+        "change of registrant for żółw.pl.",
+        ("dns_change", "cancellation", "holder_change"),
+        ("acme.pl", "żółw.pl", "vps-12345"),
+        "postal_required",
+    ),
+    # Quoted history does not count, whichever way it is introduced.
+    row(
+        "Re: AuthInfo",
+        "Dziękuję, proszę jeszcze o duplikat faktury." + QUOTED,
+        ("invoice_duplicate",),
+        (),
+        "accepted",
+    ),
+    row(
+        "Re: transfer",
+        "Thanks, all good now.\n\nOn Tue, 10 Nov 2026, Jan <jan@acme.pl> "
+        "wrote:\nPlease send the AuthInfo code for acme.pl\n",
+        (),
+        (),
+        "accepted",
+    ),
+    row(
+        "RE: domena",
+        "Proszę o zmianę DNS dla acme.pl.\n\n-----Original Message-----\n"
+        "From: Jan\nProszę o kod AuthInfo dla żółw.pl\n",
+        ("dns_change",),
+        ("acme.pl",),
+        "accepted",
+    ),
+    row(
+        "Re: pisze",
+        "Pytanie o fakturę.\nW dniu 1.11.2026 Jan Kowalski pisze:\nRezygnuję z usługi vps-12345\n",
+        ("inquiry",),
+        (),
+        "accepted",
+    ),
+    row(
+        "Podpis",
+        "Proszę o duplikat faktury.\n-- \nJan Kowalski\nACME, acme.pl, "
+        "transfer domeny to nasza specjalność\n",
+        ("invoice_duplicate",),
+        (),
+        "accepted",
+    ),
+    # Forwarded: the forwarder's own text above is the instruction.
+    row(
+        "Fwd: faktura",
+        "Proszę o duplikat tej faktury dla acme.pl.\n\n"
+        "---------- Forwarded message ---------\nFrom: ola@beta.pl\n"
+        "Proszę o kod AuthInfo dla beta.pl\n",
+        ("invoice_duplicate",),
+        ("acme.pl",),
+        "accepted",
+    ),
+    # Someone else's service, or two customers' services.
+    row("Beta", "Proszę o kod AuthInfo dla beta.pl.", ("transfer_out",), ("beta.pl",), "rejected"),
+    row(
+        "Dwie domeny",
+        "Proszę o zmianę DNS dla acme.pl i beta.pl.",
+        ("dns_change",),
+        ("acme.pl", "beta.pl"),
+        "review",
+    ),
+    # Nothing recognisable: the default requirement.
+    row("Hej", "Dzień dobry, pozdrawiam serdecznie.", (), (), "accepted"),
+    row("Hello", "Hi there, just saying thanks for acme.pl.", (), ("acme.pl",), "accepted"),
+    # Other encodings and HTML-only mail.
+    pytest.param(
+        Row(
+            single_part(
+                "Faktura",
+                "Proszę o duplikat faktury VAT dla żółw.pl.",
+                "text/plain",
+                "windows-1250",
+            ),
+            ("invoice_duplicate",),
+            ("żółw.pl",),
+            "accepted",
+        ),
+        id="windows-1250",
+    ),
+    pytest.param(
+        Row(
+            single_part(
+                "Transfer", "Proszę o przeniesienie domeny żółw.pl.", "text/plain", "iso-8859-2"
+            ),
+            ("transfer_out",),
+            ("żółw.pl",),
+            "otp_required",
+        ),
+        id="iso-8859-2",
+    ),
+    pytest.param(
+        Row(
+            html_only(
+                "DNS",
+                "<html><body><p>Proszę o <b>zmianę&nbsp;rekordu DNS</b> dla "
+                "acme.pl</p><blockquote>Proszę o kod AuthInfo dla żółw.pl</blockquote>"
+                "</body></html>",
+            ),
+            ("dns_change",),
+            ("acme.pl",),
+            "accepted",
+        ),
+        id="html-only",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", ROWS)
+def test_instruction_decision(service: DecisionService, case: Row) -> None:
+    register(service, "acme", ACME)
+    register(service, "beta", BETA)
+    verdict = service.submit(parse_message(case.raw, FROM_ACME, Channel.API))
+    assert verdict["instruction"]["kinds"] == list(case.kinds), verdict["reasons"]
+    assert verdict["instruction"]["services"] == list(case.services)
+    assert verdict["decision"] == case.decision, verdict["reasons"]
+
+
+def test_a_recent_panel_address_change_raises_the_requirement(service: DecisionService) -> None:
+    register(service, "acme", dataclasses.replace(ACME, panel_email="old@acme.pl"))
+    register(service, "acme", ACME)
+    raw = plain("Faktura", "Proszę o duplikat faktury VAT dla acme.pl.")
+    verdict = service.submit(parse_message(raw, FROM_ACME, Channel.API))
+    assert verdict["decision"] == "otp_required"
+    assert any("panel address was changed recently" in r for r in verdict["reasons"])
+
+
+def test_a_change_long_ago_does_not_raise_it(service: DecisionService) -> None:
+    register(service, "acme", dataclasses.replace(ACME, panel_email="old@acme.pl"))
+    register(service, "acme", ACME)
+    saved = service.clock
+    service.clock = lambda: datetime.now(UTC) + timedelta(days=15)
+    try:
+        raw = plain("Faktura", "Proszę o duplikat faktury VAT dla acme.pl.")
+        verdict = service.submit(parse_message(raw, FROM_ACME, Channel.API))
+    finally:
+        service.clock = saved
+    assert verdict["decision"] != "otp_required"
+
+
+def test_a_changed_rules_file_changes_the_decision(
+    service: DecisionService, repo_rules: Path
+) -> None:
+    register(service, "acme", ACME)
+    path = repo_rules / "instructions.toml"
+    text = path.read_text(encoding="utf-8")
+    old = 'title = "Duplicate of an invoice"\n'
+    start = text.index(old)
+    end = text.index('requires = "authenticated"', start)
+    path.write_text(
+        text[:end] + 'requires = "authorized"' + text[end + len('requires = "authenticated"') :],
+        encoding="utf-8",
+    )
+    edited = DecisionService(
+        service.sessions,
+        load_rules(repo_rules),
+        service.signer,
+        resolver=service.resolver,
+        trust=service.trust,
+        code_key=service.code_key,
+    )
+    body = "Proszę o duplikat faktury VAT dla acme.pl."
+    before = service.submit(parse_message(plain("Faktura", body), FROM_ACME, Channel.API))
+    after = edited.submit(parse_message(plain("Faktura", body), FROM_ACME, Channel.API))
+    assert before["decision"] == "accepted"
+    assert after["decision"] == "otp_required"
