@@ -16,8 +16,14 @@ from sqlalchemy.orm import Session
 from app.db.models import Customer, Service
 from app.db.types import utcnow
 from app.errors import IntakeguardError
-from app.identifiers import IdentifierKind, keyed_hash, mask
-from app.registry import CustomerData, ValidCustomer, put_customer, service_skeleton, validate
+from app.registry import (
+    CustomerData,
+    ValidCustomer,
+    customer_fields,
+    put_customer,
+    service_skeleton,
+    validate,
+)
 
 COLUMNS = ("login", "kind", "name", "panel_email", "pesel", "nip", "regon", "services")
 REQUIRED = ("login", "kind", "name", "panel_email")
@@ -190,20 +196,13 @@ def import_customers(
 
 def _customer_values(customer: ValidCustomer, key: bytes, now: datetime) -> dict[str, Any]:
     """The row ``put_customer`` would create for a login that is not stored yet."""
-    values: dict[str, Any] = {
+    return {
         "login": customer.login,
-        "kind": customer.kind,
-        "name": customer.name,
-        "panel_email": customer.panel_email,
+        **customer_fields(customer, key),
         "panel_email_changed_at": now,
         "created_at": now,
         "updated_at": now,
     }
-    for kind in IdentifierKind:
-        digits = customer.identifiers.get(kind)
-        values[f"{kind.value}_hash"] = keyed_hash(key, kind, digits) if digits else None
-        values[f"{kind.value}_masked"] = mask(digits) if digits else None
-    return values
 
 
 def _chunks(items: list[str], size: int) -> list[list[str]]:

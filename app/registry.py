@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import idna
 from sqlalchemy import delete, select
@@ -114,6 +114,20 @@ def validate(login: str, data: CustomerData) -> ValidCustomer:
     )
 
 
+def customer_fields(customer: ValidCustomer, key: bytes) -> dict[str, Any]:
+    """The stored columns of a customer's own data; identifiers only hashed and masked."""
+    fields: dict[str, Any] = {
+        "kind": customer.kind,
+        "name": customer.name,
+        "panel_email": customer.panel_email,
+    }
+    for kind in IdentifierKind:
+        digits = customer.identifiers.get(kind)
+        fields[f"{kind.value}_hash"] = keyed_hash(key, kind, digits) if digits else None
+        fields[f"{kind.value}_masked"] = mask(digits) if digits else None
+    return fields
+
+
 def put_customer(session: Session, customer: ValidCustomer, key: bytes) -> tuple[Customer, bool]:
     """Create or replace a customer; Conflict if a service belongs to someone else.
 
@@ -132,14 +146,9 @@ def put_customer(session: Session, customer: ValidCustomer, key: bytes) -> tuple
         session.add(row)
     elif row.panel_email != customer.panel_email:
         row.panel_email_changed_at = now
-    row.kind = customer.kind
-    row.name = customer.name
-    row.panel_email = customer.panel_email
+    for field, value in customer_fields(customer, key).items():
+        setattr(row, field, value)
     row.updated_at = now
-    for kind in IdentifierKind:
-        digits = customer.identifiers.get(kind)
-        setattr(row, f"{kind.value}_hash", keyed_hash(key, kind, digits) if digits else None)
-        setattr(row, f"{kind.value}_masked", mask(digits) if digits else None)
     kept = {s.ascii for s in customer.services}
     row.services = [s for s in row.services if s.name_ascii in kept]
     session.flush()

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from typing import Any
 
 import dkim
 
 from mailhook.authresults import UpstreamResults, parse_arc_results, upstream_results
 from mailhook.checks import register
+from mailhook.checks.dkim import KeyFetcher
 from mailhook.context import CheckContext
-from mailhook.dns import DnsTempError, Resolver
+from mailhook.dns import DnsTempError
 from mailhook.findings import Finding
 from mailhook.message import InboundMessage
 
@@ -42,7 +42,7 @@ def check_arc(message: InboundMessage, context: CheckContext) -> Finding:
         return _temperror("no DNS resolver is configured", None)
     try:
         cv, sets, comment = dkim.ARC(message.raw, logger=_dkimpy_log, minkey=MIN_KEY_BITS).verify(
-            dnsfunc=txt_lookup(context.resolver)
+            dnsfunc=KeyFetcher(context.resolver)
         )
     except DnsTempError as exc:
         return _temperror(str(exc), _latest_seal_domain(message))
@@ -74,26 +74,6 @@ def check_arc(message: InboundMessage, context: CheckContext) -> Finding:
         f"{recorded} on receipt.",
         evidence=_evidence("pass", sealer, trusted=True, upstream=upstream),
     )
-
-
-def txt_lookup(resolver: Resolver) -> Callable[..., bytes | None]:
-    """A dkimpy ``dnsfunc`` answering from our resolver and its cache.
-
-    dkimpy turns its own DnsTimeoutError into a failed signature, which would make DNS
-    trouble look like a broken chain. Our DnsTempError is no DKIMException, so it passes
-    through dkimpy untouched and the check reports ``temperror``.
-    """
-
-    def lookup(name: bytes, timeout: float = 5.0) -> bytes | None:
-        try:
-            text = name.decode("ascii")
-        except UnicodeDecodeError:
-            return None  # RFC 6376 §3.5: d= and s= are A-labels; anything else has no key
-        records = resolver.txt(text)
-        # RFC 6376 §3.6.2.2: with several key records the verifier may choose one.
-        return records[0] if records else None
-
-    return lookup
 
 
 def _sealer(sets: list[dict[str, Any]]) -> str | None:

@@ -114,7 +114,7 @@ def verify_signature(
     if unusable is not None:
         return unusable
     key_name = _cut(f"{_text(tags[b's'])}._domainkey.{_text(tags[b'd'])}")
-    fetch_key = _KeyFetcher(resolver)
+    fetch_key = KeyFetcher(resolver)
     error: str | None = None
     verified = False
     try:
@@ -154,8 +154,10 @@ def _unusable(tags: dict[bytes, bytes]) -> SignatureResult | None:
     return None
 
 
-class _KeyFetcher:
+class KeyFetcher:
     """dkimpy's ``dnsfunc`` over our Resolver, keeping the key record it handed over.
+
+    Used for DKIM signatures and for ARC seals alike (both fetch keys the same way).
 
     A DnsTempError is let through on purpose: dkimpy's verify_sig turns only its own
     DnsTimeoutError into a plain "fails", and a key we could not fetch proves nothing
