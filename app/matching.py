@@ -7,7 +7,12 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from app.db.models import Customer
-from app.registry import customers_by_login, customers_by_panel_email, owners_of
+from app.registry import (
+    customers_by_login,
+    customers_by_panel_email,
+    owners_of,
+    parse_service,
+)
 from mailhook.addresses import mask_address
 from mailhook.findings import Finding
 from mailhook.instructions import Instruction
@@ -31,16 +36,15 @@ def match_customer(session: Session, sender: str | None, instruction: Instructio
     one (the from-mailbox check has then already failed and no finding is added).
     """
     owners = owners_of(session, instruction.services)
-    services = tuple(
-        dict.fromkeys(
-            service.name_unicode
-            for customer in owners.values()
-            for service in customer.services
-            if service.name_ascii in owners
-        )
-    )
-    named: dict[str, Customer] = {c.login: c for c in owners.values()}
-    for customer in customers_by_login(session, instruction.logins):
+    # In the order the message names them, so the same message always gives the same
+    # verdict whatever order the database returns rows in.
+    registered = [name for name in instruction.services if name in owners]
+    services = tuple(parse_service(name).unicode for name in registered)
+    named: dict[str, Customer] = {}
+    for name in registered:
+        named.setdefault(owners[name].login, owners[name])
+    by_login = customers_by_login(session, instruction.logins)
+    for customer in sorted(by_login, key=lambda c: instruction.logins.index(c.login)):
         named.setdefault(customer.login, customer)
     if sender is None:
         only = next(iter(named.values())) if len(named) == 1 else None
