@@ -39,13 +39,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         settings = load_settings(args.config)
-        logging.basicConfig(
-            level=settings.log_level.upper(),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
+        from app.logs import configure_logging
+
+        # JSON lines by default for the long-running commands, text for one-shot ones.
+        log_format = (
+            getattr(args, "log_format", None)
+            or settings.log_format
+            or getattr(args, "default_log_format", "text")
         )
-        # Alembic narrates every step at INFO; an operator needs only its warnings.
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        configure_logging(str(log_format), settings.log_level)
         code: int = args.run(settings, args)
         return code
     except ConfigError as exc:
@@ -92,9 +94,24 @@ def _parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=run)
         return sub
 
-    command("serve", _serve, "run the decision API and the SMTP receiver in one process")
-    command("api", _api, "run the decision API alone")
-    command("smtp", _smtp, "run the SMTP receiver alone (in process, or to INTAKEGUARD_API_URL)")
+    serve = command("serve", _serve, "run the decision API and the SMTP receiver in one process")
+    api = command("api", _api, "run the decision API alone")
+    smtp = command(
+        "smtp", _smtp, "run the SMTP receiver alone (in process, or to INTAKEGUARD_API_URL)"
+    )
+    for service in (serve, api, smtp):
+        service.set_defaults(default_log_format="json")
+        service.add_argument(
+            "--log-format",
+            choices=("json", "text"),
+            help="log lines as JSON objects (default) or text; also INTAKEGUARD_LOG_FORMAT",
+        )
+    smtp.add_argument(
+        "--metrics-listen",
+        metavar="HOST:PORT",
+        help="serve /metrics on HOST:PORT (the API is not in this process to serve it); "
+        "also INTAKEGUARD_METRICS_LISTEN",
+    )
 
     pipe = command(
         "pipe",
@@ -137,6 +154,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     importing.add_argument("file", type=Path, metavar="FILE.csv")
     importing.set_defaults(run=_customers_import)
+    erasing = customers.add_parser(
+        "erase",
+        help="erase a customer's personal data; the audit chain keeps verifying",
+        description="Removes the registry row (panel address, name, identifiers), the "
+        "personal data of the audit entries about LOGIN and the raw messages of their "
+        "verdicts; keeps verdicts, reviews, actions and every hash. Exit 0 erased, "
+        "65 nothing known about LOGIN, 75 database unavailable.",
+    )
+    erasing.add_argument("login", metavar="LOGIN")
+    erasing.add_argument("--agent", required=True, help="who carries out the erasure")
+    erasing.add_argument(
+        "--reason", required=True, help="why (kept in the record: name no person in it)"
+    )
+    erasing.set_defaults(run=_customers_erase)
 
     check = command(
         "check", _check, "verify a saved message and print the evidence; records nothing"
@@ -151,6 +182,26 @@ def _parser() -> argparse.ArgumentParser:
     rules_check = rules.add_parser("check", help="validate a rules directory and show what it does")
     rules_check.add_argument("dir", type=Path, nargs="?", help="default: INTAKEGUARD_RULES_DIR")
     rules_check.set_defaults(run=_rules_check)
+
+    audit = group("audit", "the tamper-evident record")
+    audit_verify = audit.add_parser(
+        "verify",
+        help="walk the audit hash chain and name the first broken entry",
+        description="Recompute every entry's hash in order. Exit 0 intact, 65 (EX_DATAERR) "
+        "broken: the first broken entry is named on stderr; 75 database unavailable, "
+        "78 bad configuration.",
+    )
+    audit_verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    audit_verify.set_defaults(run=_audit_verify)
+
+    retention = group("retention", "how long raw messages are kept")
+    retention_run = retention.add_parser(
+        "run",
+        help="empty raw messages older than INTAKEGUARD_RAW_RETENTION_DAYS",
+        description="Verdicts and every SHA-256 stay; each batch is recorded in the audit "
+        "chain. Safe to re-run. Exit 0 done, 75 database unavailable.",
+    )
+    retention_run.set_defaults(run=_retention_run)
     return parser
 
 
@@ -189,6 +240,14 @@ def _api(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _smtp(settings: Settings, args: argparse.Namespace) -> int:
+    if args.metrics_listen:
+        from app.settings import split_listen
+
+        try:
+            split_listen(args.metrics_listen)
+        except ValueError as exc:
+            raise ConfigError(f"--metrics-listen: {exc}") from None
+        settings = settings.model_copy(update={"metrics_listen": args.metrics_listen})
     return _run(settings, http=False, smtp=True)
 
 
@@ -199,7 +258,10 @@ def _run(settings: Settings, *, http: bool, smtp: bool) -> int:
 
     if http or not settings.api_url:
         settings.require_secret_key()
-        _prepare_store(settings)
+        runtime.wait_for_store(settings)
+        # A SIGTERM now takes effect once the migrations reach the head revision.
+        with runtime.signals_deferred():
+            _prepare_store(settings)
     asyncio.run(runtime.serve(settings, http=http, smtp=smtp))
     return EX_OK
 
@@ -209,6 +271,9 @@ def _pipe(settings: Settings, args: argparse.Namespace) -> int:
     from app import runtime
     from mailhook.errors import RefusedCredentials, TemporaryFailure, UnusableMessage
     from mailhook.message import Channel, Envelope, parse_message
+    from mailhook.tracing import new_request_id, request_id
+
+    request_id.set(new_request_id("pipe"))
 
     raw = sys.stdin.buffer.read(settings.max_message_bytes + 1)
     if len(raw) > settings.max_message_bytes:
@@ -287,6 +352,59 @@ def _customers_import(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{args.file}: {len(errors)} problem(s); nothing was imported", file=sys.stderr)
         return EX_DATAERR
     print(f"imported {len(customers)} customers ({report.created} new, {report.updated} updated)")
+    return EX_OK
+
+
+def _customers_erase(settings: Settings, args: argparse.Namespace) -> int:
+    from app.db.engine import checkpoint_sqlite, make_engine, session_factory, store_errors
+    from app.errors import NotFound
+    from app.retention import erase_customer
+
+    _prepare_store(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        with store_errors(), session_factory(engine).begin() as session:
+            report = erase_customer(session, args.login, args.agent, args.reason)
+    except NotFound as exc:
+        print(f"intakeguard: {exc}", file=sys.stderr)
+        return EX_DATAERR
+    checkpoint_sqlite(engine)
+    print(
+        f"erased customer {report.login}: {report.personal_records} personal record(s), "
+        f"{report.raw_messages} raw message(s); {report.verdicts} verdict(s) kept; "
+        f"audit entry {report.entry_seq}"
+    )
+    return EX_OK
+
+
+def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
+    from app.audit import verify_chain
+    from app.db.engine import make_engine, session_factory, store_errors
+
+    _prepare_store(settings)
+    with store_errors(), session_factory(make_engine(settings.database_url))() as session:
+        report = verify_chain(session)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    if not report.intact:
+        print(
+            f"intakeguard: audit chain broken at entry {report.broken_seq}: {report.problem}",
+            file=sys.stderr,
+        )
+        return EX_DATAERR
+    if not args.json:
+        print(f"audit chain intact: {report.entries} entries, head {report.head_hash}")
+    return EX_OK
+
+
+def _retention_run(settings: Settings, args: argparse.Namespace) -> int:
+    from app.db.engine import make_engine, session_factory
+    from app.retention import run_retention
+
+    _prepare_store(settings)
+    sessions = session_factory(make_engine(settings.database_url))
+    count = run_retention(sessions, settings.raw_retention_days)
+    print(f"emptied {count} raw message(s) older than {settings.raw_retention_days} days")
     return EX_OK
 
 

@@ -189,6 +189,6 @@ def _locked(customer: Customer) -> Finding:
         NAME,
         "locked",
         f"Code checking for customer {customer.login} is locked after {MAX_FAILED_ATTEMPTS} "
-        f"wrong codes within the hour; the code was not checked. Confirm with the "
-        "customer through the Customer Panel: someone may be guessing codes.",
+        "wrong codes within the hour, so the code was not checked; confirm with the "
+        "customer through the Customer Panel, as someone may be guessing codes.",
     )

@@ -12,6 +12,7 @@ from app.errors import StoreUnavailable
 from mailhook.errors import RefusedCredentials, TemporaryFailure, UnusableMessage
 from mailhook.handoff import Receipt
 from mailhook.message import InboundMessage
+from mailhook.tracing import request_id
 
 if TYPE_CHECKING:
     from app.intake import DecisionService
@@ -65,7 +66,7 @@ class HttpHandoff:
                 "/v1/messages",
                 content=message.raw,
                 params=params,
-                headers={"Content-Type": "message/rfc822"},
+                headers=_headers(),
             )
         except httpx.HTTPError as exc:
             raise TemporaryFailure(f"The decision API is unreachable ({exc!r}).") from exc
@@ -81,6 +82,15 @@ class HttpHandoff:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+def _headers() -> dict[str, str]:
+    headers = {"Content-Type": "message/rfc822"}
+    session = request_id.get()
+    if session is not None:
+        # The API logs its verdict line under the SMTP session's (or pipe run's) id.
+        headers["X-Request-ID"] = session
+    return headers
 
 
 def _detail(response: httpx.Response) -> str:

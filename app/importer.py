@@ -13,12 +13,14 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from app import audit
 from app.db.models import Customer, Service
 from app.db.types import utcnow
 from app.errors import IntakeguardError
 from app.registry import (
     CustomerData,
     ValidCustomer,
+    customer_entry,
     customer_fields,
     put_customer,
     service_skeleton,
@@ -190,6 +192,8 @@ def import_customers(
         done = report.updated + report.created
         if done < len(customers):
             progress("imported", done, len(customers))
+    # One lock and one pass for the new rows; put_customer appended the updated ones.
+    audit.append_many(session, [customer_entry(c, created=True) for c in new])
     progress("imported", len(customers), len(customers))
     return report
 

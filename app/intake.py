@@ -5,19 +5,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from time import perf_counter
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import metrics
 from app.codes import NAME as CODE_CHECK
 from app.codes import check_codes, code_key, consume, link_to_verdict
-from app.db.engine import make_engine, session_factory, store_errors
+from app.db.engine import make_engine, read_only_sessions, session_factory, store_errors
 from app.db.models import Customer, OneTimeCode
 from app.db.types import utcnow
 from app.errors import StoreUnavailable
 from app.lookalikes import imitated_domain
 from app.matching import match_customer
+from app.outbox import enqueue
 from app.policy import assurance_of, decide
 from app.replay import check_replay, remember
 from app.rules import Rules, load_rules
@@ -29,8 +32,9 @@ from mailhook.context import CheckContext, TrustConfig
 from mailhook.dns import Resolver
 from mailhook.errors import TemporaryFailure
 from mailhook.findings import Finding
-from mailhook.instructions import Instruction, extract
+from mailhook.instructions import Instruction, extract, truncation_finding
 from mailhook.message import InboundMessage
+from mailhook.metrics import MESSAGES_RECEIVED
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +53,11 @@ class DecisionService:
         clock: Callable[[], datetime] = utcnow,
         code_key: bytes | None = None,
         recent_change_days: int = 14,
+        identifier_key: bytes | None = None,
     ) -> None:
         self.sessions = sessions
+        # For lookups that never write: on SQLite they need not wait for the writer.
+        self.reads = read_only_sessions(sessions)
         self.rules = rules
         # A panel address changed within this many days raises the requirement a level.
         self.recent_change = timedelta(days=recent_change_days)
@@ -63,6 +70,8 @@ class DecisionService:
         self.clock = clock
         # Key of the one-time code hashes (app.codes); without it codes cannot be checked.
         self.code_key = code_key
+        # Key of the registry's PESEL/NIP/REGON hashes (the secret key, app.identifiers).
+        self.identifier_key = identifier_key
 
     @classmethod
     def from_settings(cls, settings: Settings, signing_key: bytes) -> DecisionService:
@@ -76,6 +85,7 @@ class DecisionService:
             provider_domains=tuple(settings.provider_domains),
             code_key=code_key(signing_key),
             recent_change_days=settings.recent_change_days,
+            identifier_key=signing_key,
         )
 
     def submit(self, message: InboundMessage) -> dict[str, Any]:
@@ -85,6 +95,8 @@ class DecisionService:
         SERVFAIL) and StoreUnavailable when the verdict cannot be recorded: in both
         cases nothing is recorded and the sender should retry.
         """
+        started = perf_counter()
+        MESSAGES_RECEIVED.labels(door=message.channel.value).inc()
         # The same bytes again are a retransmission (a 250 lost on the way back, a pipe
         # retried): they get the first verdict, so each message is recorded exactly once.
         earlier = self._recorded(message)
@@ -92,12 +104,17 @@ class DecisionService:
             return earlier
         # The mail checks run before the transaction opens: DNS may be slow, and a
         # transaction held open across it would only block other writers.
-        findings = self.verify(message)
+        with metrics.timed(metrics.VERIFICATION_SECONDS):
+            findings = self.verify(message)
         temporary = [f.reason for f in findings if f.result == "temperror"]
         if temporary:
             raise TemporaryFailure(" ".join(temporary))
         try:
-            with store_errors(), self.sessions.begin() as session:
+            with (
+                metrics.timed(metrics.RECORDING_SECONDS),
+                store_errors(),
+                self.sessions.begin() as session,
+            ):
                 body, code = self._decision(session, message, findings, consume_code=True)
                 verdict = record_verdict(session, message, body, self.signer)
                 if code is not None:
@@ -106,24 +123,38 @@ class DecisionService:
                 # In the verdict's transaction: a message is remembered exactly when recorded.
                 recorded_at = datetime.fromisoformat(verdict["recorded_at"])
                 remember(session, message, sender_of(findings), verdict["id"], recorded_at)
+                # Webhooks and the owner's alert go out exactly when the verdict commits.
+                enqueue(session, "verdict.recorded", verdict)
         except IntegrityError:
             # Another delivery of the same bytes was recorded while we checked this one.
             earlier = self._recorded(message)
             if earlier is None:
                 raise
             return earlier
+        metrics.count_verdict(verdict["decision"], verdict["instruction"]["kinds"])
+        duration_ms = round((perf_counter() - started) * 1000, 1)
+        # The one line per message: ids to find it, never its addresses (app.logs).
         log.info(
-            "recorded verdict %s: %s (%s) for message %s via %s",
+            "recorded verdict %s: %s (%s) for message %s via %s in %.1f ms",
             verdict["id"],
             verdict["decision"],
             verdict["assurance"],
             message.message_id,
             message.channel.value,
+            duration_ms,
+            extra={
+                "verdict_id": verdict["id"],
+                "message_id": message.message_id,
+                "decision": verdict["decision"],
+                "assurance": verdict["assurance"],
+                "channel": message.channel.value,
+                "duration_ms": duration_ms,
+            },
         )
         return verdict
 
     def _recorded(self, message: InboundMessage) -> dict[str, Any] | None:
-        with store_errors(), self.sessions() as session:
+        with store_errors(), self.reads() as session:
             earlier = verdict_for_bytes(session, message.sha256)
         if earlier is not None:
             log.info(
@@ -137,7 +168,7 @@ class DecisionService:
     def explain(self, message: InboundMessage) -> dict[str, Any]:
         """What the verdict would be, without recording anything (temperrors shown as such)."""
         findings = self.verify(message)
-        with store_errors(), self.sessions() as session:
+        with store_errors(), self.reads() as session:
             body = self._decide(session, message, findings)
             session.rollback()
         temporary = [f.reason for f in findings if f.result == "temperror"]
@@ -158,7 +189,7 @@ class DecisionService:
         def lookalike_of(domain: str) -> str | None:
             # One indexed lookup in a short session of its own (no transaction is open).
             try:
-                with store_errors(), self.sessions() as session:
+                with store_errors(), self.reads() as session:
                     return imitated_domain(session, domain, self.provider_domains)
             except StoreUnavailable as exc:
                 store_trouble.append(exc)
@@ -193,10 +224,15 @@ class DecisionService:
     ) -> tuple[dict[str, Any], OneTimeCode | None]:
         findings = list(findings)
         instruction = extract(message, self.rules.catalogue)
+        truncated = truncation_finding(instruction)
+        if truncated is not None:
+            findings.append(truncated)
         sender = sender_of(findings)
-        match = match_customer(session, sender, instruction)
+        match = match_customer(session, sender, instruction, self.identifier_key)
         if match.finding is not None:
             findings.append(match.finding)
+        if match.identifier_finding is not None:
+            findings.append(match.identifier_finding)
         findings.append(check_replay(session, message, sender))
         code_finding, code = self._one_time_code(
             session, instruction, match.customer, findings, consume_code
@@ -215,6 +251,8 @@ class DecisionService:
             "decision": decision.decision,
             "assurance": assurance,
             "customer": match.customer.login if match.customer else None,
+            # Identifiers are not listed here: the customer-identifier check names only their
+            # kind, and the API's verdict schema (which the signature must match) has no field.
             "instruction": {"kinds": list(instruction.kinds), "services": list(match.services)},
             "checks": [f.as_dict() for f in findings],
             "reasons": list(decision.reasons),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import Customer
+from app.identifiers import identifier_hash
 from app.registry import (
     customers_by_login,
     customers_by_panel_email,
@@ -15,9 +17,14 @@ from app.registry import (
 )
 from mailhook.addresses import mask_address
 from mailhook.findings import Finding
+from mailhook.identifiers import Identifier
 from mailhook.instructions import Instruction
 
 NAME = "customer-match"
+# The PESEL / NIP / REGON a message gives, compared with the registry's keyed hashes.
+IDENTIFIER_CHECK = "customer-identifier"
+# Each identifier costs one indexed lookup; a message listing more is not a customer's.
+MAX_IDENTIFIERS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,14 +34,41 @@ class Match:
     customer: Customer | None
     services: tuple[str, ...]
     finding: Finding | None
+    # What the PESEL / NIP / REGON the message gives say; None when it gives none.
+    identifier_finding: Finding | None = None
 
 
-def match_customer(session: Session, sender: str | None, instruction: Instruction) -> Match:
-    """Resolve the customer from services and logins named, else from the sender.
+def match_customer(
+    session: Session,
+    sender: str | None,
+    instruction: Instruction,
+    identifier_key: bytes | None = None,
+) -> Match:
+    """Resolve the customer from services, logins and identifiers named, else the sender.
 
     ``sender`` is the normalised header From address, or None when there is no usable
     one (the from-mailbox check has then already failed and no finding is added).
+    ``identifier_key`` is the key of the registry's identifier hashes (the secret key);
+    without it identifiers in the message are recorded as unchecked.
     """
+    named, services = _named(session, instruction)
+    identified = _identified(session, instruction.identifiers, identifier_key)
+    finding = (
+        _identifier_finding(instruction, identifier_key, identified, list(named))
+        if instruction.identifiers
+        else None
+    )
+    if not named and len(identified) == 1:
+        # Nothing else names the customer: the identifier does, and the sender must be
+        # theirs just as for a named service.
+        named = {identified[0].customer.login: identified[0].customer}
+    return replace(_resolve(session, sender, named, services), identifier_finding=finding)
+
+
+def _named(
+    session: Session, instruction: Instruction
+) -> tuple[dict[str, Customer], tuple[str, ...]]:
+    """Customers whose services or logins the message names, and its registered services."""
     owners = owners_of(session, instruction.services)
     # In the order the message names them, so the same message always gives the same
     # verdict whatever order the database returns rows in.
@@ -46,6 +80,12 @@ def match_customer(session: Session, sender: str | None, instruction: Instructio
     by_login = customers_by_login(session, instruction.logins)
     for customer in sorted(by_login, key=lambda c: instruction.logins.index(c.login)):
         named.setdefault(customer.login, customer)
+    return named, services
+
+
+def _resolve(
+    session: Session, sender: str | None, named: dict[str, Customer], services: tuple[str, ...]
+) -> Match:
     if sender is None:
         only = next(iter(named.values())) if len(named) == 1 else None
         return Match(customer=only, services=services, finding=None)
@@ -130,4 +170,91 @@ def _match_sender(session: Session, sender: str, services: tuple[str, ...]) -> M
             "registered service or login; ask the customer to write from the address "
             "registered in the Customer Panel.",
         ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Identified:
+    """A customer an identifier in the message belongs to, and the kinds that say so."""
+
+    customer: Customer
+    kinds: list[str]
+
+
+def _identified(
+    session: Session, identifiers: tuple[Identifier, ...], key: bytes | None
+) -> list[_Identified]:
+    """Customers identifiers in the message belong to (each to exactly one), in order."""
+    if key is None:
+        return []
+    found: dict[str, _Identified] = {}
+    for identifier in identifiers[:MAX_IDENTIFIERS]:
+        column = getattr(Customer, f"{identifier.kind.value}_hash")
+        rows = list(
+            session.scalars(
+                select(Customer).where(column == identifier_hash(key, identifier)).limit(2)
+            )
+        )
+        # A NIP or REGON registered on several accounts of one company tells nothing.
+        if len(rows) == 1:
+            entry = found.setdefault(rows[0].login, _Identified(rows[0], []))
+            if identifier.kind.value not in entry.kinds:
+                entry.kinds.append(identifier.kind.value)
+    return list(found.values())
+
+
+def _kinds(kinds: list[str]) -> str:
+    """The kinds as a reason names them ("NIP, PESEL and REGON"); never the numbers."""
+    names = [kind.upper() for kind in kinds]
+    return " and ".join(filter(None, [", ".join(names[:-1]), names[-1]]))
+
+
+def _identifier_finding(
+    instruction: Instruction,
+    key: bytes | None,
+    identified: list[_Identified],
+    named: list[str],
+) -> Finding:
+    """What the identifiers say about the customer; ``named``: logins services/logins name."""
+    given = _kinds(instruction.identifier_kinds())
+    if key is None:
+        return Finding(
+            IDENTIFIER_CHECK,
+            "unchecked",
+            f"The message gives a {given}, but no secret key is configured to compare it "
+            "with the registry; it was not used to find the customer.",
+        )
+    if not identified:
+        return Finding(
+            IDENTIFIER_CHECK,
+            "none",
+            f"The message gives a {given} that belongs to no single registered customer; "
+            "it was not used to find the customer.",
+        )
+    strangers = [entry for entry in identified if entry.customer.login not in named]
+    if named and strangers:
+        stranger = strangers[0]
+        return Finding(
+            IDENTIFIER_CHECK,
+            "mismatch",
+            f"The message gives a {_kinds(stranger.kinds)} registered for customer "
+            f"{stranger.customer.login}, but names services or the login of customer "
+            f"{', '.join(named)}; an agent should confirm with the customer which account "
+            "the instruction is about.",
+        )
+    if len(identified) > 1:
+        return Finding(
+            IDENTIFIER_CHECK,
+            "mismatch",
+            "The message gives identifiers of several customers ("
+            + ", ".join(entry.customer.login for entry in identified)
+            + "); an agent should confirm with the customer which account the instruction "
+            "is about.",
+        )
+    only = identified[0]
+    return Finding(
+        IDENTIFIER_CHECK,
+        "pass",
+        f"The message gives the {_kinds(only.kinds)} registered for customer "
+        f"{only.customer.login}.",
     )

@@ -7,9 +7,16 @@ from datetime import date
 
 from app.rules import Rules
 from mailhook.findings import Finding
-from mailhook.instructions import ASSURANCE_LEVELS
+from mailhook.instructions import ASSURANCE_LEVELS, InstructionKind
 
 DECISIONS = ("accepted", "rejected", "review", "otp_required", "postal_required")
+# Why a message falls short of a level, by the level it reaches (DESIGN.md, Verdict).
+_SHORT_BECAUSE = {
+    "none": "the sender is not the address registered in the Customer Panel for it",
+    "asserted": "the sender's domain does not prove that it sent it (no DMARC-aligned SPF "
+    "or DKIM pass)",
+    "authenticated": "it carries no valid one-time code from the Customer Panel",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,25 +74,17 @@ def decide(
                 "tell the customer which documents to send.",
             ),
         )
-    required = max(
-        (kind.requires for kind in wanted),
-        key=ASSURANCE_LEVELS.index,
-        default=policy.unrecognised_requires,
-    )
-    raised: tuple[str, ...] = ()
-    if panel_email_changed is not None and required != ASSURANCE_LEVELS[-1]:
-        required = ASSURANCE_LEVELS[ASSURANCE_LEVELS.index(required) + 1]
-        raised = (
-            f"The panel address was changed recently ({panel_email_changed.isoformat()}), so "
-            f"the request needs the {required} level; the customer can confirm it with a "
-            "one-time code from the Customer Panel.",
-        )
+    required, raised = _requirement(wanted, policy.unrecognised_requires, panel_email_changed)
     what = ", ".join(kind.title[:1].lower() + kind.title[1:] for kind in wanted)
     what = what or "an unrecognised request"
     if ASSURANCE_LEVELS.index(assurance) >= ASSURANCE_LEVELS.index(required):
         return Decision(
             "accepted",
-            (f"The message asks for {what} and carries the {required} level it needs.", *raised),
+            (
+                f"The message asks for {what} and carries the {required} level it needs; "
+                "the desk may act on it.",
+                *raised,
+            ),
         )
     if required == "authorized" and assurance == "authenticated":
         return Decision(
@@ -100,8 +99,23 @@ def decide(
         "rejected" if policy.shortfall == "reject" else "review",
         (
             f"The message asks for {what}, which needs the {required} level, but it only "
-            f"reaches {assurance}: the sender's domain does not prove that it sent it. "
-            "Confirm with the customer through the Customer Panel before acting.",
+            f"reaches {assurance} because {_SHORT_BECAUSE[assurance]}; confirm with the "
+            "customer through the Customer Panel before acting.",
             *raised,
         ),
+    )
+
+
+def _requirement(
+    wanted: list[InstructionKind], default: str, panel_email_changed: date | None
+) -> tuple[str, tuple[str, ...]]:
+    """The level the kinds need (the policy default for none), raised after a recent change."""
+    required = max((kind.requires for kind in wanted), key=ASSURANCE_LEVELS.index, default=default)
+    if panel_email_changed is None or required == ASSURANCE_LEVELS[-1]:
+        return required, ()
+    raised = ASSURANCE_LEVELS[ASSURANCE_LEVELS.index(required) + 1]
+    return raised, (
+        f"The panel address was changed recently ({panel_email_changed.isoformat()}), so the "
+        f"request needs the {raised} level instead of {required}, as whoever takes over a "
+        "panel account changes its address first.",
     )

@@ -11,6 +11,7 @@ import idna
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
+from app import audit
 from app.db.models import Customer, Service
 from app.db.types import utcnow
 from app.errors import Conflict, InvalidInput, NotFound
@@ -164,7 +165,31 @@ def put_customer(session: Session, customer: ValidCustomer, key: bytes) -> tuple
                 )
             )
     session.flush()
+    audit.append_many(session, [customer_entry(customer, created)])
     return row, created
+
+
+def customer_entry(customer: ValidCustomer, created: bool) -> audit.Draft:
+    """The audit entry of a registry change; personal fields go to the erasable side row."""
+    return audit.Draft(
+        kind="customer_put",
+        subject=customer.login,
+        payload={
+            "login": customer.login,
+            "created": created,
+            "kind": customer.kind,
+            "services": [s.ascii for s in customer.services],
+            "identifiers": sorted(kind.value for kind in customer.identifiers),
+        },
+        personal={
+            "panel_email": customer.panel_email,
+            "name": customer.name,
+            **{
+                f"{kind.value}_masked": mask(digits)
+                for kind, digits in customer.identifiers.items()
+            },
+        },
+    )
 
 
 def _refuse_held_services(session: Session, customer: ValidCustomer, row: Customer | None) -> None:
@@ -197,6 +222,7 @@ def delete_customer(session: Session, login: str) -> None:
     result = session.execute(delete(Customer).where(Customer.login == login))
     if not result.rowcount:  # type: ignore[attr-defined]
         raise NotFound(f"no customer with login {login!r}")
+    audit.append(session, "customer_delete", login, {"login": login})
 
 
 def owners_of(session: Session, services: tuple[str, ...]) -> dict[str, Customer]:

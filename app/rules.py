@@ -1,28 +1,26 @@
 """Loading and validating ``rules/``: the instruction catalogue and the policy.
 
-The loader refuses an invalid directory with the file, the key and the reason, so an
-operator's typo stops start-up instead of quietly changing decisions.
+The loader refuses an invalid directory with the file, the line, the key and the reason,
+so an operator's typo stops start-up instead of quietly changing decisions.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-import re._constants as re_constants  # type: ignore[import-not-found]  # parsed patterns
-import re._parser as re_parser  # type: ignore[import-not-found]
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from app.errors import ConfigError
+from app.regex_safety import catastrophic_backtracking
 from mailhook.instructions import ASSURANCE_LEVELS, Catalogue, InstructionKind
 from mailhook.text import fold
 
 RULE_FILES = ("instructions.toml", "policy.toml")
 ACTIONS = ("reject", "review", "ignore")
 _KIND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-_REPEATS = (re_constants.MAX_REPEAT, re_constants.MIN_REPEAT, re_constants.POSSESSIVE_REPEAT)
 _FINDING_KEY = re.compile(r"^[a-z][a-z0-9-]*\.[a-z][a-z0-9_-]*$")
 
 
@@ -53,14 +51,14 @@ class Rules:
 
 
 def load_rules(directory: Path) -> Rules:
-    """Read and validate ``directory``; ConfigError naming file, key and reason if bad."""
+    """Read and validate ``directory``; ConfigError naming file, line, key and reason if bad."""
     if not directory.is_dir():
         raise ConfigError(
             f"INTAKEGUARD_RULES_DIR: {directory} is not a directory; point it at the rules "
             "directory (the one holding instructions.toml and policy.toml)"
         )
     digest = hashlib.sha256()
-    documents: dict[str, dict[str, Any]] = {}
+    sources: dict[str, _Source] = {}
     for name in RULE_FILES:
         path = directory / name
         try:
@@ -68,194 +66,240 @@ def load_rules(directory: Path) -> Rules:
         except OSError as exc:
             raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
         digest.update(name.encode() + b"\0" + content + b"\0")
-        try:
-            documents[name] = tomllib.loads(content.decode("utf-8"))
-        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"{path}: {exc}") from None
-    catalogue = _catalogue(directory / "instructions.toml", documents["instructions.toml"])
-    policy = _policy(directory / "policy.toml", documents["policy.toml"])
+        sources[name] = _Source.parse(path, content)
+    catalogue = _catalogue(sources["instructions.toml"])
+    policy = _policy(sources["policy.toml"])
     return Rules(catalogue=catalogue, policy=policy, version="sha256:" + digest.hexdigest()[:16])
 
 
-def _catalogue(path: Path, document: dict[str, Any]) -> Catalogue:
-    _only_keys(path, "", document, {"services", "kinds"})
-    services = _table(path, "services", document.get("services"))
-    _only_keys(path, "services", services, {"server_id_pattern", "login_pattern", "code_pattern"})
-    kinds_table = _table(path, "kinds", document.get("kinds"))
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """One parsed rules file, and the line each table and key is written on."""
+
+    path: Path
+    document: dict[str, Any]
+    lines: dict[tuple[str, ...], int]
+
+    @classmethod
+    def parse(cls, path: Path, content: bytes) -> _Source:
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = content[: exc.start].count(b"\n") + 1
+            raise ConfigError(f"{path}: not UTF-8 text (line {line})") from None
+        try:
+            document = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: {_toml_reason(exc)}") from None
+        return cls(path, document, _key_lines(text))
+
+    def error(self, keys: tuple[str, ...], reason: str) -> ConfigError:
+        """``path: reason (line N)``, N where ``keys`` (or the nearest table holding it) is."""
+        for end in range(len(keys), 0, -1):
+            line = self.lines.get(keys[:end])
+            if line is not None:
+                return ConfigError(f"{self.path}: {reason} (line {line})")
+        # Nothing of it is written (a required table is missing): the file as a whole.
+        return ConfigError(f"{self.path}: {reason} (line 1)")
+
+
+def _catalogue(source: _Source) -> Catalogue:
+    document = source.document
+    _only_keys(source, (), document, {"services", "kinds"})
+    services = _table(source, ("services",), document.get("services"))
+    _only_keys(
+        source, ("services",), services, {"server_id_pattern", "login_pattern", "code_pattern"}
+    )
+    kinds_table = _table(source, ("kinds",), document.get("kinds"))
     if not kinds_table:
-        raise ConfigError(f"{path}: [kinds]: at least one instruction kind is needed")
-    kinds = []
-    for name, raw in kinds_table.items():
-        where = f"kinds.{name}"
-        if not _KIND_NAME.match(name):
-            raise ConfigError(f"{path}: [{where}]: a kind name is lower-case snake_case")
-        table = _table(path, where, raw)
-        _only_keys(path, where, table, {"title", "phrases", "requires", "postal_only"})
-        phrases = table.get("phrases")
-        if (
-            not isinstance(phrases, list)
-            or not phrases
-            or not all(isinstance(p, str) and p.strip() for p in phrases)
-        ):
-            raise ConfigError(f"{path}: [{where}] phrases: a non-empty list of strings is needed")
-        requires = table.get("requires")
-        if requires not in ASSURANCE_LEVELS:
-            raise ConfigError(
-                f"{path}: [{where}] requires: {requires!r} is not one of "
-                + ", ".join(ASSURANCE_LEVELS)
-            )
-        title = table.get("title", name)
-        if not isinstance(title, str) or not title.strip():
-            raise ConfigError(f"{path}: [{where}] title: a non-empty string is needed")
-        postal_only = table.get("postal_only", False)
-        if not isinstance(postal_only, bool):
-            raise ConfigError(f"{path}: [{where}] postal_only: true or false")
-        kinds.append(
-            InstructionKind(
-                name=name,
-                title=title,
-                phrases=tuple(fold(p) for p in phrases),
-                requires=requires,
-                postal_only=postal_only,
-            )
-        )
+        raise source.error(("kinds",), "[kinds]: at least one instruction kind is needed")
+    kinds = [_kind(source, name, raw) for name, raw in kinds_table.items()]
     return Catalogue(
         kinds=tuple(kinds),
-        server_id_pattern=_pattern(path, "services.server_id_pattern", services, re.IGNORECASE),
-        login_pattern=_pattern(path, "services.login_pattern", services, 0, groups=1),
+        server_id_pattern=_pattern(source, "server_id_pattern", services, re.IGNORECASE),
+        login_pattern=_pattern(source, "login_pattern", services, 0, groups=1),
         # Optional: without it no one-time code is read from mail.
         code_pattern=(
-            _pattern(path, "services.code_pattern", services, 0, groups=1)
+            _pattern(source, "code_pattern", services, 0, groups=1)
             if "code_pattern" in services
             else None
         ),
     )
 
 
-def _policy(path: Path, document: dict[str, Any]) -> Policy:
-    _only_keys(path, "", document, {"findings", "decision"})
-    findings = _table(path, "findings", document.get("findings"))
+def _kind(source: _Source, name: str, raw: Any) -> InstructionKind:
+    where = ("kinds", name)
+    label = f"kinds.{name}"
+    if not _KIND_NAME.match(name):
+        raise source.error(where, f"[{label}]: a kind name is lower-case snake_case")
+    table = _table(source, where, raw)
+    _only_keys(source, where, table, {"title", "phrases", "requires", "postal_only"})
+    phrases = table.get("phrases")
+    if (
+        not isinstance(phrases, list)
+        or not phrases
+        or not all(isinstance(p, str) and p.strip() for p in phrases)
+    ):
+        raise source.error(
+            (*where, "phrases"), f"[{label}] phrases: a non-empty list of strings is needed"
+        )
+    requires = table.get("requires")
+    if requires not in ASSURANCE_LEVELS:
+        raise source.error(
+            (*where, "requires"),
+            f"[{label}] requires: {requires!r} is not one of " + ", ".join(ASSURANCE_LEVELS),
+        )
+    title = table.get("title", name)
+    if not isinstance(title, str) or not title.strip():
+        raise source.error((*where, "title"), f"[{label}] title: a non-empty string is needed")
+    postal_only = table.get("postal_only", False)
+    if not isinstance(postal_only, bool):
+        raise source.error((*where, "postal_only"), f"[{label}] postal_only: true or false")
+    return InstructionKind(
+        name=name,
+        title=title,
+        phrases=tuple(fold(p) for p in phrases),
+        requires=requires,
+        postal_only=postal_only,
+    )
+
+
+def _policy(source: _Source) -> Policy:
+    document = source.document
+    _only_keys(source, (), document, {"findings", "decision"})
+    findings = _table(source, ("findings",), document.get("findings"))
     for key, action in findings.items():
+        where = ("findings", key)
         if not _FINDING_KEY.match(key):
-            raise ConfigError(f'{path}: [findings] "{key}": write it as "check-name.result"')
+            raise source.error(where, f'[findings] "{key}": write it as "check-name.result"')
         if action not in ACTIONS:
-            raise ConfigError(
-                f'{path}: [findings] "{key}": {action!r} is not one of ' + ", ".join(ACTIONS)
+            raise source.error(
+                where, f'[findings] "{key}": {action!r} is not one of ' + ", ".join(ACTIONS)
             )
-    decision = _table(path, "decision", document.get("decision"))
-    _only_keys(path, "decision", decision, {"unrecognised_requires", "shortfall"})
+    decision = _table(source, ("decision",), document.get("decision"))
+    _only_keys(source, ("decision",), decision, {"unrecognised_requires", "shortfall"})
     unrecognised = decision.get("unrecognised_requires", "authenticated")
     if unrecognised not in ASSURANCE_LEVELS:
-        raise ConfigError(
-            f"{path}: [decision] unrecognised_requires: {unrecognised!r} is not one of "
-            + ", ".join(ASSURANCE_LEVELS)
+        raise source.error(
+            ("decision", "unrecognised_requires"),
+            f"[decision] unrecognised_requires: {unrecognised!r} is not one of "
+            + ", ".join(ASSURANCE_LEVELS),
         )
     shortfall = decision.get("shortfall", "review")
     if shortfall not in ("review", "reject"):
-        raise ConfigError(f"{path}: [decision] shortfall: review or reject")
+        raise source.error(("decision", "shortfall"), "[decision] shortfall: review or reject")
     return Policy(findings=dict(findings), unrecognised_requires=unrecognised, shortfall=shortfall)
 
 
-def _table(path: Path, where: str, value: Any) -> dict[str, Any]:
+def _table(source: _Source, where: tuple[str, ...], value: Any) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ConfigError(f"{path}: [{where}]: must be a table")
+        raise source.error(where, f"[{'.'.join(where)}]: must be a table")
     return value
 
 
-def _only_keys(path: Path, where: str, table: dict[str, Any], allowed: set[str]) -> None:
+def _only_keys(
+    source: _Source, where: tuple[str, ...], table: dict[str, Any], allowed: set[str]
+) -> None:
     unknown = sorted(set(table) - allowed)
     if unknown:
-        place = f"[{where}] " if where else ""
-        raise ConfigError(
-            f"{path}: {place}unknown key {unknown[0]!r}; expected one of "
-            + ", ".join(sorted(allowed))
-            + _line_of(path, unknown[0])
+        place = f"[{'.'.join(where)}] " if where else ""
+        raise source.error(
+            (*where, unknown[0]),
+            f"{place}unknown key {unknown[0]!r}; expected one of " + ", ".join(sorted(allowed)),
         )
 
 
 def _pattern(
-    path: Path, where: str, table: dict[str, Any], flags: int, groups: int = 0
+    source: _Source, key: str, table: dict[str, Any], flags: int, groups: int = 0
 ) -> re.Pattern[str]:
-    key = where.rpartition(".")[2]
-    source = table.get(key)
-    if not isinstance(source, str) or not source:
-        raise ConfigError(f"{path}: [{where}]: a regular expression is needed")
+    where = ("services", key)
+    label = f"services.{key}"
+    text = table.get(key)
+    if not isinstance(text, str) or not text:
+        raise source.error(where, f"[{label}]: a regular expression is needed")
     try:
-        compiled = re.compile(source, flags)
+        compiled = re.compile(text, flags)
     except re.error as exc:
-        raise ConfigError(
-            f"{path}: [{where}]: invalid regular expression ({exc})" + _line_of(path, key)
-        ) from None
-    nested = _nested_quantifier(source, flags)
-    if nested:
-        raise ConfigError(
-            f"{path}: [{where}]: {nested} can backtrack catastrophically on long input; "
-            "rewrite it without a repeated group that itself repeats" + _line_of(path, key)
+        raise source.error(where, f"[{label}]: invalid regular expression ({exc})") from None
+    risky = catastrophic_backtracking(text, verbose=bool(flags & re.VERBOSE))
+    if risky:
+        raise source.error(
+            where,
+            f"[{label}]: {risky} can backtrack catastrophically on long input; "
+            "rewrite it without a repeated group that itself repeats or alternates",
         )
     if compiled.groups < groups:
-        raise ConfigError(f"{path}: [{where}]: needs a capturing group for the value")
+        raise source.error(where, f"[{label}]: needs a capturing group for the value")
     return compiled
 
 
-def _line_of(path: Path, key: str) -> str:
-    """Where ``key`` (a key or the last part of a table name) is written, for the message."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return ""
-    for number, line in enumerate(lines, start=1):
-        text = line.strip().strip('"')
-        header = text.startswith("[") and text.rstrip("]").rpartition(".")[2].strip('"') == key
-        if header or text.startswith((key + " ", key + "=", key + '"')):
-            return f" (line {number})"
-    return ""
+# tomllib (3.11-3.13) puts the place at the end of its message; 3.14 also has .lineno.
+_TOML_PLACE = re.compile(r"\s*\(at line (\d+), column \d+\)$|\s*\(at end of document\)$")
+_TOML_TWICE = re.compile(r"^Cannot declare \((.*)\) twice$")
 
 
-def _nested_quantifier(source: str, flags: int) -> str | None:
-    """A repeat inside a repeat (``(a+)+``, ``(a*)*``, ``(a|a)*``), or None.
+def _toml_reason(exc: tomllib.TOMLDecodeError) -> str:
+    """tomllib's complaint as ``reason (line N)``, the same form as the loader's own."""
+    message = str(exc)
+    place = _TOML_PLACE.search(message)
+    reason = message[: place.start()] if place else message
+    line = getattr(exc, "lineno", None) or (place.group(1) if place and place.group(1) else None)
+    twice = _TOML_TWICE.match(reason)
+    if twice:
+        table = ".".join(part.strip().strip("'\"") for part in twice.group(1).split(","))
+        reason = f"[{table}] is declared twice; write each table once"
+    elif reason == "Cannot overwrite a value":
+        reason = "a key is written twice in one table; write each key once"
+    else:
+        reason = f"not valid TOML: {reason[:1].lower()}{reason[1:]}"
+    return f"{reason} (line {line})" if line else f"{reason} (at the end of the file)"
 
-    Such a pattern can take exponential time on input that almost matches; a structural
-    look at the parsed pattern is enough to refuse it.
+
+def _key_lines(text: str) -> dict[tuple[str, ...], int]:
+    """The line each table header and key is first written on, by its full key path.
+
+    Only for messages: a light reading of TOML's line structure (headers, ``key =``
+    lines, arrays spanning lines), run after tomllib has accepted the file.
     """
-    try:
-        parsed = re_parser.parse(source, flags)
-    except re.error:
-        return None
-    return _repeat_in_repeat(list(parsed), inside=False)
-
-
-def _repeat_in_repeat(items: list[Any], inside: bool) -> str | None:
-    for op, value in items:
-        if op in _REPEATS:
-            low, high, body = value
-            if inside and high != 1 and low != high:
-                return "a nested quantifier"
-            repeats = high != 1
-            if repeats and _has_alternation(list(body)):
-                return "a repeated alternation"
-            found = _repeat_in_repeat(list(body), inside or repeats)
-            if found:
-                return found
-        elif op is re_constants.SUBPATTERN:
-            found = _repeat_in_repeat(list(value[-1]), inside)
-            if found:
-                return found
-        elif op is re_constants.BRANCH:
-            for branch in value[1]:
-                found = _repeat_in_repeat(list(branch), inside)
-                if found:
-                    return found
-        elif op is re_constants.ATOMIC_GROUP:
+    lines: dict[tuple[str, ...], int] = {}
+    table: tuple[str, ...] = ()
+    depth = 0  # open brackets of a value continued on the next lines
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if depth:
+            depth = max(0, depth + _bracket_balance(line))
             continue
-    return None
+        if line.startswith("["):
+            table = _dotted(line.strip("[]"))
+            lines.setdefault(table, number)
+        elif "=" in line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            lines.setdefault((*table, *_dotted(key)), number)
+            depth = max(0, _bracket_balance(value))
+    return lines
 
 
-def _has_alternation(items: list[Any]) -> bool:
-    for op, value in items:
-        if op is re_constants.BRANCH:
-            return True
-        if op is re_constants.SUBPATTERN and _has_alternation(list(value[-1])):
-            return True
-    return False
+def _dotted(key: str) -> tuple[str, ...]:
+    """``a."b.c" . d`` → ("a", "b.c", "d")."""
+    parts = re.findall(r'"((?:[^"\\]|\\.)*)"|\'([^\']*)\'|([^.\s]+)', key)
+    return tuple(double or single or bare for double, single, bare in parts)
+
+
+def _bracket_balance(value: str) -> int:
+    """Open minus closed brackets outside strings and comments on one line."""
+    balance, quote = 0, ""
+    for index, char in enumerate(value):
+        if quote:
+            if char == quote and (quote == "'" or value[index - 1] != "\\"):
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char == "#":
+            break
+        elif char in "[{":
+            balance += 1
+        elif char in "]}":
+            balance -= 1
+    return balance

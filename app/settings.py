@@ -23,6 +23,7 @@ ENV_PREFIX = "INTAKEGUARD_"
 DEFAULT_DATABASE_URL = "sqlite:///var/intakeguard.db"
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("json", "text")
 
 CommaList = Annotated[list[str], NoDecode]
 
@@ -55,9 +56,26 @@ class Settings(BaseSettings):
     tls_key_file: Path | None = None
     proxy_protocol: bool = False
     log_level: str = "INFO"
+    # json or text; unset: json for serve/api/smtp, text for one-shot commands (app.logs).
+    log_format: str | None = None
+    # On SIGTERM, how long SMTP transactions and HTTP requests in flight may take to finish.
+    shutdown_grace_seconds: float = Field(default=30.0, ge=0, le=3600)
+    # How long serve/api/smtp wait, retrying, for the database to answer at start.
+    db_connect_timeout: float = Field(default=30.0, ge=0, le=3600)
+    # host:port of a /metrics HTTP server of its own (for `intakeguard smtp` without the API).
+    metrics_listen: str | None = None
     recent_change_days: int = Field(default=14, ge=0, le=3650)
     # How long a one-time code from POST /v1/customers/{login}/codes stays valid.
     code_ttl_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # Hosts webhook URLs may point at; empty (the default) refuses every webhook URL.
+    webhook_allowed_hosts: CommaList = Field(default_factory=list)
+    webhook_timeout: float = Field(default=10.0, gt=0, le=120)
+    # Outbound relay (host:port) for alerts to registered owners; unset = alerts off.
+    alert_smtp_relay: str | None = None
+    alert_from: str | None = None
+    alert_interval_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    # Raw messages older than this are emptied by app.retention; verdicts and hashes stay.
+    raw_retention_days: int = Field(default=90, ge=1, le=36500)
 
     @field_validator(
         "dns_nameservers",
@@ -66,6 +84,7 @@ class Settings(BaseSettings):
         "intake_recipients",
         "trusted_relays",
         "provider_domains",
+        "webhook_allowed_hosts",
         mode="before",
     )
     @classmethod
@@ -123,6 +142,20 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not one of " + ", ".join(LOG_LEVELS))
         return value.upper()
 
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str | None) -> str | None:
+        if value is not None and value.lower() not in LOG_FORMATS:
+            raise ValueError(f"{value!r} is not one of " + ", ".join(LOG_FORMATS))
+        return value.lower() if value is not None else None
+
+    @field_validator("metrics_listen")
+    @classmethod
+    def _metrics_listen(cls, value: str | None) -> str | None:
+        if value is not None:
+            split_listen(value)
+        return value
+
     @field_validator("admin_token", "api_token")
     @classmethod
     def _token_length(cls, value: SecretStr | None) -> SecretStr | None:
@@ -143,6 +176,28 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
             raise ValueError("must start with sqlite:/// or postgresql://")
         return value
+
+    @field_validator("webhook_allowed_hosts")
+    @classmethod
+    def _webhook_hosts(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if any(c in item for c in "/:@ ") and not _is_ip(item):
+                raise ValueError(f"{item!r} is not a host name or IP address (no scheme or port)")
+        return [item.lower().rstrip(".").strip("[]") for item in value]
+
+    @field_validator("alert_smtp_relay")
+    @classmethod
+    def _relay(cls, value: str | None) -> str | None:
+        if value is not None:
+            split_listen(value)
+        return value
+
+    @field_validator("alert_from")
+    @classmethod
+    def _alert_from(cls, value: str | None) -> str | None:
+        from app.alerts import check_mailbox  # app.alerts imports this module
+
+        return check_mailbox(value) if value is not None else None
 
     @classmethod
     def settings_customise_sources(
@@ -172,6 +227,14 @@ class Settings(BaseSettings):
                 "32 characters (e.g. `openssl rand -hex 32`)"
             )
         return self.secret_key.get_secret_value().encode()
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def split_listen(value: str) -> tuple[str, int]:

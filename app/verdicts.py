@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import audit
 from app.db.models import StoredMessage, Verdict
 from app.db.types import utcnow
 from app.errors import InvalidInput, NotFound
@@ -68,7 +69,21 @@ def record_verdict(
         )
     )
     session.flush()
+    audit.append(session, "verdict", verdict["id"], verdict_entry(verdict, message.sha256))
     return verdict
+
+
+def verdict_entry(verdict: dict[str, Any], message_sha256: str) -> dict[str, Any]:
+    """What the audit chain keeps of a verdict: the raw message by its SHA-256, the signed
+    verdict by the digest of its JSON (as_json), and the fields a dispute starts from."""
+    return {
+        "verdict_id": verdict["id"],
+        "message_sha256": message_sha256,
+        "decision": verdict["decision"],
+        "assurance": verdict["assurance"],
+        "customer": verdict["customer"],
+        "verdict_sha256": audit.record_digest(verdict),
+    }
 
 
 def _storable(value: Any) -> Any:
@@ -113,7 +128,8 @@ def as_json(row: Verdict) -> dict[str, Any]:
     }
 
 
-def get_verdict(session: Session, verdict_id: str) -> dict[str, Any]:
+def find_verdict(session: Session, verdict_id: str) -> Verdict:
+    """The verdict row with public id ``verdict_id``; NotFound when there is none."""
     try:
         # Ids are UUIDs we issued; anything else cannot name a verdict (and might hold
         # characters such as NUL that the database refuses even to compare).
@@ -123,7 +139,11 @@ def get_verdict(session: Session, verdict_id: str) -> dict[str, Any]:
     row = session.scalar(select(Verdict).where(Verdict.id == canonical))
     if row is None:
         raise NotFound(f"no verdict with id {verdict_id!r}")
-    return as_json(row)
+    return row
+
+
+def get_verdict(session: Session, verdict_id: str) -> dict[str, Any]:
+    return as_json(find_verdict(session, verdict_id))
 
 
 @dataclass(frozen=True, slots=True)

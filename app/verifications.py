@@ -12,6 +12,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import audit
 from app.codes import check_codes, consume
 from app.db.models import Customer, DocumentReceipt, Verdict, Verification
 from app.errors import Conflict, InvalidInput, NotFound
@@ -107,13 +108,28 @@ def verify_caller(
         stage,
         row.customer,
     )
-    return {
+    result = {
         "id": verification_id,
         "stage": stage,
         "customer": row.customer,
         "reasons": reasons,
         "recorded_at": _timestamp(now),
     }
+    audit.append(
+        session,
+        "verification",
+        verification_id,
+        {
+            "verification_id": verification_id,
+            "channel": claims.channel,
+            "agent": claims.agent,
+            "service": service.ascii,
+            "stage": stage,
+            "customer": row.customer,
+            "record_sha256": audit.record_digest(result),
+        },
+    )
+    return result
 
 
 def _identified(
@@ -261,7 +277,7 @@ def record_documents(
         agent,
         "complete" if checked.complete else "incomplete",
     )
-    return {
+    result = {
         "id": receipt.id,
         "verdict_id": verdict_id,
         "agent": agent,
@@ -275,6 +291,19 @@ def record_documents(
         "reason": reason,
         "recorded_at": _timestamp(now),
     }
+    audit.append(
+        session,
+        "document_receipt",
+        verdict_id,
+        {
+            "receipt_id": receipt.id,
+            "verdict_id": verdict_id,
+            "agent": agent,
+            "complete": checked.complete,
+            "record_sha256": audit.record_digest(result),
+        },
+    )
+    return result
 
 
 def _timestamp(moment: datetime) -> str:

@@ -22,6 +22,7 @@ import dns.rdatatype
 import dns.resolver
 import dns.reversename
 
+from mailhook import metrics
 from mailhook.errors import TemporaryFailure
 
 MAX_TTL = 86400
@@ -129,6 +130,24 @@ class Resolver:
         with self._lock:
             self._cache.clear()
 
+    def answering(self, timeout: float | None = None) -> bool:
+        """Whether any configured nameserver answers at all (the readiness probe).
+
+        Asks each server for the root SOA, bypassing the cache. Any response counts,
+        even REFUSED: the server is reachable, and what it refuses shows up per message
+        as temperror. Only silence (timeout, no route) means DNS is down.
+        """
+        request = dns.message.make_query(".", dns.rdatatype.SOA)
+        for server in self._sync.nameservers:
+            if isinstance(server, str):
+                server = dns.nameserver.Do53Nameserver(server, self._sync.port)
+            try:
+                server.query(request, timeout or self.timeout, None, 0, False)
+            except (dns.exception.DNSException, OSError):
+                continue
+            return True
+        return False
+
     # Conveniences in the shapes the checks need.
 
     def txt(self, name: str) -> list[bytes]:
@@ -157,11 +176,13 @@ class Resolver:
             return Answer(())
         # Timeout, NoNameservers (SERVFAIL, REFUSED), malformed responses: unknown for now.
         self.stats.temperrors += 1
+        metrics.DNS_TEMPERRORS.inc()
         raise DnsTempError(_describe(exc, key)) from None
 
     def _cached(self, key: tuple[str, str]) -> Answer | None:
         with self._lock:
             self.stats.queries += 1
+            metrics.DNS_QUERIES.inc()
             entry = self._cache.get(key)
             if entry is None:
                 return None
@@ -171,6 +192,7 @@ class Resolver:
                 return None
             self._cache.move_to_end(key)
             self.stats.cache_hits += 1
+            metrics.DNS_CACHE_HITS.inc()
             return answer
 
     def _store(self, key: tuple[str, str], answer: Answer, ttl: float) -> Answer:

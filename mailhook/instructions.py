@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 import idna
 
+from mailhook.findings import Finding
+from mailhook.identifiers import Identifier, find_identifiers
 from mailhook.message import InboundMessage
-from mailhook.text import body_text, fold, subject, without_quotes
+from mailhook.text import body_text, fold, lines, subject, without_quotes
 
 ASSURANCE_LEVELS: tuple[str, ...] = ("none", "asserted", "authenticated", "authorized")
 # A one-time code from the Customer Panel: 8 digits, shown as "1234-5678".
@@ -31,6 +33,14 @@ _URL = re.compile(r"(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*+://\S++", re.IGNORECASE)
 # Each line is read up to this many characters: an instruction is written in lines a
 # person reads, and it bounds what any catalogue pattern can cost on one line.
 MAX_LINE = 1000
+# And this many characters in all (subject and the sender's own text, quotes and
+# history left out): far more than anyone writes to a support desk. Every pattern then
+# runs once over at most this much text, so extraction from a 10 MB body costs what
+# reading its lines up to the cap costs, and no pattern sees the rest.
+MAX_TEXT = 64 * 1024
+# The check that says the text was cut: what was not read may ask for more than what
+# was, so the policy sends such a message to an agent.
+TEXT_CHECK = "instruction-text"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +74,19 @@ class Instruction:
     logins: tuple[str, ...]
     # One-time codes, as their 8 digits (dashes and spaces dropped).
     codes: tuple[str, ...] = ()
+    # PESEL / NIP / REGON the sender gives; masked wherever they are shown.
+    identifiers: tuple[Identifier, ...] = ()
+    # The sender's text was longer than MAX_TEXT, or a line than MAX_LINE: not all read.
+    truncated: bool = False
+
+    def identifier_kinds(self) -> list[str]:
+        """Which kinds of identifier the message gives ("pesel", …), never the numbers."""
+        return list(dict.fromkeys(identifier.kind.value for identifier in self.identifiers))
 
 
 def extract(message: InboundMessage, catalogue: Catalogue) -> Instruction:
     """Find the kinds, services (domains as A-labels, server ids) and logins named."""
-    text = _bounded(_own_subject(message) + "\n" + without_quotes(body_text(message.parsed)))
+    text, truncated = readable_text(message)
     folded = fold(text)
     kinds = tuple(
         kind.name
@@ -83,7 +101,33 @@ def extract(message: InboundMessage, catalogue: Catalogue) -> Instruction:
     )
     logins = _unique([m.group(1).lower() for m in catalogue.login_pattern.finditer(text)])
     codes = _codes(text, catalogue.code_pattern) if catalogue.code_pattern else ()
-    return Instruction(kinds=kinds, services=services, logins=logins, codes=codes)
+    return Instruction(
+        kinds=kinds,
+        services=services,
+        logins=logins,
+        codes=codes,
+        identifiers=find_identifiers(text),
+        truncated=truncated,
+    )
+
+
+def readable_text(message: InboundMessage) -> tuple[str, bool]:
+    """What the sender wrote, at most MAX_TEXT characters; and whether it was cut."""
+    own = without_quotes(body_text(message.parsed), limit=MAX_TEXT)
+    return _bounded(_own_subject(message) + "\n" + own)
+
+
+def truncation_finding(instruction: Instruction) -> Finding | None:
+    """instruction-text: a finding when not all of the sender's text was read."""
+    if not instruction.truncated:
+        return None
+    return Finding(
+        TEXT_CHECK,
+        "truncated",
+        f"The message is longer than the {MAX_TEXT // 1024} KB (or has a line longer than "
+        f"{MAX_LINE} characters) that are read for instructions; an agent should read all "
+        "of it, as the rest may ask for more than was recognised.",
+    )
 
 
 @functools.lru_cache(maxsize=1024)
@@ -95,7 +139,11 @@ def phrase_pattern(phrase: str) -> re.Pattern[str]:
     every word of a phrase, not only the last).
     """
     words = [re.escape(word) for word in phrase.split()]
-    return re.compile(r"(?<!\w)" + r"\w*\s+".join(words))
+    # "(?<!\w)" written after the first word, not before: the pattern then starts with a
+    # literal, which the engine finds by a fast substring scan instead of trying every
+    # position (about 20 times faster on a long text, with the same matches).
+    first = words[0] + rf"(?<!\w{words[0]})"
+    return re.compile(r"\w*\s+".join([first, *words[1:]]))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -126,8 +174,20 @@ def _own_subject(message: InboundMessage) -> str:
     return "" if text.lstrip().lower().startswith(_REPLY_PREFIXES) else text
 
 
-def _bounded(text: str) -> str:
-    return "\n".join(line[:MAX_LINE] for line in text.splitlines())
+def _bounded(text: str) -> tuple[str, bool]:
+    """At most MAX_TEXT characters of ``text``, each line at most MAX_LINE; whether cut."""
+    kept: list[str] = []
+    size = 0
+    truncated = False
+    for line in lines(text):
+        if len(line) > MAX_LINE:
+            line, truncated = line[:MAX_LINE], True
+        if size + len(line) > MAX_TEXT:
+            kept.append(line[: MAX_TEXT - size])
+            return "\n".join(kept), True
+        kept.append(line)
+        size += len(line) + 1
+    return "\n".join(kept), truncated
 
 
 def _codes(text: str, pattern: re.Pattern[str]) -> tuple[str, ...]:

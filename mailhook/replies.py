@@ -13,6 +13,8 @@ XFORWARD_OK: Final = "250 2.0.0 Ok"
 TEMPORARY_FAILURE: Final = "451 4.3.0 {reason} Please retry later."
 TOO_MANY_SESSIONS: Final = "421 4.7.0 Too many connections; try again later"
 RATE_LIMITED: Final = "421 4.7.0 Too many connections from {client}; try again later"
+# RFC 5321 §3.8: the server is going away; the client retries elsewhere or later.
+SHUTTING_DOWN: Final = "421 4.3.2 Service shutting down; try again later"
 TOO_MANY_RECIPIENTS: Final = "452 4.5.3 Too many recipients"
 
 # Permanent failures: the sender is told, nothing is kept.

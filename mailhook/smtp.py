@@ -9,15 +9,16 @@ import ssl
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, AnyStr
 
 from aiosmtpd.smtp import SMTP, Session, syntax
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
-from mailhook import replies
+from mailhook import metrics, replies
 from mailhook.errors import RefusedCredentials, TemporaryFailure, UnusableMessage
 from mailhook.handoff import Handoff
 from mailhook.message import Channel, Envelope, parse_message
+from mailhook.tracing import new_request_id, request_id
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,9 @@ class _Admission:
 
     open_sessions: int = 0
     recent: defaultdict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
+    sessions: set[IntakeSMTP] = field(default_factory=set)
+    # Set on shutdown: sessions end after their transaction instead of taking another.
+    draining: bool = False
 
     def admit(self, config: SmtpConfig, client: str | None) -> str | None:
         """None to admit, else the 421 reply to give."""
@@ -154,6 +158,7 @@ class IntakeHandler:
         except UnusableMessage as exc:
             return replies.UNUSABLE_MESSAGE.format(reason=_one_line(str(exc)))
         except TemporaryFailure as exc:
+            log.info("deferred (451), the sender retries: %s", _one_line(str(exc)))
             return replies.TEMPORARY_FAILURE.format(reason=_one_line(str(exc)))
         except RefusedCredentials:
             log.error("the decision API refused our token; check INTAKEGUARD_API_TOKEN")
@@ -177,24 +182,67 @@ class IntakeSMTP(SMTP):
         self.xforward: dict[str, str] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self._counted:
+            # RFC 3207: after STARTTLS the same session starts again over TLS; it was
+            # admitted and counted when it connected.
+            super().connection_made(transport)
+            return
+        # Set before aiosmtpd creates the session's task, which copies the context: every
+        # log line of the session, down to its verdict's, carries this id.
+        request_id.set(new_request_id("smtp"))
         peer = transport.get_extra_info("peername")
         refusal = self._admission.admit(self._intake.config, peer[0] if peer else None)
+        if refusal is None and self._admission.draining:
+            refusal = replies.SHUTTING_DOWN
         if refusal is not None:
             log.warning("refused connection from %s: %s", peer, refusal)
             assert isinstance(transport, asyncio.WriteTransport)
+            metrics.count_reply(refusal)
             transport.write(refusal.encode() + b"\r\n")
             transport.close()
             return
         self._admission.open_sessions += 1
+        self._admission.sessions.add(self)
+        metrics.SMTP_SESSIONS_OPEN.inc()
         self._counted = True
         super().connection_made(transport)
 
     def connection_lost(self, error: Exception | None) -> None:
         if self._counted:
             self._admission.open_sessions -= 1
+            self._admission.sessions.discard(self)
+            metrics.SMTP_SESSIONS_OPEN.dec()
             self._counted = False
         if self.session is not None:
             super().connection_lost(error)
+
+    async def push(self, status: AnyStr) -> None:
+        metrics.count_reply(
+            status.decode("ascii", "replace") if isinstance(status, bytes) else status
+        )
+        await super().push(status)
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a MAIL FROM is open (aiosmtpd resets the envelope after DATA)."""
+        return self.envelope is not None and self.envelope.mail_from is not None
+
+    def close_for_shutdown(self) -> None:
+        """Tell the client we are going away (421) and close the connection."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        assert isinstance(transport, asyncio.WriteTransport)
+        metrics.count_reply(replies.SHUTTING_DOWN)
+        transport.write(replies.SHUTTING_DOWN.encode() + b"\r\n")
+        transport.close()
+
+    @syntax("DATA")
+    async def smtp_DATA(self, arg: str) -> None:
+        await super().smtp_DATA(arg)
+        if self._admission.draining:
+            # The transaction has its answer; no new one starts on a server going away.
+            self.close_for_shutdown()
 
     @syntax("RSET")
     async def smtp_RSET(self, arg: str) -> None:
@@ -275,10 +323,56 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())[:400]
 
 
+@dataclass
+class SmtpReceiver:
+    """A listening receiver and its open sessions, for an orderly shutdown."""
+
+    server: asyncio.Server
+    admission: _Admission
+
+    async def shutdown(self, grace: float) -> None:
+        """Stop listening, let transactions in flight finish within ``grace`` s, 421 the rest.
+
+        A message whose DATA is being checked when the time is up is not acknowledged:
+        if its verdict was recorded regardless, the sender's retry gets that verdict.
+        """
+        self.server.close()
+        self.admission.draining = True
+        for session in list(self.admission.sessions):
+            if not session.in_transaction:
+                session.close_for_shutdown()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        if self.admission.sessions:
+            log.info(
+                "waiting up to %.0f s for %d SMTP session(s) in a transaction",
+                grace,
+                len(self.admission.sessions),
+            )
+        while self.admission.sessions and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        if self.admission.sessions:
+            log.warning(
+                "closing %d SMTP session(s) still open after %.0f s; their senders retry",
+                len(self.admission.sessions),
+                grace,
+            )
+            for session in list(self.admission.sessions):
+                session.close_for_shutdown()
+        await self.server.wait_closed()
+
+
 async def start_smtp_server(
     handoff: Handoff, config: SmtpConfig, host: str, port: int
 ) -> asyncio.Server:
     """Listen on ``host:port``; every connection gets its own IntakeSMTP protocol."""
+    return (await start_receiver(handoff, config, host, port)).server
+
+
+async def start_receiver(
+    handoff: Handoff, config: SmtpConfig, host: str, port: int
+) -> SmtpReceiver:
+    """Listen on ``host:port`` and return the receiver, which can shut down in order."""
     handler = IntakeHandler(handoff, config)
     admission = _Admission()
     loop = asyncio.get_running_loop()
@@ -300,4 +394,4 @@ async def start_smtp_server(
 
     server = await loop.create_server(protocol, host=host, port=port)
     log.info("SMTP receiver listening on %s:%d", host, port)
-    return server
+    return SmtpReceiver(server, admission)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Iterator
 from email.message import EmailMessage, MIMEPart
 
 # Polish letters that have no Unicode decomposition into base + combining mark.
@@ -22,14 +23,35 @@ _BREAK = frozenset(
 _MAX_QUOTE_DEPTH = 8
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]*+)?+[^<>]*+>")
 _SPACES = re.compile(r"\s+")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+# What str.splitlines() splits on, for reading a long body one line at a time.
+_LINE_BREAK = re.compile(r"\r\n|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 _ASCII_NAMES = frozenset({"us-ascii", "ascii", "us_ascii", "646", "ansi_x3.4-1968"})
 
 
 def fold(text: str) -> str:
     """Case- and diacritic-insensitive form of ``text`` with whitespace collapsed."""
     decomposed = unicodedata.normalize("NFKD", text.translate(_UNDECOMPOSABLE).casefold())
-    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
+    # Combining marks are never ASCII: only the non-ASCII runs are looked at char by char.
+    stripped = _NON_ASCII.sub(_without_marks, decomposed)
     return _SPACES.sub(" ", stripped.translate(_UNDECOMPOSABLE)).strip()
+
+
+def _without_marks(run: re.Match[str]) -> str:
+    return "".join(char for char in run.group() if not unicodedata.combining(char))
+
+
+def lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` as ``str.splitlines()`` gives them, one at a time.
+
+    A reader that stops early never splits (or holds) the rest of a 10 MB body.
+    """
+    start = 0
+    for newline in _LINE_BREAK.finditer(text):
+        yield text[start : newline.start()]
+        start = newline.end()
+    if start < len(text):
+        yield text[start:]
 
 
 def subject(msg: EmailMessage) -> str:
@@ -167,17 +189,21 @@ _SENT_HEADERS = ("sent:", "wyslano:", "wyslane:", "data:", "date:")
 _LINE_PREFIX = 300
 
 
-def without_quotes(text: str) -> str:
+def without_quotes(text: str, limit: int | None = None) -> str:
     """What the sender wrote: no quoted lines, quoted or forwarded history, signature.
 
     Drops lines starting with ``>``, everything from an attribution line ("On … wrote:",
     "Dnia … napisał(a):") or a separator ("-----Original Message-----", "----------
     Forwarded message ---------"), and the signature after a line that is exactly "-- "
-    (RFC 3676 §4.3).
+    (RFC 3676 §4.3). With ``limit``, reading stops once more than ``limit`` characters
+    are kept: the caller reads no more than that, and sees by the length that it was cut.
     """
     kept: list[str] = []
+    size = 0
     previous = ""
-    for line in text.splitlines():
+    for line in lines(text):
+        if limit is not None and size > limit:
+            break
         if line.rstrip("\r") == "-- ":
             break
         stripped = line.lstrip()
@@ -196,6 +222,7 @@ def without_quotes(text: str) -> str:
             kept.pop()
             break
         kept.append(line)
+        size += len(line) + 1
         previous = folded
     return "\n".join(kept)
 

@@ -9,6 +9,7 @@ from email.policy import SMTP
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
+import dkim
 import uvicorn
 from fastapi import FastAPI
 
@@ -87,3 +88,15 @@ def make_message(
         message[name.replace("_", "-")] = value
     message.set_content(body)
     return message.as_bytes(policy=SMTP)
+
+
+def signed_by_acme(raw: bytes) -> bytes:
+    """``raw`` with a DKIM signature of acme.pl (selector rsa2048, fixtures/keys) on top."""
+    signature = dkim.sign(
+        raw,
+        b"rsa2048",
+        b"acme.pl",
+        (FIXTURES / "keys" / "rsa2048.pem").read_bytes(),
+        include_headers=[b"from", b"to", b"subject", b"date", b"message-id"],
+    )
+    return signature + raw

@@ -5,8 +5,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from app.api import problems
+from app.api.routes import audit as audit_routes
 from app.api.routes import codes, customers, documents, messages, system, verdicts, verifications
+from app.api.routes import reviews as review_routes
+from app.api.routes import webhooks as webhook_routes
 from app.intake import DecisionService
+from app.logs import RequestIdMiddleware
+from app.metrics import bind_store
 from app.settings import Settings
 
 
@@ -24,7 +29,13 @@ def create_app(settings: Settings, service: DecisionService | None = None) -> Fa
     )
     app.state.settings = settings
     app.state.service = service or build_service(settings)
+    # /metrics reads the audit chain length and outbox backlog from this store.
+    bind_store(app.state.service.sessions.kw["bind"])
+    app.add_middleware(RequestIdMiddleware)
     problems.install(app)
     for module in (messages, verdicts, documents, customers, codes, verifications, system):
         app.include_router(module.router)
+    app.include_router(webhook_routes.router)
+    app.include_router(review_routes.router)
+    app.include_router(audit_routes.router)
     return app

@@ -35,11 +35,19 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_read_session(request: Request) -> Iterator[Session]:
+    """A session for routes that only read; on SQLite it does not queue behind writers."""
+    service: DecisionService = request.app.state.service
+    with store_errors(), service.reads() as session:
+        yield session
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ServiceDep = Annotated[DecisionService, Depends(get_service)]
 # "function" scope: the transaction commits before the response is sent, so nothing is
 # acknowledged that is not durably stored (the default would commit after sending it).
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 
 
 def _principal(
@@ -51,7 +59,7 @@ def _principal(
     settings: Settings = request.app.state.settings
     admin = settings.admin_token.get_secret_value() if settings.admin_token else None
     service: DecisionService = request.app.state.service
-    with store_errors(), service.sessions() as session:
+    with store_errors(), service.reads() as session:
         principal = authenticate(session, credentials.credentials, admin)
     if principal is None:
         raise Unauthorized("the bearer token is unknown or revoked")

@@ -109,3 +109,144 @@ class PublicKey(BaseModel):
 
 class KeySet(BaseModel):
     keys: list[PublicKey]
+
+
+DecisionName = Literal["accepted", "rejected", "review", "otp_required", "postal_required"]
+
+
+class WebhookIn(BaseModel):
+    """A ticketing system's subscription."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(max_length=2048, description="http(s) URL on an allowed host")
+    events: list[str] = Field(
+        min_length=1, max_length=20, description='e.g. ["verdict.recorded"], or ["*"] for all'
+    )
+    decisions: list[DecisionName] | None = Field(
+        default=None, max_length=5, description="Only verdicts with these decisions"
+    )
+    secret: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Signing secret (24-200 printable characters); a random one if left out",
+    )
+
+
+class WebhookOut(BaseModel):
+    id: str
+    url: str
+    events: list[str]
+    decisions: list[str] | None
+    created_at: datetime
+
+
+class WebhookCreated(WebhookOut):
+    secret: str = Field(description="Shown once; kept only sealed, for signing deliveries")
+
+
+class DeliveryOut(BaseModel):
+    id: str = Field(description="Sent as Intakeguard-Delivery; the same on every retry")
+    event: str
+    status: Literal["pending", "delivered", "dead"]
+    attempts: int
+    next_attempt_at: datetime | None = Field(description="When a pending delivery is due")
+    last_attempt_at: datetime | None
+    last_error: str | None
+    delivered_at: datetime | None
+    created_at: datetime
+
+
+class ReviewIn(BaseModel):
+    """An agent's decision on a review or otp_required verdict."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["accepted", "rejected"]
+    agent: str = Field(min_length=1, max_length=100)
+    reason: str = Field(min_length=1, max_length=4000, pattern=r"\S")
+    supersedes: str | None = Field(
+        default=None,
+        max_length=36,
+        description="Id of the current review this one corrects; required for a second review",
+    )
+
+
+class ReviewOut(BaseModel):
+    id: str
+    verdict_id: str
+    decision: Literal["accepted", "rejected"]
+    agent: str
+    reason: str
+    supersedes: str | None
+    recorded_at: str
+
+
+class ReviewState(BaseModel):
+    """A verdict's state: the signed verdict itself never changes (GET /v1/verdicts/{id})."""
+
+    verdict_id: str
+    verdict_decision: str = Field(description="The decision as recorded and signed")
+    current_decision: str = Field(
+        description="After the newest review (or complete postal documents); what agents act on"
+    )
+    reviews: list[ReviewOut] = Field(
+        description="Oldest first; each later one supersedes the one before"
+    )
+
+
+class ActionIn(BaseModel):
+    """What an agent changed on the customer's behalf, and the one-time code it rested on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agent: str = Field(min_length=1, max_length=100)
+    action: str = Field(min_length=1, max_length=100, pattern=r"\S")
+    details: str = Field(min_length=1, max_length=4000)
+    login: str = Field(min_length=2, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]+$")
+    code_ref: str | None = Field(
+        default=None,
+        max_length=100,
+        description="A reference to the one-time code used (verdict or verification id), "
+        "never the code itself",
+    )
+
+
+class ActionOut(BaseModel):
+    id: str
+    verdict_id: str
+    agent: str
+    action: str
+    details: str
+    login: str
+    code_ref: str | None
+    recorded_at: str
+
+
+class ChainReportOut(BaseModel):
+    intact: bool
+    entries: int = Field(description="Entries verified before the first break (all if intact)")
+    head_hash: str = Field(description="Hash of the last verified entry")
+    broken_seq: int | None = Field(description="Sequence number of the first broken entry")
+    problem: str | None
+    erased_personal_records: int = Field(
+        description="Entries whose personal side data was erased, each by an erasure entry"
+    )
+
+
+class ErasureIn(BaseModel):
+    """Who asks for a customer's erasure and why (kept in the record: name no person)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agent: str = Field(min_length=1, max_length=100)
+    reason: str = Field(min_length=1, max_length=2000, pattern=r"\S")
+
+
+class ErasureOut(BaseModel):
+    login: str
+    customer_removed: bool
+    personal_records_erased: int
+    raw_messages_erased: int
+    verdicts_kept: int
+    audit_entry: int = Field(description="Sequence number of the erasure entry in the chain")

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,6 +24,7 @@ def make_engine(url: str) -> Engine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, connect_args={"timeout": 15})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -42,11 +43,41 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     # NORMAL is durable in WAL mode except across power loss of the host itself.
     cursor.execute("PRAGMA synchronous=FULL")
+    # Deleted rows are overwritten with zeros, not left in free pages: erasure and
+    # retention (app.retention) must remove personal data from the file itself.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
+    # The driver's own implicit BEGIN is deferred and comes only before a write; the
+    # "begin" listener below issues ours instead.
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin_immediate(connection: Connection) -> None:
+    # A deferred transaction reads a snapshot and may find it stale when it first writes:
+    # two appenders would read the same audit chain head (app.audit), and a writer that
+    # read first fails with "database is locked" however long it waits. Taking the write
+    # lock at BEGIN serialises writers from their start; SQLite has one writer anyway.
+    # Sessions from read_only_sessions() only read: a deferred BEGIN lets them run beside
+    # a writer (WAL) instead of queueing behind its commit.
+    # On the driver connection, as the driver's own BEGIN would be: not a statement of ours.
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    statement = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+    connection.connection.driver_connection.execute(statement)  # type: ignore[union-attr]
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+# Execution option marking connections of sessions that never write.
+READ_ONLY = "intakeguard_read_only"
+
+
+def read_only_sessions(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Sessions on the same engine for reading only: on SQLite their transactions do not
+    take the write lock (see _sqlite_begin_immediate); elsewhere they are the same."""
+    engine: Engine = sessions.kw["bind"]
+    return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
 
 @contextmanager
@@ -64,3 +95,15 @@ def store_errors() -> Iterator[None]:
 
 def _first_line(exc: DBAPIError) -> str:
     return str(exc.orig).strip().splitlines()[0] if exc.orig else "the database is unavailable"
+
+
+def checkpoint_sqlite(engine: Engine) -> None:
+    """Copy SQLite's write-ahead log into the file and truncate it, so pages that held
+    erased data are gone from the log too; nothing to do on PostgreSQL."""
+    if engine.dialect.name != "sqlite":
+        return
+    with store_errors(), engine.connect() as connection:
+        # The driver connection itself: outside any transaction, which a checkpoint needs.
+        connection.connection.driver_connection.execute(  # type: ignore[union-attr]
+            "PRAGMA wal_checkpoint(TRUNCATE)"
+        )

@@ -85,6 +85,8 @@ class StoredMessage(Base):
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     received_at: Mapped[datetime]
+    # Set when retention (app.retention) emptied ``raw``; the SHA-256 and verdicts stay.
+    purged_at: Mapped[datetime | None]
 
 
 class Verdict(Base):
@@ -202,3 +204,141 @@ class DocumentReceipt(Base):
     # completed once even when two agents record at the same moment.
     completes_verdict: Mapped[str | None] = mapped_column(String(36), unique=True)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditEntry(Base):
+    """One link of the tamper-evident record (app.audit); rows are only ever inserted."""
+
+    __tablename__ = "audit_entries"
+
+    # Numbered by the appender under the chain lock, not by the database: a gap or a
+    # duplicate can only come from tampering.
+    seq: Mapped[int] = mapped_column(BigIntegerKey, primary_key=True, autoincrement=False)
+    # Kept as the exact text that was hashed, so no driver or timezone round trip alters it.
+    recorded_at: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(253), index=True)
+    # Canonical JSON (app.signing.canonical_json) without personal data.
+    payload: Mapped[str] = mapped_column(Text)
+    # Unique: two entries claiming the same predecessor would be a fork.
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditPersonal(Base):
+    """Personal data an entry commits to by salted hash; erasure deletes the row."""
+
+    __tablename__ = "audit_personal"
+
+    entry_seq: Mapped[int] = mapped_column(
+        ForeignKey("audit_entries.seq"), primary_key=True, autoincrement=False
+    )
+    salt: Mapped[str] = mapped_column(String(32))
+    data: Mapped[str] = mapped_column(Text)
+
+
+class Review(Base):
+    """An agent's decision on a review/otp_required verdict; rows are only ever inserted."""
+
+    __tablename__ = "reviews"
+
+    seq: Mapped[int] = mapped_column(BigIntegerKey, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    verdict_id: Mapped[str] = mapped_column(ForeignKey("verdicts.id"), index=True)
+    recorded_at: Mapped[datetime]
+    decision: Mapped[str] = mapped_column(String(20))
+    agent: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+    # Unique both: a review is superseded at most once, and a verdict gets one first
+    # review, even when two agents answer at the same moment.
+    supersedes: Mapped[str | None] = mapped_column(String(36), unique=True)
+    first_for_verdict: Mapped[str | None] = mapped_column(String(36), unique=True)
+
+
+class AgentAction(Base):
+    """What an agent changed on the customer's behalf after a verdict; insert-only."""
+
+    __tablename__ = "agent_actions"
+
+    seq: Mapped[int] = mapped_column(BigIntegerKey, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    verdict_id: Mapped[str] = mapped_column(ForeignKey("verdicts.id"), index=True)
+    recorded_at: Mapped[datetime]
+    agent: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(100))
+    details: Mapped[str] = mapped_column(Text)
+    login: Mapped[str] = mapped_column(String(64))
+    # A reference to the one-time code used (its id or the verification id), never the code.
+    code_ref: Mapped[str | None] = mapped_column(String(100))
+
+
+class WebhookSubscription(Base):
+    """A ticketing system's webhook: where to post which events, and the signing secret."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    events: Mapped[list[Any]]
+    # Only verdicts with one of these decisions; None for all.
+    decisions: Mapped[list[Any] | None]
+    # AES-GCM under a key derived from SECRET_KEY (app.webhooks.SecretBox), never in clear.
+    secret_sealed: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class OutboxEvent(Base):
+    """An event written in the transaction of what it reports (app.outbox)."""
+
+    __tablename__ = "outbox_events"
+
+    seq: Mapped[int] = mapped_column(BigIntegerKey, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    event: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    # Set when the worker has turned the event into deliveries.
+    dispatched_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class OutboxDelivery(Base):
+    """One event to one webhook subscription, or one alert; retried until done or dead."""
+
+    __tablename__ = "outbox_deliveries"
+    __table_args__ = (
+        Index("ix_outbox_deliveries_status_due", "status", "next_attempt_at"),
+        Index("ix_outbox_deliveries_subscription", "subscription_id", "status", "seq"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigIntegerKey, primary_key=True, autoincrement=True)
+    # Sent as Intakeguard-Delivery: the receiver's idempotency key, the same on every retry.
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    # "webhook" or "alert".
+    kind: Mapped[str] = mapped_column(String(8))
+    subscription_id: Mapped[str | None] = mapped_column(
+        ForeignKey("webhook_subscriptions.id", ondelete="CASCADE")
+    )
+    event_seq: Mapped[int] = mapped_column(ForeignKey("outbox_events.seq"))
+    event: Mapped[str] = mapped_column(String(64))
+    # What an alert says (app.alerts.plan_alert); webhooks post the event's data instead.
+    payload: Mapped[dict[str, Any] | None]
+    # pending, delivered or dead.
+    status: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int]
+    next_attempt_at: Mapped[datetime]
+    # A worker's lease while it posts; another worker may take over once it has passed.
+    claimed_until: Mapped[datetime | None]
+    last_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class AlertThrottle(Base):
+    """When a customer was last alerted, and how many alerts were held back since."""
+
+    __tablename__ = "alert_throttle"
+
+    customer: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_alert_at: Mapped[datetime | None]
+    suppressed: Mapped[int]

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mailhook import metrics
 from mailhook.context import CheckContext
 from mailhook.errors import TemporaryFailure
 from mailhook.findings import Finding
@@ -90,6 +91,7 @@ def run_pipeline(message: InboundMessage, context: CheckContext) -> list[Finding
                 reason=f"The {name} check could not complete ({type(exc).__name__}); "
                 "an agent should review the message.",
             )
+        metrics.CHECK_RESULTS.labels(check=name, result=findings[name].result).inc()
     return list(findings.values())
 
 

@@ -10,7 +10,7 @@ import dkim
 
 from mailhook.authresults import UpstreamResults, parse_arc_results, upstream_results
 from mailhook.checks import register
-from mailhook.checks.dkim import KeyFetcher
+from mailhook.checks.dkim import KeyFetcher, split_for_dkimpy
 from mailhook.context import CheckContext
 from mailhook.dns import DnsTempError
 from mailhook.findings import Finding
@@ -40,10 +40,12 @@ def check_arc(message: InboundMessage, context: CheckContext) -> Finding:
         )
     if context.resolver is None:
         return _temperror("no DNS resolver is configured", None)
+    head, body = split_for_dkimpy(message.raw)
     try:
-        cv, sets, comment = dkim.ARC(message.raw, logger=_dkimpy_log, minkey=MIN_KEY_BITS).verify(
-            dnsfunc=KeyFetcher(context.resolver)
-        )
+        arc = dkim.ARC(head, logger=_dkimpy_log, minkey=MIN_KEY_BITS)
+        if body is not None:
+            arc.body = body
+        cv, sets, comment = arc.verify(dnsfunc=KeyFetcher(context.resolver))
     except DnsTempError as exc:
         return _temperror(str(exc), _latest_seal_domain(message))
     except dkim.DKIMException as exc:

@@ -77,9 +77,10 @@ def check_dkim(message: InboundMessage, context: CheckContext) -> Finding:
     # (slowly, for a header folded into thousands of lines).
     if not any(key.lower() == "dkim-signature" for key in message.parsed):
         return _unsigned()
+    head, body = split_for_dkimpy(message.raw)
     try:
         # minkey=0: the key size is judged below, so the reason can say what it was.
-        verifier = dkim.DKIM(message.raw, minkey=0)
+        verifier = dkim.DKIM(head, minkey=0)
     except dkim.DKIMException as exc:
         # dkimpy cannot split the header section; a signature in it cannot be checked.
         return _finding(
@@ -88,6 +89,8 @@ def check_dkim(message: InboundMessage, context: CheckContext) -> Finding:
             f"({_plain(exc)}).",
             [],
         )
+    if body is not None:
+        verifier.body = body
     fields = [value for key, value in verifier.headers if key.lower() == b"dkim-signature"]
     if not fields:
         return _unsigned()
@@ -100,6 +103,26 @@ def check_dkim(message: InboundMessage, context: CheckContext) -> Finding:
         for index, field in enumerate(fields[:MAX_SIGNATURES])
     ]
     return _finding(_overall(results), _summary(results, len(fields)), results)
+
+
+# The end of the header section: the first empty line, with lines ending in CRLF or LF.
+_HEADER_END = re.compile(rb"\n\r?\n")
+
+
+def split_for_dkimpy(raw: bytes) -> tuple[bytes, bytes | None]:
+    """``raw`` as dkimpy reads it: (header section, body with every line end CRLF).
+
+    dkimpy splits the whole message into lines with a regex and joins the body again;
+    for a 5 MB message that took 0.6 s, more than verifying it. Handing it the header
+    section alone and setting ``body`` to the same bytes (split on CRLF or LF, joined
+    with CRLF, as two replaces do) takes milliseconds. A message that opens with an
+    empty line or has none is handed over whole (body None), as before.
+    """
+    end = None if raw.startswith((b"\n", b"\r\n")) else _HEADER_END.search(raw)
+    if end is None:
+        return raw, None
+    rest = raw[end.end() :]
+    return raw[: end.end()], rest.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 
 def verify_signature(
@@ -223,8 +246,11 @@ def _judge(
             f"the key is too weak: {MIN_RSA_BITS} bits needed, key has {bits} (RFC 8301 §3.2)",
             bits=bits,
         )
-    body_length = _canonical_body_length(verifier, tags)
-    signed_length = int(tags[b"l"]) if tags.get(b"l", b"").isdigit() else body_length
+    # Without a usable l= the signature covers the whole body; only with one is the
+    # body canonicalised again to be measured (a second pass over a large body).
+    limited = tags.get(b"l", b"").isdigit()
+    body_length = _canonical_body_length(verifier, tags) if limited else 0
+    signed_length = int(tags[b"l"]) if limited else body_length
     if signed_length < body_length:
         # RFC 6376 §8.2: content after l= bytes is not signed, so anyone could have
         # appended it; such a signature does not vouch for the body.

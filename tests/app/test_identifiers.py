@@ -8,7 +8,8 @@ from datetime import date
 import pytest
 
 from app.errors import InvalidInput
-from app.identifiers import IdentifierKind, keyed_hash, mask, normalise
+from app.identifiers import IdentifierKind, identifier_hash, keyed_hash, mask, normalise
+from mailhook.identifiers import Identifier
 
 PESEL, NIP, REGON = IdentifierKind.PESEL, IdentifierKind.NIP, IdentifierKind.REGON
 
@@ -188,3 +189,12 @@ def test_keyed_hash_is_stable_and_depends_on_key_and_kind() -> None:
     # A NIP and a REGON that happen to share digits are different identifiers.
     assert keyed_hash(key, NIP, "5260250274") != keyed_hash(key, REGON, "5260250274")
     assert keyed_hash(key, REGON, "192598184") != value
+
+
+def test_a_number_found_in_mail_hashes_as_the_registry_stores_it() -> None:
+    # The same checksum code on both sides: what the mail side finds, the registry matches.
+    key = b"k" * 32
+    for kind, number in KNOWN_VALID:
+        found = Identifier(kind, number)
+        assert identifier_hash(key, found) == keyed_hash(key, kind, normalise(kind, number))
+        assert number not in repr(found) and repr(found).endswith(mask(number) + ")")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import logging
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -11,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from app.db.models import Base
+from app.identifiers import mask
 from app.intake import DecisionService
 from app.registry import CustomerData, put_customer, validate
 from app.rules import load_rules
@@ -439,3 +443,145 @@ def test_a_changed_rules_file_changes_the_decision(
     after = edited.submit(parse_message(plain("Faktura", body), FROM_ACME, Channel.API))
     assert before["decision"] == "accepted"
     assert after["decision"] == "otp_required"
+
+
+# PESEL / NIP / REGON in the text: evidence of the customer, never shown in clear.
+ACME_NIP = "5260250274"
+BETA_PESEL = "44051401359"
+
+
+def register_with_identifiers(service: DecisionService) -> None:
+    register(service, "acme", dataclasses.replace(ACME, nip=ACME_NIP, regon="123456785"))
+    register(service, "beta", dataclasses.replace(BETA, pesel=BETA_PESEL))
+
+
+def identifier_check(verdict: dict[str, object]) -> dict[str, str]:
+    checks = verdict["checks"]
+    assert isinstance(checks, list)
+    return next(c for c in checks if c["name"] == "customer-identifier")
+
+
+@pytest.mark.parametrize(
+    ("body", "identifiers", "result", "customer", "decision"),
+    [
+        # The NIP alone says which customer: acme, whose address the sender is.
+        ("Proszę o duplikat faktury VAT. NIP 526-025-02-74.", ["nip"], "pass", "acme", "accepted"),
+        (
+            "Please send a duplicate invoice, VAT id PL5260250274.",
+            ["nip"],
+            "pass",
+            "acme",
+            "accepted",
+        ),
+        (
+            "Proszę o duplikat faktury dla acme.pl, REGON 123456785.",
+            ["regon"],
+            "pass",
+            "acme",
+            "accepted",
+        ),
+        # Beta's PESEL with a service of acme: which account is meant? An agent asks.
+        (
+            "Proszę o zmianę DNS dla acme.pl, PESEL 44051401359.",
+            ["pesel"],
+            "mismatch",
+            "acme",
+            "review",
+        ),
+        # Beta's PESEL alone names beta, whose address the sender is not.
+        (
+            "Proszę o zmianę adresu korespondencyjnego. PESEL 44051401359",
+            ["pesel"],
+            "pass",
+            "beta",
+            "rejected",
+        ),
+        # A valid NIP that no customer registered: recorded, it changes nothing.
+        (
+            "Proszę o duplikat faktury dla acme.pl. NIP 7740001454.",
+            ["nip"],
+            "none",
+            "acme",
+            "accepted",
+        ),
+    ],
+    ids=[
+        "nip alone",
+        "eu vat form",
+        "regon with service",
+        "another customer's pesel",
+        "pesel of another customer alone",
+        "unregistered nip",
+    ],
+)
+def test_an_identifier_in_the_text_is_evidence_of_the_customer(
+    service: DecisionService,
+    body: str,
+    identifiers: list[str],
+    result: str,
+    customer: str,
+    decision: str,
+) -> None:
+    register_with_identifiers(service)
+    verdict = service.submit(parse_message(plain("Sprawa", body), FROM_ACME, Channel.API))
+    # Only the kind is named, in the check; the verdict's instruction keeps its shape.
+    assert set(verdict["instruction"]) == {"kinds", "services"}
+    check = identifier_check(verdict)
+    assert check["result"] == result
+    assert f"gives a {identifiers[0].upper()} " in check["reason"].replace("the ", "a ")
+    assert verdict["customer"] == customer
+    assert verdict["decision"] == decision, verdict["reasons"]
+
+
+def test_an_invalid_checksum_is_not_an_identifier(service: DecisionService) -> None:
+    register_with_identifiers(service)
+    raw = plain("Faktura", "Proszę o duplikat faktury dla acme.pl. PESEL 44051401358.")
+    verdict = service.submit(parse_message(raw, FROM_ACME, Channel.API))
+    assert all(c["name"] != "customer-identifier" for c in verdict["checks"])
+
+
+def test_an_identifier_is_unchecked_without_the_key(service: DecisionService) -> None:
+    register_with_identifiers(service)
+    keyless = DecisionService(
+        service.sessions,
+        service.rules,
+        service.signer,
+        resolver=service.resolver,
+        trust=service.trust,
+        code_key=service.code_key,
+    )
+    raw = plain("Faktura", "Proszę o duplikat faktury dla acme.pl. NIP 5260250274.")
+    verdict = keyless.submit(parse_message(raw, FROM_ACME, Channel.API))
+    assert identifier_check(verdict)["result"] == "unchecked"
+    assert verdict["decision"] == "accepted"
+
+
+def test_no_identifier_reaches_the_verdict_the_log_or_the_store_in_clear(
+    service: DecisionService, caplog: pytest.LogCaptureFixture
+) -> None:
+    register_with_identifiers(service)
+    body = "Proszę o zmianę DNS dla acme.pl. NIP 526-025-02-74, PESEL 44051401359, REGON 123456785."
+    caplog.set_level(logging.DEBUG)
+    verdict = service.submit(parse_message(plain("DNS", body), FROM_ACME, Channel.API))
+    assert identifier_check(verdict)["reason"].startswith(
+        "The message gives a PESEL registered for customer beta, but names services or the "
+    )
+    assert verdict["decision"] == "review"
+    secrets = (ACME_NIP, "526-025-02-74", BETA_PESEL, "123456785")
+    shown = json.dumps(verdict, ensure_ascii=False)
+    logged = caplog.text + "".join(repr(r.args) for r in caplog.records)
+    with service.sessions() as session:
+        # Every stored row but the raw message itself, kept as evidence as received.
+        stored = "".join(
+            repr(tuple(row))
+            for table in Base.metadata.sorted_tables
+            if table.name != "messages"
+            for row in session.execute(table.select())
+        )
+    assert verdict["id"] in stored and "customer-identifier" in stored
+    for secret in secrets:
+        assert secret not in shown
+        assert secret not in logged
+        assert secret not in stored
+    # Not even masked (the registry keeps its own masked column for agents).
+    assert mask(BETA_PESEL) not in shown + logged

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import dkim
 import pytest
 from sqlalchemy import func, select
 
@@ -14,23 +13,13 @@ from app.intake import DecisionService
 from app.registry import CustomerData, put_customer, validate
 from app.replay import body_sha256, dkim_signature_values
 from mailhook.message import Channel, Envelope, InboundMessage, parse_message
-from tests.support import FIXTURES, SECRET_KEY, make_message
+from tests.support import SECRET_KEY, make_message, signed_by_acme
 
 ENVELOPE = Envelope(client_ip="192.0.2.10", helo="mx.acme.pl", mail_from="jan@acme.pl")
-KEY = (FIXTURES / "keys" / "rsa2048.pem").read_bytes()
 INSTRUCTION = "Prosze o zmiane serwerow DNS dla acme.pl na ns1.example.net.\n"
 
 
-def signed(raw: bytes) -> bytes:
-    """``raw`` with a DKIM signature of acme.pl (selector rsa2048) on top."""
-    signature = dkim.sign(
-        raw,
-        b"rsa2048",
-        b"acme.pl",
-        KEY,
-        include_headers=[b"from", b"to", b"subject", b"date", b"message-id"],
-    )
-    return signature + raw
+signed = signed_by_acme
 
 
 def with_message_id(raw: bytes, message_id: str) -> bytes:

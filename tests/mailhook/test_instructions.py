@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
-import time
+import dataclasses
+import json
+import pickle
+import re
+from collections.abc import Iterator
+from email.message import EmailMessage
+from typing import Any
 
 import pytest
 
 from app.rules import load_rules
-from mailhook.instructions import Catalogue, Instruction, extract, to_a_label
-from mailhook.message import Channel, Envelope, parse_message
+from mailhook import identifiers as ids
+from mailhook import instructions
+from mailhook import text as text_module
+from mailhook.identifiers import Identifier, IdentifierKind
+from mailhook.instructions import (
+    MAX_LINE,
+    MAX_TEXT,
+    Catalogue,
+    Instruction,
+    extract,
+    readable_text,
+    to_a_label,
+    truncation_finding,
+)
+from mailhook.message import Channel, Envelope, InboundMessage, parse_message
 from tests.support import RULES, make_message
 
 CATALOGUE: Catalogue = load_rules(RULES).catalogue
@@ -153,8 +172,193 @@ def test_a_reply_subject_asks_for_nothing_by_itself() -> None:
     assert instruction("Dziekuje.", subject="Re: kod AuthInfo").kinds == ()
 
 
-def test_ten_megabytes_of_text_yield_a_result_in_bounded_time() -> None:
-    started = time.monotonic()
-    found = instruction("Prosze o kod AuthInfo dla acme.pl, " * 300_000 + "\n" + "a." * 2_000_000)
-    assert found.kinds == ("transfer_out",)
-    assert time.monotonic() - started < 20  # a hang guard, not a speed target
+# Linear in the body: proved by what each step is given and how much it reads, not by
+# timing. Three 10 MB bodies: many short lines, one long line, quoting nested deeply.
+TEN_MB = 10 * 1024 * 1024
+LINE = "Prosze o kod AuthInfo dla acme.pl, PESEL 44051401359\n"
+HUGE = {
+    "short lines": (LINE * (TEN_MB // len(LINE)), "plain"),
+    "one line": ("Prosze o kod AuthInfo dla acme.pl " * (TEN_MB // 34), "plain"),
+    "a.a.a line": ("a." * (TEN_MB // 2), "plain"),
+    "nested quoting": (("> " * 40 + "kod AuthInfo\n") * (TEN_MB // 93), "plain"),
+    "one quote line": (">" * TEN_MB, "plain"),
+    "html quoting": ("<blockquote>x " * (TEN_MB // 14), "html"),
+}
+
+
+def huge(name: str) -> InboundMessage:
+    body, subtype = HUGE[name]
+    message = EmailMessage()
+    message["From"] = "jan@acme.pl"
+    message["Subject"] = "Prosze o zmiane DNS"
+    message.set_content(body, subtype=subtype, cte="8bit")
+    return parse_message(message.as_bytes(), Envelope(), Channel.API)
+
+
+class Spy:
+    """A compiled pattern that records the length of every text it is run over."""
+
+    def __init__(self, pattern: re.Pattern[str], seen: list[tuple[str, int]]) -> None:
+        self.pattern, self.seen = pattern, seen
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.pattern, name)
+
+        def run(*args: Any) -> Any:
+            text = args[1] if name == "sub" else args[0]
+            self.seen.append((self.pattern.pattern, len(text)))
+            return method(*args)
+
+        return run
+
+
+@pytest.mark.parametrize("name", list(HUGE))
+def test_every_pattern_runs_once_over_at_most_the_capped_text(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    seen: list[tuple[str, int]] = []
+    real_phrase_pattern = instructions.phrase_pattern
+    monkeypatch.setattr(
+        instructions, "phrase_pattern", lambda phrase: Spy(real_phrase_pattern(phrase), seen)
+    )
+    for module, attribute in [(instructions, "_DOMAIN"), (instructions, "_URL"), (ids, "_NUMBER")]:
+        monkeypatch.setattr(module, attribute, Spy(getattr(module, attribute), seen))
+    spied = dataclasses.replace(
+        CATALOGUE,
+        server_id_pattern=Spy(CATALOGUE.server_id_pattern, seen),
+        login_pattern=Spy(CATALOGUE.login_pattern, seen),
+        code_pattern=Spy(CATALOGUE.code_pattern, seen),
+    )
+    found = extract(huge(name), spied)
+    phrases = sum(len(kind.phrases) for kind in CATALOGUE.kinds)
+    assert seen, "the spies saw nothing: the test no longer watches extraction"
+    # Each phrase at most once, plus URL, domain, server id, login, code, identifiers.
+    assert len(seen) <= phrases + 6
+    assert len({pattern for pattern, _ in seen}) == len(seen)
+    assert max(length for _, length in seen) <= MAX_TEXT
+    assert found.truncated is (name in ("short lines", "one line", "a.a.a line"))
+    if name in ("short lines", "one line"):
+        assert found.kinds == ("dns_change", "transfer_out")
+
+
+@pytest.mark.parametrize("name", list(HUGE))
+def test_reading_stops_at_the_cap(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    # The lines the sender's text is read in, counted: past the cap nothing more is
+    # pulled, so a body twice as long costs no more once the cap is reached.
+    pulled = []
+    real_lines = text_module.lines
+
+    def counted(text: str) -> Iterator[str]:
+        for line in real_lines(text):
+            pulled.append(len(line))
+            yield line
+
+    monkeypatch.setattr(text_module, "lines", counted)
+    monkeypatch.setattr(instructions, "lines", counted)
+    text, truncated = readable_text(huge(name))
+    assert len(text) <= MAX_TEXT
+    if name == "short lines":
+        assert truncated
+        # Lines up to the cap in without_quotes, then again in the bound: no more.
+        assert len(pulled) <= 2 * (MAX_TEXT // len(LINE) + 3)
+
+
+def test_the_text_read_is_cut_at_the_caps_and_says_so() -> None:
+    text, truncated = readable_text(huge("one line"))
+    assert truncated and len(text) <= MAX_LINE + len("Prosze o zmiane DNS\n")
+    short = instruction("Prosze o kod AuthInfo.\n" * 100)
+    assert not short.truncated
+    assert truncation_finding(short) is None
+    long_line = instruction("x" * (MAX_LINE + 1) + " przeniesienie domeny")
+    assert long_line.truncated and long_line.kinds == ()
+    finding = truncation_finding(long_line)
+    assert finding is not None and (finding.name, finding.result) == (
+        "instruction-text",
+        "truncated",
+    )
+    assert "an agent should read all of it" in finding.reason
+
+
+def test_lines_splits_as_splitlines_does() -> None:
+    sample = "a\r\nb\rc\nd\x0be\x0cf\x1cg\x85h\u2028i\u2029j\n\nk\n"
+    assert list(text_module.lines(sample)) == sample.splitlines()
+    assert list(text_module.lines("")) == "".splitlines()
+
+
+def test_a_phrase_matches_only_at_the_start_of_a_word() -> None:
+    pattern = instructions.phrase_pattern("kod authinfo")
+    assert pattern.search("prosze o kod authinfo") is not None
+    assert pattern.search("(kodu authinfo)") is not None
+    assert pattern.search("kod  authinfo") is not None
+    assert pattern.search("xkod authinfo") is None
+    assert pattern.search("kod xauthinfo") is None
+
+
+# PESEL / NIP / REGON: found when written as people write them and their checksum holds.
+@pytest.mark.parametrize(
+    ("body", "found"),
+    [
+        ("Mój PESEL: 44051401359.", [("pesel", "44051401359")]),
+        ("NIP 526-025-02-74", [("nip", "5260250274")]),
+        ("NIP: 526-02-50-274", [("nip", "5260250274")]),
+        ("NIP 526 025 02 74, proszę o fakturę", [("nip", "5260250274")]),
+        ("VAT: PL5260250274", [("nip", "5260250274")]),
+        ("VAT: PL 7740001454", [("nip", "7740001454")]),
+        ("REGON 123456785", [("regon", "123456785")]),
+        ("REGON oddziału 12345678512347.", [("regon", "12345678512347")]),
+        (
+            "NIP 5260250274, PESEL 02070803628 i znów NIP 526-025-02-74",
+            [("nip", "5260250274"), ("pesel", "02070803628")],
+        ),
+    ],
+)
+def test_finds_identifiers_written_as_people_write_them(
+    body: str, found: list[tuple[str, str]]
+) -> None:
+    identifiers = instruction(body).identifiers
+    assert [(i.kind.value, i.reveal()) for i in identifiers] == found
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "PESEL 44051401358",  # checksum
+        "NIP 5260250275",  # checksum
+        "REGON 000000000",  # all zeros: a placeholder
+        "Telefon +48 123456785 albo +44051401359",  # phone numbers
+        "Faktura FV/2026/123456785",  # part of an invoice number
+        "Kwota 5260250274.50 zł",  # a decimal number
+        "Konto 61109010140000071219812874",  # inside a longer run of digits
+        "srv123456785 i 526-025-02-74-1",  # inside a word or a longer group
+        "Kod 1234-5678",  # a one-time code
+    ],
+)
+def test_numbers_that_are_not_identifiers_are_ignored(body: str) -> None:
+    assert instruction(body).identifiers == ()
+
+
+def test_identifiers_in_quoted_history_are_not_the_senders() -> None:
+    body = "Proszę o fakturę.\n\nOn Tue, 10 Nov 2026, Ola wrote:\n> PESEL 44051401359\n"
+    assert instruction(body).identifiers == ()
+
+
+def test_an_identifier_never_shows_its_number() -> None:
+    found = instruction("PESEL 44051401359, NIP 526-025-02-74").identifiers
+    instr = instruction("PESEL 44051401359, NIP 526-025-02-74")
+    shown = [repr(found), str(found[0]), f"{found[1]}", repr(instr), str(dataclasses.asdict(instr))]
+    for text in shown:
+        assert "44051401359" not in text and "5260250274" not in text, text
+    assert repr(found[0]) == "Identifier(pesel, ********359)"
+    assert instr.identifier_kinds() == ["pesel", "nip"]
+    with pytest.raises(TypeError):
+        json.dumps(found[0])
+    with pytest.raises(TypeError):
+        pickle.dumps(found[0])
+
+
+def test_an_identifier_is_only_made_from_a_valid_number() -> None:
+    with pytest.raises(ValueError):
+        Identifier(IdentifierKind.PESEL, "44051401358")
+    assert Identifier(IdentifierKind.NIP, "5260250274") == Identifier(
+        IdentifierKind.NIP, "5260250274"
+    )

@@ -119,3 +119,36 @@ def test_header_values_tolerates_broken_encodings(value: bytes) -> None:
     (subject,) = header_values(message.parsed, "Subject")
     assert isinstance(subject, str)
     assert message.message_id is None or isinstance(message.message_id, str)
+
+
+@pytest.mark.parametrize(
+    ("preamble", "parts_parsed"),
+    [
+        (b"x BOUNDARY=y\r\n" * 100, False),
+        (b"message/RFC822\r\n" * 100, False),
+        (b"boundary=y\r\n" * 99, True),
+        # "boundary" without "=": over the limit by the quick bound, not by the exact count.
+        (b"a boundary word\r\n" * 150, True),
+    ],
+    ids=["101 boundaries any case", "101 encapsulated", "100 is the limit", "word only"],
+)
+def test_more_nested_parts_than_the_limit_leave_the_body_unparsed(
+    preamble: bytes, parts_parsed: bool
+) -> None:
+    raw = (
+        b"From: jan@acme.pl\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        + preamble
+        + b"--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n--b--\r\n"
+    )
+    assert parse(raw).parsed.is_multipart() is parts_parsed
+
+
+def test_a_header_is_parsed_once_per_message() -> None:
+    raw = b"From: Jan <jan@acme.pl>\r\nTo: a@b.pl\r\nSubject: x\r\n\r\nbody"
+    first, second = parse(raw).parsed, parse(raw).parsed
+    assert first["From"] is first["From"]
+    assert first["From"].addresses[0].addr_spec == "jan@acme.pl"
+    # Each message keeps its own: nothing parsed for one is handed to another.
+    assert first["From"] is not second["From"]
+    assert first["From"] == second["From"]

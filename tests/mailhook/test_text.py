@@ -175,3 +175,16 @@ def test_history_forwards_and_signatures_are_dropped(history: str) -> None:
 def test_hostile_html_is_converted_in_bounded_time() -> None:
     for source in ("<script " * 200_000, "<blockquote>" * 100_000, "<" * 1_000_000):
         assert isinstance(html_to_text(source), str)
+
+
+def test_without_quotes_stops_reading_past_its_limit() -> None:
+    text = "Prosze o fakture.\n" * 1000
+    kept = without_quotes(text, limit=100)
+    assert 100 < len(kept) <= 100 + len("Prosze o fakture.\n")
+    assert without_quotes(text) == text.rstrip("\n")
+
+
+def test_fold_strips_marks_of_any_script_and_keeps_ascii_as_is() -> None:
+    assert fold("Zażółć GĘŚLĄ jaźń") == "zazolc gesla jazn"
+    assert fold("Crème brûlée, naïve résumé") == "creme brulee, naive resume"
+    assert fold("plain ascii: a-b_c 123") == "plain ascii: a-b_c 123"

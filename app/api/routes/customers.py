@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Path, Response, status
 
-from app.api.deps import SessionDep, SettingsDep, require
-from app.api.schemas import CustomerIn, CustomerOut, ErrorBody
+from app.api.deps import ReadSessionDep, SessionDep, SettingsDep, require
+from app.api.schemas import CustomerIn, CustomerOut, ErasureIn, ErasureOut, ErrorBody
 from app.auth import Principal
+from app.db.engine import checkpoint_sqlite
 from app.registry import CustomerData, delete_customer, get_customer, put_customer, validate
+from app.retention import erase_customer
 
 router = APIRouter(prefix="/v1/customers", tags=["registry"])
 
@@ -51,7 +53,7 @@ def put(
 @router.get("/{login}", response_model=CustomerOut, responses={404: {"model": ErrorBody}})
 def get(
     login: Login,
-    session: SessionDep,
+    session: ReadSessionDep,
     _: Annotated[Principal, Depends(require("registry:read"))],
 ) -> CustomerOut:
     return CustomerOut.of(get_customer(session, login))
@@ -67,3 +69,25 @@ def remove(
 ) -> Response:
     delete_customer(session, login)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{login}/erasure",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ErasureOut,
+    responses={404: {"model": ErrorBody}},
+)
+def erase(
+    login: Login,
+    body: ErasureIn,
+    session: SessionDep,
+    background: BackgroundTasks,
+    _: Annotated[Principal, Depends(require("registry:write"))],
+) -> dict[str, object]:
+    """Erase the customer's personal data (registry row, personal side data of the audit
+    chain, raw messages of their verdicts); verdicts, reviews, actions and every hash
+    stay, and the chain still verifies. See README, "Audit and records"."""
+    report = erase_customer(session, login, body.agent, body.reason)
+    # After the commit (the session's dependency ends before the response is sent).
+    background.add_task(checkpoint_sqlite, session.get_bind().engine)
+    return report.as_dict()

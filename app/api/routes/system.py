@@ -1,10 +1,11 @@
-"""Health, readiness and the public keys verdict signatures verify against."""
+"""Health, readiness, metrics and the public keys verdict signatures verify against."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
@@ -14,20 +15,45 @@ from app.api.schemas import KeySet, PublicKey
 from app.db.engine import store_errors
 from app.db.migrate import current_revision, head_revision
 from app.errors import StoreUnavailable
+from app.intake import DecisionService
+from app.metrics import CONTENT_TYPE_LATEST, exposition
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["system"])
 
+# A readiness probe must answer before the orchestrator's own timeout does.
+DNS_PROBE_TIMEOUT = 2.0
+
 
 @router.get("/healthz")
 def healthz() -> dict[str, str]:
-    """The process is alive."""
+    """The process is alive and serves requests."""
     return {"status": "ok"}
 
 
 @router.get("/readyz")
 def readyz(request: Request, service: ServiceDep) -> JSONResponse:
-    """The database answers and is migrated to the revision this code expects."""
+    """Ready for traffic: not shutting down, database reachable and at the head revision,
+    rules loaded, and DNS answering."""
+    if getattr(request.app.state, "shutting_down", False):
+        return _unavailable("shutting down", {})
+    checks: dict[str, Any] = {}
+    problem = _database_problem(service)
+    if problem is not None:
+        return _unavailable(problem, checks)
+    checks["database"] = "ok"
+    checks["rules"] = service.rules.version
+    if service.resolver is not None:
+        # Without DNS every message would end in a temporary failure.
+        if not service.resolver.answering(min(DNS_PROBE_TIMEOUT, service.resolver.timeout)):
+            return _unavailable("no DNS server answers", {**checks, "dns": "unavailable"})
+        checks["dns"] = "ok"
+    return JSONResponse(
+        {"status": "ready", "rules_version": service.rules.version, "checks": checks}
+    )
+
+
+def _database_problem(service: DecisionService) -> str | None:
     engine = service.sessions.kw["bind"]
     try:
         with store_errors(), engine.connect() as connection:
@@ -36,21 +62,24 @@ def readyz(request: Request, service: ServiceDep) -> JSONResponse:
     except StoreUnavailable as exc:
         # The driver's message names hosts and ports: it goes to the log, not to callers.
         log.warning("not ready: %s", exc)
-        return JSONResponse(
-            {"status": "unavailable", "detail": "the database is unreachable"},
-            status_code=503,
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        )
+        return "the database is unreachable"
     if revision != head_revision():
-        return JSONResponse(
-            {
-                "status": "unavailable",
-                "detail": f"database at {revision}, run `intakeguard db upgrade`",
-            },
-            status_code=503,
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        )
-    return JSONResponse({"status": "ready", "rules_version": service.rules.version})
+        return f"database at {revision}, run `intakeguard db upgrade`"
+    return None
+
+
+def _unavailable(detail: str, checks: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(
+        {"status": "unavailable", "detail": detail, "checks": checks},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics() -> Response:
+    """Prometheus metrics of this process (text exposition format); no personal data."""
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/v1/keys", response_model=KeySet, tags=["verdicts"])

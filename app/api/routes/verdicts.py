@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from app.api.deps import SessionDep, require
+from app.api.deps import ReadSessionDep, require
 from app.api.schemas import ErrorBody, VerdictOut, VerdictPage
 from app.auth import Principal
 from app.registry import LOGIN
@@ -23,7 +23,7 @@ DecisionFilter = Literal["accepted", "rejected", "review", "otp_required", "post
 @router.get("/{verdict_id}", response_model=VerdictOut, responses={404: {"model": ErrorBody}})
 def read_verdict(
     verdict_id: str,
-    session: SessionDep,
+    session: ReadSessionDep,
     _: Annotated[Principal, Depends(require("verdicts:read"))],
 ) -> dict[str, Any]:
     return get_verdict(session, verdict_id)
@@ -31,7 +31,7 @@ def read_verdict(
 
 @router.get("", response_model=VerdictPage)
 def read_verdicts(
-    session: SessionDep,
+    session: ReadSessionDep,
     _: Annotated[Principal, Depends(require("verdicts:read"))],
     decision: DecisionFilter | None = None,
     customer: Annotated[str | None, Query(max_length=64, pattern=LOGIN.pattern)] = None,

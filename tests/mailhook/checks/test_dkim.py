@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import dkim
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mailhook.checks import PIPELINE, registered
-from mailhook.checks.dkim import MAX_SIGNATURES, check_dkim
+from mailhook.checks.dkim import MAX_SIGNATURES, check_dkim, split_for_dkimpy
 from mailhook.context import CheckContext
 from mailhook.dns import Resolver
 from mailhook.findings import Finding
@@ -283,3 +286,26 @@ def test_without_a_resolver_signatures_cannot_be_checked() -> None:
     finding = check_raw((MAIL / "dkim-pass-rsa2048.eml").read_bytes(), None)
     assert finding.result == "none"
     assert finding.reason == "The DKIM signatures cannot be checked: no DNS resolver is configured."
+
+
+# Messages built of the pieces whose handling could differ: CR, LF, CRLF, blank lines,
+# folded lines and an mbox "From " line.
+_PIECES = st.sampled_from(
+    [b"A: 1", b"From jan", b"\r", b"\n", b"\r\n", b" folded", b"body text", b"\t", b""]
+)
+
+
+@given(st.lists(_PIECES, max_size=20))
+def test_split_for_dkimpy_reads_a_message_as_dkimpy_does(pieces: list[bytes]) -> None:
+    raw = b"".join(pieces)
+    head, body = split_for_dkimpy(raw)
+    assert _parsed(head, body) == _parsed(raw, None)
+
+
+def _parsed(raw: bytes, body: bytes | None) -> object:
+    """dkimpy's (headers, body) of ``raw`` (``body`` replacing its own), or what it raised."""
+    try:
+        headers, rest = dkim.rfc822_parse(raw)
+    except Exception as exc:  # noqa: BLE001 - dkimpy raises IndexError on some input
+        return type(exc)
+    return headers, rest if body is None else body

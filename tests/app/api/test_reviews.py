@@ -1,0 +1,247 @@
+"""POST/GET /v1/verdicts/{id}/review(s) and /actions over real HTTP: decisions and refusals."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from app.auth import create_token
+from app.intake import DecisionService
+from tests.app.api.common import assert_error, assert_signed, register, submit
+from tests.support import make_message
+
+FROM_ACME = {"client_ip": "192.0.2.10", "helo": "mx.acme.pl", "mail_from": "jan@acme.pl"}
+# (sender, subject, decision): one verdict of each kind an agent meets.
+SCENARIOS = {
+    "accepted": ("jan@acme.pl", "Pytanie o domene acme.pl"),
+    "otp_required": ("jan@acme.pl", "Kod authinfo dla acme.pl"),
+    "postal_required": ("jan@acme.pl", "Cesja domeny acme.pl"),
+    "rejected": ("kto@evil.example", "Transfer domeny acme.pl"),
+    "review": ("nobody@else.example", "Hello"),
+}
+
+
+def verdict(api: httpx.Client, decision: str) -> dict[str, Any]:
+    """A recorded verdict with ``decision`` (ACME registered on first use)."""
+    assert register(api).status_code in (200, 201)
+    sender, subject = SCENARIOS[decision]
+    envelope = FROM_ACME if sender == "jan@acme.pl" else {}
+    raw = make_message(sender=sender, subject=subject, body="Prosze.\n")
+    response = submit(api, raw, **envelope)
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    assert body["decision"] == decision, body["reasons"]
+    return body
+
+
+def review(api: httpx.Client, verdict_id: str, **body: Any) -> httpx.Response:
+    payload = {"decision": "accepted", "agent": "agent.ola", "reason": "Confirmed by phone."}
+    return api.post(f"/v1/verdicts/{verdict_id}/review", json={**payload, **body})
+
+
+def act(api: httpx.Client, verdict_id: str, **body: Any) -> httpx.Response:
+    payload = {
+        "agent": "agent.ola",
+        "action": "authinfo_sent",
+        "details": "AuthInfo code for acme.pl sent to the panel address.",
+        "login": "acme",
+        "code_ref": "verification 42",
+    }
+    return api.post(f"/v1/verdicts/{verdict_id}/actions", json={**payload, **body})
+
+
+def test_a_review_decides_an_otp_verdict_and_leaves_the_signed_verdict_unchanged(
+    api: httpx.Client,
+) -> None:
+    original = verdict(api, "otp_required")
+    response = review(api, original["id"], decision="accepted", reason="Code read on the phone.")
+    assert response.status_code == 201, response.text
+    decided = response.json()
+    assert decided["verdict_id"] == original["id"]
+    assert (decided["decision"], decided["agent"]) == ("accepted", "agent.ola")
+    assert decided["reason"] == "Code read on the phone."
+    assert decided["supersedes"] is None
+    state = api.get(f"/v1/verdicts/{original['id']}/reviews").json()
+    assert state["verdict_decision"] == "otp_required"
+    assert state["current_decision"] == "accepted"
+    assert state["reviews"] == [decided]
+    unchanged = api.get(f"/v1/verdicts/{original['id']}").json()
+    assert unchanged == original
+    assert_signed(api, unchanged)
+
+
+def test_a_review_of_an_unknown_verdict_is_404(api: httpx.Client) -> None:
+    missing = str(uuid.uuid4())
+    assert_error(review(api, missing), 404, "not_found", missing)
+    assert_error(review(api, "not-a-verdict"), 404, "not_found")
+    assert_error(api.get(f"/v1/verdicts/{missing}/reviews"), 404, "not_found")
+    assert_error(act(api, missing), 404, "not_found")
+    assert_error(api.get(f"/v1/verdicts/{missing}/actions"), 404, "not_found")
+
+
+def test_a_second_review_must_supersede_the_current_one_with_a_reason(
+    api: httpx.Client,
+) -> None:
+    target = verdict(api, "review")["id"]
+    first = review(api, target, decision="accepted").json()
+    again = review(api, target, decision="rejected", reason="Second look.")
+    assert_error(again, 409, "conflict", "already reviewed", first["id"], "supersedes")
+    second = review(
+        api, target, decision="rejected", reason="Mailbox was compromised.", supersedes=first["id"]
+    )
+    assert second.status_code == 201, second.text
+    assert second.json()["supersedes"] == first["id"]
+    stale = review(api, target, decision="accepted", supersedes=first["id"])
+    assert_error(stale, 409, "conflict", "not the current review", second.json()["id"])
+    state = api.get(f"/v1/verdicts/{target}/reviews").json()
+    assert state["current_decision"] == "rejected"
+    assert [r["id"] for r in state["reviews"]] == [first["id"], second.json()["id"]]
+
+
+def test_superseding_when_nothing_was_reviewed_is_409(api: httpx.Client) -> None:
+    target = verdict(api, "review")["id"]
+    response = review(api, target, supersedes=str(uuid.uuid4()))
+    assert_error(response, 409, "conflict", "no review yet")
+
+
+@pytest.mark.parametrize(
+    ("decision", "explanation"),
+    [
+        ("accepted", "final"),
+        ("rejected", "final"),
+        ("postal_required", "signed documents received by post"),
+    ],
+)
+def test_a_verdict_that_is_not_for_review_cannot_be_reviewed(
+    api: httpx.Client, decision: str, explanation: str
+) -> None:
+    target = verdict(api, decision)["id"]
+    assert_error(review(api, target), 409, "conflict", decision, explanation)
+    assert api.get(f"/v1/verdicts/{target}/reviews").json()["reviews"] == []
+
+
+def test_two_first_reviews_at_once_record_exactly_one(api: httpx.Client) -> None:
+    target = verdict(api, "review")["id"]
+    start = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def send(decision: str) -> None:
+        with httpx.Client(base_url=str(api.base_url), headers=api.headers, timeout=30) as client:
+            start.wait()
+            statuses.append(review(client, target, decision=decision).status_code)
+
+    threads = [threading.Thread(target=send, args=(d,)) for d in ("accepted", "rejected")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(statuses) == [201, 409]
+    assert len(api.get(f"/v1/verdicts/{target}/reviews").json()["reviews"]) == 1
+
+
+def test_an_action_is_recorded_under_an_accepted_verdict(api: httpx.Client) -> None:
+    target = verdict(api, "accepted")["id"]
+    response = act(api, target)
+    assert response.status_code == 201, response.text
+    action = response.json()
+    assert (action["login"], action["code_ref"]) == ("acme", "verification 42")
+    assert action["action"] == "authinfo_sent"
+    assert api.get(f"/v1/verdicts/{target}/actions").json() == [action]
+
+
+def test_an_action_after_an_accepting_review_is_recorded(api: httpx.Client) -> None:
+    target = verdict(api, "otp_required")["id"]
+    assert_error(act(api, target), 409, "conflict", "not been accepted on review")
+    assert review(api, target).status_code == 201
+    assert act(api, target).status_code == 201
+
+
+def test_actions_on_a_rejected_verdict_are_refused(api: httpx.Client) -> None:
+    target = verdict(api, "rejected")["id"]
+    assert_error(act(api, target), 409, "conflict", "was rejected", "nothing may be done")
+    assert api.get(f"/v1/verdicts/{target}/actions").json() == []
+
+
+def test_actions_on_a_verdict_rejected_on_review_are_refused(api: httpx.Client) -> None:
+    target = verdict(api, "review")["id"]
+    assert review(api, target, decision="rejected", reason="Not the customer.").status_code == 201
+    assert_error(act(api, target), 409, "conflict", "rejected on review")
+
+
+def test_actions_on_a_postal_verdict_wait_for_the_documents(api: httpx.Client) -> None:
+    target = verdict(api, "postal_required")["id"]
+    assert_error(act(api, target), 409, "conflict", "documents by post")
+    checked = {"name": True, "address": True, "signature_or_stamp": True}
+    documents = {"agent": "agent.ola", "checked": checked}
+    assert api.post(f"/v1/verdicts/{target}/documents", json=documents).status_code == 201
+    assert act(api, target).status_code == 201
+
+
+def test_an_action_for_another_customer_than_the_verdicts_is_refused(api: httpx.Client) -> None:
+    target = verdict(api, "accepted")["id"]
+    assert_error(act(api, target, login="kowalska"), 409, "conflict", "'acme'", "'kowalska'")
+
+
+def test_review_and_actions_need_the_review_scope(
+    api: httpx.Client, service: DecisionService
+) -> None:
+    target = verdict(api, "review")["id"]
+    with service.sessions.begin() as session:
+        token = create_token(session, "reader", ["verdicts:read"])
+    reader = {"Authorization": f"Bearer {token}"}
+    body = {"decision": "accepted", "agent": "a", "reason": "r"}
+    response = api.post(f"/v1/verdicts/{target}/review", json=body, headers=reader)
+    assert_error(response, 403, "forbidden", "review")
+    assert_error(_act_as(api, target, reader), 403, "forbidden", "review")
+    assert api.get(f"/v1/verdicts/{target}/reviews", headers=reader).status_code == 200
+
+
+def _act_as(api: httpx.Client, verdict_id: str, headers: dict[str, str]) -> httpx.Response:
+    body = {"agent": "a", "action": "x", "details": "d", "login": "acme"}
+    return api.post(f"/v1/verdicts/{verdict_id}/actions", json=body, headers=headers)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"decision": "review", "agent": "a", "reason": "r"},
+        {"decision": "accepted", "agent": "", "reason": "r"},
+        {"decision": "accepted", "agent": "a", "reason": "   "},
+        {"decision": "accepted", "agent": "a"},
+        {"decision": "accepted", "agent": "a", "reason": "r", "extra": 1},
+    ],
+)
+def test_a_malformed_review_is_422(api: httpx.Client, body: dict[str, Any]) -> None:
+    target = verdict(api, "review")["id"]
+    assert_error(api.post(f"/v1/verdicts/{target}/review", json=body), 422, "invalid_request")
+
+
+def test_reviews_and_actions_are_chained(api: httpx.Client) -> None:
+    target = verdict(api, "otp_required")["id"]
+    assert review(api, target).status_code == 201
+    assert act(api, target).status_code == 201
+    report = api.get("/v1/audit/verify").json()
+    # customer_put, verdict, review, action
+    assert report["intact"] and report["entries"] == 4, report
+
+
+def test_openapi_describes_the_new_routes(api: httpx.Client) -> None:
+    spec = api.get("/openapi.json").json()
+    paths = spec["paths"]
+    review_post = paths["/v1/verdicts/{verdict_id}/review"]["post"]
+    assert review_post["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/ReviewIn"
+    )
+    assert set(review_post["responses"]) >= {"201", "404", "409", "422"}
+    assert "get" in paths["/v1/verdicts/{verdict_id}/reviews"]
+    assert {"get", "post"} <= set(paths["/v1/verdicts/{verdict_id}/actions"])
+    assert "get" in paths["/v1/audit/verify"]
+    assert "post" in paths["/v1/customers/{login}/erasure"]
+    schemas = spec["components"]["schemas"]
+    for name in ("ReviewIn", "ReviewOut", "ReviewState", "ActionIn", "ActionOut"):
+        assert name in schemas
+    assert {"ChainReportOut", "ErasureIn", "ErasureOut"} <= set(schemas)

@@ -1,0 +1,1 @@
+"""The benchmark: a reproducible corpus, verification, SMTP, API, memory and growth figures."""

@@ -1,0 +1,177 @@
+"""The processes a benchmark run starts: the fixture DNS server, ``intakeguard serve``, a
+scratch PostgreSQL database. All on loopback; each is stopped by the context that started it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.support import ADMIN_TOKEN, REPO, RULES, SECRET_KEY
+
+POSTGRES_URL = os.environ.get(
+    "INTAKEGUARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+class BenchError(RuntimeError):
+    """A part of the benchmark could not run (a server did not start, a peer failed)."""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def dns_server(zones: Path) -> Iterator[str]:
+    """``tests/dns_server.py`` serving ``zones`` in a process of its own; yields ip:port.
+
+    Its own process, so that serving rspamd or the server under test never counts as
+    our CPU time.
+    """
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.dns_server", "--port", "0", str(zones)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if " on " not in line:
+            raise BenchError(f"the fixture DNS server did not start: {line!r}")
+        yield line.rsplit(" on ", 1)[1].strip()
+    finally:
+        _stop(process)
+
+
+@dataclass
+class RunningServer:
+    """An ``intakeguard serve`` process and where it listens."""
+
+    process: subprocess.Popen[bytes]
+    smtp_port: int
+    http_port: int
+    database_url: str
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def peak_rss_bytes(self) -> int:
+        """The process's high-water mark of resident memory (VmHWM)."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+        raise BenchError("VmHWM not found in /proc status")
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the process has used so far."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def intakeguard_serve(
+    database_url: str, dns: str, log: Path, **settings: str
+) -> Iterator[RunningServer]:
+    """``intakeguard serve`` on free loopback ports, ready for SMTP and HTTP."""
+    smtp_port, http_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "INTAKEGUARD_DATABASE_URL": database_url,
+        "INTAKEGUARD_SMTP_LISTEN": f"127.0.0.1:{smtp_port}",
+        "INTAKEGUARD_HTTP_LISTEN": f"127.0.0.1:{http_port}",
+        "INTAKEGUARD_DNS_NAMESERVERS": dns,
+        "INTAKEGUARD_DNS_TIMEOUT": "5",
+        "INTAKEGUARD_SECRET_KEY": SECRET_KEY,
+        "INTAKEGUARD_ADMIN_TOKEN": ADMIN_TOKEN,
+        "INTAKEGUARD_RULES_DIR": str(RULES),
+        "INTAKEGUARD_INTAKE_RECIPIENTS": "@hosting.example",
+        "INTAKEGUARD_TRUSTED_ARC_SEALERS": "relay.example",
+        # The load comes from one loopback address; the per-client limit is not measured.
+        "INTAKEGUARD_SMTP_MAX_CONNECTIONS_PER_MINUTE": "1000000",
+        "INTAKEGUARD_LOG_LEVEL": "WARNING",
+        **{f"INTAKEGUARD_{name.upper()}": value for name, value in settings.items()},
+    }
+    command = [str(Path(sys.executable).with_name("intakeguard")), "serve"]
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as output:
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=output, stderr=output)
+    server = RunningServer(process, smtp_port, http_port, database_url)
+    try:
+        _wait_ready(server, log)
+        yield server
+    finally:
+        _stop(process)
+
+
+def _wait_ready(server: RunningServer, log: Path, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise BenchError(f"intakeguard serve exited early; see {log}")
+        with contextlib.suppress(httpx.HTTPError, OSError):
+            ready = httpx.get(f"{server.api_url}/readyz", timeout=2).status_code == 200
+            with socket.create_connection(("127.0.0.1", server.smtp_port), timeout=2):
+                pass
+            if ready:
+                return
+        time.sleep(0.2)
+    raise BenchError(f"intakeguard serve was not ready within {timeout:g} s; see {log}")
+
+
+def _stop(process: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def postgres_available() -> bool:
+    engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not available here"
+        return False
+    finally:
+        engine.dispose()
+
+
+@contextlib.contextmanager
+def scratch_postgres() -> Iterator[str]:
+    """A new, empty PostgreSQL database for one part of the run, dropped afterwards."""
+    server = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    name = f"intakeguard_bench_{uuid.uuid4().hex[:12]}"
+    with server.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()

@@ -1,0 +1,183 @@
+"""The targets of issue 8, each judged against the run's figures, and the printed table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Target:
+    key: str
+    label: str
+    wanted: str
+    value: Callable[[dict[str, Any]], float | None]
+    met: Callable[[float, dict[str, Any]], bool]
+
+
+def _get(figures: dict[str, Any], *path: str) -> Any:
+    for key in path:
+        if not isinstance(figures, dict) or key not in figures:
+            return None
+        figures = figures[key]
+    return figures
+
+
+def _ratio(figures: dict[str, Any]) -> float | None:
+    ours, theirs = (
+        _get(figures, "verify", "cpu_ms_per_msg"),
+        _get(figures, "rspamd", "cpu_ms_per_msg"),
+    )
+    return round(ours / theirs, 2) if ours and theirs else None
+
+
+def _pg_share(figures: dict[str, Any]) -> float | None:
+    sqlite = _get(figures, "smtp", "throughput", "msgs_per_s")
+    pg = _get(figures, "postgres", "throughput", "msgs_per_s")
+    return round(pg / sqlite, 2) if sqlite and pg else None
+
+
+TARGETS = (
+    Target(
+        "verify_vs_rspamd",
+        "verification CPU/msg ÷ rspamd's",
+        "≤ 2.0",
+        _ratio,
+        lambda v, f: v <= 2.0,
+    ),
+    Target(
+        "smtp_sqlite_rate",
+        "end to end SQLite, msg/s (16 clients)",
+        "≥ 500",
+        lambda f: _get(f, "smtp", "throughput", "msgs_per_s"),
+        lambda v, f: v >= 500,
+    ),
+    Target(
+        "smtp_sqlite_p99",
+        "SQLite ack p99 at 100 msg/s, ms",
+        "< 50",
+        lambda f: _get(f, "smtp", "latency_at_100", "latency_ms_p99"),
+        lambda v, f: v < 50,
+    ),
+    Target(
+        "smtp_postgres_share",
+        "PostgreSQL msg/s ÷ SQLite's",
+        "≥ 0.70",
+        _pg_share,
+        lambda v, f: v >= 0.7,
+    ),
+    Target(
+        "smtp_postgres_p99",
+        "PostgreSQL ack p99 at 100 msg/s, ms",
+        "< 50 × 1.3",
+        lambda f: _get(f, "postgres", "latency_at_100", "latency_ms_p99"),
+        lambda v, f: v < 65,
+    ),
+    Target(
+        "api_single_rate",
+        "GET /v1/verdicts/{id}, req/s",
+        "≥ 1500",
+        lambda f: _get(f, "api", "single", "req_per_s"),
+        lambda v, f: v >= 1500,
+    ),
+    Target(
+        "api_single_p99",
+        "GET /v1/verdicts/{id} p99, ms",
+        "< 20",
+        lambda f: _get(f, "api", "single", "latency_ms_p99"),
+        lambda v, f: v < 20,
+    ),
+    Target(
+        "memory_peak",
+        "peak RSS, 50 × 10 MB sessions, MB",
+        "< 2 × in flight + 150",
+        lambda f: _get(f, "memory", "peak_rss_mb"),
+        lambda v, f: v < f["memory"]["limit_mb"],
+    ),
+    Target(
+        "growth_size",
+        "verify CPU per MB, largest ÷ 1 MB",
+        "≤ 1.5",
+        lambda f: _get(f, "sizes", "growth"),
+        lambda v, f: v <= 1.5,
+    ),
+    Target(
+        "growth_registry",
+        "registry lookup, large ÷ 1k customers",
+        "≤ 1.5",
+        lambda f: _get(f, "growth", "registry_growth"),
+        lambda v, f: v <= 1.5,
+    ),
+    Target(
+        "growth_verdicts",
+        "verdict list page, large ÷ 10k verdicts",
+        "≤ 1.5",
+        lambda f: _get(f, "growth", "verdict_list_growth"),
+        lambda v, f: v <= 1.5,
+    ),
+)
+
+
+def evaluate(figures: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each target's value and whether it is met (None: not measured in this run)."""
+    judged: dict[str, dict[str, Any]] = {}
+    for target in TARGETS:
+        value = target.value(figures)
+        met = None if value is None else target.met(value, figures)
+        judged[target.key] = {"value": value, "target": target.wanted, "met": met}
+    return judged
+
+
+def table(figures: dict[str, Any], judged: dict[str, dict[str, Any]]) -> str:
+    """The figures a reader looks for first, then every target with met / not met."""
+    rows = [
+        ("verification, msg/s (1 thread)", _get(figures, "verify", "msgs_per_s")),
+        ("verification, CPU ms/msg", _get(figures, "verify", "cpu_ms_per_msg")),
+        (
+            "  of which parsing and mail checks",
+            _get(figures, "verify", "cpu_ms_per_msg_without_extraction"),
+        ),
+        ("rspamd, msg/s", _get(figures, "rspamd", "msgs_per_s")),
+        ("rspamd, CPU ms/msg", _get(figures, "rspamd", "cpu_ms_per_msg")),
+        ("SMTP SQLite, msg/s", _get(figures, "smtp", "throughput", "msgs_per_s")),
+        (
+            "SMTP SQLite @100/s, median ms",
+            _get(figures, "smtp", "latency_at_100", "latency_ms_median"),
+        ),
+        ("SMTP SQLite @100/s, p99 ms", _get(figures, "smtp", "latency_at_100", "latency_ms_p99")),
+        (
+            "SMTP SQLite @half capacity, p99 ms",
+            _get(figures, "smtp", "latency_at_half_capacity", "latency_ms_p99"),
+        ),
+        ("SMTP PostgreSQL, msg/s", _get(figures, "postgres", "throughput", "msgs_per_s")),
+        (
+            "SMTP PostgreSQL @100/s, p99 ms",
+            _get(figures, "postgres", "latency_at_100", "latency_ms_p99"),
+        ),
+        ("API single verdict, req/s", _get(figures, "api", "single", "req_per_s")),
+        ("API list page, req/s", _get(figures, "api", "list", "req_per_s")),
+        ("API list page, p99 ms", _get(figures, "api", "list", "latency_ms_p99")),
+        ("peak RSS 50 × 10 MB, MB", _get(figures, "memory", "peak_rss_mb")),
+    ]
+    width = 44
+    lines = ["", f"{'figure':<{width}} value", "-" * (width + 12)]
+    lines += [f"{name:<{width}} {_shown(value)}" for name, value in rows]
+    lines += ["", f"{'target':<{width}} {'value':>10}  {'wanted':<22} verdict", "-" * (width + 46)]
+    for target in TARGETS:
+        result = judged[target.key]
+        verdict = {True: "met", False: "NOT MET", None: "not measured"}[result["met"]]
+        lines.append(
+            f"{target.label:<{width}} {_shown(result['value']):>10}  {target.wanted:<22} {verdict}"
+        )
+    skipped = [
+        f"{name}: {part.get('skipped') or part.get('error')}"
+        for name, part in figures.items()
+        if isinstance(part, dict) and ("skipped" in part or "error" in part)
+    ]
+    lines += [f"note: {line}" for line in skipped]
+    return "\n".join(lines)
+
+
+def _shown(value: object) -> str:
+    return "—" if value is None else str(value)
