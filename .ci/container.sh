@@ -121,4 +121,7 @@ fi
 started=$SECONDS
 build_image
 log "$image built in $((SECONDS - started))s"
+# Each rebuild leaves the previous image and build stages untagged: recent ones are the
+# layer cache of the next build (dependencies not reinstalled), older ones only take disk.
+podman image prune --force --filter until=72h >/dev/null
 echo "$image"
