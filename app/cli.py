@@ -23,6 +23,7 @@ EX_DATAERR = 65
 EX_TEMPFAIL = 75
 EX_NOPERM = 77
 EX_CONFIG = 78
+EX_IOERR = 74
 
 log = logging.getLogger("intakeguard")
 
@@ -59,6 +60,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (InvalidInput, Conflict) as exc:
         print(f"intakeguard: {exc}", file=sys.stderr)
         return EX_DATAERR
+    except BrokenPipeError:
+        # Output piped into a reader that stopped early ("rules check | head"): nothing
+        # is wrong with intakeguard. Python would complain again flushing stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EX_IOERR
 
 
 class _Parser(argparse.ArgumentParser):

@@ -222,6 +222,24 @@ def test_rules_check_prints_the_kinds(tmp_path: Path) -> None:
     assert "finding from-mailbox.fail" in result.stdout
 
 
+def test_output_into_a_reader_that_stopped_early_is_no_traceback(tmp_path: Path) -> None:
+    # "intakeguard rules check | head -0": the reader is gone before anything is written.
+    reader, writer = os.pipe()
+    os.close(reader)
+    with subprocess.Popen(
+        [str(INTAKEGUARD), "rules", "check"],
+        cwd=tmp_path,
+        env=environment(),
+        stdout=writer,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        os.close(writer)
+        _, errors = process.communicate(timeout=60)
+    assert process.returncode == 74, errors
+    assert "Traceback" not in errors
+
+
 def test_rules_check_refuses_a_broken_directory_with_exit_78(
     tmp_path: Path, repo_rules: Path
 ) -> None:
