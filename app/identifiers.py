@@ -1,7 +1,7 @@
 """Polish personal and company identifiers: validation with a clear error, keyed hashes.
 
 PESEL, NIP and REGON are never stored or logged in clear: the store keeps an
-HMAC-SHA256 under a key derived from the secret key (so equal numbers can be
+HMAC-SHA256 keyed with the secret key (so equal numbers can be
 matched) and a masked form an agent can read back to a caller. The checksum rules
 themselves live in ``mailhook.identifiers``, which the mail side shares.
 """
