@@ -18,6 +18,7 @@ from email.policy import SMTP
 from email.utils import format_datetime
 from typing import Any
 
+import idna
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,23 +26,48 @@ from app.db.models import AlertThrottle, Customer
 from app.errors import ConfigError
 from app.settings import ENV_PREFIX, Settings, split_listen
 from app.webhooks import DeliveryFailed
+from mailhook.addresses import mask_address
 
 log = logging.getLogger(__name__)
 
-# An ASCII dot-atom mailbox only: nothing that could end a header or add a recipient.
-_MAILBOX = re.compile(
-    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+# RFC 5322 §3.2.3 atext, to which RFC 6531 §3.3 adds every non-ASCII character; the
+# controls, separators and spaces among those are refused before this is matched.
+_ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\U0010ffff-]"
+_LOCAL_PART = re.compile(rf"^{_ATEXT}+(?:\.{_ATEXT}+)*$")
+_DOMAIN = re.compile(
+    r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
 )
 _SMTP_TIMEOUT = 30.0
 
 
 def check_mailbox(address: str) -> str:
-    """``address`` if it is one plain ASCII mailbox, else ValueError."""
-    if len(address) > 254 or not _MAILBOX.match(address):
+    """``address`` if it is one plain mailbox (its IDN domain as an A-label), else ValueError.
+
+    A dot-atom only, nothing that could end a header or add a recipient; the local part
+    may be UTF-8 (RFC 6531), which needs a relay that announces SMTPUTF8.
+    """
+    local, at, domain = address.rpartition("@")
+    if (
+        not at
+        or any(unicodedata.category(c)[0] in "CZ" for c in address)
+        or not _LOCAL_PART.match(local)
+        or len(local.encode()) > 64
+    ):
         raise ValueError(f"{address[:80]!r} is not a single plain mailbox address")
-    return address
+    ascii_domain = domain if domain.isascii() else _a_label(domain)
+    checked = f"{local}@{ascii_domain}"
+    if len(checked.encode()) > 254 or not _DOMAIN.match(ascii_domain):
+        raise ValueError(f"{address[:80]!r} is not a single plain mailbox address")
+    return checked
+
+
+def _a_label(domain: str) -> str:
+    """An internationalised domain as DNS and SMTP without SMTPUTF8 know it (RFC 5890)."""
+    try:
+        return idna.encode(domain, uts46=True).decode("ascii")
+    except idna.IDNAError as exc:
+        raise ValueError(f"the domain {domain[:80]!r} is not a valid domain name: {exc}") from None
 
 
 def plain(text: str, limit: int = 120) -> str:
@@ -160,9 +186,13 @@ class AlertSender:
             message = build_alert(alert, self.from_address, delivery_id)
         except ValueError as exc:
             raise DeliveryFailed(f"alert not built: {exc}", permanent=True) from None
+        recipient = str(message["To"])
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as relay:
-                relay.send_message(message, self.from_address, [str(message["To"])])
+                self._require_smtputf8(relay, recipient)
+                # With a non-ASCII address smtplib itself sends MAIL FROM with SMTPUTF8
+                # (and BODY=8BITMIME) and writes the headers as UTF-8 (RFC 6531 §3.4).
+                relay.send_message(message, self.from_address, [recipient])
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             raise DeliveryFailed(
@@ -175,6 +205,22 @@ class AlertSender:
             ) from None
         except (smtplib.SMTPException, OSError) as exc:
             raise DeliveryFailed(f"cannot reach the relay: {type(exc).__name__}") from None
+
+    def _require_smtputf8(self, relay: smtplib.SMTP, recipient: str) -> None:
+        """DeliveryFailed (permanent) when an address needs SMTPUTF8 and the relay lacks it."""
+        needing_utf8 = [a for a in (recipient, self.from_address) if not a.isascii()]
+        if not needing_utf8:
+            return
+        relay.ehlo_or_helo_if_needed()
+        if not relay.has_extn("smtputf8"):
+            # No ASCII form exists for a UTF-8 local part (RFC 6530 §7.1): a downgrade
+            # would deliver to someone else, or nowhere.
+            raise DeliveryFailed(
+                f"the address {mask_address(needing_utf8[0])} has a non-ASCII local part and the "
+                f"relay {self.host}:{self.port} does not announce SMTPUTF8 (RFC 6531); "
+                "such alerts need a relay with SMTPUTF8",
+                permanent=True,
+            )
 
 
 def alert_sender_from_settings(settings: Settings) -> AlertSender | None:

@@ -22,20 +22,25 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
-from app.db.models import AuditEntry, AuditPersonal
+from app.db.models import AuditEntry, AuditPersonal, Base
 from app.db.types import utcnow
 from app.signing import canonical_json
+
+if TYPE_CHECKING:
+    from app.audit_rows import RowCheck
 
 GENESIS = "0" * 64
 ERASURE = "erasure"
 # Any constant: every appender in every replica asks for the same lock.
 _CHAIN_LOCK = 0x1A7A6E0A
 _VERIFY_BATCH = 1000
+# The newest entry, which the next one chains to; built once (appended to per verdict).
+_HEAD = select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,9 +102,7 @@ def append_many(session: Session, drafts: list[Draft]) -> list[AuditEntry]:
     if not drafts:
         return []
     _lock_chain(session)
-    head = session.execute(
-        select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
+    head = session.execute(_HEAD).first()
     seq, prev = (head.seq, head.entry_hash) if head is not None else (0, GENESIS)
     recorded_at = _timestamp(utcnow())
     entries: list[AuditEntry] = []
@@ -127,12 +130,18 @@ def append_many(session: Session, drafts: list[Draft]) -> list[AuditEntry]:
         )
         entries.append(entry)
         prev = entry.entry_hash
-    session.add_all(entries)
-    session.flush()
-    # After the entries: each side row's foreign key names one.
-    session.add_all(sides)
-    session.flush()
+    # Bulk inserts, not the unit of work: the rows are only ever inserted, and on the hot
+    # path (one entry per verdict) the ORM's bookkeeping cost more than the insert.
+    session.execute(insert(AuditEntry), [_columns(entry, AuditEntry) for entry in entries])
+    if sides:
+        # After the entries: each side row's foreign key names one.
+        session.execute(insert(AuditPersonal), [_columns(side, AuditPersonal) for side in sides])
     return entries
+
+
+def _columns(row: AuditEntry | AuditPersonal, model: type[Base]) -> dict[str, Any]:
+    """The column values of a not yet added ``row``, as a bulk insert takes them."""
+    return {column.key: getattr(row, column.key) for column in model.__table__.columns}
 
 
 def _lock_chain(session: Session) -> None:
@@ -166,23 +175,33 @@ class ChainReport:
             "erased_personal_records": self.erased,
         }
 
-    def broken(self, seq: int, problem: str) -> ChainReport:
+    def broken(self, seq: int | None, problem: str) -> ChainReport:
+        """Record the first break; ``seq`` is None when it is a row no entry records."""
         self.intact, self.broken_seq, self.problem = False, seq, problem
         return self
 
 
 def verify_chain(session: Session) -> ChainReport:
-    """Walk every entry in order and recompute every hash; stop at the first break."""
+    """Walk every entry in order and recompute every hash, and compare each recorded row
+    (verdict, review, action, …) with what its entry committed to; stop at the first break.
+
+    The chain is unkeyed: an edit followed by recomputing every later hash verifies. Only
+    the head hash compared with a copy kept outside the database catches that.
+    """
+    # Imported here: app.audit_rows reads rows through the modules that append entries.
+    from app.audit_rows import RowCheck
+
     report = ChainReport()
+    rows = RowCheck(session)
     # Entries whose personal side row is gone, until an erasure entry accounts for them.
     unaccounted: dict[int, str] = {}
     expected_seq, prev = 1, GENESIS
-    for entry, side in _entries_with_side_rows(session):
+    for entry, side, row_problem in _entries_with_side_rows(session, rows):
         if entry.seq != expected_seq:
             return report.broken(
                 expected_seq, f"entry {expected_seq} is missing (the next one is {entry.seq})"
             )
-        problem = _entry_problem(entry, side, prev)
+        problem = _entry_problem(entry, side, prev) or row_problem
         if problem is not None:
             return report.broken(entry.seq, problem)
         _account_for_erasures(entry, side, unaccounted, report)
@@ -198,11 +217,17 @@ def verify_chain(session: Session) -> ChainReport:
     if unaccounted:
         seq = min(unaccounted)
         return report.broken(seq, unaccounted[seq])
+    unrecorded = rows.unrecorded()
+    if unrecorded is not None:
+        return report.broken(None, unrecorded)
     return report
 
 
-def _entries_with_side_rows(session: Session) -> Iterator[tuple[AuditEntry, AuditPersonal | None]]:
-    """Every entry in seq order, a batch at a time, with its personal side row if any."""
+def _entries_with_side_rows(
+    session: Session, rows: RowCheck
+) -> Iterator[tuple[AuditEntry, AuditPersonal | None, str | None]]:
+    """Every entry in seq order, a batch at a time, with its personal side row if any and
+    why the row it records (if any) disagrees with it."""
     after = -(2**62)
     while True:
         batch = list(
@@ -223,8 +248,9 @@ def _entries_with_side_rows(session: Session) -> Iterator[tuple[AuditEntry, Audi
                 )
             )
         }
+        problems = rows.problems([(entry, _payload(entry)) for entry in batch])
         for entry in batch:
-            yield entry, sides.get(entry.seq)
+            yield entry, sides.get(entry.seq), problems.get(entry.seq)
         after = batch[-1].seq
         # Read-only walk: drop the rows read so far, so memory stays flat on long chains.
         session.expunge_all()

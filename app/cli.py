@@ -394,13 +394,18 @@ def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
         print(json.dumps(report.as_dict(), indent=2))
     if not report.intact:
         print(
-            f"intakeguard: audit chain broken at entry {report.broken_seq}: {report.problem}",
+            f"intakeguard: audit chain broken{_at_entry(report.broken_seq)}: {report.problem}",
             file=sys.stderr,
         )
         return EX_DATAERR
     if not args.json:
         print(f"audit chain intact: {report.entries} entries, head {report.head_hash}")
     return EX_OK
+
+
+def _at_entry(seq: int | None) -> str:
+    # None: the break is a stored row that no entry records.
+    return "" if seq is None else f" at entry {seq}"
 
 
 def _retention_run(settings: Settings, args: argparse.Namespace) -> int:

@@ -6,7 +6,9 @@ What an operator reads, and what is kept out of it:
   session, ``http-…`` or the caller's X-Request-ID for the API, ``pipe-…`` for a pipe
   run), so the verdict line of a message can be found from its SMTP session and back.
 - PESEL, NIP and REGON never appear in clear: any number in a line that passes one of
-  their checksums is replaced by ``[pesel]``, ``[nip]`` or ``[regon]``.
+  their checksums is replaced by ``[pesel]``, ``[nip]`` or ``[regon]``, in every form the
+  mail side recognises in a message (mailhook.identifiers: ``PL5260250274``,
+  ``526 025 02 74``, ``526-025-02-74``) as well as plain digit runs.
 - E-mail addresses are not written by our per-message lines: the verdict id and
   Message-ID find the message, and the verdict (behind the API's scopes) holds its
   addresses. aiosmtpd's own per-command narration, which repeats every address, is
@@ -26,6 +28,7 @@ from typing import Any
 
 from app.errors import InvalidInput
 from app.identifiers import IdentifierKind, normalise
+from mailhook.identifiers import find_identifiers
 from mailhook.tracing import request_id, safe_request_id
 
 # Attributes every LogRecord has; anything else on a record came in through ``extra=``.
@@ -37,13 +40,26 @@ _STANDARD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None)
     "taskName",
 }
 
-# Digit runs (with the hyphens NIP is often written with) long enough to be an identifier.
-_NUMBER = re.compile(r"(?<![\w-])\d[\d-]{7,16}\d(?![\w-])")
+# Digit runs (with the hyphens NIP is often written with) long enough to be an identifier,
+# not inside a word; an underscore separates ("nip_5260250274" is an identifier in clear).
+_NUMBER = re.compile(r"(?<![^\W_])(?<!-)\d[\d-]{7,16}\d(?![^\W_])(?!-)")
 
 
 def redact(text: str) -> str:
     """``text`` with every valid PESEL, NIP or REGON replaced by its kind in brackets."""
-    return _NUMBER.sub(_redact_number, text)
+    text = _NUMBER.sub(_redact_number, text)
+    # Then whatever the mail side's finder reads as an identifier (a "PL" prefix, digits in
+    # groups with spaces): the log must hide every number a message could be matched on.
+    for identifier in find_identifiers(text):
+        # reveal(): only to find where the number is written, never to write it anywhere.
+        written = r"[- ]?".join(identifier.reveal())
+        text = re.sub(
+            rf"(?<![0-9])(?:PL ?)?{written}(?![0-9])",
+            f"[{identifier.kind.value}]",
+            text,
+            flags=re.IGNORECASE,
+        )
+    return text
 
 
 def _redact_number(match: re.Match[str]) -> str:

@@ -24,11 +24,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+import httpx
 from sqlalchemy import exists, or_, select, text
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from app import metrics
-from app.alerts import AlertSender, alert_sender_from_settings, plan_alert
+from app.alerts import AlertSender, alert_sender_from_settings, plain, plan_alert
 from app.db.engine import store_errors
 from app.db.models import OutboxDelivery, OutboxEvent, WebhookSubscription
 from app.db.types import utcnow
@@ -60,6 +61,9 @@ BATCH = 100
 _DISPATCH_LOCK = 0x1A7A_0B0C
 
 Status = Literal["pending", "delivered", "dead"]
+# Unexpected errors no retry can cure: a URL (or address) that cannot be encoded or parsed.
+_HOPELESS: tuple[type[Exception], ...] = (httpx.InvalidURL, UnicodeError)
+_ERROR_LIMIT = 500
 
 
 def enqueue(session: Session, event: str, data: dict[str, Any]) -> str:
@@ -228,6 +232,18 @@ class OutboxWorker:
                 self._send_webhook(claimed.id, now)
         except DeliveryFailed as exc:
             self._record(claimed.id, now, str(exc), exc.permanent)
+        except StoreUnavailable:
+            raise  # nothing can be recorded now; the lease runs out and the pass is retried
+        # One delivery's surprise must not stop the pass: the others in the batch would
+        # starve behind it and this one would stay pending, unexplained, for ever.
+        except Exception as exc:
+            log.exception("outbox: unexpected error in %s delivery %s", claimed.kind, claimed.id)
+            self._record(
+                claimed.id,
+                now,
+                f"unexpected error: {type(exc).__name__}: {exc}",
+                isinstance(exc, _HOPELESS),
+            )
         else:
             self._record(claimed.id, now, None, False)
 
@@ -264,7 +280,8 @@ class OutboxWorker:
             row.attempts += 1
             row.last_attempt_at = now
             row.claimed_until = None
-            row.last_error = error
+            # An exception's text may quote anything (a NUL refused by PostgreSQL included).
+            row.last_error = None if error is None else plain(error, _ERROR_LIMIT)
             if error is not None:
                 metrics.WEBHOOK_FAILURES.inc()
             if error is None:

@@ -4,13 +4,20 @@ Both remove data and record that they did, as audit entries; neither touches an
 audit entry, so the chain verifies afterwards exactly as before.
 
 Erasure removes: the customer's registry row (panel address, name, masked and hashed
-PESEL/NIP/REGON, services, one-time codes), the personal side data of every registry
-entry about them in the audit chain, the raw messages of their verdicts, and the
-envelope (client IP, HELO, MAIL FROM) kept beside those verdicts, and the copies of
-those verdicts and alerts waiting in or delivered from the outbox. It keeps: the
-verdicts as signed (they are the record of what was decided, and a signature cannot
-survive an edit), reviews, agent actions, verifications, document receipts, the
-login as the pseudonymous key of all of these, and every message's SHA-256.
+PESEL/NIP/REGON, services, one-time codes), the personal side data of every audit entry
+about them (registry changes, and the free text of reviews and actions under their
+verdicts), the raw messages of their verdicts, and the envelope (client IP, HELO, MAIL
+FROM) kept beside those verdicts, and the copies of those verdicts and alerts waiting in
+or delivered from the outbox. It keeps: the verdicts as signed (they are the record of
+what was decided, and a signature cannot survive an edit, so the addresses, names and IP
+addresses their check reasons quote stay), reviews, agent actions, verifications,
+document receipts, the login as the pseudonymous key of all of these, and every
+message's SHA-256.
+
+It also keeps the raw message and envelope of a rejected verdict whose sender was not
+the customer's registered address (its customer-match check failed): that message is a
+third party's attempt in the customer's name, the evidence of an abuse, not the
+customer's own mail.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from app.db.models import (
 )
 from app.db.types import utcnow
 from app.errors import NotFound, StoreUnavailable
+from app.matching import NAME as CUSTOMER_MATCH
 
 log = logging.getLogger(__name__)
 
@@ -178,29 +186,39 @@ def erase_customer(session: Session, login: str, agent: str, reason: str) -> Era
     """Erase a customer's personal data (see the module docstring) in the caller's
     transaction; NotFound when nothing at all is known about ``login``."""
     removed = session.execute(delete(Customer).where(Customer.login == login)).rowcount  # type: ignore[attr-defined]
+    theirs = select(Verdict.id).where(Verdict.customer == login).scalar_subquery()
     entries = list(
         session.scalars(
             select(AuditPersonal.entry_seq)
             .join(AuditEntry, AuditEntry.seq == AuditPersonal.entry_seq)
-            .where(AuditEntry.subject == login)
+            # Registry entries name the login; reviews and actions name the verdict.
+            .where((AuditEntry.subject == login) | AuditEntry.subject.in_(theirs))
             .order_by(AuditPersonal.entry_seq)
         )
     )
     verdicts = list(
-        session.execute(select(Verdict.id, Verdict.message_sha256).where(Verdict.customer == login))
+        session.execute(
+            select(Verdict.id, Verdict.message_sha256, Verdict.decision, Verdict.checks).where(
+                Verdict.customer == login
+            )
+        )
     )
     if not removed and not entries and not verdicts:
         raise NotFound(f"nothing is stored about a customer with login {login!r}")
     if entries:
         session.execute(delete(AuditPersonal).where(AuditPersonal.entry_seq.in_(entries)))
-    hashes = sorted({sha256 for _, sha256 in verdicts})
+    own = [row for row in verdicts if not _third_party_attempt(row.decision, row.checks)]
+    hashes = sorted({row.message_sha256 for row in own})
     for start in range(0, len(hashes), PURGE_BATCH):
         _empty_raw(session, hashes[start : start + PURGE_BATCH], utcnow())
     outbox = _erase_outbox(session, login)
-    if verdicts:
+    ids = [row.id for row in own]
+    for start in range(0, len(ids), PURGE_BATCH):
         # Unsigned and outside the chain: the sender's addresses the verdict was judged on.
         session.execute(
-            update(Verdict).where(Verdict.customer == login).values(envelope={"erased": True})
+            update(Verdict)
+            .where(Verdict.id.in_(ids[start : start + PURGE_BATCH]))
+            .values(envelope={"erased": True})
         )
     entry = audit.append(
         session,
@@ -213,6 +231,7 @@ def erase_customer(session: Session, login: str, agent: str, reason: str) -> Era
             "customer_removed": bool(removed),
             "erased_entries": entries,
             "raw_message_sha256": hashes,
+            "evidence_kept_sha256": sorted({row.message_sha256 for row in verdicts} - set(hashes)),
             "outbox_copies_erased": outbox,
         },
     )
@@ -224,6 +243,13 @@ def erase_customer(session: Session, login: str, agent: str, reason: str) -> Era
         len(hashes),
     )
     return ErasureReport(login, bool(removed), len(entries), len(hashes), len(verdicts), entry.seq)
+
+
+def _third_party_attempt(decision: str, checks: list[dict[str, object]]) -> bool:
+    """Whether a verdict rejected a message whose sender was not the registered address."""
+    return decision == "rejected" and any(
+        check.get("name") == CUSTOMER_MATCH and check.get("result") == "fail" for check in checks
+    )
 
 
 class RetentionWorker:

@@ -3,6 +3,15 @@
 A verdict is never changed: a review records an agent's decision on a ``review`` or
 ``otp_required`` verdict, a later review may supersede it (naming it, with a reason),
 and the verdict's current state is derived from the newest review.
+
+Reviews and actions of one verdict are decided one at a time: each takes a lock on the
+verdict's row before reading its state (PostgreSQL ``SELECT … FOR UPDATE``; SQLite's
+IMMEDIATE transactions already hold the database's write lock), so an action can never
+be recorded on the strength of a review that a concurrent one was superseding.
+
+Free text (a review's reason, an action's name and details) is stored with every
+PESEL, NIP and REGON replaced by its kind, and enters the audit chain only through the
+erasable personal side row (app.audit), never its permanent payload.
 """
 
 from __future__ import annotations
@@ -13,12 +22,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app import audit
-from app.db.models import AgentAction, DocumentReceipt, Review, Verdict
-from app.errors import Conflict
+from app.db.models import AgentAction, Customer, DocumentReceipt, OneTimeCode, Review, Verdict
+from app.errors import Conflict, InvalidInput
+from app.logs import redact
+from app.outbox import enqueue
 from app.verdicts import find_verdict
 
 log = logging.getLogger(__name__)
@@ -50,7 +61,7 @@ def record_review(
 ) -> dict[str, Any]:
     """Record an agent's decision; Conflict when the verdict is final or already reviewed
     and the request does not supersede the current review."""
-    verdict = find_verdict(session, verdict_id)
+    verdict = _locked_verdict(session, verdict_id)
     if verdict.decision not in REVIEWABLE:
         raise Conflict(_not_reviewable(verdict))
     reviews = _reviews(session, verdict.id)
@@ -77,7 +88,7 @@ def record_review(
         recorded_at=now,
         decision=request.decision,
         agent=request.agent,
-        reason=request.reason,
+        reason=redact(request.reason),
         supersedes=request.supersedes,
         # Unique: of two first reviews racing, the second fails (409 from the API).
         first_for_verdict=verdict.id if latest is None else None,
@@ -97,6 +108,17 @@ def record_review(
             "supersedes": review.supersedes,
             "record_sha256": audit.record_digest(result),
         },
+        personal={"reason": review.reason},
+    )
+    enqueue(
+        session,
+        "verdict.reviewed",
+        {
+            "verdict_id": verdict.id,
+            "customer": verdict.customer,
+            "decision": review.decision,
+            "review": result,
+        },
     )
     log.info(
         "verdict %s reviewed by %s: %s%s",
@@ -106,6 +128,16 @@ def record_review(
         f" (superseding review {request.supersedes})" if request.supersedes else "",
     )
     return result
+
+
+def _locked_verdict(session: Session, verdict_id: str) -> Verdict:
+    """The verdict row, locked until commit: reviews and actions of one verdict are
+    decided one at a time, each reading the state the one before it left."""
+    verdict = find_verdict(session, verdict_id)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Verdict.seq).where(Verdict.seq == verdict.seq).with_for_update())
+    # SQLite: the transaction began IMMEDIATE (app.db.engine) and holds the write lock.
+    return verdict
 
 
 def _not_reviewable(verdict: Verdict) -> str:
@@ -172,24 +204,32 @@ def record_action(
 ) -> dict[str, Any]:
     """Record what an agent changed for the customer; Conflict unless the verdict, as
     reviewed or completed by documents, now stands accepted for that customer."""
-    verdict = find_verdict(session, verdict_id)
+    verdict = _locked_verdict(session, verdict_id)
     current = _current_decision(session, verdict, _reviews(session, verdict.id))
     if current != "accepted":
         raise Conflict(_refusal(verdict, current))
-    if verdict.customer is not None and request.login != verdict.customer:
+    if verdict.customer is None:
+        raise Conflict(
+            f"verdict {verdict.id} names no customer, so it cannot authorise anything done "
+            "for one; record the action under a verdict about that customer"
+        )
+    if request.login != verdict.customer:
         raise Conflict(
             f"verdict {verdict.id} is about customer {verdict.customer!r}, not "
             f"{request.login!r}; record the action under the verdict that concerns them"
         )
+    code_ref = (
+        None if request.code_ref is None else _code_use(session, request.login, request.code_ref)
+    )
     action = AgentAction(
         id=str(uuid.uuid4()),
         verdict_id=verdict.id,
         recorded_at=now,
         agent=request.agent,
-        action=request.action,
-        details=request.details,
+        action=redact(request.action),
+        details=redact(request.details),
         login=request.login,
-        code_ref=request.code_ref,
+        code_ref=code_ref,
     )
     session.add(action)
     session.flush()
@@ -202,14 +242,54 @@ def record_action(
             "action_id": action.id,
             "verdict_id": verdict.id,
             "agent": action.agent,
-            "action": action.action,
             "login": action.login,
             "code_ref": action.code_ref,
             "record_sha256": audit.record_digest(result),
         },
+        personal={"action": action.action, "details": action.details},
     )
-    log.info("action %r on verdict %s by %s", request.action, verdict.id, request.agent)
+    enqueue(
+        session,
+        "verdict.action_recorded",
+        {
+            "verdict_id": verdict.id,
+            "customer": verdict.customer,
+            "decision": current,
+            "action": result,
+        },
+    )
+    log.info("action %r on verdict %s by %s", action.action, verdict.id, request.agent)
     return result
+
+
+def _code_use(session: Session, login: str, code_ref: str) -> str:
+    """``code_ref`` as the id of the verdict or verification where one of ``login``'s
+    one-time codes was used; refused when it names no such use."""
+    try:
+        reference = str(uuid.UUID(code_ref))
+    except ValueError:
+        raise InvalidInput(
+            "code_ref: must be the id of the verdict or verification where the customer's "
+            "one-time code was used"
+        ) from None
+    used = session.scalar(
+        select(OneTimeCode.id)
+        .join(Customer, Customer.id == OneTimeCode.customer_id)
+        .where(
+            Customer.login == login,
+            or_(
+                OneTimeCode.used_by_verdict == reference,
+                OneTimeCode.used_by_verification == reference,
+            ),
+        )
+        .limit(1)
+    )
+    if used is None:
+        raise Conflict(
+            f"code_ref {reference}: no one-time code of customer {login!r} was used "
+            "by that verdict or verification"
+        )
+    return reference
 
 
 def _refusal(verdict: Verdict, current: str) -> str:

@@ -9,6 +9,7 @@ import ipaddress
 import json
 import re
 import secrets
+import unicodedata
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import idna
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -36,6 +38,8 @@ SECRET_PREFIX = "whsec_"  # noqa: S105 - a public prefix, not a secret
 # Caller-chosen secrets: long enough to resist guessing, printable so they fit in config.
 _SECRET = re.compile(r"^[\x21-\x7e]{24,200}$")
 _NONCE_BYTES = 12
+_PLAIN_PORT = re.compile(r"^[1-9][0-9]{0,4}$")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class SecretBox:
@@ -80,22 +84,12 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def check_url(url: str, allowed_hosts: Iterable[str]) -> str:
-    """``url`` if it is http(s) to an allowed host, else InvalidInput saying why."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise InvalidInput(f"url: not a valid URL ({exc})") from None
-    if parts.scheme not in ("http", "https"):
-        raise InvalidInput("url: only http:// and https:// URLs can receive webhooks")
-    host = (parts.hostname or "").lower().rstrip(".")
-    if not host:
-        raise InvalidInput("url: the URL names no host")
-    if parts.username is not None or parts.password is not None:
-        raise InvalidInput("url: credentials in the URL are refused; use the signing secret")
-    if port == 0:
-        raise InvalidInput("url: port 0 is not a port")
-    allowed = {h.lower().rstrip(".") for h in allowed_hosts}
+    """``url`` if it is http(s) to an allowed host, else InvalidInput saying why.
+
+    Refused as MalformedUrl when no allowed list could ever make it usable.
+    """
+    host, _ = _parse_url(url)
+    allowed = {_comparable_host(h) for h in allowed_hosts}
     if host not in allowed:
         listed = ", ".join(sorted(allowed)) if allowed else "none are allowed yet"
         raise InvalidInput(
@@ -103,6 +97,84 @@ def check_url(url: str, allowed_hosts: Iterable[str]) -> str:
             f"({listed}); an operator must allow it first"
         )
     return url
+
+
+def _parse_url(url: str) -> tuple[str, int]:
+    """The host (A-label, lower case) and port ``url`` leads to; MalformedUrl if unusable."""
+    unusual = next((c for c in url if unicodedata.category(c)[0] in "CZ"), None)
+    if unusual is not None:
+        # urlsplit silently drops tab, CR and LF and keeps NUL, so what it checked would
+        # not be what httpx requests (WHATWG URL: no whitespace or controls in a URL).
+        raise MalformedUrl(
+            f"url: a control character or whitespace ({_codepoint(unusual)}) is not allowed "
+            "anywhere in a URL; percent-encode it in the path or query"
+        )
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        host = (parts.hostname or "").rstrip(".")
+    except ValueError as exc:
+        raise MalformedUrl(f"url: not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https"):
+        raise MalformedUrl("url: only http:// and https:// URLs can receive webhooks")
+    if not host:
+        raise MalformedUrl("url: the URL names no host")
+    if parts.username is not None or parts.password is not None:
+        raise MalformedUrl("url: credentials in the URL are refused; use the signing secret")
+    if port == 0:
+        raise MalformedUrl("url: port 0 is not a port")
+    written_port = _written_port(parts.netloc)
+    if written_port is not None and not _PLAIN_PORT.match(written_port):
+        raise MalformedUrl(
+            f"url: the port {written_port[:20]!r} is not a plain decimal number (1-65535, "
+            "no leading zeros)"
+        )
+    effective = (_comparable_host(host), port or _DEFAULT_PORTS[parts.scheme])
+    # The check above is worth only as much as its agreement with what httpx will request.
+    try:
+        request = httpx.URL(url)
+        requested = (
+            _comparable_host(request.raw_host.decode("ascii")),
+            request.port or _DEFAULT_PORTS[request.scheme],
+        )
+    except (httpx.InvalidURL, UnicodeError, KeyError) as exc:
+        raise MalformedUrl(f"url: not a valid URL ({str(exc)[:200]})") from None
+    if requested != effective or request.scheme != parts.scheme:
+        raise MalformedUrl(
+            f"url: read two ways ({_shown(effective[0])} port {effective[1]}, or "
+            f"{_shown(requested[0])} port {requested[1]}); write the host and port plainly"
+        )
+    return effective
+
+
+def _written_port(netloc: str) -> str | None:
+    """The port exactly as written after the host (an IPv6 literal's colons skipped)."""
+    host_port = netloc.rpartition("@")[2]
+    after_host = host_port.rpartition("]")[2] if host_port.startswith("[") else host_port
+    if ":" not in after_host:
+        return None
+    return after_host.partition(":")[2]
+
+
+def _comparable_host(host: str) -> str:
+    """``host`` lower case, without a final dot, an IDN as its A-label (RFC 5890).
+
+    An IP address in its canonical text, so ``[0:0::1]`` is the ``::1`` an operator allowed.
+    """
+    host = host.lower().rstrip(".")
+    if host.isascii():
+        try:
+            return str(ipaddress.ip_address(host))
+        except ValueError:
+            return host
+    try:
+        return idna.encode(host, uts46=True).decode("ascii").rstrip(".")
+    except idna.IDNAError:
+        return host  # matches no allowed host, and httpx refuses it anyway
+
+
+def _codepoint(char: str) -> str:
+    return f"U+{ord(char):04X}"
 
 
 def _shown(host: str) -> str:
@@ -239,10 +311,14 @@ class WebhookSender:
     ) -> None:
         """Deliver, or raise DeliveryFailed with a sentence for the delivery's record."""
         try:
-            # Checked again at send time: the operator may have narrowed the list since.
+            # Checked again at send time: the operator may have narrowed the list since,
+            # and a row written by an older release or by hand was never checked at all.
             check_url(subscription.url, self.allowed_hosts)
             secret = self.box.open(subscription.secret_sealed, subscription.id)
+        except MalformedUrl as exc:
+            raise DeliveryFailed(str(exc), permanent=True) from None
         except InvalidInput as exc:
+            # The host may be allowed again, the old SECRET_KEY restored: worth retrying.
             raise DeliveryFailed(str(exc)) from None
         timestamp = str(int(now.timestamp()))
         headers = {
@@ -255,6 +331,9 @@ class WebhookSender:
         }
         try:
             response = self.client.post(subscription.url, content=body, headers=headers)
+        except httpx.InvalidURL as exc:
+            # Not an HTTPError: a URL httpx cannot request now never becomes requestable.
+            raise DeliveryFailed(f"url: cannot be requested ({exc})", permanent=True) from None
         except httpx.TimeoutException:
             raise DeliveryFailed("the endpoint did not answer in time") from None
         except httpx.HTTPError as exc:
@@ -272,3 +351,7 @@ class DeliveryFailed(IntakeguardError):
     def __init__(self, reason: str, permanent: bool = False) -> None:
         super().__init__(reason)
         self.permanent = permanent
+
+
+class MalformedUrl(InvalidInput):
+    """The URL cannot be requested as written, whatever hosts are allowed (422)."""

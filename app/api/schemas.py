@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from app.db.models import Customer
 
@@ -132,6 +133,19 @@ class WebhookIn(BaseModel):
         description="Signing secret (24-200 printable characters); a random one if left out",
     )
 
+    @field_validator("url", "events", "secret")
+    @classmethod
+    def _no_control_characters(cls, value: str | list[str] | None) -> str | list[str] | None:
+        # PostgreSQL refuses NUL in text (a 500 instead of a 422), and none has a use here.
+        texts = [value] if isinstance(value, str) else value or []
+        if any(_WEBHOOK_CONTROL.search(text) for text in texts):
+            raise ValueError("must not contain control characters (NUL, tab, line breaks)")
+        return value
+
+
+# C0 controls, DEL and C1 controls.
+_WEBHOOK_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
 
 class WebhookOut(BaseModel):
     id: str
@@ -157,15 +171,37 @@ class DeliveryOut(BaseModel):
     created_at: datetime
 
 
+# C0 controls (NUL among them: PostgreSQL refuses it in text), DEL and C1 controls; a
+# free text may keep its line breaks and tabs, a one-line field nothing of the kind.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROL_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _one_line(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters (NUL, line breaks, tabs)")
+    return value
+
+
+def _free_text(value: str) -> str:
+    if _CONTROL_IN_TEXT.search(value):
+        raise ValueError("must not contain control characters other than line breaks and tabs")
+    return value
+
+
+OneLine = Annotated[str, AfterValidator(_one_line)]
+FreeText = Annotated[str, AfterValidator(_free_text)]
+
+
 class ReviewIn(BaseModel):
     """An agent's decision on a review or otp_required verdict."""
 
     model_config = ConfigDict(extra="forbid")
 
     decision: Literal["accepted", "rejected"]
-    agent: str = Field(min_length=1, max_length=100)
-    reason: str = Field(min_length=1, max_length=4000, pattern=r"\S")
-    supersedes: str | None = Field(
+    agent: OneLine = Field(min_length=1, max_length=100)
+    reason: FreeText = Field(min_length=1, max_length=4000, pattern=r"\S")
+    supersedes: OneLine | None = Field(
         default=None,
         max_length=36,
         description="Id of the current review this one corrects; required for a second review",
@@ -200,15 +236,17 @@ class ActionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    agent: str = Field(min_length=1, max_length=100)
-    action: str = Field(min_length=1, max_length=100, pattern=r"\S")
-    details: str = Field(min_length=1, max_length=4000)
+    agent: OneLine = Field(min_length=1, max_length=100)
+    action: OneLine = Field(min_length=1, max_length=100, pattern=r"\S")
+    details: FreeText = Field(min_length=1, max_length=4000)
     login: str = Field(min_length=2, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]+$")
-    code_ref: str | None = Field(
+    code_ref: OneLine | None = Field(
         default=None,
         max_length=100,
-        description="A reference to the one-time code used (verdict or verification id), "
-        "never the code itself",
+        description="The one-time code the action rests on, by where it was used: the id "
+        "of the verdict (code in a message) or of the verification (code read on the phone "
+        "or in a chat) that used one of this customer's codes; never the code itself. An id "
+        "that names no use of the customer's codes is refused (409).",
     )
 
 
@@ -239,8 +277,8 @@ class ErasureIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    agent: str = Field(min_length=1, max_length=100)
-    reason: str = Field(min_length=1, max_length=2000, pattern=r"\S")
+    agent: OneLine = Field(min_length=1, max_length=100)
+    reason: FreeText = Field(min_length=1, max_length=2000, pattern=r"\S")
 
 
 class ErasureOut(BaseModel):

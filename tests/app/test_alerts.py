@@ -7,7 +7,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from email import message_from_bytes
+from email import message_from_bytes, message_from_string
 from email.message import Message
 from email.policy import default
 from typing import Any
@@ -32,9 +32,13 @@ FROM = "security@hosting.example"
 
 
 class Sink:
-    """An SMTP relay that keeps what it is given, or answers 451 while ``failing``."""
+    """An SMTP relay that keeps what it is given, or answers 451 while ``failing``.
 
-    def __init__(self) -> None:
+    With ``smtputf8`` it announces SMTPUTF8 (RFC 6531) and takes UTF-8 addresses.
+    """
+
+    def __init__(self, smtputf8: bool = False) -> None:
+        self.smtputf8 = smtputf8
         self.envelopes: list[Envelope] = []
         self.failing = False
         self.loop = asyncio.new_event_loop()
@@ -44,7 +48,9 @@ class Sink:
 
     async def _start(self) -> asyncio.Server:
         return await self.loop.create_server(
-            lambda: SMTP(self, hostname="relay.test"), "127.0.0.1", 0
+            lambda: SMTP(self, hostname="relay.test", enable_SMTPUTF8=self.smtputf8),
+            "127.0.0.1",
+            0,
         )
 
     async def handle_DATA(self, _: SMTP, __: Session, envelope: Envelope) -> str:
@@ -59,8 +65,10 @@ class Sink:
         return port
 
     def messages(self) -> list[Message]:
+        # UTF-8 headers (RFC 6532) are read as text; plain ASCII mail reads the same either way.
         return [
-            message_from_bytes(e.original_content or b"", policy=default) for e in self.envelopes
+            message_from_string((e.original_content or b"").decode(), policy=default)
+            for e in self.envelopes
         ]
 
     def close(self) -> None:
@@ -76,6 +84,13 @@ class Sink:
 @pytest.fixture
 def sink() -> Iterator[Sink]:
     relay = Sink()
+    yield relay
+    relay.close()
+
+
+@pytest.fixture
+def utf8_sink() -> Iterator[Sink]:
+    relay = Sink(smtputf8=True)
     yield relay
     relay.close()
 
@@ -232,6 +247,11 @@ ALERT = {
         "Jan <thief@evil.example>",
         "jan@acme.pl\x00",
         "",
+        # Unicode is welcome in the local part (RFC 6531), its line and format breaks not.
+        "zażółć@acme.pl\u2028Bcc: thief@evil.example",
+        "zażółć@acme.pl\x85Bcc: thief@evil.example",
+        "za\u200bżółć@acme.pl",
+        "zażółć @acme.pl",
     ],
 )
 def test_an_address_with_tricks_is_refused_not_sent(to: str, sink: Sink) -> None:
@@ -240,6 +260,42 @@ def test_an_address_with_tricks_is_refused_not_sent(to: str, sink: Sink) -> None
     with pytest.raises(DeliveryFailed) as failed:
         AlertSender("127.0.0.1", sink.port, FROM).send({**ALERT, "to": to}, "key")
     assert failed.value.permanent
+    assert sink.envelopes == []
+
+
+def test_a_unicode_mailbox_is_sent_with_smtputf8(
+    api: httpx.Client, service: DecisionService, utf8_sink: Sink
+) -> None:
+    # The registry takes a UTF-8 local part; the alert must reach it, not be dead-lettered.
+    assert register(api, panel_email="zażółć@acme.pl").status_code in (200, 201)
+    verdict = spoof(api)
+    assert alert_worker(service, utf8_sink, Clock()).run_once() == 1
+    [envelope] = utf8_sink.envelopes
+    assert envelope.rcpt_tos == ["zażółć@acme.pl"] and envelope.mail_from == FROM
+    assert envelope.smtp_utf8 and "SMTPUTF8" in envelope.mail_options
+    [message] = utf8_sink.messages()
+    assert message["To"] == "zażółć@acme.pl"
+    assert verdict["id"] in text_of(message)
+    with service.sessions() as session:
+        [delivery] = session.scalars(select(OutboxDelivery)).all()
+    assert delivery.status == "delivered", delivery.last_error
+
+
+def test_an_idn_domain_is_sent_as_its_a_label_without_smtputf8(sink: Sink) -> None:
+    AlertSender("127.0.0.1", sink.port, FROM).send({**ALERT, "to": "jan@żółw.pl"}, "key")
+    [envelope] = sink.envelopes
+    assert envelope.rcpt_tos == ["jan@xn--w-uga1v8h.pl"]
+    assert not envelope.smtp_utf8
+    assert sink.messages()[0]["To"] == "jan@xn--w-uga1v8h.pl"
+
+
+def test_a_relay_without_smtputf8_is_a_permanent_failure_that_says_why(sink: Sink) -> None:
+    with pytest.raises(DeliveryFailed) as failed:
+        AlertSender("127.0.0.1", sink.port, FROM).send({**ALERT, "to": "zażółć@acme.pl"}, "key")
+    assert failed.value.permanent
+    assert "does not announce SMTPUTF8" in str(failed.value)
+    # Named enough for an operator to find the customer, masked like any logged address.
+    assert "za***@acme.pl" in str(failed.value) and "zażółć" not in str(failed.value)
     assert sink.envelopes == []
 
 

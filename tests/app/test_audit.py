@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import uuid
+from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,8 @@ from app import audit
 from app.auth import create_token
 from app.db.engine import make_engine, session_factory
 from app.db.migrate import MIGRATIONS, upgrade
-from app.db.models import AuditEntry, AuditPersonal, Base
+from app.db.models import AuditEntry, AuditPersonal, Base, Review
+from app.db.types import utcnow
 from app.intake import DecisionService
 from tests.app.api.common import KOWALSKI, register, submit
 from tests.app.test_cli import EX_DATAERR, intakeguard
@@ -316,4 +319,140 @@ def test_verifications_document_receipts_and_imports_append_entries(
     ]
     assert '"stage":"identified"' in chain[1].payload
     assert "5260250274" not in "".join(e.payload for e in chain)
+    assert verify(api)["intact"] is True
+
+
+def build_decisions(api: httpx.Client) -> dict[str, str]:
+    """A verdict of each kind agents act on, a superseded review, an action, a verification
+    and a document receipt; returns their ids by role."""
+    assert register(api).status_code == 201
+    spoofed = submit(api, make_message(sender="kto@evil.example", subject="Transfer acme.pl"))
+    assert spoofed.json()["decision"] == "rejected", spoofed.text
+    otp = submit(api, make_message(subject="Kod authinfo dla acme.pl"), **FROM_ACME).json()
+    assert otp["decision"] == "otp_required", otp["reasons"]
+    decision = {"decision": "accepted", "agent": "agent.ola", "reason": "Code read by phone."}
+    first = api.post(f"/v1/verdicts/{otp['id']}/review", json=decision).json()
+    action = {"agent": "agent.ola", "action": "authinfo_sent", "details": "d", "login": "acme"}
+    acted = api.post(f"/v1/verdicts/{otp['id']}/actions", json=action).json()
+    correction = {**decision, "decision": "rejected", "supersedes": first["id"]}
+    second = api.post(f"/v1/verdicts/{otp['id']}/review", json=correction).json()
+    call = {"channel": "phone", "service": "acme.pl", "agent": "agent.ola", "nip": "5260250274"}
+    verification = api.post("/v1/verifications", json=call).json()
+    postal = submit(api, make_message(subject="Cesja domeny acme.pl"), **FROM_ACME).json()
+    checked = {"name": True, "address": False, "signature_or_stamp": True}
+    receipt = api.post(
+        f"/v1/verdicts/{postal['id']}/documents", json={"agent": "agent.ola", "checked": checked}
+    ).json()
+    assert verify(api)["intact"] is True
+    return {
+        "rejected": spoofed.json()["id"],
+        "first_review": first["id"],
+        "superseding_review": second["id"],
+        "action": acted["id"],
+        "verification": verification["id"],
+        "receipt": receipt["id"],
+        "postal": postal["id"],
+    }
+
+
+def _seq_recording(service: DecisionService, row_id: str) -> int:
+    """The seq of the (first) entry whose payload names ``row_id``."""
+    return next(e.seq for e in entries(service) if f'"{row_id}"' in e.payload)
+
+
+@pytest.mark.parametrize(
+    ("role", "sql", "problem"),
+    [
+        ("rejected", "UPDATE verdicts SET decision = 'accepted' WHERE id = :id", "was changed"),
+        ("first_review", "UPDATE reviews SET decision = 'rejected' WHERE id = :id", "changed"),
+        ("superseding_review", "UPDATE reviews SET reason = 'ok' WHERE id = :id", "changed"),
+        ("superseding_review", "DELETE FROM reviews WHERE id = :id", "is gone"),
+        ("action", "UPDATE agent_actions SET login = 'kowalska' WHERE id = :id", "changed"),
+        ("verification", "UPDATE verifications SET stage = 'authorized' WHERE id = :id", "changed"),
+        ("receipt", "UPDATE document_receipts SET agent = 'x' WHERE id = :id", "changed"),
+    ],
+)
+def test_an_edited_or_deleted_recorded_row_is_found_at_its_entry(
+    api: httpx.Client, service: DecisionService, role: str, sql: str, problem: str
+) -> None:
+    ids = build_decisions(api)
+    seq = _seq_recording(service, ids[role])
+    tamper(service, sql, id=ids[role])
+    report = verify(api)
+    assert (report["intact"], report["broken_seq"]) == (False, seq), report
+    assert ids[role] in report["problem"] and problem in report["problem"], report
+    assert report["entries"] == seq - 1
+
+
+def test_a_receipt_made_complete_behind_the_records_back_is_found(
+    api: httpx.Client, service: DecisionService
+) -> None:
+    ids = build_decisions(api)
+    tamper(
+        service,
+        "UPDATE document_receipts SET complete = :yes, completes_verdict = :verdict WHERE id = :id",
+        yes=True,
+        verdict=ids["postal"],
+        id=ids["receipt"],
+    )
+    report = verify(api)
+    assert (report["intact"], report["broken_seq"]) == (
+        False,
+        _seq_recording(service, ids["receipt"]),
+    )
+
+
+def test_a_row_no_entry_records_is_found(api: httpx.Client, service: DecisionService) -> None:
+    ids = build_decisions(api)
+    forged = str(uuid.uuid4())
+    with service.sessions.begin() as session:
+        verdict_id = session.scalar(
+            select(Review.verdict_id).where(Review.id == ids["first_review"])
+        )
+        session.add(
+            Review(
+                id=forged,
+                verdict_id=verdict_id,
+                recorded_at=utcnow(),
+                decision="accepted",
+                agent="agent.ola",
+                reason="Forged.",
+                supersedes=ids["superseding_review"],
+            )
+        )
+    report = verify(api)
+    assert (report["intact"], report["broken_seq"]) == (False, None), report
+    assert f"review {forged} is stored without an audit entry" in report["problem"]
+    assert report["entries"] == len(entries(service))
+
+
+def test_cli_names_a_row_without_an_entry(
+    api: httpx.Client, service: DecisionService, database_url: str, tmp_path: Any
+) -> None:
+    ids = build_decisions(api)
+    tamper(service, "DELETE FROM audit_entries WHERE seq = (SELECT MAX(seq) FROM audit_entries)")
+    broken = intakeguard("audit", "verify", cwd=tmp_path, database_url=database_url)
+    assert broken.returncode == EX_DATAERR, broken.stderr
+    assert f"audit chain broken: the document receipt {ids['receipt']}" in broken.stderr
+
+
+def test_rows_older_than_the_chain_need_no_entry(
+    api: httpx.Client, service: DecisionService
+) -> None:
+    """The chain starts at migration 0004: rows recorded before it have no entries."""
+    ids = build_decisions(api)
+    with service.sessions.begin() as session:
+        verdict_id = session.scalar(
+            select(Review.verdict_id).where(Review.id == ids["first_review"])
+        )
+        session.add(
+            Review(
+                id=str(uuid.uuid4()),
+                verdict_id=verdict_id,
+                recorded_at=utcnow() - timedelta(days=400),
+                decision="accepted",
+                agent="agent.ola",
+                reason="Before the chain.",
+            )
+        )
     assert verify(api)["intact"] is True

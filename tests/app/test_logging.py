@@ -92,6 +92,23 @@ def test_identifiers_are_redacted_in_messages_and_extras() -> None:
     assert redact("port 2525, 12345678901, 2026-11-28") == "port 2525, 12345678901, 2026-11-28"
 
 
+@pytest.mark.parametrize(
+    ("written", "redacted"),
+    [
+        ("NIP PL5260001246.", "NIP [nip]."),
+        ("VAT pl 5260001246", "VAT pl [nip]"),
+        ("NIP 526 000 12 46, ok", "NIP [nip], ok"),
+        ("NIP 526 00 01 246", "NIP [nip]"),
+        ("nip_changed_to_5260001246", "nip_changed_to_[nip]"),
+        (f"{PESEL}/{REGON}", "[pesel]/[regon]"),
+    ],
+)
+def test_every_form_the_mail_side_recognises_is_redacted(written: str, redacted: str) -> None:
+    assert redact(written) == redacted
+    for formatter in (JsonFormatter(), TextFormatter()):
+        assert NIP not in formatter.format(record("caller wrote %s", written))
+
+
 def test_one_line_per_message_with_ids_decision_and_timing(
     service: DecisionService, intake_lines: io.StringIO
 ) -> None:

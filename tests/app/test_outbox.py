@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
 from sqlalchemy import func, select, text
 
-from app.db.models import OutboxDelivery, OutboxEvent
+from app.db.models import OutboxDelivery, OutboxEvent, WebhookSubscription
+from app.db.types import utcnow
 from app.intake import DecisionService
-from app.outbox import FIRST_DELAY, LEASE, MAX_ATTEMPTS, MAX_DELAY, backoff, enqueue
+from app.outbox import FIRST_DELAY, LEASE, MAX_ATTEMPTS, MAX_DELAY, OutboxWorker, backoff, enqueue
+from app.webhooks import SecretBox, WebhookSender
 from tests.app.api.common import register, submit
 from tests.app.test_webhooks import (
     Clock,
     Receiver,
     clock_fixture,  # noqa: F401 - a fixture, requested by its name
+    deliveries,
     hooks_fixture,  # noqa: F401
     hooks_server_fixture,  # noqa: F401
     make_worker,
@@ -23,7 +27,7 @@ from tests.app.test_webhooks import (
     spoof,
     subscribe,
 )
-from tests.support import make_message
+from tests.support import SECRET_KEY, make_message
 
 
 def test_back_off_doubles_from_30_seconds_to_an_hour_and_lasts_over_a_day() -> None:
@@ -124,3 +128,86 @@ def test_deleting_a_subscription_drops_its_pending_deliveries(
     clock.advance(timedelta(hours=1))
     assert worker.run_once() == 0
     assert len(receiver.requests) == 1
+
+
+def add_unchecked_subscription(service: DecisionService, url: str) -> str:
+    """A subscription row as an older release or a hand edit could leave it: URL unchecked."""
+    subscription_id = str(uuid.uuid4())
+    box = SecretBox(SECRET_KEY.encode())
+    with service.sessions.begin() as session:
+        session.add(
+            WebhookSubscription(
+                id=subscription_id,
+                url=url,
+                events=["*"],
+                decisions=None,
+                secret_sealed=box.seal("test-webhook-secret-0123456789abcdef", subscription_id),
+                created_at=utcnow() - timedelta(minutes=1),
+            )
+        )
+    return subscription_id
+
+
+def delivery_of(service: DecisionService, subscription_id: str) -> OutboxDelivery:
+    with service.sessions() as session:
+        [row] = session.scalars(
+            select(OutboxDelivery).where(OutboxDelivery.subscription_id == subscription_id)
+        ).all()
+        return row
+
+
+def test_an_unusable_url_is_dead_lettered_and_does_not_starve_the_others(
+    hooks: httpx.Client, service: DecisionService, receiver: Receiver, clock: Clock
+) -> None:
+    register(hooks)
+    # Listed before the good one, so each is claimed and tried first.
+    tab = add_unchecked_subscription(service, receiver.url + "\tx")
+    port = add_unchecked_subscription(service, "http://[::1]x/hook")
+    good = subscribe(hooks, receiver)
+    spoof(hooks)
+    worker = make_worker(service, clock)
+    assert worker.run_once() == 3
+    [request] = receiver.requests
+    assert request.signature_ok
+    [delivered] = deliveries(hooks, good)
+    assert delivered["status"] == "delivered"
+    for subscription_id, mention in ((tab, "control character"), (port, "not a valid URL")):
+        dead = delivery_of(service, subscription_id)
+        assert dead.status == "dead" and dead.attempts == 1, dead.last_error
+        assert dead.last_error is not None and mention in dead.last_error
+    # Dead at once: nothing is left for later passes to stumble on.
+    clock.advance(timedelta(hours=1))
+    assert worker.run_once() == 0
+
+
+class FaultySender(WebhookSender):
+    """Fails on one URL with an error nobody planned for, as a library bug would."""
+
+    def send(
+        self,
+        subscription: WebhookSubscription,
+        delivery: OutboxDelivery,
+        body: bytes,
+        now: datetime,
+    ) -> None:
+        if subscription.url.endswith("/faulty"):
+            raise RuntimeError("something nobody planned for")
+        super().send(subscription, delivery, body, now)
+
+
+def test_an_unexpected_error_fails_only_its_own_delivery(
+    hooks: httpx.Client, service: DecisionService, receiver: Receiver, clock: Clock
+) -> None:
+    register(hooks)
+    faulty = subscribe(hooks, receiver, url=receiver.url.replace("/hook", "/faulty"))
+    good = subscribe(hooks, receiver)
+    spoof(hooks)
+    sender = FaultySender(SecretBox(SECRET_KEY.encode()), ["127.0.0.1"], 5.0)
+    worker = OutboxWorker(service.sessions, sender, now=clock, jitter=lambda: 0.0)
+    assert worker.run_once() == 2
+    assert deliveries(hooks, good)[0]["status"] == "delivered"
+    [failed] = deliveries(hooks, faulty)
+    # Not known to be hopeless: retried on the usual schedule like any failure.
+    assert failed["status"] == "pending" and failed["attempts"] == 1
+    assert failed["last_error"] == "unexpected error: RuntimeError: something nobody planned for"
+    assert datetime.fromisoformat(failed["next_attempt_at"]) == clock() + timedelta(seconds=30)

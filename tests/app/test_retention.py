@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -174,6 +176,19 @@ def test_erasing_an_unknown_customer_is_404(api: httpx.Client) -> None:
     assert_error(api.post("/v1/customers/nobody/erasure", json=body), 404, "not_found", "nobody")
 
 
+def bytes_of(path: Path) -> bytes:
+    """The file's bytes, read by another process.
+
+    Opening and closing a SQLite file in a process that has it open through SQLite
+    drops that process's POSIX locks on it (sqlite.org/howtocorrupt.html §2.2): another
+    process may then reset the write-ahead log under live connections.
+    """
+    script = "import sys; sys.stdout.buffer.write(open(sys.argv[1], 'rb').read())"
+    return subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, check=True
+    ).stdout
+
+
 def test_cli_customers_erase(
     api: httpx.Client, service: DecisionService, database_url: str, tmp_path: Path
 ) -> None:
@@ -188,7 +203,7 @@ def test_cli_customers_erase(
     if url.get_backend_name() == "sqlite":
         # Not only out of the tables: out of the file and its write-ahead log.
         files = [Path(url.database or ""), Path(f"{url.database}-wal")]
-        stored = b"".join(path.read_bytes() for path in files if path.exists())
+        stored = b"".join(bytes_of(path) for path in files if path.exists())
         for personal in (MARKER, "ACME sp. z o.o.", "*******274"):
             assert personal.encode() not in stored, personal
     unknown = intakeguard(
@@ -277,3 +292,61 @@ def test_the_server_s_retention_worker_purges_on_its_own(
     finally:
         worker.stop()
     assert chain_report(service).intact
+
+
+def test_erasure_keeps_a_third_partys_rejected_attempt_as_evidence(
+    api: httpx.Client, service: DecisionService
+) -> None:
+    assert register(api).status_code == 201
+    own = jan_writes(api)
+    attempt = f"Prosze o kod AuthInfo dla acme.pl. Slad-oszusta-{MARKER}\n"
+    raw = make_message(sender="kto@evil.example", subject="Transfer domeny acme.pl", body=attempt)
+    spoofed = submit(api, raw, client_ip="198.51.100.7", helo="mx.evil.example").json()
+    assert (spoofed["decision"], spoofed["customer"]) == ("rejected", "acme"), spoofed
+    body = {"agent": "dpo.ewa", "reason": "Art. 17 request"}
+    erased = api.post("/v1/customers/acme/erasure", json=body).json()
+    assert (erased["raw_messages_erased"], erased["verdicts_kept"]) == (1, 2)
+    with service.sessions() as session:
+        stored = {
+            row.id: (row.envelope, session.get(StoredMessage, row.message_sha256))
+            for row in session.scalars(select(Verdict))
+        }
+    envelope, message = stored[spoofed["id"]]
+    assert message is not None and b"Slad-oszusta" in message.raw
+    assert envelope["client_ip"] == "198.51.100.7" and envelope["helo"] == "mx.evil.example"
+    envelope, message = stored[own["id"]]
+    assert message is not None and message.raw == b"" and envelope == {"erased": True}
+    assert chain_report(service).intact
+
+
+def test_erasure_removes_the_free_text_of_reviews_and_actions_from_the_chain(
+    api: httpx.Client, service: DecisionService
+) -> None:
+    assert register(api).status_code == 201
+    otp = submit(api, make_message(subject="Kod authinfo dla acme.pl"), **FROM_ACME).json()
+    assert otp["decision"] == "otp_required", otp["reasons"]
+    reason = {"decision": "accepted", "agent": "agent.ola", "reason": "Pani Zofia potwierdzila."}
+    assert api.post(f"/v1/verdicts/{otp['id']}/review", json=reason).status_code == 201
+    action = {"agent": "agent.ola", "action": "authinfo_sent", "details": "Dla Pani Zofii."}
+    response = api.post(f"/v1/verdicts/{otp['id']}/actions", json={**action, "login": "acme"})
+    assert response.status_code == 201, response.text
+    chained = database_text(service)
+    assert (
+        "Zofi" not in chained["audit_entries"] and "authinfo_sent" not in chained["audit_entries"]
+    )
+    assert "Pani Zofia" in chained["audit_personal"] and "Pani Zofii" in chained["audit_personal"]
+    body = {"agent": "dpo.ewa", "reason": "Art. 17 request"}
+    erased = api.post("/v1/customers/acme/erasure", json=body).json()
+    # The registry entry's side data and those of the review and the action.
+    assert erased["personal_records_erased"] == 3
+    assert "Zofi" not in database_text(service)["audit_personal"]
+    report = chain_report(service)
+    assert report.intact and report.erased == 3
+
+
+def test_an_erasure_request_with_control_characters_is_422(api: httpx.Client) -> None:
+    assert register(api).status_code == 201
+    for body in ({"agent": "dpo\x00", "reason": "r"}, {"agent": "dpo", "reason": "r\x00"}):
+        response = api.post("/v1/customers/acme/erasure", json=body)
+        assert_error(response, 422, "invalid_request")
+    assert api.get("/v1/customers/acme").status_code == 200

@@ -135,7 +135,7 @@ def make_worker(service: DecisionService, clock: Clock, timeout: float = 5.0) ->
 def hooks_server_fixture(
     settings: Settings, session_service: DecisionService
 ) -> Iterator[LiveServer]:
-    allowed = settings.model_copy(update={"webhook_allowed_hosts": ["127.0.0.1"]})
+    allowed = settings.model_copy(update={"webhook_allowed_hosts": ["127.0.0.1", "::1"]})
     with LiveServer(create_app(allowed, session_service)) as server:
         yield server
 
@@ -231,12 +231,51 @@ def test_secret_is_sealed_at_rest(hooks: httpx.Client, service: DecisionService)
         ("http://user:pw@127.0.0.1/hook", "credentials"),
         ("http:///nohost", "no host"),
         ("http://127.0.0.1:99999/hook", "not a valid URL"),
+        # What urlsplit checks must be what httpx requests: no whitespace, no odd hosts.
+        ("http://127.0.0.1/a b", "control character or whitespace (U+0020)"),
+        ("http://127.0.0.1\u200b/hook", "control character or whitespace (U+200B)"),
+        ("http://[::1]x/hook", "not a valid URL"),
+        ("http://[host]/hook", "not a valid URL"),
+        ("http://127.0.0.1:00080/hook", "'00080' is not a plain decimal number"),
+        ("http://127.0.0.1:/hook", "'' is not a plain decimal number"),
     ],
 )
 def test_urls_that_are_not_allowed_are_refused(hooks: httpx.Client, url: str, mention: str) -> None:
     response = hooks.post("/v1/webhooks", json={"url": url, "events": ["*"]})
     assert_error(response, 422, "invalid_input", mention)
     assert hooks.get("/v1/webhooks").json() == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("url", "http://127.0.0.1/hook\x00"),
+        ("url", "http://127.0.0.1/hook\tx"),
+        ("url", "http://127.0.0.1/\r\nhook"),
+        ("url", "http://127.0.0.1/hook\x85"),
+        ("events", ["verdict.recorded\x00"]),
+        ("secret", "a-long-enough-secret-0123456789\x00"),
+    ],
+)
+def test_control_characters_are_refused_on_every_store(
+    hooks: httpx.Client, field: str, value: Any
+) -> None:
+    # PostgreSQL refuses NUL in text: this was a 500 there, and must be a 422 on both.
+    body = {"url": "http://127.0.0.1/hook", "events": ["*"], field: value}
+    response = hooks.post("/v1/webhooks", json=body)
+    assert_error(response, 422, "invalid_request", field, "control characters")
+    assert hooks.get("/v1/webhooks").json() == []
+
+
+def test_urls_with_a_port_or_an_ipv6_literal_are_accepted_as_written(hooks: httpx.Client) -> None:
+    for url in (
+        "http://127.0.0.1:8080/hook?a=%00",
+        "https://[::1]:443/hook",
+        "http://[0:0:0:0:0:0:0:1]:8080/hook",
+    ):
+        created = hooks.post("/v1/webhooks", json={"url": url, "events": ["*"]})
+        assert created.status_code == 201, created.text
+        assert created.json()["url"] == url
 
 
 def test_default_allows_no_webhook_host_at_all(api: httpx.Client) -> None:
@@ -254,7 +293,7 @@ def test_bad_events_secrets_and_decisions_are_refused(hooks: httpx.Client) -> No
     short = hooks.post("/v1/webhooks", json={"url": url, "events": ["*"], "secret": "short"})
     assert_error(short, 422, "invalid_input", "secret")
     crlf = hooks.post("/v1/webhooks", json={"url": url, "events": ["*"], "secret": "a\r\n" * 10})
-    assert_error(crlf, 422, "invalid_input", "secret")
+    assert_error(crlf, 422, "invalid_request", "secret", "control characters")
     decision = hooks.post("/v1/webhooks", json={"url": url, "events": ["*"], "decisions": ["x"]})
     assert_error(decision, 422, "invalid_request", "decisions")
 

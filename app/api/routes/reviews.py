@@ -66,8 +66,10 @@ def act(
     session: SessionDep,
     _: Annotated[Principal, Depends(require("review"))],
 ) -> dict[str, Any]:
-    """Record a change made for the customer; refused unless the verdict now stands
-    accepted (as recorded, on review, or by complete postal documents)."""
+    """Record a change made for the customer; refused (409) unless the verdict now stands
+    accepted (as recorded, on review, or by complete postal documents) and is about that
+    customer. ``code_ref``, if given, must be the id of the verdict or verification that
+    used one of the customer's one-time codes."""
     request = ActionRequest(body.agent, body.action, body.details, body.login, body.code_ref)
     return record_action(session, verdict_id, request, utcnow())
 

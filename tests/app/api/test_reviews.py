@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 import threading
 import uuid
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from app.auth import create_token
+from app.db.models import AuditEntry, Base
 from app.intake import DecisionService
-from tests.app.api.common import assert_error, assert_signed, register, submit
+from app.logs import JsonFormatter
+from tests.app.api.common import KOWALSKI, assert_error, assert_signed, register, submit
+from tests.app.test_webhooks import (  # noqa: F401 (fixtures used by name)
+    Clock,
+    Receiver,
+    clock_fixture,
+    hooks_fixture,
+    hooks_server_fixture,
+    make_worker,
+    receiver_fixture,
+)
 from tests.support import make_message
 
 FROM_ACME = {"client_ip": "192.0.2.10", "helo": "mx.acme.pl", "mail_from": "jan@acme.pl"}
@@ -49,7 +64,6 @@ def act(api: httpx.Client, verdict_id: str, **body: Any) -> httpx.Response:
         "action": "authinfo_sent",
         "details": "AuthInfo code for acme.pl sent to the panel address.",
         "login": "acme",
-        "code_ref": "verification 42",
     }
     return api.post(f"/v1/verdicts/{verdict_id}/actions", json={**payload, **body})
 
@@ -148,7 +162,7 @@ def test_an_action_is_recorded_under_an_accepted_verdict(api: httpx.Client) -> N
     response = act(api, target)
     assert response.status_code == 201, response.text
     action = response.json()
-    assert (action["login"], action["code_ref"]) == ("acme", "verification 42")
+    assert (action["login"], action["code_ref"]) == ("acme", None)
     assert action["action"] == "authinfo_sent"
     assert api.get(f"/v1/verdicts/{target}/actions").json() == [action]
 
@@ -245,3 +259,211 @@ def test_openapi_describes_the_new_routes(api: httpx.Client) -> None:
     for name in ("ReviewIn", "ReviewOut", "ReviewState", "ActionIn", "ActionOut"):
         assert name in schemas
     assert {"ChainReportOut", "ErasureIn", "ErasureOut"} <= set(schemas)
+
+
+def _chain_of(service: DecisionService, verdict_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """The kinds and payloads of the audit entries about a verdict, in chain order."""
+    with service.sessions() as session:
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.subject == verdict_id).order_by(AuditEntry.seq)
+        )
+        return [(entry.kind, json.loads(entry.payload)) for entry in entries]
+
+
+def test_no_action_is_recorded_after_a_concurrent_rejecting_review(
+    api: httpx.Client, service: DecisionService
+) -> None:
+    """A superseding rejection and an action sent at once: the action is either refused or
+    chained before the rejection, never after it (PostgreSQL raced here before a lock)."""
+    for _ in range(8):
+        target = verdict(api, "otp_required")["id"]
+        first = review(api, target).json()
+        statuses = _reject_and_act_at_once(api, target, first["id"])
+        assert statuses["review"] == 201
+        kinds = [(kind, payload.get("decision")) for kind, payload in _chain_of(service, target)]
+        rejection = kinds.index(("review", "rejected"))
+        assert ("action", None) not in kinds[rejection:], kinds
+        assert statuses["action"] == (201 if ("action", None) in kinds else 409)
+    assert api.get("/v1/audit/verify").json()["intact"]
+
+
+def _reject_and_act_at_once(api: httpx.Client, target: str, first_id: str) -> dict[str, int]:
+    start = threading.Barrier(2)
+    statuses: dict[str, int] = {}
+
+    def send(kind: str) -> None:
+        with httpx.Client(base_url=str(api.base_url), headers=api.headers, timeout=30) as client:
+            start.wait()
+            if kind == "review":
+                reject = {"decision": "rejected", "reason": "Fraud.", "supersedes": first_id}
+                statuses[kind] = review(client, target, **reject).status_code
+            else:
+                statuses[kind] = act(client, target).status_code
+
+    threads = [threading.Thread(target=send, args=(kind,)) for kind in ("review", "action")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return statuses
+
+
+def test_an_action_under_a_verdict_about_no_customer_is_refused(api: httpx.Client) -> None:
+    target = verdict(api, "review")
+    assert target["customer"] is None
+    assert review(api, target["id"]).status_code == 201
+    response = act(api, target["id"], login="kowalska")
+    assert_error(response, 409, "conflict", "names no customer")
+    assert api.get(f"/v1/verdicts/{target['id']}/actions").json() == []
+
+
+def _code_used_by_a_verdict(api: httpx.Client, login: str = "acme") -> str:
+    code = api.post(f"/v1/customers/{login}/codes").json()["code"]
+    body = f"Prosze o kod AuthInfo dla acme.pl\nKod jednorazowy: {code}\n"
+    raw = make_message(subject="Transfer domeny acme.pl", body=body)
+    used = submit(api, raw, **FROM_ACME).json()
+    assert used["decision"] == "accepted", used["reasons"]
+    verdict_id: str = used["id"]
+    return verdict_id
+
+
+def test_code_ref_names_where_one_of_the_customers_codes_was_used(api: httpx.Client) -> None:
+    target = verdict(api, "accepted")["id"]
+    used_by = _code_used_by_a_verdict(api)
+    response = act(api, target, code_ref=used_by.upper())
+    assert response.status_code == 201, response.text
+    assert response.json()["code_ref"] == used_by
+    # A verdict that used no code, an id of nothing, and no id at all.
+    assert_error(act(api, target, code_ref=target), 409, "conflict", "no one-time code")
+    assert_error(act(api, target, code_ref=str(uuid.uuid4())), 409, "conflict", "acme")
+    assert_error(act(api, target, code_ref="verification 42"), 422, "invalid_input", "code_ref")
+    assert len(api.get(f"/v1/verdicts/{target}/actions").json()) == 1
+
+
+def test_code_ref_of_another_customers_code_is_refused(api: httpx.Client) -> None:
+    target = verdict(api, "accepted")["id"]
+    assert register(api, "kowalska", **KOWALSKI).status_code == 201
+    code = api.post("/v1/customers/kowalska/codes").json()["code"]
+    call = {"channel": "phone", "agent": "agent.ola", "service": "kowalska.pl", "code": code}
+    verification = api.post("/v1/verifications", json={**call, "login": "kowalska"})
+    assert verification.json()["stage"] == "authorized", verification.text
+    used_by = verification.json()["id"]
+    assert_error(act(api, target, code_ref=used_by), 409, "conflict", "'acme'")
+    # The same reference is good for the customer whose code it used.
+    kowalska = _kowalska_accepted(api)
+    assert act(api, kowalska, login="kowalska", code_ref=used_by).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "value"),
+    [
+        ("review", "agent", "agent\x00ola"),
+        ("review", "reason", "fraud\x00"),
+        ("review", "agent", "agent\nola"),
+        ("review", "supersedes", "\x00"),
+        ("review", "reason", "bell\x07"),
+        ("actions", "agent", "\x00"),
+        ("actions", "action", "sent\x00"),
+        ("actions", "action", "sent\ttwice"),
+        ("actions", "details", "d\x00"),
+        ("actions", "details", "d\x1b[31m"),
+        ("actions", "code_ref", "\x00"),
+    ],
+)
+def test_control_characters_are_422(api: httpx.Client, path: str, field: str, value: str) -> None:
+    target = verdict(api, "accepted" if path == "actions" else "review")["id"]
+    send = act if path == "actions" else review
+    assert_error(send(api, target, **{field: value}), 422, "invalid_request", field)
+
+
+def test_free_text_keeps_its_line_breaks_and_tabs(api: httpx.Client) -> None:
+    target = verdict(api, "review")["id"]
+    reason = "Called back.\n\tThe customer confirmed.\r\n"
+    response = review(api, target, reason=reason)
+    assert response.status_code == 201, response.text
+    assert response.json()["reason"] == reason
+    details = "Line one\nline two\twith a tab"
+    response = act(api, target, login="acme", details=details)
+    assert_error(response, 409, "conflict", "names no customer")
+    accepted = verdict(api, "accepted")["id"]
+    assert act(api, accepted, details=details).json()["details"] == details
+
+
+def _kowalska_accepted(api: httpx.Client) -> str:
+    """A verdict about customer kowalska (registered by the caller), accepted on review."""
+    raw = make_message(
+        sender="anna@kowalska.example", subject="Pytanie o domene kowalska.pl", body="Prosze.\n"
+    )
+    envelope = {"client_ip": "192.0.2.10", "helo": "mx.kowalska.example"}
+    response = submit(api, raw, mail_from="anna@kowalska.example", **envelope)
+    found = response.json()
+    assert (found["decision"], found["customer"]) == ("review", "kowalska"), found["reasons"]
+    assert review(api, found["id"]).status_code == 201
+    verdict_id: str = found["id"]
+    return verdict_id
+
+
+def test_reviews_and_actions_are_posted_to_subscribers(
+    hooks: httpx.Client, service: DecisionService, receiver: Receiver, clock: Clock
+) -> None:
+    events = ["verdict.reviewed", "verdict.action_recorded"]
+    subscription = {"url": receiver.url, "events": events, "secret": receiver.secret}
+    assert hooks.post("/v1/webhooks", json=subscription).status_code == 201
+    target = verdict(hooks, "otp_required")["id"]
+    decided = review(hooks, target).json()
+    action = act(hooks, target).json()
+    assert make_worker(service, clock).run_once() == 2
+    assert all(request.signature_ok for request in receiver.requests)
+    posted = [
+        (request.headers["Intakeguard-Event"], json.loads(request.body)["data"])
+        for request in receiver.requests
+    ]
+    common = {"verdict_id": target, "customer": "acme", "decision": "accepted"}
+    assert posted == [
+        ("verdict.reviewed", {**common, "review": decided}),
+        ("verdict.action_recorded", {**common, "action": action}),
+    ]
+
+
+def test_identifiers_in_free_text_reach_no_log_entry_or_table(
+    api: httpx.Client, service: DecisionService
+) -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("app.reviews")
+    saved = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    written = ("PL5260001246", "526 000 12 46", "526-000-12-46", "5260001246")
+    try:
+        target = verdict(api, "otp_required")["id"]
+        reason = f"Caller gave NIP {written[1]}."
+        assert review(api, target, reason=reason).json()["reason"] == "Caller gave NIP [nip]."
+        details = f"Invoice data: {written[0]}, {written[2]}; PESEL 44051401359"
+        response = act(api, target, action=f"nip_changed_to_{written[3]}", details=details)
+        assert response.status_code == 201, response.text
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved)
+    assert response.json()["details"] == "Invoice data: [nip], [nip]; PESEL [pesel]"
+    assert "[nip]" in stream.getvalue()
+    found = _stored_text(service)
+    for form in (*written, "44051401359"):
+        assert form not in stream.getvalue()
+        assert form.encode() not in found, form
+    # Free text sits in the erasable side data, not the chain's permanent payload.
+    [(_, entry)] = [e for e in _chain_of(service, target) if e[0] == "action"]
+    assert "details" not in entry and "action" not in entry and "personal_sha256" in entry
+
+
+def _stored_text(service: DecisionService) -> bytes:
+    """Every value of every table, as bytes, for a search."""
+    found = bytearray()
+    with service.sessions() as session:
+        for table in Base.metadata.sorted_tables:
+            for row in session.execute(table.select()):
+                for value in row:
+                    found += value if isinstance(value, bytes) else str(value).encode()
+                    found += b"\n"
+    return bytes(found)
