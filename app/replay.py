@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, String, and_, bindparam, insert, or_, select
 from sqlalchemy.orm import Session
 
 from app.db.models import MessageFingerprint
@@ -152,43 +153,52 @@ def remember(
 ) -> None:
     """Record the fingerprints of ``message`` with its verdict, in the caller's transaction."""
     prints = fingerprints(message, sender)
-    session.add_all(
-        MessageFingerprint(
-            kind=kind,
-            value=value,
-            body_sha256=prints.body_sha256,
-            message_sha256=prints.message_sha256,
-            verdict_id=verdict_id,
-            seen_at=recorded_at,
-        )
+    rows = [
+        {
+            "kind": kind,
+            "value": value,
+            "body_sha256": prints.body_sha256,
+            "message_sha256": prints.message_sha256,
+            "verdict_id": verdict_id,
+            "seen_at": recorded_at,
+        }
         for kind, value in prints.lookup_keys()
-    )
-    session.flush()
+    ]
+    if rows:
+        # One bulk insert, not ORM objects: the rows are never read back in this transaction.
+        session.execute(insert(MessageFingerprint), rows)
 
 
 def _sightings(session: Session, prints: Fingerprints) -> list[MessageFingerprint]:
-    conditions = []
-    if prints.signatures:
-        conditions.append(
-            and_(
-                MessageFingerprint.kind == DKIM,
-                MessageFingerprint.value.in_(prints.signatures),
-            )
-        )
+    query = _sightings_query(len(prints.signatures), prints.message_id is not None)
+    values = {f"signature_{i}": value for i, value in enumerate(prints.signatures)}
     if prints.message_id is not None:
+        values["message_id"] = prints.message_id
+    return list(session.scalars(query, values))
+
+
+@functools.lru_cache(maxsize=2 * (MAX_SIGNATURES + 1))
+def _sightings_query(signatures: int, message_id: bool) -> Select[MessageFingerprint]:
+    """The lookup of earlier sightings, by its shape; built and compiled once per shape
+    (a query built anew for every message cost more than running it)."""
+    conditions = []
+    if signatures:
+        wanted = [bindparam(f"signature_{i}", type_=String) for i in range(signatures)]
+        conditions.append(
+            and_(MessageFingerprint.kind == DKIM, MessageFingerprint.value.in_(wanted))
+        )
+    if message_id:
         conditions.append(
             and_(
                 MessageFingerprint.kind == MESSAGE_ID,
-                MessageFingerprint.value == prints.message_id,
+                MessageFingerprint.value == bindparam("message_id"),
             )
         )
-    return list(
-        session.scalars(
-            select(MessageFingerprint)
-            .where(or_(*conditions))
-            .order_by(MessageFingerprint.id)
-            .limit(_MAX_ROWS)
-        )
+    return (
+        select(MessageFingerprint)
+        .where(or_(*conditions))
+        .order_by(MessageFingerprint.id)
+        .limit(_MAX_ROWS)
     )
 
 

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from app import audit
@@ -33,8 +33,11 @@ def record_verdict(
     now = utcnow()
     # The raw message's primary key is its SHA-256: a second recording of the same bytes
     # (two deliveries racing) fails here, and the caller answers with the first verdict.
-    session.add(StoredMessage(sha256=message.sha256, raw=message.raw, received_at=now))
-    session.flush()
+    # Rows only ever inserted, and nothing reads them back as objects in this transaction:
+    # Core inserts skip the unit of work's bookkeeping (a third of the cost of recording).
+    session.execute(
+        insert(StoredMessage), [{"sha256": message.sha256, "raw": message.raw, "received_at": now}]
+    )
     verdict: dict[str, Any] = {
         "id": str(uuid.uuid4()),
         "message_id": _storable(message.message_id),
@@ -43,32 +46,34 @@ def record_verdict(
         **body,
     }
     verdict["signature"] = signer.sign(verdict)
-    session.add(
-        Verdict(
-            id=verdict["id"],
-            message_id=verdict["message_id"],
-            message_sha256=message.sha256,
-            recorded_at=now,
-            channel=verdict["channel"],
-            decision=verdict["decision"],
-            assurance=verdict["assurance"],
-            customer=verdict["customer"],
-            instruction=verdict["instruction"],
-            checks=verdict["checks"],
-            reasons=verdict["reasons"],
-            envelope=_storable(
-                {
-                    "client_ip": message.envelope.client_ip,
-                    "helo": message.envelope.helo,
-                    "mail_from": message.envelope.mail_from,
-                    "rcpt": list(message.envelope.rcpt),
-                }
-            ),
-            rules_version=verdict["rules_version"],
-            signature=verdict["signature"],
-        )
+    session.execute(
+        insert(Verdict),
+        [
+            dict(
+                id=verdict["id"],
+                message_id=verdict["message_id"],
+                message_sha256=message.sha256,
+                recorded_at=now,
+                channel=verdict["channel"],
+                decision=verdict["decision"],
+                assurance=verdict["assurance"],
+                customer=verdict["customer"],
+                instruction=verdict["instruction"],
+                checks=verdict["checks"],
+                reasons=verdict["reasons"],
+                envelope=_storable(
+                    {
+                        "client_ip": message.envelope.client_ip,
+                        "helo": message.envelope.helo,
+                        "mail_from": message.envelope.mail_from,
+                        "rcpt": list(message.envelope.rcpt),
+                    }
+                ),
+                rules_version=verdict["rules_version"],
+                signature=verdict["signature"],
+            )
+        ],
     )
-    session.flush()
     audit.append(session, "verdict", verdict["id"], verdict_entry(verdict, message.sha256))
     return verdict
 
@@ -100,6 +105,16 @@ def _storable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return type(value)(_storable(item) for item in value)
     return value
+
+
+# Whether any verdict is about these bytes: asked of every message, nearly always "no".
+# Built once with a parameter, so its compiled form is reused.
+_ANY_FOR_BYTES = select(Verdict.seq).where(Verdict.message_sha256 == bindparam("sha256")).limit(1)
+
+
+def recorded_for_bytes(connection: Connection, sha256: str) -> bool:
+    """Whether a verdict was recorded for these exact message bytes (one indexed lookup)."""
+    return connection.execute(_ANY_FOR_BYTES, {"sha256": sha256}).first() is not None
 
 
 def verdict_for_bytes(session: Session, sha256: str) -> dict[str, Any] | None:

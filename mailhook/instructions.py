@@ -95,7 +95,7 @@ def extract(message: InboundMessage, catalogue: Catalogue) -> Instruction:
     )
     services = _unique(
         [
-            *_domains(_URL.sub(" ", text)),
+            *_domains(_without_urls(text)),
             *(m.group(0).lower() for m in catalogue.server_id_pattern.finditer(text)),
         ]
     )
@@ -153,6 +153,11 @@ def to_a_label(domain: str) -> str | None:
         return idna.encode(domain.rstrip(".").lower(), uts46=True).decode("ascii")
     except (idna.IDNAError, UnicodeError):
         return None
+
+
+def _without_urls(text: str) -> str:
+    # Every URL holds "://": a fast substring test spares the scan of a text without one.
+    return _URL.sub(" ", text) if "://" in text else text
 
 
 def _domains(text: str) -> list[str]:

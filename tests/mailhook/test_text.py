@@ -9,7 +9,7 @@ from email.message import EmailMessage
 import pytest
 
 from mailhook.message import Channel, Envelope, parse_message
-from mailhook.text import body_text, fold, html_to_text, subject, without_quotes
+from mailhook.text import body_text, fold, html_to_text, lines, subject, without_quotes
 
 POLISH = "Zażółć gęślą jaźń. ŁÓDŹ, Śląsk, Żółw"
 
@@ -188,3 +188,27 @@ def test_fold_strips_marks_of_any_script_and_keeps_ascii_as_is() -> None:
     assert fold("Zażółć GĘŚLĄ jaźń") == "zazolc gesla jazn"
     assert fold("Crème brûlée, naïve résumé") == "creme brulee, naive resume"
     assert fold("plain ascii: a-b_c 123") == "plain ascii: a-b_c 123"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Prosze o KOD AuthInfo",
+        "  tabs\tand\x0bvertical\x0cfeeds\x1cand\x1fseparators\r\n",
+        "MiXeD CaSe, punctuation: a-b_c 123!",
+        "",
+        " \t ",
+    ],
+)
+def test_fold_of_ascii_text_is_what_the_general_path_gives(text: str) -> None:
+    # A non-ASCII letter sends the text down the general path; "ą" folds to "a".
+    general = fold(text + " ą")
+    assert fold(text) == general.removesuffix("a").rstrip()
+    assert general.endswith("a")
+
+
+def test_lines_of_a_long_text_split_as_splitlines_does() -> None:
+    # Past the length split at once, the lines are read one at a time: the same lines.
+    sample = "a\r\nb\rc\nd\x0be\x0cf\x1cg\x85h\u2028i\u2029j\n\nk\n" * 10_000
+    assert len(sample) > 64 * 1024
+    assert list(lines(sample)) == sample.splitlines()
