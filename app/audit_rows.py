@@ -25,6 +25,7 @@ from app.audit import record_digest
 from app.db.models import AgentAction, AuditEntry, DocumentReceipt, Review, Verdict, Verification
 from app.reviews import action_json, review_json
 from app.verdicts import as_json
+from app.verifications import verification_json
 
 _BATCH = 1000
 
@@ -48,21 +49,6 @@ def _digest_differs(key: str, record: Callable[[Any], dict[str, Any]]) -> Callab
         return None if record_digest(record(row)) == payload.get(key) else "was changed"
 
     return differs
-
-
-def _timestamp(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def _verification_record(row: Verification) -> dict[str, Any]:
-    # As app.verifications.verify_caller returns it.
-    return {
-        "id": row.id,
-        "stage": row.stage,
-        "customer": row.customer,
-        "reasons": row.reasons,
-        "recorded_at": _timestamp(row.recorded_at),
-    }
 
 
 def _receipt_differs(row: DocumentReceipt, payload: dict[str, Any]) -> str | None:
@@ -90,7 +76,7 @@ RECORDED: tuple[RecordedTable, ...] = (
     ),
     RecordedTable(
         "verification", "verification", Verification, "verification_id",
-        _digest_differs("record_sha256", _verification_record), lambda row: row.id,
+        _digest_differs("record_sha256", verification_json), lambda row: row.id,
     ),
     RecordedTable(
         "document_receipt", "document receipt", DocumentReceipt, "receipt_id",

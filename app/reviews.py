@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from app import audit
 from app.db.models import AgentAction, Customer, DocumentReceipt, OneTimeCode, Review, Verdict
+from app.db.types import iso_z
 from app.errors import Conflict, InvalidInput
 from app.logs import redact
 from app.outbox import enqueue
@@ -195,7 +196,7 @@ def review_json(review: Review) -> dict[str, Any]:
         "agent": review.agent,
         "reason": review.reason,
         "supersedes": review.supersedes,
-        "recorded_at": _timestamp(review.recorded_at),
+        "recorded_at": iso_z(review.recorded_at),
     }
 
 
@@ -324,9 +325,5 @@ def action_json(action: AgentAction) -> dict[str, Any]:
         "details": action.details,
         "login": action.login,
         "code_ref": action.code_ref,
-        "recorded_at": _timestamp(action.recorded_at),
+        "recorded_at": iso_z(action.recorded_at),
     }
-
-
-def _timestamp(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")

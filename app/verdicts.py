@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app import audit
 from app.db.models import StoredMessage, Verdict
-from app.db.types import utcnow
+from app.db.types import iso_z, utcnow
 from app.errors import InvalidInput, NotFound
 from app.signing import VerdictSigner
 from mailhook.message import InboundMessage
@@ -41,7 +41,7 @@ def record_verdict(
     verdict: dict[str, Any] = {
         "id": str(uuid.uuid4()),
         "message_id": _storable(message.message_id),
-        "recorded_at": now.isoformat().replace("+00:00", "Z"),
+        "recorded_at": iso_z(now),
         "channel": message.channel.value,
         **body,
     }
@@ -130,7 +130,7 @@ def as_json(row: Verdict) -> dict[str, Any]:
     return {
         "id": row.id,
         "message_id": row.message_id,
-        "recorded_at": row.recorded_at.isoformat().replace("+00:00", "Z"),
+        "recorded_at": iso_z(row.recorded_at),
         "channel": row.channel,
         "decision": row.decision,
         "assurance": row.assurance,

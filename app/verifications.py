@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app import audit
 from app.codes import check_codes, consume
 from app.db.models import Customer, DocumentReceipt, Verdict, Verification
+from app.db.types import iso_z
 from app.errors import Conflict, InvalidInput, NotFound
 from app.identifiers import IdentifierKind, keyed_hash, normalise
 from app.registry import owners_of, parse_service
@@ -108,13 +109,7 @@ def verify_caller(
         stage,
         row.customer,
     )
-    result = {
-        "id": verification_id,
-        "stage": stage,
-        "customer": row.customer,
-        "reasons": reasons,
-        "recorded_at": _timestamp(now),
-    }
+    result = verification_json(row)
     audit.append(
         session,
         "verification",
@@ -289,7 +284,7 @@ def record_documents(
         "complete": checked.complete,
         "note": note,
         "reason": reason,
-        "recorded_at": _timestamp(now),
+        "recorded_at": iso_z(now),
     }
     audit.append(
         session,
@@ -306,5 +301,12 @@ def record_documents(
     return result
 
 
-def _timestamp(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
+def verification_json(row: Verification) -> dict[str, Any]:
+    """A verification as the API returns it and its audit entry's digest covers."""
+    return {
+        "id": row.id,
+        "stage": row.stage,
+        "customer": row.customer,
+        "reasons": row.reasons,
+        "recorded_at": iso_z(row.recorded_at),
+    }

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import OutboxDelivery, WebhookSubscription
-from app.db.types import utcnow
+from app.db.types import iso_z, utcnow
 from app.errors import IntakeguardError, InvalidInput, NotFound
 from app.settings import ENV_PREFIX
 
@@ -287,7 +287,7 @@ def delivery_body(event_id: str, event: str, created_at: datetime, data: dict[st
     envelope = {
         "id": event_id,
         "event": event,
-        "created_at": created_at.isoformat().replace("+00:00", "Z"),
+        "created_at": iso_z(created_at),
         "data": data,
     }
     return json.dumps(envelope, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

@@ -34,3 +34,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def iso_z(moment: datetime) -> str:
+    """``moment`` (UTC) in ISO 8601 with a ``Z``: how every time in the API is written."""
+    return moment.isoformat().replace("+00:00", "Z")
