@@ -21,6 +21,7 @@ import httpx
 from tests.bench import growth
 from tests.bench.api_load import run_load
 from tests.bench.corpus import BENCH_DIR, Corpus, build_corpus, sized_message
+from tests.bench.record import measure_recording
 from tests.bench.rspamd import run_rspamd
 from tests.bench.servers import (
     BenchError,
@@ -35,7 +36,7 @@ from tests.bench.targets import evaluate, table
 from tests.bench.verify import measure_sizes, measure_verification, verification_service
 from tests.support import ADMIN_TOKEN
 
-PARTS = ("verify", "rspamd", "smtp", "postgres", "api", "memory", "sizes", "growth")
+PARTS = ("verify", "record", "rspamd", "smtp", "postgres", "api", "memory", "sizes", "growth")
 KB, MB = 1024, 1024 * 1024
 
 
@@ -101,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     with dns_server(corpus.zones) as dns:
         service = verification_service(dns, run.scratch / "verify.db")
         run.part("verify", lambda: measure_verification(service, corpus))
+        run.part("record", lambda: measure_recording(corpus, dns, run.scratch))
         sizes = [KB, 10 * KB, 100 * KB, MB, 5 * MB, 25 * MB]
         run.part("sizes", lambda: measure_sizes(service, corpus, sizes, BENCH_DIR / "sizes"))
         if args.rspamd is None:
