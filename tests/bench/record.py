@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, event
 
 from app.api import build_service
+from app.audit import record_digest
 from app.db.engine import make_engine
 from app.db.migrate import upgrade
 from app.intake import DecisionService, sender_of
@@ -38,6 +39,7 @@ WARM_UP = 20
 # sender of the first one naming it, so later messages both match and fail to match.
 REGISTERED_FROM = 200
 _WORDS = re.compile(r"\s+")
+_DECIDED = ("decision", "assurance", "customer", "instruction", "checks", "reasons")
 
 
 def measure_recording(corpus: Corpus, dns: str, scratch: Path) -> dict[str, Any]:
@@ -70,11 +72,11 @@ def _measure(url: str, corpus: Corpus, dns: str) -> dict[str, Any]:
     for message in messages[:WARM_UP]:
         service.submit(message)
     timed = messages[WARM_UP:]
-    decisions: Counter[str] = Counter()
+    verdicts = []
     with _counting(service.sessions.kw["bind"]) as counted:
         cpu0, wall0 = time.process_time(), time.perf_counter()
         for message in timed:
-            decisions[service.submit(message)["decision"]] += 1
+            verdicts.append(service.submit(message))
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     extract_cpu = _extraction_cpu(service, timed)
     service.sessions.kw["bind"].dispose()
@@ -92,7 +94,9 @@ def _measure(url: str, corpus: Corpus, dns: str) -> dict[str, Any]:
         "statements": {
             text: round(count / n, 2) for text, count in counted["statements"].most_common()
         },
-        "decisions": dict(sorted(decisions.items())),
+        "decisions": dict(sorted(Counter(v["decision"] for v in verdicts).items())),
+        # What was decided, ids and times aside: equal across runs unless a verdict changed.
+        "verdicts_sha256": record_digest([{k: v[k] for k in _DECIDED} for v in verdicts]),
     }
 
 
