@@ -23,7 +23,7 @@ from app.lookalikes import imitated_domain
 from app.matching import match_customer
 from app.outbox import enqueue
 from app.policy import assurance_of, decide
-from app.replay import check_replay, remember
+from app.replay import Fingerprints, check_replay, fingerprints, remember
 from app.rules import Rules, load_rules
 from app.settings import Settings
 from app.signing import VerdictSigner
@@ -118,14 +118,14 @@ class DecisionService:
                 store_errors(),
                 self.sessions.begin() as session,
             ):
-                body, code = self._decision(session, message, findings, consume_code=True)
+                body, code, prints = self._decision(session, message, findings, consume_code=True)
                 verdict = record_verdict(session, message, body, self.signer)
                 if code is not None:
                     # Consumed in _decision; now the verdict that used it has its id.
                     link_to_verdict(session, code, verdict["id"])
                 # In the verdict's transaction: a message is remembered exactly when recorded.
                 recorded_at = datetime.fromisoformat(verdict["recorded_at"])
-                remember(session, message, sender_of(findings), verdict["id"], recorded_at)
+                remember(session, prints, verdict["id"], recorded_at)
                 # Webhooks and the owner's alert go out exactly when the verdict commits.
                 enqueue(session, "verdict.recorded", verdict)
         except IntegrityError:
@@ -221,7 +221,7 @@ class DecisionService:
         self, session: Session, message: InboundMessage, findings: list[Finding]
     ) -> dict[str, Any]:
         """The verdict body, changing nothing: a valid one-time code is not consumed."""
-        body, _ = self._decision(session, message, findings, consume_code=False)
+        body, _, _ = self._decision(session, message, findings, consume_code=False)
         return body
 
     def _decision(
@@ -230,7 +230,9 @@ class DecisionService:
         message: InboundMessage,
         findings: list[Finding],
         consume_code: bool,
-    ) -> tuple[dict[str, Any], OneTimeCode | None]:
+    ) -> tuple[dict[str, Any], OneTimeCode | None, Fingerprints]:
+        """The verdict body, the one-time code it used and the message's fingerprints
+        (computed once: the replay check reads them, and submit records them)."""
         findings = list(findings)
         instruction = extract(message, self.rules.catalogue)
         truncated = truncation_finding(instruction)
@@ -242,7 +244,8 @@ class DecisionService:
             findings.append(match.finding)
         if match.identifier_finding is not None:
             findings.append(match.identifier_finding)
-        findings.append(check_replay(session, message, sender))
+        prints = fingerprints(message, sender)
+        findings.append(check_replay(session, prints))
         code_finding, code = self._one_time_code(
             session, instruction, match.customer, findings, consume_code
         )
@@ -256,17 +259,21 @@ class DecisionService:
             self.rules,
             panel_email_changed=self._recent_change(match.customer),
         )
-        return {
-            "decision": decision.decision,
-            "assurance": assurance,
-            "customer": match.customer.login if match.customer else None,
-            # Identifiers are not listed here: the customer-identifier check names only their
-            # kind, and the API's verdict schema (which the signature must match) has no field.
-            "instruction": {"kinds": list(instruction.kinds), "services": list(match.services)},
-            "checks": [f.as_dict() for f in findings],
-            "reasons": list(decision.reasons),
-            "rules_version": self.rules.version,
-        }, code
+        return (
+            {
+                "decision": decision.decision,
+                "assurance": assurance,
+                "customer": match.customer.login if match.customer else None,
+                # Identifiers are not listed here: the customer-identifier check names only their
+                # kind, and the API's verdict schema (which the signature must match) has no field.
+                "instruction": {"kinds": list(instruction.kinds), "services": list(match.services)},
+                "checks": [f.as_dict() for f in findings],
+                "reasons": list(decision.reasons),
+                "rules_version": self.rules.version,
+            },
+            code,
+            prints,
+        )
 
     def _one_time_code(
         self,

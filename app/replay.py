@@ -5,10 +5,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, String, and_, bindparam, insert, or_, select
+from sqlalchemy import Row, Select, String, and_, bindparam, insert, or_, select
 from sqlalchemy.orm import Session
 
 from app.db.models import MessageFingerprint
@@ -25,6 +27,8 @@ MAX_SIGNATURES = 50
 _MAX_ROWS = 200
 _WHITESPACE = re.compile(r"\s+")
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
+# What an earlier sighting is read for.
+_SIGHTING = ("kind", "body_sha256", "message_sha256", "verdict_id", "seen_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +96,8 @@ def body_sha256(raw: bytes) -> str:
     return hashlib.sha256(body.replace(b"\r\n", b"\n").rstrip(b"\n")).hexdigest()
 
 
-def check_replay(session: Session, message: InboundMessage, sender: str | None) -> Finding:
-    """Compare ``message`` with the fingerprints of every recorded message."""
-    prints = fingerprints(message, sender)
+def check_replay(session: Session, prints: Fingerprints) -> Finding:
+    """Compare a message, by its ``prints``, with the fingerprints of every recorded message."""
     if not prints.lookup_keys():
         return Finding(
             NAME,
@@ -145,14 +148,9 @@ def check_replay(session: Session, message: InboundMessage, sender: str | None) 
 
 
 def remember(
-    session: Session,
-    message: InboundMessage,
-    sender: str | None,
-    verdict_id: str,
-    recorded_at: datetime,
+    session: Session, prints: Fingerprints, verdict_id: str, recorded_at: datetime
 ) -> None:
-    """Record the fingerprints of ``message`` with its verdict, in the caller's transaction."""
-    prints = fingerprints(message, sender)
+    """Record a message's fingerprints with its verdict, in the caller's transaction."""
     rows = [
         {
             "kind": kind,
@@ -169,16 +167,16 @@ def remember(
         session.execute(insert(MessageFingerprint), rows)
 
 
-def _sightings(session: Session, prints: Fingerprints) -> list[MessageFingerprint]:
+def _sightings(session: Session, prints: Fingerprints) -> Sequence[Row[Any]]:
     query = _sightings_query(len(prints.signatures), prints.message_id is not None)
     values = {f"signature_{i}": value for i, value in enumerate(prints.signatures)}
     if prints.message_id is not None:
         values["message_id"] = prints.message_id
-    return list(session.scalars(query, values))
+    return session.execute(query, values).all()
 
 
 @functools.lru_cache(maxsize=2 * (MAX_SIGNATURES + 1))
-def _sightings_query(signatures: int, message_id: bool) -> Select[MessageFingerprint]:
+def _sightings_query(signatures: int, message_id: bool) -> Select[Any]:
     """The lookup of earlier sightings, by its shape; built and compiled once per shape
     (a query built anew for every message cost more than running it)."""
     conditions = []
@@ -194,15 +192,17 @@ def _sightings_query(signatures: int, message_id: bool) -> Select[MessageFingerp
                 MessageFingerprint.value == bindparam("message_id"),
             )
         )
+    # The columns a finding reads, as plain rows: loading ORM objects cost more than the
+    # query, and nothing here changes them.
     return (
-        select(MessageFingerprint)
+        select(*(getattr(MessageFingerprint, name) for name in _SIGHTING))
         .where(or_(*conditions))
         .order_by(MessageFingerprint.id)
         .limit(_MAX_ROWS)
     )
 
 
-def _when(row: MessageFingerprint) -> str:
+def _when(row: Row[Any]) -> str:
     return f"{row.seen_at:%Y-%m-%d %H:%M:%S} UTC (verdict {row.verdict_id})"
 
 
