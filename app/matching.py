@@ -12,7 +12,7 @@ from app.identifiers import identifier_hash
 from app.registry import (
     customers_by_login,
     customers_by_panel_email,
-    owners_of,
+    owned_services,
     parse_service,
 )
 from mailhook.addresses import mask_address
@@ -51,7 +51,7 @@ def match_customer(
     ``identifier_key`` is the key of the registry's identifier hashes (the secret key);
     without it identifiers in the message are recorded as unchecked.
     """
-    named, services = _named(session, instruction)
+    named, services, held = _named(session, instruction)
     identified = _identified(session, instruction.identifiers, identifier_key)
     finding = (
         _identifier_finding(instruction, identifier_key, identified, list(named))
@@ -62,45 +62,59 @@ def match_customer(
         # Nothing else names the customer: the identifier does, and the sender must be
         # theirs just as for a named service.
         named = {identified[0].customer.login: identified[0].customer}
-    return replace(_resolve(session, sender, named, services), identifier_finding=finding)
+    match = _resolve(session, sender, named, services, held)
+    return replace(match, identifier_finding=finding)
 
 
 def _named(
     session: Session, instruction: Instruction
-) -> tuple[dict[str, Customer], tuple[str, ...]]:
-    """Customers whose services or logins the message names, and its registered services."""
-    owners = owners_of(session, instruction.services)
+) -> tuple[dict[str, Customer], tuple[str, ...], dict[str, list[str]]]:
+    """Customers whose services or logins the message names, its registered services, and
+    which of those each customer holds (by login, in the order they were registered)."""
+    owned = owned_services(session, instruction.services)
     # In the order the message names them, so the same message always gives the same
     # verdict whatever order the database returns rows in.
-    registered = [name for name in instruction.services if name in owners]
+    registered = [name for name in instruction.services if name in owned]
     services = tuple(parse_service(name).unicode for name in registered)
     named: dict[str, Customer] = {}
     for name in registered:
-        named.setdefault(owners[name].login, owners[name])
+        named.setdefault(owned[name].customer.login, owned[name].customer)
+    # What a customer's services (ordered by id) filtered by those named would give,
+    # without loading all their services.
+    held: dict[str, list[str]] = {}
+    for entry in sorted(owned.values(), key=lambda entry: entry.service_id):
+        if entry.name_unicode in services:
+            held.setdefault(entry.customer.login, []).append(entry.name_unicode)
     by_login = customers_by_login(session, instruction.logins)
     for customer in sorted(by_login, key=lambda c: instruction.logins.index(c.login)):
         named.setdefault(customer.login, customer)
-    return named, services
+    return named, services, held
 
 
 def _resolve(
-    session: Session, sender: str | None, named: dict[str, Customer], services: tuple[str, ...]
+    session: Session,
+    sender: str | None,
+    named: dict[str, Customer],
+    services: tuple[str, ...],
+    held: dict[str, list[str]],
 ) -> Match:
     if sender is None:
         only = next(iter(named.values())) if len(named) == 1 else None
         return Match(customer=only, services=services, finding=None)
     if named:
-        return _match_named(sender, list(named.values()), services)
+        return _match_named(sender, list(named.values()), services, held)
     return _match_sender(session, sender, services)
 
 
-def _match_named(sender: str, named: list[Customer], services: tuple[str, ...]) -> Match:
+def _match_named(
+    sender: str, named: list[Customer], services: tuple[str, ...], held: dict[str, list[str]]
+) -> Match:
     matching = [c for c in named if c.panel_email == sender]
     if not matching:
         # Report the customer whose service is at stake; with several, the first named.
         owner = named[0]
-        held = ", ".join(s.name_unicode for s in owner.services if s.name_unicode in services)
-        about = f", who holds {held}" if held else ""
+        holds = ", ".join(held.get(owner.login, []))
+        about = f", who holds {holds}" if holds else ""
         return Match(
             customer=owner,
             services=services,

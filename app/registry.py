@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import idna
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session, selectinload
 
 from app import audit
@@ -43,6 +44,9 @@ class ServiceName:
     unicode: str
 
 
+# Cached: every message's named services are parsed, and IDNA is slow; a name always
+# parses the same way (ServiceName is immutable).
+@functools.lru_cache(maxsize=4096)
 def parse_service(value: str) -> ServiceName:
     """A domain (stored as A-label and U-label, RFC 5891) or a server id."""
     text = value.strip().rstrip(".").lower()
@@ -225,23 +229,44 @@ def delete_customer(session: Session, login: str) -> None:
     audit.append(session, "customer_delete", login, {"login": login})
 
 
-def owners_of(session: Session, services: tuple[str, ...]) -> dict[str, Customer]:
-    """Registered services among ``services`` (A-labels or server ids) → their customer."""
+@dataclass(frozen=True, slots=True)
+class Owned:
+    """A registered service and the customer who holds it."""
+
+    service_id: int
+    name_unicode: str
+    customer: Customer
+
+
+# Asked for every message, so built once with parameters and their compiled forms reused
+# (building the query anew cost as much as running it).
+_OWNED = (
+    select(Service.id, Service.name_ascii, Service.name_unicode, Customer)
+    .join(Customer)
+    .where(Service.name_ascii.in_(bindparam("names", expanding=True)))
+)
+_BY_LOGIN = select(Customer).where(Customer.login.in_(bindparam("logins", expanding=True)))
+_BY_PANEL_EMAIL = select(Customer).where(Customer.panel_email == bindparam("address")).limit(2)
+
+
+def owned_services(session: Session, services: tuple[str, ...]) -> dict[str, Owned]:
+    """Registered services among ``services`` (A-labels or server ids) → id, name, holder."""
     if not services:
         return {}
-    rows = session.execute(
-        select(Service.name_ascii, Customer)
-        .join(Customer)
-        .where(Service.name_ascii.in_(services[:200]))
-    ).all()
-    return {name: customer for name, customer in rows}
+    rows = session.execute(_OWNED, {"names": list(services[:200])}).all()
+    return {name: Owned(id_, unicode, customer) for id_, name, unicode, customer in rows}
+
+
+def owners_of(session: Session, services: tuple[str, ...]) -> dict[str, Customer]:
+    """Registered services among ``services`` (A-labels or server ids) → their customer."""
+    return {name: owned.customer for name, owned in owned_services(session, services).items()}
 
 
 def customers_by_login(session: Session, logins: tuple[str, ...]) -> list[Customer]:
     if not logins:
         return []
-    return list(session.scalars(select(Customer).where(Customer.login.in_(logins[:50]))))
+    return list(session.scalars(_BY_LOGIN, {"logins": list(logins[:50])}))
 
 
 def customers_by_panel_email(session: Session, address: str) -> list[Customer]:
-    return list(session.scalars(select(Customer).where(Customer.panel_email == address).limit(2)))
+    return list(session.scalars(_BY_PANEL_EMAIL, {"address": address}))

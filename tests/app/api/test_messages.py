@@ -75,6 +75,32 @@ def test_message_naming_the_domain_from_another_address_is_rejected(api: httpx.C
     assert [v["id"] for v in listed["items"]] == [verdict["id"]]
 
 
+def test_a_foreign_sender_is_told_which_named_services_the_customer_holds(
+    api: httpx.Client,
+) -> None:
+    services = ["zeta.pl", "acme.pl", "żółw.pl", "alfa.pl"]
+    assert api.put("/v1/customers/acme", json={**ACME, "services": services}).status_code == 201
+    other = {**ACME, "panel_email": "ola@beta.pl", "nip": None, "services": ["beta.pl"]}
+    assert api.put("/v1/customers/beta", json=other).status_code == 201
+    raw = make_message(
+        sender="kto@evil.example",
+        subject="Zmiana DNS",
+        # Named in another order than registered, with a domain of another customer and
+        # one nobody holds; acme.pl is held but not named.
+        body="Prosze zmienic DNS dla alfa.pl, beta.pl, niczyja.pl, ŻÓŁW.PL i zeta.pl.\n",
+    )
+    verdict = submit(api, raw).json()
+    assert verdict["instruction"]["services"] == ["alfa.pl", "beta.pl", "żółw.pl", "zeta.pl"]
+    assert verdict["customer"] == "acme"
+    match = check(verdict, "customer-match")
+    assert match["result"] == "fail"
+    # The customer's named services in the order they were registered, as people read them.
+    assert match["reason"].startswith(
+        "The sender kto@evil.example is not the address registered for customer acme, "
+        "who holds zeta.pl, żółw.pl, alfa.pl (expected j***@acme.pl)"
+    ), match["reason"]
+
+
 def test_unicode_and_punycode_names_of_a_domain_are_the_same_service(api: httpx.Client) -> None:
     register_acme(api)
     for written in ("żółw.pl", "xn--w-uga1v8h.pl", "ŻÓŁW.PL"):
