@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
-from app.db.models import AuditEntry, AuditPersonal, Base
+from app.db.models import AuditEntry, AuditPersonal, Base, table_of
 from app.db.types import utcnow
 from app.signing import canonical_json
 
@@ -40,7 +40,8 @@ ERASURE = "erasure"
 _CHAIN_LOCK = 0x1A7A6E0A
 _VERIFY_BATCH = 1000
 # The newest entry, which the next one chains to; built once (appended to per verdict).
-_HEAD = select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)
+_ENTRIES = table_of(AuditEntry)
+_HEAD = select(_ENTRIES.c.seq, _ENTRIES.c.entry_hash).order_by(_ENTRIES.c.seq.desc()).limit(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,10 +133,11 @@ def append_many(session: Session, drafts: list[Draft]) -> list[AuditEntry]:
         prev = entry.entry_hash
     # Bulk inserts, not the unit of work: the rows are only ever inserted, and on the hot
     # path (one entry per verdict) the ORM's bookkeeping cost more than the insert.
-    session.execute(insert(AuditEntry), [_columns(entry, AuditEntry) for entry in entries])
+    session.execute(insert(_ENTRIES), [_columns(entry, AuditEntry) for entry in entries])
     if sides:
         # After the entries: each side row's foreign key names one.
-        session.execute(insert(AuditPersonal), [_columns(side, AuditPersonal) for side in sides])
+        rows = [_columns(side, AuditPersonal) for side in sides]
+        session.execute(insert(table_of(AuditPersonal)), rows)
     return entries
 
 

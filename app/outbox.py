@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, aliased, sessionmaker
 from app import metrics
 from app.alerts import AlertSender, alert_sender_from_settings, plain, plan_alert
 from app.db.engine import store_errors
-from app.db.models import OutboxDelivery, OutboxEvent, WebhookSubscription
+from app.db.models import OutboxDelivery, OutboxEvent, WebhookSubscription, table_of
 from app.db.types import utcnow
 from app.errors import Conflict, NotFound, StoreUnavailable
 from app.settings import Settings
@@ -74,7 +74,7 @@ def enqueue(session: Session, event: str, data: dict[str, Any]) -> str:
     # A Core insert, not session.add: the row is only ever inserted here, and the unit of
     # work's flush at commit cost more than the insert itself (one per recorded verdict).
     row = {"id": event_id, "event": event, "data": data, "created_at": utcnow()}
-    session.execute(insert(OutboxEvent), [row])
+    session.execute(insert(table_of(OutboxEvent)), [row])
     return event_id
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Row, Select, String, and_, bindparam, insert, or_, select
 from sqlalchemy.orm import Session
 
-from app.db.models import MessageFingerprint
+from app.db.models import MessageFingerprint, table_of
 from mailhook.findings import Finding
 from mailhook.message import InboundMessage
 
@@ -164,7 +164,7 @@ def remember(
     ]
     if rows:
         # One bulk insert, not ORM objects: the rows are never read back in this transaction.
-        session.execute(insert(MessageFingerprint), rows)
+        session.execute(insert(table_of(MessageFingerprint)), rows)
 
 
 def _sightings(session: Session, prints: Fingerprints) -> Sequence[Row[Any]]:
@@ -179,25 +179,21 @@ def _sightings(session: Session, prints: Fingerprints) -> Sequence[Row[Any]]:
 def _sightings_query(signatures: int, message_id: bool) -> Select[Any]:
     """The lookup of earlier sightings, by its shape; built and compiled once per shape
     (a query built anew for every message cost more than running it)."""
+    # Plain columns of the table, as plain rows: loading ORM objects cost more than the
+    # query, and nothing here changes them (app.db.models.table_of).
+    table = table_of(MessageFingerprint)
     conditions = []
     if signatures:
         wanted = [bindparam(f"signature_{i}", type_=String) for i in range(signatures)]
-        conditions.append(
-            and_(MessageFingerprint.kind == DKIM, MessageFingerprint.value.in_(wanted))
-        )
+        conditions.append(and_(table.c.kind == DKIM, table.c.value.in_(wanted)))
     if message_id:
         conditions.append(
-            and_(
-                MessageFingerprint.kind == MESSAGE_ID,
-                MessageFingerprint.value == bindparam("message_id"),
-            )
+            and_(table.c.kind == MESSAGE_ID, table.c.value == bindparam("message_id"))
         )
-    # The columns a finding reads, as plain rows: loading ORM objects cost more than the
-    # query, and nothing here changes them.
     return (
-        select(*(getattr(MessageFingerprint, name) for name in _SIGHTING))
+        select(*(table.c[name] for name in _SIGHTING))
         .where(or_(*conditions))
-        .order_by(MessageFingerprint.id)
+        .order_by(table.c.id)
         .limit(_MAX_ROWS)
     )
 
