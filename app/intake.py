@@ -15,7 +15,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import metrics
 from app.codes import NAME as CODE_CHECK
 from app.codes import check_codes, code_key, consume, link_to_verdict
-from app.db.engine import make_engine, read_only_sessions, session_factory, store_errors
+from app.db.engine import (
+    lookup_engine,
+    make_engine,
+    read_only_sessions,
+    session_factory,
+    store_errors,
+)
 from app.db.models import Customer, OneTimeCode
 from app.db.types import utcnow
 from app.errors import StoreUnavailable
@@ -59,8 +65,8 @@ class DecisionService:
         self.sessions = sessions
         # For lookups that never write: on SQLite they need not wait for the writer.
         self.reads = read_only_sessions(sessions)
-        # The same, for a single Core query where a whole ORM session is overhead.
-        self.read_engine: Engine = self.reads.kw["bind"]
+        # For a single Core query where a whole ORM session (or transaction) is overhead.
+        self.read_engine: Engine = lookup_engine(sessions)
         self.rules = rules
         # A panel address changed within this many days raises the requirement a level.
         self.recent_change = timedelta(days=recent_change_days)

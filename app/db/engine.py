@@ -80,6 +80,19 @@ def read_only_sessions(sessions: sessionmaker[Session]) -> sessionmaker[Session]
     return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
 
+def lookup_engine(sessions: sessionmaker[Session]) -> Engine:
+    """An engine for a lookup of one statement outside any transaction of ours.
+
+    On SQLite its connections only read (see read_only_sessions); on PostgreSQL they run
+    in autocommit, which spares the BEGIN and ROLLBACK round trips around the one
+    statement (asked for every message: whether its bytes were recorded before).
+    """
+    engine: Engine = read_only_sessions(sessions).kw["bind"]
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    return engine
+
+
 @contextmanager
 def store_errors() -> Iterator[None]:
     """Translate driver errors that mean "try again later" into StoreUnavailable."""

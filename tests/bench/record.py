@@ -89,7 +89,8 @@ def _measure(url: str, corpus: Corpus, dns: str) -> dict[str, Any]:
         "cpu_ms_per_msg_extract": round(1000 * extract_cpu / n, 3),
         "cpu_ms_per_msg_without_extract": round(1000 * (cpu - extract_cpu) / n, 3),
         "statements_per_msg": round(sum(counted["statements"].values()) / n, 2),
-        "commits_per_msg": round(counted["commits"]["commit"] / n, 2),
+        "commits_per_msg": round(counted["events"]["commit"] / n, 2),
+        "checkouts_per_msg": round(counted["events"]["checkout"] / n, 2),
         # Each kind of statement by its first words, per message: where round trips go.
         "statements": {
             text: round(count / n, 2) for text, count in counted["statements"].most_common()
@@ -130,18 +131,24 @@ def _extraction_cpu(service: DecisionService, messages: list[InboundMessage]) ->
 @contextmanager
 def _counting(engine: Engine) -> Iterator[dict[str, Counter[str]]]:
     """Statements sent (an executemany counts once) and commits, while the block runs."""
-    counted: dict[str, Counter[str]] = {"statements": Counter(), "commits": Counter()}
+    counted: dict[str, Counter[str]] = {"statements": Counter(), "events": Counter()}
 
     def statement(_conn: Any, _cursor: Any, text: str, *_args: Any) -> None:
         counted["statements"][" ".join(_WORDS.split(text.strip())[:4])[:60]] += 1
 
     def commit(_conn: Any) -> None:
-        counted["commits"]["commit"] += 1
+        counted["events"]["commit"] += 1
+
+    def checkout(*_args: Any) -> None:
+        # Each checkout from the pool pings PostgreSQL first (pool_pre_ping): a round trip.
+        counted["events"]["checkout"] += 1
 
     event.listen(engine, "before_cursor_execute", statement)
     event.listen(engine, "commit", commit)
+    event.listen(engine.pool, "checkout", checkout)
     try:
         yield counted
     finally:
         event.remove(engine, "before_cursor_execute", statement)
         event.remove(engine, "commit", commit)
+        event.remove(engine.pool, "checkout", checkout)
