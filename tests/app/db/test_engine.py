@@ -1,15 +1,17 @@
-"""Transactions on SQLite: writers take the write lock at BEGIN, readers do not."""
+"""Transactions: on SQLite writers take the write lock at BEGIN, readers do not; a lookup
+of one statement opens no transaction of its own on PostgreSQL."""
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.engine import make_engine, read_only_sessions, session_factory
+from app.db.engine import READ_ONLY, lookup_engine, make_engine, read_only_sessions, session_factory
 from app.db.migrate import upgrade
 
 
@@ -45,5 +47,33 @@ def test_a_writer_holds_the_write_lock_from_begin(tmp_path: Path) -> None:
                     other.execute("BEGIN IMMEDIATE")
             finally:
                 other.close()
+    finally:
+        engine.dispose()
+
+
+def test_a_lookup_runs_outside_a_transaction_on_postgresql_and_reads_only_on_sqlite(
+    database_url: str,
+) -> None:
+    engine = make_engine(database_url)
+    lookups = lookup_engine(session_factory(engine))
+    try:
+        with lookups.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM verdicts")).scalar_one() >= 0
+            if engine.dialect.name == "postgresql":
+                # Autocommit: no BEGIN went before the SELECT and none is open after it,
+                # so no ROLLBACK follows either (two round trips fewer per message).
+                driver = connection.connection.driver_connection
+                assert isinstance(driver, psycopg.Connection)
+                assert driver.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+            else:
+                # A deferred BEGIN: it does not wait for a writer (see the first test).
+                assert connection.get_execution_options()[READ_ONLY] is True
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+            if engine.dialect.name == "postgresql":
+                # The engine itself is untouched: its connections still open transactions.
+                driver = connection.connection.driver_connection
+                assert isinstance(driver, psycopg.Connection)
+                assert driver.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
     finally:
         engine.dispose()
