@@ -19,6 +19,7 @@ from mailhook.errors import RefusedCredentials, TemporaryFailure, UnusableMessag
 from mailhook.handoff import Handoff
 from mailhook.message import Channel, Envelope, parse_message
 from mailhook.tracing import new_request_id, request_id
+from mailhook.xforward import parse_xforward
 
 log = logging.getLogger(__name__)
 
@@ -257,54 +258,13 @@ class IntakeSMTP(SMTP):
             log.warning("XFORWARD from untrusted peer %s refused", self.session.peer)
             await self.push(replies.XFORWARD_REFUSED)
             return
-        attributes = _parse_xforward(arg or "")
+        attributes = parse_xforward(arg or "")
         if attributes is None:
             log.warning("malformed XFORWARD from %s: %r", self.session.peer, arg)
             await self.push(replies.XFORWARD_SYNTAX)
             return
         self.xforward = {**(self.xforward or {}), **attributes}
         await self.push(replies.XFORWARD_OK)
-
-
-# Postfix XFORWARD_README: these values mean "not known", not a value.
-_XFORWARD_UNKNOWN = ("[UNAVAILABLE]", "[TEMPUNAVAIL]")
-_XFORWARD_NAMES = ("NAME", "ADDR", "PORT", "PROTO", "HELO", "IDENT", "SOURCE")
-
-
-def _parse_xforward(arg: str) -> dict[str, str] | None:
-    attributes: dict[str, str] = {}
-    for item in arg.split():
-        name, sep, value = item.partition("=")
-        name = name.upper()
-        if not sep or name not in _XFORWARD_NAMES:
-            return None
-        value = _xtext_decode(value)
-        if name == "ADDR" and value not in _XFORWARD_UNKNOWN:
-            value = value.removeprefix("IPV6:")
-            try:
-                value = str(ipaddress.ip_address(value))
-            except ValueError:
-                return None
-        if value not in _XFORWARD_UNKNOWN:
-            attributes[name] = value
-    return attributes if arg.strip() else None
-
-
-def _xtext_decode(value: str) -> str:
-    # RFC 3461 §4: "+HH" encodes a byte.
-    out: list[str] = []
-    i = 0
-    while i < len(value):
-        if value[i] == "+" and i + 2 < len(value) + 1 and value[i + 1 : i + 3].isalnum():
-            try:
-                out.append(chr(int(value[i + 1 : i + 3], 16)))
-                i += 3
-                continue
-            except ValueError:
-                pass
-        out.append(value[i])
-        i += 1
-    return "".join(out)
 
 
 def _peer_ip(session: Session) -> str | None:
