@@ -11,13 +11,14 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any, AnyStr
 
-from aiosmtpd.smtp import SMTP, Session, syntax
+from aiosmtpd.smtp import MISSING, SMTP, Session, syntax
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
 from mailhook import metrics, replies
 from mailhook.errors import RefusedCredentials, TemporaryFailure, UnusableMessage
 from mailhook.handoff import Handoff
 from mailhook.message import Channel, Envelope, parse_message
+from mailhook.smtp_data import read_data
 from mailhook.tracing import new_request_id, request_id
 from mailhook.xforward import parse_xforward
 
@@ -240,10 +241,39 @@ class IntakeSMTP(SMTP):
 
     @syntax("DATA")
     async def smtp_DATA(self, arg: str) -> None:
-        await super().smtp_DATA(arg)
+        await self._data(arg)
         if self._admission.draining:
             # The transaction has its answer; no new one starts on a server going away.
             self.close_for_shutdown()
+
+    async def _data(self, arg: str) -> None:
+        # aiosmtpd's smtp_DATA step by step, except that mailhook.smtp_data reads the data
+        # into one buffer instead of a bytearray per line (see there why).
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        assert self.envelope is not None
+        if not self.envelope.rcpt_tos:
+            await self.push(replies.DATA_NEEDS_RCPT)
+            return
+        if arg:
+            await self.push(replies.DATA_SYNTAX)
+            return
+        await self.push(replies.DATA_GO_AHEAD)
+        try:
+            data = await read_data(self._reader, self.data_size_limit, self.line_length_limit)
+        except asyncio.CancelledError:
+            log.info("connection lost during DATA")
+            self._writer.close()
+            raise
+        if isinstance(data, str):
+            await self.push(data)
+            self._set_post_data_state()  # type: ignore[no-untyped-call]
+            return
+        # decode_data=False (start_receiver): the content is the bytes as received.
+        self.envelope.content = self.envelope.original_content = data
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()  # type: ignore[no-untyped-call]
+        await self.push(replies.DATA_DEFAULT_OK if status is MISSING else status)
 
     @syntax("RSET")
     async def smtp_RSET(self, arg: str) -> None:
