@@ -15,6 +15,7 @@ from aiosmtpd.smtp import MISSING, SMTP, Session, syntax
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
 from mailhook import metrics, replies
+from mailhook.budget import ByteBudget
 from mailhook.errors import RefusedCredentials, TemporaryFailure, UnusableMessage
 from mailhook.handoff import Handoff
 from mailhook.message import Channel, Envelope, parse_message
@@ -48,6 +49,10 @@ class SmtpConfig:
     """Expect a HAProxy PROXY header first on every connection, from trusted relays only."""
     command_timeout: float = 300.0
     """RFC 5321 §4.5.3.2: at least 5 minutes; a slow client costs one session slot."""
+    max_checking_bytes: int = 32 * 1024 * 1024
+    """Bytes of messages parsed and checked at once (a bigger message alone): parsing and
+    checks hold several copies of a message, and under the GIL more at once is not faster.
+    A message waiting for its turn holds only its raw bytes."""
 
     def accepts(self, address: str) -> bool:
         address = address.lower()
@@ -96,6 +101,7 @@ class IntakeHandler:
     def __init__(self, handoff: Handoff, config: SmtpConfig) -> None:
         self.handoff = handoff
         self.config = config
+        self.checking = ByteBudget(config.max_checking_bytes)
 
     async def handle_EHLO(
         self,
@@ -155,8 +161,9 @@ class IntakeHandler:
             rcpt=tuple(envelope.rcpt_tos),
         )
         try:
-            message = parse_message(raw, message_envelope, Channel.SMTP)
-            receipt = await self.handoff.submit(message)
+            async with self.checking.share(len(raw)):
+                message = parse_message(raw, message_envelope, Channel.SMTP)
+                receipt = await self.handoff.submit(message)
         except UnusableMessage as exc:
             return replies.UNUSABLE_MESSAGE.format(reason=_one_line(str(exc)))
         except TemporaryFailure as exc:
