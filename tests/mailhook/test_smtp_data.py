@@ -153,6 +153,7 @@ def test_data_is_read_as_stock_aiosmtpd_reads_it(
 
 def test_the_cases_cover_what_they_are_named_for(stock: StockThread) -> None:
     # The boundary cases must sit on the boundaries, or the comparison proves little.
+    stock.handler.contents.clear()
     replies = {name: deliver(stock.port, data)[0][:3] for name, data in CASES.items()}
     assert replies["line of 1001"] == b"250"
     assert replies["line of 1002"] == replies["line of 1003"] == b"500"
