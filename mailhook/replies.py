@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from typing import Final
 
+# aiosmtpd's own DATA replies, word for word: mailhook.smtp reads DATA itself (see there).
+DATA_GO_AHEAD: Final = "354 End data with <CR><LF>.<CR><LF>"
+DATA_NEEDS_RCPT: Final = "503 Error: need RCPT command"
+DATA_SYNTAX: Final = "501 Syntax: DATA"
+DATA_DEFAULT_OK: Final = "250 OK"
+# RFC 5321 §4.5.3.1.6: 1000 octets per line, CRLF included.
+LINE_TOO_LONG: Final = "500 Line too long (see RFC5321 4.5.3.1.6)"
+# RFC 1870 §6.3: more than the SIZE we advertised.
+TOO_MUCH_DATA: Final = "552 Error: Too much mail data"
+
 # Success
 RECORDED: Final = "250 2.0.0 Ok: recorded {verdict_id}"
 RECIPIENT_OK: Final = "250 2.1.5 Ok"

@@ -11,14 +11,17 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any, AnyStr
 
-from aiosmtpd.smtp import SMTP, Session, syntax
+from aiosmtpd.smtp import MISSING, SMTP, Session, syntax
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
 from mailhook import metrics, replies
+from mailhook.budget import ByteBudget
 from mailhook.errors import RefusedCredentials, TemporaryFailure, UnusableMessage
 from mailhook.handoff import Handoff
 from mailhook.message import Channel, Envelope, parse_message
+from mailhook.smtp_data import read_data
 from mailhook.tracing import new_request_id, request_id
+from mailhook.xforward import parse_xforward
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,10 @@ class SmtpConfig:
     """Expect a HAProxy PROXY header first on every connection, from trusted relays only."""
     command_timeout: float = 300.0
     """RFC 5321 §4.5.3.2: at least 5 minutes; a slow client costs one session slot."""
+    max_checking_bytes: int = 32 * 1024 * 1024
+    """Bytes of messages parsed and checked at once (a bigger message alone): parsing and
+    checks hold several copies of a message, and under the GIL more at once is not faster.
+    A message waiting for its turn holds only its raw bytes."""
 
     def accepts(self, address: str) -> bool:
         address = address.lower()
@@ -94,6 +101,7 @@ class IntakeHandler:
     def __init__(self, handoff: Handoff, config: SmtpConfig) -> None:
         self.handoff = handoff
         self.config = config
+        self.checking = ByteBudget(config.max_checking_bytes)
 
     async def handle_EHLO(
         self,
@@ -153,8 +161,9 @@ class IntakeHandler:
             rcpt=tuple(envelope.rcpt_tos),
         )
         try:
-            message = parse_message(raw, message_envelope, Channel.SMTP)
-            receipt = await self.handoff.submit(message)
+            async with self.checking.share(len(raw)):
+                message = parse_message(raw, message_envelope, Channel.SMTP)
+                receipt = await self.handoff.submit(message)
         except UnusableMessage as exc:
             return replies.UNUSABLE_MESSAGE.format(reason=_one_line(str(exc)))
         except TemporaryFailure as exc:
@@ -239,10 +248,39 @@ class IntakeSMTP(SMTP):
 
     @syntax("DATA")
     async def smtp_DATA(self, arg: str) -> None:
-        await super().smtp_DATA(arg)
+        await self._data(arg)
         if self._admission.draining:
             # The transaction has its answer; no new one starts on a server going away.
             self.close_for_shutdown()
+
+    async def _data(self, arg: str) -> None:
+        # aiosmtpd's smtp_DATA step by step, except that mailhook.smtp_data reads the data
+        # into one buffer instead of a bytearray per line (see there why).
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        assert self.envelope is not None
+        if not self.envelope.rcpt_tos:
+            await self.push(replies.DATA_NEEDS_RCPT)
+            return
+        if arg:
+            await self.push(replies.DATA_SYNTAX)
+            return
+        await self.push(replies.DATA_GO_AHEAD)
+        try:
+            data = await read_data(self._reader, self.data_size_limit, self.line_length_limit)
+        except asyncio.CancelledError:
+            log.info("connection lost during DATA")
+            self._writer.close()
+            raise
+        if isinstance(data, str):
+            await self.push(data)
+            self._set_post_data_state()  # type: ignore[no-untyped-call]
+            return
+        # decode_data=False (start_receiver): the content is the bytes as received.
+        self.envelope.content = self.envelope.original_content = data
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()  # type: ignore[no-untyped-call]
+        await self.push(replies.DATA_DEFAULT_OK if status is MISSING else status)
 
     @syntax("RSET")
     async def smtp_RSET(self, arg: str) -> None:
@@ -257,54 +295,13 @@ class IntakeSMTP(SMTP):
             log.warning("XFORWARD from untrusted peer %s refused", self.session.peer)
             await self.push(replies.XFORWARD_REFUSED)
             return
-        attributes = _parse_xforward(arg or "")
+        attributes = parse_xforward(arg or "")
         if attributes is None:
             log.warning("malformed XFORWARD from %s: %r", self.session.peer, arg)
             await self.push(replies.XFORWARD_SYNTAX)
             return
         self.xforward = {**(self.xforward or {}), **attributes}
         await self.push(replies.XFORWARD_OK)
-
-
-# Postfix XFORWARD_README: these values mean "not known", not a value.
-_XFORWARD_UNKNOWN = ("[UNAVAILABLE]", "[TEMPUNAVAIL]")
-_XFORWARD_NAMES = ("NAME", "ADDR", "PORT", "PROTO", "HELO", "IDENT", "SOURCE")
-
-
-def _parse_xforward(arg: str) -> dict[str, str] | None:
-    attributes: dict[str, str] = {}
-    for item in arg.split():
-        name, sep, value = item.partition("=")
-        name = name.upper()
-        if not sep or name not in _XFORWARD_NAMES:
-            return None
-        value = _xtext_decode(value)
-        if name == "ADDR" and value not in _XFORWARD_UNKNOWN:
-            value = value.removeprefix("IPV6:")
-            try:
-                value = str(ipaddress.ip_address(value))
-            except ValueError:
-                return None
-        if value not in _XFORWARD_UNKNOWN:
-            attributes[name] = value
-    return attributes if arg.strip() else None
-
-
-def _xtext_decode(value: str) -> str:
-    # RFC 3461 §4: "+HH" encodes a byte.
-    out: list[str] = []
-    i = 0
-    while i < len(value):
-        if value[i] == "+" and i + 2 < len(value) + 1 and value[i + 1 : i + 3].isalnum():
-            try:
-                out.append(chr(int(value[i + 1 : i + 3], 16)))
-                i += 3
-                continue
-            except ValueError:
-                pass
-        out.append(value[i])
-        i += 1
-    return "".join(out)
 
 
 def _peer_ip(session: Session) -> str | None:

@@ -254,10 +254,12 @@ def _memory(
     url = f"sqlite:///{run.scratch}/memory.db"
     with intakeguard_serve(url, dns, run.scratch / "serve-memory.log") as server:
         idle_rss = server.peak_rss_bytes()
+        cpu_before = server.cpu_seconds()
         envelope = (corpus.helo, corpus.mail_from, corpus.rcpt)
         outcome = asyncio.run(concurrent_big(server.smtp_port, copies, envelope))
         # VmHWM: the kernel's own record of the highest resident size, so no sampling.
         peak = server.peak_rss_bytes()
+        cpu = server.cpu_seconds() - cpu_before
     in_flight = sessions * len(big)
     return {
         "sessions": sessions,
@@ -266,6 +268,11 @@ def _memory(
         "idle_rss_mb": round(idle_rss / MB, 1),
         "peak_rss_mb": round(peak / MB, 1),
         "limit_mb": round((2 * in_flight + 150 * MB) / MB, 1),
+        # What the server held beyond the messages' own bytes (its idle size included).
+        "peak_above_in_flight_mb": round((peak - in_flight) / MB, 1),
+        "peak_per_in_flight": round(peak / in_flight, 2),
+        # The server's CPU time per message: unlike wall_s, not inflated by a busy machine.
+        "cpu_ms_per_message": round(1000 * cpu / sessions, 1),
         **{k: v for k, v in outcome.summary().items() if k in ("recorded", "replies")},
         "wall_s": round(outcome.wall, 1),
     }

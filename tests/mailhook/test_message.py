@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+from email import policy
+from email.message import Message
+from email.parser import BytesParser
 
 import pytest
 
 from mailhook.errors import MailhookError, UnusableMessage
-from mailhook.message import Channel, Envelope, InboundMessage, header_values, parse_message
-from tests.support import make_message
+from mailhook.message import (
+    Channel,
+    Envelope,
+    InboundMessage,
+    _parse_bytes,
+    header_values,
+    parse_message,
+)
+from tests.support import FIXTURES, make_message
 
 ENVELOPE = Envelope(client_ip="192.0.2.7", helo="mx.acme.pl", mail_from="jan@acme.pl")
 
@@ -152,3 +162,55 @@ def test_a_header_is_parsed_once_per_message() -> None:
     # Each message keeps its own: nothing parsed for one is handed to another.
     assert first["From"] is not second["From"]
     assert first["From"] == second["From"]
+
+
+def _tree(message: Message) -> list[tuple[object, ...]]:
+    """Everything a parse produced, part by part, to compare two parses."""
+    return [
+        (
+            list(part.raw_items()),
+            part.get_unixfrom(),
+            part.preamble,
+            part.epilogue,
+            [repr(defect) for defect in part.defects],
+            None if part.is_multipart() else part.get_payload(),
+        )
+        for part in message.walk()
+    ]
+
+
+_MULTIPART = (
+    b"From: jan@acme.pl\r\nMIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/mixed; boundary="b"\r\n\r\npreamble\r\n--b\r\n'
+    b"Content-Type: text/plain; charset=iso-8859-2\r\n\r\n"
+    + b"za\xbf\xf3\xb3\xe6 g\xea\x9cl\xb9 ja\x9f\xf1\r\n" * 700
+    + b"--b\r\nContent-Type: message/rfc822\r\n\r\nFrom: x@y.pl\r\n\r\nin\r\n--b--\r\nepilogue"
+)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        *(path.read_bytes() for path in sorted((FIXTURES / "mail").glob("*.eml"))),
+        _MULTIPART,
+        # CRLF, a boundary and a header split across the 8192-byte pieces parse_message feeds.
+        *(b"X" * (8192 - n) + b"\r\n" + _MULTIPART for n in (0, 1, 2, 3, 20, 30)),
+        b"From: a@b.pl\r\nX: " + b"y" * 8190 + b"\r\n folded\r\n\r\n" + b"\xff\x00\r" * 9000,
+    ],
+)
+@pytest.mark.parametrize("headers_only", [False, True])
+def test_parsing_in_pieces_gives_what_the_bytes_parser_gives(
+    raw: bytes, headers_only: bool
+) -> None:
+    # parse_message feeds the parser piece by piece to save memory: nothing else may change.
+    expected = BytesParser(policy=policy.default).parsebytes(raw, headersonly=headers_only)
+    parsed = _parse_bytes(raw, headers_only)
+    assert _tree(parsed) == _tree(expected)
+    assert _generated(parsed) == _generated(expected)
+
+
+def _generated(message: Message) -> bytes | str:
+    try:
+        return message.as_bytes()
+    except UnicodeError as exc:  # an unparsed 8-bit body is not generated back
+        return repr(exc)

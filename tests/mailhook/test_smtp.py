@@ -8,6 +8,7 @@ import smtplib
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,8 +36,10 @@ class RecordingHandoff:
         self.messages: list[InboundMessage] = []
         self.failure: Exception | None = None
         self.gate: asyncio.Event | None = None
+        self.entered = 0
 
     async def submit(self, message: InboundMessage) -> Receipt:
+        self.entered += 1
         if self.gate is not None:
             await self.gate.wait()
         if self.failure is not None:
@@ -222,6 +225,41 @@ def test_a_slow_verification_does_not_stall_other_sessions(
         smtp.loop.call_soon_threadsafe(gate.set)
         thread.join(timeout=10)
     assert results and results[0][0] == 250
+
+
+def test_big_messages_are_checked_a_few_at_a_time_and_the_rest_wait(
+    handoff: RecordingHandoff,
+) -> None:
+    gate = asyncio.Event()
+    handoff.gate = gate
+    results: list[tuple[int, bytes]] = []
+
+    def sender(server: SmtpThread, subject: str) -> None:
+        with session(server) as client:
+            client.mail("jan@acme.pl")
+            client.rcpt(DESK)
+            results.append(client.data(make_message(subject=subject, body="x\n" * 2000)))
+
+    # Each message is bigger than the budget: one is checked at a time.
+    with receiver(handoff, max_checking_bytes=1000) as server:
+        threads = [threading.Thread(target=sender, args=(server, s)) for s in ("one", "two")]
+        for thread in threads:
+            thread.start()
+        try:
+            time.sleep(0.5)
+            assert handoff.entered == 1  # the other one waits with its raw bytes only
+            # Waiting messages hold up no other session's commands.
+            with session(server) as other:
+                assert other.noop()[0] == 250
+                other.mail("ola@acme.pl")
+                assert other.rcpt(DESK)[0] == 250
+        finally:
+            server.loop.call_soon_threadsafe(gate.set)
+            for thread in threads:
+                thread.join(timeout=10)
+    assert [code for code, _ in results] == [250, 250]
+    assert handoff.entered == 2
+    assert {message.parsed["Subject"] for message in handoff.messages} == {"one", "two"}
 
 
 def test_too_many_sessions_get_a_421(handoff: RecordingHandoff) -> None:
