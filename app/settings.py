@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
@@ -58,6 +59,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # json or text; unset: json for serve/api/smtp, text for one-shot commands (app.logs).
     log_format: str | None = None
+    # Processes `intakeguard serve` runs, each with the API and the SMTP receiver on the
+    # same ports (app.workers); "auto" = one per CPU core. 1 = one process, no supervisor.
+    workers: int = Field(default=1, ge=1, le=64)
     # On SIGTERM, how long SMTP transactions and HTTP requests in flight may take to finish.
     shutdown_grace_seconds: float = Field(default=30.0, ge=0, le=3600)
     # How long serve/api/smtp wait, retrying, for the database to answer at start.
@@ -91,6 +95,13 @@ class Settings(BaseSettings):
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("workers", mode="before")
+    @classmethod
+    def _auto_workers(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() == "auto":
+            return cpu_count()
         return value
 
     @field_validator("http_listen", "smtp_listen")
@@ -235,6 +246,11 @@ def _is_ip(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def cpu_count() -> int:
+    """The CPU cores this process may run on (a container's CPU set, not the host's)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def split_listen(value: str) -> tuple[str, int]:
