@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import tomllib
 from pathlib import Path
@@ -249,8 +250,17 @@ def _is_ip(value: str) -> bool:
 
 
 def cpu_count() -> int:
-    """The CPU cores this process may run on (a container's CPU set, not the host's)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    """The CPU cores this process may use: those it may run on (a container's CPU set),
+    fewer when a cgroup v2 quota (``docker run --cpus 2``) allows less time than that."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = cores or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+    except (OSError, ValueError):
+        return cores
+    if quota == "max" or not quota.isdigit() or not period.isdigit() or int(period) == 0:
+        return cores
+    return max(1, min(cores, math.ceil(int(quota) / int(period))))
 
 
 def split_listen(value: str) -> tuple[str, int]:
