@@ -6,7 +6,7 @@ One Python process is bound to one core (the GIL); a worker per core uses them a
   migrates it, as a single process does, then binds every listener (HTTP, SMTP,
   metrics) once: a port in use ends the start with one line and exit status 78, before
   any worker runs.
-- Each worker is a new interpreter running the same command (``python -m app.cli
+- Each worker is a new interpreter running the same command (``python -P -m app.cli
   serve ...``), told by ``_INTAKEGUARD_WORKER`` its number and the descriptors of the
   listening sockets it inherits (``pass_fds``, as systemd's LISTEN_FDS does). A fresh
   interpreter rather than ``fork()``: the supervisor has imported SQLAlchemy, asyncio
@@ -265,7 +265,10 @@ def supervise(settings: Settings, argv: Sequence[str], *, http: bool, smtp: bool
     """Bind the listeners, run ``settings.workers`` workers of ``intakeguard ARGV``."""
     from app import runtime
 
-    supervisor = Supervisor(settings, [sys.executable, "-m", "app.cli", *argv], {}, Path())
+    # -P: the working directory is not put on sys.path, where a directory named "app"
+    # would shadow ours.
+    command = [sys.executable, "-P", "-m", "app.cli", *argv]
+    supervisor = Supervisor(settings, command, {}, Path())
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, supervisor.on_signal)
     if smtp:

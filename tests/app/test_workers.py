@@ -224,6 +224,30 @@ def test_a_killed_worker_is_replaced_and_the_others_keep_serving(
         assert service.wait() == 0, service.stderr()
 
 
+def test_workers_stop_when_the_supervisor_is_killed(
+    tmp_path: Path, dns_server: FixtureDnsServer
+) -> None:
+    with running(tmp_path, dns_server, "serve", "--workers", "2") as service:
+        wait_ready(service)
+        pids = worker_pids(service).values()
+        service.process.kill()
+        service.wait()
+        deadline = time.monotonic() + 30
+        while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(alive(pid) for pid in pids), service.stderr()
+    assert service.stderr().count("the supervisor (pid") == 2
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (a zombie, reaped by init soon, counts as ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def test_a_worker_that_cannot_start_stops_the_supervisor_with_its_status(
     tmp_path: Path, dns_server: FixtureDnsServer
 ) -> None:
