@@ -15,6 +15,7 @@ from app.errors import ConfigError, Conflict, InvalidInput, StoreUnavailable
 
 if TYPE_CHECKING:
     from app.settings import Settings
+    from app.workers import WorkerRole
 
 # sysexits.h
 EX_OK = 0
@@ -276,7 +277,7 @@ def _with_workers(settings: Settings, value: str) -> Settings:
     return settings.model_copy(update={"workers": checked.workers})
 
 
-def _run_worker(settings: Settings, role: Any) -> int:
+def _run_worker(settings: Settings, role: WorkerRole) -> int:
     import asyncio
 
     from app import runtime
@@ -556,9 +557,5 @@ def _rules_check(settings: Settings, args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
-
-
-if __name__ == "__main__":
-    # `python -m app.cli`: how app.workers starts a worker with this interpreter.
+    # `python -m app.cli`: also how app.workers starts a worker with this interpreter.
     sys.exit(main())
