@@ -314,3 +314,13 @@ def test_workers_setting_and_option(tmp_path: Path, dns_server: FixtureDnsServer
         assert result.returncode == EX_CONFIG
         named = "--workers" if option else "INTAKEGUARD_WORKERS"
         assert result.stderr.startswith(f"intakeguard: configuration error: {named}: ")
+
+
+def test_auto_is_one_worker_per_usable_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.settings import cpu_count, load_settings
+
+    monkeypatch.setenv("INTAKEGUARD_WORKERS", "auto")
+    assert load_settings().workers == cpu_count()
+    assert 1 <= cpu_count() <= len(os.sched_getaffinity(0))
+    monkeypatch.setenv("INTAKEGUARD_WORKERS", "3")
+    assert load_settings().workers == 3
