@@ -2,6 +2,7 @@
 #
 #   build:  podman build -t intakeguard .        (or docker build)
 #   run:    intakeguard serve on 8080 (HTTP) and 2525 (SMTP), SQLite in /var/lib/intakeguard
+#           as one process; -e INTAKEGUARD_WORKERS=auto for a worker per CPU the container has
 #
 # Settings come only from INTAKEGUARD_* variables and, optionally, a TOML file mounted
 # into the container and named by INTAKEGUARD_CONFIG. Secrets have no defaults here.

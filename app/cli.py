@@ -15,6 +15,7 @@ from app.errors import ConfigError, Conflict, InvalidInput, StoreUnavailable
 
 if TYPE_CHECKING:
     from app.settings import Settings
+    from app.workers import WorkerRole
 
 # sysexits.h
 EX_OK = 0
@@ -31,6 +32,8 @@ log = logging.getLogger("intakeguard")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    # What a worker of `serve --workers` runs again (app.workers).
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     if not hasattr(args, "run"):
         # A command group without its action ("intakeguard db"): show what it offers.
         args.help_of.print_help(sys.stderr)
@@ -41,6 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args.config)
         from app.logs import configure_logging
+        from app.workers import worker_number
 
         # JSON lines by default for the long-running commands, text for one-shot ones.
         log_format = (
@@ -48,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             or settings.log_format
             or getattr(args, "default_log_format", "text")
         )
-        configure_logging(str(log_format), settings.log_level)
+        configure_logging(str(log_format), settings.log_level, worker_number())
         code: int = args.run(settings, args)
         return code
     except ConfigError as exc:
@@ -100,7 +104,18 @@ def _parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=run)
         return sub
 
-    serve = command("serve", _serve, "run the decision API and the SMTP receiver in one process")
+    serve = command(
+        "serve",
+        _serve,
+        "run the decision API and the SMTP receiver in one process, or in --workers processes",
+    )
+    serve.add_argument(
+        "--workers",
+        metavar="N",
+        help="processes serving the same ports: a number, or 'auto' for one per CPU core "
+        "(default 1: a single process; the number of cores is recommended under load); "
+        "also INTAKEGUARD_WORKERS",
+    )
     api = command("api", _api, "run the decision API alone")
     smtp = command(
         "smtp", _smtp, "run the SMTP receiver alone (in process, or to INTAKEGUARD_API_URL)"
@@ -233,12 +248,42 @@ def _prepare_store(settings: Settings) -> None:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from app.workers import WorkerRole
+
+    role = WorkerRole.from_environment()
+    if role is not None:
+        # A worker of a supervisor, which prepared the store and bound the listeners.
+        return _run_worker(settings, role)
+    if args.workers is not None:
+        settings = _with_workers(settings, args.workers)
     if not settings.intake_recipients:
         log.warning(
             "SMTP receiver not started: set INTAKEGUARD_INTAKE_RECIPIENTS to the addresses "
             "or @domains it should accept mail for"
         )
-    return _run(settings, http=True, smtp=bool(settings.intake_recipients))
+    return _run(settings, http=True, smtp=bool(settings.intake_recipients), argv=args.argv)
+
+
+def _with_workers(settings: Settings, value: str) -> Settings:
+    from pydantic import ValidationError
+
+    from app.settings import Settings
+
+    try:
+        checked = Settings.model_validate({**settings.model_dump(), "workers": value})
+    except ValidationError as exc:
+        message = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"--workers: {message}") from None
+    return settings.model_copy(update={"workers": checked.workers})
+
+
+def _run_worker(settings: Settings, role: WorkerRole) -> int:
+    import asyncio
+
+    from app import runtime
+
+    asyncio.run(runtime.serve(settings, http=True, smtp=role.smtp is not None, role=role))
+    return EX_OK
 
 
 def _api(settings: Settings, args: argparse.Namespace) -> int:
@@ -257,10 +302,10 @@ def _smtp(settings: Settings, args: argparse.Namespace) -> int:
     return _run(settings, http=False, smtp=True)
 
 
-def _run(settings: Settings, *, http: bool, smtp: bool) -> int:
+def _run(settings: Settings, *, http: bool, smtp: bool, argv: Sequence[str] | None = None) -> int:
     import asyncio
 
-    from app import runtime
+    from app import runtime, workers
 
     if http or not settings.api_url:
         settings.require_secret_key()
@@ -268,6 +313,8 @@ def _run(settings: Settings, *, http: bool, smtp: bool) -> int:
         # A SIGTERM now takes effect once the migrations reach the head revision.
         with runtime.signals_deferred():
             _prepare_store(settings)
+    if settings.workers > 1 and argv is not None:
+        return workers.supervise(settings, argv, http=http, smtp=smtp)
     asyncio.run(runtime.serve(settings, http=http, smtp=smtp))
     return EX_OK
 
@@ -510,4 +557,5 @@ def _rules_check(settings: Settings, args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
+    # `python -m app.cli`: also how app.workers starts a worker with this interpreter.
     sys.exit(main())

@@ -80,6 +80,18 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class WorkerFilter(logging.Filter):
+    """Stamps each record with the number of the ``serve --workers`` process that wrote it."""
+
+    def __init__(self, worker: int) -> None:
+        super().__init__()
+        self.worker = worker
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.worker = self.worker
+        return True
+
+
 class _AccessLogFilter(logging.Filter):
     """uvicorn access lines: the path without its query string, and the fields apart."""
 
@@ -137,11 +149,14 @@ def _extras(record: logging.LogRecord) -> dict[str, Any]:
     }
 
 
-def configure_logging(log_format: str, level: str) -> None:
-    """Send every logger, uvicorn's included, to stderr in ``log_format`` at ``level``."""
+def configure_logging(log_format: str, level: str, worker: int | None = None) -> None:
+    """Send every logger, uvicorn's included, to stderr in ``log_format`` at ``level``;
+    each line of a worker process (app.workers) carries its number as ``worker``."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     handler.addFilter(RequestIdFilter())
+    if worker is not None:
+        handler.addFilter(WorkerFilter(worker))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -4,18 +4,32 @@ Everything is registered once, at first import, in prometheus_client's default r
 (beside the mail side's ``mailhook.metrics`` and the process collector). Numbers that
 live in the database (audit chain length, outbox backlog) are read when scraped, from
 the store last bound with ``bind_store``, so every replica reports the shared truth.
+
+The worker processes of ``intakeguard serve --workers N`` (app.workers) run in
+prometheus_client's multiprocess mode: PROMETHEUS_MULTIPROC_DIR, set by the supervisor
+before they start, holds each process's counters in a file of its own, and a scrape,
+whichever worker answers it, adds them all up (``exposition_registry``).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from time import perf_counter
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -33,6 +47,7 @@ __all__ = [
     "bind_store",
     "count_verdict",
     "exposition",
+    "exposition_registry",
     "register_outbox_backlog",
     "timed",
 ]
@@ -149,6 +164,25 @@ def register_outbox_backlog(callback: Callable[[], float] | None) -> None:
     _STORE.set_backlog(callback)
 
 
+_MULTIPROCESS_REGISTRY: CollectorRegistry | None = None
+
+
+def exposition_registry() -> CollectorRegistry:
+    """The registry a scrape reads: this process's, or with workers, every worker's."""
+    global _MULTIPROCESS_REGISTRY
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    if _MULTIPROCESS_REGISTRY is None:
+        # The workers' files summed, plus the numbers the database holds (asked once,
+        # not once per worker). The process collector is left out: its figures would be
+        # those of whichever worker answered.
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # untyped upstream
+        registry.register(_STORE)
+        _MULTIPROCESS_REGISTRY = registry
+    return _MULTIPROCESS_REGISTRY
+
+
 def exposition() -> bytes:
-    """Every metric of this process in the Prometheus text format."""
-    return generate_latest(REGISTRY)
+    """Every metric in the Prometheus text format (of every worker, with workers)."""
+    return generate_latest(exposition_registry())

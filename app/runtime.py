@@ -8,6 +8,7 @@ import errno
 import ipaddress
 import logging
 import math
+import os
 import signal
 import socket
 import ssl
@@ -15,11 +16,13 @@ import threading
 import time
 from collections.abc import Awaitable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import uvicorn
 from fastapi import FastAPI
 from prometheus_client import start_http_server
+from prometheus_client.exposition import MetricsHandler
 from sqlalchemy import text
 
 from app import metrics
@@ -33,12 +36,18 @@ from mailhook.handoff import Handoff, Receipt
 from mailhook.message import InboundMessage
 from mailhook.smtp import SmtpConfig, SmtpReceiver, start_receiver
 
+if TYPE_CHECKING:
+    from app.workers import WorkerRole
+
 _T = TypeVar("_T")
 
 log = logging.getLogger(__name__)
 
 
-def smtp_config(settings: Settings) -> SmtpConfig:
+def smtp_config(settings: Settings, workers: int = 1) -> SmtpConfig:
+    """The receiver's configuration; with ``workers`` processes sharing the port, each
+    enforces its share of the session and connection-rate limits, so that the settings
+    stay the limits of the whole service (the kernel spreads connections about evenly)."""
     if not settings.intake_recipients:
         raise ConfigError(
             f"{ENV_PREFIX}INTAKE_RECIPIENTS: missing; name the addresses or @domains the "
@@ -50,8 +59,8 @@ def smtp_config(settings: Settings) -> SmtpConfig:
         trusted_relays=tuple(
             ipaddress.ip_network(r, strict=False) for r in settings.trusted_relays
         ),
-        max_sessions=settings.smtp_max_sessions,
-        max_connections_per_minute=settings.smtp_max_connections_per_minute,
+        max_sessions=math.ceil(settings.smtp_max_sessions / workers),
+        max_connections_per_minute=math.ceil(settings.smtp_max_connections_per_minute / workers),
         hostname=socket.getfqdn(),
         tls_context=_tls_context(settings),
         proxy_protocol=settings.proxy_protocol,
@@ -94,9 +103,16 @@ class BackgroundWorker(Protocol):
     def stop(self, timeout: float) -> None: ...
 
 
-async def serve(settings: Settings, *, http: bool, smtp: bool) -> None:
+async def serve(
+    settings: Settings, *, http: bool, smtp: bool, role: WorkerRole | None = None
+) -> None:
     """Run the decision API and/or the SMTP receiver until SIGTERM or SIGINT, then stop
-    in order (``_Running.shut_down``) and return, for an exit status of 0."""
+    in order (``_Running.shut_down``) and return, for an exit status of 0.
+
+    ``role``: this process is one of the workers of ``serve --workers N`` (app.workers);
+    it serves the listening sockets it inherited, and only worker 1 runs the outbox and
+    retention, which must run once.
+    """
     # Installed first: a SIGTERM during start-up still ends in the orderly shutdown.
     stop = _stop_on_signals()
     service = None
@@ -105,27 +121,26 @@ async def serve(settings: Settings, *, http: bool, smtp: bool) -> None:
         metrics.bind_store(service.sessions.kw["bind"])
     # Every listener is bound before anything serves: a port in use stops the start
     # with one line, before a half of the service has taken traffic.
-    http_socket = bind_listener("HTTP_LISTEN", settings.http_listen) if http else None
+    http_socket = None
+    if http:
+        http_socket = role.http if role else bind_listener("HTTP_LISTEN", settings.http_listen)
     running = _Running()
     try:
-        if service is not None:
+        if service is not None and (role is None or role.primary):
             # Webhooks and alerts of verdicts recorded in this process's store.
             running.workers.append(OutboxWorker.from_settings(settings, service.sessions))
             running.workers.append(RetentionWorker(service.sessions, settings.raw_retention_days))
         if smtp:
-            host, port = split_listen(settings.smtp_listen)
-            running.receiver = await _listen(
-                start_receiver(make_handoff(settings, service), smtp_config(settings), host, port),
-                "SMTP_LISTEN",
-                settings.smtp_listen,
-            )
+            running.receiver = await _start_smtp(settings, make_handoff(settings, service), role)
         if settings.metrics_listen:
-            start_metrics_server(settings.metrics_listen)
+            start_metrics_server(settings.metrics_listen, role.metrics if role else None)
         for worker in running.workers:
             worker.start()
         if http_socket is not None:
             assert service is not None
             running.start_api(settings, service, http_socket)
+        if role is not None:
+            running.orphan_watch = asyncio.create_task(_stop_when_orphaned(stop, role.parent))
         await running.until_stopped(stop)
         await running.shut_down(settings.shutdown_grace_seconds)
     finally:
@@ -134,6 +149,24 @@ async def serve(settings: Settings, *, http: bool, smtp: bool) -> None:
             http_socket.close()
         if service is not None:
             service.sessions.kw["bind"].dispose()
+
+
+async def _start_smtp(
+    settings: Settings, handoff: Handoff, role: WorkerRole | None
+) -> SmtpReceiver:
+    host, port = split_listen(settings.smtp_listen)
+    config = smtp_config(settings, role.count if role else 1)
+    starting = start_receiver(handoff, config, host, port, role.smtp if role else None)
+    return await _listen(starting, "SMTP_LISTEN", settings.smtp_listen)
+
+
+async def _stop_when_orphaned(stop: asyncio.Event, parent: int) -> None:
+    """A worker whose supervisor is gone (killed with SIGKILL) stops as on SIGTERM:
+    nothing would restart it, nor stop it."""
+    while os.getppid() == parent:
+        await asyncio.sleep(1.0)
+    log.warning("the supervisor (pid %d) is gone; stopping", parent)
+    stop.set()
 
 
 @dataclass
@@ -145,6 +178,7 @@ class _Running:
     app: FastAPI | None = None
     api: _ApiServer | None = None
     api_task: asyncio.Task[None] | None = None
+    orphan_watch: asyncio.Task[None] | None = None
 
     def start_api(self, settings: Settings, service: DecisionService, sock: socket.socket) -> None:
         from app.api import create_app
@@ -201,6 +235,8 @@ class _Running:
 
     async def abandon(self) -> None:
         """After a failed start or shutdown: release what is still running, without waiting."""
+        if self.orphan_watch is not None:
+            self.orphan_watch.cancel()
         if self.receiver is not None:
             self.receiver.server.close()
         if self.workers:
@@ -242,19 +278,36 @@ def _listen_error(setting: str, value: str, exc: OSError) -> ConfigError:
     return ConfigError(f"{ENV_PREFIX}{setting}: cannot listen on {value} ({exc.strerror})")
 
 
-def start_metrics_server(value: str) -> None:
+def start_metrics_server(value: str, sock: socket.socket | None = None) -> None:
     """/metrics on a port of its own, for `intakeguard smtp` running without the API.
 
     The API serves /metrics itself; this small server (prometheus_client's, in a daemon
     thread) is for a receiver that hands messages to a remote API, or for a scraper
     kept off the API's port. INTAKEGUARD_METRICS_LISTEN or --metrics-listen turn it on.
+    ``sock``: the listening socket a worker of ``serve --workers`` inherited.
     """
     host, port = split_listen(value)
+    registry = metrics.exposition_registry()
+    if sock is not None:
+        server = _InheritedHTTPServer(sock, MetricsHandler.factory(registry))
+        threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+        return
     try:
-        start_http_server(port, addr=host)
+        start_http_server(port, addr=host, registry=registry)
     except OSError as exc:
         raise _listen_error("METRICS_LISTEN", value, exc) from None
     log.info("metrics on http://%s:%d/metrics", host, port)
+
+
+class _InheritedHTTPServer(ThreadingHTTPServer):
+    """An HTTP server on a socket that already listens (http.server binds its own)."""
+
+    daemon_threads = True
+
+    def __init__(self, sock: socket.socket, handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(sock.getsockname()[:2], handler, bind_and_activate=False)
+        self.socket.close()
+        self.socket = sock
 
 
 async def _listen(starting: Awaitable[_T], setting: str, value: str) -> _T:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+import math
+import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
@@ -58,6 +60,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # json or text; unset: json for serve/api/smtp, text for one-shot commands (app.logs).
     log_format: str | None = None
+    # Processes `intakeguard serve` runs, each with the API and the SMTP receiver on the
+    # same ports (app.workers); "auto" = one per CPU core. 1 = one process, no supervisor.
+    workers: int = Field(default=1, ge=1, le=64)
     # On SIGTERM, how long SMTP transactions and HTTP requests in flight may take to finish.
     shutdown_grace_seconds: float = Field(default=30.0, ge=0, le=3600)
     # How long serve/api/smtp wait, retrying, for the database to answer at start.
@@ -91,6 +96,13 @@ class Settings(BaseSettings):
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("workers", mode="before")
+    @classmethod
+    def _auto_workers(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() == "auto":
+            return cpu_count()
         return value
 
     @field_validator("http_listen", "smtp_listen")
@@ -235,6 +247,20 @@ def _is_ip(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def cpu_count() -> int:
+    """The CPU cores this process may use: those it may run on (a container's CPU set),
+    fewer when a cgroup v2 quota (``docker run --cpus 2``) allows less time than that."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = cores or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+    except (OSError, ValueError):
+        return cores
+    if quota == "max" or not quota.isdigit() or not period.isdigit() or int(period) == 0:
+        return cores
+    return max(1, min(cores, math.ceil(int(quota) / int(period))))
 
 
 def split_listen(value: str) -> tuple[str, int]:

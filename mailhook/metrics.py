@@ -41,6 +41,9 @@ DNS_TEMPERRORS = Counter(
 SMTP_SESSIONS_OPEN = Gauge(
     f"{PREFIX}_smtp_sessions_open",
     "SMTP sessions open now.",
+    # With `serve --workers N` (prometheus_client's multiprocess mode), the sum over the
+    # workers alive; ignored in a single process.
+    multiprocess_mode="livesum",
 )
 SMTP_REPLIES = Counter(
     f"{PREFIX}_smtp_replies",

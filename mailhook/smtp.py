@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import socket
 import ssl
 import time
 from collections import defaultdict, deque
@@ -360,16 +361,29 @@ class SmtpReceiver:
 
 
 async def start_smtp_server(
-    handoff: Handoff, config: SmtpConfig, host: str, port: int
+    handoff: Handoff,
+    config: SmtpConfig,
+    host: str,
+    port: int,
+    sock: socket.socket | None = None,
 ) -> asyncio.Server:
     """Listen on ``host:port``; every connection gets its own IntakeSMTP protocol."""
-    return (await start_receiver(handoff, config, host, port)).server
+    return (await start_receiver(handoff, config, host, port, sock)).server
 
 
 async def start_receiver(
-    handoff: Handoff, config: SmtpConfig, host: str, port: int
+    handoff: Handoff,
+    config: SmtpConfig,
+    host: str,
+    port: int,
+    sock: socket.socket | None = None,
 ) -> SmtpReceiver:
-    """Listen on ``host:port`` and return the receiver, which can shut down in order."""
+    """Listen on ``host:port`` and return the receiver, which can shut down in order.
+
+    ``sock``, when given, is a socket already listening there (a worker of
+    ``intakeguard serve --workers`` inherits it from the supervisor): it is served
+    instead of binding a new one, and closed at shutdown.
+    """
     handler = IntakeHandler(handoff, config)
     admission = _Admission()
     loop = asyncio.get_running_loop()
@@ -389,6 +403,9 @@ async def start_receiver(
             loop=loop,
         )
 
-    server = await loop.create_server(protocol, host=host, port=port)
+    if sock is not None:
+        server = await loop.create_server(protocol, sock=sock)
+    else:
+        server = await loop.create_server(protocol, host=host, port=port)
     log.info("SMTP receiver listening on %s:%d", host, port)
     return SmtpReceiver(server, admission)

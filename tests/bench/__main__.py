@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from app.settings import cpu_count
 from tests.bench import growth
 from tests.bench.api_load import run_load
 from tests.bench.corpus import BENCH_DIR, Corpus, build_corpus, sized_message
@@ -57,6 +58,13 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="full sizes: 60 s latency run, 1M customers, 5M verdicts (takes much longer)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=cpu_count(),
+        help="`intakeguard serve --workers` for the smtp, postgres and api parts "
+        "(default: the CPU cores, here %(default)s); the memory part runs one process",
+    )
     args = parser.parse_args(argv)
     args.parts = [part.strip() for part in args.only.split(",") if part.strip()]
     unknown = set(args.parts) - set(PARTS)
@@ -70,7 +78,11 @@ class Run:
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.figures: dict[str, Any] = {"messages": args.messages, "full": args.full}
+        self.figures: dict[str, Any] = {
+            "messages": args.messages,
+            "full": args.full,
+            "serve_workers": args.workers,
+        }
         self.scratch = BENCH_DIR / "run"
         shutil.rmtree(self.scratch, ignore_errors=True)
         self.scratch.mkdir(parents=True)
@@ -133,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         store.unlink()
     judged = evaluate(run.figures)
     print(table(run.figures, judged))
+    print(f"(smtp, postgres and api parts: intakeguard serve --workers {args.workers})")
     print(json.dumps({**run.figures, "targets": judged}, separators=(",", ":")))
     return 0
 
@@ -181,7 +194,7 @@ def _smtp_phases(
 def _smtp_and_api(run: Run, corpus: Corpus, dns: str, url: str) -> dict[str, Any] | None:
     """The SMTP figures on SQLite; the API is read while that server holds their verdicts."""
     log = run.scratch / "serve-sqlite.log"
-    with intakeguard_serve(url, dns, log) as server:
+    with intakeguard_serve(url, dns, log, run.args.workers) as server:
         # Without the smtp part its first phase still runs: the API needs verdicts to read.
         figures, ids = _smtp_phases(server, corpus, run, "sqlite", latency="smtp" in run.args.parts)
         if "api" in run.args.parts:
@@ -234,7 +247,8 @@ def _postgres(run: Run, corpus: Corpus, dns: str) -> dict[str, Any]:
         engine = make_engine(url)
         upgrade(engine)
         engine.dispose()
-        with intakeguard_serve(url, dns, run.scratch / "serve-postgres.log") as server:
+        log = run.scratch / "serve-postgres.log"
+        with intakeguard_serve(url, dns, log, run.args.workers) as server:
             figures, _ = _smtp_phases(server, corpus, run, "postgres")
     return figures
 

@@ -62,39 +62,59 @@ def dns_server(zones: Path) -> Iterator[str]:
 
 @dataclass
 class RunningServer:
-    """An ``intakeguard serve`` process and where it listens."""
+    """An ``intakeguard serve`` process (with its workers) and where it listens."""
 
     process: subprocess.Popen[bytes]
     smtp_port: int
     http_port: int
     database_url: str
+    workers: int = 1
 
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    def pids(self) -> list[int]:
+        """The server's process and, with workers, its worker processes."""
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError):
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == self.pid:
+                    children.append(int(stat.parent.name))
+        return [self.pid, *children]
 
     @property
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
 
     def peak_rss_bytes(self) -> int:
-        """The process's high-water mark of resident memory (VmHWM)."""
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-        raise BenchError("VmHWM not found in /proc status")
+        """The high-water mark of resident memory (VmHWM), summed over the processes."""
+        return sum(_peak_rss_bytes(pid) for pid in self.pids())
 
     def cpu_seconds(self) -> float:
-        """User plus system CPU time the process has used so far."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User plus system CPU time the server has used so far, its workers' included
+        (those alive now: a worker replaced during the run would be missed)."""
+        return sum(_cpu_seconds(pid) for pid in self.pids())
+
+
+def _peak_rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise BenchError("VmHWM not found in /proc status")
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextlib.contextmanager
 def intakeguard_serve(
-    database_url: str, dns: str, log: Path, **settings: str
+    database_url: str, dns: str, log: Path, workers: int = 1, **settings: str
 ) -> Iterator[RunningServer]:
-    """``intakeguard serve`` on free loopback ports, ready for SMTP and HTTP."""
+    """``intakeguard serve --workers WORKERS`` on free loopback ports, ready for SMTP and
+    HTTP (every worker of them)."""
     smtp_port, http_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -113,11 +133,11 @@ def intakeguard_serve(
         "INTAKEGUARD_LOG_LEVEL": "WARNING",
         **{f"INTAKEGUARD_{name.upper()}": value for name, value in settings.items()},
     }
-    command = [str(Path(sys.executable).with_name("intakeguard")), "serve"]
+    command = [str(Path(sys.executable).with_name("intakeguard")), "serve", f"--workers={workers}"]
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as output:
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=output, stderr=output)
-    server = RunningServer(process, smtp_port, http_port, database_url)
+    server = RunningServer(process, smtp_port, http_port, database_url, workers)
     try:
         _wait_ready(server, log)
         yield server
@@ -134,7 +154,8 @@ def _wait_ready(server: RunningServer, log: Path, timeout: float = 60.0) -> None
             ready = httpx.get(f"{server.api_url}/readyz", timeout=2).status_code == 200
             with socket.create_connection(("127.0.0.1", server.smtp_port), timeout=2):
                 pass
-            if ready:
+            # One process (the supervisor) and a worker in each slot, all started.
+            if ready and len(server.pids()) == server.workers + (server.workers > 1):
                 return
         time.sleep(0.2)
     raise BenchError(f"intakeguard serve was not ready within {timeout:g} s; see {log}")
