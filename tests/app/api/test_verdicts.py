@@ -8,8 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import BaseModel, TypeAdapter
 
-from tests.app.api.common import assert_error, register, submit
+from app.api.routes.verdicts import stored_json
+from app.api.schemas import VerdictOut, VerdictPage
+from tests.app.api.common import assert_error, assert_signed, register, submit
 from tests.support import make_message
 
 # (sender, subject) of each message, oldest first, and the decision each gets.
@@ -120,6 +123,49 @@ def test_one_verdict_by_id(api: httpx.Client) -> None:
     response = api.get(f"/v1/verdicts/{verdicts[1]['id']}")
     assert response.status_code == 200
     assert response.json() == verdicts[1]
+
+
+def test_verdicts_are_sent_as_their_models_serialise_them(api: httpx.Client) -> None:
+    verdicts = record_all(api)
+    one = api.get(f"/v1/verdicts/{verdicts[4]['id']}")
+    assert one.headers["content-type"] == "application/json"
+    assert one.content == _as_model_sends(VerdictOut, one.json())
+    assert_signed(api, one.json())
+    page = api.get("/v1/verdicts", params={"limit": 3})
+    assert page.headers["content-type"] == "application/json"
+    assert page.content == _as_model_sends(VerdictPage, page.json())
+
+
+# Every character JSON writers disagree on: controls, quotes, separators, non-BMP.
+AWKWARD = 'ż\x00\x01\x1f\x7f"\\/\t\n\r\b\f\u2028\u2029\ufffd\U0001f600</script>é'
+
+
+def test_stored_json_is_byte_for_byte_the_models_serialisation() -> None:
+    verdict: dict[str, Any] = {
+        "id": "5f0c1c52-8d9c-4a0b-9a51-2d1b0e3c4f5a",
+        "message_id": f"<{AWKWARD}@example>",
+        "recorded_at": "2026-11-28T23:59:59.123456Z",
+        "channel": "smtp",
+        "decision": "review",
+        "assurance": "none",
+        "customer": None,
+        "instruction": {"kinds": [AWKWARD], "services": ["żółw.pl"]},
+        "checks": [{"name": "spf", "result": "none", "reason": AWKWARD}],
+        "reasons": [AWKWARD, ""],
+        "rules_version": "sha256:00",
+        "signature": "ed25519:k.s",
+    }
+    assert stored_json(verdict).body == _as_model_sends(VerdictOut, verdict)
+    page = {"items": [verdict, {**verdict, "customer": "acme"}], "next_cursor": "djE6Mg"}
+    assert stored_json(page).body == _as_model_sends(VerdictPage, page)
+    empty = {"items": [], "next_cursor": None}
+    assert stored_json(empty).body == _as_model_sends(VerdictPage, empty)
+
+
+def _as_model_sends(model: type[BaseModel], content: dict[str, Any]) -> bytes:
+    """What FastAPI sends for ``content`` under ``response_model=model``."""
+    adapter = TypeAdapter(model)
+    return adapter.dump_json(adapter.validate_python(content))
 
 
 @pytest.mark.parametrize(
