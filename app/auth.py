@@ -7,7 +7,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from app.db.models import ApiToken
@@ -81,7 +81,7 @@ _TOKEN_BY_HASH = select(ApiToken.name, ApiToken.scopes, ApiToken.revoked_at).whe
 )
 
 
-def token_principal(session: Session, token: str) -> Principal | None:
+def token_principal(session: Session | Connection, token: str) -> Principal | None:
     """The principal of a stored token, or None when it is unknown or revoked.
 
     Read from the store on every request, never cached: a revoked token stops working

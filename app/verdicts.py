@@ -185,7 +185,7 @@ _SIGNED_COLUMNS = tuple(
 _BY_ID = select(*_SIGNED_COLUMNS).where(_TABLE.c.id == bindparam("id"))
 
 
-def get_verdict(session: Session, verdict_id: str) -> dict[str, Any]:
+def get_verdict(session: Session | Connection, verdict_id: str) -> dict[str, Any]:
     """The verdict with public id ``verdict_id`` exactly as signed; NotFound when none."""
     row = session.execute(_BY_ID, {"id": _canonical_id(verdict_id)}).first()
     if row is None:
@@ -200,7 +200,7 @@ class Page:
 
 
 def list_verdicts(
-    session: Session,
+    session: Session | Connection,
     *,
     decision: str | None = None,
     customer: str | None = None,
