@@ -125,7 +125,7 @@ def verdict_for_bytes(session: Session, sha256: str) -> dict[str, Any] | None:
     return as_json(row) if row is not None else None
 
 
-def as_json(row: Verdict | Row[Any]) -> dict[str, Any]:
+def as_json(row: Verdict) -> dict[str, Any]:
     """The verdict exactly as signed (``recorded_at`` keeps its recorded form)."""
     return {
         "id": row.id,
@@ -160,28 +160,26 @@ def _canonical_id(verdict_id: str) -> str:
         raise NotFound(f"no verdict with id {verdict_id[:100]!r}") from None
 
 
-# The columns of a verdict as signed (see as_json), and the order key of a page. Reads of
-# verdicts select these columns instead of loading ORM objects: rows are only ever inserted,
-# so nothing needs the identity map, and a page of ORM objects costs twice the CPU.
-_TABLE = Verdict.__table__
-_SIGNED_COLUMNS = tuple(
-    _TABLE.c[name]
-    for name in (
-        "seq",
-        "id",
-        "message_id",
-        "recorded_at",
-        "channel",
-        "decision",
-        "assurance",
-        "customer",
-        "instruction",
-        "checks",
-        "reasons",
-        "rules_version",
-        "signature",
-    )
+# The fields of a verdict as signed, in the order as_json writes them: the names of their
+# columns too. Reads of verdicts select these columns (after seq, the order key of a page)
+# instead of loading ORM objects: rows are only ever inserted, so nothing needs the
+# identity map, and a page of ORM objects costs twice the CPU.
+_SIGNED_FIELDS = (
+    "id",
+    "message_id",
+    "recorded_at",
+    "channel",
+    "decision",
+    "assurance",
+    "customer",
+    "instruction",
+    "checks",
+    "reasons",
+    "rules_version",
+    "signature",
 )
+_TABLE = Verdict.__table__
+_SIGNED_COLUMNS = (_TABLE.c.seq, *(_TABLE.c[name] for name in _SIGNED_FIELDS))
 _BY_ID = select(*_SIGNED_COLUMNS).where(_TABLE.c.id == bindparam("id"))
 
 
@@ -190,7 +188,7 @@ def get_verdict(session: Session | Connection, verdict_id: str) -> dict[str, Any
     row = session.execute(_BY_ID, {"id": _canonical_id(verdict_id)}).first()
     if row is None:
         raise NotFound(f"no verdict with id {verdict_id!r}")
-    return as_json(row)
+    return _signed_json(row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +221,14 @@ def list_verdicts(
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = _encode_cursor(rows[-1].seq) if more and rows else None
-    return Page(items=[as_json(row) for row in rows], next_cursor=next_cursor)
+    return Page(items=[_signed_json(row) for row in rows], next_cursor=next_cursor)
+
+
+def _signed_json(row: Row[Any]) -> dict[str, Any]:
+    """as_json of a row of _SIGNED_COLUMNS, read by position (cheaper than by name)."""
+    verdict: dict[str, Any] = dict(zip(_SIGNED_FIELDS, row[1:], strict=True))
+    verdict["recorded_at"] = iso_z(verdict["recorded_at"])
+    return verdict
 
 
 def _encode_cursor(seq: int) -> str:
