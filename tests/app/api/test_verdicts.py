@@ -9,9 +9,12 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import BaseModel, TypeAdapter
+from sqlalchemy.pool import QueuePool
 
 from app.api.routes.verdicts import stored_json
 from app.api.schemas import VerdictOut, VerdictPage
+from app.auth import create_token
+from app.intake import DecisionService
 from tests.app.api.common import assert_error, assert_signed, register, submit
 from tests.support import make_message
 
@@ -134,6 +137,32 @@ def test_verdicts_are_sent_as_their_models_serialise_them(api: httpx.Client) -> 
     page = api.get("/v1/verdicts", params={"limit": 3})
     assert page.headers["content-type"] == "application/json"
     assert page.content == _as_model_sends(VerdictPage, page.json())
+
+
+def test_on_sqlite_reads_do_not_wait_for_the_shared_pool(
+    api: httpx.Client, anonymous: httpx.Client, service: DecisionService
+) -> None:
+    """The event loop's reads (app.api.reads) have connections of their own: threads
+    holding every connection of the shared pool do not stall them."""
+    if service.read_engine.dialect.name != "sqlite":
+        pytest.skip("only SQLite reads run in the event loop; PostgreSQL's use a thread")
+    verdict = record_all(api)[0]
+    with service.sessions.begin() as session:
+        reader = {
+            "Authorization": f"Bearer {create_token(session, 'ticketing', ['verdicts:read'])}"
+        }
+    pool = service.read_engine.pool
+    assert isinstance(pool, QueuePool)
+    held = [service.read_engine.connect() for _ in range(pool.size() + pool._max_overflow)]
+    try:
+        # The pool would make a request wait 30 s for a connection; these answer at once.
+        one = anonymous.get(f"/v1/verdicts/{verdict['id']}", headers=reader, timeout=5)
+        assert one.json() == verdict
+        page = anonymous.get("/v1/verdicts", params={"limit": 1}, headers=reader, timeout=5)
+        assert page.status_code == 200, page.text
+    finally:
+        for connection in held:
+            connection.close()
 
 
 # Every character JSON writers disagree on: controls, quotes, separators, non-BMP.
