@@ -7,7 +7,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from app.db.models import ApiToken
@@ -64,9 +64,30 @@ def create_token(session: Session, name: str, scopes: list[str]) -> str:
 
 def authenticate(session: Session, token: str, admin_token: str | None) -> Principal | None:
     """The principal ``token`` stands for, or None when it is unknown or revoked."""
+    return admin_principal(token, admin_token) or token_principal(session, token)
+
+
+def admin_principal(token: str, admin_token: str | None) -> Principal | None:
+    """The administrator when ``token`` is the configured admin token (no database read)."""
     if admin_token is not None and hmac.compare_digest(token.encode(), admin_token.encode()):
         return Principal(name="admin", scopes=frozenset(SCOPES))
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    return None
+
+
+# Looked up on every API request: the three columns it needs, not an ORM object, and
+# built once with a parameter so its compiled form is reused.
+_TOKEN_BY_HASH = select(ApiToken.name, ApiToken.scopes, ApiToken.revoked_at).where(
+    ApiToken.token_hash == bindparam("token_hash")
+)
+
+
+def token_principal(session: Session | Connection, token: str) -> Principal | None:
+    """The principal of a stored token, or None when it is unknown or revoked.
+
+    Read from the store on every request, never cached: a revoked token stops working
+    at once.
+    """
+    row = session.execute(_TOKEN_BY_HASH, {"token_hash": hash_token(token)}).first()
     if row is None or row.revoked_at is not None:
         return None
     return Principal(name=row.name, scopes=frozenset(row.scopes))

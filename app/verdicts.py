@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy import Connection, Row, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from app import audit
@@ -144,20 +144,50 @@ def as_json(row: Verdict) -> dict[str, Any]:
 
 def find_verdict(session: Session, verdict_id: str) -> Verdict:
     """The verdict row with public id ``verdict_id``; NotFound when there is none."""
-    try:
-        # Ids are UUIDs we issued; anything else cannot name a verdict (and might hold
-        # characters such as NUL that the database refuses even to compare).
-        canonical = str(uuid.UUID(verdict_id))
-    except ValueError:
-        raise NotFound(f"no verdict with id {verdict_id[:100]!r}") from None
-    row = session.scalar(select(Verdict).where(Verdict.id == canonical))
+    row = session.scalar(select(Verdict).where(Verdict.id == _canonical_id(verdict_id)))
     if row is None:
         raise NotFound(f"no verdict with id {verdict_id!r}")
     return row
 
 
-def get_verdict(session: Session, verdict_id: str) -> dict[str, Any]:
-    return as_json(find_verdict(session, verdict_id))
+def _canonical_id(verdict_id: str) -> str:
+    try:
+        # Ids are UUIDs we issued; anything else cannot name a verdict (and might hold
+        # characters such as NUL that the database refuses even to compare).
+        return str(uuid.UUID(verdict_id))
+    except ValueError:
+        raise NotFound(f"no verdict with id {verdict_id[:100]!r}") from None
+
+
+# The fields of a verdict as signed, in the order as_json writes them: the names of their
+# columns too. Reads of verdicts select these columns (after seq, the order key of a page)
+# instead of loading ORM objects: rows are only ever inserted, so nothing needs the
+# identity map, and a page of ORM objects costs twice the CPU.
+_SIGNED_FIELDS = (
+    "id",
+    "message_id",
+    "recorded_at",
+    "channel",
+    "decision",
+    "assurance",
+    "customer",
+    "instruction",
+    "checks",
+    "reasons",
+    "rules_version",
+    "signature",
+)
+_TABLE = Verdict.__table__
+_SIGNED_COLUMNS = (_TABLE.c.seq, *(_TABLE.c[name] for name in _SIGNED_FIELDS))
+_BY_ID = select(*_SIGNED_COLUMNS).where(_TABLE.c.id == bindparam("id"))
+
+
+def get_verdict(session: Session | Connection, verdict_id: str) -> dict[str, Any]:
+    """The verdict with public id ``verdict_id`` exactly as signed; NotFound when none."""
+    row = session.execute(_BY_ID, {"id": _canonical_id(verdict_id)}).first()
+    if row is None:
+        raise NotFound(f"no verdict with id {verdict_id!r}")
+    return _signed_json(row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +197,7 @@ class Page:
 
 
 def list_verdicts(
-    session: Session,
+    session: Session | Connection,
     *,
     decision: str | None = None,
     customer: str | None = None,
@@ -176,20 +206,28 @@ def list_verdicts(
     cursor: str | None = None,
 ) -> Page:
     """Newest first; ``cursor`` from a previous page continues after its last item."""
-    query = select(Verdict).order_by(Verdict.seq.desc()).limit(min(limit, MAX_PAGE) + 1)
+    limit = min(limit, MAX_PAGE)
+    query = select(*_SIGNED_COLUMNS).order_by(_TABLE.c.seq.desc()).limit(limit + 1)
     if decision is not None:
-        query = query.where(Verdict.decision == decision)
+        query = query.where(_TABLE.c.decision == decision)
     if customer is not None:
-        query = query.where(Verdict.customer == customer)
+        query = query.where(_TABLE.c.customer == customer)
     if message_id is not None:
-        query = query.where(Verdict.message_id == message_id)
+        query = query.where(_TABLE.c.message_id == message_id)
     if cursor is not None:
-        query = query.where(Verdict.seq < _decode_cursor(cursor))
-    rows = list(session.scalars(query))
-    more = len(rows) > min(limit, MAX_PAGE)
-    rows = rows[: min(limit, MAX_PAGE)]
+        query = query.where(_TABLE.c.seq < _decode_cursor(cursor))
+    rows = session.execute(query).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
     next_cursor = _encode_cursor(rows[-1].seq) if more and rows else None
-    return Page(items=[as_json(row) for row in rows], next_cursor=next_cursor)
+    return Page(items=[_signed_json(row) for row in rows], next_cursor=next_cursor)
+
+
+def _signed_json(row: Row[Any]) -> dict[str, Any]:
+    """as_json of a row of _SIGNED_COLUMNS, read by position (cheaper than by name)."""
+    verdict: dict[str, Any] = dict(zip(_SIGNED_FIELDS, row[1:], strict=True))
+    verdict["recorded_at"] = iso_z(verdict["recorded_at"])
+    return verdict
 
 
 def _encode_cursor(seq: int) -> str:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from app.api import problems
+from app.api.reads import LoopReads
 from app.api.routes import audit as audit_routes
 from app.api.routes import codes, customers, documents, messages, system, verdicts, verifications
 from app.api.routes import reviews as review_routes
@@ -26,9 +30,11 @@ def create_app(settings: Settings, service: DecisionService | None = None) -> Fa
         title="intakeguard",
         summary="Verifies emailed instructions before a support desk acts on them.",
         version="0.1.0",
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.service = service or build_service(settings)
+    app.state.loop_reads = LoopReads(app.state.service)
     # /metrics reads the audit chain length and outbox backlog from this store.
     bind_store(app.state.service.sessions.kw["bind"])
     app.add_middleware(RequestIdMiddleware)
@@ -39,3 +45,9 @@ def create_app(settings: Settings, service: DecisionService | None = None) -> Fa
     app.include_router(review_routes.router)
     app.include_router(audit_routes.router)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    app.state.loop_reads.close()

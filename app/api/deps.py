@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -10,7 +11,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from app.api.problems import Forbidden, Unauthorized
-from app.auth import Principal, authenticate
+from app.api.reads import LoopReads
+from app.auth import Principal, admin_principal, token_principal
 from app.db.engine import store_errors
 from app.intake import DecisionService
 from app.settings import Settings
@@ -50,26 +52,40 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 
 
-def _principal(
+async def get_loop_reads(request: Request) -> LoopReads:
+    # async: FastAPI runs a sync dependency in a worker thread, however little it does.
+    reads: LoopReads = request.app.state.loop_reads
+    return reads
+
+
+# Short reads for async routes, without a worker thread where that is safe (app.api.reads).
+ReadsDep = Annotated[LoopReads, Depends(get_loop_reads)]
+
+
+async def _principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    # async, as is check() below: a sync dependency would cost a worker thread hand-off
+    # on every request; the token lookup is a short read (app.api.reads).
     if credentials is None:
         raise Unauthorized("a bearer token is required (Authorization: Bearer <token>)")
     settings: Settings = request.app.state.settings
     admin = settings.admin_token.get_secret_value() if settings.admin_token else None
-    service: DecisionService = request.app.state.service
-    with store_errors(), service.reads() as session:
-        principal = authenticate(session, credentials.credentials, admin)
+    token = credentials.credentials
+    principal = admin_principal(token, admin)
+    if principal is None:
+        reads: LoopReads = request.app.state.loop_reads
+        principal = await reads.run(partial(token_principal, token=token))
     if principal is None:
         raise Unauthorized("the bearer token is unknown or revoked")
     return principal
 
 
-def require(scope: str) -> Callable[..., Principal]:
+def require(scope: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency granting access to holders of ``scope`` only."""
 
-    def check(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
         if scope not in principal.scopes:
             raise Forbidden(f"this token lacks the scope {scope!r}")
         return principal

@@ -156,7 +156,12 @@ def table(figures: dict[str, Any], judged: dict[str, dict[str, Any]]) -> str:
             _get(figures, "postgres", "latency_at_100", "latency_ms_p99"),
         ),
         ("API single verdict, req/s", _get(figures, "api", "single", "req_per_s")),
+        (
+            "API single verdict, server CPU ms/req",
+            _get(figures, "api", "single", "server_cpu_ms_per_req"),
+        ),
         ("API list page, req/s", _get(figures, "api", "list", "req_per_s")),
+        ("API list page, server CPU ms/req", _get(figures, "api", "list", "server_cpu_ms_per_req")),
         ("API list page, p99 ms", _get(figures, "api", "list", "latency_ms_p99")),
         ("peak RSS 50 × 10 MB, MB", _get(figures, "memory", "peak_rss_mb")),
     ]

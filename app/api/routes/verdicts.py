@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic_core import to_json
 
-from app.api.deps import ReadSessionDep, require
+from app.api.deps import ReadsDep, require
 from app.api.schemas import ErrorBody, VerdictOut, VerdictPage
 from app.auth import Principal
 from app.registry import LOGIN
@@ -21,31 +23,45 @@ DecisionFilter = Literal["accepted", "rejected", "review", "otp_required", "post
 
 
 @router.get("/{verdict_id}", response_model=VerdictOut, responses={404: {"model": ErrorBody}})
-def read_verdict(
+async def read_verdict(
     verdict_id: str,
-    session: ReadSessionDep,
+    reads: ReadsDep,
     _: Annotated[Principal, Depends(require("verdicts:read"))],
-) -> dict[str, Any]:
-    return get_verdict(session, verdict_id)
+) -> Response:
+    return stored_json(await reads.run(partial(get_verdict, verdict_id=verdict_id)))
 
 
 @router.get("", response_model=VerdictPage)
-def read_verdicts(
-    session: ReadSessionDep,
+async def read_verdicts(
+    reads: ReadsDep,
     _: Annotated[Principal, Depends(require("verdicts:read"))],
     decision: DecisionFilter | None = None,
     customer: Annotated[str | None, Query(max_length=64, pattern=LOGIN.pattern)] = None,
     message_id: Annotated[str | None, Query(max_length=998, pattern=NO_NUL)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
-) -> dict[str, Any]:
+) -> Response:
     """Newest first, filtered; follow ``next_cursor`` for older verdicts."""
-    page = list_verdicts(
-        session,
+    read = partial(
+        list_verdicts,
         decision=decision,
         customer=customer,
         message_id=message_id,
         limit=limit,
         cursor=cursor,
     )
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    page = await reads.run(read)
+    return stored_json({"items": page.items, "next_cursor": page.next_cursor})
+
+
+def stored_json(content: dict[str, Any]) -> Response:
+    """``content`` (verdicts as recorded) as the JSON FastAPI would send for the model.
+
+    Verdicts are written only by app.verdicts, always in the shape of VerdictOut, so
+    validating them again on every read buys nothing. pydantic's own serialiser writes
+    them without a model: the bytes FastAPI's response_model path writes (compact, UTF-8
+    unescaped, fields in the order recorded, which is the model's), in a quarter of
+    json.dumps's time: a page of 50 verdicts is 130 KB of JSON.
+    tests/app/api/test_verdicts.py compares the two.
+    """
+    return Response(to_json(content), media_type="application/json")

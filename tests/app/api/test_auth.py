@@ -10,7 +10,7 @@ from app.auth import create_token
 from app.db.models import ApiToken
 from app.db.types import utcnow
 from app.intake import DecisionService
-from tests.app.api.common import ACME, RFC822, assert_error, register
+from tests.app.api.common import ACME, RFC822, assert_error, register, submit
 from tests.support import make_message
 
 
@@ -61,6 +61,25 @@ def test_revoked_token_is_401(anonymous: httpx.Client, service: DecisionService)
         session.execute(update(ApiToken).values(revoked_at=utcnow()))
     response = anonymous.get("/v1/customers/acme", headers=headers)
     assert_error(response, 401, "unauthorized", "unknown or revoked")
+
+
+def test_a_read_token_reads_verdicts_until_it_is_revoked(
+    api: httpx.Client, anonymous: httpx.Client, service: DecisionService
+) -> None:
+    recorded = submit(api, make_message())
+    assert recorded.status_code == 201, recorded.text
+    path = f"/v1/verdicts/{recorded.json()['id']}"
+    headers = token_with(service, "verdicts:read")
+    assert anonymous.get(path, headers=headers).json() == recorded.json()
+    assert anonymous.get("/v1/verdicts", headers=headers).json()["items"] == [recorded.json()]
+    with service.sessions.begin() as session:
+        session.execute(update(ApiToken).values(revoked_at=utcnow()))
+    # At once: tokens are looked up on every request, never cached.
+    for refused in (
+        anonymous.get(path, headers=headers),
+        anonymous.get("/v1/verdicts", headers=headers),
+    ):
+        assert_error(refused, 401, "unauthorized", "unknown or revoked")
 
 
 def test_read_scope_reads_but_does_not_write(

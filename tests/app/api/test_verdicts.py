@@ -8,8 +8,14 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import BaseModel, TypeAdapter
+from sqlalchemy.pool import QueuePool
 
-from tests.app.api.common import assert_error, register, submit
+from app.api.routes.verdicts import stored_json
+from app.api.schemas import VerdictOut, VerdictPage
+from app.auth import create_token
+from app.intake import DecisionService
+from tests.app.api.common import assert_error, assert_signed, register, submit
 from tests.support import make_message
 
 # (sender, subject) of each message, oldest first, and the decision each gets.
@@ -120,6 +126,75 @@ def test_one_verdict_by_id(api: httpx.Client) -> None:
     response = api.get(f"/v1/verdicts/{verdicts[1]['id']}")
     assert response.status_code == 200
     assert response.json() == verdicts[1]
+
+
+def test_verdicts_are_sent_as_their_models_serialise_them(api: httpx.Client) -> None:
+    verdicts = record_all(api)
+    one = api.get(f"/v1/verdicts/{verdicts[4]['id']}")
+    assert one.headers["content-type"] == "application/json"
+    assert one.content == _as_model_sends(VerdictOut, one.json())
+    assert_signed(api, one.json())
+    page = api.get("/v1/verdicts", params={"limit": 3})
+    assert page.headers["content-type"] == "application/json"
+    assert page.content == _as_model_sends(VerdictPage, page.json())
+
+
+def test_on_sqlite_reads_do_not_wait_for_the_shared_pool(
+    api: httpx.Client, anonymous: httpx.Client, service: DecisionService
+) -> None:
+    """The event loop's reads (app.api.reads) have connections of their own: threads
+    holding every connection of the shared pool do not stall them."""
+    if service.read_engine.dialect.name != "sqlite":
+        pytest.skip("only SQLite reads run in the event loop; PostgreSQL's use a thread")
+    verdict = record_all(api)[0]
+    with service.sessions.begin() as session:
+        reader = {
+            "Authorization": f"Bearer {create_token(session, 'ticketing', ['verdicts:read'])}"
+        }
+    pool = service.read_engine.pool
+    assert isinstance(pool, QueuePool)
+    held = [service.read_engine.connect() for _ in range(pool.size() + pool._max_overflow)]
+    try:
+        # The pool would make a request wait 30 s for a connection; these answer at once.
+        one = anonymous.get(f"/v1/verdicts/{verdict['id']}", headers=reader, timeout=5)
+        assert one.json() == verdict
+        page = anonymous.get("/v1/verdicts", params={"limit": 1}, headers=reader, timeout=5)
+        assert page.status_code == 200, page.text
+    finally:
+        for connection in held:
+            connection.close()
+
+
+# Every character JSON writers disagree on: controls, quotes, separators, non-BMP.
+AWKWARD = 'ż\x00\x01\x1f\x7f"\\/\t\n\r\b\f\u2028\u2029\ufffd\U0001f600</script>é'
+
+
+def test_stored_json_is_byte_for_byte_the_models_serialisation() -> None:
+    verdict: dict[str, Any] = {
+        "id": "5f0c1c52-8d9c-4a0b-9a51-2d1b0e3c4f5a",
+        "message_id": f"<{AWKWARD}@example>",
+        "recorded_at": "2026-11-28T23:59:59.123456Z",
+        "channel": "smtp",
+        "decision": "review",
+        "assurance": "none",
+        "customer": None,
+        "instruction": {"kinds": [AWKWARD], "services": ["żółw.pl"]},
+        "checks": [{"name": "spf", "result": "none", "reason": AWKWARD}],
+        "reasons": [AWKWARD, ""],
+        "rules_version": "sha256:00",
+        "signature": "ed25519:k.s",
+    }
+    assert stored_json(verdict).body == _as_model_sends(VerdictOut, verdict)
+    page = {"items": [verdict, {**verdict, "customer": "acme"}], "next_cursor": "djE6Mg"}
+    assert stored_json(page).body == _as_model_sends(VerdictPage, page)
+    empty = {"items": [], "next_cursor": None}
+    assert stored_json(empty).body == _as_model_sends(VerdictPage, empty)
+
+
+def _as_model_sends(model: type[BaseModel], content: dict[str, Any]) -> bytes:
+    """What FastAPI sends for ``content`` under ``response_model=model``."""
+    adapter = TypeAdapter(model)
+    return adapter.dump_json(adapter.validate_python(content))
 
 
 @pytest.mark.parametrize(
