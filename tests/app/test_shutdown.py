@@ -20,6 +20,7 @@ from sqlalchemy import select
 from app.db.engine import make_engine, session_factory
 from app.db.migrate import current_revision, head_revision
 from app.db.models import Verdict
+from app.runtime import bind_listener
 from tests.dns_server import FixtureDnsServer
 from tests.support import ADMIN_TOKEN, REPO, RULES, SECRET_KEY, make_message
 
@@ -332,3 +333,13 @@ def test_the_api_alone_stops_on_sigterm_with_0(
         assert httpx.get(f"{service.http_url}/healthz", timeout=10).json() == {"status": "ok"}
         service.terminate()
         assert service.wait() == 0, service.stderr()
+
+
+def test_api_connections_have_nagle_off() -> None:
+    """Responses are written as headers then body: with Nagle on, each body would wait for
+    the client's delayed ACK (~40 ms a request on a keep-alive connection)."""
+    listener = bind_listener("HTTP_LISTEN", f"127.0.0.1:{free_port()}")
+    with listener, socket.create_connection(listener.getsockname()[:2]):
+        accepted, _ = listener.accept()
+        with accepted:
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
