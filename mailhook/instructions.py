@@ -91,7 +91,7 @@ def extract(message: InboundMessage, catalogue: Catalogue) -> Instruction:
     kinds = tuple(
         kind.name
         for kind in catalogue.kinds
-        if any(phrase_pattern(phrase).search(folded) for phrase in kind.phrases)
+        if any(_says(folded, phrase) for phrase in kind.phrases)
     )
     services = _unique(
         [
@@ -146,6 +146,15 @@ def phrase_pattern(phrase: str) -> re.Pattern[str]:
     return re.compile(r"\w*\s+".join([first, *words[1:]]))
 
 
+def _says(folded: str, phrase: str) -> bool:
+    """Whether folded text holds the folded catalogue ``phrase`` (see phrase_pattern).
+
+    The pattern opens with the phrase's first word, so text without that word cannot
+    match; a substring test says so faster than the pattern's scan.
+    """
+    return phrase.split(maxsplit=1)[0] in folded and bool(phrase_pattern(phrase).search(folded))
+
+
 @functools.lru_cache(maxsize=4096)
 def to_a_label(domain: str) -> str | None:
     """The A-label form of ``domain`` (RFC 5891), or None if it is not a valid name."""
@@ -161,8 +170,16 @@ def _without_urls(text: str) -> str:
 
 
 def _domains(text: str) -> list[str]:
+    """The domains _DOMAIN finds in ``text``, as A-labels, in order.
+
+    _DOMAIN opens with a look-behind, so the engine tries it at every position; over
+    all of the text it was a third of extraction. A domain holds a dot and no white
+    space, and what _DOMAIN looks at beside one is white space or part of the same
+    word: over the words holding a dot, one space apart, it finds the same domains.
+    """
+    dotted = " ".join(word for word in text.split() if "." in word)
     found = []
-    for match in _DOMAIN.finditer(text):
+    for match in _DOMAIN.finditer(dotted):
         a_label = to_a_label(match.group(1))
         if a_label is not None:
             found.append(a_label)
