@@ -381,14 +381,14 @@ _NUMBER_TEXT = st.tuples(
 ).map("".join)
 
 
-@settings(max_examples=2000)
+@settings(max_examples=2000, deadline=None)
 @given(_DOMAIN_TEXT)
 def test_domains_are_those_the_pattern_finds_in_the_whole_text(text: str) -> None:
     whole = [to_a_label(match.group(1)) for match in instructions._DOMAIN.finditer(text)]
     assert instructions._domains(text) == [a_label for a_label in whole if a_label is not None]
 
 
-@settings(max_examples=2000)
+@settings(max_examples=2000, deadline=None)
 @given(_NUMBER_TEXT)
 def test_text_without_the_start_of_a_number_holds_no_number(text: str) -> None:
     if ids._NUMBER.search(text):
