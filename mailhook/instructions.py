@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from dataclasses import dataclass
@@ -88,10 +89,14 @@ def extract(message: InboundMessage, catalogue: Catalogue) -> Instruction:
     """Find the kinds, services (domains as A-labels, server ids) and logins named."""
     text, truncated = readable_text(message)
     folded = fold(text)
+    stems = _WordStarts(folded)
     kinds = tuple(
         kind.name
         for kind in catalogue.kinds
-        if any(_says(folded, phrase) for phrase in kind.phrases)
+        if any(
+            stems.may_match(phrase) and phrase_pattern(phrase).search(folded)
+            for phrase in kind.phrases
+        )
     )
     services = _unique(
         [
@@ -146,13 +151,30 @@ def phrase_pattern(phrase: str) -> re.Pattern[str]:
     return re.compile(r"\w*\s+".join([first, *words[1:]]))
 
 
-def _says(folded: str, phrase: str) -> bool:
-    """Whether folded text holds the folded catalogue ``phrase`` (see phrase_pattern).
+_WORD = re.compile(r"\w+")
+# The letters, digits and underscores a phrase's first word opens with.
+_STEM = re.compile(r"\w*")
 
-    The pattern opens with the phrase's first word, so text without that word cannot
-    match; a substring test says so faster than the pattern's scan.
+
+class _WordStarts:
+    """Which words of a text open with a given stem: its distinct words, sorted.
+
+    phrase_pattern matches a phrase's first word where no letter or digit comes before
+    it, so at the start of a word (a run of \\w) that opens with the stem of that first
+    word. Most of the eighty catalogue phrases start with a word the text does not
+    have; one bisection each says so, where a search of the text took two microseconds.
     """
-    return phrase.split(maxsplit=1)[0] in folded and bool(phrase_pattern(phrase).search(folded))
+
+    def __init__(self, folded: str) -> None:
+        self.words = sorted(set(_WORD.findall(folded)))
+
+    def may_match(self, phrase: str) -> bool:
+        """False only when phrase_pattern(phrase) cannot match the text."""
+        stem = _STEM.match(phrase).group()  # type: ignore[union-attr]  # \w* always matches
+        if not stem:
+            return True  # a first word opening with punctuation: let the pattern say
+        at = bisect.bisect_left(self.words, stem)
+        return at < len(self.words) and self.words[at].startswith(stem)
 
 
 @functools.lru_cache(maxsize=4096)
