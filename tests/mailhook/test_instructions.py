@@ -393,15 +393,3 @@ def test_domains_are_those_the_pattern_finds_in_the_whole_text(text: str) -> Non
 def test_text_without_the_start_of_a_number_holds_no_number(text: str) -> None:
     if ids._NUMBER.search(text):
         assert ids._NUMBER_START.search(text)
-
-
-@settings(max_examples=2000, deadline=None)
-@given(
-    st.text(alphabet="ab_ą1 -.\n(", max_size=40),
-    st.text(alphabet="ab_ą1 -.(", min_size=1, max_size=8),
-)
-def test_a_phrase_passed_over_by_its_stem_is_not_in_the_text(folded: str, phrase: str) -> None:
-    if not phrase.split():
-        return
-    if instructions.phrase_pattern(phrase).search(folded):
-        assert instructions._WordStarts(folded).may_match(phrase)
