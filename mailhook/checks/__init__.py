@@ -105,8 +105,10 @@ def _results_counter(check: str, result: str) -> Any:
     return metrics.CHECK_RESULTS.labels(check=check, result=result)
 
 
+@functools.cache
 def _load_builtin_checks() -> None:
-    # Imported for their registration side effect, once.
+    # Imported for their registration side effect, once (cached: the import statement
+    # itself is not free, and run_pipeline asks for the registry for every message).
     from mailhook.checks import (  # noqa: F401
         arc,
         date_header,
