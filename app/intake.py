@@ -25,7 +25,7 @@ from app.db.engine import (
 from app.db.models import Customer, OneTimeCode
 from app.db.types import utcnow
 from app.errors import StoreUnavailable
-from app.lookalikes import imitated_domain
+from app.lookalikes import driver_lookup, imitated_domain
 from app.matching import match_customer
 from app.outbox import enqueue
 from app.policy import assurance_of, decide
@@ -202,10 +202,12 @@ class DecisionService:
         store_trouble: list[StoreUnavailable] = []
 
         def lookalike_of(domain: str) -> str | None:
-            # One indexed lookup on a short connection of its own (no transaction is open).
+            # One indexed lookup on a pooled connection of its own (no transaction is open).
             try:
-                with store_errors(), self.read_engine.connect() as connection:
-                    return imitated_domain(connection, domain, self.provider_domains)
+                with store_errors():
+                    return imitated_domain(
+                        driver_lookup(self.read_engine), domain, self.provider_domains
+                    )
             except StoreUnavailable as exc:
                 store_trouble.append(exc)
                 # For the check a temporary failure (temperror, never a pass); for the

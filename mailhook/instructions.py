@@ -161,8 +161,16 @@ def _without_urls(text: str) -> str:
 
 
 def _domains(text: str) -> list[str]:
+    """The domains _DOMAIN finds in ``text``, as A-labels, in order.
+
+    _DOMAIN opens with a look-behind, so the engine tries it at every position; over
+    all of the text it was a third of extraction. A domain holds a dot and no white
+    space, and what _DOMAIN looks at beside one is white space or part of the same
+    word: over the words holding a dot, one space apart, it finds the same domains.
+    """
+    dotted = " ".join(word for word in text.split() if "." in word)
     found = []
-    for match in _DOMAIN.finditer(text):
+    for match in _DOMAIN.finditer(dotted):
         a_label = to_a_label(match.group(1))
         if a_label is not None:
             found.append(a_label)

@@ -66,11 +66,21 @@ def lines(text: str) -> Iterator[str]:
 
 
 def subject(msg: EmailMessage) -> str:
+    """The first Subject, decoded; '' when there is none or it cannot be read."""
+    raw = next((value for key, value in msg.raw_items() if key.lower() == "subject"), None)
+    if isinstance(raw, str) and _is_plain(raw):
+        # The header parser returns such a value unchanged (property-tested), at a cost.
+        return raw
     try:
         value = msg.get("Subject")
     except Exception:  # noqa: BLE001 - a broken encoded-word is not worth a crash
         return ""
     return str(value) if value is not None else ""
+
+
+def _is_plain(value: str) -> bool:
+    """ASCII on one line with no encoded word (RFC 2047): nothing for a parser to decode."""
+    return value.isascii() and "=?" not in value and not _LINE_BREAK.search(value)
 
 
 def body_text(msg: EmailMessage) -> str:

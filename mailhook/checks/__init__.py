@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from mailhook import metrics
 from mailhook.context import CheckContext
@@ -91,12 +93,22 @@ def run_pipeline(message: InboundMessage, context: CheckContext) -> list[Finding
                 reason=f"The {name} check could not complete ({type(exc).__name__}); "
                 "an agent should review the message.",
             )
-        metrics.CHECK_RESULTS.labels(check=name, result=findings[name].result).inc()
+        _results_counter(name, findings[name].result).inc()
     return list(findings.values())
 
 
+# A few dozen (check, result) pairs in all: looking the labelled counter up through
+# prometheus_client (label checks, a lock) for each of a message's twelve findings cost
+# more than some checks do.
+@functools.lru_cache(maxsize=256)
+def _results_counter(check: str, result: str) -> Any:
+    return metrics.CHECK_RESULTS.labels(check=check, result=result)
+
+
+@functools.cache
 def _load_builtin_checks() -> None:
-    # Imported for their registration side effect, once.
+    # Imported for their registration side effect, once (cached: the import statement
+    # itself is not free, and run_pipeline asks for the registry for every message).
     from mailhook.checks import (  # noqa: F401
         arc,
         date_header,

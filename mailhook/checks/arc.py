@@ -10,6 +10,7 @@ import dkim
 
 from mailhook.authresults import UpstreamResults, parse_arc_results, upstream_results
 from mailhook.checks import register
+from mailhook.checks._dkim_keys import ARC
 from mailhook.checks.dkim import KeyFetcher, split_for_dkimpy
 from mailhook.context import CheckContext
 from mailhook.dns import DnsTempError
@@ -42,7 +43,7 @@ def check_arc(message: InboundMessage, context: CheckContext) -> Finding:
         return _temperror("no DNS resolver is configured", None)
     head, body = split_for_dkimpy(message.raw)
     try:
-        arc = dkim.ARC(head, logger=_dkimpy_log, minkey=MIN_KEY_BITS)
+        arc = ARC(head, logger=_dkimpy_log, minkey=MIN_KEY_BITS)
         if body is not None:
             arc.body = body
         cv, sets, comment = arc.verify(dnsfunc=KeyFetcher(context.resolver))

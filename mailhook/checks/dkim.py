@@ -12,6 +12,7 @@ from dkim.canonicalization import CanonicalizationPolicy, InvalidCanonicalizatio
 from dkim.util import InvalidTagValueList, parse_tag_value
 
 from mailhook.checks import register
+from mailhook.checks._dkim_keys import DKIM, parse_key_record
 from mailhook.context import CheckContext
 from mailhook.dns import DnsTempError, Resolver
 from mailhook.findings import Finding
@@ -80,7 +81,7 @@ def check_dkim(message: InboundMessage, context: CheckContext) -> Finding:
     head, body = split_for_dkimpy(message.raw)
     try:
         # minkey=0: the key size is judged below, so the reason can say what it was.
-        verifier = dkim.DKIM(head, minkey=0)
+        verifier = DKIM(head, minkey=0)
     except dkim.DKIMException as exc:
         # dkimpy cannot split the header section; a signature in it cannot be checked.
         return _finding(
@@ -277,7 +278,7 @@ def _key_facts(record: bytes | None) -> tuple[int | None, str | None, str | None
         # RFC 6376 §3.6.1: an empty p= means the key has been revoked.
         return None, None, "has been revoked (empty p=)"
     try:
-        _key, bits, key_type, _tlsrpt = dkim.evaluate_pk(b"", record)
+        _key, bits, key_type, _tlsrpt = parse_key_record(b"", record)
     except (dkim.DKIMException, binascii.Error, ValueError) as exc:
         return None, None, f"cannot be used ({_plain(exc)})"
     return int(bits) if bits else None, _text(key_type or b""), None

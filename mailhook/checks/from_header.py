@@ -7,6 +7,7 @@ from email.headerregistry import AddressHeader
 
 from mailhook.addresses import InvalidAddress, normalise_address
 from mailhook.checks import register
+from mailhook.checks._headers import plain_mailbox
 from mailhook.context import CheckContext
 from mailhook.findings import Finding
 from mailhook.message import InboundMessage
@@ -31,8 +32,29 @@ def check_from_mailbox(message: InboundMessage, context: CheckContext) -> Findin
         return _fail(
             f"The From header is {len(raw_fields[0]) // 1024} KB long; one mailbox never is."
         )
+    mailbox = _mailbox(message, raw_fields[0])
+    if isinstance(mailbox, Finding):
+        return mailbox
+    display_name, addr_spec = mailbox
     try:
-        header = message.parsed.policy.header_fetch_parse("From", _utf8(raw_fields[0]))
+        address = normalise_address(addr_spec)
+    except InvalidAddress as exc:
+        return _fail(f"The From address {addr_spec!r} is not a valid mailbox: {exc}")
+    return Finding(
+        name=NAME,
+        result="pass",
+        reason=f"The message is from {address}.",
+        evidence={"address": address, "display_name": display_name},
+    )
+
+
+def _mailbox(message: InboundMessage, raw_value: str) -> tuple[str, str] | Finding:
+    """(display name, addr-spec) of the one mailbox in From, or the failing finding."""
+    plain = plain_mailbox(raw_value)
+    if plain is not None:
+        return plain
+    try:
+        header = message.parsed.policy.header_fetch_parse("From", _utf8(raw_value))
     except Exception as exc:  # noqa: BLE001 - the stdlib parser raises assorted errors
         return _fail(f"The From header cannot be parsed ({type(exc).__name__}).")
     if not isinstance(header, AddressHeader):
@@ -44,7 +66,7 @@ def check_from_mailbox(message: InboundMessage, context: CheckContext) -> Findin
             f"The From header holds {len(header.addresses)} mailboxes; exactly one is needed "
             "to know who sent the message."
         )
-    # RFC 6532 §3.2 allows a UTF-8 local part; email_validator below judges it.
+    # RFC 6532 §3.2 allows a UTF-8 local part; email_validator judges it.
     defects = [
         defect
         for defect in getattr(header, "defects", ())
@@ -53,16 +75,7 @@ def check_from_mailbox(message: InboundMessage, context: CheckContext) -> Findin
     if defects:
         return _fail("The From header is malformed (" + "; ".join(map(_describe, defects)) + ").")
     mailbox = header.addresses[0]
-    try:
-        address = normalise_address(mailbox.addr_spec)
-    except InvalidAddress as exc:
-        return _fail(f"The From address {mailbox.addr_spec!r} is not a valid mailbox: {exc}")
-    return Finding(
-        name=NAME,
-        result="pass",
-        reason=f"The message is from {address}.",
-        evidence={"address": address, "display_name": mailbox.display_name},
-    )
+    return mailbox.display_name, mailbox.addr_spec
 
 
 def _utf8(raw_value: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from email.utils import formatdate
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,12 +14,13 @@ from alembic.config import Config
 from sqlalchemy import Engine, event, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.engine import make_engine, session_factory
+from app.db.engine import make_engine, session_factory, store_errors
 from app.db.migrate import MIGRATIONS, upgrade
 from app.db.models import Service
+from app.errors import StoreUnavailable
 from app.importer import import_customers
 from app.intake import DecisionService
-from app.lookalikes import imitated_domain
+from app.lookalikes import driver_lookup, imitated_domain
 from app.registry import CustomerData, put_customer, validate
 from mailhook.message import Channel, Envelope, parse_message
 from tests.support import SECRET_KEY
@@ -210,3 +212,59 @@ def test_a_lookalike_sender_is_rejected_naming_the_imitated_domain(
     assert lookalike["result"] == "fail"
     assert "looks like acme.pl but is a different domain" in lookalike["reason"]
     assert lookalike["reason"] in verdict["reasons"]
+
+
+# --- the lookup on a driver connection (what verification uses) ------------------------
+
+
+@pytest.mark.parametrize(
+    "domain",
+    ["\u0430cme.pl", "acrne.pl", "mail.acrne.pl", "ACME.PL", "zolw.pl", "rn-shop.pl", "x.pl"],
+)
+def test_the_driver_lookup_answers_as_the_session_lookup(
+    registry: DecisionService, domain: str
+) -> None:
+    driver = driver_lookup(registry.read_engine)
+    assert driver_lookup(registry.read_engine) is driver
+    assert imitated_domain(driver, domain, PROVIDER) == lookup(registry, domain)
+
+
+def test_the_driver_lookup_sees_a_registry_change_at_once(registry: DecisionService) -> None:
+    driver = driver_lookup(registry.read_engine)
+    assert imitated_domain(driver, "g00gle.pl") is None
+    register(registry.sessions, "google", "google.pl")
+    assert imitated_domain(driver, "g00gle.pl") == "google.pl"
+
+
+def test_the_driver_lookup_raises_what_the_sqlalchemy_lookup_raises(empty_database: str) -> None:
+    # A store without the registry's tables: the driver's error (OperationalError on
+    # SQLite, UndefinedTable on PostgreSQL) arrives as what the SQLAlchemy path raised.
+    engine = make_engine(empty_database)
+    try:
+        with (
+            pytest.raises(Exception) as through_sqlalchemy,
+            store_errors(),
+            engine.connect() as connection,
+        ):
+            imitated_domain(connection, "acrne.pl")
+        with pytest.raises(Exception) as through_driver, store_errors():
+            imitated_domain(driver_lookup(engine), "acrne.pl")
+    finally:
+        engine.dispose()
+    assert type(through_driver.value) is type(through_sqlalchemy.value)
+    said = [str(caught.value).splitlines()[0] for caught in (through_driver, through_sqlalchemy)]
+    assert said[0] == said[1]
+
+
+def test_verification_says_the_store_is_unavailable_when_the_registry_cannot_be_read(
+    service: DecisionService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A directory is no database file: SQLite cannot open it (an OperationalError).
+    broken = make_engine(f"sqlite:///{tmp_path}")
+    monkeypatch.setattr(service, "read_engine", broken)
+    raw = b"From: Jan <jan@acrne.pl>\r\nSubject: x\r\n\r\nHello\r\n"
+    try:
+        with pytest.raises(StoreUnavailable, match="unable to open database file"):
+            service.verify(parse_message(raw, Envelope(), Channel.API))
+    finally:
+        broken.dispose()

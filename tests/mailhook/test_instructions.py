@@ -11,6 +11,8 @@ from email.message import EmailMessage
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.rules import load_rules
 from mailhook import identifiers as ids
@@ -362,3 +364,32 @@ def test_an_identifier_is_only_made_from_a_valid_number() -> None:
     assert Identifier(IdentifierKind.NIP, "5260250274") == Identifier(
         IdentifierKind.NIP, "5260250274"
     )
+
+
+# What the fast paths of extraction are tested against: the patterns over the whole text.
+_DOMAIN_TEXT = st.text(alphabet="aąźżx-n0.9._@/ \t\n\u2003\x1c:ж", max_size=80)
+_NUMBER_NOISE = st.text(alphabet="0123456789- +./,PLpl\na", max_size=12)
+# Numbers of every shape _NUMBER takes, among noise that may or may not spoil them.
+_NUMBER_TEXT = st.tuples(
+    _NUMBER_NOISE,
+    st.from_regex(
+        r"(PL ?)?([0-9]{3}([- ])[0-9]{3}\3[0-9]{2}\3[0-9]{2}"
+        r"|[0-9]{3}([- ])[0-9]{2}\4[0-9]{2}\4[0-9]{3}|[0-9]{9,14})",
+        fullmatch=True,
+    ),
+    _NUMBER_NOISE,
+).map("".join)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_DOMAIN_TEXT)
+def test_domains_are_those_the_pattern_finds_in_the_whole_text(text: str) -> None:
+    whole = [to_a_label(match.group(1)) for match in instructions._DOMAIN.finditer(text)]
+    assert instructions._domains(text) == [a_label for a_label in whole if a_label is not None]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_NUMBER_TEXT)
+def test_text_without_the_start_of_a_number_holds_no_number(text: str) -> None:
+    if ids._NUMBER.search(text):
+        assert ids._NUMBER_START.search(text)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import base64
 import quopri
+import string
+from email import policy
 from email.message import EmailMessage
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mailhook.message import Channel, Envelope, parse_message
 from mailhook.text import body_text, fold, html_to_text, lines, subject, without_quotes
@@ -212,3 +216,15 @@ def test_lines_of_a_long_text_split_as_splitlines_does() -> None:
     sample = "a\r\nb\rc\nd\x0be\x0cf\x1cg\x85h\u2028i\u2029j\n\nk\n" * 10_000
     assert len(sample) > 64 * 1024
     assert list(lines(sample)) == sample.splitlines()
+
+
+# Printable ASCII and tabs: what a plain subject holds (line breaks end a header line).
+_ONE_LINE = string.printable.translate(str.maketrans("", "", "\r\n\x0b\x0c"))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet=_ONE_LINE, max_size=60))
+def test_a_plain_subject_reads_as_the_header_parser_reads_it(value: str) -> None:
+    message = parse(b"From: a@b.pl\r\nSubject: " + value.encode() + b"\r\n\r\nx")
+    (raw,) = [v for k, v in message.raw_items() if k == "Subject"]
+    assert subject(message) == str(policy.default.header_factory("Subject", raw))

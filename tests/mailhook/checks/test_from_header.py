@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from email import policy
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from mailhook.checks import PIPELINE, registered
+from mailhook.checks._headers import _PLAIN_MAILBOX, plain_mailbox
 from mailhook.checks.from_header import check_from_mailbox
 from mailhook.context import CheckContext
 from mailhook.findings import Finding
@@ -115,3 +121,38 @@ def test_a_from_header_too_long_for_one_mailbox_fails_without_parsing_it() -> No
     finding = check_from_mailbox(parse_message(raw, Envelope(), Channel.API), CheckContext())
     assert finding.result == "fail"
     assert finding.reason == "The From header is 214 KB long; one mailbox never is."
+
+
+def stdlib_mailbox(value: str) -> tuple[str, str] | None:
+    """(display name, addr-spec) when the standard library reads one clean mailbox."""
+    header = policy.default.header_factory("From", value)
+    if header.defects or len(header.addresses) != 1:
+        return None
+    if any(group.display_name is not None for group in header.groups):
+        return None
+    return header.addresses[0].display_name, header.addresses[0].addr_spec
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.from_regex(_PLAIN_MAILBOX, fullmatch=True))
+def test_a_plain_from_is_read_as_the_standard_library_reads_it(value: str) -> None:
+    assert plain_mailbox(value) is not None
+    assert plain_mailbox(value) == stdlib_mailbox(value)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet='aZ09 .<>@-_+"(),:;\t=?', max_size=40))
+def test_what_is_read_as_plain_the_standard_library_reads_alike(value: str) -> None:
+    plain = plain_mailbox(value)
+    if plain is not None:
+        assert plain == stdlib_mailbox(value)
+
+
+def test_a_value_in_another_form_goes_to_the_parser() -> None:
+    assert plain_mailbox("Klient 623 <klient623@bench04.example>") == (
+        "Klient 623",
+        "klient623@bench04.example",
+    )
+    assert plain_mailbox("jan@acme.pl") == ("", "jan@acme.pl")
+    for value in ['"Jan" <jan@acme.pl>', "Jan  K <a@b>", "=?utf-8?q?J?= <a@b>", "a@b (c)"]:
+        assert plain_mailbox(value) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mailhook.authresults import MAX_KEPT_LENGTH, parse_arc_results, parse_results_header
 from mailhook.checks import PIPELINE, registered
 from mailhook.checks.upstream import check_upstream_results
 from mailhook.context import CheckContext, TrustConfig
@@ -179,3 +180,20 @@ def test_spf_with_a_null_mail_from_reports_the_helo_name() -> None:
     finding = check(with_results("mx.hosting.example; spf=pass smtp.helo=mx.acme.pl"))
     assert finding.evidence["spf"] == "pass"
     assert finding.evidence["spf_domain"] == "mx.acme.pl"
+
+
+def test_a_forwarders_results_are_read_once_for_the_arc_and_upstream_checks() -> None:
+    value = "relay.example;\r\n spf=pass smtp.mailfrom=jan@acme.pl;\r\n dkim=pass header.d=acme.pl"
+    header = parse_results_header(value.replace("\r\n", ""))
+    assert header is not None
+    assert header.authserv_id == "relay.example"
+    assert parse_arc_results("i=1; " + value) is header
+
+
+def test_a_long_results_text_is_read_each_time_not_kept() -> None:
+    value = "relay.example; dkim=pass header.d=" + "a" * MAX_KEPT_LENGTH + ".example"
+    first, second = parse_results_header(value), parse_results_header(value)
+    assert first is not None
+    assert second is not None
+    assert str(first.results[0]) == str(second.results[0])
+    assert first is not second
