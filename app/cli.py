@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -11,20 +10,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from app import commands
 from app.errors import ConfigError, Conflict, InvalidInput, StoreUnavailable
+from app.sysexits import EX_CONFIG, EX_DATAERR, EX_IOERR, EX_NOPERM, EX_OK, EX_TEMPFAIL, EX_USAGE
 
 if TYPE_CHECKING:
     from app.settings import Settings
     from app.workers import WorkerRole
 
-# sysexits.h
-EX_OK = 0
-EX_USAGE = 64
-EX_DATAERR = 65
-EX_TEMPFAIL = 75
-EX_NOPERM = 77
-EX_CONFIG = 78
-EX_IOERR = 74
 
 log = logging.getLogger("intakeguard")
 
@@ -92,15 +85,15 @@ def _parser() -> argparse.ArgumentParser:
         help="TOML settings file (default: $INTAKEGUARD_CONFIG); the environment overrides it",
     )
     parser.set_defaults(help_of=parser)
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    subcommands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     def group(name: str, help: str) -> Any:
-        sub = commands.add_parser(name, help=help, description=help)
+        sub = subcommands.add_parser(name, help=help, description=help)
         sub.set_defaults(help_of=sub)
         return sub.add_subparsers(title="actions", metavar="ACTION")
 
     def command(name: str, run: Callable[[Settings, argparse.Namespace], int], help: str) -> Any:
-        sub = commands.add_parser(name, help=help, description=help)
+        sub = subcommands.add_parser(name, help=help, description=help)
         sub.set_defaults(run=run)
         return sub
 
@@ -149,7 +142,7 @@ def _parser() -> argparse.ArgumentParser:
 
     db = group("db", "database maintenance")
     upgrade = db.add_parser("upgrade", help="apply database migrations up to the latest")
-    upgrade.set_defaults(run=_db_upgrade)
+    upgrade.set_defaults(run=commands.db_upgrade)
 
     token = group("token", "API tokens")
     create = token.add_parser("create", help="create a bearer token; it is printed once")
@@ -163,7 +156,7 @@ def _parser() -> argparse.ArgumentParser:
         help="scopes granted: intake, verdicts:read, review, registry:read, registry:write, "
         "codes:issue, audit, webhooks",
     )
-    create.set_defaults(run=_token_create)
+    create.set_defaults(run=commands.token_create)
 
     customers = group("customers", "the customer registry")
     importing = customers.add_parser(
@@ -174,7 +167,7 @@ def _parser() -> argparse.ArgumentParser:
         "is reported by line number and nothing is imported.",
     )
     importing.add_argument("file", type=Path, metavar="FILE.csv")
-    importing.set_defaults(run=_customers_import)
+    importing.set_defaults(run=commands.customers_import)
     erasing = customers.add_parser(
         "erase",
         help="erase a customer's personal data; the audit chain keeps verifying",
@@ -188,10 +181,10 @@ def _parser() -> argparse.ArgumentParser:
     erasing.add_argument(
         "--reason", required=True, help="why (kept in the record: name no person in it)"
     )
-    erasing.set_defaults(run=_customers_erase)
+    erasing.set_defaults(run=commands.customers_erase)
 
     check = command(
-        "check", _check, "verify a saved message and print the evidence; records nothing"
+        "check", commands.check, "verify a saved message and print the evidence; records nothing"
     )
     check.add_argument("file", type=Path, metavar="FILE.eml")
     check.add_argument("--client-ip", help="IP address of the client that handed the message over")
@@ -202,7 +195,7 @@ def _parser() -> argparse.ArgumentParser:
     rules = group("rules", "the policy in rules/")
     rules_check = rules.add_parser("check", help="validate a rules directory and show what it does")
     rules_check.add_argument("dir", type=Path, nargs="?", help="default: INTAKEGUARD_RULES_DIR")
-    rules_check.set_defaults(run=_rules_check)
+    rules_check.set_defaults(run=commands.rules_check)
 
     audit = group("audit", "the tamper-evident record")
     audit_verify = audit.add_parser(
@@ -213,7 +206,7 @@ def _parser() -> argparse.ArgumentParser:
         "78 bad configuration.",
     )
     audit_verify.add_argument("--json", action="store_true", help="print the report as JSON")
-    audit_verify.set_defaults(run=_audit_verify)
+    audit_verify.set_defaults(run=commands.audit_verify)
 
     retention = group("retention", "how long raw messages are kept")
     retention_run = retention.add_parser(
@@ -222,29 +215,13 @@ def _parser() -> argparse.ArgumentParser:
         description="Verdicts and every SHA-256 stay; each batch is recorded in the audit "
         "chain. Safe to re-run. Exit 0 done, 75 database unavailable.",
     )
-    retention_run.set_defaults(run=_retention_run)
+    retention_run.set_defaults(run=commands.retention_run)
     return parser
 
 
 def _env_path(name: str) -> Path | None:
     value = os.environ.get(name)
     return Path(value) if value else None
-
-
-def _prepare_store(settings: Settings) -> None:
-    """Migrate the embedded SQLite file; refuse to start on an outdated PostgreSQL."""
-    from app.db.engine import make_engine
-    from app.db.migrate import current_revision, head_revision, upgrade
-
-    engine = make_engine(settings.database_url)
-    if engine.dialect.name == "sqlite":
-        upgrade(engine)
-    elif current_revision(engine) != head_revision():
-        raise ConfigError(
-            "INTAKEGUARD_DATABASE_URL: the database schema is not current; run "
-            "`intakeguard db upgrade` once before starting the service"
-        )
-    engine.dispose()
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -312,7 +289,7 @@ def _run(settings: Settings, *, http: bool, smtp: bool, argv: Sequence[str] | No
         runtime.wait_for_store(settings)
         # A SIGTERM now takes effect once the migrations reach the head revision.
         with runtime.signals_deferred():
-            _prepare_store(settings)
+            commands.prepare_store(settings)
     if settings.workers > 1 and argv is not None:
         return workers.supervise(settings, argv, http=http, smtp=smtp)
     asyncio.run(runtime.serve(settings, http=http, smtp=smtp))
@@ -343,7 +320,7 @@ def _pipe(settings: Settings, args: argparse.Namespace) -> int:
     try:
         message = parse_message(raw, envelope, Channel.PIPE)
         if not settings.api_url:
-            _prepare_store(settings)
+            commands.prepare_store(settings)
         receipt = runtime.deliver(runtime.make_handoff(settings), message)
     except UnusableMessage as exc:
         print(f"intakeguard: unusable message: {exc}", file=sys.stderr)
@@ -355,204 +332,6 @@ def _pipe(settings: Settings, args: argparse.Namespace) -> int:
         print(f"intakeguard: {exc}; check INTAKEGUARD_API_TOKEN", file=sys.stderr)
         return EX_NOPERM
     print(f"recorded {receipt.verdict_id}: {receipt.decision}")
-    return EX_OK
-
-
-def _db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
-    from app.db.engine import make_engine
-    from app.db.migrate import current_revision, upgrade
-
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
-    print(f"database at revision {current_revision(engine)}")
-    return EX_OK
-
-
-def _token_create(settings: Settings, args: argparse.Namespace) -> int:
-    from app.auth import create_token
-    from app.db.engine import make_engine, session_factory, store_errors
-
-    _prepare_store(settings)
-    with store_errors(), session_factory(make_engine(settings.database_url)).begin() as session:
-        token = create_token(session, args.name, args.scope)
-    print(token)
-    print(
-        f"token for {args.name!r} with scopes {' '.join(sorted(set(args.scope)))};"
-        " store it now, it is not shown again",
-        file=sys.stderr,
-    )
-    return EX_OK
-
-
-def _customers_import(settings: Settings, args: argparse.Namespace) -> int:
-    key = settings.require_secret_key()
-    from app.db.engine import make_engine, session_factory, store_errors
-    from app.importer import import_customers, read_customers
-
-    # The file is validated before the store is touched: a bad row is worth knowing
-    # about even while the database is down.
-    customers, errors = read_customers(args.file, _progress)
-    if not errors:
-        _prepare_store(settings)
-        with store_errors(), session_factory(make_engine(settings.database_url)).begin() as session:
-            report = import_customers(session, customers, key, _progress)
-            errors = report.errors
-            if errors:
-                session.rollback()
-    if errors:
-        for error in errors:
-            print(f"{args.file}: {error}", file=sys.stderr)
-        print(f"{args.file}: {len(errors)} problem(s); nothing was imported", file=sys.stderr)
-        return EX_DATAERR
-    print(f"imported {len(customers)} customers ({report.created} new, {report.updated} updated)")
-    return EX_OK
-
-
-def _customers_erase(settings: Settings, args: argparse.Namespace) -> int:
-    from app.db.engine import checkpoint_sqlite, make_engine, session_factory, store_errors
-    from app.errors import NotFound
-    from app.retention import erase_customer
-
-    _prepare_store(settings)
-    engine = make_engine(settings.database_url)
-    try:
-        with store_errors(), session_factory(engine).begin() as session:
-            report = erase_customer(session, args.login, args.agent, args.reason)
-    except NotFound as exc:
-        print(f"intakeguard: {exc}", file=sys.stderr)
-        return EX_DATAERR
-    checkpoint_sqlite(engine)
-    print(
-        f"erased customer {report.login}: {report.personal_records} personal record(s), "
-        f"{report.raw_messages} raw message(s); {report.verdicts} verdict(s) kept; "
-        f"audit entry {report.entry_seq}"
-    )
-    return EX_OK
-
-
-def _audit_verify(settings: Settings, args: argparse.Namespace) -> int:
-    from app.audit import verify_chain
-    from app.db.engine import make_engine, session_factory, store_errors
-
-    _prepare_store(settings)
-    with store_errors(), session_factory(make_engine(settings.database_url))() as session:
-        report = verify_chain(session)
-    if args.json:
-        print(json.dumps(report.as_dict(), indent=2))
-    if not report.intact:
-        print(
-            f"intakeguard: audit chain broken{_at_entry(report.broken_seq)}: {report.problem}",
-            file=sys.stderr,
-        )
-        return EX_DATAERR
-    if not args.json:
-        print(f"audit chain intact: {report.entries} entries, head {report.head_hash}")
-    return EX_OK
-
-
-def _at_entry(seq: int | None) -> str:
-    # None: the break is a stored row that no entry records.
-    return "" if seq is None else f" at entry {seq}"
-
-
-def _retention_run(settings: Settings, args: argparse.Namespace) -> int:
-    from app.db.engine import make_engine, session_factory
-    from app.retention import run_retention
-
-    _prepare_store(settings)
-    sessions = session_factory(make_engine(settings.database_url))
-    count = run_retention(sessions, settings.raw_retention_days)
-    print(f"emptied {count} raw message(s) older than {settings.raw_retention_days} days")
-    return EX_OK
-
-
-def _progress(stage: str, done: int, total: int) -> None:
-    """Progress of a long import on stderr: in place on a terminal, every 10,000 rows in logs."""
-    if total < 1000:
-        return
-    interactive = sys.stderr.isatty()
-    if interactive or done % 10000 == 0 or done == total:
-        end = "\r" if interactive and done < total else "\n"
-        percent = done * 100 // total
-        print(f"{stage} {done}/{total} rows ({percent}%)", end=end, file=sys.stderr, flush=True)
-
-
-def _check(settings: Settings, args: argparse.Namespace) -> int:
-    from mailhook.errors import UnusableMessage
-    from mailhook.message import Channel, Envelope, parse_message
-
-    try:
-        raw = args.file.read_bytes()
-    except OSError as exc:
-        print(f"intakeguard: {args.file}: cannot be read ({exc.strerror})", file=sys.stderr)
-        return EX_DATAERR
-    try:
-        message = parse_message(
-            raw,
-            Envelope(client_ip=args.client_ip, helo=args.helo, mail_from=args.mail_from),
-            Channel.PIPE,
-        )
-    except UnusableMessage as exc:
-        print(f"intakeguard: {args.file}: {exc}", file=sys.stderr)
-        return EX_DATAERR
-    from app.intake import DecisionService
-    from app.rules import load_rules
-
-    load_rules(settings.rules_dir)  # a bad rules directory is reported before the store
-    _prepare_store(settings)
-    # Nothing is recorded, so without a secret key a throw-away signing key will do.
-    signing_key = settings.require_secret_key() if settings.secret_key else os.urandom(32)
-    service = DecisionService.from_settings(settings, signing_key)
-    verdict = service.explain(message)
-    if args.json:
-        print(json.dumps(verdict, indent=2, ensure_ascii=False))
-    else:
-        print(_table(verdict))
-    return EX_OK
-
-
-def _table(verdict: dict[str, Any]) -> str:
-    """The verdict as an agent reads it: summary, one row per check, reasons wrapped."""
-    import shutil
-    import textwrap
-
-    checks = verdict["checks"]
-    name_width = max([len(c["name"]) for c in checks] + [len("check")])
-    result_width = max([len(c["result"]) for c in checks] + [len("result")])
-    indent = " " * (name_width + result_width + 4)
-    columns = max(shutil.get_terminal_size((100, 24)).columns, 80)
-    lines = [
-        f"decision   {verdict['decision'] or 'none yet: a temporary failure, to be retried'}",
-        f"assurance  {verdict['assurance']}",
-        f"customer   {verdict['customer'] or '-'}",
-        f"asks for   {', '.join(verdict['instruction']['kinds']) or '-'}",
-        f"services   {', '.join(verdict['instruction']['services']) or '-'}",
-        "",
-        f"{'check':<{name_width}}  {'result':<{result_width}}  reason",
-    ]
-    for check in checks:
-        first = f"{check['name']:<{name_width}}  {check['result']:<{result_width}}  "
-        lines.append(
-            textwrap.fill(check["reason"], columns, initial_indent=first, subsequent_indent=indent)
-        )
-    lines += ["", "why:"]
-    lines += [
-        textwrap.fill(reason, columns, initial_indent="  - ", subsequent_indent="    ")
-        for reason in verdict["reasons"]
-    ]
-    return "\n".join(lines)
-
-
-def _rules_check(settings: Settings, args: argparse.Namespace) -> int:
-    from app.rules import load_rules
-
-    rules = load_rules(args.dir or settings.rules_dir)
-    print(f"rules {args.dir or settings.rules_dir} are valid, version {rules.version}")
-    for kind in rules.catalogue.kinds:
-        needs = "signed documents by post" if kind.postal_only else kind.requires
-        print(f"  {kind.name:<18} needs {needs:<24} ({len(kind.phrases)} phrases) {kind.title}")
-    for key, action in sorted(rules.policy.findings.items()):
-        print(f"  finding {key:<28} -> {action}")
     return EX_OK
 
 

@@ -47,6 +47,8 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from app.sysexits import EX_CONFIG, EX_SOFTWARE, EX_TEMPFAIL, EX_USAGE
+
 if TYPE_CHECKING:
     from app.settings import Settings
 
@@ -54,9 +56,12 @@ log = logging.getLogger(__name__)
 
 WORKER_ENV = "_INTAKEGUARD_WORKER"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-# sysexits.h statuses a replacement would end with too (app.cli).
-_FATAL = {64: "usage error", 75: "store unavailable", 78: "configuration error"}
-EX_SOFTWARE = 70
+# Statuses a replacement would end with too.
+_FATAL = {
+    EX_USAGE: "usage error",
+    EX_TEMPFAIL: "store unavailable",
+    EX_CONFIG: "configuration error",
+}
 # A worker that lived this long before dying is replaced at once; younger, after a delay.
 _HEALTHY_SECONDS = 30.0
 _MAX_DELAY = 30.0
