@@ -11,6 +11,7 @@ import idna
 from mailhook.findings import Finding
 from mailhook.identifiers import Identifier, find_identifiers
 from mailhook.message import InboundMessage
+from mailhook.openings import opening_scan
 from mailhook.text import body_text, fold, lines, subject, without_quotes
 
 ASSURANCE_LEVELS: tuple[str, ...] = ("none", "asserted", "authenticated", "authorized")
@@ -96,10 +97,12 @@ def extract(message: InboundMessage, catalogue: Catalogue) -> Instruction:
     services = _unique(
         [
             *_domains(_without_urls(text)),
-            *(m.group(0).lower() for m in catalogue.server_id_pattern.finditer(text)),
+            *(m.group(0).lower() for m in opening_scan(catalogue.server_id_pattern).finditer(text)),
         ]
     )
-    logins = _unique([m.group(1).lower() for m in catalogue.login_pattern.finditer(text)])
+    logins = _unique(
+        [m.group(1).lower() for m in opening_scan(catalogue.login_pattern).finditer(text)]
+    )
     codes = _codes(text, catalogue.code_pattern) if catalogue.code_pattern else ()
     return Instruction(
         kinds=kinds,
@@ -206,7 +209,7 @@ def _bounded(text: str) -> tuple[str, bool]:
 def _codes(text: str, pattern: re.Pattern[str]) -> tuple[str, ...]:
     """The one-time codes ``pattern`` finds, as 8 digits; other digit groups are ignored."""
     found = []
-    for match in pattern.finditer(text):
+    for match in opening_scan(pattern).finditer(text):
         digits = "".join(char for char in match.group(1) if char not in " -")
         if len(digits) == CODE_DIGITS and digits.isascii() and digits.isdigit():
             found.append(digits)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from email import policy
 from email.feedparser import FeedParser
+from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage, Message
 from email.policy import EmailPolicy
 from enum import StrEnum
@@ -68,6 +68,35 @@ MAX_NESTED_PARTS = 100
 _PARSE_PIECE = 8192  # what email.parser.Parser.parse reads at a time
 
 
+class _HeaderClasses(HeaderRegistry):
+    """The standard header registry, making each header class once.
+
+    HeaderRegistry builds a new class (``type(...)``) for every header it parses: a
+    few per cent of verifying a message, and the only cyclic garbage each message left
+    for the garbage collector. The class depends on the header name alone, so one
+    made per name is the same class, used again.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type] = {}
+
+    def map_to_type(self, name: str, cls: type) -> None:
+        super().map_to_type(name, cls)
+        self._classes.clear()
+
+    def __getitem__(self, name: str) -> type:
+        key = name.lower()
+        made = self._classes.get(key)
+        if made is None:
+            made = self._classes[key] = super().__getitem__(name)
+        return made
+
+
+# One for the process: header classes hold no state of their own.
+_HEADER_CLASSES = _HeaderClasses()
+
+
 class _MessagePolicy(EmailPolicy):
     """The standard library's modern policy, keeping each header it has parsed.
 
@@ -78,7 +107,7 @@ class _MessagePolicy(EmailPolicy):
     """
 
     def __init__(self, **kw: Any) -> None:
-        super().__init__(header_factory=policy.default.header_factory, **kw)
+        super().__init__(header_factory=_HEADER_CLASSES, **kw)
         # Policies refuse attribute assignment after creation; this one is internal.
         object.__setattr__(self, "_headers", {})
 

@@ -10,7 +10,8 @@ with one RSA-2048 signature that was most of the DKIM check's CPU. Here:
 - an RSA signature is checked by OpenSSL through ``cryptography`` where that gives
   exactly dkimpy's answer, and by dkimpy's own code otherwise (see ``_rsa_verify``).
 
-Canonicalisation, tag parsing and every other rule stay dkimpy's.
+Relaxed header canonicalisation is done faster too, the same way (_dkim_relaxed);
+body canonicalisation, tag parsing and every other rule stay dkimpy's.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+
+# Imported for what it does: dkimpy's relaxed header canonicalisation, made faster.
+from mailhook.checks import _dkim_relaxed  # noqa: F401
 
 # Distinct key records kept parsed: far more selectors than one receiver sees in a TTL.
 MAX_CACHED_KEYS = 1024

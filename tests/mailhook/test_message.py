@@ -6,6 +6,7 @@ import hashlib
 from email import policy
 from email.message import Message
 from email.parser import BytesParser
+from pathlib import Path
 
 import pytest
 
@@ -162,6 +163,37 @@ def test_a_header_is_parsed_once_per_message() -> None:
     # Each message keeps its own: nothing parsed for one is handed to another.
     assert first["From"] is not second["From"]
     assert first["From"] == second["From"]
+
+
+def test_header_classes_are_made_once_per_name() -> None:
+    raw = b"From: Jan <jan@acme.pl>\r\nTo: a@b.pl\r\nX-A: 1\r\nX-B: 2\r\n\r\nbody"
+    first, second = parse(raw).parsed, parse(raw).parsed
+    assert type(first["From"]) is type(second["From"])
+    assert type(first["X-A"]) is type(second["x-a"])
+    assert type(first["X-A"]) is not type(first["X-B"])
+
+
+@pytest.mark.parametrize("path", sorted((FIXTURES / "mail").glob("*.eml")), ids=lambda p: p.name)
+def test_headers_read_as_the_stock_policy_reads_them(path: Path) -> None:
+    # The header classes are made once; every header must read as one made afresh.
+    raw = path.read_bytes()
+    ours = parse(raw).parsed
+    stock = BytesParser(policy=policy.default).parsebytes(raw)
+    for part, expected in zip(ours.walk(), stock.walk(), strict=True):
+        assert _headers_read(part) == _headers_read(expected)
+
+
+def _headers_read(part: Message) -> list[object]:
+    """Each header as its policy reads it: class bases, text and defects, or the error."""
+    read: list[object] = []
+    for name, raw in part.raw_items():
+        try:
+            value = part.policy.header_fetch_parse(name, raw)  # type: ignore[attr-defined]
+        except Exception as exc:  # noqa: BLE001 - a broken header must break both alike
+            read.append(repr(exc))
+            continue
+        read.append((type(value).__mro__[1:], str(value), repr(value.defects)))
+    return read
 
 
 def _tree(message: Message) -> list[tuple[object, ...]]:

@@ -1,0 +1,39 @@
+"""dkimpy's relaxed header canonicalisation (RFC 6376 §3.4.2), without a regex per header.
+
+dkimpy canonicalises every header of a message for each signature it verifies, through
+two ``re.sub`` calls per header (each looking its pattern up in re's cache first): with
+ARC and DKIM that was a twentieth of verifying a message. Byte replacements do the same
+in a fraction of the time; this module puts them in place of dkimpy's for the process,
+as _dkim_keys does for RSA. tests/mailhook/checks/test_dkim_relaxed.py compares the two
+on every fixture's headers and on random ones.
+"""
+
+from __future__ import annotations
+
+import dkim.canonicalization
+
+_dkimpy_relaxed_headers = dkim.canonicalization.Relaxed.canonicalize_headers
+
+
+def relaxed_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """What dkimpy's Relaxed.canonicalize_headers returns for ``headers``.
+
+    RFC 6376 §3.4.2: names lower-cased, values unfolded, runs of WSP made one space,
+    WSP at either end removed; dkimpy also strips the name's trailing white space, and
+    the value's other ASCII white space at its ends (bytes.strip), and ends it in CRLF.
+    """
+    return [(name.lower().rstrip(), _relaxed_value(value)) for name, value in headers]
+
+
+def _relaxed_value(value: bytes) -> bytes:
+    # dkimpy: re.sub(b"\r?\n", b"", ...): every LF goes, with the CR just before it.
+    # Taking out the CRLF pairs first and then the LFs left does exactly that.
+    unfolded = value.replace(b"\r\n", b"").replace(b"\n", b"")
+    # dkimpy: re.sub(b"[\t ]+", b" ", ...): every run of tabs and spaces becomes a space.
+    spaced = unfolded.replace(b"\t", b" ")
+    while b"  " in spaced:
+        spaced = spaced.replace(b"  ", b" ")
+    return spaced.strip() + b"\r\n"
+
+
+dkim.canonicalization.Relaxed.canonicalize_headers = staticmethod(relaxed_headers)
