@@ -21,6 +21,7 @@ from app.db.engine import (
     read_only_sessions,
     session_factory,
     store_errors,
+    writer_turn,
 )
 from app.db.models import Customer, OneTimeCode
 from app.db.types import utcnow
@@ -67,6 +68,8 @@ class DecisionService:
         self.reads = read_only_sessions(sessions)
         # For a single Core query where a whole ORM session (or transaction) is overhead.
         self.read_engine: Engine = lookup_engine(sessions)
+        # Held around the verdict's write transaction (see writer_turn).
+        self.writer_turn = writer_turn(sessions.kw["bind"])
         self.rules = rules
         # A panel address changed within this many days raises the requirement a level.
         self.recent_change = timedelta(days=recent_change_days)
@@ -121,6 +124,7 @@ class DecisionService:
         try:
             with (
                 metrics.timed(metrics.RECORDING_SECONDS),
+                self.writer_turn,
                 store_errors(),
                 self.sessions.begin() as session,
             ):

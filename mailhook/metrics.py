@@ -7,7 +7,7 @@ which ``/metrics`` (or ``--metrics-listen`` for ``intakeguard smtp``) exposes.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 from prometheus_client import Counter, Gauge, disable_created_metrics
 
@@ -58,4 +58,12 @@ def count_reply(reply: str) -> None:
         # RFC 5321 §4.2.1: "250-" lines continue a reply that its "250 " line ends.
         return
     code = reply[:3]
-    SMTP_REPLIES.labels(code=code if code.isdigit() else "other").inc()
+    # Several replies per message: the labelled child is looked up once per code.
+    counter = _REPLY_COUNTERS.get(code)
+    if counter is None:
+        counter = SMTP_REPLIES.labels(code=code if code.isdigit() else "other")
+        _REPLY_COUNTERS[code] = counter
+    counter.inc()
+
+
+_REPLY_COUNTERS: dict[str, Any] = {}

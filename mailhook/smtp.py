@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import re
 import socket
 import ssl
 import time
@@ -28,6 +29,12 @@ log = logging.getLogger(__name__)
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 PROXY_TIMEOUT = 5.0
+
+# RFC 5321 §4.1.2: a Path whose local part and domain are both dot-atoms, as nearly every
+# MAIL FROM and RCPT TO is. For it, aiosmtpd's parse (email's header parser) gives back
+# exactly the text between the brackets; see IntakeSMTP._getaddr.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PLAIN_PATH = re.compile(rf"<({_ATOM}(?:\.{_ATOM})*@{_ATOM}(?:\.{_ATOM})*)>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,6 +289,23 @@ class IntakeSMTP(SMTP):
         status = await self._call_handler_hook("DATA")
         self._set_post_data_state()  # type: ignore[no-untyped-call]
         await self.push(replies.DATA_DEFAULT_OK if status is MISSING else status)
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        # aiosmtpd 1.4 parses every MAIL FROM and RCPT TO address with email's header
+        # parser and builds a typing.Protocol class on each call: ~45 us an address, two
+        # per message. A plain <local@domain> is taken as is, with aiosmtpd's local-part
+        # limit; anything else (quotes, domain literals, spaces, <>) goes to aiosmtpd.
+        # tests/mailhook/test_smtp_addresses.py holds the two to the same answers.
+        plain = _PLAIN_PATH.match(arg)
+        rest = arg[plain.end() :] if plain is not None else ""
+        if plain is None or "(" in rest:
+            # (A comment after the path is parsed away with it, by aiosmtpd.)
+            return super()._getaddr(arg)
+        address = plain.group(1)
+        if self.local_part_limit and len(address.rpartition("@")[0]) > self.local_part_limit:
+            return None, None
+        # As email's parser does after the ">": white space after it goes too.
+        return address, rest.lstrip() if rest[:1] in (" ", "\t") else rest
 
     @syntax("RSET")
     async def smtp_RSET(self, arg: str) -> None:

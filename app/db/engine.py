@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +65,25 @@ def _sqlite_begin_immediate(connection: Connection) -> None:
     read_only = connection.get_execution_options().get(READ_ONLY, False)
     statement = "BEGIN" if read_only else "BEGIN IMMEDIATE"
     connection.connection.driver_connection.execute(statement)  # type: ignore[union-attr]
+
+
+def writer_turn(engine: Engine) -> AbstractContextManager[object]:
+    """What a thread of this process holds around its write transaction on ``engine``.
+
+    SQLite has one writer: a second BEGIN IMMEDIATE gets SQLITE_BUSY, and the driver's
+    busy handler retries it after sleeps of growing length (up to 100 ms each), whether
+    or not the lock was freed meanwhile, so the lock sits idle while its waiters sleep.
+    Threads of one process queue on a lock of their own instead, handed over the moment
+    the writer commits; other processes (``serve --workers``) still meet the busy
+    handler. PostgreSQL needs none: its writers run side by side until the chain lock.
+    """
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    # One lock per engine (per database file), whichever service or thread asks.
+    return _WRITER_TURNS.setdefault(engine, threading.Lock())
+
+
+_WRITER_TURNS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
