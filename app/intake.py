@@ -121,6 +121,10 @@ class DecisionService:
         temporary = [f.reason for f in findings if f.result == "temperror"]
         if temporary:
             raise TemporaryFailure(" ".join(temporary))
+        # What needs only the message is worked out before the write transaction: on
+        # SQLite every writer waits while one holds it.
+        instruction = extract(message, self.rules.catalogue)
+        prints = fingerprints(message, sender_of(findings))
         try:
             with (
                 metrics.timed(metrics.RECORDING_SECONDS),
@@ -128,7 +132,9 @@ class DecisionService:
                 store_errors(),
                 self.sessions.begin() as session,
             ):
-                body, code, prints = self._decision(session, message, findings, consume_code=True)
+                body, code = self._decision(
+                    session, findings, instruction, prints, consume_code=True
+                )
                 verdict = record_verdict(session, message, body, self.signer)
                 if code is not None:
                     # Consumed in _decision; now the verdict that used it has its id.
@@ -187,8 +193,10 @@ class DecisionService:
     def explain(self, message: InboundMessage) -> dict[str, Any]:
         """What the verdict would be, without recording anything (temperrors shown as such)."""
         findings = self.verify(message)
+        instruction = extract(message, self.rules.catalogue)
+        prints = fingerprints(message, sender_of(findings))
         with store_errors(), self.reads() as session:
-            body = self._decide(session, message, findings)
+            body, _ = self._decision(session, findings, instruction, prints, consume_code=False)
             session.rollback()
         temporary = [f.reason for f in findings if f.result == "temperror"]
         if temporary:
@@ -229,24 +237,18 @@ class DecisionService:
             raise store_trouble[0]
         return findings
 
-    def _decide(
-        self, session: Session, message: InboundMessage, findings: list[Finding]
-    ) -> dict[str, Any]:
-        """The verdict body, changing nothing: a valid one-time code is not consumed."""
-        body, _, _ = self._decision(session, message, findings, consume_code=False)
-        return body
-
     def _decision(
         self,
         session: Session,
-        message: InboundMessage,
         findings: list[Finding],
+        instruction: Instruction,
+        prints: Fingerprints,
         consume_code: bool,
-    ) -> tuple[dict[str, Any], OneTimeCode | None, Fingerprints]:
-        """The verdict body, the one-time code it used and the message's fingerprints
-        (computed once: the replay check reads them, and submit records them)."""
+    ) -> tuple[dict[str, Any], OneTimeCode | None]:
+        """The verdict body and the one-time code it used (consumed when ``consume_code``;
+        else nothing is changed). ``prints`` are the message's fingerprints, computed once:
+        the replay check reads them, and submit records them."""
         findings = list(findings)
-        instruction = extract(message, self.rules.catalogue)
         truncated = truncation_finding(instruction)
         if truncated is not None:
             findings.append(truncated)
@@ -256,7 +258,6 @@ class DecisionService:
             findings.append(match.finding)
         if match.identifier_finding is not None:
             findings.append(match.identifier_finding)
-        prints = fingerprints(message, sender)
         findings.append(check_replay(session, prints))
         code_finding, code = self._one_time_code(
             session, instruction, match.customer, findings, consume_code
@@ -284,7 +285,6 @@ class DecisionService:
                 "rules_version": self.rules.version,
             },
             code,
-            prints,
         )
 
     def _one_time_code(
