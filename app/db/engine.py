@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+import logging
+import os
 import threading
 import weakref
 from collections.abc import Iterator
@@ -15,6 +18,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.errors import StoreUnavailable
+
+log = logging.getLogger(__name__)
 
 
 def make_engine(url: str) -> Engine:
@@ -68,22 +73,74 @@ def _sqlite_begin_immediate(connection: Connection) -> None:
 
 
 def writer_turn(engine: Engine) -> AbstractContextManager[object]:
-    """What a thread of this process holds around its write transaction on ``engine``.
+    """What a thread holds around its write transaction on ``engine``.
 
     SQLite has one writer: a second BEGIN IMMEDIATE gets SQLITE_BUSY, and the driver's
     busy handler retries it after sleeps of growing length (up to 100 ms each), whether
     or not the lock was freed meanwhile, so the lock sits idle while its waiters sleep.
-    Threads of one process queue on a lock of their own instead, handed over the moment
-    the writer commits; other processes (``serve --workers``) still meet the busy
-    handler. PostgreSQL needs none: its writers run side by side until the chain lock.
+    Writers of verdicts queue for a turn instead (``_SqliteTurn``), handed over the
+    moment the holder commits: threads of this process, and the other processes of
+    ``serve --workers`` on the same file. PostgreSQL needs none: its writers run side
+    by side until the chain lock.
     """
     if engine.dialect.name != "sqlite":
         return nullcontext()
-    # One lock per engine (per database file), whichever service or thread asks.
-    return _WRITER_TURNS.setdefault(engine, threading.Lock())
+    # One turn per engine (per database file), whichever service or thread asks.
+    turn = _WRITER_TURNS.get(engine)
+    if turn is None:
+        turn = _WRITER_TURNS.setdefault(engine, _SqliteTurn(engine.url.database))
+    return turn
 
 
-_WRITER_TURNS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+class _SqliteTurn:
+    """A thread lock, then an flock(2) on ``<database>-turn`` shared with other processes.
+
+    The file holds nothing; only its lock matters, which the kernel hands to the next
+    waiter at once and drops with a process that dies holding it. Where it cannot be
+    opened (an in-memory database, a read-only directory), writers of other processes
+    meet SQLite's busy handler as before: slower, never wrong.
+    """
+
+    def __init__(self, database: str | None) -> None:
+        self._threads = threading.Lock()
+        self._path = f"{database}-turn" if database and database != ":memory:" else None
+        self._fd: int | None = None
+
+    def __enter__(self) -> _SqliteTurn:
+        self._threads.acquire()
+        try:
+            fd = self._lock_file()
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+    def _lock_file(self) -> int | None:
+        # Opened on first use, under the thread lock; kept open for the engine's life.
+        if self._fd is None and self._path is not None:
+            try:
+                flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+                self._fd = os.open(self._path, flags, 0o600)
+            except OSError as exc:
+                log.warning("no cross-process writer turn (%s): %s", self._path, exc.strerror)
+                self._path = None
+        return self._fd
+
+    def __del__(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+
+
+_WRITER_TURNS: weakref.WeakKeyDictionary[Engine, _SqliteTurn] = weakref.WeakKeyDictionary()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from contextlib import nullcontext
 from typing import Any
@@ -61,3 +63,32 @@ def test_many_threads_record_each_their_own_verdict(service: DecisionService) ->
         thread.join(timeout=60)
     assert errors == []
     assert len(set(ids)) == len(messages) == verdict_count(service)
+
+
+def test_a_writer_of_another_process_holds_the_turn_on_the_file(
+    service: DecisionService,
+) -> None:
+    """`serve --workers`: the turn is an flock on `<database>-turn`, which another process
+    (here another open file, which flock treats alike) holds while it writes."""
+    engine = service.sessions.kw["bind"]
+    if engine.dialect.name != "sqlite":
+        return  # no turn (the first test shows it)
+    results: list[dict[str, Any]] = []
+
+    def deliver() -> None:
+        results.append(service.submit(parse_message(make_message(), Envelope(), Channel.SMTP)))
+
+    fd = os.open(f"{engine.url.database}-turn", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        delivery = threading.Thread(target=deliver)
+        delivery.start()
+        delivery.join(timeout=2)
+        assert delivery.is_alive()
+        assert verdict_count(service) == 0
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        delivery.join(timeout=60)
+    finally:
+        os.close(fd)
+    assert len(results) == 1
+    assert verdict_count(service) == 1
