@@ -105,19 +105,30 @@ def fill_verdicts(engine: Engine, verdicts: int) -> None:
     )
 
 
-def _median_ms(action: Callable[[], object], rounds: int) -> float:
-    action()
-    times = []
+def _alternating_medians(actions: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
+    """Median ms of each action, timed in turn round after round.
+
+    The small and the large store are timed alternately, not one after the other, so
+    whatever else the machine does in the meantime weighs on both alike.
+    """
+    times: dict[str, list[float]] = {name: [] for name in actions}
+    for action in actions.values():
+        action()  # warm: connection, page cache
     for _ in range(rounds):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return round(1000 * statistics.median(times), 3)
+        for name, action in actions.items():
+            started = time.perf_counter()
+            action()
+            times[name].append(time.perf_counter() - started)
+    return {name: round(1000 * statistics.median(spent), 3) for name, spent in times.items()}
 
 
-def registry_lookup_ms(sessions: Callable[[], Session], customers: int, rounds: int = 200) -> float:
-    """Median ms to resolve a customer: the look-alike lookup and the customer match."""
-    probes = [max(1, customers * k // 10) for k in range(1, 11)]
+# Customers resolved per round of the registry lookup: spread over the whole registry.
+PROBES = 10
+
+
+def registry_lookup(sessions: Callable[[], Session], customers: int) -> Callable[[], object]:
+    """One round of resolving PROBES customers: the look-alike lookup and the customer match."""
+    probes = [max(1, customers * k // PROBES) for k in range(1, PROBES + 1)]
 
     def resolve() -> None:
         with sessions() as session:
@@ -128,13 +139,16 @@ def registry_lookup_ms(sessions: Callable[[], Session], customers: int, rounds: 
                 match = match_customer(session, f"c{i}@mail{i % 1000}.example", instruction)
                 assert match.customer is not None and match.customer.login == f"c{i}"
 
-    return round(_median_ms(resolve, max(1, rounds // len(probes))) / len(probes), 3)
+    return resolve
 
 
-def verdict_page_ms(
-    sessions: Callable[[], Session], verdicts: int, rounds: int = 50
-) -> dict[str, float]:
-    """Median ms for a page of 50: newest, filtered by decision, and deep (a cursor midway)."""
+PAGES = ("newest", "decision", "customer", "deep_cursor")
+
+
+def verdict_pages(
+    sessions: Callable[[], Session], verdicts: int
+) -> dict[str, Callable[[], object]]:
+    """Reading a page of 50: newest, by decision, by customer, and deep (a cursor midway)."""
 
     def page(**filters: Any) -> Callable[[], object]:
         def read() -> None:
@@ -145,10 +159,10 @@ def verdict_page_ms(
 
     middle = _encode_cursor(verdicts // 2)
     return {
-        "newest": _median_ms(page(), rounds),
-        "decision": _median_ms(page(decision="review"), rounds),
-        "customer": _median_ms(page(customer="c7"), rounds),
-        "deep_cursor": _median_ms(page(decision="review", cursor=middle), rounds),
+        "newest": page(),
+        "decision": page(decision="review"),
+        "customer": page(customer="c7"),
+        "deep_cursor": page(decision="review", cursor=middle),
     }
 
 
@@ -157,27 +171,38 @@ def measure_growth(
 ) -> dict[str, Any]:
     """Registry and verdict-list lookups at a small and a large store; growth = large / small."""
     result: dict[str, Any] = {"registry": {}, "verdict_list": {}}
+    engines: list[Engine] = []
+
+    def filled(name: str, fill: Callable[[Engine, int], None], count: int) -> tuple[Engine, float]:
+        engine = _fresh(url_for(f"{name}-{count}"))
+        engines.append(engine)
+        started = time.perf_counter()
+        fill(engine, count)
+        return engine, round(time.perf_counter() - started, 1)
+
+    lookups: dict[str, Callable[[], object]] = {}
     for count in customers:
-        engine = _fresh(url_for(f"registry-{count}"))
-        started = time.perf_counter()
-        fill_registry(engine, count)
-        fill_s = round(time.perf_counter() - started, 1)
-        ms = registry_lookup_ms(session_factory(engine), count)
-        result["registry"][str(count)] = {"lookup_ms": ms, "fill_s": fill_s}
-        engine.dispose()
+        engine, fill_s = filled("registry", fill_registry, count)
+        result["registry"][str(count)] = {"fill_s": fill_s}
+        lookups[str(count)] = registry_lookup(session_factory(engine), count)
+    pages: dict[str, Callable[[], object]] = {}
     for count in verdicts:
-        engine = _fresh(url_for(f"verdicts-{count}"))
-        started = time.perf_counter()
-        fill_verdicts(engine, count)
-        fill_s = round(time.perf_counter() - started, 1)
-        pages = verdict_page_ms(session_factory(engine), count)
-        result["verdict_list"][str(count)] = {**pages, "fill_s": fill_s}
+        engine, fill_s = filled("verdicts", fill_verdicts, count)
+        result["verdict_list"][str(count)] = {"fill_s": fill_s}
+        for kind, read in verdict_pages(session_factory(engine), count).items():
+            pages[f"{count}/{kind}"] = read
+    for size, ms in _alternating_medians(lookups, rounds=20).items():
+        result["registry"][size]["lookup_ms"] = round(ms / PROBES, 3)
+    for key, ms in _alternating_medians(pages, rounds=50).items():
+        size, kind = key.split("/")
+        result["verdict_list"][size][kind] = ms
+    for engine in engines:
         engine.dispose()
     small, large = (result["registry"][str(c)]["lookup_ms"] for c in customers)
     result["registry_growth"] = round(large / small, 2)
     worst = max(
         result["verdict_list"][str(verdicts[1])][k] / result["verdict_list"][str(verdicts[0])][k]
-        for k in ("newest", "decision", "customer", "deep_cursor")
+        for k in PAGES
     )
     result["verdict_list_growth"] = round(worst, 2)
     return result
