@@ -410,3 +410,41 @@ def test_domains_are_those_the_pattern_finds_in_the_whole_text(text: str) -> Non
 def test_text_without_the_start_of_a_number_holds_no_number(text: str) -> None:
     if ids._NUMBER.search(text):
         assert ids._NUMBER_START.search(text)
+
+
+def _bounded_line_by_line(text: str) -> tuple[str, bool]:
+    # _bounded as it was before its shortcut for short text: the reference.
+    kept: list[str] = []
+    size = 0
+    truncated = False
+    for line in text_module.lines(text):
+        if len(line) > MAX_LINE:
+            line, truncated = line[:MAX_LINE], True
+        if size + len(line) > MAX_TEXT:
+            kept.append(line[: MAX_TEXT - size])
+            return "\n".join(kept), True
+        kept.append(line)
+        size += len(line) + 1
+    return "\n".join(kept), truncated
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([0, 1, 5, MAX_LINE - 1, MAX_LINE, MAX_LINE + 1, 20_000]),
+            st.sampled_from(["\n", "\r\n", "\r", "\x0b", "\u2028", "\x85", ""]),
+        ),
+        max_size=12,
+    ),
+    st.integers(min_value=-2, max_value=2),
+)
+def test_bounded_text_is_the_same_with_the_short_text_shortcut(
+    parts: list[tuple[int, str]], pad: int
+) -> None:
+    text = "".join("ż" * length + end for length, end in parts)
+    # Texts about MAX_TEXT long too, where the shortcut stops applying.
+    if len(text) < MAX_TEXT and parts:
+        missing = MAX_TEXT - len(text) + pad
+        text += ("y" * 99 + "\n") * (missing // 100) + "y" * (missing % 100)
+    assert instructions._bounded(text) == _bounded_line_by_line(text)
