@@ -192,12 +192,6 @@ def _own_subject(message: InboundMessage) -> str:
 
 def _bounded(text: str) -> tuple[str, bool]:
     """At most MAX_TEXT characters of ``text``, each line at most MAX_LINE; whether cut."""
-    if len(text) <= MAX_TEXT:
-        # The usual case, in three calls: lines(text) is text.splitlines() at this size,
-        # and the lines with one break after each add up to no more than the text.
-        short = text.splitlines()
-        if max(map(len, short), default=0) <= MAX_LINE:
-            return "\n".join(short), False
     kept: list[str] = []
     size = 0
     truncated = False
