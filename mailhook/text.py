@@ -221,7 +221,7 @@ def without_quotes(text: str, limit: int | None = None) -> str:
     """
     kept: list[str] = []
     size = 0
-    previous = ""
+    previous = ""  # the line before, as compared: its first _LINE_PREFIX characters
     for line in lines(text):
         if limit is not None and size > limit:
             break
@@ -230,22 +230,43 @@ def without_quotes(text: str, limit: int | None = None) -> str:
         stripped = line.lstrip()
         if stripped.startswith(">"):
             continue
-        folded = fold(stripped[:_LINE_PREFIX])
+        prefix = stripped[:_LINE_PREFIX]
+        if not _may_end_text(prefix):
+            # Most lines: folding them would give nothing the tests below look for.
+            kept.append(line)
+            size += len(line) + 1
+            previous = prefix
+            continue
+        folded = fold(prefix)
         if folded.strip("-_= ") in _SEPARATORS:
             break
         if _is_attribution(folded):
             break
-        if (folded.endswith(_ATTRIBUTION_ENDS) and _is_attribution(previous + " " + folded)) or (
-            folded.startswith(_SENT_HEADERS) and previous.startswith(_FROM_HEADERS)
-        ):
+        if (
+            folded.endswith(_ATTRIBUTION_ENDS) and _is_attribution(fold(previous) + " " + folded)
+        ) or (folded.startswith(_SENT_HEADERS) and fold(previous).startswith(_FROM_HEADERS)):
             # An attribution wrapped over two lines, or Outlook's "From: … / Sent: …"
             # block over a quoted message: the line before goes too.
             kept.pop()
             break
         kept.append(line)
         size += len(line) + 1
-        previous = folded
+        previous = prefix
     return "\n".join(kept)
+
+
+def _may_end_text(prefix: str) -> bool:
+    """False where ``fold(prefix)`` is no separator, attribution or header line.
+
+    An ASCII line folds to its lowercased words joined by spaces, so each word of the
+    fold is in ``prefix.lower()``. Every attribution and header line ends with or holds
+    a ":", and every separator without one holds "message" or "wiadomosc"; a line with
+    none of these cannot be one. Lines with any other character are always folded.
+    """
+    if not prefix.isascii() or ":" in prefix:
+        return True
+    lowered = prefix.lower()
+    return "message" in lowered or "wiadomosc" in lowered
 
 
 def _is_attribution(folded: str) -> bool:

@@ -13,7 +13,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailhook.message import Channel, Envelope, parse_message
-from mailhook.text import body_text, fold, html_to_text, lines, subject, without_quotes
+from mailhook.text import (
+    _ATTRIBUTION_ENDS,
+    _ATTRIBUTION_STARTS,
+    _FROM_HEADERS,
+    _SENT_HEADERS,
+    _SEPARATORS,
+    _may_end_text,
+    body_text,
+    fold,
+    html_to_text,
+    lines,
+    subject,
+    without_quotes,
+)
 
 POLISH = "Zażółć gęślą jaźń. ŁÓDŹ, Śląsk, Żółw"
 
@@ -228,3 +241,45 @@ def test_a_plain_subject_reads_as_the_header_parser_reads_it(value: str) -> None
     message = parse(b"From: a@b.pl\r\nSubject: " + value.encode() + b"\r\n\r\nx")
     (raw,) = [v for k, v in message.raw_items() if k == "Subject"]
     assert subject(message) == str(policy.default.header_factory("Subject", raw))
+
+
+_ENDING_PIECES = [
+    *sorted(_SEPARATORS),
+    *_ATTRIBUTION_STARTS,
+    *_ATTRIBUTION_ENDS,
+    *_SENT_HEADERS,
+    *_FROM_HEADERS,
+    "Original MESSAGE",
+    "Wiadomość przekazana",
+    "napisał(a)：",
+    "ＷＲＯＴＥ:",
+    "-----",
+    " ",
+    "\t",
+    "Jan",
+]
+
+
+@settings(max_examples=2000)
+@given(
+    st.lists(
+        st.one_of(st.sampled_from(_ENDING_PIECES), st.text(max_size=8)),
+        max_size=6,
+    ).map("".join)
+)
+def test_lines_skipped_unfolded_would_not_end_the_text(line: str) -> None:
+    # without_quotes folds only the lines _may_end_text lets through: any other line's
+    # fold must match no separator, attribution or header test.
+    if _may_end_text(line):
+        return
+    folded = fold(line)
+    assert folded.strip("-_= ") not in _SEPARATORS
+    assert not folded.endswith(_ATTRIBUTION_ENDS)
+    assert not folded.startswith(_SENT_HEADERS)
+
+
+def test_separators_in_any_script_still_end_the_text() -> None:
+    text = "Prosze o fakture.\n－－ Original Message －－\nkod AuthInfo"
+    assert without_quotes(text) == "Prosze o fakture."
+    text = "Prosze o fakture.\nOn Tue, 10 Nov 2026, Jan\nWROTE：\nkod AuthInfo"
+    assert without_quotes(text) == "Prosze o fakture."
