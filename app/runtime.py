@@ -34,7 +34,8 @@ from app.retention import RetentionWorker
 from app.settings import ENV_PREFIX, Settings, split_listen
 from mailhook.handoff import Handoff, Receipt
 from mailhook.message import InboundMessage
-from mailhook.smtp import SmtpConfig, SmtpReceiver, start_receiver
+from mailhook.receiver import SmtpReceiver, start_receiver
+from mailhook.smtp import SmtpConfig
 
 if TYPE_CHECKING:
     from app.workers import WorkerRole

@@ -7,7 +7,8 @@ import threading
 from collections.abc import Callable
 
 from mailhook.handoff import Handoff
-from mailhook.smtp import SmtpConfig, start_smtp_server
+from mailhook.receiver import start_smtp_server
+from mailhook.smtp import SmtpConfig
 
 
 class SmtpThread:
