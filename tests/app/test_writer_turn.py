@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
 from contextlib import nullcontext
+from pathlib import Path
 from typing import Any
 
-from app.db.engine import writer_turn
+import pytest
+
+from app.db.engine import make_engine, writer_turn
 from app.intake import DecisionService
 from mailhook.message import Channel, Envelope, parse_message
 from tests.app.test_idempotence import verdict_count
@@ -92,3 +96,26 @@ def test_a_writer_of_another_process_holds_the_turn_on_the_file(
         os.close(fd)
     assert len(results) == 1
     assert verdict_count(service) == 1
+
+
+def test_a_turn_file_that_cannot_be_opened_leaves_the_busy_handler(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A `-turn` path that is a symlink is not followed (O_NOFOLLOW): writers still get
+    their turn within the process, with a warning that other processes meet SQLite's
+    busy handler instead."""
+    database = tmp_path / "store.db"
+    elsewhere = tmp_path / "elsewhere"
+    (tmp_path / "store.db-turn").symlink_to(elsewhere)
+    engine = make_engine(f"sqlite:///{database}")
+    try:
+        with (
+            caplog.at_level(logging.WARNING, logger="app.db.engine"),
+            writer_turn(engine),
+            engine.begin() as connection,
+        ):
+            connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    finally:
+        engine.dispose()
+    assert not elsewhere.exists()
+    assert "no cross-process writer turn" in caplog.text
