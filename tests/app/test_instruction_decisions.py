@@ -661,6 +661,17 @@ SCOPES = [
     ),
     pytest.param(
         Scoped(
+            "Login: acme. Proszę o kod AuthInfo dla beta.pl.",
+            "rejected",
+            ("beta.pl",),
+            "foreign",
+            "beta",
+            alerted=BETA.panel_email,
+        ),
+        id="the sender's own login does not make another customer's service theirs",
+    ),
+    pytest.param(
+        Scoped(
             "Proszę o kod AuthInfo dla b\u0435ta.pl.",
             "rejected",
             ("beta.pl",),
