@@ -26,12 +26,14 @@ from app.db.engine import (
 from app.db.models import Customer, OneTimeCode
 from app.db.types import utcnow
 from app.errors import StoreUnavailable
+from app.instruction_kind import instruction_kind
 from app.lookalikes import driver_lookup, imitated_domain
 from app.matching import match_customer
 from app.outbox import enqueue
 from app.policy import assurance_of, decide
 from app.replay import Fingerprints, check_replay, fingerprints, remember
 from app.rules import Rules, load_rules
+from app.service_scope import authorisable, service_scope
 from app.settings import Settings
 from app.signing import VerdictSigner
 from app.verdicts import record_verdict, recorded_for_bytes, verdict_for_bytes
@@ -258,6 +260,9 @@ class DecisionService:
             findings.append(match.finding)
         if match.identifier_finding is not None:
             findings.append(match.identifier_finding)
+        wanted = tuple(self.rules.kind(name) for name in instruction.kinds)
+        findings.append(instruction_kind(wanted))
+        findings.append(service_scope(wanted, match.stated, match.mentioned, sender))
         findings.append(check_replay(session, prints))
         code_finding, code = self._one_time_code(
             session, instruction, match.customer, findings, consume_code
@@ -298,14 +303,21 @@ class DecisionService:
         """The one-time-code finding for the codes in the message, and the code it used."""
         if not instruction.codes:
             return None, None
-        if customer is None or assurance_of(findings, self.rules) != "authenticated":
+        if (
+            customer is None
+            or assurance_of(findings, self.rules) != "authenticated"
+            or not authorisable(findings)
+        ):
             # Only a message that authenticates as the customer may try a code: spoofed
-            # mail neither guesses codes nor locks the customer's code checking.
+            # mail neither guesses codes nor locks the customer's code checking. And a
+            # code authorises only a recognised request about the customer's own services.
             return Finding(
                 CODE_CHECK,
                 "unchecked",
                 "The message carries a one-time code, but a code counts only in a message "
-                "that authenticates as the customer; it was neither checked nor used.",
+                "that authenticates as the customer, asks for what the catalogue recognises "
+                "and is about the customer's own services only; it was neither checked nor "
+                "used.",
             ), None
         if self.code_key is None:
             return Finding(

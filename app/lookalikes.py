@@ -1,4 +1,4 @@
-"""Which registered customer domain, or domain of ours, a sender's domain imitates."""
+"""Which registered customer domain, or domain of ours, a sender's or a named domain imitates."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from sqlalchemy import Connection, Engine, String, bindparam, case, or_, select
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
 
-from app.db.models import Service
+from app.db.models import Customer, Service
+from app.registry import Owned, batches, names_to_try
 from mailhook.confusables import display_form, skeleton
 from mailhook.domains import normalise_domain, organisational_domain
 
@@ -142,3 +143,38 @@ def _written_tail(written: str, a_label: str, org: str) -> str:
         # Written with other dots (U+3002…) that IDNA maps to ".": use the A-label.
         return org
     return ".".join(labels[-(org.count(".") + 1) :])
+
+
+# Registered domains by skeleton, for the domains a message names (imitated_services).
+_BY_SKELETON = (
+    select(Service.id, Service.name_unicode, Service.skeleton, Customer)
+    .join(Customer)
+    .where(Service.skeleton.in_(bindparam("skeletons", expanding=True)))
+    .order_by(Service.name_ascii)
+)
+
+
+def imitated_services(session: Session, names: tuple[str, ...]) -> dict[str, Owned]:
+    """The registered domain each of ``names`` looks like, where one does.
+
+    ``names`` are A-labels that are not registered, nor hosts of a registered domain
+    (app.named_services tries those first): one whose skeleton (UTS #39), or the
+    skeleton of a parent up to its organisational domain, equals a registered domain's
+    imitates that domain (``b\u0435ta.pl``, ``www.studi0-web.pl``). The longest such
+    parent wins; of several domains with one skeleton, the first by name.
+    """
+    tried = {name: [skeleton(parent) for parent in names_to_try(name)] for name in names}
+    wanted = list(dict.fromkeys(s for skeletons in tried.values() for s in skeletons))
+    found: dict[str, Owned] = {}
+    for batch in batches(wanted):
+        for id_, unicode, domain_skeleton, customer in session.execute(
+            _BY_SKELETON, {"skeletons": batch}
+        ):
+            # Never None here: the rows were found by their skeleton.
+            found.setdefault(str(domain_skeleton), Owned(id_, unicode, customer))
+    imitated = {}
+    for name, skeletons in tried.items():
+        match = next((found[s] for s in skeletons if s in found), None)
+        if match is not None:
+            imitated[name] = match
+    return imitated

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from sqlalchemy import select
@@ -9,12 +10,8 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Customer
 from app.identifiers import identifier_hash
-from app.registry import (
-    customers_by_login,
-    customers_by_panel_email,
-    owned_services,
-    parse_service,
-)
+from app.named_services import Named, resolve
+from app.registry import customers_by_login, customers_by_panel_email
 from mailhook.addresses import mask_address
 from mailhook.findings import Finding
 from mailhook.identifiers import Identifier
@@ -36,6 +33,10 @@ class Match:
     finding: Finding | None
     # What the PESEL / NIP / REGON the message gives say; None when it gives none.
     identifier_finding: Finding | None = None
+    # The registered services the sender's own text names, and those only quoted or
+    # forwarded text does (app.service_scope judges both).
+    stated: tuple[Named, ...] = ()
+    mentioned: tuple[Named, ...] = ()
 
 
 def match_customer(
@@ -51,70 +52,87 @@ def match_customer(
     ``identifier_key`` is the key of the registry's identifier hashes (the secret key);
     without it identifiers in the message are recorded as unchecked.
     """
-    named, services, held = _named(session, instruction)
+    resolved = resolve(session, instruction.services + instruction.mentioned_services)
+    stated = _in_order(resolved, instruction.services)
+    holders = _unique_customers(named.service.customer for named in stated)
+    by_login = sorted(
+        customers_by_login(session, instruction.logins),
+        key=lambda c: instruction.logins.index(c.login),
+    )
     identified = _identified(session, instruction.identifiers, identifier_key)
+    logins = [c.login for c in _unique_customers([*holders, *by_login])]
     finding = (
-        _identifier_finding(instruction, identifier_key, identified, list(named))
+        _identifier_finding(instruction, identifier_key, identified, logins)
         if instruction.identifiers
         else None
     )
-    if not named and len(identified) == 1:
+    if not holders and not by_login and len(identified) == 1:
         # Nothing else names the customer: the identifier does, and the sender must be
         # theirs just as for a named service.
-        named = {identified[0].customer.login: identified[0].customer}
-    match = _resolve(session, sender, named, services, held)
-    return replace(match, identifier_finding=finding)
+        by_login = [identified[0].customer]
+    services = tuple(dict.fromkeys(named.service.name_unicode for named in stated))
+    match = _resolve(session, sender, holders, by_login, services, _held(stated))
+    return replace(
+        match,
+        identifier_finding=finding,
+        stated=stated,
+        mentioned=_in_order(resolved, instruction.mentioned_services),
+    )
 
 
-def _named(
-    session: Session, instruction: Instruction
-) -> tuple[dict[str, Customer], tuple[str, ...], dict[str, list[str]]]:
-    """Customers whose services or logins the message names, its registered services, and
-    which of those each customer holds (by login, in the order they were registered)."""
-    owned = owned_services(session, instruction.services)
+def _in_order(resolved: dict[str, Named], names: tuple[str, ...]) -> tuple[Named, ...]:
     # In the order the message names them, so the same message always gives the same
     # verdict whatever order the database returns rows in.
-    registered = [name for name in instruction.services if name in owned]
-    services = tuple(parse_service(name).unicode for name in registered)
-    named: dict[str, Customer] = {}
-    for name in registered:
-        named.setdefault(owned[name].customer.login, owned[name].customer)
-    # What a customer's services (ordered by id) filtered by those named would give,
-    # without loading all their services.
+    return tuple(resolved[name] for name in dict.fromkeys(names) if name in resolved)
+
+
+def _unique_customers(customers: Iterable[Customer]) -> list[Customer]:
+    return list({customer.login: customer for customer in customers}.values())
+
+
+def _held(stated: tuple[Named, ...]) -> dict[str, list[str]]:
+    """Which of the named services each customer holds (by login), in the order they were
+    registered."""
     held: dict[str, list[str]] = {}
-    for entry in sorted(owned.values(), key=lambda entry: entry.service_id):
-        if entry.name_unicode in services:
-            held.setdefault(entry.customer.login, []).append(entry.name_unicode)
-    by_login = customers_by_login(session, instruction.logins)
-    for customer in sorted(by_login, key=lambda c: instruction.logins.index(c.login)):
-        named.setdefault(customer.login, customer)
-    return named, services, held
+    for named in sorted(stated, key=lambda named: named.service.service_id):
+        names = held.setdefault(named.service.customer.login, [])
+        if named.service.name_unicode not in names:
+            names.append(named.service.name_unicode)
+    return held
 
 
 def _resolve(
     session: Session,
     sender: str | None,
-    named: dict[str, Customer],
+    holders: list[Customer],
+    by_login: list[Customer],
     services: tuple[str, ...],
     held: dict[str, list[str]],
 ) -> Match:
+    # Whom the request can be about: the holders of the services it names; failing
+    # those, the customers whose login it gives.
+    about = holders or by_login
     if sender is None:
-        only = next(iter(named.values())) if len(named) == 1 else None
+        only = about[0] if len(_unique_customers([*holders, *by_login])) == 1 else None
         return Match(customer=only, services=services, finding=None)
-    if named:
-        return _match_named(sender, list(named.values()), services, held)
+    if about:
+        return _match_named(sender, about, by_login, services, held)
     return _match_sender(session, sender, services)
 
 
 def _match_named(
-    sender: str, named: list[Customer], services: tuple[str, ...], held: dict[str, list[str]]
+    sender: str,
+    about: list[Customer],
+    by_login: list[Customer],
+    services: tuple[str, ...],
+    held: dict[str, list[str]],
 ) -> Match:
-    matching = [c for c in named if c.panel_email == sender]
+    matching = [c for c in about if c.panel_email == sender]
     if not matching:
         # Report the customer whose service is at stake; with several, the first named.
-        owner = named[0]
+        owner = about[0]
         holds = ", ".join(held.get(owner.login, []))
-        about = f", who holds {holds}" if holds else ""
+        about_whom = f", who holds {holds}" if holds else ""
         return Match(
             customer=owner,
             services=services,
@@ -122,21 +140,24 @@ def _match_named(
                 NAME,
                 "fail",
                 f"The sender {sender} is not the address registered for customer "
-                f"{owner.login}{about} (expected {mask_address(owner.panel_email)}); "
+                f"{owner.login}{about_whom} (expected {mask_address(owner.panel_email)}); "
                 "do not act on this message.",
             ),
         )
     customer = matching[0]
-    if len(named) > 1:
-        others = ", ".join(sorted(c.login for c in named if c is not customer))
+    # Another customer's service beside the sender's own is service-scope's (mixed); two
+    # accounts of this address, or another customer's login, leave the account unclear.
+    others = sorted({c.login for c in [*matching, *by_login]} - {customer.login})
+    if others:
         return Match(
             customer=customer,
             services=services,
             finding=Finding(
                 NAME,
                 "ambiguous",
-                f"The message names services of customer {customer.login} and also of "
-                f"{others}; an agent should confirm with the customer which service is meant.",
+                f"The message names services or the login of customer {customer.login} and "
+                f"also of {', '.join(others)}; an agent should confirm with the customer which "
+                "account is meant.",
             ),
         )
     return Match(

@@ -19,6 +19,7 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.identifiers import IdentifierKind, keyed_hash, mask, normalise
 from mailhook.addresses import InvalidAddress, normalise_address
 from mailhook.confusables import skeleton
+from mailhook.domains import organisational_domain
 
 LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 _SERVER_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -249,12 +250,46 @@ _BY_LOGIN = select(Customer).where(Customer.login.in_(bindparam("logins", expand
 _BY_PANEL_EMAIL = select(Customer).where(Customer.panel_email == bindparam("address")).limit(2)
 
 
+# Names asked for in one query: a message may name thousands (each costs a bound
+# parameter, and the drivers cap those); every one is looked up, in batches of this many.
+LOOKUP_BATCH = 200
+
+
+def batches(names: list[str]) -> list[list[str]]:
+    """``names`` in lists of at most LOOKUP_BATCH, each asked for in one query."""
+    return [names[start : start + LOOKUP_BATCH] for start in range(0, len(names), LOOKUP_BATCH)]
+
+
 def owned_services(session: Session, services: tuple[str, ...]) -> dict[str, Owned]:
-    """Registered services among ``services`` (A-labels or server ids) → id, name, holder."""
-    if not services:
-        return {}
-    rows = session.execute(_OWNED, {"names": list(services[:200])}).all()
+    """Registered services among ``services`` (A-labels or server ids) → id, name, holder.
+
+    Every name is looked up: one left out would be a service nobody checked the holder of.
+    """
+    rows = [
+        row
+        for batch in batches(list(dict.fromkeys(services)))
+        for row in session.execute(_OWNED, {"names": batch}).all()
+    ]
     return {name: Owned(id_, unicode, customer) for id_, name, unicode, customer in rows}
+
+
+def names_to_try(name: str) -> tuple[str, ...]:
+    """``name`` and the parents it may be a host of, longest first: ``www.acme.pl`` →
+    (``www.acme.pl``, ``acme.pl``).
+
+    Up to the organisational domain (RFC 7489 §3.2, the Public Suffix List) and no
+    further: above it are public suffixes (``com.pl``), which nobody holds. A server id
+    is only itself.
+    """
+    if "." not in name:
+        return (name,)
+    organisational = organisational_domain(name)
+    if name != organisational and not name.endswith("." + organisational):
+        # Not a name the list can place (not a valid domain): only itself.
+        return (name,)
+    labels = name.split(".")
+    hosts = len(labels) - organisational.count(".")
+    return tuple(".".join(labels[start:]) for start in range(hosts))
 
 
 def owners_of(session: Session, services: tuple[str, ...]) -> dict[str, Customer]:

@@ -133,7 +133,9 @@ def _kind(source: _Source, name: str, raw: Any) -> InstructionKind:
     if not _KIND_NAME.match(name):
         raise source.error(where, f"[{label}]: a kind name is lower-case snake_case")
     table = _table(source, where, raw)
-    _only_keys(source, where, table, {"title", "phrases", "requires", "postal_only"})
+    _only_keys(
+        source, where, table, {"title", "phrases", "requires", "postal_only", "acts_on_service"}
+    )
     phrases = table.get("phrases")
     if (
         not isinstance(phrases, list)
@@ -155,12 +157,16 @@ def _kind(source: _Source, name: str, raw: Any) -> InstructionKind:
     postal_only = table.get("postal_only", False)
     if not isinstance(postal_only, bool):
         raise source.error((*where, "postal_only"), f"[{label}] postal_only: true or false")
+    acts_on_service = table.get("acts_on_service", False)
+    if not isinstance(acts_on_service, bool):
+        raise source.error((*where, "acts_on_service"), f"[{label}] acts_on_service: true or false")
     return InstructionKind(
         name=name,
         title=title,
         phrases=tuple(fold(p) for p in phrases),
         requires=requires,
         postal_only=postal_only,
+        acts_on_service=acts_on_service,
     )
 
 

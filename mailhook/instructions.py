@@ -53,6 +53,9 @@ class InstructionKind:
     phrases: tuple[str, ...]
     requires: str
     postal_only: bool = False
+    # It changes or ends a service (a domain, a server): the message must name which one
+    # of the sender's (app.service_scope).
+    acts_on_service: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,9 @@ class Instruction:
     identifiers: tuple[Identifier, ...] = ()
     # The sender's text was longer than MAX_TEXT, or a line than MAX_LINE: not all read.
     truncated: bool = False
+    # Services named only in quoted history or forwarded text: not the sender's instruction,
+    # but another customer's among them holds a request that acts on a service.
+    mentioned_services: tuple[str, ...] = ()
 
     def identifier_kinds(self) -> list[str]:
         """Which kinds of identifier the message gives ("pesel", …), never the numbers."""

@@ -26,21 +26,47 @@ class Check:
     name: str
     description: str
     run: CheckFunction
+    # Every result the check can give (what rules/policy.toml may map).
+    results: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Declared:
+    """A check that runs outside the pipeline (extraction, the decision), and its results."""
+
+    name: str
+    description: str
+    results: tuple[str, ...]
 
 
 _REGISTRY: dict[str, Check] = {}
+_DECLARED: dict[str, Declared] = {}
 
 
-def register(name: str, description: str) -> Callable[[CheckFunction], CheckFunction]:
+def register(
+    name: str, description: str, results: tuple[str, ...] = ()
+) -> Callable[[CheckFunction], CheckFunction]:
     """Register a check under a kebab-case ``name``; two checks may not share one."""
 
     def decorate(function: CheckFunction) -> CheckFunction:
-        if name in _REGISTRY:
+        if name in _REGISTRY or name in _DECLARED:
             raise ValueError(f"a check named {name!r} is already registered")
-        _REGISTRY[name] = Check(name=name, description=description, run=function)
+        _REGISTRY[name] = Check(name=name, description=description, run=function, results=results)
         return function
 
     return decorate
+
+
+def declare(name: str, description: str, results: tuple[str, ...]) -> None:
+    """Declare a check that runs elsewhere, once at import; two checks may not share a name."""
+    if name in _REGISTRY or name in _DECLARED:
+        raise ValueError(f"a check named {name!r} is already registered")
+    _DECLARED[name] = Declared(name=name, description=description, results=results)
+
+
+def declared() -> dict[str, Declared]:
+    """The checks declared outside the pipeline, by name."""
+    return dict(_DECLARED)
 
 
 def registered() -> dict[str, Check]:

@@ -13,13 +13,16 @@ from pathlib import Path
 
 import pytest
 
+from app import intake
+from app.alerts import plan_alert
 from app.db.models import Base
+from app.errors import ConfigError
 from app.identifiers import mask
 from app.intake import DecisionService
 from app.registry import CustomerData, put_customer, validate
 from app.rules import load_rules
 from mailhook.message import Channel, Envelope, parse_message
-from tests.support import SECRET_KEY, make_message
+from tests.support import RULES, SECRET_KEY, make_message
 
 FROM_ACME = Envelope(client_ip="192.0.2.10", helo="mx.acme.pl", mail_from="jan@acme.pl")
 ACME = CustomerData(
@@ -137,7 +140,9 @@ ROWS = [
         "Proszę o zmianę adresu korespondencyjnego na ul. Polną 5.",
         ("contact_change",),
         (),
-        "accepted",
+        # Contact details are a service's (the domain's registrant data): which one, an
+        # agent asks.
+        "review",
     ),
     row(
         "Dane",
@@ -151,14 +156,14 @@ ROWS = [
         "Please change my address to the new office.",
         ("contact_change",),
         (),
-        "accepted",
+        "review",
     ),
     row(
         "Contact",
         "Please update my contact details, phone 600 100 200.",
         ("contact_change",),
         (),
-        "accepted",
+        "review",
     ),
     # DNS.
     row(
@@ -172,7 +177,8 @@ ROWS = [
         "Serwery",
         "Proszę o zmianę serwerów DNS domeny żółw.pl na ns1.acme.pl.",
         ("dns_change",),
-        ("żółw.pl",),
+        # ns1.acme.pl is a host of acme.pl: the name servers are the customer's own.
+        ("żółw.pl", "acme.pl"),
         "accepted",
     ),
     row(
@@ -295,7 +301,7 @@ ROWS = [
         "wrote:\nPlease send the AuthInfo code for acme.pl\n",
         (),
         (),
-        "accepted",
+        "review",
     ),
     row(
         "RE: domena",
@@ -339,9 +345,9 @@ ROWS = [
         ("acme.pl", "beta.pl"),
         "review",
     ),
-    # Nothing recognisable: the default requirement.
-    row("Hej", "Dzień dobry, pozdrawiam serdecznie.", (), (), "accepted"),
-    row("Hello", "Hi there, just saying thanks for acme.pl.", (), ("acme.pl",), "accepted"),
+    # Nothing the catalogue recognises: an agent reads it, whatever the assurance.
+    row("Hej", "Dzień dobry, pozdrawiam serdecznie.", (), (), "review"),
+    row("Hello", "Hi there, just saying thanks for acme.pl.", (), ("acme.pl",), "review"),
     # Other encodings and HTML-only mail.
     pytest.param(
         Row(
@@ -585,3 +591,259 @@ def test_no_identifier_reaches_the_verdict_the_log_or_the_store_in_clear(
         assert secret not in stored
     # Not even masked (the registry keeps its own masked column for agents).
     assert mask(BETA_PESEL) not in shown + logged
+
+
+# Which services a message is about, found the way an agent would (issue 13): a host of a
+# registered domain names that domain, a look-alike names what it imitates, and another
+# customer's service is never accepted. The agency is a customer too: a DNS target there
+# is ordinary, and must not alarm it.
+AGENCY = CustomerData(
+    panel_email="biuro@studio-web.pl",
+    kind="company",
+    name="Studio Web",
+    services=("studio-web.pl",),
+)
+# acme holds a host under the agency's domain: the longest registered name is its holder.
+ACME_WITH_SHOP = dataclasses.replace(ACME, services=(*ACME.services, "sklep.studio-web.pl"))
+OTHERS_ADDRESSES = (BETA.panel_email, AGENCY.panel_email)
+
+
+@dataclasses.dataclass(frozen=True)
+class Scoped:
+    body: str
+    decision: str
+    services: tuple[str, ...]
+    # The service-scope result, and the customer the verdict is about.
+    scope: str
+    customer: str
+    # Whose panel address the owner's alert is planned for; None: no alert.
+    alerted: str | None = None
+    # Domains the extractor finds only in quoted or forwarded text.
+    mentioned: tuple[str, ...] = ()
+
+
+SCOPES = [
+    pytest.param(
+        Scoped("Proszę o zmianę DNS dla www.acme.pl.", "accepted", ("acme.pl",), "pass", "acme"),
+        id="a host of the sender's own domain is that domain and is accepted",
+    ),
+    pytest.param(
+        Scoped(
+            "Proszę o zmianę DNS dla www.sklep.studio-web.pl.",
+            "accepted",
+            ("sklep.studio-web.pl",),
+            "pass",
+            "acme",
+        ),
+        id="the longest registered parent decides whose host it is",
+    ),
+    pytest.param(
+        Scoped(
+            "Proszę o kod AuthInfo dla www.beta.pl.",
+            "rejected",
+            ("beta.pl",),
+            "foreign",
+            "beta",
+            alerted=BETA.panel_email,
+        ),
+        id="a www host of another customer's domain is rejected and its owner alerted",
+    ),
+    pytest.param(
+        Scoped(
+            "Proszę o zmianę rekordu DNS MX dla poczta.beta.pl.",
+            "rejected",
+            ("beta.pl",),
+            "foreign",
+            "beta",
+            alerted=BETA.panel_email,
+        ),
+        id="a mail host of another customer's domain is rejected and its owner alerted",
+    ),
+    pytest.param(
+        Scoped(
+            "Login: acme. Proszę o kod AuthInfo dla beta.pl.",
+            "rejected",
+            ("beta.pl",),
+            "foreign",
+            "beta",
+            alerted=BETA.panel_email,
+        ),
+        id="the sender's own login does not make another customer's service theirs",
+    ),
+    pytest.param(
+        Scoped(
+            "Proszę o kod AuthInfo dla b\u0435ta.pl.",
+            "rejected",
+            ("beta.pl",),
+            "lookalike",
+            "beta",
+            alerted=BETA.panel_email,
+        ),
+        id="a Cyrillic look-alike names the domain it imitates and is rejected",
+    ),
+    pytest.param(
+        Scoped(
+            "Proszę o zmianę DNS dla studi0-web.pl.",
+            "rejected",
+            ("studio-web.pl",),
+            "lookalike",
+            "agencja",
+            alerted=AGENCY.panel_email,
+        ),
+        id="a digit in place of a letter names the domain it imitates and is rejected",
+    ),
+    pytest.param(
+        Scoped(
+            "Proszę o zmianę DNS dla \u0430cme.pl.", "review", ("acme.pl",), "lookalike", "acme"
+        ),
+        id="a look-alike of the sender's own domain is held for an agent",
+    ),
+    pytest.param(
+        Scoped(
+            "Proszę o zmianę rekordu DNS dla acme.pl: CNAME www na studio-web.pl.",
+            "review",
+            ("acme.pl", "studio-web.pl"),
+            "mixed",
+            "acme",
+        ),
+        id="a DNS target at an agency that is a customer is held without alarming the agency",
+    ),
+    pytest.param(
+        Scoped(
+            "Proszę o zmianę serwerów DNS domeny acme.pl na ns1.studio-web.pl.",
+            "review",
+            ("acme.pl", "studio-web.pl"),
+            "mixed",
+            "acme",
+        ),
+        id="name servers at an agency's host are held without alarming the agency",
+    ),
+    pytest.param(
+        Scoped(
+            "Proszę o zmianę DNS dla acme.pl, jak w wiadomości poniżej.",
+            "review",
+            ("acme.pl",),
+            "mixed",
+            "acme",
+            mentioned=("beta.pl",),
+        ),
+        id="another customer's service only in quoted lines holds a DNS change",
+    ),
+    pytest.param(
+        Scoped(
+            "Proszę o kod AuthInfo.",
+            "review",
+            (),
+            "mixed",
+            "acme",
+            mentioned=("beta.pl",),
+        ),
+        id="another customer's service only in quoted lines never rejects the message",
+    ),
+    pytest.param(
+        Scoped(
+            "Proszę o duplikat faktury dla acme.pl.",
+            "accepted",
+            ("acme.pl",),
+            "pass",
+            "acme",
+            mentioned=("beta.pl",),
+        ),
+        id="another customer's service only in quoted lines does not hold an invoice request",
+    ),
+    pytest.param(
+        Scoped(
+            "Proszę o zmianę serwerów DNS na ns1.example.com i ns2.example.com.",
+            "review",
+            (),
+            "none",
+            "acme",
+        ),
+        id="a DNS change naming none of the sender's services is held",
+    ),
+    pytest.param(
+        Scoped("Mam pytanie o fakturę za listopad.", "accepted", (), "pass", "acme"),
+        id="an inquiry naming no service is accepted as it acts on none",
+    ),
+    pytest.param(
+        Scoped(
+            "Proszę zrobić dla acme.pl to, o czym rozmawialiśmy.",
+            "review",
+            ("acme.pl",),
+            "pass",
+            "acme",
+        ),
+        id="an authenticated request the catalogue does not recognise is held",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", SCOPES)
+def test_the_services_a_message_is_about(
+    service: DecisionService, case: Scoped, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    register(service, "acme", ACME_WITH_SHOP)
+    register(service, "beta", BETA)
+    register(service, "agencja", AGENCY)
+    if case.mentioned:
+        # What the extractor reports for quoted and forwarded text, handed in as it will.
+        real = intake.extract
+        monkeypatch.setattr(
+            intake,
+            "extract",
+            lambda message, catalogue: dataclasses.replace(
+                real(message, catalogue), mentioned_services=case.mentioned
+            ),
+        )
+    verdict = service.submit(parse_message(plain("Sprawa", case.body), FROM_ACME, Channel.API))
+    checks = {c["name"]: c for c in verdict["checks"]}
+    assert verdict["decision"] == case.decision, verdict["reasons"]
+    assert verdict["instruction"]["services"] == list(case.services)
+    assert checks["service-scope"]["result"] == case.scope, checks["service-scope"]
+    assert verdict["customer"] == case.customer
+    shown = json.dumps(verdict, ensure_ascii=False)
+    for address in OTHERS_ADDRESSES:
+        assert address not in shown
+    with service.sessions.begin() as session:
+        alert = plan_alert(session, "verdict.recorded", verdict, datetime.now(UTC), timedelta(0))
+    assert (alert["to"] if alert else None) == case.alerted
+
+
+def test_an_unrecognised_request_names_what_the_agent_must_do(service: DecisionService) -> None:
+    register(service, "acme", ACME)
+    raw = plain("Sprawa", "Proszę przepisać wszystko na nową firmę.")
+    verdict = service.submit(parse_message(raw, FROM_ACME, Channel.API))
+    assert (verdict["decision"], verdict["assurance"]) == ("review", "authenticated")
+    kind = next(c for c in verdict["checks"] if c["name"] == "instruction-kind")
+    assert kind["result"] == "none"
+    assert kind["reason"] == (
+        "The instruction catalogue does not recognise what the message asks for; an agent "
+        "must read it and decide."
+    )
+    assert verdict["reasons"] == [kind["reason"]]
+
+
+def test_the_kinds_that_change_a_service_are_marked_in_the_catalogue() -> None:
+    rules = load_rules(RULES)
+    assert {kind.name for kind in rules.catalogue.kinds if kind.acts_on_service} == {
+        "transfer_out",
+        "dns_change",
+        "holder_change",
+        "contact_change",
+        "cancellation",
+    }
+
+
+def test_acts_on_service_must_be_true_or_false(repo_rules: Path) -> None:
+    path = repo_rules / "instructions.toml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("[kinds.dns_change]")
+    old = "acts_on_service = true\n"
+    at = text.index(old, start)
+    path.write_text(text[:at] + 'acts_on_service = "yes"\n' + text[at + len(old) :], "utf-8")
+    line = path.read_text(encoding="utf-8").splitlines().index('acts_on_service = "yes"') + 1
+    with pytest.raises(ConfigError) as refused:
+        load_rules(repo_rules)
+    assert str(refused.value) == (
+        f"{path}: [kinds.dns_change] acts_on_service: true or false (line {line})"
+    )

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from app.codes import MAX_FAILED_ATTEMPTS, issue_code
 from app.db.models import Customer, FailedCodeAttempt
+from app.instruction_kind import instruction_kind
 from app.intake import DecisionService
 from app.policy import Decision, assurance_of, decide
 from app.registry import CustomerData, put_customer, validate
@@ -47,6 +48,33 @@ DMARC = finding("dmarc", "pass")
 CODE = finding("one-time-code", "pass")
 BLOCKING = finding("display-name", "fail", "The display name shows another address; reject.")
 REVIEWING = finding("sender-headers", "fail", "Reply-To is a free mailbox; an agent looks.")
+KIND_NONE = instruction_kind(())
+NOT_RECOGNISED = (
+    "The instruction catalogue does not recognise what the message asks for; an agent must "
+    "read it and decide."
+)
+SCOPE_NONE = finding("service-scope", "none", "The request names none of acme's services; ask.")
+SCOPE_MIXED = finding("service-scope", "mixed", "The message names beta.pl of beta too; check.")
+SCOPE_LOOKALIKE = finding("service-scope", "lookalike", "The bеta.pl looks like beta.pl; check.")
+SCOPE_FOREIGN = finding("service-scope", "foreign", "The message names only beta.pl; stop.")
+# A policy an operator loosened: the fail-closed results still hold the message.
+IGNORING = dataclasses.replace(
+    SHIPPED,
+    policy=dataclasses.replace(
+        SHIPPED.policy,
+        findings={
+            **SHIPPED.policy.findings,
+            **{
+                f"{name}.{result}": "ignore"
+                for name, results in (
+                    ("instruction-kind", ("none",)),
+                    ("service-scope", ("none", "mixed", "lookalike", "foreign")),
+                )
+                for result in results
+            },
+        },
+    ),
+)
 
 
 def one_sentence(text: str) -> bool:
@@ -222,36 +250,104 @@ PATHS = [
         id="nothing above authorized to raise to",
     ),
     pytest.param(
-        [PASS, DMARC],
+        [PASS, DMARC, KIND_NONE],
         (),
         "authenticated",
         SHIPPED,
         None,
-        "accepted",
-        ["The message asks for an unrecognised request and carries the authenticated level"],
-        id="unrecognised: the policy default",
+        "review",
+        [NOT_RECOGNISED],
+        id="an authenticated request the catalogue does not recognise is held for an agent",
     ),
     pytest.param(
-        [PASS],
+        [PASS, DMARC, CODE, KIND_NONE],
+        (),
+        "authorized",
+        SHIPPED,
+        None,
+        "review",
+        [NOT_RECOGNISED],
+        id="an unrecognised request is held even with a valid one-time code",
+    ),
+    pytest.param(
+        [PASS, KIND_NONE],
         (),
         "asserted",
         SHIPPED,
         None,
         "review",
-        ["asks for an unrecognised request, which needs the authenticated level"],
-        id="unrecognised and short of the default",
+        [NOT_RECOGNISED],
+        id="an unrecognised request short of authentication is held for the same reason",
     ),
     pytest.param(
         [PASS, DMARC],
         (),
         "authenticated",
-        dataclasses.replace(
-            SHIPPED, policy=dataclasses.replace(SHIPPED.policy, unrecognised_requires="authorized")
-        ),
+        IGNORING,
         None,
-        "otp_required",
-        ["an unrecognised request, which needs a one-time code"],
-        id="a stricter default",
+        "review",
+        [NOT_RECOGNISED],
+        id="no recognised kind is held even where the policy would ignore it",
+    ),
+    pytest.param(
+        [PASS, DMARC, SCOPE_NONE],
+        ("dns_change",),
+        "authenticated",
+        SHIPPED,
+        None,
+        "review",
+        [SCOPE_NONE.reason],
+        id="a kind acting on a service that names none of the sender's is held",
+    ),
+    pytest.param(
+        [PASS, DMARC],
+        ("inquiry",),
+        "authenticated",
+        SHIPPED,
+        None,
+        "accepted",
+        ["The message asks for question about a service and carries the authenticated level"],
+        id="a recognised inquiry naming no service is accepted when authenticated",
+    ),
+    pytest.param(
+        [PASS, DMARC, SCOPE_MIXED],
+        ("dns_change",),
+        "authenticated",
+        SHIPPED,
+        None,
+        "review",
+        [SCOPE_MIXED.reason],
+        id="another customer's service beside the sender's own is held",
+    ),
+    pytest.param(
+        [PASS, DMARC, CODE, SCOPE_LOOKALIKE],
+        ("transfer_out",),
+        "authorized",
+        SHIPPED,
+        None,
+        "review",
+        [SCOPE_LOOKALIKE.reason],
+        id="a look-alike of a registered domain is held even when authorized",
+    ),
+    pytest.param(
+        [finding("customer-match", "fail", "The sender is not the owner; stop."), SCOPE_FOREIGN],
+        ("transfer_out",),
+        "none",
+        SHIPPED,
+        None,
+        "rejected",
+        ["The sender is not the owner; stop."],
+        id="only another customer's service is rejected by customer-match",
+    ),
+    pytest.param(
+        [PASS, DMARC, SCOPE_MIXED, SCOPE_LOOKALIKE, SCOPE_NONE],
+        ("dns_change",),
+        "authenticated",
+        IGNORING,
+        None,
+        "review",
+        [SCOPE_MIXED.reason, SCOPE_LOOKALIKE.reason, SCOPE_NONE.reason],
+        id="a service outside the sender's scope is held even where the policy would ignore it",
     ),
     pytest.param(
         [],
@@ -404,47 +500,90 @@ def check(verdict: dict[str, object], name: str) -> dict[str, str]:
 @pytest.mark.parametrize(
     ("body", "decision", "assurance", "evidence"),
     [
-        (
+        pytest.param(
             "Proszę o zmianę DNS dla acme.pl.",
             "accepted",
             "authenticated",
-            ("customer-match", "pass"),
+            ("service-scope", "pass"),
+            id="an authenticated request about the sender's own service is accepted",
         ),
-        ("Dzień dobry, dziękuję.", "accepted", "authenticated", ("customer-match", "pass")),
-        (
+        pytest.param(
+            "Proszę o zmianę DNS dla poczta.acme.pl.",
+            "accepted",
+            "authenticated",
+            ("service-scope", "pass"),
+            id="a host of the sender's own domain names that domain",
+        ),
+        pytest.param(
+            "Mam pytanie, do kiedy jest opłacony hosting?",
+            "accepted",
+            "authenticated",
+            ("service-scope", "pass"),
+            id="an inquiry naming no service is accepted, as it acts on none",
+        ),
+        pytest.param(
+            "Dzień dobry, dziękuję.",
+            "review",
+            "authenticated",
+            ("instruction-kind", "none"),
+            id="a request the catalogue does not recognise is held for an agent",
+        ),
+        pytest.param(
+            "Proszę o zmianę DNS, jak rozmawialiśmy.",
+            "review",
+            "authenticated",
+            ("service-scope", "none"),
+            id="a DNS change naming no service is held for an agent",
+        ),
+        pytest.param(
             "Proszę o kod AuthInfo dla acme.pl.",
             "otp_required",
             "authenticated",
             ("customer-match", "pass"),
+            id="a transfer without a code needs one",
         ),
-        (
+        pytest.param(
             "Proszę o zmianę DNS dla acme.pl i beta.pl.",
             "review",
-            "none",
-            ("customer-match", "ambiguous"),
+            "authenticated",
+            ("service-scope", "mixed"),
+            id="another customer's service beside the sender's own is held",
         ),
-        ("Proszę o kod AuthInfo dla beta.pl.", "rejected", "none", ("customer-match", "fail")),
-        (
+        pytest.param(
+            "Proszę o kod AuthInfo dla beta.pl.",
+            "rejected",
+            "none",
+            ("customer-match", "fail"),
+            id="only another customer's service is rejected",
+        ),
+        pytest.param(
+            "Proszę o kod AuthInfo dla www.beta.pl.",
+            "rejected",
+            "none",
+            ("customer-match", "fail"),
+            id="a host of another customer's domain names that domain and is rejected",
+        ),
+        pytest.param(
+            "Proszę o kod AuthInfo dla b\u0435ta.pl.",
+            "rejected",
+            "none",
+            ("service-scope", "lookalike"),
+            id="a Cyrillic look-alike of another customer's domain is rejected",
+        ),
+        pytest.param(
             "Proszę o zmianę abonenta acme.pl.",
             "postal_required",
             "authenticated",
             ("customer-match", "pass"),
+            id="a holder change needs documents by post",
         ),
-        (
+        pytest.param(
             "Proszę o kod AuthInfo dla acme.pl. Kod jednorazowy: 0000-0000",
             "review",
             "authenticated",
             ("one-time-code", "fail"),
+            id="an invalid code is held for an agent",
         ),
-    ],
-    ids=[
-        "authenticated request",
-        "unrecognised request",
-        "transfer without a code",
-        "services of two customers",
-        "another customer's service",
-        "holder change",
-        "invalid code",
     ],
 )
 def test_the_intake_decision(
@@ -494,9 +633,9 @@ def test_an_edited_policy_file_changes_a_decision_without_code(
 ) -> None:
     path = repo_rules / "policy.toml"
     text = path.read_text(encoding="utf-8")
-    old = '"customer-match.ambiguous" = "review"'
+    old = '"service-scope.mixed" = "review"'
     assert old in text
-    path.write_text(text.replace(old, '"customer-match.ambiguous" = "reject"'), encoding="utf-8")
+    path.write_text(text.replace(old, '"service-scope.mixed" = "reject"'), encoding="utf-8")
     stricter = DecisionService(
         registered.sessions,
         load_rules(repo_rules),
@@ -510,3 +649,33 @@ def test_an_edited_policy_file_changes_a_decision_without_code(
     after = submit(stricter, body)
     assert after["decision"] == "rejected"
     assert after["rules_version"] != registered.rules.version
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        pytest.param("Proszę o kod AuthInfo dla https://beta.pl/domena.", id="written as a URL"),
+        pytest.param("Proszę o kod AuthInfo dla www.beta.pl.", id="written as a host of it"),
+        pytest.param("Proszę o kod AuthInfo dla poczta.beta.pl.", id="written as its mail host"),
+        pytest.param(
+            "Proszę o kod AuthInfo dla b\u0435ta.pl.", id="written with a Cyrillic letter"
+        ),
+        pytest.param(
+            "Proszę o kod AuthInfo dla acme.pl i beta.pl.", id="beside another customer's service"
+        ),
+        pytest.param(
+            "Proszę zrobić to, o czym rozmawialiśmy.", id="in words the catalogue does not know"
+        ),
+    ],
+)
+def test_the_senders_own_valid_code_authorizes_only_a_recognised_request_of_their_own(
+    registered: DecisionService, request_: str
+) -> None:
+    code = issue(registered)
+    verdict = submit(registered, f"{request_}\nKod jednorazowy: {code}")
+    assert verdict["decision"] != "accepted", verdict["reasons"]
+    assert verdict["assurance"] != "authorized"
+    assert check(verdict, "one-time-code")["result"] == "unchecked"
+    # Not used up: the customer's own request with it still goes through.
+    own = submit(registered, f"Proszę o kod AuthInfo dla acme.pl.\nKod jednorazowy: {code}")
+    assert (own["decision"], own["assurance"]) == ("accepted", "authorized"), own["reasons"]

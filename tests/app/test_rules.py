@@ -74,8 +74,8 @@ REFUSALS = [
         "instructions.toml",
         'title = "Question about a service"',
         'title = "Q"\ncolour = "red"',
-        "[kinds.inquiry] unknown key 'colour'; expected one of phrases, postal_only, "
-        "requires, title",
+        "[kinds.inquiry] unknown key 'colour'; expected one of acts_on_service, phrases, "
+        "postal_only, requires, title",
         'colour = "red"',
     ),
     (
@@ -200,8 +200,8 @@ REFUSALS = [
         "instructions.toml",
         "[kinds.inquiry]",
         "[kinds.inquiry.extra]\nx = 1\n[kinds.inquiry]",
-        "[kinds.inquiry] unknown key 'extra'; expected one of phrases, postal_only, requires, "
-        "title",
+        "[kinds.inquiry] unknown key 'extra'; expected one of acts_on_service, phrases, "
+        "postal_only, requires, title",
         "[kinds.inquiry.extra]",
     ),
 ]
