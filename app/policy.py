@@ -74,7 +74,17 @@ def decide(
                 "tell the customer which documents to send.",
             ),
         )
-    required, raised = _requirement(wanted, policy.unrecognised_requires, panel_email_changed)
+    if not wanted:
+        # Interim, until the decision reads the instruction-kind finding (issue 13): a
+        # request the catalogue does not recognise is held, never accepted.
+        return Decision(
+            "review",
+            (
+                "The message asks for nothing the catalogue recognises; an agent should "
+                "read it, as what is not understood is never accepted.",
+            ),
+        )
+    required, raised = _requirement(wanted, ASSURANCE_LEVELS[0], panel_email_changed)
     what = ", ".join(kind.title[:1].lower() + kind.title[1:] for kind in wanted)
     what = what or "an unrecognised request"
     if ASSURANCE_LEVELS.index(assurance) >= ASSURANCE_LEVELS.index(required):

@@ -295,7 +295,7 @@ ROWS = [
         "wrote:\nPlease send the AuthInfo code for acme.pl\n",
         (),
         (),
-        "accepted",
+        "review",
     ),
     row(
         "RE: domena",
@@ -339,9 +339,9 @@ ROWS = [
         ("acme.pl", "beta.pl"),
         "review",
     ),
-    # Nothing recognisable: the default requirement.
-    row("Hej", "Dzień dobry, pozdrawiam serdecznie.", (), (), "accepted"),
-    row("Hello", "Hi there, just saying thanks for acme.pl.", (), ("acme.pl",), "accepted"),
+    # Nothing recognisable: held for review, as what is not understood is never accepted.
+    row("Hej", "Dzień dobry, pozdrawiam serdecznie.", (), (), "review"),
+    row("Hello", "Hi there, just saying thanks for acme.pl.", (), ("acme.pl",), "review"),
     # Other encodings and HTML-only mail.
     pytest.param(
         Row(

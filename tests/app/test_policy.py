@@ -222,14 +222,14 @@ PATHS = [
         id="nothing above authorized to raise to",
     ),
     pytest.param(
-        [PASS, DMARC],
+        [PASS, DMARC, CODE],
         (),
-        "authenticated",
+        "authorized",
         SHIPPED,
         None,
-        "accepted",
-        ["The message asks for an unrecognised request and carries the authenticated level"],
-        id="unrecognised: the policy default",
+        "review",
+        ["The message asks for nothing the catalogue recognises; an agent should read it"],
+        id="unrecognised: held for review whatever the assurance",
     ),
     pytest.param(
         [PASS],
@@ -238,20 +238,8 @@ PATHS = [
         SHIPPED,
         None,
         "review",
-        ["asks for an unrecognised request, which needs the authenticated level"],
-        id="unrecognised and short of the default",
-    ),
-    pytest.param(
-        [PASS, DMARC],
-        (),
-        "authenticated",
-        dataclasses.replace(
-            SHIPPED, policy=dataclasses.replace(SHIPPED.policy, unrecognised_requires="authorized")
-        ),
-        None,
-        "otp_required",
-        ["an unrecognised request, which needs a one-time code"],
-        id="a stricter default",
+        ["The message asks for nothing the catalogue recognises"],
+        id="unrecognised and short: held for review too",
     ),
     pytest.param(
         [],
@@ -410,7 +398,7 @@ def check(verdict: dict[str, object], name: str) -> dict[str, str]:
             "authenticated",
             ("customer-match", "pass"),
         ),
-        ("Dzień dobry, dziękuję.", "accepted", "authenticated", ("customer-match", "pass")),
+        ("Dzień dobry, dziękuję.", "review", "authenticated", ("customer-match", "pass")),
         (
             "Proszę o kod AuthInfo dla acme.pl.",
             "otp_required",
