@@ -15,11 +15,13 @@ RE2 reads ``\\w``, ``\\d``, ``\\s`` and ``\\b`` as ASCII; ``\\pL`` is any letter
 from __future__ import annotations
 
 import re
-from typing import cast
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import re2
 
-from mailhook.patterns import TextPattern
+from mailhook.patterns import PatternMatch
 
 # The compiled program's size bounds the work per character of text (RE2's NFA, when
 # its DFA gives up, keeps at most one thread per instruction). The shipped patterns are
@@ -47,11 +49,51 @@ _BACKREFERENCE = re.compile(r"\\[1-9]")
 _OPEN_LOW_COUNT = re.compile(r"(?<!\\)\{,\d+\}")
 
 
+# RE2 reads UTF-8, which has no lone surrogates; text decoded with "surrogateescape"
+# holds them for undecodable bytes.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 class UnsafePattern(ValueError):
     """A pattern the linear-time engine cannot or will not run; the message says why."""
 
 
-def compile_pattern(source: str, ignore_case: bool = False) -> TextPattern:
+@dataclass(frozen=True, slots=True)
+class LinearPattern:
+    """A pattern compiled by RE2, scanning any ``str`` (a mailhook TextPattern)."""
+
+    compiled: Any  # re2's compiled pattern (the package has no type information)
+
+    @property
+    def pattern(self) -> str:
+        return str(self.compiled.pattern)
+
+    @property
+    def groups(self) -> int:
+        return int(self.compiled.groups)
+
+    @property
+    def program_size(self) -> int:
+        """Instructions of the compiled program: the work per character of text."""
+        return int(self.compiled.programsize)
+
+    def finditer(self, text: str, /) -> Iterator[PatternMatch]:
+        return iter(self.compiled.finditer(_encodable(text)))
+
+    def search(self, text: str, /) -> PatternMatch | None:
+        match: PatternMatch | None = self.compiled.search(_encodable(text))
+        return match
+
+
+def _encodable(text: str) -> str:
+    """``text`` with each lone surrogate read as U+FFFD: one character for one, so a
+    match's places are places in ``text``."""
+    if text.isascii() or not _SURROGATE.search(text):
+        return text
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def compile_pattern(source: str, ignore_case: bool = False) -> LinearPattern:
     """``source`` compiled by RE2; UnsafePattern naming what is wrong if it cannot be.
 
     The message is a clause for "[services.key]: …", and names the construct RE2 lacks
@@ -70,13 +112,14 @@ def compile_pattern(source: str, ignore_case: bool = False) -> TextPattern:
         compiled = re2.compile(source, options)
     except re2.error as exc:
         raise UnsafePattern(_explain(source, _text(exc))) from None
-    if compiled.programsize > MAX_PROGRAM_SIZE:
+    linear = LinearPattern(compiled)
+    if linear.program_size > MAX_PROGRAM_SIZE:
         raise UnsafePattern(
-            f"it compiles to {compiled.programsize} instructions, more than the "
+            f"it compiles to {linear.program_size} instructions, more than the "
             f"{MAX_PROGRAM_SIZE} that bound the work per character; narrow its character "
             "classes (\\pL, \\S) or its counted repetitions ({1,63})"
         )
-    return cast(TextPattern, compiled)
+    return linear
 
 
 def _explain(source: str, complaint: str) -> str:
