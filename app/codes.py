@@ -14,9 +14,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.db.models import Customer, FailedCodeAttempt, OneTimeCode
+from mailhook.checks import declare
 from mailhook.findings import Finding
 
 NAME = "one-time-code"
+# "unchecked" and "error" are given by the decision service (app/intake.py): a code in
+# mail that does not authenticate, and no secret key to check one with.
+RESULTS: tuple[str, ...] = ("pass", "fail", "locked", "unchecked", "error")
+declare(NAME, "a one-time code in the message is valid, unused and the customer's", results=RESULTS)
 CODE_DIGITS = 8
 # 5 wrong codes per customer per hour lock code checking for that customer: with 10^8
 # codes and at most a few valid at a time, guessing one then takes millions of years.

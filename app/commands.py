@@ -17,6 +17,7 @@ from app.errors import ConfigError
 from app.sysexits import EX_DATAERR, EX_OK
 
 if TYPE_CHECKING:
+    from app.rules import Rules
     from app.settings import Settings
 
 
@@ -222,13 +223,36 @@ def _table(verdict: dict[str, Any]) -> str:
 
 
 def rules_check(settings: Settings, args: argparse.Namespace) -> int:
-    from app.rules import load_rules
+    from app.rules import declared_checks, load_rules
 
     rules = load_rules(args.dir or settings.rules_dir)
     print(f"rules {args.dir or settings.rules_dir} are valid, version {rules.version}")
     for kind in rules.catalogue.kinds:
         needs = "signed documents by post" if kind.postal_only else kind.requires
         print(f"  {kind.name:<18} needs {needs:<24} ({len(kind.phrases)} phrases) {kind.title}")
-    for key, action in sorted(rules.policy.findings.items()):
-        print(f"  finding {key:<28} -> {action}")
+    print(f"  unrecognised request -> {rules.policy.unrecognised_requires}")
+    # Every result every check can give, and what it leads to: so an operator sees what
+    # each policy key can be, and what a result the policy leaves out means.
+    for check in sorted(declared_checks().values(), key=lambda check: check.name):
+        print(f"  check {check.name}: {check.description}")
+        for result in check.results:
+            key = f"{check.name}.{result}"
+            print(f"    finding {key:<34} -> {_consequence(rules, check.name, result)}")
     return EX_OK
+
+
+def _consequence(rules: Rules, name: str, result: str) -> str:
+    """What ``name.result`` leads to, and why when the policy file does not say it."""
+    from app.rules import at_least_review
+    from mailhook.checks import registered
+
+    if result == "temperror" and name in registered():
+        # The decision service turns any pipeline temperror into a temporary failure.
+        return "retry (a temporary failure: checked again when the sender resends)"
+    action = rules.policy.action_for(name, result)
+    if f"{name}.{result}" in rules.policy.findings:
+        return action
+    floor = at_least_review(name, result)
+    if floor:
+        return f"{action} (not listed; never weaker than review, as {floor})"
+    return f"{action} (not listed)"

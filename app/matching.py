@@ -13,13 +13,24 @@ from app.identifiers import identifier_hash
 from app.named_services import Named, resolve
 from app.registry import customers_by_login, customers_by_panel_email
 from mailhook.addresses import mask_address
+from mailhook.checks import declare
 from mailhook.findings import Finding
 from mailhook.identifiers import Identifier
 from mailhook.instructions import Instruction
 
 NAME = "customer-match"
+RESULTS: tuple[str, ...] = ("pass", "fail", "ambiguous", "none")
 # The PESEL / NIP / REGON a message gives, compared with the registry's keyed hashes.
 IDENTIFIER_CHECK = "customer-identifier"
+IDENTIFIER_RESULTS: tuple[str, ...] = ("pass", "mismatch", "none", "unchecked")
+declare(
+    NAME, "the sender is the panel address of the customer the message is about", results=RESULTS
+)
+declare(
+    IDENTIFIER_CHECK,
+    "a PESEL, NIP or REGON given belongs to the customer the message names",
+    results=IDENTIFIER_RESULTS,
+)
 # Each identifier costs one indexed lookup; a message listing more is not a customer's.
 MAX_IDENTIFIERS = 10
 

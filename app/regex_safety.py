@@ -1,144 +1,147 @@
-"""Refusing regular expressions that could backtrack catastrophically."""
+"""Compiling the operator's regular expressions on a linear-time engine (RE2).
+
+The catalogue's patterns (``server_id_pattern``, ``login_pattern``, ``code_pattern``)
+come from a rules file and run over every message. On a backtracking engine a pattern
+as plain as ``\\w*\\w*\\w*\\w*x`` costs a power of the line length (one 800-character
+line took 50 s); no scan of the pattern's source can tell every such pattern apart.
+RE2 never backtracks: it runs in time linear in the text, times the size of the
+compiled program, which is bounded here too. What RE2 cannot do without backtracking
+(look-around, backreferences, possessive quantifiers, atomic groups) it refuses, and the
+refusal names the construct so the operator can rewrite the pattern.
+
+RE2 reads ``\\w``, ``\\d``, ``\\s`` and ``\\b`` as ASCII; ``\\pL`` is any letter.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
-# A group that repeats (``*``, ``+``, ``{m,n}`` with n > 1) and itself contains a
-# quantifier or an alternation can match one string in exponentially many ways, and a
-# backtracking engine tries them all on input that almost matches: ``(a+)+``,
-# ``(a|aa)*``, ``(\w+\s?)*``. The scanner below reads the pattern source itself (no
-# private ``re`` internals) and refuses any such group, whether or not the inner parts
-# could actually overlap: when in doubt, refuse. It runs only on patterns that
-# ``re.compile`` accepted, so the syntax is known to be valid.
+import re2
 
-# With its lazy "?" or possessive "+" suffix, which changes the order tried, not the count.
-_QUANTIFIER = re.compile(r"(?:[*+?]|\{(\d*)(,?)(\d*)\})[?+]?")
+from mailhook.patterns import PatternMatch
+
+# The compiled program's size bounds the work per character of text (RE2's NFA, when
+# its DFA gives up, keeps at most one thread per instruction). The shipped patterns are
+# under 800; a class like \pL counts about 1200 on its own.
+MAX_PROGRAM_SIZE = 2000
+
+# RE2's complaint (its text after the colon begins with one of these) → the construct.
+_UNSUPPORTED = (
+    ("(?<=", "a lookbehind"),
+    ("(?<!", "a negative lookbehind"),
+    ("(?=", "a lookahead"),
+    ("(?!", "a negative lookahead"),
+    ("(?>", "an atomic group"),
+    ("(?P=", "a backreference by name"),
+    ("(?P>", "a recursive group"),
+    ("(?#", "a comment group"),
+    ("(?x", "verbose mode (?x)"),
+    ("*+", "a possessive quantifier"),
+    ("++", "a possessive quantifier"),
+    ("?+", "a possessive quantifier"),
+    ("}+", "a possessive quantifier"),
+)
+_BACKREFERENCE = re.compile(r"\\[1-9]")
+# Python reads "{,5}" as "{0,5}"; RE2 (like Perl) as the literal text "{,5}".
+_OPEN_LOW_COUNT = re.compile(r"(?<!\\)\{,\d+\}")
 
 
-@dataclass(slots=True)
-class _Group:
-    start: int
-    quantified: bool = False  # holds a quantifier that can repeat (not an exact {n})
-    alternation: bool = False  # holds a "|" (its own or a nested group's)
+# RE2 reads UTF-8, which has no lone surrogates; text decoded with "surrogateescape"
+# holds them for undecodable bytes.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def catastrophic_backtracking(pattern: str, verbose: bool = False) -> str | None:
-    """The first repeated group that repeats or alternates inside, quoted; else None."""
-    verbose = verbose or _inline_verbose(pattern)
-    stack = [_Group(0)]
-    index = 0
-    while index < len(pattern):
-        char = pattern[index]
-        if verbose and char.isspace():
-            index += 1
-            continue
-        if verbose and char == "#":
-            end = pattern.find("\n", index)
-            index = len(pattern) if end < 0 else end + 1
-            continue
-        if char == "\\":
-            index = _after_atom(pattern, index + 2, stack[-1], verbose)
-        elif char == "[":
-            index = _after_atom(pattern, _class_end(pattern, index), stack[-1], verbose)
-        elif char == "(":
-            if pattern.startswith("(?#", index):
-                index = pattern.index(")", index) + 1
-                continue
-            stack.append(_Group(index))
-            index += 1
-        elif char == ")":
-            if len(stack) == 1:
-                return "an unbalanced ')'"
-            group = stack.pop()
-            end = index + 1
-            quantifier = _quantifier_at(pattern, end, verbose)
-            if quantifier and _repeats(quantifier.group(0)):
-                shown = pattern[group.start : quantifier.end()]
-                if group.quantified:
-                    return f"the repeated group {shown!r}, which itself repeats,"
-                if group.alternation:
-                    return f"the repeated group {shown!r}, which alternates,"
-            parent = stack[-1]
-            parent.quantified |= group.quantified or bool(
-                quantifier and not _exact(quantifier.group(0))
+class UnsafePattern(ValueError):
+    """A pattern the linear-time engine cannot or will not run; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class LinearPattern:
+    """A pattern compiled by RE2, scanning any ``str`` (a mailhook TextPattern)."""
+
+    compiled: Any  # re2's compiled pattern (the package has no type information)
+
+    @property
+    def pattern(self) -> str:
+        return str(self.compiled.pattern)
+
+    @property
+    def groups(self) -> int:
+        return int(self.compiled.groups)
+
+    @property
+    def program_size(self) -> int:
+        """Instructions of the compiled program: the work per character of text."""
+        return int(self.compiled.programsize)
+
+    def finditer(self, text: str, /) -> Iterator[PatternMatch]:
+        return iter(self.compiled.finditer(_encodable(text)))
+
+    def search(self, text: str, /) -> PatternMatch | None:
+        match: PatternMatch | None = self.compiled.search(_encodable(text))
+        return match
+
+
+def _encodable(text: str) -> str:
+    """``text`` with each lone surrogate read as U+FFFD: one character for one, so a
+    match's places are places in ``text``."""
+    if text.isascii() or not _SURROGATE.search(text):
+        return text
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def compile_pattern(source: str, ignore_case: bool = False) -> LinearPattern:
+    """``source`` compiled by RE2; UnsafePattern naming what is wrong if it cannot be.
+
+    The message is a clause for "[services.key]: …", and names the construct RE2 lacks
+    when that is why.
+    """
+    options = re2.Options()
+    options.log_errors = False
+    options.case_sensitive = not ignore_case
+    literal = _OPEN_LOW_COUNT.search(source)
+    if literal:
+        raise UnsafePattern(
+            f"{literal.group(0)!r} is literal text to the linear-time engine (RE2); "
+            "write the count as {0,n}"
+        )
+    try:
+        compiled = re2.compile(source, options)
+    except re2.error as exc:
+        raise UnsafePattern(_explain(source, _text(exc))) from None
+    linear = LinearPattern(compiled)
+    if linear.program_size > MAX_PROGRAM_SIZE:
+        raise UnsafePattern(
+            f"it compiles to {linear.program_size} instructions, more than the "
+            f"{MAX_PROGRAM_SIZE} that bound the work per character; narrow its character "
+            "classes (\\pL, \\S) or its counted repetitions ({1,63})"
+        )
+    return linear
+
+
+def _explain(source: str, complaint: str) -> str:
+    """The construct RE2 lacks, when ``complaint`` is about one; else its complaint."""
+    _, _, fragment = complaint.partition(": ")
+    for opening, construct in _UNSUPPORTED:
+        # RE2 quotes "(?P" alone for "(?P=name)": the source says which it was.
+        if fragment.startswith(opening) or (opening.startswith(fragment) and opening in source):
+            return (
+                f"{construct} ({opening!r}) is not supported by the linear-time engine "
+                "(RE2); rewrite the pattern without it"
             )
-            parent.alternation |= group.alternation
-            index = quantifier.end() if quantifier else end
-        elif char == "|":
-            stack[-1].alternation = True
-            index += 1
-        else:
-            index = _after_atom(pattern, index + 1, stack[-1], verbose)
-    if len(stack) != 1:
-        return "an unbalanced '('"
-    return None
+    if _BACKREFERENCE.fullmatch(fragment):
+        return (
+            f"a backreference ({fragment!r}) is not supported by the linear-time engine "
+            "(RE2); rewrite the pattern without it"
+        )
+    if fragment == "\\Z":
+        return "\\Z is written \\z for the linear-time engine (RE2)"
+    return f"invalid regular expression ({complaint})"
 
 
-def _after_atom(pattern: str, end: int, group: _Group, verbose: bool) -> int:
-    """Past the quantifier following an atom ending at ``end``, noting it in ``group``."""
-    quantifier = _quantifier_at(pattern, end, verbose)
-    if quantifier is None:
-        return end
-    if not _exact(quantifier.group(0)):
-        group.quantified = True
-    return quantifier.end()
-
-
-def _quantifier_at(pattern: str, index: int, verbose: bool) -> re.Match[str] | None:
-    if verbose:
-        while index < len(pattern) and pattern[index].isspace():
-            index += 1
-    match = _QUANTIFIER.match(pattern, index)
-    if match is None or (match.group(0).startswith("{") and not _is_count(match)):
-        return None
-    return match
-
-
-def _is_count(match: re.Match[str]) -> bool:
-    # "{", "{,}" and "{x}" are literal text; "{3}", "{2,}", "{,5}", "{2,5}" count.
-    low, comma, high = match.groups()
-    return bool(low or (comma and high))
-
-
-def _counts(quantifier: str) -> tuple[int, int | None]:
-    """Least and most repetitions of ``quantifier`` (None: unbounded)."""
-    core = quantifier[: quantifier.index("}") + 1] if quantifier[0] == "{" else quantifier[0]
-    if core == "*":
-        return 0, None
-    if core == "+":
-        return 1, None
-    if core == "?":
-        return 0, 1
-    low, comma, high = core[1:-1].partition(",")
-    if not comma:
-        return int(low), int(low)
-    return int(low or 0), int(high) if high else None
-
-
-def _repeats(quantifier: str) -> bool:
-    high = _counts(quantifier)[1]
-    return high is None or high > 1
-
-
-def _exact(quantifier: str) -> bool:
-    low, high = _counts(quantifier)
-    return low == high
-
-
-def _class_end(pattern: str, index: int) -> int:
-    """Just past the character class starting at ``pattern[index] == "["``."""
-    index += 1
-    if index < len(pattern) and pattern[index] == "^":
-        index += 1
-    if index < len(pattern) and pattern[index] == "]":
-        index += 1  # "[]" and "[^]": a leading "]" is a member
-    while index < len(pattern) and pattern[index] != "]":
-        index += 2 if pattern[index] == "\\" else 1
-    return index + 1
-
-
-def _inline_verbose(pattern: str) -> bool:
-    # "(?x)" or "(?ix:" anywhere: whitespace and "#" comments then carry no meaning.
-    return re.search(r"\(\?[aiLmsux-]*x[aiLmsux-]*[:)]", pattern) is not None
+def _text(exc: Exception) -> str:
+    message = exc.args[0] if exc.args else str(exc)
+    return message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)

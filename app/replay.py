@@ -14,10 +14,17 @@ from sqlalchemy import Row, Select, String, and_, bindparam, insert, or_, select
 from sqlalchemy.orm import Session
 
 from app.db.models import MessageFingerprint, table_of
+from mailhook.checks import declare
 from mailhook.findings import Finding
 from mailhook.message import InboundMessage
 
 NAME = "replay"
+RESULTS: tuple[str, ...] = ("pass", "fail", "duplicate", "retransmission", "none")
+declare(
+    NAME,
+    "no earlier message has this DKIM signature or Message-ID with other content",
+    results=RESULTS,
+)
 DKIM = "dkim-b"
 MESSAGE_ID = "message-id"
 # Signatures fingerprinted per message. Real mail carries one to three; the bottom-most

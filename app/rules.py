@@ -6,6 +6,7 @@ so an operator's typo stops start-up instead of quietly changing decisions.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 import tomllib
@@ -13,9 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# Imported for what they declare: every module that runs a check outside the pipeline
+# declares it, with its results, at import; the policy is validated against them all.
+from app import codes, instruction_kind, matching, replay, service_scope  # noqa: F401
 from app.errors import ConfigError
-from app.regex_safety import catastrophic_backtracking
+from app.regex_safety import UnsafePattern, compile_pattern
+from mailhook.checks import Declaration, declared
 from mailhook.instructions import ASSURANCE_LEVELS, Catalogue, InstructionKind
+from mailhook.patterns import TextPattern
 from mailhook.text import fold
 
 RULE_FILES = ("instructions.toml", "policy.toml")
@@ -23,19 +29,56 @@ ACTIONS = ("reject", "review", "ignore")
 _KIND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _FINDING_KEY = re.compile(r"^[a-z][a-z0-9-]*\.[a-z][a-z0-9_-]*$")
 
+# Results that mean part of the message was not understood, or is not shown to be the
+# sender's: never accepted (issue 13, "fail closed"). Whatever policy.toml says or
+# leaves out, each is at least `review`; mapping one to "ignore" is a load error
+# giving this reason. `error`, of every check, is one too (CHECK_ERROR).
+_NOT_UNDERSTOOD = "what the message asks for was not understood"
+_NOT_READ = "part of what a person reads in the message was not read, or disagrees"
+_NOT_OWN = "the request is not shown to concern only the sender's own services"
+AT_LEAST_REVIEW: dict[str, str] = {
+    "instruction-kind.none": _NOT_UNDERSTOOD,
+    "service-scope.none": _NOT_OWN,
+    "service-scope.foreign": _NOT_OWN,
+    "service-scope.mixed": _NOT_OWN,
+    "service-scope.lookalike": _NOT_OWN,
+    "instruction-parts.disagree": _NOT_READ,
+    "instruction-parts.unreadable": _NOT_READ,
+    "instruction-parts.hidden": _NOT_READ,
+    "instruction-parts.attachment": _NOT_READ,
+    "instruction-text.truncated": _NOT_READ,
+    "instruction-text.points-elsewhere": "the sender's text points at a request written "
+    "elsewhere (the subject, the quoted history, an attachment)",
+    "header-count.fail": "a repeated header may show the reader another value than the one checked",
+    "auto-submitted.auto": "automatic mail is no person's instruction",
+    "signed-headers.uncovered": "a From or Subject the reader sees is not covered by the "
+    "signature that authenticates the message",
+}
+CHECK_ERROR = "the check could not complete, so it vouches for nothing"
+
+
+def at_least_review(name: str, result: str) -> str | None:
+    """Why ``name.result`` is never weaker than review; None when the policy decides."""
+    if result == "error":
+        return CHECK_ERROR
+    return AT_LEAST_REVIEW.get(f"{name}.{result}")
+
 
 @dataclass(frozen=True, slots=True)
 class Policy:
     """What findings mean for the decision, and the defaults when none applies."""
 
     findings: dict[str, str]
-    unrecognised_requires: str
     shortfall: str
+    # Its only legal value: a request the catalogue does not recognise is held for
+    # review (instruction-kind none). Kept for app/policy.py until the decision reads
+    # the instruction-kind finding instead.
+    unrecognised_requires: str = "review"
 
     def action_for(self, name: str, result: str) -> str:
+        """reject, review or ignore; never weaker than review for at_least_review()."""
         action = self.findings.get(f"{name}.{result}", "ignore")
-        # A check that could not complete never passes silently.
-        if result == "error" and action == "ignore":
+        if action == "ignore" and at_least_review(name, result):
             return "review"
         return action
 
@@ -68,7 +111,7 @@ def load_rules(directory: Path) -> Rules:
         digest.update(name.encode() + b"\0" + content + b"\0")
         sources[name] = _Source.parse(path, content)
     catalogue = _catalogue(sources["instructions.toml"])
-    policy = _policy(sources["policy.toml"])
+    policy = _policy(sources["policy.toml"], declared_checks())
     return Rules(catalogue=catalogue, policy=policy, version="sha256:" + digest.hexdigest()[:16])
 
 
@@ -116,11 +159,11 @@ def _catalogue(source: _Source) -> Catalogue:
     kinds = [_kind(source, name, raw) for name, raw in kinds_table.items()]
     return Catalogue(
         kinds=tuple(kinds),
-        server_id_pattern=_pattern(source, "server_id_pattern", services, re.IGNORECASE),
-        login_pattern=_pattern(source, "login_pattern", services, 0, groups=1),
+        server_id_pattern=_pattern(source, "server_id_pattern", services, ignore_case=True),
+        login_pattern=_pattern(source, "login_pattern", services, groups=1),
         # Optional: without it no one-time code is read from mail.
         code_pattern=(
-            _pattern(source, "code_pattern", services, 0, groups=1)
+            _pattern(source, "code_pattern", services, groups=1)
             if "code_pattern" in services
             else None
         ),
@@ -170,7 +213,17 @@ def _kind(source: _Source, name: str, raw: Any) -> InstructionKind:
     )
 
 
-def _policy(source: _Source) -> Policy:
+def declared_checks() -> dict[str, Declaration]:
+    """Every check and the results it declares (the pipeline's and app-side ones)."""
+    checks = declared()
+    if not checks:
+        # The declaring modules were not imported: validating against nothing would
+        # refuse every key, or with a laxer test accept typos. Neither may happen.
+        raise ConfigError("no checks are declared, so rules/policy.toml cannot be validated")
+    return checks
+
+
+def _policy(source: _Source, checks: dict[str, Declaration]) -> Policy:
     document = source.document
     _only_keys(source, (), document, {"findings", "decision"})
     findings = _table(source, ("findings",), document.get("findings"))
@@ -182,19 +235,56 @@ def _policy(source: _Source) -> Policy:
             raise source.error(
                 where, f'[findings] "{key}": {action!r} is not one of ' + ", ".join(ACTIONS)
             )
+        name, _, result = key.partition(".")
+        unknown = _unknown_result(name, result, checks)
+        if unknown:
+            raise source.error(where, f'[findings] "{key}": {unknown}')
+        why = at_least_review(name, result)
+        if action == "ignore" and why:
+            raise source.error(
+                where,
+                f'[findings] "{key}": "ignore" is not allowed, as {why}; such a message '
+                'is never accepted: write "review" or "reject"',
+            )
     decision = _table(source, ("decision",), document.get("decision"))
     _only_keys(source, ("decision",), decision, {"unrecognised_requires", "shortfall"})
-    unrecognised = decision.get("unrecognised_requires", "authenticated")
-    if unrecognised not in ASSURANCE_LEVELS:
+    unrecognised = decision.get("unrecognised_requires", "review")
+    if unrecognised != "review":
         raise source.error(
             ("decision", "unrecognised_requires"),
-            f"[decision] unrecognised_requires: {unrecognised!r} is not one of "
-            + ", ".join(ASSURANCE_LEVELS),
+            f"[decision] unrecognised_requires: {unrecognised!r} is not allowed; its only value "
+            'is "review" (or leave the key out): a message whose request the catalogue does '
+            "not recognise is never accepted",
         )
     shortfall = decision.get("shortfall", "review")
     if shortfall not in ("review", "reject"):
         raise source.error(("decision", "shortfall"), "[decision] shortfall: review or reject")
-    return Policy(findings=dict(findings), unrecognised_requires=unrecognised, shortfall=shortfall)
+    return Policy(findings=dict(findings), shortfall=shortfall)
+
+
+def _unknown_result(name: str, result: str, checks: dict[str, Declaration]) -> str | None:
+    """Why ``name.result`` names no declared check result (with a suggestion), or None."""
+    check = checks.get(name)
+    if check is None:
+        every = [f"{c.name}.{r}" for c in checks.values() for r in c.results]
+        return (
+            f"no check is named {name!r}; the checks are: "
+            + ", ".join(sorted(checks))
+            + _did_you_mean(f"{name}.{result}", every)
+        )
+    if result not in check.results:
+        every = [f"{name}.{r}" for r in check.results]
+        return (
+            f"{name} has no result {result!r}; its results are: "
+            + ", ".join(check.results)
+            + _did_you_mean(f"{name}.{result}", every)
+        )
+    return None
+
+
+def _did_you_mean(key: str, keys: list[str]) -> str:
+    close = difflib.get_close_matches(key, keys, n=1)
+    return f' (did you mean "{close[0]}"?)' if close else ""
 
 
 def _table(source: _Source, where: tuple[str, ...], value: Any) -> dict[str, Any]:
@@ -218,24 +308,17 @@ def _only_keys(
 
 
 def _pattern(
-    source: _Source, key: str, table: dict[str, Any], flags: int, groups: int = 0
-) -> re.Pattern[str]:
+    source: _Source, key: str, table: dict[str, Any], ignore_case: bool = False, groups: int = 0
+) -> TextPattern:
     where = ("services", key)
     label = f"services.{key}"
     text = table.get(key)
     if not isinstance(text, str) or not text:
         raise source.error(where, f"[{label}]: a regular expression is needed")
     try:
-        compiled = re.compile(text, flags)
-    except re.error as exc:
-        raise source.error(where, f"[{label}]: invalid regular expression ({exc})") from None
-    risky = catastrophic_backtracking(text, verbose=bool(flags & re.VERBOSE))
-    if risky:
-        raise source.error(
-            where,
-            f"[{label}]: {risky} can backtrack catastrophically on long input; "
-            "rewrite it without a repeated group that itself repeats or alternates",
-        )
+        compiled = compile_pattern(text, ignore_case=ignore_case)
+    except UnsafePattern as exc:
+        raise source.error(where, f"[{label}]: {exc}") from None
     if compiled.groups < groups:
         raise source.error(where, f"[{label}]: needs a capturing group for the value")
     return compiled

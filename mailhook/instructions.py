@@ -8,10 +8,11 @@ from dataclasses import dataclass
 
 import idna
 
+from mailhook.checks import declare
 from mailhook.findings import Finding
 from mailhook.identifiers import Identifier, find_identifiers
 from mailhook.message import InboundMessage
-from mailhook.openings import opening_scan
+from mailhook.patterns import TextPattern
 from mailhook.text import body_text, fold, lines, subject, without_quotes
 
 ASSURANCE_LEVELS: tuple[str, ...] = ("none", "asserted", "authenticated", "authorized")
@@ -42,6 +43,8 @@ MAX_TEXT = 64 * 1024
 # The check that says the text was cut: what was not read may ask for more than what
 # was, so the policy sends such a message to an agent.
 TEXT_CHECK = "instruction-text"
+TEXT_RESULTS: tuple[str, ...] = ("truncated",)
+declare(TEXT_CHECK, "all of the sender's text was read for instructions", results=TEXT_RESULTS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,10 +66,10 @@ class Catalogue:
     """The instruction catalogue: kinds, and how services and logins are written."""
 
     kinds: tuple[InstructionKind, ...]
-    server_id_pattern: re.Pattern[str]
-    login_pattern: re.Pattern[str]
+    server_id_pattern: TextPattern
+    login_pattern: TextPattern
     # A one-time code as customers write it ("kod: 1234-5678"); group 1 is the code.
-    code_pattern: re.Pattern[str] | None = None
+    code_pattern: TextPattern | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +106,10 @@ def extract(message: InboundMessage, catalogue: Catalogue) -> Instruction:
     services = _unique(
         [
             *_domains(_without_urls(text)),
-            *(m.group(0).lower() for m in opening_scan(catalogue.server_id_pattern).finditer(text)),
+            *(m.group(0).lower() for m in catalogue.server_id_pattern.finditer(text)),
         ]
     )
-    logins = _unique(
-        [m.group(1).lower() for m in opening_scan(catalogue.login_pattern).finditer(text)]
-    )
+    logins = _unique([m.group(1).lower() for m in catalogue.login_pattern.finditer(text)])
     codes = _codes(text, catalogue.code_pattern) if catalogue.code_pattern else ()
     return Instruction(
         kinds=kinds,
@@ -212,10 +213,10 @@ def _bounded(text: str) -> tuple[str, bool]:
     return "\n".join(kept), truncated
 
 
-def _codes(text: str, pattern: re.Pattern[str]) -> tuple[str, ...]:
+def _codes(text: str, pattern: TextPattern) -> tuple[str, ...]:
     """The one-time codes ``pattern`` finds, as 8 digits; other digit groups are ignored."""
     found = []
-    for match in opening_scan(pattern).finditer(text):
+    for match in pattern.finditer(text):
         digits = "".join(char for char in match.group(1) if char not in " -")
         if len(digits) == CODE_DIGITS and digits.isascii() and digits.isdigit():
             found.append(digits)

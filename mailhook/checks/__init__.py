@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,60 +19,97 @@ log = logging.getLogger(__name__)
 
 CheckFunction = Callable[[InboundMessage, CheckContext], Finding]
 
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    """A named, side-effect-free test of one property of a message."""
-
-    name: str
-    description: str
-    run: CheckFunction
-    # Every result the check can give (what rules/policy.toml may map).
-    results: tuple[str, ...] = ()
+# What the pipeline itself gives for any of its checks: ``temperror`` for temporary
+# trouble the check did not handle, ``error`` for a crash (see run_pipeline).
+PIPELINE_RESULTS: tuple[str, ...] = ("temperror", "error")
 
 
 @dataclass(frozen=True, slots=True)
-class Declared:
-    """A check that runs outside the pipeline (extraction, the decision), and its results."""
+class Declaration:
+    """A check's name, what it tests, and every result it can give.
+
+    The policy in ``rules/policy.toml`` may name only these (check, result) pairs: a
+    key naming anything else is a typo that would otherwise load as "ignore".
+    """
 
     name: str
     description: str
     results: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Check:
+    """A named, side-effect-free test of one property of a message, run by the pipeline."""
+
+    name: str
+    description: str
+    results: tuple[str, ...]
+    run: CheckFunction
+
+
 _REGISTRY: dict[str, Check] = {}
-_DECLARED: dict[str, Declared] = {}
+# Every check, whether the pipeline runs it or it runs elsewhere (extraction, the
+# decision): one namespace, so two checks can never share a name.
+_DECLARED: dict[str, Declaration] = {}
+_KEBAB = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+
+
+def declare(name: str, description: str, results: tuple[str, ...]) -> Declaration:
+    """Declare a check run outside the pipeline, with every result it can give.
+
+    Called once, at import, by the module that runs the check. Raises ValueError for a
+    name already declared (or registered), a name or result that is not kebab-case,
+    or an empty or repeated result.
+    """
+    if name in _DECLARED:
+        raise ValueError(f"a check named {name!r} is already registered")
+    if not _KEBAB.match(name):
+        raise ValueError(f"the check name {name!r} is not kebab-case")
+    if not results or len(set(results)) != len(results):
+        raise ValueError(f"the check {name!r} must declare its results, each once")
+    odd = [result for result in results if not _KEBAB.match(result)]
+    if odd:
+        raise ValueError(f"the check {name!r} declares a result {odd[0]!r} not in kebab-case")
+    declaration = Declaration(name=name, description=description, results=tuple(results))
+    _DECLARED[name] = declaration
+    return declaration
 
 
 def register(
-    name: str, description: str, results: tuple[str, ...] = ()
+    name: str, description: str, results: tuple[str, ...]
 ) -> Callable[[CheckFunction], CheckFunction]:
-    """Register a check under a kebab-case ``name``; two checks may not share one."""
+    """Register a pipeline check under a kebab-case ``name``; two checks may not share one.
+
+    ``results`` are those the check's own code returns; the pipeline's ``temperror`` and
+    ``error`` are added, as run_pipeline gives them for any check.
+    """
 
     def decorate(function: CheckFunction) -> CheckFunction:
-        if name in _REGISTRY or name in _DECLARED:
-            raise ValueError(f"a check named {name!r} is already registered")
-        _REGISTRY[name] = Check(name=name, description=description, run=function, results=results)
+        every = tuple(dict.fromkeys((*results, *PIPELINE_RESULTS)))
+        declaration = declare(name, description, every)
+        _REGISTRY[name] = Check(
+            name=name, description=description, results=declaration.results, run=function
+        )
         return function
 
     return decorate
 
 
-def declare(name: str, description: str, results: tuple[str, ...]) -> None:
-    """Declare a check that runs elsewhere, once at import; two checks may not share a name."""
-    if name in _REGISTRY or name in _DECLARED:
-        raise ValueError(f"a check named {name!r} is already registered")
-    _DECLARED[name] = Declared(name=name, description=description, results=results)
-
-
-def declared() -> dict[str, Declared]:
-    """The checks declared outside the pipeline, by name."""
-    return dict(_DECLARED)
-
-
 def registered() -> dict[str, Check]:
+    """The pipeline's checks, by name."""
     _load_builtin_checks()
     return dict(_REGISTRY)
+
+
+def declared() -> dict[str, Declaration]:
+    """Every check declared so far, the pipeline's and those run elsewhere, by name.
+
+    The pipeline's are always there; a check run elsewhere is there once the module
+    that runs it has been imported (app.rules imports all of them before it reads
+    the policy).
+    """
+    _load_builtin_checks()
+    return dict(_DECLARED)
 
 
 # The order checks run in. Later checks may rely on evidence of earlier ones
@@ -96,14 +134,17 @@ def run_pipeline(message: InboundMessage, context: CheckContext) -> list[Finding
     """Run every check of the pipeline in order.
 
     A check that meets temporary trouble it did not handle itself yields ``temperror``;
-    one that crashes yields ``error``. Neither stops the others, and neither passes.
+    one that crashes, or gives a result it does not declare, yields ``error``. Neither
+    stops the others, and neither passes.
     """
     checks = registered()
     findings: dict[str, Finding] = {}
     for name in PIPELINE:
         check = checks[name]
         try:
-            findings[name] = check.run(message, context.with_earlier(findings))
+            findings[name] = _declared_result(
+                check, check.run(message, context.with_earlier(findings))
+            )
         except TemporaryFailure as exc:
             findings[name] = Finding(
                 name=name,
@@ -121,6 +162,23 @@ def run_pipeline(message: InboundMessage, context: CheckContext) -> list[Finding
             )
         _results_counter(name, findings[name].result).inc()
     return list(findings.values())
+
+
+def _declared_result(check: Check, finding: Finding) -> Finding:
+    """``finding``, or ``error`` when its result is not one the check declares.
+
+    The policy can only have been written for declared results; an undeclared one
+    would fall through it as "ignore", so it is held like a crash instead.
+    """
+    if finding.result in check.results:
+        return finding
+    log.error("check %s gave the undeclared result %r", check.name, finding.result)
+    return Finding(
+        name=check.name,
+        result="error",
+        reason=f"The {check.name} check gave the result {finding.result!r}, which it does "
+        f"not declare ({finding.reason}); an agent should review the message.",
+    )
 
 
 # A few dozen (check, result) pairs in all: looking the labelled counter up through

@@ -18,6 +18,7 @@ from mailhook.findings import Finding
 from mailhook.message import InboundMessage
 
 NAME = "arc"
+RESULTS: tuple[str, ...] = ("pass", "fail", "untrusted", "temperror", "none")
 ARC_HEADERS = frozenset({"arc-seal", "arc-message-signature", "arc-authentication-results"})
 # RFC 8301 §3.2: RSA keys under 1024 bits do not verify, for ARC as for DKIM.
 MIN_KEY_BITS = 1024
@@ -30,7 +31,7 @@ _dkimpy_log.propagate = False
 _SEAL_TAG = re.compile(r"(?:^|;)\s*([id])\s*=\s*([^;\s]+)", re.IGNORECASE)
 
 
-@register(NAME, "ARC chain valid and sealed by a trusted forwarder")
+@register(NAME, "ARC chain valid and sealed by a trusted forwarder", results=RESULTS)
 def check_arc(message: InboundMessage, context: CheckContext) -> Finding:
     if not any(key.strip().lower() in ARC_HEADERS for key, _ in message.parsed.raw_items()):
         return Finding(

@@ -12,6 +12,7 @@ from mailhook.findings import Finding
 from mailhook.message import InboundMessage
 
 NAME = "date-header"
+RESULTS: tuple[str, ...] = ("pass", "fail")
 # Mail servers stop retrying after five days (Postfix maximal_queue_lifetime, Exim's
 # default retry rule); two more days allow for a slow relay chain and a sender's clock.
 # Anything older was not sent just now: it is an old message, possibly sent again.
@@ -21,7 +22,7 @@ MAX_AGE = timedelta(days=7)
 MAX_AHEAD = timedelta(days=1)
 
 
-@register(NAME, "one readable Date header, not far in the past or the future")
+@register(NAME, "one readable Date header, not far in the past or the future", results=RESULTS)
 def check_date_header(message: InboundMessage, context: CheckContext) -> Finding:
     fields = raw_fields(message, "Date")
     # RFC 5322 §3.6: the origination date is required, exactly once.

@@ -14,6 +14,7 @@ from mailhook.findings import Finding
 from mailhook.message import InboundMessage
 
 NAME = "display-name"
+RESULTS: tuple[str, ...] = ("pass", "fail", "none")
 # Characters a reader takes for "@". NFKC would fold the first two, but the reason
 # should say which one was used, so they are listed by name.
 AT_LOOKALIKES = {
@@ -39,7 +40,7 @@ _DOMAIN_HEAD = re.compile(r"[\w-]+(?:\.[\w-]+)+")
 _MAX_AT_SIGNS = 5_000
 
 
-@register(NAME, "the From display name does not carry a different address")
+@register(NAME, "the From display name does not carry a different address", results=RESULTS)
 def check_display_name(message: InboundMessage, context: CheckContext) -> Finding:
     mailbox = from_mailbox(message, context)
     if mailbox is None:

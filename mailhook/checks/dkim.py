@@ -19,6 +19,7 @@ from mailhook.findings import Finding
 from mailhook.message import InboundMessage
 
 NAME = "dkim"
+RESULTS: tuple[str, ...] = ("pass", "fail", "permerror", "temperror", "none")
 # RFC 8301 §3.2: verifiers MUST NOT consider signatures with RSA keys under 1024 bits valid.
 MIN_RSA_BITS = 1024
 # Each signature costs a DNS lookup; a message does not get to make us do hundreds.
@@ -72,7 +73,9 @@ class SignatureResult:
         }
 
 
-@register(NAME, "every DKIM signature verified, with its domain, key size and result")
+@register(
+    NAME, "every DKIM signature verified, with its domain, key size and result", results=RESULTS
+)
 def check_dkim(message: InboundMessage, context: CheckContext) -> Finding:
     # Only a signed message is handed to dkimpy, which splits the header section again
     # (slowly, for a header folded into thousands of lines).

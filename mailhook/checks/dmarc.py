@@ -15,6 +15,15 @@ from mailhook.findings import Finding
 from mailhook.message import InboundMessage
 
 NAME = "dmarc"
+RESULTS: tuple[str, ...] = (
+    "pass",
+    "fail",
+    "quarantine",
+    "reject",
+    "permerror",
+    "temperror",
+    "none",
+)
 # RFC 7489 §6.6.4: a message the pct sample leaves out gets the next policy down.
 _NEXT_POLICY_DOWN = {"reject": "quarantine", "quarantine": "none", "none": "none"}
 _METHOD_NAMES = {"spf": "SPF", "dkim": "DKIM", "dmarc": "DMARC"}
@@ -60,7 +69,7 @@ class Alignment:
         return cls(dkim_strict=record.adkim == "s", spf_strict=record.aspf == "s")
 
 
-@register(NAME, "header From domain authenticated by aligned SPF or DKIM")
+@register(NAME, "header From domain authenticated by aligned SPF or DKIM", results=RESULTS)
 def check_dmarc(message: InboundMessage, context: CheckContext) -> Finding:
     from_domain = _from_domain(context)
     if from_domain is None:

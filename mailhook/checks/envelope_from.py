@@ -10,9 +10,10 @@ from mailhook.findings import Finding
 from mailhook.message import InboundMessage
 
 NAME = "envelope-from"
+RESULTS: tuple[str, ...] = ("pass", "warn", "bounce", "none")
 
 
-@register(NAME, "the envelope sender is in the organisational domain of From")
+@register(NAME, "the envelope sender is in the organisational domain of From", results=RESULTS)
 def check_envelope_from(message: InboundMessage, context: CheckContext) -> Finding:
     mail_from = message.envelope.mail_from
     if mail_from is None:

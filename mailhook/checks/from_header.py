@@ -13,11 +13,12 @@ from mailhook.findings import Finding
 from mailhook.message import InboundMessage
 
 NAME = "from-mailbox"
+RESULTS: tuple[str, ...] = ("pass", "fail")
 # Far beyond one mailbox with the longest display name a mail program writes.
 MAX_FROM_LENGTH = 4096
 
 
-@register(NAME, "header From holds exactly one valid mailbox")
+@register(NAME, "header From holds exactly one valid mailbox", results=RESULTS)
 def check_from_mailbox(message: InboundMessage, context: CheckContext) -> Finding:
     raw_fields = [value for key, value in message.parsed.raw_items() if key.lower() == "from"]
     if not raw_fields:

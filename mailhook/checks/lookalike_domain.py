@@ -10,9 +10,12 @@ from mailhook.findings import Finding
 from mailhook.message import InboundMessage
 
 NAME = "lookalike-domain"
+RESULTS: tuple[str, ...] = ("pass", "fail", "warn", "none")
 
 
-@register(NAME, "the From domain is not confusable with a registered or provider domain")
+@register(
+    NAME, "the From domain is not confusable with a registered or provider domain", results=RESULTS
+)
 def check_lookalike_domain(message: InboundMessage, context: CheckContext) -> Finding:
     mailbox = from_mailbox(message, context)
     if mailbox is None:

@@ -11,6 +11,7 @@ from mailhook.findings import Finding
 from mailhook.message import InboundMessage
 
 NAME = "message-id"
+RESULTS: tuple[str, ...] = ("pass", "fail")
 # RFC 5322 §3.6.4: msg-id = "<" id-left "@" id-right ">", id-left a dot-atom-text,
 # id-right a dot-atom-text or a no-fold-literal; RFC 6532 §3.2 adds UTF-8 to atext.
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\u0080-\ud7ff\ue000-\U0010ffff]+"
@@ -19,7 +20,7 @@ _NO_FOLD_LITERAL = r"\[[\x21-\x5a\x5e-\x7e]*\]"
 MSG_ID = re.compile(rf"<{_DOT_ATOM}@(?:{_DOT_ATOM}|{_NO_FOLD_LITERAL})>")
 
 
-@register(NAME, "one Message-ID header of the form <left@right>")
+@register(NAME, "one Message-ID header of the form <left@right>", results=RESULTS)
 def check_message_id(message: InboundMessage, context: CheckContext) -> Finding:
     fields = raw_fields(message, "Message-ID")
     if not fields:

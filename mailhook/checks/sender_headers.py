@@ -10,6 +10,7 @@ from mailhook.findings import Finding
 from mailhook.message import InboundMessage
 
 NAME = "sender-headers"
+RESULTS: tuple[str, ...] = ("pass", "fail", "none")
 # Headers whose addresses say who else speaks for, or answers for, the From address.
 HEADERS = ("Sender", "Reply-To")
 # More mailboxes than this in one header are not looked at one by one.
@@ -56,7 +57,9 @@ CONSEQUENCE = {
 }
 
 
-@register(NAME, "Sender and Reply-To are in the same organisational domain as From")
+@register(
+    NAME, "Sender and Reply-To are in the same organisational domain as From", results=RESULTS
+)
 def check_sender_headers(message: InboundMessage, context: CheckContext) -> Finding:
     mailbox = from_mailbox(message, context)
     if mailbox is None:

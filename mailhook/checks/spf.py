@@ -17,6 +17,7 @@ from mailhook.findings import Finding
 from mailhook.message import Envelope, InboundMessage
 
 NAME = "spf"
+RESULTS: tuple[str, ...] = ("pass", "fail", "softfail", "neutral", "none", "permerror", "temperror")
 # RFC 7208 §4.6.4: a limit on the elapsed time of one evaluation SHOULD allow at least
 # 20 seconds; when it is exceeded the result is temperror.
 TIME_BUDGET = 20.0
@@ -90,7 +91,9 @@ class _Query(spf.query):  # type: ignore[misc]
         return validated
 
 
-@register(NAME, "the connecting host may send mail for the MAIL FROM (or HELO) domain")
+@register(
+    NAME, "the connecting host may send mail for the MAIL FROM (or HELO) domain", results=RESULTS
+)
 def check_spf(message: InboundMessage, context: CheckContext) -> Finding:
     return evaluate_spf(message.envelope, context.resolver, receiver=context.trust.authserv_id)
 

@@ -11,6 +11,7 @@ from mailhook.findings import Finding
 from mailhook.message import InboundMessage
 
 NAME = "upstream-results"
+RESULTS: tuple[str, ...] = ("pass", "forged", "none")
 
 
 @dataclass
@@ -24,7 +25,9 @@ class _Reading:
     unreadable: int = 0
 
 
-@register(NAME, "Authentication-Results taken only from trusted authserv-ids at the top")
+@register(
+    NAME, "Authentication-Results taken only from trusted authserv-ids at the top", results=RESULTS
+)
 def check_upstream_results(message: InboundMessage, context: CheckContext) -> Finding:
     values = [value for key, value in message.parsed.raw_items() if _is_results_header(key)]
     if not values:

@@ -222,6 +222,27 @@ def test_rules_check_prints_the_kinds(tmp_path: Path) -> None:
     assert "finding from-mailbox.fail" in result.stdout
 
 
+def test_rules_check_lists_every_check_result_and_what_it_leads_to(tmp_path: Path) -> None:
+    result = intakeguard("rules", "check", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = [line.strip() for line in result.stdout.splitlines()]
+    assert "check dmarc: header From domain authenticated by aligned SPF or DKIM" in lines
+    consequence = {
+        line.split()[1]: line.split("-> ", 1)[1] for line in lines if line.startswith("finding ")
+    }
+    assert consequence["dmarc.reject"] == "reject"
+    assert consequence["dmarc.pass"] == "ignore (not listed)"
+    assert consequence["dmarc.temperror"].startswith("retry (a temporary failure")
+    assert consequence["dmarc.error"] == (
+        "review (not listed; never weaker than review, as the check could not complete, "
+        "so it vouches for nothing)"
+    )
+    assert consequence["instruction-kind.none"].startswith("review (not listed; never weaker")
+    assert consequence["service-scope.mixed"].startswith("review (not listed; never weaker")
+    assert consequence["customer-match.fail"] == "reject"
+    assert "unrecognised request -> review" in lines
+
+
 def test_output_into_a_reader_that_stopped_early_is_no_traceback(tmp_path: Path) -> None:
     # "intakeguard rules check | head -0": the reader is gone before anything is written.
     reader, writer = os.pipe()

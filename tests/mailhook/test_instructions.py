@@ -200,7 +200,7 @@ def huge(name: str) -> InboundMessage:
 class Spy:
     """A compiled pattern that records the length of every text it is run over.
 
-    ``match`` calls (a pattern tried at one place, as mailhook.openings does) are
+    ``match`` calls (a pattern tried at one place, not a scan of the text) are
     recorded apart, under ``matched``: they are not scans of the text.
     """
 

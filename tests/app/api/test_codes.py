@@ -192,6 +192,12 @@ def test_five_wrong_codes_within_the_hour_lock_code_checking(api: httpx.Client) 
         ("Prosze o kod AuthInfo dla acme.pl", ()),
         ("Telefon 12345678, kod pocztowy 00-950", ()),
         ("kod 123456789", ()),
+        # What the look-arounds said before the patterns moved to RE2.
+        ("kod 1234-5678-9012", ()),
+        ("kod1 12345678", ()),
+        ("Kod: 1234-5678", ("12345678",)),
+        ("Kod: 1234-5678\nDziękuję", ("12345678",)),
+        ("W kodzie 1234 5678 i code 8765-4321.", ("12345678", "87654321")),
     ],
 )
 def test_codes_are_read_as_customers_write_them(body: str, codes: tuple[str, ...]) -> None:
