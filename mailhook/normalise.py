@@ -27,7 +27,7 @@ from mailhook._confusables_data import APOSTROPHES, PROTOTYPES
 # Default_Ignorable_Code_Point (DerivedCoreProperties.txt) beyond category Cf and the
 # variation selectors: Other_Default_Ignorable_Code_Point of PropList.txt, characters
 # a renderer shows as nothing (Hangul fillers, Khmer inherent vowels, the combining
-# grapheme joiner U+034F, and the reserved rest of the tag block).
+# grapheme joiner U+034F), and the reserved rest of the tag block.
 _OTHER_IGNORABLE: Final = (
     (0x034F, 0x034F),
     (0x115F, 0x1160),
@@ -36,8 +36,9 @@ _OTHER_IGNORABLE: Final = (
     (0x3164, 0x3164),
     (0xFFA0, 0xFFA0),
     (0xFFF0, 0xFFF8),
-    (0xE0000, 0xE0FFF),
 )
+# The tag block, reserved code points included (tags themselves are category Cf).
+_TAGS: Final = range(0xE0000, 0xE1000)
 # RFC 3490 §3.1: the dots IDNA reads as label separators, beside "." itself.
 _FULL_STOPS: Final = frozenset({"\u3002", "\uff0e", "\uff61"})
 # Latin letters with a stroke or bar, which have no decomposition into letter + mark
@@ -60,7 +61,7 @@ UNDECOMPOSABLE: Final[dict[str, str]] = {
 }
 # str.translate tables filled as characters are first met: a bounded number of them
 # is kept, so that a text of every Unicode character cannot grow them without end.
-_CACHED_CHARACTERS: Final = 8192
+_CACHED_CHARACTERS: Final = 65536
 
 
 def clean(text: str) -> str:
@@ -94,7 +95,7 @@ def is_invisible(char: str) -> bool:
         # Zero-width spaces and joiners, bidi controls, soft hyphen, BOM, tags…
         return True
     code = ord(char)
-    if any(low <= code <= high for low, high in _OTHER_IGNORABLE):
+    if code in _TAGS or any(low <= code <= high for low, high in _OTHER_IGNORABLE):
         return True
     return "VARIATION SELECTOR" in unicodedata.name(char, "")
 
@@ -143,6 +144,8 @@ def _normalised_char(char: str) -> str:
     prototype can have a case to fold (Cyrillic С has the prototype C): the steps
     repeat until nothing changes, so that normalise() is idempotent.
     """
+    if _unchanged(char):
+        return char
     text = clean(char)
     for _ in range(4):
         folded = _latin(fold_letters(_latin(text)))
@@ -150,6 +153,24 @@ def _normalised_char(char: str) -> str:
             break
         text = folded
     return text
+
+
+def _unchanged(char: str) -> bool:
+    """A quick answer for most characters (letters of other scripts, CJK, symbols).
+
+    A character with no decomposition, no case to fold, no confusable prototype, that
+    is no mark, format character, dash, space, full stop or filler, is its own normal
+    form. (Variation selectors and tags are marks and format characters.)
+    """
+    code = ord(char)
+    return (
+        code not in _LATIN
+        and code not in _UNDECOMPOSABLE
+        and code not in _SPECIAL
+        and unicodedata.category(char) in _SELF_NORMAL_CATEGORIES
+        and unicodedata.is_normalized("NFKD", char)
+        and char.casefold() == char
+    )
 
 
 def _latin(text: str) -> str:
@@ -174,6 +195,16 @@ def _small_capital(char: str) -> str:
 
 
 _UNDECOMPOSABLE: Final = str.maketrans(UNDECOMPOSABLE)
+# Letters, digits and symbols; never marks (stripped), separators (spaces), format
+# characters (removed), dashes or unassigned code points.
+_SELF_NORMAL_CATEGORIES: Final = frozenset(
+    {"Lo", "Ll", "Lm", "Nd", "Nl", "No", "So", "Sm", "Sc", "Sk", "Po", "Ps", "Pe", "Pi", "Pf", "Pc"}
+)
+# Characters of those categories that are not their own normal form all the same.
+_SPECIAL: Final = frozenset(
+    {ord(char) for char in _FULL_STOPS}
+    | {code for low, high in _OTHER_IGNORABLE for code in range(low, high + 1)}
+)
 _ASCII_WORD: Final = re.compile(r"[a-z0-9-]+")
 # Every source character of mailhook/_confusables_data.py whose prototype has a form in
 # lower-case ASCII, to that form.

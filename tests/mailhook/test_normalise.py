@@ -8,8 +8,16 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from mailhook import normalise as normalise_module
 from mailhook._confusables_data import PROTOTYPES
-from mailhook.normalise import LATIN_PROTOTYPES, clean, is_dash, is_invisible, normalise
+from mailhook.normalise import (
+    LATIN_PROTOTYPES,
+    clean,
+    fold_letters,
+    is_dash,
+    is_invisible,
+    normalise,
+)
 from mailhook.text import fold
 
 # Characters that render as nothing, one of each kind the module names.
@@ -187,3 +195,14 @@ def test_every_dash_of_the_confusable_table_is_a_dash() -> None:
     symbols = [c for c, p in PROTOTYPES.items() if p == "-" and not c.isalpha()]
     assert symbols
     assert all(is_dash(char) for char in symbols)
+
+
+@settings(max_examples=500)
+@given(char=st.characters(blacklist_categories=("Cs",)))
+def test_a_character_the_quick_path_keeps_is_its_own_normal_form(char: str) -> None:
+    # Most characters are answered without the steps: the answer must be theirs.
+    if normalise_module._unchanged(char):
+        assert clean(char) == char
+        assert fold_letters(char) == char
+        assert char.isascii() or char not in LATIN_PROTOTYPES  # text maps no ASCII
+        assert not char.isspace()
