@@ -74,6 +74,8 @@ REQUESTS = [
     ("Proszę o odblokowanie domeny, przenoszę ją.", {"transfer_out"}),
     ("Przechodzę do innego dostawcy.", {"transfer_out"}),
     ("Proszę o kod EPP.", {"transfer_out"}),
+    ("Planuję transfer do innego rejestratora.", {"transfer_out"}),
+    ("Proszę o kod do przeniesienia domeny.", {"transfer_out"}),
     # transfer_out, English
     ("I want to move my domain to another registrar.", {"transfer_out"}),
     ("Please send me the transfer code.", {"transfer_out"}),
@@ -82,6 +84,7 @@ REQUESTS = [
     ("Could I have the EPP key?", {"transfer_out"}),
     ("Please unlock the domain.", {"transfer_out"}),
     ("We are moving the domain to a new registrar.", {"transfer_out"}),
+    ("Please release the domain to the new registrar.", {"transfer_out"}),
     # holder_change
     ("Chcę przepisać domenę na firmę żony.", {"holder_change"}),
     ("Proszę o przepisanie domeny na spółkę.", {"holder_change"}),
@@ -93,6 +96,7 @@ REQUESTS = [
     ("We request a change of ownership.", {"holder_change"}),
     ("The new owner is ACME Ltd.", {"holder_change"}),
     ("I sold the domain to my colleague.", {"holder_change"}),
+    ("Firma córki przejmie domenę od stycznia.", {"holder_change"}),
     # dns_change
     ("Proszę o zmianę serwerów nazw.", {"dns_change"}),
     ("Proszę o zmianę NS na ns1.example.com.", {"dns_change"}),
@@ -101,6 +105,8 @@ REQUESTS = [
     ("Please update the nameservers.", {"dns_change"}),
     ("Please point the domain to 192.0.2.10.", {"dns_change"}),
     ("Please add a CNAME for www.", {"dns_change"}),
+    ("Proszę dodać rekord MX dla poczty.", {"dns_change"}),
+    ("Please add a TXT entry for the verification.", {"dns_change"}),
     # contact_change
     ("Proszę o zmianę e-maila kontaktowego.", {"contact_change"}),
     ("Mój nowy adres e-mail to jan@example.com.", {"contact_change"}),
@@ -109,6 +115,8 @@ REQUESTS = [
     ("Please update my billing address.", {"contact_change"}),
     ("Please change the e-mail address on my account.", {"contact_change"}),
     ("My new phone number is 600 100 200.", {"contact_change"}),
+    ("Zmieniłem adres firmy, proszę o aktualizację.", {"contact_change"}),
+    ("Our new address is 1 Main Street.", {"contact_change"}),
     # cancellation
     ("Proszę o zamknięcie konta.", {"cancellation"}),
     ("Proszę o usunięcie domeny.", {"cancellation"}),
@@ -118,11 +126,17 @@ REQUESTS = [
     ("Please delete the domain.", {"cancellation"}),
     ("Please stop the service at the end of the month.", {"cancellation"}),
     ("Don\u2019t renew my hosting.", {"cancellation"}),
+    ("Nie będę przedłużać domeny.", {"cancellation"}),
+    ("We will not renew the hosting.", {"cancellation"}),
+    ("Please let the domain expire.", {"cancellation"}),
+    ("We won\u2019t renew the plan.", {"cancellation"}),
     # invoices
     ("Proszę o fakturę korygującą.", {"invoice_duplicate"}),
     ("Proszę o ponowne wysłanie faktury.", {"invoice_duplicate"}),
     ("Please resend the invoice.", {"invoice_duplicate"}),
     ("Could you send another copy of the invoice?", {"invoice_duplicate"}),
+    ("Nie otrzymałem faktury za listopad.", {"invoice_duplicate"}),
+    ("I didn\u2019t receive the invoice for November.", {"invoice_duplicate"}),
 ]
 
 
@@ -164,6 +178,16 @@ ORDINARY = [
     "Please keep a record of this conversation.",
     "Could you point me to the right person?",
     "Our contact details are below.",
+    "Przedłużę domenę na kolejny rok.",
+    "Będę przedłużać hosting co roku.",
+    "We will renew the domain next week.",
+    "Please confirm the payment.",
+    "Bank transfer done, thanks.",
+    "The transfer done on Monday covers the invoice.",
+    "Proszę o potwierdzenie płatności.",
+    "W załączeniu przesyłam potwierdzenie przelewu.",
+    "Mam pytanie o fakturę.",
+    "Pozdrawiam, Anna\nACME sp. z o.o., ul. Nowa 1, Warszawa",
 ]
 
 
