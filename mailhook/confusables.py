@@ -2,103 +2,55 @@
 
 Unicode Technical Standard #39 §4 defines the *skeleton* of a string: every character
 replaced by the prototype it is confusable with, so that ``X`` and ``Y`` are confusable
-exactly when ``skeleton(X) == skeleton(Y)``. The full table (``confusables.txt``) has
-some 6,000 entries for every script; a domain that imitates one of our customers'
-imitates Latin letters, so ``_PROTOTYPES`` below keeps the entries of that table whose
-prototype is a lower-case Latin letter, digit or hyphen, for the scripts seen in
-look-alike registrations (Cyrillic, Greek, Armenian, Latin extensions), plus the
-ASCII-only confusions of the same table (``rn``/``m``, ``vv``/``w``, ``cl``/``d``,
-``0``/``o``, ``1``/``l``, ``I``/``l``).
+exactly when ``skeleton(X) == skeleton(Y)``. A domain that imitates one of our
+customers' imitates Latin letters, so the table used is every entry of Unicode's
+``confusables.txt`` whose prototype is Latin letters, digits or a hyphen
+(mailhook/_confusables_data.py, generated from the file at a pinned Unicode version),
+including its ASCII confusions (``rn``/``m``, ``0``/``O``, ``1``/``l``, ``I``/``l``).
 
-Two departures from the standard, both as Chromium's IDN spoof checker does when it
-compares a name with its list of top domains: diacritics are removed (``acmé.pl``
-looks like ``acme.pl`` to anyone not looking for the accent), and so is the stroke of
-letters that have no decomposition (``ł``, ``đ``, ``ø``…).
+Departures from the standard, as Chromium's IDN spoof checker makes them when it
+compares a name with its list of top domains:
+
+- the name is cleaned first (mailhook.normalise.clean: NFKC, invisible characters
+  removed, dashes as "-", ideographic full stops as "."), and case is folded;
+- diacritics are removed (``acmé.pl`` looks like ``acme.pl`` to anyone not looking for
+  the accent), and so is the stroke of letters that have no decomposition (``ł``,
+  ``đ``, ``ø``…: mailhook.normalise.UNDECOMPOSABLE);
+- two ASCII confusions the table lacks and domain look-alikes use: ``vv``/``w`` and
+  ``cl``/``d``.
 
 The ``services.skeleton`` column stores these skeletons: a change to the table or the
-steps below needs a migration that recomputes it.
+steps below needs a migration that recomputes it (see 0006 in app/db/migrations).
 """
 
 from __future__ import annotations
 
 import codecs
 import unicodedata
+from typing import Final
 
-# UTS #39 confusables.txt, prototype on the right; only characters whose prototype is a
-# lower-case Latin letter, digit or hyphen. Upper-case letters are not listed: a domain
-# is case-insensitive and is folded first, except "I" (see skeleton()).
-_PROTOTYPES: dict[str, str] = {
-    # Cyrillic
-    "а": "a",  # U+0430
-    "е": "e",  # U+0435
-    "ё": "e",  # U+0451 (after the diaeresis is removed)
-    "һ": "h",  # U+04BB
-    "і": "i",  # U+0456
-    "ї": "i",  # U+0457
-    "ј": "j",  # U+0458
-    "ӏ": "l",  # U+04CF palochka
-    "о": "o",  # U+043E
-    "р": "p",  # U+0440
-    "ԛ": "q",  # U+051B
-    "ѕ": "s",  # U+0455
-    "с": "c",  # U+0441
-    "у": "y",  # U+0443
-    "ү": "y",  # U+04AF
-    "х": "x",  # U+0445
-    "ԁ": "d",  # U+0501
-    "ԝ": "w",  # U+051D
-    # Greek
-    "α": "a",  # U+03B1
-    "ι": "i",  # U+03B9
-    "κ": "k",  # U+03BA
-    "ν": "v",  # U+03BD
-    "ο": "o",  # U+03BF
-    "ρ": "p",  # U+03C1
-    "ϲ": "c",  # U+03F2 lunate sigma
-    "ϳ": "j",  # U+03F3
-    "υ": "u",  # U+03C5
-    # Armenian
-    "օ": "o",  # U+0585
-    "ո": "n",  # U+0578
-    "ս": "u",  # U+057D
-    "հ": "h",  # U+0570
-    "զ": "q",  # U+0566
-    "ց": "g",  # U+0581
-    # Latin letters without a decomposition (Chromium's additions for ł, đ, ø, ħ)
-    "ı": "i",  # U+0131 dotless i
-    "ȷ": "j",  # U+0237 dotless j
-    "ɑ": "a",  # U+0251 alpha
-    "ł": "l",  # U+0142
-    "đ": "d",  # U+0111
-    "ø": "o",  # U+00F8
-    "ħ": "h",  # U+0127
-    "ŀ": "l",  # U+0140
-    "ɡ": "g",  # U+0261 script g
-    # Hyphens and dashes
-    "‐": "-",  # U+2010
-    "‑": "-",  # U+2011
-    "‒": "-",  # U+2012
-    "–": "-",  # U+2013
-    "−": "-",  # U+2212 minus sign
-    "˗": "-",  # U+02D7
-}
-# ASCII confusions: the prototypes confusables.txt gives these characters. They apply to
-# the prototypes above too (Cyrillic ԁ is "d", whose prototype is "cl").
-_ASCII_PROTOTYPES: dict[str, str] = {
-    "0": "o",
-    "1": "l",
-    "|": "l",
-    "m": "rn",
-    "w": "vv",
-    "d": "cl",
-}
-_TABLE = str.maketrans(
+from mailhook.normalise import LATIN_PROTOTYPES, UNDECOMPOSABLE, clean, fold_letters
+
+# Beyond confusables.txt: confusions of lower-case ASCII that look-alike registrations
+# use (``acrne.pl`` for ``acme.pl`` is the table's own; these two are not in it).
+_DOMAIN_CONFUSIONS: Final = {"w": "vv", "d": "cl"}
+
+
+def _in_skeleton_alphabet(prototype: str) -> str:
+    """A lower-case ASCII prototype with the table's and the domain confusions applied."""
+    return "".join(
+        _DOMAIN_CONFUSIONS.get(char, LATIN_PROTOTYPES.get(char, char)) for char in prototype
+    )
+
+
+# Every source character to its final form: applied before case folding (so that
+# capital I becomes l, not i) and again after it (for letters that folding or the
+# removal of marks reveals). The values are fixed points: a second pass changes nothing.
+_TABLE: Final = str.maketrans(
     {
-        **{
-            char: "".join(_ASCII_PROTOTYPES.get(c, c) for c in prototype)
-            for char, prototype in _PROTOTYPES.items()
-        },
-        **_ASCII_PROTOTYPES,
+        **{char: _in_skeleton_alphabet(form) for char, form in LATIN_PROTOTYPES.items()},
+        **{char: _in_skeleton_alphabet(bare) for char, bare in UNDECOMPOSABLE.items()},
+        **_DOMAIN_CONFUSIONS,
     }
 )
 
@@ -106,18 +58,13 @@ _TABLE = str.maketrans(
 def skeleton(domain: str) -> str:
     """The UTS #39 skeleton of ``domain``, as written (U-label or A-label, any case).
 
-    ``acme.pl``, ``аcme.pl`` (Cyrillic а), ``xn--cme-8cd.pl``, ``acrne.pl`` and
-    ``ACME.PL`` all have the skeleton ``acrne.pl``.
+    ``acme.pl``, ``аcme.pl`` (Cyrillic а), ``xn--cme-5cd.pl``, ``acrne.pl``, ``ａｃｍｅ。ｐｌ``
+    and ``ACME.PL`` all have the skeleton ``acrne.pl``.
     """
-    labels = [_decoded_label(label) for label in domain.strip().rstrip(".").split(".")]
-    # Capital I is confusable with small l (UTS #39); a domain is folded to lower case
-    # before comparison, so this one has to be mapped before the fold makes it an "i".
-    text = ".".join(labels).replace("I", "l")
-    # NFKC folds compatibility forms (fullwidth ａ, mathematical 𝐚, the ligature ﬁ).
-    text = unicodedata.normalize("NFKC", text).casefold()
-    decomposed = unicodedata.normalize("NFD", text)
-    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return unicodedata.normalize("NFC", bare).translate(_TABLE)
+    written = clean(domain).strip().rstrip(".")
+    text = clean(".".join(_decoded_label(label) for label in written.split(".")))
+    folded = fold_letters(text.translate(_TABLE))
+    return unicodedata.normalize("NFC", folded).translate(_TABLE)
 
 
 def display_form(domain: str) -> str:

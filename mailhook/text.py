@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 from collections.abc import Iterator
 from email.message import EmailMessage, MIMEPart
 
-# Polish letters that have no Unicode decomposition into base + combining mark.
-_UNDECOMPOSABLE = str.maketrans({"ł": "l", "Ł": "l", "đ": "d", "ø": "o", "ß": "ss"})
+from mailhook.normalise import normalise
+
 # Elements whose content a reader never sees.
 _HIDDEN = frozenset({"script", "style", "head", "title"})
 # Elements that start a new line where a reader sees one; without this an HTML mail
@@ -22,8 +21,6 @@ _BREAK = frozenset(
 # stops the scan there and every character is looked at a bounded number of times.
 _MAX_QUOTE_DEPTH = 8
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]*+)?+[^<>]*+>")
-_SPACES = re.compile(r"\s+")
-_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 # What str.splitlines() splits on, for reading a long body one line at a time.
 _LINE_BREAK = re.compile(r"\r\n|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 # Text up to this long is split in one call (str.splitlines); longer is read line by line.
@@ -32,20 +29,8 @@ _ASCII_NAMES = frozenset({"us-ascii", "ascii", "us_ascii", "646", "ansi_x3.4-196
 
 
 def fold(text: str) -> str:
-    """Case- and diacritic-insensitive form of ``text`` with whitespace collapsed."""
-    if text.isascii():
-        # Most lines: no marks to strip, and casefold() of ASCII is lower(). split() and
-        # \s both split on str.isspace(), so this is the slow path's result at a sixth of
-        # the cost.
-        return " ".join(text.lower().split())
-    decomposed = unicodedata.normalize("NFKD", text.translate(_UNDECOMPOSABLE).casefold())
-    # Combining marks are never ASCII: only the non-ASCII runs are looked at char by char.
-    stripped = _NON_ASCII.sub(_without_marks, decomposed)
-    return _SPACES.sub(" ", stripped.translate(_UNDECOMPOSABLE)).strip()
-
-
-def _without_marks(run: re.Match[str]) -> str:
-    return "".join(char for char in run.group() if not unicodedata.combining(char))
+    """``text`` as compared with catalogue phrases: see mailhook.normalise.normalise."""
+    return normalise(text)
 
 
 def lines(text: str) -> Iterator[str]:

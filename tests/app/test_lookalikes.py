@@ -11,7 +11,7 @@ import httpx
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event, inspect, select, text
+from sqlalchemy import Connection, Engine, event, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.engine import make_engine, session_factory, store_errors
@@ -87,6 +87,11 @@ def test_the_bulk_import_fills_the_skeleton_too(service: DecisionService) -> Non
         ("ACME.PL", None),  # the registered domain itself, in capitals
         ("mail.acme.pl", None),  # a subdomain of a registered domain
         ("zolw.pl", "żółw.pl"),  # diacritics and the stroke of ł removed
+        ("\u03b1cme.pl", "acme.pl"),  # Greek α
+        ("z\u0585lw.pl", "żółw.pl"),  # Armenian օ
+        ("\uab7acme.pl", "acme.pl"),  # Cherokee ꭺ, whose prototype is the small capital ᴀ
+        ("\uff41\u0441me.pl", "acme.pl"),  # fullwidth ａ beside Cyrillic с
+        ("\U0001d41a\U0001d41c\U0001d426\U0001d41e.pl", None),  # math bold: IDNA makes it acme.pl
         ("rn-shop.pl", None),  # registered itself, though it looks like m-shop.pl
         ("unrelated.pl", None),
         ("h0sting.example", "hosting.example"),  # a provider domain
@@ -134,19 +139,24 @@ def test_the_service_rejects_a_lookalike_of_a_provider_domain(registry: Decision
 # --- the migration -------------------------------------------------------------------
 
 
+def insert_customer(connection: Connection) -> None:
+    """Customer 1, as a migration finds it stored (no ORM: the models are the head's)."""
+    connection.execute(
+        text(
+            "INSERT INTO customers (id, login, kind, name, panel_email, "
+            "panel_email_changed_at, created_at, updated_at) VALUES "
+            "(1, 'acme', 'company', 'ACME', 'jan@acme.pl', :now, :now, :now)"
+        ),
+        {"now": "2026-11-28 10:00:00+00:00"},
+    )
+
+
 def test_the_migration_backfills_skeletons_and_downgrades(empty_database: str) -> None:
     engine = make_engine(empty_database)
     try:
         upgrade(engine, "0001")
         with engine.begin() as connection:
-            connection.execute(
-                text(
-                    "INSERT INTO customers (id, login, kind, name, panel_email, "
-                    "panel_email_changed_at, created_at, updated_at) VALUES "
-                    "(1, 'acme', 'company', 'ACME', 'jan@acme.pl', :now, :now, :now)"
-                ),
-                {"now": "2026-11-28 10:00:00+00:00"},
-            )
+            insert_customer(connection)
             connection.execute(
                 text(
                     "INSERT INTO services (customer_id, kind, name_ascii, name_unicode) VALUES "
@@ -172,6 +182,28 @@ def test_the_migration_backfills_skeletons_and_downgrades(empty_database: str) -
         assert "message_fingerprints" not in inspector.get_table_names()
         assert "skeleton" not in [c["name"] for c in inspector.get_columns("services")]
         upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def test_migration_0006_recomputes_every_stored_skeleton(empty_database: str) -> None:
+    engine = make_engine(empty_database)
+    try:
+        upgrade(engine, "0005")
+        with engine.begin() as connection:
+            insert_customer(connection)
+            # Skeletons as the hand-picked table of revisions before 0006 computed them.
+            connection.execute(
+                text(
+                    "INSERT INTO services (customer_id, kind, name_ascii, name_unicode, skeleton) "
+                    "VALUES (1, 'domain', 'acme.pl', 'acme.pl', 'acrne.pl'), "
+                    "(1, 'domain', 'xn--cme-k66l.pl', '\uab7acme.pl', '\uab7acrne.pl')"
+                )
+            )
+        upgrade(engine)
+        with session_factory(engine)() as session:
+            stored = dict(session.execute(select(Service.name_ascii, Service.skeleton)).all())
+        assert stored == {"acme.pl": "acrne.pl", "xn--cme-k66l.pl": "acrne.pl"}
     finally:
         engine.dispose()
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from mailhook.checks import PIPELINE, registered
 from mailhook.checks.lookalike_domain import check_lookalike_domain
 from mailhook.context import CheckContext
-from mailhook.message import Channel, Envelope, parse_message
+from mailhook.message import Channel, Envelope, InboundMessage, parse_message
 from tests.mailhook.checks.header_support import load, run
 from tests.support import make_message
 
@@ -101,3 +103,48 @@ def test_without_a_usable_from_there_is_nothing_to_judge() -> None:
     finding = run(NAME, "no-from-header")
     assert finding.result == "none"
     assert finding.reason == "The From domain cannot be judged: From has no usable address."
+
+
+def from_domain(domain: str) -> InboundMessage:
+    """A message From jan@``domain``, the domain written in UTF-8 (RFC 6532)."""
+    raw = make_message().replace(b"<jan@acme.pl>", f"<jan@{domain}>".encode())
+    return parse_message(raw, Envelope(), Channel.API)
+
+
+@pytest.mark.parametrize(
+    ("sender_domain", "imitated"),
+    [
+        pytest.param("\u0430\u0441me.pl", "acme.pl", id="cyrillic-a-and-es"),
+        pytest.param("\u03b1cme.pl", "acme.pl", id="greek-alpha"),
+        pytest.param("\u0585ka\u056c.pl", None, id="armenian-letters-imitating-nothing-known"),
+        pytest.param("lok\u0561l.pl", None, id="armenian-ayb-is-no-a"),
+        pytest.param("l\u0585kal.pl", "lokal.pl", id="armenian-oh"),
+        pytest.param("\uab7acme.pl", "acme.pl", id="cherokee-small-go-for-a"),
+        pytest.param("\u13aacme.pl", "acme.pl", id="cherokee-capital-go-for-a"),
+        pytest.param("\uff41\u0441me.pl", "acme.pl", id="fullwidth-a-beside-cyrillic-es"),
+        pytest.param("ho\u0455ting.example", "hosting.example", id="cyrillic-dze-in-ours"),
+        pytest.param("\u0440\u043e\u0441\u0437ta.pl", None, id="cyrillic-imitating-nothing-known"),
+    ],
+)
+def test_letters_of_other_scripts_imitating_a_known_domain_fail(
+    sender_domain: str, imitated: str | None
+) -> None:
+    finding = run(NAME, from_domain(sender_domain))
+    if imitated is None:
+        assert finding.result != "fail", finding.reason
+    else:
+        assert finding.result == "fail", finding.reason
+        assert f"looks like {imitated} but is a different domain" in finding.reason
+
+
+@pytest.mark.parametrize(
+    "sender_domain",
+    [
+        pytest.param("\uff41\uff43\uff4d\uff45.pl", id="fullwidth"),
+        pytest.param("\U0001d41a\U0001d41c\U0001d426\U0001d41e.pl", id="mathematical-bold"),
+    ],
+)
+def test_compatibility_forms_of_a_known_domain_are_that_domain(sender_domain: str) -> None:
+    # IDNA (UTS #46 §4) maps them to acme.pl: the mail goes to acme.pl, which it is.
+    finding = run(NAME, from_domain(sender_domain))
+    assert finding.result == "pass", finding.reason

@@ -10,14 +10,12 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from mailhook.confusables import skeleton
+from app.db.migrations.skeletons import recompute_skeletons
 
 revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
-
-_BACKFILL_BATCH = 1000
 
 
 def upgrade() -> None:
@@ -25,7 +23,7 @@ def upgrade() -> None:
     with op.batch_alter_table("services", schema=None) as batch_op:
         batch_op.add_column(sa.Column("skeleton", sa.String(length=506), nullable=True))
         batch_op.create_index(batch_op.f("ix_services_skeleton"), ["skeleton"], unique=False)
-    _backfill_skeletons()
+    recompute_skeletons()
 
     op.create_table(
         "message_fingerprints",
@@ -50,35 +48,6 @@ def upgrade() -> None:
         ["kind", "value", "id"],
         unique=False,
     )
-
-
-def _backfill_skeletons() -> None:
-    """Compute the skeleton of every stored domain service, a batch at a time."""
-    services = sa.table(
-        "services",
-        sa.column("id", sa.BigInteger()),
-        sa.column("kind", sa.String()),
-        sa.column("name_ascii", sa.String()),
-        sa.column("skeleton", sa.String()),
-    )
-    connection = op.get_bind()
-    last = 0
-    while True:
-        rows = connection.execute(
-            sa.select(services.c.id, services.c.name_ascii)
-            .where(services.c.kind == "domain", services.c.id > last)
-            .order_by(services.c.id)
-            .limit(_BACKFILL_BATCH)
-        ).all()
-        if not rows:
-            return
-        connection.execute(
-            services.update()
-            .where(services.c.id == sa.bindparam("row_id"))
-            .values(skeleton=sa.bindparam("row_skeleton")),
-            [{"row_id": row.id, "row_skeleton": skeleton(row.name_ascii)} for row in rows],
-        )
-        last = rows[-1].id
 
 
 def downgrade() -> None:
