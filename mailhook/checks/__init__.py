@@ -26,18 +26,22 @@ class Check:
     name: str
     description: str
     run: CheckFunction
+    results: tuple[str, ...] = ()
+    """The results the check can give (besides ``temperror`` and ``error``)."""
 
 
 _REGISTRY: dict[str, Check] = {}
 
 
-def register(name: str, description: str) -> Callable[[CheckFunction], CheckFunction]:
+def register(
+    name: str, description: str, *, results: tuple[str, ...] = ()
+) -> Callable[[CheckFunction], CheckFunction]:
     """Register a check under a kebab-case ``name``; two checks may not share one."""
 
     def decorate(function: CheckFunction) -> CheckFunction:
         if name in _REGISTRY:
             raise ValueError(f"a check named {name!r} is already registered")
-        _REGISTRY[name] = Check(name=name, description=description, run=function)
+        _REGISTRY[name] = Check(name=name, description=description, run=function, results=results)
         return function
 
     return decorate
@@ -57,9 +61,12 @@ PIPELINE: tuple[str, ...] = (
     "lookalike-domain",
     "date-header",
     "message-id",
+    "header-count",
+    "auto-submitted",
     "envelope-from",
     "spf",
     "dkim",
+    "signed-headers",
     "arc",
     "upstream-results",
     "dmarc",
@@ -111,15 +118,18 @@ def _load_builtin_checks() -> None:
     # itself is not free, and run_pipeline asks for the registry for every message).
     from mailhook.checks import (  # noqa: F401
         arc,
+        auto_submitted,
         date_header,
         display_name,
         dkim,
         dmarc,
         envelope_from,
         from_header,
+        header_count,
         lookalike_domain,
         message_id,
         sender_headers,
+        signed_headers,
         spf,
         upstream,
     )
