@@ -154,7 +154,8 @@ def _parser() -> argparse.ArgumentParser:
         action="extend",
         metavar="SCOPE",
         help="scopes granted: intake, verdicts:read, review, registry:read, registry:write, "
-        "codes:issue, audit, webhooks",
+        "codes:issue, audit, webhooks, relay (a remote smtp/pipe receiver's mail from our "
+        "relays)",
     )
     create.set_defaults(run=commands.token_create)
 
@@ -316,6 +317,8 @@ def _pipe(settings: Settings, args: argparse.Namespace) -> int:
         helo=args.helo,
         mail_from=args.sender,
         rcpt=tuple(args.recipient),
+        # The local MTA runs the pipe: the message reached us through our own server.
+        trusted_hop=True,
     )
     try:
         message = parse_message(raw, envelope, Channel.PIPE)

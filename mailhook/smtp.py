@@ -166,6 +166,9 @@ class IntakeHandler:
             helo=helo,
             mail_from=envelope.mail_from or "",
             rcpt=tuple(envelope.rcpt_tos),
+            # The hop that handed the message to us (the PROXY header's client, or the
+            # peer): only a relay of ours can have written our Authentication-Results.
+            trusted_hop=self.config.trusts(_client_ip(session)),
         )
         try:
             async with self.checking.share(len(raw)):

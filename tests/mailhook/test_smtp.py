@@ -177,6 +177,20 @@ def test_xforward_from_a_trusted_relay_supplies_client_ip_and_helo(
     first, second = handoff.messages
     assert (first.envelope.client_ip, first.envelope.helo) == ("192.0.2.10", "mx.acme.pl")
     assert (second.envelope.client_ip, second.envelope.helo) == ("127.0.0.1", "mx.acme.pl")
+    # Both came through our relay, with or without XFORWARD: a hop declared ours.
+    assert first.envelope.trusted_hop and second.envelope.trusted_hop
+
+
+def test_mail_straight_from_a_client_is_no_trusted_hop(
+    smtp: SmtpThread, handoff: RecordingHandoff
+) -> None:
+    # Class 7 of issue 13: the sending client itself connected, so whatever
+    # Authentication-Results it carries, no server of ours wrote them.
+    with session(smtp) as client:
+        client.mail("jan@acme.pl")
+        client.rcpt(DESK)
+        assert client.data(make_message())[0] == 250
+    assert handoff.messages[0].envelope.trusted_hop is False
 
 
 def test_what_xforward_leaves_out_is_unknown_not_the_relays_own(
@@ -353,6 +367,8 @@ def test_a_proxy_header_from_a_trusted_proxy_names_the_client(
             client.rcpt(DESK)
             assert client.data(make_message())[0] == 250
     assert handoff.messages[0].envelope.client_ip == "203.0.113.7"
+    # The proxy passes the client's own SMTP session through: that client is the hop.
+    assert handoff.messages[0].envelope.trusted_hop is False
 
 
 def test_a_proxy_header_from_anyone_else_closes_the_connection(
