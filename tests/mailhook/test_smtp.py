@@ -104,6 +104,38 @@ def test_mail_for_other_addresses_is_refused_at_rcpt(smtp: SmtpThread) -> None:
         assert client.rcpt("anyone@desk.example")[0] == 250
 
 
+def test_the_recipient_check_reads_trailing_dots_and_u_labels() -> None:
+    config = SmtpConfig(recipients=("desk@żółw.pl", "@desk.example"))
+    assert config.accepts("DESK@xn--w-uga1v8h.pl.")
+    assert config.accepts("anyone@DESK.example.")
+    assert not config.accepts('"desk@żółw.pl"@elsewhere.example')
+    assert not config.accepts("<>")
+
+
+@pytest.mark.parametrize(
+    ("recipient", "code"),
+    [
+        # RFC 5321 §4.1.2: the domain follows the quoted local part, "@" inside it or not.
+        pytest.param('"support@hosting.example"@elsewhere.example', 550, id="quoted @ elsewhere"),
+        pytest.param('"anyone@elsewhere.example"@desk.example', 250, id="quoted @ at our domain"),
+        pytest.param('"support"@hosting.example', 250, id="quoted desk address"),
+        pytest.param("SUPPORT@Hosting.Example", 250, id="case"),
+        pytest.param("<@relay.example:support@hosting.example>", 250, id="source route"),
+        # aiosmtpd refuses the syntax itself (553) before our check.
+        pytest.param("support@hosting.example@elsewhere.example", 553, id="two @ unquoted"),
+    ],
+)
+def test_recipients_are_read_by_the_one_address_parser(
+    smtp: SmtpThread, recipient: str, code: int
+) -> None:
+    with session(smtp) as client:
+        client.mail("jan@acme.pl")
+        assert (
+            client.docmd("RCPT TO:", f"<{recipient}>" if recipient[0] != "<" else recipient)[0]
+            == code
+        )
+
+
 def test_the_size_limit_is_advertised_and_enforced(smtp: SmtpThread) -> None:
     with session(smtp) as client:
         assert client.esmtp_features["size"] == "100000"

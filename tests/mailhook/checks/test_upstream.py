@@ -225,3 +225,14 @@ def test_a_long_results_text_is_read_each_time_not_kept() -> None:
     assert second is not None
     assert str(first.results[0]) == str(second.results[0])
     assert first is not second
+
+
+def test_the_spf_domain_is_read_by_the_one_address_parser() -> None:
+    # RFC 5321 §4.1.2: the domain follows the quoted local part, "@" inside it or not.
+    for mailfrom, domain in (
+        ('"jan@acme.pl"@evil.example', "evil.example"),
+        ("jan@ACME.PL.", "acme.pl"),
+        ("@acme.pl", "acme.pl"),
+    ):
+        finding = check(with_results(f"mx.hosting.example; spf=pass smtp.mailfrom={mailfrom}"))
+        assert finding.evidence["spf_domain"] == domain, mailfrom
