@@ -192,6 +192,12 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--helo", help="HELO/EHLO name the client gave")
     check.add_argument("--mail-from", help="envelope sender (MAIL FROM)")
     check.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    check.add_argument(
+        "--relayed",
+        action="store_true",
+        help="the message reached us through a relay of ours (TRUSTED_RELAYS, the pipe): "
+        "believe its Authentication-Results from TRUSTED_AUTHSERV_IDS",
+    )
 
     rules = group("rules", "the policy in rules/")
     rules_check = rules.add_parser("check", help="validate a rules directory and show what it does")

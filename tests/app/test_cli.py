@@ -515,6 +515,24 @@ def test_check_json_against_the_registry_records_nothing(tmp_path: Path) -> None
         engine.dispose()
 
 
+def test_check_believes_authentication_results_only_of_a_relayed_message(
+    tmp_path: Path,
+) -> None:
+    def upstream(*flags: str) -> str:
+        result = intakeguard(
+            "check", MAIL / "trusted-authentication-results.eml", "--json", *flags,
+            cwd=tmp_path, database_url=sqlite_file(tmp_path),
+            trusted_authserv_ids="mx.hosting.example",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        checks = json.loads(result.stdout)["checks"]
+        return str(next(c["result"] for c in checks if c["name"] == "upstream-results"))
+
+    # A saved file may come from anywhere; --relayed says it came through our relay.
+    assert upstream() == "forged"
+    assert upstream("--relayed") == "pass"
+
+
 def test_check_under_dns_trouble_shows_no_decision(tmp_path: Path) -> None:
     # Nothing answers on this loopback port: every lookup times out.
     result = intakeguard(
