@@ -14,6 +14,9 @@ from mailhook.message import InboundMessage
 
 NAME = "signed-headers"
 RESULTS: tuple[str, ...] = ("pass", "none", "uncovered")
+# Evidence for the reader of the instruction: "present" counts each field's instances,
+# "uncovered" how many of the topmost are unsigned, "d" the signing domain compared. The
+# signed instances are the bottom present - uncovered ones (RFC 6376 §5.4.2).
 # The fields an instruction is read from and whose instances a reader sees.
 COVERED_FIELDS: tuple[str, ...] = ("From", "Subject")
 
@@ -40,7 +43,7 @@ def check_signed_headers(message: InboundMessage, context: CheckContext) -> Find
             "pass",
             f"The DKIM signature of {covering.get('d')} covers every From and Subject header "
             "field of the message.",
-            evidence={"uncovered": {}, "d": covering.get("d")},
+            evidence={"uncovered": {}, "d": covering.get("d"), "present": present},
         )
     signature, gap = gaps[0]
     return Finding(
@@ -50,7 +53,7 @@ def check_signed_headers(message: InboundMessage, context: CheckContext) -> Find
         + " or ".join(_describe(name, count, present[name]) for name, count in gap.items())
         + ": anyone on the way may have added what it does not sign (RFC 6376 §5.4.2), "
         "and a mail client may show that instead of the signed one.",
-        evidence={"uncovered": gap, "d": signature.get("d")},
+        evidence={"uncovered": gap, "d": signature.get("d"), "present": present},
     )
 
 

@@ -6,8 +6,10 @@ import dataclasses
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from app.auth import SCOPES, create_token
+from app.db.models import Verdict
 from app.intake import DecisionService
 from tests.app.api.common import assert_error, check, load_mail, register, submit
 
@@ -67,11 +69,17 @@ def test_with_relay_and_the_scope_our_mtas_header_is_believed(
     assert check(verdict, "dmarc")["result"] == "pass"
 
 
-def test_the_admin_token_may_relay(api: httpx.Client, trusting_our_mta: None) -> None:
+def test_the_admin_token_may_relay(
+    api: httpx.Client, service: DecisionService, trusting_our_mta: None
+) -> None:
     assert register(api).status_code == 201
     response = submit(api, load_mail(TRUSTED_RESULTS), relay="true", **FROM_OUR_MTA)
     assert response.status_code == 201, response.text
     assert check(response.json(), "upstream-results")["result"] == "pass"
+    # The record says the hop was declared ours.
+    with service.sessions() as session:
+        wanted = select(Verdict.envelope).where(Verdict.id == response.json()["id"])
+        assert session.scalar(wanted)["trusted_hop"] is True
 
 
 def test_relay_without_the_scope_is_403_and_records_nothing(

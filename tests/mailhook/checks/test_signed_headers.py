@@ -64,6 +64,8 @@ def test_a_subject_prepended_above_the_signed_one_is_uncovered(resolver: Resolve
         "and a mail client may show that instead of the signed one."
     )
     assert finding.evidence["uncovered"] == {"Subject": 1}
+    assert finding.evidence["present"] == {"From": 1, "Subject": 2}
+    assert finding.evidence["d"] == "acme.pl"
 
 
 def test_a_subject_the_signer_left_out_of_h_is_uncovered(resolver: Resolver) -> None:
