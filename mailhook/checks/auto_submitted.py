@@ -56,30 +56,53 @@ _PHRASES = (
     "wiadomosc automatyczna",
     "automatyczne powiadomienie",
     "abwesenheitsnotiz",
+    "automatische antwort",
+    "automaticka odpoved",
     "reponse automatique",
+    "absence du bureau",
     "respuesta automatica",
+    "fuera de la oficina",
     "risposta automatica",
+    "автоматический ответ",
     "delivery status notification",
     "undeliverable",
     "mail delivery failed",
     "returned mail",
 )
-_SHORT = ("auto", "ooo", "oof", "urlop", "vacation", "away", "autosvar")
+_SHORT = (
+    "auto",
+    "ooo",
+    "oof",
+    "urlop",
+    "vacation",
+    "away",
+    "autosvar",
+    # Read and delivery receipts a mail client sends by itself, echoing the subject.
+    "read",
+    "not read",
+    "przeczytano",
+    "przeczytane",
+    "odczytano",
+    "nie przeczytano",
+    "delivered",
+    "dostarczono",
+)
 # Reply and forward prefixes in the languages our customers write (RFC 5322 §3.6.5 "Re:"),
 # repeated in any order ("Re: Fwd: Odp: Automatyczna odpowiedź: …"), and [brackets].
 _REPLY_PREFIX = re.compile(
     r"^(?:(?:re|odp|fw|fwd|pd|aw|wg|sv|tr|rif|r)(?:\[\d+\])?\s*:\s*|[\[(]\s*)+"
 )
 _AUTO_SUBJECT = re.compile(
-    r"^(?:(?:" + "|".join(map(re.escape, _PHRASES)) + r")(?![a-z0-9])"
-    r"|(?:" + "|".join(map(re.escape, _SHORT)) + r")\s*[:\])-])"
+    # Folded the way subjects are, so "автоматический" meets its folded self.
+    r"^(?:(?:" + "|".join(re.escape(fold(p)) for p in _PHRASES) + r")(?!\w)"
+    r"|(?:" + "|".join(re.escape(fold(p)) for p in _SHORT) + r")\s*[:\])-])"
 )
 _COMMENT = re.compile(r"\([^()]*\)")
 
 
 @register(NAME, "mail written by a program: auto-replies, out-of-office, bulk", results=RESULTS)
 def check_auto_submitted(message: InboundMessage, context: CheckContext) -> Finding:
-    signs = _header_signs(message) + _subject_signs(message)
+    signs = _header_signs(message) + _report_signs(message) + _subject_signs(message)
     if signs:
         return Finding(
             NAME,
@@ -118,6 +141,15 @@ def _header_signs(message: InboundMessage) -> list[str]:
         if tokens & _SUPPRESSED:
             signs.append(f'X-Auto-Response-Suppress is "{quoted(value)}", as on an Exchange reply')
     return signs
+
+
+def _report_signs(message: InboundMessage) -> list[str]:
+    # RFC 6522: delivery status (RFC 3464) and read receipts (RFC 8098) are reports, sent
+    # by servers and clients themselves with the original subject and text inside.
+    if message.parsed.get_content_type() != "multipart/report":
+        return []
+    kind = message.parsed.get_param("report-type")
+    return [f"it is a report (multipart/report, report-type {quoted(str(kind or 'not given'))})"]
 
 
 def _subject_signs(message: InboundMessage) -> list[str]:

@@ -94,6 +94,11 @@ def test_header_fields(headers: str, expected: str) -> None:
         pytest.param("[Auto-Reply] transfer", "auto", id="bracketed"),
         pytest.param("Auto\u200b: transfer", "auto", id="zero-width space inside"),
         pytest.param("=?UTF-8?Q?Poza_biurem=3A_transfer?=", "auto", id="encoded word"),
+        pytest.param("Read: Transfer domeny acme.pl", "auto", id="read receipt"),
+        pytest.param("Przeczytano: Transfer domeny", "auto", id="read receipt pl"),
+        pytest.param("Automatische Antwort: Transfer", "auto", id="de"),
+        pytest.param("Автоматический ответ: transfer", "auto", id="ru"),
+        pytest.param("Reading the invoice for acme.pl", "none", id="read as a word is a person"),
         pytest.param("Auto renewal of acme.pl", "none", id="auto as a word is a person"),
         pytest.param("Automatyczne odnowienie acme.pl", "none", id="automatic renewal"),
         pytest.param("Re: transfer acme.pl", "none", id="an ordinary reply"),
@@ -103,6 +108,17 @@ def test_header_fields(headers: str, expected: str) -> None:
 def test_auto_reply_subjects(subject: str, expected: str) -> None:
     raw = f"From: jan@acme.pl\r\nSubject: {subject}\r\n\r\nbody\r\n".encode()
     assert run(NAME, parse_message(raw, Envelope(), Channel.API)).result == expected
+
+
+def test_a_delivery_or_read_report_is_auto() -> None:
+    headers = (
+        "Subject: Transfer domeny acme.pl\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=disposition-notification; boundary="b"'
+    )
+    raw = f"From: jan@acme.pl\r\n{headers}\r\n\r\n--b\r\n\r\nread\r\n--b--\r\n".encode()
+    finding = run(NAME, parse_message(raw, Envelope(), Channel.API))
+    assert finding.result == "auto"
+    assert "report-type disposition-notification" in finding.reason
 
 
 def test_a_second_subject_is_read_too() -> None:
