@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.errors import HeaderParseError
 from email.header import decode_header, make_header
@@ -145,13 +146,19 @@ def parse_mailbox(text: str) -> Mailbox:
         raise InvalidAddress("the header holds more than one address, or a group")
     opening = _outside_quotes(plain, "<")
     if opening is None:
-        if not plain:
+        if _outside_quotes(plain, "@") is None:
             raise InvalidAddress("the header holds no address")
-        return Mailbox("", parse_path(plain))
+        return Mailbox("", parse_path(_without_spaces(plain)))
     closing = plain.find(">", opening)
+    if closing < 0:
+        raise InvalidAddress("an angle bracket is not closed")
     if closing != len(plain) - 1:
         raise InvalidAddress("text follows the address in angle brackets")
-    path = parse_path(plain[opening:])
+    if _outside_quotes(plain[:opening], "@") is not None:
+        # RFC 5322 §3.2.5: a display name is words or quoted strings; an unquoted "@" in
+        # it makes a second address that readers take for the sender.
+        raise InvalidAddress("the display name holds an address outside quotes")
+    path = parse_path(_without_spaces(plain[opening:]))
     if path.is_null:
         raise InvalidAddress("the angle brackets hold no address")
     return Mailbox(_display_name(plain[:opening]), path)
@@ -243,19 +250,35 @@ def _without_comments(text: str) -> str:
     return "".join(kept)
 
 
+def _without_spaces(addr_spec: str) -> str:
+    """``addr_spec`` without the folding white space RFC 5322 §4.4 allows around its parts."""
+    return "".join(char for char, bare in _characters(addr_spec) if not (bare and char.isspace()))
+
+
 def _outside_quotes(text: str, wanted: str) -> int | None:
     """The index of the first character of ``wanted`` outside a quoted string, or None."""
+    return next(
+        (index for index, (char, bare) in enumerate(_characters(text)) if bare and char in wanted),
+        None,
+    )
+
+
+def _characters(text: str) -> Iterator[tuple[str, bool]]:
+    """Each character of ``text`` and whether it stands bare: outside a quoted string
+    (RFC 5322 §3.2.4), not escaped by a backslash, and no quote or backslash itself."""
     quoted = escaped = False
-    for index, char in enumerate(text):
+    for char in text:
         if escaped:
             escaped = False
+            yield char, False
         elif char == "\\":
             escaped = True
+            yield char, False
         elif char == '"':
             quoted = not quoted
-        elif not quoted and char in wanted:
-            return index
-    return None
+            yield char, False
+        else:
+            yield char, not quoted
 
 
 def _display_name(text: str) -> str:

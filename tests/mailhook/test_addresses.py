@@ -131,6 +131,7 @@ def test_parse_path_refuses(text: str) -> None:
         pytest.param('"jan@acme.pl" <jan@evil.pl>', "jan@acme.pl", "evil.pl", id="name looks"),
         pytest.param('<"jan@acme.pl"@evil.pl>', "", "evil.pl", id="quoted local in header"),
         pytest.param("Jan <jan@ŻÓŁW.pl>", "Jan", "xn--w-uga1v8h.pl", id="idn in header"),
+        pytest.param("Jan <jan @ acme.pl>", "Jan", "acme.pl", id="folding white space"),
     ],
 )
 def test_parse_mailbox(text: str, name: str, domain: str) -> None:
@@ -147,6 +148,9 @@ def test_parse_mailbox(text: str, name: str, domain: str) -> None:
         pytest.param("Jan <jan@acme.pl> x", id="text after the address"),
         pytest.param("Jan (unclosed <jan@acme.pl>", id="comment not closed"),
         pytest.param("", id="nothing"),
+        pytest.param("Jan Kowalski", id="a name without an address"),
+        pytest.param("Jan <jan@acme.pl", id="angle bracket not closed"),
+        pytest.param("jan@acme.pl <mallory@evil.example>", id="an address as the bare name"),
     ],
 )
 def test_parse_mailbox_refuses(text: str) -> None:
