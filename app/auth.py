@@ -23,6 +23,9 @@ SCOPES: tuple[str, ...] = (
     "codes:issue",
     "audit",
     "webhooks",
+    # POST /v1/messages?relay=true: the caller is a mail server of ours (a remote smtp or
+    # pipe receiver), so the Authentication-Results our servers wrote may be believed.
+    "relay",
 )
 TOKEN_PREFIX = "igt_"  # noqa: S105 - a public prefix, not a secret
 

@@ -154,7 +154,8 @@ def _parser() -> argparse.ArgumentParser:
         action="extend",
         metavar="SCOPE",
         help="scopes granted: intake, verdicts:read, review, registry:read, registry:write, "
-        "codes:issue, audit, webhooks",
+        "codes:issue, audit, webhooks, relay (a remote smtp/pipe receiver's mail from our "
+        "relays)",
     )
     create.set_defaults(run=commands.token_create)
 
@@ -191,6 +192,12 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--helo", help="HELO/EHLO name the client gave")
     check.add_argument("--mail-from", help="envelope sender (MAIL FROM)")
     check.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    check.add_argument(
+        "--relayed",
+        action="store_true",
+        help="the message reached us through a relay of ours (TRUSTED_RELAYS, the pipe): "
+        "believe its Authentication-Results from TRUSTED_AUTHSERV_IDS",
+    )
 
     rules = group("rules", "the policy in rules/")
     rules_check = rules.add_parser("check", help="validate a rules directory and show what it does")
@@ -316,6 +323,8 @@ def _pipe(settings: Settings, args: argparse.Namespace) -> int:
         helo=args.helo,
         mail_from=args.sender,
         rcpt=tuple(args.recipient),
+        # The local MTA runs the pipe: the message reached us through our own server.
+        trusted_hop=True,
     )
     try:
         message = parse_message(raw, envelope, Channel.PIPE)

@@ -168,7 +168,12 @@ def check(settings: Settings, args: argparse.Namespace) -> int:
     try:
         message = parse_message(
             raw,
-            Envelope(client_ip=args.client_ip, helo=args.helo, mail_from=args.mail_from),
+            Envelope(
+                client_ip=args.client_ip,
+                helo=args.helo,
+                mail_from=args.mail_from,
+                trusted_hop=args.relayed,
+            ),
             Channel.PIPE,
         )
     except UnusableMessage as exc:

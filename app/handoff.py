@@ -61,6 +61,11 @@ class HttpHandoff:
             if value is not None
         ]
         params += [("rcpt", rcpt) for rcpt in envelope.rcpt]
+        if envelope.trusted_hop:
+            # Our relay (or the local MTA of a pipe) handed the message to this receiver:
+            # the API may believe our servers' Authentication-Results. The API_TOKEN needs
+            # the relay scope for it; without the hop the parameter is left out.
+            params.append(("relay", "true"))
         try:
             response = await self.client.post(
                 "/v1/messages",

@@ -88,7 +88,7 @@ def make_handoff(settings: Settings, service: DecisionService | None = None) -> 
         if settings.api_token is None:
             raise ConfigError(
                 f"{ENV_PREFIX}API_TOKEN: missing; create one with "
-                "`intakeguard token create --name smtp --scope intake` on the API side"
+                "`intakeguard token create --name smtp --scope intake relay` on the API side"
             )
         return HttpHandoff(settings.api_url, settings.api_token.get_secret_value())
     if service is None:

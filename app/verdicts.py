@@ -66,6 +66,9 @@ def record_verdict(
                         "helo": message.envelope.helo,
                         "mail_from": message.envelope.mail_from,
                         "rcpt": list(message.envelope.rcpt),
+                        # Whether upstream Authentication-Results could be ours: kept so
+                        # that a later reader knows which door vouched for the hop.
+                        "trusted_hop": message.envelope.trusted_hop,
                     }
                 ),
                 rules_version=verdict["rules_version"],

@@ -10,7 +10,7 @@ from typing import Any
 
 import authres
 
-from mailhook.domains import normalise_domain
+from mailhook.addresses import domain_of
 
 # RFC 8617 §4.1.1: an ARC-Authentication-Results value is "i=N;" before the RFC 8601 text.
 _ARC_INSTANCE = re.compile(r"\A\s*i\s*=\s*\d+\s*;")
@@ -160,8 +160,10 @@ def _property(result: Any, kind: str, name: str) -> str | None:
 
 
 def _domain_of(value: str | None) -> str | None:
-    """The domain of ``user@domain``, ``@domain`` or ``domain``; None when there is none."""
+    """The domain of ``user@domain``, ``@domain`` or ``domain``; None when there is none.
+
+    Read by the one address parser: ``"jan@kowalski.pl"@evil.pl`` is at evil.pl.
+    """
     if not value:
         return None
-    domain = normalise_domain(value.rpartition("@")[2].strip("<> "))
-    return domain or None
+    return domain_of(value)

@@ -32,6 +32,11 @@ class Envelope:
     helo: str | None = None
     mail_from: str | None = None
     rcpt: tuple[str, ...] = ()
+    trusted_hop: bool = False
+    """Whether the message reached us through a hop declared ours: an SMTP peer in
+    TRUSTED_RELAYS, the pipe (the local MTA hands it over), or a REST caller with the
+    ``relay`` scope saying so. Only then can a header claiming one of our authserv-ids
+    have been written by our servers; otherwise the sending client wrote it."""
 
 
 @dataclass(frozen=True)

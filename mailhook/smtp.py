@@ -16,7 +16,9 @@ from aiosmtpd.smtp import MISSING, SMTP, Session, syntax
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
 from mailhook import metrics, replies
+from mailhook.addresses import InvalidAddress, parse_path
 from mailhook.budget import ByteBudget
+from mailhook.domains import normalise_domain
 from mailhook.errors import RefusedCredentials, TemporaryFailure, UnusableMessage
 from mailhook.handoff import Handoff
 from mailhook.message import Channel, Envelope, parse_message
@@ -62,9 +64,20 @@ class SmtpConfig:
     A message waiting for its turn holds only its raw bytes."""
 
     def accepts(self, address: str) -> bool:
-        address = address.lower()
-        domain = "@" + address.rpartition("@")[2]
-        return address in self.recipients or domain in self.recipients
+        """Whether ``address`` (a RCPT TO path) is one of ours, read by the one parser.
+
+        RFC 5321 §4.1.2: the domain is what follows the (perhaps quoted) local part, so
+        ``"desk@hosting.example"@elsewhere.example`` is a mailbox at elsewhere.example.
+        Case, a trailing dot and a U-label domain do not make another mailbox.
+        """
+        try:
+            path = parse_path(address)
+        except InvalidAddress:
+            return False
+        if not path.local:
+            return False
+        mailbox = f"{path.local.lower()}@{path.domain}"
+        return any(_recipient_matches(mailbox, path.domain, wanted) for wanted in self.recipients)
 
     def trusts(self, ip: str | None) -> bool:
         if ip is None:
@@ -166,6 +179,9 @@ class IntakeHandler:
             helo=helo,
             mail_from=envelope.mail_from or "",
             rcpt=tuple(envelope.rcpt_tos),
+            # The hop that handed the message to us (the PROXY header's client, or the
+            # peer): only a relay of ours can have written our Authentication-Results.
+            trusted_hop=self.config.trusts(_client_ip(session)),
         )
         try:
             async with self.checking.share(len(raw)):
@@ -326,6 +342,17 @@ class IntakeSMTP(SMTP):
             return
         self.xforward = {**(self.xforward or {}), **attributes}
         await self.push(replies.XFORWARD_OK)
+
+
+def _recipient_matches(mailbox: str, domain: str, wanted: str) -> bool:
+    """Whether ``mailbox`` (local@domain, normalised) is the INTAKE_RECIPIENTS entry ``wanted``."""
+    if wanted.startswith("@"):
+        return domain == normalise_domain(wanted[1:])
+    try:
+        path = parse_path(wanted)
+    except InvalidAddress:
+        return False
+    return mailbox == f"{path.local.lower()}@{path.domain}"
 
 
 def _peer_ip(session: Session) -> str | None:

@@ -79,6 +79,25 @@ def plain_mailbox(raw_value: str) -> tuple[str, str] | None:
     return display_name or "", bracketed or bare
 
 
+# The header section ends at the first empty line (RFC 5322 §2.1).
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+# A field's name at the start of a line: printable characters but the colon, then the
+# colon, with white space allowed before it (RFC 5322 §4.5.3, obsolete syntax).
+_FIELD_NAME = re.compile(rb"^([\x21-\x39\x3b-\x7e]+)[ \t]*:", re.MULTILINE)
+
+
+def field_names(message: InboundMessage) -> list[str]:
+    """The name of every field of the raw header section, lower case, top to bottom.
+
+    Read from the raw bytes, not the parsed message: the standard library's parser ends
+    the header section at a "Subject :" line (obsolete syntax, which mail clients still
+    show as a Subject) and reads the rest as body.
+    """
+    end = _HEADER_END.search(message.raw)
+    section = message.raw[: end.start()] if end else message.raw
+    return [match.group(1).decode("ascii").lower() for match in _FIELD_NAME.finditer(section)]
+
+
 def raw_fields(message: InboundMessage, name: str) -> list[str]:
     """The raw values of every header field called ``name`` (RFC 5322 §3.6 counts them)."""
     wanted = name.lower()

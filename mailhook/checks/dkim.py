@@ -49,6 +49,9 @@ class SignatureResult:
     reason: str
     partial_body: bool
     b: str
+    # The header names h= lists, lower case, in order: a name once per signed instance,
+    # counted from the bottom (RFC 6376 §5.4.2); signed-headers compares them.
+    h: tuple[str, ...] = ()
 
     @property
     def passes(self) -> bool:
@@ -70,6 +73,7 @@ class SignatureResult:
             "reason": self.reason,
             "partial_body": self.partial_body,
             "b": self.b,
+            "h": list(self.h),
         }
 
 
@@ -312,6 +316,9 @@ def _result(
         reason=reason,
         partial_body=partial_body,
         b=_text(re.sub(rb"\s+", b"", tags.get(b"b", b""))),
+        h=tuple(
+            _text(name).strip().lower() for name in tags.get(b"h", b"").split(b":") if name.strip()
+        ),
     )
 
 

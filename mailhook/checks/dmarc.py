@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mailhook.addresses import InvalidAddress, parse_path
 from mailhook.checks import register
 from mailhook.context import CheckContext
 from mailhook.dmarc_records import DmarcRecord, PolicyDiscovery, discover_policy
@@ -308,9 +309,17 @@ def _spf_pass_domain(message: InboundMessage, context: CheckContext) -> str | No
     domain = spf.get("domain")
     if spf.get("result") != "pass" or not domain:
         return None
-    if spf.get("identity") == "helo" and (message.envelope.mail_from or "").strip("<> "):
+    if spf.get("identity") == "helo" and not _null_path(message.envelope.mail_from):
         return None
     return normalise_domain(str(domain))
+
+
+def _null_path(mail_from: str | None) -> bool:
+    """Whether MAIL FROM is the null reverse-path (RFC 5321 §4.5.5); unreadable is not."""
+    try:
+        return parse_path(mail_from or "").is_null
+    except InvalidAddress:
+        return False
 
 
 def _temporary_trouble(context: CheckContext) -> str | None:

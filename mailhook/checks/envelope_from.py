@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from mailhook.addresses import InvalidAddress, parse_path
 from mailhook.checks import register
 from mailhook.checks._headers import from_mailbox, quoted
 from mailhook.context import CheckContext
-from mailhook.domains import normalise_domain, organisational_domain
+from mailhook.domains import organisational_domain
 from mailhook.findings import Finding
 from mailhook.message import InboundMessage
 
@@ -18,8 +19,13 @@ def check_envelope_from(message: InboundMessage, context: CheckContext) -> Findi
     mail_from = message.envelope.mail_from
     if mail_from is None:
         return Finding(NAME, "none", "No envelope sender (MAIL FROM) was given with the message.")
-    path = mail_from.strip().removeprefix("<").removesuffix(">").strip()
-    if not path:
+    try:
+        path = parse_path(mail_from)
+    except InvalidAddress as exc:
+        return Finding(
+            NAME, "warn", f"The envelope sender {quoted(mail_from)} is not an address ({exc})."
+        )
+    if path.is_null:
         # RFC 5321 §4.5.5: the null reverse-path is for delivery reports and auto-replies.
         return Finding(
             NAME,
@@ -27,21 +33,24 @@ def check_envelope_from(message: InboundMessage, context: CheckContext) -> Findi
             "The envelope sender is empty (<>), as for a bounce or an auto-reply; "
             "an instruction is not expected to arrive as one.",
         )
+    shown = quoted(path.address)
     mailbox = from_mailbox(message, context)
     if mailbox is None:
         return Finding(
             NAME,
             "none",
-            f"The envelope sender {quoted(path)} cannot be compared: From has no usable address.",
+            f"The envelope sender {shown} cannot be compared: From has no usable address.",
         )
-    local, at, domain = path.rpartition("@")
-    if not at or not domain:
+    if not path.local:
         return Finding(
-            NAME, "warn", f"The envelope sender {quoted(path)} is not an address with a domain."
+            NAME,
+            "warn",
+            f"The envelope sender {quoted(mail_from.strip())} is not an address of the form "
+            "local@domain.",
         )
     from_org = organisational_domain(mailbox.domain)
-    envelope_org = organisational_domain(domain)
-    shown = quoted(f"{local}@{normalise_domain(domain)}")
+    # RFC 5321 §4.1.2: the domain after a quoted local part, "@" inside it or not.
+    envelope_org = organisational_domain(path.domain)
     if envelope_org == from_org:
         return Finding(
             NAME,

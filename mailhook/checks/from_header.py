@@ -5,7 +5,7 @@ from __future__ import annotations
 from email.errors import NonASCIILocalPartDefect
 from email.headerregistry import AddressHeader
 
-from mailhook.addresses import InvalidAddress, normalise_address
+from mailhook.addresses import InvalidAddress, normalise_address, parse_mailbox
 from mailhook.checks import register
 from mailhook.checks._headers import plain_mailbox
 from mailhook.context import CheckContext
@@ -41,6 +41,14 @@ def check_from_mailbox(message: InboundMessage, context: CheckContext) -> Findin
         address = normalise_address(addr_spec)
     except InvalidAddress as exc:
         return _fail(f"The From address {addr_spec!r} is not a valid mailbox: {exc}")
+    other = _read_by_our_parser(raw_fields[0])
+    if other is not None and other != address:
+        # Two readings of one header: the standard library's (which the checks use) and
+        # ours (as in the envelope). A mail client may show either; trust neither.
+        return _fail(
+            f"The From header reads as {address} to one address parser and as {other} to "
+            "another; a mail client may show either, so the sender is not known."
+        )
     return Finding(
         name=NAME,
         result="pass",
@@ -77,6 +85,22 @@ def _mailbox(message: InboundMessage, raw_value: str) -> tuple[str, str] | Findi
         return _fail("The From header is malformed (" + "; ".join(map(_describe, defects)) + ").")
     mailbox = header.addresses[0]
     return mailbox.display_name, mailbox.addr_spec
+
+
+def _read_by_our_parser(raw_value: str) -> str | None:
+    """The From mailbox as mailhook.addresses reads it, normalised; None when it cannot.
+
+    A value of the plain form is read alike by both (property-tested in _headers), so
+    only the others are read again.
+    """
+    if plain_mailbox(raw_value) is not None:
+        return None
+    try:
+        path = parse_mailbox(_utf8(raw_value)).path
+    except InvalidAddress:
+        # The standard library's reading stands; ours refuses more obsolete forms.
+        return None
+    return f"{path.local.lower()}@{path.domain}"
 
 
 def _utf8(raw_value: str) -> str:

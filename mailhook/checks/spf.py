@@ -10,7 +10,9 @@ from typing import Any
 import idna
 import spf
 
+from mailhook.addresses import InvalidAddress, Path, parse_path
 from mailhook.checks import register
+from mailhook.checks._headers import quoted
 from mailhook.context import CheckContext
 from mailhook.dns import DnsTempError, Resolver
 from mailhook.findings import Finding
@@ -106,13 +108,26 @@ def evaluate_spf(
     receiver: str = "intakeguard",
 ) -> Finding:
     """The SPF result of ``envelope`` as it is, with a sentence saying what was checked."""
-    mail_from = _bare_address(envelope.mail_from)
     helo = (envelope.helo or "").strip()
+    try:
+        path = parse_path(envelope.mail_from or "")
+    except InvalidAddress as exc:
+        # RFC 7208 §4.3: a sender whose domain cannot be read gives "none". Never the
+        # text after the first "@": that is how "jan@kowalski.pl"@evil.pl became a check
+        # of kowalski.pl.
+        return Finding(
+            name=NAME,
+            result="none",
+            reason=f"SPF none: the MAIL FROM {quoted(envelope.mail_from or '')} has no domain "
+            f"that can be checked ({exc}; RFC 7208 §4.3).",
+            evidence={"result": "none", "domain": None, "identity": "mailfrom"},
+        )
+    mail_from = path.address
     # RFC 7208 §2.4: with an empty MAIL FROM the identity checked is postmaster@HELO.
-    identity = "mailfrom" if mail_from else "helo"
-    domain = _domain_of(mail_from) if mail_from else helo
+    identity = "mailfrom" if not path.is_null else "helo"
+    domain = path.domain if not path.is_null else helo
     client_ip = (envelope.client_ip or "").strip()
-    if not mail_from and not helo:
+    if path.is_null and not helo:
         return _not_evaluated(
             "the message came with neither a MAIL FROM address nor a HELO name to check",
             None,
@@ -129,7 +144,7 @@ def evaluate_spf(
     started = time.monotonic()
     try:
         query, (result, _code, explanation) = _run(
-            resolver, client_ip, mail_from, helo, receiver, budget
+            resolver, client_ip, path, helo, receiver, budget
         )
     except spf.PermError:
         return _not_evaluated(
@@ -159,7 +174,7 @@ def evaluate_spf(
 
 
 def _run(
-    resolver: Resolver, client_ip: str, mail_from: str, helo: str, receiver: str, budget: float
+    resolver: Resolver, client_ip: str, path: Path, helo: str, receiver: str, budget: float
 ) -> tuple[Any, tuple[str, int, str]]:
     """pyspf's query and its (result, SMTP code, explanation), all DNS through ``resolver``.
 
@@ -169,13 +184,19 @@ def _run(
     try:
         # With a querytime pyspf bounds the whole evaluation, and each lookup by what
         # is left of it; the Resolver's own timeout bounds each lookup too.
+        # pyspf splits its sender at the first "@" (split_email), so it is handed a
+        # placeholder local part and given the parsed one afterwards, for the %{l} and
+        # %{s} macros (RFC 7208 §7.3).
         query = _Query(
             i=client_ip,
-            s=_with_ascii_domain(mail_from),
+            s=f"postmaster@{path.domain}" if not path.is_null else "",
             h=_ascii_domain(helo),
             receiver=receiver,
             querytime=budget,
         )
+        if not path.is_null:
+            query.l = path.local or "postmaster"
+            query.s = f"{query.l}@{path.domain}"
         return query, query.check()
     finally:
         _ACTIVE_RESOLVER.reset(token)
@@ -235,25 +256,6 @@ def _not_evaluated(why: str, domain: str | None = None, identity: str = "mailfro
         reason=f"SPF could not be evaluated: {why}.",
         evidence={"result": "none", "domain": domain, "identity": identity},
     )
-
-
-def _bare_address(mail_from: str | None) -> str:
-    """The MAIL FROM address without angle brackets; "" for the null reverse-path."""
-    address = (mail_from or "").strip()
-    if address.startswith("<") and address.endswith(">"):
-        address = address[1:-1].strip()
-    return address
-
-
-def _domain_of(address: str) -> str:
-    # RFC 7208 §4.3: a sender without a local part stands for postmaster@domain.
-    return address.rpartition("@")[2] if "@" in address else address
-
-
-def _with_ascii_domain(address: str) -> str:
-    """``address`` with an internationalised domain written as its A-label."""
-    local, at, domain = address.rpartition("@")
-    return f"{local}{at}{_ascii_domain(domain)}"
 
 
 def _ascii_domain(domain: str) -> str:

@@ -11,7 +11,7 @@ from mailhook.findings import Finding
 from mailhook.message import InboundMessage
 
 NAME = "upstream-results"
-RESULTS: tuple[str, ...] = ("pass", "forged", "none")
+RESULTS: tuple[str, ...] = ("pass", "none", "forged")
 
 
 @dataclass
@@ -26,7 +26,9 @@ class _Reading:
 
 
 @register(
-    NAME, "Authentication-Results taken only from trusted authserv-ids at the top", results=RESULTS
+    NAME,
+    "Authentication-Results taken only from trusted authserv-ids at the top, through our hop",
+    results=RESULTS,
 )
 def check_upstream_results(message: InboundMessage, context: CheckContext) -> Finding:
     values = [value for key, value in message.parsed.raw_items() if _is_results_header(key)]
@@ -37,7 +39,7 @@ def check_upstream_results(message: InboundMessage, context: CheckContext) -> Fi
             reason="The message carries no Authentication-Results header.",
             evidence={"authserv_id": None, "forged": []},
         )
-    reading = _sort(values, context)
+    reading = _sort(values, context, trusted_hop=message.envelope.trusted_hop)
     trusted_ids = [header.authserv_id for header in reading.trusted]
     evidence = {
         "authserv_id": trusted_ids[0] if trusted_ids else None,
@@ -69,8 +71,12 @@ def check_upstream_results(message: InboundMessage, context: CheckContext) -> Fi
     return Finding(name=NAME, result="none", reason=_none_reason(reading), evidence=evidence)
 
 
-def _sort(values: list[str], context: CheckContext) -> _Reading:
+def _sort(values: list[str], context: CheckContext, *, trusted_hop: bool) -> _Reading:
     """Which headers to trust, walking from the top (the most recent) down.
+
+    Without a ``trusted_hop`` (the message reached us from the sending client itself,
+    not through a relay, the pipe or a REST caller of ours) nothing in it was written by
+    our servers: a header claiming a trusted id, or ours, is forged wherever it sits.
 
     RFC 8601 §5: a header is taken on trust only from a server of our own, and our
     servers are the last hops, so their headers are the topmost run. A header claiming a
@@ -88,7 +94,15 @@ def _sort(values: list[str], context: CheckContext) -> _Reading:
             reading.unreadable += 1
             continue
         writer = header.authserv_id
-        if writer == own_id and writer not in trusted_ids:
+        if not trusted_hop and (writer in trusted_ids or writer == own_id):
+            # No server of ours handed the message over: every header in it is the
+            # sending client's text, and one claiming our id is a lie (RFC 8601 §5).
+            reading.forged_ids.append(writer)
+            reading.forged.append(
+                f"it claims the trusted authserv-id {writer}, but the message came straight "
+                "from the sending client, not through one of our relays, so the sender wrote it"
+            )
+        elif writer == own_id and writer not in trusted_ids:
             reading.forged_ids.append(writer)
             reading.forged.append(
                 f"it claims intakeguard's own authserv-id {writer}, which no server before us "

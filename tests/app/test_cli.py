@@ -237,8 +237,8 @@ def test_rules_check_lists_every_check_result_and_what_it_leads_to(tmp_path: Pat
         "review (not listed; never weaker than review, as the check could not complete, "
         "so it vouches for nothing)"
     )
-    assert consequence["instruction-kind.none"].startswith("review (not listed; never weaker")
-    assert consequence["service-scope.mixed"].startswith("review (not listed; never weaker")
+    assert consequence["instruction-kind.none"].startswith("review")
+    assert consequence["service-scope.mixed"].startswith("review")
     assert consequence["customer-match.fail"] == "reject"
     assert "unrecognised request -> review" in lines
 
@@ -534,6 +534,24 @@ def test_check_json_against_the_registry_records_nothing(tmp_path: Path) -> None
             assert session.scalar(select(func.count()).select_from(Verdict)) == 0
     finally:
         engine.dispose()
+
+
+def test_check_believes_authentication_results_only_of_a_relayed_message(
+    tmp_path: Path,
+) -> None:
+    def upstream(*flags: str) -> str:
+        result = intakeguard(
+            "check", MAIL / "trusted-authentication-results.eml", "--json", *flags,
+            cwd=tmp_path, database_url=sqlite_file(tmp_path),
+            trusted_authserv_ids="mx.hosting.example",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        checks = json.loads(result.stdout)["checks"]
+        return str(next(c["result"] for c in checks if c["name"] == "upstream-results"))
+
+    # A saved file may come from anywhere; --relayed says it came through our relay.
+    assert upstream() == "forged"
+    assert upstream("--relayed") == "pass"
 
 
 def test_check_under_dns_trouble_shows_no_decision(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import smtplib
 import subprocess
@@ -13,13 +14,14 @@ from typing import Any
 import httpx
 import pytest
 
+from app.auth import create_token
 from app.db.models import Base
 from app.handoff import HttpHandoff, InProcessHandoff
 from app.intake import DecisionService
 from app.settings import Settings
 from mailhook.smtp import SmtpConfig
 from tests.smtp_server import SmtpThread
-from tests.support import ADMIN_TOKEN, RULES, SECRET_KEY, LiveServer, make_message
+from tests.support import ADMIN_TOKEN, FIXTURES, RULES, SECRET_KEY, LiveServer, make_message
 
 INTAKEGUARD = Path(sys.executable).parent / "intakeguard"
 DESK = "support@hosting.example"
@@ -213,3 +215,85 @@ def test_pipe_exit_codes(
     misconfigured = pipe(settings, make_message(), INTAKEGUARD_DNS_TIMEOUT="soon")
     assert misconfigured.returncode == 78
     assert b"INTAKEGUARD_DNS_TIMEOUT" in misconfigured.stderr
+
+
+TRUSTED_RESULTS = (FIXTURES / "mail" / "trusted-authentication-results.eml").read_bytes()
+
+
+@pytest.fixture
+def trusting_our_mta(service: DecisionService, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The live service trusts mx.hosting.example's Authentication-Results, for one test."""
+    trust = dataclasses.replace(
+        service.trust, trusted_authserv_ids=frozenset({"mx.hosting.example"})
+    )
+    monkeypatch.setattr(service, "trust", trust)
+
+
+def upstream_result(api: httpx.Client, verdict_id: str) -> str:
+    verdict = api.get(f"/v1/verdicts/{verdict_id}").json()
+    return next(c["result"] for c in verdict["checks"] if c["name"] == "upstream-results")
+
+
+def test_the_pipe_is_a_hop_of_ours(
+    api: httpx.Client, settings: Settings, service: DecisionService
+) -> None:
+    # The local MTA runs the pipe: the Authentication-Results on top are its own.
+    done = pipe(settings, TRUSTED_RESULTS, INTAKEGUARD_TRUSTED_AUTHSERV_IDS="mx.hosting.example")
+    assert done.returncode == 0, done.stderr.decode()
+    assert upstream_result(api, done.stdout.decode().split()[1].rstrip(":")) == "pass"
+
+
+def test_smtp_straight_from_the_client_believes_no_results_header(
+    api: httpx.Client, service: DecisionService, trusting_our_mta: None
+) -> None:
+    with SmtpThread(lambda: InProcessHandoff(service), SmtpConfig(recipients=(DESK,))) as server:
+        code, reply = smtp_send(server.port, TRUSTED_RESULTS)
+    assert code == 250, reply
+    assert upstream_result(api, reply.decode().rpartition(" ")[2]) == "forged"
+
+
+def test_smtp_through_our_relay_believes_its_results_header(
+    api: httpx.Client, service: DecisionService, trusting_our_mta: None
+) -> None:
+    with SmtpThread(lambda: InProcessHandoff(service), smtp_config()) as server:
+        code, reply = smtp_send_forwarded(server.port, TRUSTED_RESULTS)
+    assert code == 250, reply
+    assert upstream_result(api, reply.decode().rpartition(" ")[2]) == "pass"
+
+
+def token_with(service: DecisionService, *scopes: str) -> str:
+    with service.sessions.begin() as session:
+        return create_token(session, "remote receiver", list(scopes))
+
+
+def test_a_remote_receiver_hands_its_trusted_hop_over_with_the_relay_scope(
+    api: httpx.Client, live_api: LiveServer, service: DecisionService, trusting_our_mta: None
+) -> None:
+    relay_token = token_with(service, "intake", "relay")
+    with SmtpThread(lambda: HttpHandoff(live_api.url, relay_token), smtp_config()) as server:
+        code, reply = smtp_send_forwarded(server.port, TRUSTED_RESULTS)
+    assert code == 250, reply
+    assert upstream_result(api, reply.decode().rpartition(" ")[2]) == "pass"
+
+
+def test_a_remote_receiver_without_the_relay_scope_defers_relayed_mail(
+    live_api: LiveServer, service: DecisionService
+) -> None:
+    # relay=true with an API_TOKEN lacking the scope: the API refuses (403), the sender's
+    # server keeps the message (451) until the operator gives the token the scope.
+    intake_token = token_with(service, "intake")
+    with SmtpThread(lambda: HttpHandoff(live_api.url, intake_token), smtp_config()) as server:
+        code, reply = smtp_send_forwarded(server.port, TRUSTED_RESULTS)
+    assert code == 451
+    assert b"misconfigured" in reply
+
+
+def test_a_remote_receiver_hands_mail_from_a_client_over_without_relay(
+    api: httpx.Client, live_api: LiveServer, service: DecisionService, trusting_our_mta: None
+) -> None:
+    intake_token = token_with(service, "intake")
+    config = SmtpConfig(recipients=(DESK,))
+    with SmtpThread(lambda: HttpHandoff(live_api.url, intake_token), config) as server:
+        code, reply = smtp_send(server.port, TRUSTED_RESULTS)
+    assert code == 250, reply
+    assert upstream_result(api, reply.decode().rpartition(" ")[2]) == "forged"

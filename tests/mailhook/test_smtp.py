@@ -104,6 +104,38 @@ def test_mail_for_other_addresses_is_refused_at_rcpt(smtp: SmtpThread) -> None:
         assert client.rcpt("anyone@desk.example")[0] == 250
 
 
+def test_the_recipient_check_reads_trailing_dots_and_u_labels() -> None:
+    config = SmtpConfig(recipients=("desk@żółw.pl", "@desk.example"))
+    assert config.accepts("DESK@xn--w-uga1v8h.pl.")
+    assert config.accepts("anyone@DESK.example.")
+    assert not config.accepts('"desk@żółw.pl"@elsewhere.example')
+    assert not config.accepts("<>")
+
+
+@pytest.mark.parametrize(
+    ("recipient", "code"),
+    [
+        # RFC 5321 §4.1.2: the domain follows the quoted local part, "@" inside it or not.
+        pytest.param('"support@hosting.example"@elsewhere.example', 550, id="quoted @ elsewhere"),
+        pytest.param('"anyone@elsewhere.example"@desk.example', 250, id="quoted @ at our domain"),
+        pytest.param('"support"@hosting.example', 250, id="quoted desk address"),
+        pytest.param("SUPPORT@Hosting.Example", 250, id="case"),
+        pytest.param("<@relay.example:support@hosting.example>", 250, id="source route"),
+        # aiosmtpd refuses the syntax itself (553) before our check.
+        pytest.param("support@hosting.example@elsewhere.example", 553, id="two @ unquoted"),
+    ],
+)
+def test_recipients_are_read_by_the_one_address_parser(
+    smtp: SmtpThread, recipient: str, code: int
+) -> None:
+    with session(smtp) as client:
+        client.mail("jan@acme.pl")
+        assert (
+            client.docmd("RCPT TO:", f"<{recipient}>" if recipient[0] != "<" else recipient)[0]
+            == code
+        )
+
+
 def test_the_size_limit_is_advertised_and_enforced(smtp: SmtpThread) -> None:
     with session(smtp) as client:
         assert client.esmtp_features["size"] == "100000"
@@ -177,6 +209,20 @@ def test_xforward_from_a_trusted_relay_supplies_client_ip_and_helo(
     first, second = handoff.messages
     assert (first.envelope.client_ip, first.envelope.helo) == ("192.0.2.10", "mx.acme.pl")
     assert (second.envelope.client_ip, second.envelope.helo) == ("127.0.0.1", "mx.acme.pl")
+    # Both came through our relay, with or without XFORWARD: a hop declared ours.
+    assert first.envelope.trusted_hop and second.envelope.trusted_hop
+
+
+def test_mail_straight_from_a_client_is_no_trusted_hop(
+    smtp: SmtpThread, handoff: RecordingHandoff
+) -> None:
+    # Class 7 of issue 13: the sending client itself connected, so whatever
+    # Authentication-Results it carries, no server of ours wrote them.
+    with session(smtp) as client:
+        client.mail("jan@acme.pl")
+        client.rcpt(DESK)
+        assert client.data(make_message())[0] == 250
+    assert handoff.messages[0].envelope.trusted_hop is False
 
 
 def test_what_xforward_leaves_out_is_unknown_not_the_relays_own(
@@ -353,6 +399,8 @@ def test_a_proxy_header_from_a_trusted_proxy_names_the_client(
             client.rcpt(DESK)
             assert client.data(make_message())[0] == 250
     assert handoff.messages[0].envelope.client_ip == "203.0.113.7"
+    # The proxy passes the client's own SMTP session through: that client is the hop.
+    assert handoff.messages[0].envelope.trusted_hop is False
 
 
 def test_a_proxy_header_from_anyone_else_closes_the_connection(

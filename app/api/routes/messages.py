@@ -10,7 +10,12 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import ServiceDep, SettingsDep, require
-from app.api.problems import PayloadTooLarge, UnprocessableMessage, UnsupportedMediaType
+from app.api.problems import (
+    Forbidden,
+    PayloadTooLarge,
+    UnprocessableMessage,
+    UnsupportedMediaType,
+)
 from app.api.schemas import ErrorBody, VerdictOut
 from app.auth import Principal
 from app.errors import InvalidInput
@@ -19,6 +24,7 @@ from mailhook.message import Channel, Envelope, parse_message
 
 router = APIRouter(prefix="/v1/messages", tags=["intake"])
 
+RELAY_SCOPE = "relay"
 ACCEPTED_TYPES = ("message/rfc822", "application/octet-stream", "text/plain")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -28,6 +34,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
     status_code=status.HTTP_201_CREATED,
     response_model=VerdictOut,
     responses={
+        403: {"model": ErrorBody, "description": "relay=true without the relay scope"},
         413: {"model": ErrorBody},
         415: {"model": ErrorBody},
         422: {"model": ErrorBody},
@@ -44,7 +51,7 @@ async def submit_message(
     request: Request,
     service: ServiceDep,
     settings: SettingsDep,
-    _: Annotated[Principal, Depends(require("intake"))],
+    principal: Annotated[Principal, Depends(require("intake"))],
     client_ip: Annotated[str | None, Query(max_length=45)] = None,
     helo: Annotated[str | None, Query(max_length=255)] = None,
     mail_from: Annotated[str | None, Query(max_length=320)] = None,
@@ -56,6 +63,14 @@ async def submit_message(
             "or pipe hands it over; recorded, never used to decide"
         ),
     ] = Channel.API,
+    relay: Annotated[
+        bool,
+        Query(
+            description="The caller is a mail server of ours handing the message over "
+            "(needs the relay scope): Authentication-Results of TRUSTED_AUTHSERV_IDS in it "
+            "may be believed. Without it every such header is the sender's own text."
+        ),
+    ] = False,
 ) -> dict[str, object]:
     """Verify a message, record its verdict and return it (201)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -63,7 +78,12 @@ async def submit_message(
         raise UnsupportedMediaType(
             f"send the raw message as message/rfc822, not {content_type or 'no content type'}"
         )
-    envelope = _envelope(client_ip, helo, mail_from, tuple(rcpt or ()))
+    if relay and RELAY_SCOPE not in principal.scopes:
+        raise Forbidden(
+            f"relay=true needs the scope {RELAY_SCOPE!r}: only a mail server of ours may say "
+            "the message came through our relays; leave relay out for mail from anyone else"
+        )
+    envelope = _envelope(client_ip, helo, mail_from, tuple(rcpt or ()), trusted_hop=relay)
     raw = await _read_capped(request, settings.max_message_bytes)
     try:
         message = parse_message(raw, envelope, channel)
@@ -73,7 +93,12 @@ async def submit_message(
 
 
 def _envelope(
-    client_ip: str | None, helo: str | None, mail_from: str | None, rcpt: tuple[str, ...]
+    client_ip: str | None,
+    helo: str | None,
+    mail_from: str | None,
+    rcpt: tuple[str, ...],
+    *,
+    trusted_hop: bool,
 ) -> Envelope:
     """The envelope the query parameters give; InvalidInput names a parameter that is wrong."""
     if client_ip is not None:
@@ -85,7 +110,9 @@ def _envelope(
         # No SMTP command can carry a control character (RFC 5321 §4.1.2).
         if any(value and _CONTROL.search(value) for value in values):
             raise InvalidInput(f"{name}: must not contain control characters")
-    return Envelope(client_ip=client_ip, helo=helo, mail_from=mail_from, rcpt=rcpt)
+    return Envelope(
+        client_ip=client_ip, helo=helo, mail_from=mail_from, rcpt=rcpt, trusted_hop=trusted_hop
+    )
 
 
 async def _read_capped(request: Request, limit: int) -> bytes:

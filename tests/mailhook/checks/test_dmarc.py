@@ -65,9 +65,15 @@ def dmarc(
     return run(message, resolver, *earlier)
 
 
-def forwarded(name: str, resolver: Resolver, *earlier: Finding) -> Finding:
-    """A fixture checked the way the pipeline does: ARC and upstream results first."""
-    message = parse_message((MAIL / f"{name}.eml").read_bytes(), Envelope(), Channel.API)
+def forwarded(
+    name: str, resolver: Resolver, *earlier: Finding, trusted_hop: bool = True
+) -> Finding:
+    """A fixture checked the way the pipeline does: ARC and upstream results first.
+
+    ``trusted_hop``: the message came through our relay (the upstream header can be ours).
+    """
+    envelope = Envelope(trusted_hop=trusted_hop)
+    message = parse_message((MAIL / f"{name}.eml").read_bytes(), envelope, Channel.API)
     context = CheckContext(resolver=resolver, trust=TRUST)
     findings = (
         check_arc(message, context),
@@ -407,6 +413,24 @@ def test_a_trusted_upstream_header_vouches_for_the_domain(resolver: Resolver) ->
         "(DMARC record at _dmarc.acme.pl)."
     )
     assert finding.evidence["via"] == "upstream"
+
+
+def test_a_trusted_header_vouches_for_nothing_without_our_hop(resolver: Resolver) -> None:
+    # Straight from the sending client: the header is the sender's own text (class 7).
+    finding = forwarded(
+        "trusted-authentication-results", resolver, spf("none", "x"), dkim(), trusted_hop=False
+    )
+    assert finding.result == "reject"
+    assert finding.evidence["via"] is None
+
+
+def test_a_trusted_arc_sealer_still_vouches_without_our_hop(resolver: Resolver) -> None:
+    # ARC seals are verified cryptographically (RFC 8617 §5.2): no hop is needed.
+    finding = forwarded(
+        "forwarded-trusted-arc-sealer", resolver, spf("none", "x"), dkim(), trusted_hop=False
+    )
+    assert finding.result == "pass"
+    assert finding.evidence["via"] == "arc"
 
 
 def test_forged_authentication_results_vouch_for_nothing(resolver: Resolver) -> None:

@@ -56,7 +56,24 @@ def test_no_envelope_at_all_is_nothing_to_compare() -> None:
 def test_an_envelope_sender_without_a_domain_is_a_warning() -> None:
     assert with_mail_from("postmaster") == (
         "warn",
-        "The envelope sender postmaster is not an address with a domain.",
+        "The envelope sender postmaster is not an address of the form local@domain.",
+    )
+
+
+def test_the_domain_after_a_quoted_local_part_is_compared() -> None:
+    # RFC 5321 §4.1.2: "jan@acme.pl" is the local part; the domain is lists.example.
+    assert with_mail_from('"jan@acme.pl"@lists.example') == (
+        "warn",
+        'The envelope sender "jan@acme.pl"@lists.example is in lists.example, not in the From '
+        "domain's organisation acme.pl, as for mail sent through a list or a service.",
+    )
+    assert with_mail_from("<@relay.example:bounces@MAIL.ACME.PL.>")[0] == "pass"
+
+
+def test_an_envelope_sender_that_cannot_be_read_is_a_warning() -> None:
+    assert with_mail_from('"jan@acme.pl') == (
+        "warn",
+        'The envelope sender "jan@acme.pl is not an address (the quoted local part is not closed).',
     )
 
 

@@ -156,3 +156,29 @@ def test_a_value_in_another_form_goes_to_the_parser() -> None:
     assert plain_mailbox("jan@acme.pl") == ("", "jan@acme.pl")
     for value in ['"Jan" <jan@acme.pl>', "Jan  K <a@b>", "=?utf-8?q?J?= <a@b>", "a@b (c)"]:
         assert plain_mailbox(value) is None
+
+
+def test_a_from_two_address_parsers_read_differently_fails() -> None:
+    # The standard library decodes an encoded word inside the address (RFC 2047 §5
+    # forbids one there), mailhook.addresses does not: a client may show either.
+    raw = b"From: Jan <=?utf-8?q?jan?= @acme.pl>\r\nSubject: x\r\n\r\nbody\r\n"
+    finding = check_from_mailbox(parse_message(raw, Envelope(), Channel.API), CheckContext())
+    assert finding.result == "fail"
+    assert finding.reason == (
+        "The From header reads as jan@acme.pl to one address parser and as "
+        "=?utf-8?q?jan?=@acme.pl to another; a mail client may show either, so the sender "
+        "is not known."
+    )
+
+
+def test_forms_both_parsers_read_alike_pass() -> None:
+    for value, address in (
+        ('"jan@acme.pl" <mallory@evil.example>', "mallory@evil.example"),
+        ("jan@acme.pl (Jan <x@evil.example>)", "jan@acme.pl"),
+        ("jan(@evil.example)@acme.pl", "jan@acme.pl"),
+        ("=?utf-8?q?jan=40acme.pl?= <mallory@evil.example>", "mallory@evil.example"),
+        ('"Kowalski, Jan" <JAN@żółw.pl>', "jan@xn--w-uga1v8h.pl"),
+    ):
+        raw = f"From: {value}\r\nSubject: x\r\n\r\nbody\r\n".encode()
+        finding = check_from_mailbox(parse_message(raw, Envelope(), Channel.API), CheckContext())
+        assert (finding.result, finding.evidence.get("address")) == ("pass", address), value

@@ -295,3 +295,66 @@ def test_a_dns_timeout_on_spf_makes_intake_a_temporary_failure(
     assert response.status_code == 503, response.text
     assert "Retry-After" in response.headers
     assert api.get("/v1/verdicts").json()["items"] == []
+
+
+@pytest.mark.parametrize(
+    ("mail_from", "client_ip", "result", "domain"),
+    [
+        # RFC 5321 §4.1.2: the domain follows the quoted local part, "@" and all.
+        pytest.param(
+            '"jan@acme.pl"@lists.example',
+            "203.0.113.50",
+            "pass",
+            "lists.example",
+            id="quoted @: the list's own server passes for the list",
+        ),
+        pytest.param(
+            '<"jan@acme.pl"@lists.example>',
+            CUSTOMER_SERVER,
+            "fail",
+            "lists.example",
+            id="quoted @: acme's server is not the list's",
+        ),
+        pytest.param(
+            r'"jan\"@acme.pl"@lists.example',
+            "203.0.113.50",
+            "pass",
+            "lists.example",
+            id="escaped quote inside the quoted local part",
+        ),
+        pytest.param(
+            "<@relay.example:jan@acme.pl>",
+            CUSTOMER_SERVER,
+            "pass",
+            "acme.pl",
+            id="source route dropped",
+        ),
+        pytest.param(
+            "jan@ACME.PL.", CUSTOMER_SERVER, "pass", "acme.pl", id="case and trailing dot"
+        ),
+    ],
+)
+def test_the_mail_from_domain_is_the_one_parse_path_gives(
+    resolver: Resolver, mail_from: str, client_ip: str, result: str, domain: str
+) -> None:
+    finding = check(resolver, mail_from, client_ip)
+    assert (finding.result, finding.evidence["domain"]) == (result, domain), finding.reason
+    assert finding.evidence["identity"] == "mailfrom"
+
+
+def test_a_quoted_local_part_is_named_as_written_in_the_reason(resolver: Resolver) -> None:
+    finding = check(resolver, '"jan@acme.pl"@lists.example', CUSTOMER_SERVER)
+    assert finding.reason == (
+        'SPF fail: the MAIL FROM domain lists.example ("jan@acme.pl"@lists.example) does not '
+        "allow 192.0.2.10 to send its mail (matched mechanism '-all'); the envelope sender is "
+        "forged, or the message was forwarded."
+    )
+
+
+def test_a_mail_from_that_cannot_be_read_has_no_domain_to_check(resolver: Resolver) -> None:
+    finding = check(resolver, '"jan@acme.pl@lists.example', CUSTOMER_SERVER)
+    assert finding.result == "none"
+    assert finding.evidence["domain"] is None
+    assert finding.reason.startswith(
+        'SPF none: the MAIL FROM "jan@acme.pl@lists.example has no domain that can be checked'
+    )

@@ -15,13 +15,14 @@ MAIL = FIXTURES / "mail"
 TRUST = TrustConfig(trusted_authserv_ids=frozenset({"mx.hosting.example"}))
 
 
-def check(raw: bytes, trust: TrustConfig = TRUST) -> Finding:
-    message = parse_message(raw, Envelope(), Channel.API)
+def check(raw: bytes, trust: TrustConfig = TRUST, *, trusted_hop: bool = True) -> Finding:
+    """The finding for ``raw``; by default it came through a hop of ours (a relay)."""
+    message = parse_message(raw, Envelope(trusted_hop=trusted_hop), Channel.API)
     return check_upstream_results(message, CheckContext(trust=trust))
 
 
-def scenario(name: str, trust: TrustConfig = TRUST) -> Finding:
-    return check((MAIL / f"{name}.eml").read_bytes(), trust)
+def scenario(name: str, trust: TrustConfig = TRUST, *, trusted_hop: bool = True) -> Finding:
+    return check((MAIL / f"{name}.eml").read_bytes(), trust, trusted_hop=trusted_hop)
 
 
 def with_results(*values: str) -> bytes:
@@ -51,6 +52,33 @@ def test_the_header_of_our_own_mta_on_top_is_trusted() -> None:
         "dmarc": "pass",
         "header_from": "acme.pl",
     }
+
+
+def test_without_our_hop_the_trusted_header_on_top_is_forged() -> None:
+    # Class 7: sent straight to the SMTP door (or by a REST caller without the relay
+    # scope), a header claiming our MTA's id was written by the sender.
+    finding = scenario("trusted-authentication-results", trusted_hop=False)
+    assert finding.result == "forged"
+    assert finding.reason == (
+        "An Authentication-Results header is forged: it claims the trusted authserv-id "
+        "mx.hosting.example, but the message came straight from the sending client, not "
+        "through one of our relays, so the sender wrote it."
+    )
+    assert finding.evidence["forged"] == ["mx.hosting.example"]
+    assert finding.evidence["authserv_id"] is None
+    assert finding.evidence["dmarc"] is None
+
+
+def test_without_our_hop_our_own_id_is_forged_too() -> None:
+    raw = with_results("intakeguard; dmarc=pass header.from=acme.pl")
+    finding = check(raw, TrustConfig(), trusted_hop=False)
+    assert finding.result == "forged"
+    assert "came straight from the sending client" in finding.reason
+
+
+def test_without_our_hop_other_headers_are_ignored_as_before() -> None:
+    finding = check(with_results("mx.gmail.example; spf=pass"), trusted_hop=False)
+    assert finding.result == "none"
 
 
 def test_a_trusted_id_below_an_untrusted_header_is_forged() -> None:
@@ -197,3 +225,14 @@ def test_a_long_results_text_is_read_each_time_not_kept() -> None:
     assert second is not None
     assert str(first.results[0]) == str(second.results[0])
     assert first is not second
+
+
+def test_the_spf_domain_is_read_by_the_one_address_parser() -> None:
+    # RFC 5321 §4.1.2: the domain follows the quoted local part, "@" inside it or not.
+    for mailfrom, domain in (
+        ('"jan@acme.pl"@evil.example', "evil.example"),
+        ("jan@ACME.PL.", "acme.pl"),
+        ("@acme.pl", "acme.pl"),
+    ):
+        finding = check(with_results(f"mx.hosting.example; spf=pass smtp.mailfrom={mailfrom}"))
+        assert finding.evidence["spf_domain"] == domain, mailfrom
