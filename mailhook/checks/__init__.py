@@ -43,6 +43,29 @@ def register(name: str, description: str) -> Callable[[CheckFunction], CheckFunc
     return decorate
 
 
+@dataclass(frozen=True, slots=True)
+class Declared:
+    """A check that runs outside the pipeline (extraction, the app), and its results."""
+
+    name: str
+    description: str
+    results: tuple[str, ...]
+
+
+_DECLARED: dict[str, Declared] = {}
+
+
+def declare(name: str, description: str, results: tuple[str, ...]) -> None:
+    """Declare a check run outside the pipeline; two checks may not share a name."""
+    if name in _DECLARED or name in _REGISTRY:
+        raise ValueError(f"a check named {name!r} is already declared")
+    _DECLARED[name] = Declared(name=name, description=description, results=results)
+
+
+def declared() -> dict[str, Declared]:
+    return dict(_DECLARED)
+
+
 def registered() -> dict[str, Check]:
     _load_builtin_checks()
     return dict(_REGISTRY)

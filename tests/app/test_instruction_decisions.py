@@ -312,13 +312,14 @@ ROWS = [
         (),
         "accepted",
     ),
+    # The signature is the sender's own text too: a client shows it, and a PS under it.
     row(
         "Podpis",
         "Proszę o duplikat faktury.\n-- \nJan Kowalski\nACME, acme.pl, "
         "transfer domeny to nasza specjalność\n",
-        ("invoice_duplicate",),
-        (),
-        "accepted",
+        ("invoice_duplicate", "transfer_out"),
+        ("acme.pl",),
+        "otp_required",
     ),
     # Forwarded: the forwarder's own text above is the instruction.
     row(

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from app.rules import load_rules
 from mailhook import identifiers as ids
-from mailhook import instructions
+from mailhook import instructions, reading, services
 from mailhook import text as text_module
 from mailhook.identifiers import Identifier, IdentifierKind
 from mailhook.instructions import (
@@ -128,17 +128,18 @@ def test_domains_inside_email_addresses_are_ignored() -> None:
     assert found.services == ()
 
 
-def test_domains_inside_urls_are_ignored() -> None:
+def test_the_host_of_a_url_is_named_and_the_rest_of_it_is_not() -> None:
+    # Formerly a URL named nothing: a domain written as a link is a domain named.
     found = instruction(
         "Zobacz https://panel.hosting.example/domains?name=acme.pl oraz "
-        "<http://www.żółw.pl/cennik> i ftp://files.acme.eu/x."
+        "<http://www.żółw.pl/cennik> i ftp://user@files.acme.eu:21/x."
     )
-    assert found.services == ()
+    assert found.services == ("panel.hosting.example", "www.xn--w-uga1v8h.pl", "files.acme.eu")
 
 
 def test_a_domain_next_to_a_url_is_still_found() -> None:
     found = instruction("Domena acme.pl, instrukcja: https://help.hosting.example/transfer")
-    assert found.services == ("acme.pl",)
+    assert found.services == ("acme.pl", "help.hosting.example")
 
 
 def test_finds_server_ids_in_any_case() -> None:
@@ -152,7 +153,9 @@ def test_finds_logins() -> None:
 
 
 def test_an_extraction_of_nothing_is_empty() -> None:
-    assert instruction("Dzień dobry.") == Instruction(kinds=(), services=(), logins=())
+    found = instruction("Dzień dobry.")
+    assert dataclasses.replace(found, parts=(), findings=()) == Instruction((), (), ())
+    assert [(f.name, f.result) for f in found.findings] == [("instruction-parts", "pass")]
 
 
 @pytest.mark.parametrize(
@@ -170,8 +173,12 @@ def test_to_a_label(name: str, a_label: str | None) -> None:
     assert to_a_label(name) == a_label
 
 
-def test_a_reply_subject_asks_for_nothing_by_itself() -> None:
-    assert instruction("Dziekuje.", subject="Re: kod AuthInfo").kinds == ()
+def test_a_reply_subject_counts_only_where_the_sender_asks_nothing_else() -> None:
+    # Formerly a reply's subject was never read: what the sender sees there, and
+    # answers "thanks" to, is what the message is about.
+    assert instruction("Dziekuje.", subject="Re: kod AuthInfo").kinds == ("transfer_out",)
+    asks = instruction("Prosze o duplikat faktury.", subject="Re: kod AuthInfo acme.pl")
+    assert (asks.kinds, asks.services) == (("invoice_duplicate",), ("acme.pl",))
 
 
 # Linear in the body: proved by what each step is given and how much it reads, not by
@@ -238,7 +245,7 @@ def test_every_pattern_runs_once_over_at_most_the_capped_text(
     monkeypatch.setattr(
         instructions, "phrase_pattern", lambda phrase: Spy(real_phrase_pattern(phrase), seen)
     )
-    for module, attribute in [(instructions, "_DOMAIN"), (instructions, "_URL"), (ids, "_NUMBER")]:
+    for module, attribute in [(services, "_DOMAIN"), (services, "_URL"), (ids, "_NUMBER")]:
         monkeypatch.setattr(module, attribute, Spy(getattr(module, attribute), seen))
     spied = dataclasses.replace(
         CATALOGUE,
@@ -247,11 +254,14 @@ def test_every_pattern_runs_once_over_at_most_the_capped_text(
         code_pattern=Spy(CATALOGUE.code_pattern, seen, matched),
     )
     found = extract(huge(name), spied)
-    phrases = sum(len(kind.phrases) for kind in CATALOGUE.kinds)
     assert seen, "the spies saw nothing: the test no longer watches extraction"
-    # Each phrase at most once, plus URL, domain, server id, login, code, identifiers.
-    assert len(seen) <= phrases + 6
-    assert len({pattern for pattern, _ in seen}) == len(seen)
+    # Each pattern runs at most once over each piece read: the subject, the part's own
+    # text, its quoted history, and all own text together (logins, codes, identifiers).
+    runs: dict[str, list[int]] = {}
+    for pattern, length in seen:
+        runs.setdefault(pattern, []).append(length)
+    assert max(len(lengths) for lengths in runs.values()) <= 4
+    assert max(sum(lengths) for lengths in runs.values()) <= 3 * MAX_TEXT
     assert max(length for _, length in seen + matched) <= MAX_TEXT
     # Tried only where the text holds an opening ("kod" here), not at every place.
     assert len(matched) <= MAX_TEXT // len("kod")
@@ -273,12 +283,12 @@ def test_reading_stops_at_the_cap(monkeypatch: pytest.MonkeyPatch, name: str) ->
             yield line
 
     monkeypatch.setattr(text_module, "lines", counted)
-    monkeypatch.setattr(instructions, "lines", counted)
+    monkeypatch.setattr(reading, "lines", counted)
     text, truncated = readable_text(huge(name))
     assert len(text) <= MAX_TEXT
     if name == "short lines":
         assert truncated
-        # Lines up to the cap in without_quotes, then again in the bound: no more.
+        # Lines up to the cap in split_written, then again in the budget: no more.
         assert len(pulled) <= 2 * (MAX_TEXT // len(LINE) + 3)
 
 
@@ -401,8 +411,8 @@ _NUMBER_TEXT = st.tuples(
 @settings(max_examples=2000, deadline=None)
 @given(_DOMAIN_TEXT)
 def test_domains_are_those_the_pattern_finds_in_the_whole_text(text: str) -> None:
-    whole = [to_a_label(match.group(1)) for match in instructions._DOMAIN.finditer(text)]
-    assert instructions._domains(text) == [a_label for a_label in whole if a_label is not None]
+    whole = [to_a_label(match.group(1)) for match in services._DOMAIN.finditer(text)]
+    assert services._domains(text) == [a_label for a_label in whole if a_label is not None]
 
 
 @settings(max_examples=2000, deadline=None)

@@ -1,0 +1,202 @@
+"""The parts of a message a person may open, each as the text a mail client shows of it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from email import errors
+from email.message import EmailMessage, MIMEPart
+
+from mailhook.htmltext import render_html
+from mailhook.message import MAX_NESTED_PARTS
+from mailhook.text import subjects
+
+# Parts read as text. Every text/* type is shown as text by some client; message/*
+# reports (delivery status, read receipts) are lines of headers a client shows too.
+_TEXT_MAIN_TYPE = "text"
+_REPORTS = frozenset({"message/delivery-status", "message/disposition-notification"})
+_ATTACHED_MESSAGES = frozenset({"message/rfc822", "message/global"})
+# Parts no person reads: a signature over the others (RFC 1847, RFC 3156, RFC 8551)
+# and the version marker of an encrypted message; what they sign is read.
+_NOT_FOR_READING = frozenset(
+    {
+        "application/pgp-signature",
+        "application/pkcs7-signature",
+        "application/x-pkcs7-signature",
+        "application/pgp-encrypted",
+    }
+)
+# Transfer encodings the standard library decodes (RFC 2045 §6.1, and uuencode).
+_DECODABLE = frozenset(
+    {"7bit", "8bit", "binary", "quoted-printable", "base64"}
+    | {"x-uuencode", "uuencode", "uue", "x-uue"}
+)
+_BROKEN_BASE64 = (
+    errors.InvalidBase64CharactersDefect,
+    errors.InvalidBase64LengthDefect,
+    errors.InvalidBase64PaddingDefect,
+)
+_ASCII_NAMES = frozenset({"us-ascii", "ascii", "us_ascii", "646", "ansi_x3.4-1968"})
+# More leaf parts than this are not looked at (one multipart may hold any number).
+MAX_PARTS = MAX_NESTED_PARTS
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One part a person may open, as far as it could be read."""
+
+    # "1 text/plain", "3 attachment invoice.pdf (application/pdf)": how an agent finds it.
+    label: str
+    content_type: str
+    filename: str | None
+    # An attachment, or inside an attached message: opened apart from the body.
+    attached: bool
+    # What a client shows of it; None when it cannot be read (``problem`` says why).
+    text: str | None
+    problem: str = ""
+    # HTML text kept out of sight (display:none, tiny or white type…); also in ``text``.
+    hidden: str = ""
+    # Where the part's links point (HTML href values).
+    links: tuple[str, ...] = ()
+    # (group, branch) when the part is one of the alternatives of a multipart/alternative
+    # (RFC 2046 §5.1.4): a client shows one branch of each group, any one.
+    alternative: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """Every part found, and whether there were more than MAX_PARTS."""
+
+    parts: tuple[Part, ...]
+    cut: bool
+
+
+def message_parts(msg: EmailMessage) -> Parts:
+    """The leaf parts of ``msg`` (and of messages attached to it), in order."""
+    walker = _Walker()
+    found: list[Part] = []
+    for part in walker.walk(msg, attached=False, alternative=None):
+        if len(found) == MAX_PARTS:
+            return Parts(tuple(found), cut=True)
+        found.append(part)
+    return Parts(tuple(found), cut=False)
+
+
+class _Walker:
+    """Walks the MIME tree, numbering parts and alternative groups as it meets them."""
+
+    def __init__(self) -> None:
+        self.number = 0
+        self.groups = 0
+
+    def walk(
+        self, part: MIMEPart, attached: bool, alternative: tuple[int, int] | None
+    ) -> Iterator[Part]:
+        content_type = part.get_content_type()
+        if part.is_multipart():
+            yield from self._children(part, content_type, attached, alternative)
+            return
+        if content_type in _NOT_FOR_READING:
+            return
+        self.number += 1
+        filename = _filename(part)
+        attached = attached or part.is_attachment() or filename is not None
+        label = _label(self.number, content_type, filename, attached)
+        if content_type in _ATTACHED_MESSAGES:
+            yield from self._attached_message(part, label, content_type, filename, alternative)
+            return
+        if content_type.startswith("multipart/"):
+            # A multipart whose parts were not parsed (more nested parts than are parsed).
+            problem: str | None = "its parts were not parsed"
+        elif content_type.split("/")[0] != _TEXT_MAIN_TYPE and content_type not in _REPORTS:
+            problem = "not text"
+        else:
+            problem = None
+        text, problem = (None, problem) if problem else _decoded(part)
+        unread = Part(label, content_type, filename, attached, None, problem or "")
+        unread = replace(unread, alternative=alternative)
+        if text is None:
+            yield unread
+        elif content_type == "text/html":
+            rendered = render_html(text)
+            yield replace(unread, text=rendered.text, hidden=rendered.hidden, links=rendered.links)
+        else:
+            yield replace(unread, text=text)
+
+    def _children(
+        self,
+        part: MIMEPart,
+        content_type: str,
+        attached: bool,
+        alternative: tuple[int, int] | None,
+    ) -> Iterator[Part]:
+        children = part.get_payload()
+        if not isinstance(children, list):
+            return
+        group = None
+        if content_type == "multipart/alternative":
+            self.groups += 1
+            group = self.groups
+        for index, child in enumerate(children):
+            if isinstance(child, MIMEPart):
+                branch = (group, index) if group is not None else alternative
+                yield from self.walk(child, attached, branch)
+
+    def _attached_message(
+        self,
+        part: MIMEPart,
+        label: str,
+        content_type: str,
+        filename: str | None,
+        alternative: tuple[int, int] | None,
+    ) -> Iterator[Part]:
+        payload = part.get_payload()
+        inner = payload[0] if isinstance(payload, list) and payload else None
+        unread = Part(label, content_type, filename, True, None, "the message cannot be read")
+        if not isinstance(inner, EmailMessage):
+            yield unread
+            return
+        # What a client shows first of an attached message: its subject.
+        yield replace(unread, text="\n".join(subjects(inner)), problem="", alternative=alternative)
+        yield from self.walk(inner, attached=True, alternative=alternative)
+
+
+def _label(number: int, content_type: str, filename: str | None, attached: bool) -> str:
+    if not attached:
+        return f"{number} {content_type}"
+    name = f" {filename}" if filename else ""
+    return f"{number} attachment{name} ({content_type})"
+
+
+def _filename(part: MIMEPart) -> str | None:
+    try:
+        name = part.get_filename()
+    except Exception:  # noqa: BLE001 - a broken parameter: the part is still named
+        return "(unreadable name)"
+    return str(name) if name else None
+
+
+def _decoded(part: MIMEPart) -> tuple[str | None, str]:
+    """The text of a leaf part, or None and why it cannot be read."""
+    try:
+        encoding = str(part.get("Content-Transfer-Encoding", "7bit")).strip().lower()
+        if encoding not in _DECODABLE:
+            return None, f"unknown transfer encoding {encoding[:40]!r}"
+        payload = part.get_payload(decode=True)
+    except Exception:  # noqa: BLE001 - a malformed part is one that cannot be read
+        return None, "malformed part"
+    if not isinstance(payload, bytes):
+        return None, "no content"
+    if encoding == "base64" and any(isinstance(d, _BROKEN_BASE64) for d in part.defects):
+        return None, "broken base64"
+    charset = part.get_content_charset() or "us-ascii"
+    if charset in _ASCII_NAMES:
+        # RFC 2045 §5.2 defaults to US-ASCII, yet 8-bit text under that label (or none)
+        # is UTF-8 in practice; UTF-8 reads every ASCII body unchanged.
+        charset = "utf-8"
+    try:
+        return payload.decode(charset, errors="replace"), ""
+    except (LookupError, ValueError):
+        # Unknown charset, a codec that is not a text encoding, or one that refuses
+        # errors="replace" ("idna", "undefined"): read what we can.
+        return payload.decode("utf-8", errors="replace"), ""
