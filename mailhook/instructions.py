@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from mailhook.findings import Finding
@@ -57,6 +58,8 @@ POINTERS: tuple[str, ...] = (
     "in the attach",
     "as attached",
 )
+# The longest word of each pointer, one of which every pointer holds.
+_POINTER_WORDS = re.compile("|".join(sorted({max(p.split(), key=len) for p in POINTERS})))
 # Words in an attachment's name that suggest it carries an instruction: a power of
 # attorney, an authorisation, an assignment, a request or a form (folded stems).
 ATTACHMENT_WORDS: tuple[str, ...] = (
@@ -76,6 +79,8 @@ ATTACHMENT_WORDS: tuple[str, ...] = (
     "authinfo",
 )
 _NAME_SEPARATORS = re.compile(r"[\W_]+")
+# The longest word of each phrase: the one least often in a text without the phrase.
+_LONGEST_WORDS: dict[str, str] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +222,8 @@ class _Tally:
             if part.filename and _name_suggests(part.filename, self.catalogue):
                 self.attachments.append(part.label)
             return
-        kinds = self._kinds_in(piece.text)
+        folded = fold(piece.text)
+        kinds = self._kinds_in(folded)
         services = _unique([*self._services_in(piece.text), *link_services(part.links)])
         if piece.role is Role.FORWARDED:
             self.reads.append(_part_read(part, ", forwarded", True, kinds, services))
@@ -235,7 +241,7 @@ class _Tally:
         if part.hidden:
             self.hidden.append(part.label)
         if self.pointer is None:
-            self.pointer = _pointer(piece.text)
+            self.pointer = _pointer(folded)
         if part.alternative is not None:
             group, branch = part.alternative
             seen = self.branches.setdefault(group, {}).setdefault(branch, _Branch())
@@ -255,12 +261,11 @@ class _Tally:
         services = self._services_in(piece.text)
         self.services.extend(services)
         if piece.role is Role.REPLY_SUBJECT:
-            self.reply_kinds.extend(self._kinds_in(piece.text))
+            self.reply_kinds.extend(self._kinds_in(fold(piece.text)))
         else:
-            self.kinds.extend(self._kinds_in(piece.text))
+            self.kinds.extend(self._kinds_in(fold(piece.text)))
 
-    def _kinds_in(self, text: str) -> tuple[str, ...]:
-        folded = fold(text)
+    def _kinds_in(self, folded: str) -> tuple[str, ...]:
         # The plain and HTML alternatives of one text mostly fold alike: matched once.
         if folded not in self._kinds_of_text:
             self._kinds_of_text[folded] = _kinds(folded, self.catalogue)
@@ -329,24 +334,43 @@ def _services(text: str, catalogue: Catalogue) -> list[str]:
 
 def _kinds(folded: str, catalogue: Catalogue) -> tuple[str, ...]:
     """The catalogue kinds whose phrases occur in ``folded`` text, in catalogue order."""
-    return tuple(
-        kind.name
-        for kind in catalogue.kinds
-        if any(phrase_pattern(phrase).search(folded) for phrase in kind.phrases)
-    )
+    return tuple(kind.name for kind in catalogue.kinds if _any_phrase(kind.phrases, folded))
 
 
-def _pointer(text: str) -> str | None:
-    """The phrase by which ``text`` points at the subject, history or an attachment."""
-    folded = fold(text)
-    return next((p for p in POINTERS if phrase_pattern(p).search(folded)), None)
+def _any_phrase(phrases: Iterable[str], folded: str) -> bool:
+    """Whether one of ``phrases`` occurs in ``folded`` text."""
+    return _first_phrase(phrases, folded) is not None
+
+
+def _first_phrase(phrases: Iterable[str], folded: str) -> str | None:
+    """The first of ``phrases`` that occurs in ``folded`` text, if any.
+
+    Each word of a phrase occurs in the text as written wherever the phrase does: where
+    its longest word is not there (a substring test, far cheaper than a search), the
+    phrase is not either.
+    """
+    for phrase in phrases:
+        word = _LONGEST_WORDS.get(phrase)
+        if word is None:
+            word = _LONGEST_WORDS.setdefault(phrase, max(phrase.split(), key=len))
+        if word in folded and phrase_pattern(phrase).search(folded):
+            return phrase
+    return None
+
+
+def _pointer(folded: str) -> str | None:
+    """The phrase by which ``folded`` text points at the subject, history or an attachment."""
+    if _POINTER_WORDS.search(folded) is None:
+        # Most texts: one scan finds none of the words any pointer needs.
+        return None
+    return _first_phrase(POINTERS, folded)
 
 
 def _name_suggests(filename: str, catalogue: Catalogue) -> bool:
     """Whether an attachment's name reads as an instruction (a form, a request…)."""
     folded = fold(_NAME_SEPARATORS.sub(" ", filename))
     phrases = [*ATTACHMENT_WORDS, *(p for kind in catalogue.kinds for p in kind.phrases)]
-    return any(phrase_pattern(phrase).search(folded) for phrase in phrases)
+    return _any_phrase(phrases, folded)
 
 
 def _part_read(

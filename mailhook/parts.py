@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from email import errors
 from email.message import EmailMessage, MIMEPart
 
@@ -93,14 +93,15 @@ class _Walker:
         self, part: MIMEPart, attached: bool, alternative: tuple[int, int] | None
     ) -> Iterator[Part]:
         content_type = part.get_content_type()
-        if part.is_multipart():
+        # An attached message counts as "multipart" (its payload is a list of one).
+        if part.is_multipart() and content_type not in _ATTACHED_MESSAGES:
             yield from self._children(part, content_type, attached, alternative)
             return
         if content_type in _NOT_FOR_READING:
             return
         self.number += 1
         filename = _filename(part)
-        attached = attached or part.is_attachment() or filename is not None
+        attached = attached or filename is not None or _is_attachment(part)
         label = _label(self.number, content_type, filename, attached)
         if content_type in _ATTACHED_MESSAGES:
             yield from self._attached_message(part, label, content_type, filename, alternative)
@@ -113,15 +114,23 @@ class _Walker:
         else:
             problem = None
         text, problem = (None, problem) if problem else _decoded(part)
-        unread = Part(label, content_type, filename, attached, None, problem or "")
-        unread = replace(unread, alternative=alternative)
-        if text is None:
-            yield unread
-        elif content_type == "text/html":
-            rendered = render_html(text)
-            yield replace(unread, text=rendered.text, hidden=rendered.hidden, links=rendered.links)
-        else:
-            yield replace(unread, text=text)
+        if text is None or content_type != "text/html":
+            yield Part(
+                label, content_type, filename, attached, text, problem or "", "", (), alternative
+            )
+            return
+        shown = render_html(text)
+        yield Part(
+            label,
+            content_type,
+            filename,
+            attached,
+            shown.text,
+            "",
+            shown.hidden,
+            shown.links,
+            alternative,
+        )
 
     def _children(
         self,
@@ -157,7 +166,8 @@ class _Walker:
             yield unread
             return
         # What a client shows first of an attached message: its subject.
-        yield replace(unread, text="\n".join(subjects(inner)), problem="", alternative=alternative)
+        subject = "\n".join(subjects(inner))
+        yield Part(label, content_type, filename, True, subject, "", "", (), alternative)
         yield from self.walk(inner, attached=True, alternative=alternative)
 
 
@@ -169,11 +179,22 @@ def _label(number: int, content_type: str, filename: str | None, attached: bool)
 
 
 def _filename(part: MIMEPart) -> str | None:
+    if (
+        "Content-Disposition" not in part
+        and "name" not in str(part.get("Content-Type", "")).lower()
+    ):
+        # No parameter that could name it (RFC 2183 filename, RFC 2045 name): the common
+        # body part, spared the parameter parsing.
+        return None
     try:
         name = part.get_filename()
     except Exception:  # noqa: BLE001 - a broken parameter: the part is still named
         return "(unreadable name)"
     return str(name) if name else None
+
+
+def _is_attachment(part: MIMEPart) -> bool:
+    return "Content-Disposition" in part and part.is_attachment()
 
 
 def _decoded(part: MIMEPart) -> tuple[str | None, str]:

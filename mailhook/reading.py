@@ -108,6 +108,10 @@ class _Budget:
 
     def take(self, text: str) -> str:
         """At most what is left of ``text``, each line at most MAX_LINE."""
+        if len(text) <= self.left and max(map(len, text.splitlines()), default=0) <= MAX_LINE:
+            # Most pieces: within both caps, taken whole (splitlines and max run in C).
+            self.left = max(0, self.left - len(text) - 1)
+            return text
         kept: list[str] = []
         for line in lines(text):
             if len(line) > MAX_LINE:

@@ -28,13 +28,10 @@ _HOST = re.compile(r"(?:[a-z][a-z0-9+.-]*+:)?//(?:[^/?#@\s]*+@)?([^/?#:\s\\]++)"
 # An address in a mailto: link ("mailto:ola@beta.pl?subject=…"): its domain is named.
 _MAILTO = re.compile(r"mailto:[^\s@<>\"']{0,256}@([^\s?<>\"',;/&]++)", re.IGNORECASE)
 # A dot written so that no link is made: "beta[.]pl", "beta(dot)pl", "beta {.} pl".
-_WRITTEN_DOT = re.compile(
-    r"\s{0,3}(?:\[\s{0,3}(?:\.|dot|kropka)\s{0,3}\]|\(\s{0,3}(?:\.|dot|kropka)\s{0,3}\)"
-    r"|\{\s{0,3}(?:\.|dot|kropka)\s{0,3}\})\s{0,3}",
-    re.IGNORECASE,
-)
-# "beta . pl": a dot with spaces around, between two words.
-_SPACED_DOT = re.compile(r"(?<=[^\W_])[ \t]{1,3}\.[ \t]{1,3}(?=[^\W\d_]{2,63}\b)")
+# It starts at the bracket, so the engine looks only where one is.
+_WRITTEN_DOT = re.compile(r"[\[({][ \t]{0,3}(?:\.|dot|kropka)[ \t]{0,3}[\])}]", re.IGNORECASE)
+# "beta . pl": a dot with spaces around, before a word (and after one: see _undisguised).
+_SPACED_DOT = re.compile(r"[ \t]{1,3}\.[ \t]{1,3}(?=[^\W\d_]{2,63}\b)")
 # Full stops of other scripts that IDNA (UTS #46) reads as a dot between labels.
 _OTHER_DOTS = str.maketrans({"\uff0e": ".", "\u3002": ".", "\uff61": "."})
 
@@ -80,7 +77,7 @@ def services_named(text: str, server_id_pattern: re.Pattern[str]) -> list[str]:
     found = _domains(_without_urls(clean))
     if "://" in clean:
         found.extend(_hosts(match.group(0) for match in _URL.finditer(clean)))
-    if ":" in clean:
+    if "mailto:" in clean.lower():
         found.extend(_mailto_domains(clean))
     server_ids = opening_scan(server_id_pattern).finditer(clean)
     found.extend(match.group(0).lower() for match in server_ids)
@@ -91,10 +88,17 @@ def _undisguised(text: str) -> str:
     """``text`` with dots written as words, in brackets or in other scripts made dots."""
     text = text.translate(_OTHER_DOTS)
     if "[" in text or "(" in text or "{" in text:
-        text = _WRITTEN_DOT.sub(".", text)
+        text = _WRITTEN_DOT.sub(" . ", text)
     if " ." in text or "\t." in text:
-        text = _SPACED_DOT.sub(".", text)
+        text = _SPACED_DOT.sub(_joined, text)
     return text
+
+
+def _joined(spaced: re.Match[str]) -> str:
+    # Only between two words: "koniec . Nowe" is joined, "… . " after a bracket is not.
+    start = spaced.start()
+    before = spaced.string[start - 1] if start else " "
+    return "." if before.isalnum() else spaced.group(0)
 
 
 def _hosts(urls: Iterable[str]) -> list[str]:

@@ -8,8 +8,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from mailhook.message import Channel, Envelope, parse_message
-from mailhook.parts import message_parts
+from mailhook.message import MAX_NESTED_PARTS, Channel, Envelope, parse_message
+from mailhook.parts import MAX_PARTS, message_parts
 
 
 def parse(raw: bytes) -> EmailMessage:
@@ -100,3 +100,62 @@ def test_a_message_with_only_an_attachment_has_no_first_text() -> None:
     message["From"] = "jan@acme.pl"
     message.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename="f.pdf")
     assert first_text(parse(message.as_bytes())) == ""
+
+
+def labelled(message: EmailMessage) -> list[tuple[str, bool, str | None]]:
+    return [(p.label, p.attached, p.text) for p in message_parts(message).parts]
+
+
+def test_an_attached_message_is_read_with_its_subject_as_an_attachment() -> None:
+    inner = EmailMessage()
+    inner["Subject"] = "Transfer"
+    inner.set_content("kod AuthInfo\n")
+    message = EmailMessage()
+    message["From"] = "jan@acme.pl"
+    message.set_content("Zobacz.\n")
+    message.add_attachment(inner)
+    assert labelled(parse(message.as_bytes())) == [
+        ("1 text/plain", False, "Zobacz.\n"),
+        ("2 attachment (message/rfc822)", True, "Transfer"),
+        ("3 attachment (text/plain)", True, "kod AuthInfo\n"),
+    ]
+
+
+def test_a_named_inline_text_part_is_an_attachment() -> None:
+    message = EmailMessage()
+    message["From"] = "jan@acme.pl"
+    message.set_content("Zobacz.\n")
+    message.add_attachment("kod\n", disposition="inline", filename="notatka.txt")
+    assert labelled(parse(message.as_bytes()))[1] == (
+        "2 attachment notatka.txt (text/plain)",
+        True,
+        "kod\n",
+    )
+
+
+def test_signatures_are_not_parts_to_read() -> None:
+    message = EmailMessage()
+    message["From"] = "jan@acme.pl"
+    message.set_content("Podpisane.\n")
+    message.add_attachment(b"sig", maintype="application", subtype="pkcs7-signature")
+    assert labelled(parse(message.as_bytes())) == [("1 text/plain", False, "Podpisane.\n")]
+
+
+def test_parts_nested_past_the_parse_limit_cannot_be_read() -> None:
+    nested = b"".join(
+        b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (i, i)
+        for i in range(MAX_NESTED_PARTS + 1)
+    )
+    message = parse(b"From: jan@acme.pl\r\nMIME-Version: 1.0\r\n" + nested + b"x\r\n")
+    (part,) = message_parts(message).parts
+    assert (part.text, part.problem) == (None, "its parts were not parsed")
+
+
+def test_more_parts_than_the_limit_are_cut() -> None:
+    message = EmailMessage()
+    message["From"] = "jan@acme.pl"
+    message.set_content("a\n")
+    for _ in range(MAX_PARTS + 5):
+        message.add_attachment("b\n", filename="b.txt")
+    found = message_parts(parse(message.as_bytes()))
+    assert found.cut and len(found.parts) == MAX_PARTS

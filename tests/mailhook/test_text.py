@@ -20,7 +20,9 @@ from mailhook.text import (
     _may_end_text,
     fold,
     lines,
+    split_written,
     subject,
+    subjects,
     without_quotes,
 )
 
@@ -168,3 +170,75 @@ def test_separators_in_any_script_still_end_the_text() -> None:
     assert without_quotes(text) == "Prosze o fakture."
     text = "Prosze o fakture.\nOn Tue, 10 Nov 2026, Jan\nWROTE：\nkod AuthInfo"
     assert without_quotes(text) == "Prosze o fakture."
+
+
+@pytest.mark.parametrize(
+    ("text", "own", "quoted", "forwarded"),
+    [
+        pytest.param(
+            "Prosze o fakture.\n-- \nJan\nPS. kod AuthInfo",
+            "Prosze o fakture.\n-- \nJan\nPS. kod AuthInfo",
+            "",
+            "",
+            id="the signature and a ps under it are the sender's own",
+        ),
+        pytest.param(
+            "Tak.\n> kod AuthInfo\nJan",
+            "Tak.\nJan",
+            "> kod AuthInfo",
+            "",
+            id="quoted lines are quoted",
+        ),
+        pytest.param(
+            "Tak.\nOn Tue, 10 Nov 2026, Ola wrote:\nkod AuthInfo",
+            "Tak.",
+            "On Tue, 10 Nov 2026, Ola wrote:\nkod AuthInfo",
+            "",
+            id="a reply's history is quoted",
+        ),
+        pytest.param(
+            "Tak.\n-----Original Message-----\nkod",
+            "Tak.",
+            "-----Original Message-----\nkod",
+            "",
+            id="an original message is quoted",
+        ),
+        pytest.param(
+            "Tak.\nFrom: Ola\nSent: wtorek\nkod",
+            "Tak.",
+            "From: Ola\nSent: wtorek\nkod",
+            "",
+            id="an outlook header block is quoted with its first line",
+        ),
+        pytest.param(
+            "Zobacz.\n---------- Forwarded message ---------\nFrom: Ola\nkod",
+            "Zobacz.",
+            "",
+            "---------- Forwarded message ---------\nFrom: Ola\nkod",
+            id="a forwarded message is forwarded",
+        ),
+        pytest.param(
+            "Zobacz.\nPoczątek przekazywanej wiadomości:\nkod",
+            "Zobacz.",
+            "",
+            "Początek przekazywanej wiadomości:\nkod",
+            id="a polish forward is forwarded",
+        ),
+    ],
+)
+def test_text_is_split_by_who_wrote_it(text: str, own: str, quoted: str, forwarded: str) -> None:
+    written = split_written(text)
+    assert (written.own, written.quoted, written.forwarded) == (own, quoted, forwarded)
+
+
+def test_history_is_kept_up_to_the_limit_and_own_text_after_quotes_is_read() -> None:
+    text = "> cytat\n" * 1000 + "Prosze o kod AuthInfo"
+    written = split_written(text, limit=100)
+    assert written.own == "Prosze o kod AuthInfo"
+    assert 100 < len(written.quoted) <= 100 + len("> cytat\n")
+
+
+def test_every_subject_instance_is_read() -> None:
+    raw = b"From: a@b.pl\r\nSubject: Faktura\r\nSubject: =?utf-8?q?Kod_AuthInfo?=\r\n\r\nx"
+    assert subjects(parse(raw)) == ["Faktura", "Kod AuthInfo"]
+    assert subject(parse(raw)) == "Faktura"
