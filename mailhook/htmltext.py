@@ -55,6 +55,8 @@ _BACKGROUND = re.compile(r"background(?:-color)?\s*:\s*([^;!]+)", re.IGNORECASE)
 # A rule in a <style> block: its selectors and its declarations.
 _CSS_RULE = re.compile(r"([^{}]*+)\{([^{}]*+)\}")
 _CSS_NAME = re.compile(r"[.#]([-\w]+)")
+# Text a rule draws: content: "…" or '…'.
+_CSS_CONTENT = re.compile(r"content\s*:\s*(?:\"([^\"]*+)\"|'([^']*+)')", re.IGNORECASE)
 _WHITE_FONT = frozenset({"white", "#fff", "#ffffff", "transparent"})
 
 
@@ -116,6 +118,10 @@ def render_html(source: str) -> Rendered:
             continue
         if "href" in attributes:
             links.append(attributes["href"])
+        if attributes.get("alt", "").strip():
+            # What a client shows in place of an image it does not load (most do not,
+            # until asked): text a person reads.
+            out.text(" " + attributes["alt"] + " ", hidden=hiding.active)
         if closing:
             hiding.close(name)
         elif name not in _VOID and not rest.rstrip().endswith("/"):
@@ -126,6 +132,10 @@ def render_html(source: str) -> Rendered:
             out.newline()
         elif name not in _INLINE:
             out.text(" ", hidden=hiding.active)
+    if hiding.generated:
+        # CSS "content" draws text that is in no element: read, and held as hidden.
+        out.newline()
+        out.text(" ".join(hiding.generated), hidden=True)
     return Rendered(out.result(), "".join(out.hidden).strip(), tuple(links))
 
 
@@ -158,6 +168,8 @@ class _Hiding:
         self.stack: list[tuple[str, int]] = []
         # Classes and ids a <style> block hides (".x { display: none }").
         self.hidden_names: set[str] = set()
+        # Text CSS draws itself (``content: "…"`` in ::before / ::after rules).
+        self.generated: list[str] = []
 
     @property
     def active(self) -> bool:
@@ -167,6 +179,9 @@ class _Hiding:
         for rule in _CSS_RULE.finditer(css):
             if _hides(rule.group(2)):
                 self.hidden_names.update(_CSS_NAME.findall(rule.group(1)))
+            if "content" in rule.group(2):
+                drawn = (a or b for a, b in _CSS_CONTENT.findall(rule.group(2)))
+                self.generated.extend(text for text in drawn if text.strip())
 
     def open(self, name: str, attributes: dict[str, str]) -> None:
         count = self.open_count.get(name, 0) + 1

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email import errors
 from email.message import EmailMessage, MIMEPart
 
@@ -36,6 +37,9 @@ _BROKEN_BASE64 = (
     errors.InvalidBase64LengthDefect,
     errors.InvalidBase64PaddingDefect,
 )
+# A soft line break of flowed text: a space at the end of a line that is not the
+# signature separator "-- " and not quoted (RFC 3676 §4.1, §4.5).
+_SOFT_BREAK = re.compile(r" (?<!^-- )\r?\n(?!>)", re.MULTILINE)
 _ASCII_NAMES = frozenset({"us-ascii", "ascii", "us_ascii", "646", "ansi_x3.4-1968"})
 # More leaf parts than this are not looked at (one multipart may hold any number).
 MAX_PARTS = MAX_NESTED_PARTS
@@ -106,31 +110,11 @@ class _Walker:
         if content_type in _ATTACHED_MESSAGES:
             yield from self._attached_message(part, label, content_type, filename, alternative)
             return
-        if content_type.startswith("multipart/"):
-            # A multipart whose parts were not parsed (more nested parts than are parsed).
-            problem: str | None = "its parts were not parsed"
-        elif content_type.split("/")[0] != _TEXT_MAIN_TYPE and content_type not in _REPORTS:
-            problem = "not text"
-        else:
-            problem = None
-        text, problem = (None, problem) if problem else _decoded(part)
-        if text is None or content_type != "text/html":
-            yield Part(
-                label, content_type, filename, attached, text, problem or "", "", (), alternative
-            )
-            return
-        shown = render_html(text)
-        yield Part(
-            label,
-            content_type,
-            filename,
-            attached,
-            shown.text,
-            "",
-            shown.hidden,
-            shown.links,
-            alternative,
-        )
+        unread = Part(label, content_type, filename, attached, None, alternative=alternative)
+        try:
+            yield _leaf(part, unread)
+        except Exception:  # noqa: BLE001 - a part that breaks the reader is one not read
+            yield Part(label, content_type, filename, attached, None, "malformed part")
 
     def _children(
         self,
@@ -171,6 +155,25 @@ class _Walker:
         yield from self.walk(inner, attached=True, alternative=alternative)
 
 
+def _leaf(part: MIMEPart, unread: Part) -> Part:
+    """``unread`` (a leaf part's name, type and place) with what a client shows of it."""
+    content_type = unread.content_type
+    if content_type.startswith("multipart/"):
+        # A multipart whose parts were not parsed (more nested parts than are parsed).
+        return replace(unread, problem="its parts were not parsed")
+    if content_type.split("/")[0] != _TEXT_MAIN_TYPE and content_type not in _REPORTS:
+        return replace(unread, problem="not text")
+    text, problem = _decoded(part)
+    if text is None:
+        return replace(unread, problem=problem)
+    if content_type == "text/html":
+        shown = render_html(text)
+        return replace(unread, text=shown.text, hidden=shown.hidden, links=shown.links)
+    if content_type == "text/plain":
+        text = _unflowed(part, text)
+    return replace(unread, text=text)
+
+
 def _label(number: int, content_type: str, filename: str | None, attached: bool) -> str:
     if not attached:
         return f"{number} {content_type}"
@@ -191,6 +194,20 @@ def _filename(part: MIMEPart) -> str | None:
     except Exception:  # noqa: BLE001 - a broken parameter: the part is still named
         return "(unreadable name)"
     return str(name) if name else None
+
+
+def _unflowed(part: MIMEPart, text: str) -> str:
+    """Flowed text (RFC 3676 §4.2) as a client shows it: soft line breaks joined.
+
+    With DelSp=yes the space before a soft break goes too (§4.3), so "trans \r\nfer"
+    reads "transfer"; quoted lines (§4.5) are left as they are.
+    """
+    if "flowed" not in str(part.get("Content-Type", "")).lower():
+        return text
+    if str(part.get_param("format", "")).lower() != "flowed":
+        return text
+    delete_space = str(part.get_param("delsp", "")).lower() == "yes"
+    return _SOFT_BREAK.sub("" if delete_space else " ", text)
 
 
 def _is_attachment(part: MIMEPart) -> bool:

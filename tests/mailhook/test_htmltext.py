@@ -116,3 +116,18 @@ def test_unclosed_hiding_tags_cost_linear_work() -> None:
     # Each element is pushed and popped once: closing tags never scan the whole stack.
     source = '<span style="display:none">' * 50_000 + "x" + "</div>" * 50_000
     assert render_html(source).hidden == "x"
+
+
+def test_the_text_of_an_image_is_read() -> None:
+    # Most clients show alt text until images are loaded.
+    assert render_html('<p>Proszę o <img alt="transfer domeny" src="cid:x"></p>').text == (
+        "\nProszę o  transfer domeny  \n"
+    )
+
+
+def test_text_drawn_by_css_is_read_and_hidden() -> None:
+    rendered = render_html(
+        "<style>p.x::after { content: 'kod AuthInfo' }</style><p class=x>Faktura</p>"
+    )
+    assert rendered.hidden == "kod AuthInfo"
+    assert rendered.text.endswith("kod AuthInfo")

@@ -8,6 +8,7 @@ from email.message import EmailMessage
 
 import pytest
 
+from mailhook import parts
 from mailhook.message import MAX_NESTED_PARTS, Channel, Envelope, parse_message
 from mailhook.parts import MAX_PARTS, message_parts
 
@@ -159,3 +160,27 @@ def test_more_parts_than_the_limit_are_cut() -> None:
         message.add_attachment("b\n", filename="b.txt")
     found = message_parts(parse(message.as_bytes()))
     assert found.cut and len(found.parts) == MAX_PARTS
+
+
+@pytest.mark.parametrize(
+    ("parameters", "text"),
+    [
+        pytest.param("; format=flowed; delsp=yes", "kod AuthInfo i transfer\r\n", id="delsp"),
+        pytest.param("; format=flowed", "kod Auth Info i trans fer\r\n", id="flowed"),
+        pytest.param("", "kod Auth \r\nInfo i trans \r\nfer\r\n", id="fixed"),
+    ],
+)
+def test_flowed_text_is_read_as_a_client_joins_it(parameters: str, text: str) -> None:
+    # RFC 3676: a line ending in a space is continued by the next one.
+    body = b"kod Auth \r\nInfo i trans \r\nfer\r\n"
+    assert first_text(single_part(body, "text/plain; charset=utf-8" + parameters)) == text
+
+
+def test_a_part_that_breaks_the_reader_is_not_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(text: str) -> None:
+        raise ValueError("no")
+
+    monkeypatch.setattr(parts, "render_html", broken)
+    message = single_part(b"<p>x</p>", "text/html; charset=utf-8")
+    (part,) = message_parts(message).parts
+    assert (part.text, part.problem) == (None, "malformed part")
