@@ -6,8 +6,10 @@ import html
 import re
 from dataclasses import dataclass
 
+from mailhook.css import drawn_text, hidden_selectors, hides, invisible_colour
+
 # Elements whose content a reader never sees and that is no one's text (not "hidden").
-_UNRENDERED = frozenset({"script", "style", "title"})
+_UNRENDERED = frozenset({"script", "style", "title", "xml"})
 # Elements that start a new line where a reader sees one; without this an HTML mail
 # is one long line and the quoted-line filter would drop or keep all of it together.
 _BREAK = frozenset(
@@ -38,26 +40,6 @@ _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]*+)?+([^<>]*+)>")
 _ATTRIBUTE = re.compile(
     r"([a-zA-Z_:][-a-zA-Z0-9_:.]*+)(?:\s*+=\s*+(\"[^\"]*+\"|'[^']*+'|[^\s\"'=<>`]++))?"
 )
-# CSS that takes text out of sight: what a client renders as nothing, or as text no
-# one can read (zero or one-pixel type, white or transparent letters, fully transparent).
-_HIDING_CSS = re.compile(
-    r"display\s*:\s*none|visibility\s*:\s*(?:hidden|collapse)|mso-hide\s*:\s*all"
-    r"|opacity\s*:\s*0*(?:\.0*)?\s*(?:;|!|$)"
-    r"|(?<![-\w])color\s*:\s*(?:white|transparent|#f{3}(?:f{3})?\b|rgba?\(\s*255\s*,\s*255\s*,\s*255)"
-    r"|max-height\s*:\s*0(?:px)?\s*(?:;|!|$)",
-    re.IGNORECASE,
-)
-# Type too small to read: a size and its unit, compared with _TINY.
-_FONT_SIZE = re.compile(r"font-size\s*:\s*(\d*\.?\d*)\s*([a-z%]*)", re.IGNORECASE)
-_TINY = {"px": 2.0, "pt": 2.0, "em": 0.2, "rem": 0.2, "%": 20.0, "": 0.0}
-_COLOUR = re.compile(r"(?<![-\w])color\s*:\s*([^;!]+)", re.IGNORECASE)
-_BACKGROUND = re.compile(r"background(?:-color)?\s*:\s*([^;!]+)", re.IGNORECASE)
-# A rule in a <style> block: its selectors and its declarations.
-_CSS_RULE = re.compile(r"([^{}]*+)\{([^{}]*+)\}")
-_CSS_NAME = re.compile(r"[.#]([-\w]+)")
-# Text a rule draws: content: "…" or '…'.
-_CSS_CONTENT = re.compile(r"content\s*:\s*(?:\"([^\"]*+)\"|'([^']*+)')", re.IGNORECASE)
-_WHITE_FONT = frozenset({"white", "#fff", "#ffffff", "transparent"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +52,8 @@ class Rendered:
     hidden: str
     # Where links point (href values), in order: a link's text may name another place.
     links: tuple[str, ...]
+    # Images carried in the HTML itself (src="data:…"): seen, and not read.
+    embedded_images: int = 0
 
 
 def html_to_text(source: str) -> str:
@@ -86,6 +70,7 @@ def render_html(source: str) -> Rendered:
     out = _Lines()
     hiding = _Hiding()
     links: list[str] = []
+    embedded = 0
     pos = 0
     while pos < len(source):
         lt = source.find("<", pos)
@@ -94,6 +79,10 @@ def render_html(source: str) -> Rendered:
             out.text(_unescaped(chunk), hidden=hiding.active)
         if lt < 0:
             break
+        conditional = _conditional(source, lt, hiding)
+        if conditional:
+            pos = conditional
+            continue
         if source.startswith("<!--", lt):
             # A comment renders as nothing, also inside a word ("trans<!-- -->fer").
             end = source.find("-->", lt + 4)
@@ -118,6 +107,8 @@ def render_html(source: str) -> Rendered:
             continue
         if "href" in attributes:
             links.append(attributes["href"])
+        if attributes.get("src", "")[:5].lower() == "data:":
+            embedded += 1
         if attributes.get("alt", "").strip():
             # What a client shows in place of an image it does not load (most do not,
             # until asked): text a person reads.
@@ -136,7 +127,30 @@ def render_html(source: str) -> Rendered:
         # CSS "content" draws text that is in no element: read, and held as hidden.
         out.newline()
         out.text(" ".join(hiding.generated), hidden=True)
-    return Rendered(out.result(), "".join(out.hidden).strip(), tuple(links))
+    return Rendered(out.result(), "".join(out.hidden).strip(), tuple(links), embedded)
+
+
+def _conditional(source: str, lt: int, hiding: _Hiding) -> int:
+    """Where a conditional comment's marker at ``lt`` ends (0: there is none there).
+
+    What "<!--[if mso]> … <![endif]-->" holds only Outlook shows: it is read, and held as
+    hidden. "<!--[if !mso]><!--> … <!--<![endif]-->" shows in every other client: read.
+    """
+    if source.startswith("<!--[if", lt) or source.startswith("<![if", lt):
+        end = source.find("]>", lt)
+        if end < 0:
+            return 0
+        condition = source[source.find("[if", lt) + 3 : end]
+        hiding.conditions.append(source.startswith("<!--", lt) and "!" not in condition)
+        return end + 2
+    if source.startswith("<!-->", lt):
+        return lt + 5
+    for closing in ("<![endif]-->", "<!--<![endif]-->", "<![endif]>"):
+        if source.startswith(closing, lt):
+            if hiding.conditions:
+                hiding.conditions.pop()
+            return lt + len(closing)
+    return 0
 
 
 def _unescaped(chunk: str) -> str:
@@ -168,20 +182,21 @@ class _Hiding:
         self.stack: list[tuple[str, int]] = []
         # Classes and ids a <style> block hides (".x { display: none }").
         self.hidden_names: set[str] = set()
+        self.hidden_tags: set[str] = set()
+        # Conditional comments open (<!--[if mso]>): whether each hides its content.
+        self.conditions: list[bool] = []
         # Text CSS draws itself (``content: "…"`` in ::before / ::after rules).
         self.generated: list[str] = []
 
     @property
     def active(self) -> bool:
-        return bool(self.stack)
+        return bool(self.stack) or any(self.conditions)
 
     def learn(self, css: str) -> None:
-        for rule in _CSS_RULE.finditer(css):
-            if _hides(rule.group(2)):
-                self.hidden_names.update(_CSS_NAME.findall(rule.group(1)))
-            if "content" in rule.group(2):
-                drawn = (a or b for a, b in _CSS_CONTENT.findall(rule.group(2)))
-                self.generated.extend(text for text in drawn if text.strip())
+        names, tags = hidden_selectors(css)
+        self.hidden_names.update(names)
+        self.hidden_tags.update(tags)
+        self.generated.extend(drawn_text(css))
 
     def open(self, name: str, attributes: dict[str, str]) -> None:
         count = self.open_count.get(name, 0) + 1
@@ -198,34 +213,16 @@ class _Hiding:
             self.stack.pop()
 
     def _hides(self, name: str, attributes: dict[str, str]) -> bool:
+        if self.hidden_tags and (name in self.hidden_tags or "*" in self.hidden_tags):
+            return True
         if not attributes:
             return False
-        if "hidden" in attributes or _hides(attributes.get("style", "")):
+        if "hidden" in attributes or hides(attributes.get("style", "")):
             return True
-        if name == "font" and attributes.get("color", "").strip().lower() in _WHITE_FONT:
+        if name == "font" and invisible_colour(attributes.get("color", "")):
             return True
         named = attributes.get("class", "").split() + attributes.get("id", "").split()
         return bool(self.hidden_names) and any(each in self.hidden_names for each in named)
-
-
-def _hides(style: str) -> bool:
-    """Whether CSS declarations ``style`` take their element's text out of sight."""
-    if not style:
-        return False
-    if _HIDING_CSS.search(style):
-        return True
-    for size in _FONT_SIZE.finditer(style):
-        number, unit = size.group(1), size.group(2).lower()
-        if number.strip(".") and float(number) <= _TINY.get(unit, 0.0):
-            return True
-    colour = _COLOUR.search(style)
-    background = _BACKGROUND.search(style)
-    # Letters the colour of their own background.
-    return bool(
-        colour
-        and background
-        and colour.group(1).strip().lower() == background.group(1).strip().lower()
-    )
 
 
 class _Lines:

@@ -62,6 +62,8 @@ class Part:
     hidden: str = ""
     # Where the part's links point (HTML href values).
     links: tuple[str, ...] = ()
+    # Images inside an HTML part's own markup (data: URIs): shown, never read.
+    embedded_images: int = 0
     # (group, branch) when the part is one of the alternatives of a multipart/alternative
     # (RFC 2046 §5.1.4): a client shows one branch of each group, any one.
     alternative: tuple[int, int] | None = None
@@ -151,7 +153,7 @@ class _Walker:
             return
         # What a client shows first of an attached message: its subject.
         subject = "\n".join(subjects(inner))
-        yield Part(label, content_type, filename, True, subject, "", "", (), alternative)
+        yield Part(label, content_type, filename, True, subject, alternative=alternative)
         yield from self.walk(inner, attached=True, alternative=alternative)
 
 
@@ -168,7 +170,13 @@ def _leaf(part: MIMEPart, unread: Part) -> Part:
         return replace(unread, problem=problem)
     if content_type == "text/html":
         shown = render_html(text)
-        return replace(unread, text=shown.text, hidden=shown.hidden, links=shown.links)
+        return replace(
+            unread,
+            text=shown.text,
+            hidden=shown.hidden,
+            links=shown.links,
+            embedded_images=shown.embedded_images,
+        )
     if content_type == "text/plain":
         text = _unflowed(part, text)
     return replace(unread, text=text)

@@ -93,6 +93,41 @@ def test_html_renders_as_a_client_shows_it(html: str, text: str) -> None:
         pytest.param(
             '<div style="display:none"><div>x</div>y</div>z', "xy", id="nested ends with its own"
         ),
+        pytest.param('<p style="color:#fefefe">x</p>', "x", id="near white"),
+        pytest.param('<p style="color:rgba(0,0,0,0)">x</p>', "x", id="transparent black"),
+        pytest.param('<p style="color:#00000000">x</p>', "x", id="transparent by hex"),
+        pytest.param('<font color="#FFF">x</font>', "x", id="a white font by hex"),
+        pytest.param(
+            '<p style="position:absolute;left:-9999px">x</p>', "x", id="moved off the screen"
+        ),
+        pytest.param('<p style="text-indent:-5000px">x</p>', "x", id="indented out of sight"),
+        pytest.param(
+            '<p style="height:0;overflow:hidden">x</p>', "x", id="a box of no height that clips"
+        ),
+        pytest.param('<p style="transform:scale(0)">x</p>', "x", id="scaled to nothing"),
+        pytest.param("<style>span { display:none }</style><span>x</span>", "x", id="a tag rule"),
+        pytest.param(
+            "<style>div .a > b.c {visibility:hidden}</style><b class=c>x</b><i class=a>y</i>",
+            "x",
+            id="only the last compound of a selector is hidden",
+        ),
+        pytest.param(
+            "<!--[if mso]><p>x</p><![endif]--><!--[if !mso]><!--><p>y</p><!--<![endif]-->",
+            "x",
+            id="text only outlook shows",
+        ),
+        pytest.param(
+            "<style>@media (prefers-color-scheme: dark) { body { color: #fff } }</style>"
+            "<body><p>x</p></body>",
+            "",
+            id="a dark mode rule hides nothing",
+        ),
+        pytest.param(
+            "<!--[if gte mso 9]><xml><o:PixelsPerInch>96</o:PixelsPerInch></xml><![endif]-->",
+            "",
+            id="outlook settings are no text",
+        ),
+        pytest.param('<p style="height:0">x</p>', "", id="no height without clipping shows"),
         pytest.param('<p style="font-size:14px;color:#333">x</p>', "", id="visible styles"),
         pytest.param('<p style="opacity:0.9;background-color:#fff">x</p>', "", id="opaque"),
         pytest.param("<p>x</p><style>.h{display:none}</style>", "", id="a style hiding none"),

@@ -653,6 +653,18 @@ READ_EVERYTHING = [
         id="a template is hidden text",
     ),
     pytest.param(
+        html_only('<p>Duplikat faktury</p><img src="data:image/png;base64,iVBORw0KGgo=">'),
+        Read(("invoice_duplicate",), (), "unreadable"),
+        id="an image inside the html cannot be read",
+    ),
+    pytest.param(
+        html_only(
+            "<p>Duplikat faktury</p><!--[if mso]><p>Kod AuthInfo dla beta.pl</p><![endif]-->"
+        ),
+        Read(("invoice_duplicate", "transfer_out"), ("beta.pl",), "hidden"),
+        id="text only outlook shows is read and held",
+    ),
+    pytest.param(
         html_only('<p style="font-size:12px;color:#333">Proszę o duplikat faktury.</p>'),
         Read(("invoice_duplicate",), (), "pass"),
         id="ordinary styled text is not hidden",
