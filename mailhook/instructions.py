@@ -224,7 +224,8 @@ class _Tally:
             return
         folded = fold(piece.text)
         kinds = self._kinds_in(folded)
-        services = _unique([*self._services_in(piece.text), *link_services(part.links)])
+        named = self._services_in(piece.text)
+        services = _unique([*named, *link_services(part.links)])
         if piece.role is Role.FORWARDED:
             self.reads.append(_part_read(part, ", forwarded", True, kinds, services))
             self.forwarded_kinds.extend(kinds)
@@ -248,6 +249,7 @@ class _Tally:
             group, branch = part.alternative
             seen = self.branches.setdefault(group, {}).setdefault(branch, _Branch())
             seen.kinds.update(kinds)
+            seen.named.update(named)
             seen.services.update(services)
             seen.labels.append(part.label)
 
@@ -291,16 +293,21 @@ class _Branch:
     """What the parts of one branch of a multipart/alternative ask for."""
 
     kinds: set[str] = field(default_factory=set)
+    # Services named in the text a person reads, and those with the links' targets.
+    named: set[str] = field(default_factory=set)
     services: set[str] = field(default_factory=set)
     labels: list[str] = field(default_factory=list)
 
     def agrees_with(self, other: _Branch) -> bool:
-        # A host and its parent name one place: "acme.pl" in the text and a link to
-        # "www.acme.pl" in the HTML alternative agree.
+        # What one alternative names in its text the other names in its text or its
+        # links: a plain text writes a link's target out ("strona <https://beta.pl>")
+        # or leaves it out, an HTML text hides it behind the link. A host and its parent
+        # name one place ("acme.pl" and a link to "www.acme.pl"). Links to other places
+        # are services of the message all the same, so no disagreement is needed there.
         return (
             self.kinds == other.kinds
-            and covered(self.services, other.services)
-            and covered(other.services, self.services)
+            and covered(self.named, other.services)
+            and covered(other.named, self.services)
         )
 
 

@@ -537,6 +537,20 @@ READ_EVERYTHING = [
         id="a link in html and its url in plain text agree",
     ),
     pytest.param(
+        alternatives(
+            "Zmiana DNS dla acme.pl, pisz na jan@acme.pl",
+            '<p>Zmiana DNS dla <a href="https://acme.pl">naszej domeny</a>, pisz na '
+            '<a href="mailto:jan@acme.pl">jan@acme.pl</a></p>',
+        ),
+        Read(("dns_change",), ("acme.pl",), "pass"),
+        id="links an html alternative hides behind their text agree with the plain text",
+    ),
+    pytest.param(
+        alternatives("Zmiana DNS dla acme.pl", "<p>Zmiana DNS dla beta.pl</p>"),
+        Read(("dns_change",), ("acme.pl", "beta.pl"), "disagree"),
+        id="alternatives naming different domains disagree",
+    ),
+    pytest.param(
         inline_parts("Proszę o duplikat faktury.", "Proszę też o zmianę DNS acme.pl."),
         Read(("invoice_duplicate", "dns_change"), ("acme.pl",), "pass"),
         id="a further inline text part is read",
