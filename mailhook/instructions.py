@@ -225,7 +225,8 @@ class _Tally:
         folded = fold(piece.text)
         kinds = self._kinds_in(folded)
         named = self._services_in(piece.text)
-        services = _unique([*named, *link_services(part.links)])
+        links = link_services(tuple(_cleaned(link) for link in part.links))
+        services = _unique([*named, *links])
         if piece.role is Role.FORWARDED:
             self.reads.append(_part_read(part, ", forwarded", True, kinds, services))
             self.forwarded_kinds.extend(kinds)

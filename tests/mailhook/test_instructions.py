@@ -970,3 +970,37 @@ def test_extraction_findings_are_what_the_app_appends() -> None:
     found = extracted(plain_text("Proszę jak w temacie."))
     assert instructions.extraction_findings(found) == list(found.findings)
     assert [f.name for f in found.findings] == ["instruction-parts", "instruction-text"]
+
+
+_REQUESTS = [
+    "Proszę o kod AuthInfo dla domeny beta.pl",
+    "Proszę o zmianę serwerów DNS domeny acme.pl",
+    "Please transfer the domain beta.pl to another registrar",
+    "Składam wypowiedzenie umowy na vps-12345",
+]
+_INLINE_TAGS = ["span", "b", "i", "u", "em", "strong", "font", "small", "code", "mark"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(_REQUESTS), st.data())
+def test_html_a_client_renders_alike_is_read_alike(request: str, data: st.DataObject) -> None:
+    # Transformations a client renders identically: an inline tag inside a word, a
+    # character as a numeric entity, a soft hyphen, a comment.
+    pieces = []
+    for char in request:
+        how = data.draw(st.integers(min_value=0, max_value=9))
+        if how == 0 and char.isalnum():
+            tag = data.draw(st.sampled_from(_INLINE_TAGS))
+            pieces.append(f"<{tag}>{char}</{tag}>")
+        elif how == 1:
+            pieces.append(f"&#{ord(char)};" if data.draw(st.booleans()) else f"&#x{ord(char):x};")
+        elif how == 2 and char.isalpha():
+            pieces.append(char + "&shy;")
+        elif how == 3:
+            pieces.append(char + "<!-- -->")
+        else:
+            pieces.append(char)
+    plain = extracted(plain_text(request))
+    rendered = extracted(html_only("<p>" + "".join(pieces) + "</p>"))
+    assert (rendered.kinds, rendered.services) == (plain.kinds, plain.services)
+    assert plain.kinds
