@@ -42,7 +42,7 @@ from mailhook.context import CheckContext, TrustConfig
 from mailhook.dns import Resolver
 from mailhook.errors import TemporaryFailure
 from mailhook.findings import Finding
-from mailhook.instructions import Instruction, extract, truncation_finding
+from mailhook.instructions import Instruction, extract, extraction_findings
 from mailhook.message import InboundMessage
 from mailhook.metrics import MESSAGES_RECEIVED
 
@@ -250,10 +250,7 @@ class DecisionService:
         """The verdict body and the one-time code it used (consumed when ``consume_code``;
         else nothing is changed). ``prints`` are the message's fingerprints, computed once:
         the replay check reads them, and submit records them."""
-        findings = list(findings)
-        truncated = truncation_finding(instruction)
-        if truncated is not None:
-            findings.append(truncated)
+        findings = [*findings, *extraction_findings(instruction)]
         sender = sender_of(findings)
         match = match_customer(session, sender, instruction, self.identifier_key)
         if match.finding is not None:

@@ -1,50 +1,87 @@
-"""Instruction extraction: what a message asks for and which services it names."""
+"""Instruction extraction: what a message asks for and which services it names, part by part."""
 
 from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
-import idna
-
-from mailhook.checks import declare
 from mailhook.findings import Finding
 from mailhook.identifiers import Identifier, find_identifiers
+from mailhook.instruction_findings import (
+    Concerns,
+    PartRead,
+    parts_finding,
+    text_finding,
+)
 from mailhook.message import InboundMessage
+from mailhook.normalise import clean
+from mailhook.parts import Part
 from mailhook.patterns import TextPattern
-from mailhook.text import body_text, fold, lines, subject, without_quotes
+from mailhook.reading import MAX_LINE as MAX_LINE
+from mailhook.reading import MAX_TEXT as MAX_TEXT
+from mailhook.reading import Piece, Role, read_message
+from mailhook.services import covered, link_services, services_named
+from mailhook.services import to_a_label as to_a_label
+from mailhook.text import fold
 
 ASSURANCE_LEVELS: tuple[str, ...] = ("none", "asserted", "authenticated", "authorized")
 # A one-time code from the Customer Panel: 8 digits, shown as "1234-5678".
 CODE_DIGITS = 8
 
-# A domain name written in running text: labels of letters/digits/hyphens, a final
-# label of letters (or an A-label). Not preceded by '@' or '/' (addresses, URLs),
-# not followed by '@' (the local part of an address that contains dots).
-_DOMAIN = re.compile(
-    r"(?<![@/\w.-])((?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+(?:[^\W\d_]{2,63}|xn--[a-z0-9-]{1,59}))"
-    r"(?![\w@-]|\.[^\W_])",
-    re.IGNORECASE,
+# Where the sender's own text points elsewhere for the request: the subject, the quoted
+# or forwarded message, an attachment. Folded (no diacritics), each word a stem.
+POINTERS: tuple[str, ...] = (
+    "w temacie",
+    "w tytule",
+    "patrz temat",
+    "jak wyzej",
+    "jak ponizej",
+    "jak nizej",
+    "patrz ponizej",
+    "patrz nizej",
+    "w zalaczniku",
+    "w zalaczonym",
+    "patrz zalacznik",
+    "as in the subject",
+    "in the subject",
+    "see subject",
+    "see the subject",
+    "per subject",
+    "as below",
+    "as above",
+    "see below",
+    "see above",
+    "as quoted",
+    "see attach",
+    "see the attach",
+    "in the attach",
+    "as attached",
 )
-
-# A URL: the domains in it are where a link points, not services the sender names.
-# Starts only where no scheme character precedes and never gives back what it took,
-# so a long run like "a.a.a.a…" is scanned once, not once per letter.
-_URL = re.compile(r"(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*+://\S++", re.IGNORECASE)
-# Each line is read up to this many characters: an instruction is written in lines a
-# person reads, and it bounds what any catalogue pattern can cost on one line.
-MAX_LINE = 1000
-# And this many characters in all (subject and the sender's own text, quotes and
-# history left out): far more than anyone writes to a support desk. Every pattern then
-# runs once over at most this much text, so extraction from a 10 MB body costs what
-# reading its lines up to the cap costs, and no pattern sees the rest.
-MAX_TEXT = 64 * 1024
-# The check that says the text was cut: what was not read may ask for more than what
-# was, so the policy sends such a message to an agent.
-TEXT_CHECK = "instruction-text"
-TEXT_RESULTS: tuple[str, ...] = ("truncated",)
-declare(TEXT_CHECK, "all of the sender's text was read for instructions", results=TEXT_RESULTS)
+# The longest word of each pointer, one of which every pointer holds.
+_POINTER_WORDS = re.compile("|".join(sorted({max(p.split(), key=len) for p in POINTERS})))
+# Words in an attachment's name that suggest it carries an instruction: a power of
+# attorney, an authorisation, an assignment, a request or a form (folded stems).
+ATTACHMENT_WORDS: tuple[str, ...] = (
+    "pelnomocnictw",
+    "upowaznieni",
+    "authoriz",
+    "authoris",
+    "transfer",
+    "cesj",
+    "wniosek",
+    "wniosk",
+    "request",
+    "form",
+    "formularz",
+    "zleceni",
+    "dyspozycj",
+    "authinfo",
+)
+_NAME_SEPARATORS = re.compile(r"[\W_]+")
+# The longest word of each phrase: the one least often in a text without the phrase.
+_LONGEST_WORDS: dict[str, str] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +122,13 @@ class Instruction:
     identifiers: tuple[Identifier, ...] = ()
     # The sender's text was longer than MAX_TEXT, or a line than MAX_LINE: not all read.
     truncated: bool = False
-    # Services named only in quoted history or forwarded text: not the sender's instruction,
-    # but another customer's among them holds a request that acts on a service.
+    # Every part a person may open (and forwarded text within one): what each asks for.
+    parts: tuple[PartRead, ...] = ()
+    # Services named in quoted or forwarded history and in attachments: not the
+    # sender's request, but what the request may be about.
     mentioned_services: tuple[str, ...] = ()
+    # instruction-parts always; instruction-text when cut or pointing elsewhere.
+    findings: tuple[Finding, ...] = ()
 
     def identifier_kinds(self) -> list[str]:
         """Which kinds of identifier the message gives ("pesel", …), never the numbers."""
@@ -95,49 +136,182 @@ class Instruction:
 
 
 def extract(message: InboundMessage, catalogue: Catalogue) -> Instruction:
-    """Find the kinds, services (domains as A-labels, server ids) and logins named."""
-    text, truncated = readable_text(message)
-    folded = fold(text)
-    kinds = tuple(
-        kind.name
-        for kind in catalogue.kinds
-        if any(phrase_pattern(phrase).search(folded) for phrase in kind.phrases)
-    )
-    services = _unique(
-        [
-            *_domains(_without_urls(text)),
-            *(m.group(0).lower() for m in catalogue.server_id_pattern.finditer(text)),
-        ]
-    )
-    logins = _unique([m.group(1).lower() for m in catalogue.login_pattern.finditer(text)])
-    codes = _codes(text, catalogue.code_pattern) if catalogue.code_pattern else ()
+    """Find the kinds, services (domains as A-labels, server ids) and logins named.
+
+    Every subject and every part a person may open is read (mailhook.reading). The kinds
+    and services are those of the sender's own text in the parts shown as the body, and
+    of the subject; a reply's subject ("Re: …") names services, and its kinds count when
+    the sender's own text asks for nothing or points at the subject. What attachments,
+    quoted and forwarded text ask for is recorded per part, never as the sender's.
+    """
+    reading = read_message(message)
+    tally = _Tally(catalogue)
+    for piece in reading.pieces:
+        tally.add(piece)
+    own_kinds = set(tally.kinds)
+    pointer = tally.pointer
+    if tally.reply_kinds and (not own_kinds or pointer is not None):
+        tally.kinds.extend(tally.reply_kinds)
+    if tally.forwarded_kinds and not own_kinds and pointer is None:
+        # A forward with nothing of the forwarder's own: someone else's request.
+        pointer = "forwarded text asks for " + ", ".join(_unique(tally.forwarded_kinds))
+    own = _cleaned(reading.own_text())
+    asked = set(tally.kinds)
+    parts = tuple(tally.reads)
+    findings = [parts_finding(parts, tally.concerns())]
+    text = text_finding(reading.truncated, pointer)
+    if text is not None:
+        findings.append(text)
     return Instruction(
-        kinds=kinds,
-        services=services,
-        logins=logins,
-        codes=codes,
-        identifiers=find_identifiers(text),
-        truncated=truncated,
+        kinds=tuple(kind.name for kind in catalogue.kinds if kind.name in asked),
+        services=_unique(tally.services),
+        logins=_unique([m.group(1).lower() for m in catalogue.login_pattern.finditer(own)]),
+        codes=_codes(own, catalogue.code_pattern) if catalogue.code_pattern else (),
+        identifiers=find_identifiers(own),
+        truncated=reading.truncated,
+        parts=parts,
+        mentioned_services=_unique([s for s in tally.mentioned if s not in tally.services]),
+        findings=tuple(findings),
     )
 
 
 def readable_text(message: InboundMessage) -> tuple[str, bool]:
-    """What the sender wrote, at most MAX_TEXT characters; and whether it was cut."""
-    own = without_quotes(body_text(message.parsed), limit=MAX_TEXT)
-    return _bounded(_own_subject(message) + "\n" + own)
+    """The sender's own text read (at most MAX_TEXT characters); and whether it was cut."""
+    reading = read_message(message)
+    return reading.own_text(), reading.truncated
+
+
+def extraction_findings(instruction: Instruction) -> list[Finding]:
+    """Every finding extraction made: instruction-parts, and instruction-text if any."""
+    return list(instruction.findings)
 
 
 def truncation_finding(instruction: Instruction) -> Finding | None:
     """instruction-text: a finding when not all of the sender's text was read."""
-    if not instruction.truncated:
-        return None
-    return Finding(
-        TEXT_CHECK,
-        "truncated",
-        f"The message is longer than the {MAX_TEXT // 1024} KB (or has a line longer than "
-        f"{MAX_LINE} characters) that are read for instructions; an agent should read all "
-        "of it, as the rest may ask for more than was recognised.",
-    )
+    return text_finding(True, None) if instruction.truncated else None
+
+
+class _Tally:
+    """Kinds and services of each piece read, and the concerns they raise."""
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.catalogue = catalogue
+        self.kinds: list[str] = []
+        self.services: list[str] = []
+        self.reply_kinds: list[str] = []
+        self.forwarded_kinds: list[str] = []
+        self.mentioned: list[str] = []
+        self.reads: list[PartRead] = []
+        self.pointer: str | None = None
+        self.hidden: list[str] = []
+        self.attachments: list[str] = []
+        self.unreadable: list[str] = []
+        # Alternative group -> branch -> what the parts in that branch ask for.
+        self.branches: dict[int, dict[int, _Branch]] = {}
+        self._kinds_of_text: dict[str, tuple[str, ...]] = {}
+
+    def add(self, piece: Piece) -> None:
+        part = piece.part
+        if part is None:
+            self._subject(piece)
+            return
+        if piece.role is Role.QUOTED:
+            self.mentioned.extend(self._services_in(piece.text))
+            return
+        if piece.role is Role.UNREAD:
+            self.reads.append(_part_read(part, "", False, (), ()))
+            self.unreadable.append(f"{part.label} ({part.problem})")
+            if part.filename and _name_suggests(part.filename, self.catalogue):
+                self.attachments.append(part.label)
+            return
+        folded = fold(piece.text)
+        kinds = self._kinds_in(folded)
+        named = self._services_in(piece.text)
+        links = link_services(tuple(_cleaned(link) for link in part.links))
+        services = _unique([*named, *links])
+        if piece.role is Role.FORWARDED:
+            self.reads.append(_part_read(part, ", forwarded", True, kinds, services))
+            self.forwarded_kinds.extend(kinds)
+            self.mentioned.extend(services)
+            return
+        self.reads.append(_part_read(part, "", True, kinds, services))
+        if part.embedded_images:
+            self.unreadable.append(f"{part.label} ({part.embedded_images} images in its markup)")
+        if piece.role is Role.ATTACHED:
+            self.mentioned.extend(services)
+            if kinds or (part.filename and _name_suggests(part.filename, self.catalogue)):
+                self.attachments.append(part.label)
+            return
+        self.kinds.extend(kinds)
+        self.services.extend(services)
+        if part.hidden:
+            self.hidden.append(part.label)
+        if self.pointer is None:
+            self.pointer = _pointer(folded)
+        if part.alternative is not None:
+            group, branch = part.alternative
+            seen = self.branches.setdefault(group, {}).setdefault(branch, _Branch())
+            seen.kinds.update(kinds)
+            seen.named.update(named)
+            seen.services.update(services)
+            seen.labels.append(part.label)
+
+    def concerns(self) -> Concerns:
+        return Concerns(
+            hidden=tuple(self.hidden),
+            disagree=tuple(self._disagreeing()),
+            attachment=tuple(self.attachments),
+            unreadable=tuple(self.unreadable),
+        )
+
+    def _subject(self, piece: Piece) -> None:
+        services = self._services_in(piece.text)
+        self.services.extend(services)
+        if piece.role is Role.REPLY_SUBJECT:
+            self.reply_kinds.extend(self._kinds_in(fold(piece.text)))
+        else:
+            self.kinds.extend(self._kinds_in(fold(piece.text)))
+
+    def _kinds_in(self, folded: str) -> tuple[str, ...]:
+        # The plain and HTML alternatives of one text mostly fold alike: matched once.
+        if folded not in self._kinds_of_text:
+            self._kinds_of_text[folded] = _kinds(folded, self.catalogue)
+        return self._kinds_of_text[folded]
+
+    def _services_in(self, text: str) -> list[str]:
+        return _services(text, self.catalogue)
+
+    def _disagreeing(self) -> list[str]:
+        """Labels of the parts of each alternative group whose branches differ."""
+        labels: list[str] = []
+        for branches in self.branches.values():
+            first, *others = branches.values()
+            if any(not first.agrees_with(other) for other in others):
+                labels.extend(label for branch in branches.values() for label in branch.labels)
+        return labels
+
+
+@dataclass(slots=True)
+class _Branch:
+    """What the parts of one branch of a multipart/alternative ask for."""
+
+    kinds: set[str] = field(default_factory=set)
+    # Services named in the text a person reads, and those with the links' targets.
+    named: set[str] = field(default_factory=set)
+    services: set[str] = field(default_factory=set)
+    labels: list[str] = field(default_factory=list)
+
+    def agrees_with(self, other: _Branch) -> bool:
+        # What one alternative names in its text the other names in its text or its
+        # links: a plain text writes a link's target out ("strona <https://beta.pl>")
+        # or leaves it out, an HTML text hides it behind the link. A host and its parent
+        # name one place ("acme.pl" and a link to "www.acme.pl"). Links to other places
+        # are services of the message all the same, so no disagreement is needed there.
+        return (
+            self.kinds == other.kinds
+            and covered(self.named, other.services)
+            and covered(other.named, self.services)
+        )
 
 
 @functools.lru_cache(maxsize=1024)
@@ -156,61 +330,65 @@ def phrase_pattern(phrase: str) -> re.Pattern[str]:
     return re.compile(r"\w*\s+".join([first, *words[1:]]))
 
 
-@functools.lru_cache(maxsize=4096)
-def to_a_label(domain: str) -> str | None:
-    """The A-label form of ``domain`` (RFC 5891), or None if it is not a valid name."""
-    try:
-        return idna.encode(domain.rstrip(".").lower(), uts46=True).decode("ascii")
-    except (idna.IDNAError, UnicodeError):
-        return None
+def _cleaned(text: str) -> str:
+    """The text domains, codes and identifiers are found in.
 
-
-def _without_urls(text: str) -> str:
-    # Every URL holds "://": a fast substring test spares the scan of a text without one.
-    return _URL.sub(" ", text) if "://" in text else text
-
-
-def _domains(text: str) -> list[str]:
-    """The domains _DOMAIN finds in ``text``, as A-labels, in order.
-
-    _DOMAIN opens with a look-behind, so the engine tries it at every position; over
-    all of the text it was a third of extraction. A domain holds a dot and no white
-    space, and what _DOMAIN looks at beside one is white space or part of the same
-    word: over the words holding a dot, one space apart, it finds the same domains.
+    The one place where it is made comparable (one character for one look, no invisible
+    ones): NFKC, invisible characters removed, dashes unified (mailhook.normalise).
     """
-    dotted = " ".join(word for word in text.split() if "." in word)
-    found = []
-    for match in _DOMAIN.finditer(dotted):
-        a_label = to_a_label(match.group(1))
-        if a_label is not None:
-            found.append(a_label)
-    return found
+    return clean(text)
 
 
-# A reply's or forward's subject is the earlier message's: "Re: kod AuthInfo" asks
-# for nothing by itself.
-_REPLY_PREFIXES = ("re:", "odp:", "fwd:", "fw:", "pd:", "aw:", "wg:")
+def _services(text: str, catalogue: Catalogue) -> list[str]:
+    """Domains (as A-labels) and server ids named in ``text``, as an agent reads them."""
+    return services_named(_cleaned(text), catalogue.server_id_pattern)
 
 
-def _own_subject(message: InboundMessage) -> str:
-    text = subject(message.parsed)
-    return "" if text.lstrip().lower().startswith(_REPLY_PREFIXES) else text
+def _kinds(folded: str, catalogue: Catalogue) -> tuple[str, ...]:
+    """The catalogue kinds whose phrases occur in ``folded`` text, in catalogue order."""
+    return tuple(kind.name for kind in catalogue.kinds if _any_phrase(kind.phrases, folded))
 
 
-def _bounded(text: str) -> tuple[str, bool]:
-    """At most MAX_TEXT characters of ``text``, each line at most MAX_LINE; whether cut."""
-    kept: list[str] = []
-    size = 0
-    truncated = False
-    for line in lines(text):
-        if len(line) > MAX_LINE:
-            line, truncated = line[:MAX_LINE], True
-        if size + len(line) > MAX_TEXT:
-            kept.append(line[: MAX_TEXT - size])
-            return "\n".join(kept), True
-        kept.append(line)
-        size += len(line) + 1
-    return "\n".join(kept), truncated
+def _any_phrase(phrases: Iterable[str], folded: str) -> bool:
+    """Whether one of ``phrases`` occurs in ``folded`` text."""
+    return _first_phrase(phrases, folded) is not None
+
+
+def _first_phrase(phrases: Iterable[str], folded: str) -> str | None:
+    """The first of ``phrases`` that occurs in ``folded`` text, if any.
+
+    Each word of a phrase occurs in the text as written wherever the phrase does: where
+    its longest word is not there (a substring test, far cheaper than a search), the
+    phrase is not either.
+    """
+    for phrase in phrases:
+        word = _LONGEST_WORDS.get(phrase)
+        if word is None:
+            word = _LONGEST_WORDS.setdefault(phrase, max(phrase.split(), key=len))
+        if word in folded and phrase_pattern(phrase).search(folded):
+            return phrase
+    return None
+
+
+def _pointer(folded: str) -> str | None:
+    """The phrase by which ``folded`` text points at the subject, history or an attachment."""
+    if _POINTER_WORDS.search(folded) is None:
+        # Most texts: one scan finds none of the words any pointer needs.
+        return None
+    return _first_phrase(POINTERS, folded)
+
+
+def _name_suggests(filename: str, catalogue: Catalogue) -> bool:
+    """Whether an attachment's name reads as an instruction (a form, a request…)."""
+    folded = fold(_NAME_SEPARATORS.sub(" ", filename))
+    phrases = [*ATTACHMENT_WORDS, *(p for kind in catalogue.kinds for p in kind.phrases)]
+    return _any_phrase(phrases, folded)
+
+
+def _part_read(
+    part: Part, note: str, read: bool, kinds: tuple[str, ...], services: tuple[str, ...]
+) -> PartRead:
+    return PartRead(part.label + note, part.content_type, part.filename, read, kinds, services)
 
 
 def _codes(text: str, pattern: TextPattern) -> tuple[str, ...]:

@@ -59,14 +59,33 @@ def single_part(subject: str, body: str, content_type: str, charset: str) -> byt
     return headers.encode() + body.replace("\n", "\r\n").encode(charset)
 
 
-def html_only(subject: str, html: str) -> bytes:
+def headed(subject: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = "Jan Kowalski <jan@acme.pl>"
     message["To"] = "support@hosting.example"
     message["Subject"] = subject
     message["Date"] = formatdate()
     message["Message-ID"] = make_msgid(domain="acme.pl")
+    return message
+
+
+def html_only(subject: str, html: str) -> bytes:
+    message = headed(subject)
     message.set_content(html, subtype="html")
+    return message.as_bytes(policy=SMTP)
+
+
+def alternatives(plain_body: str, html: str) -> bytes:
+    message = headed("Sprawa")
+    message.set_content(plain_body)
+    message.add_alternative(html, subtype="html")
+    return message.as_bytes(policy=SMTP)
+
+
+def with_pdf(body: str, filename: str) -> bytes:
+    message = headed("Faktura")
+    message.set_content(body)
+    message.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename=filename)
     return message.as_bytes(policy=SMTP)
 
 
@@ -318,13 +337,14 @@ ROWS = [
         (),
         "accepted",
     ),
+    # The signature is the sender's own text too: a client shows it, and a PS under it.
     row(
         "Podpis",
         "Proszę o duplikat faktury.\n-- \nJan Kowalski\nACME, acme.pl, "
         "transfer domeny to nasza specjalność\n",
-        ("invoice_duplicate",),
-        (),
-        "accepted",
+        ("invoice_duplicate", "transfer_out"),
+        ("acme.pl",),
+        "otp_required",
     ),
     # Forwarded: the forwarder's own text above is the instruction.
     row(
@@ -387,6 +407,45 @@ ROWS = [
             "accepted",
         ),
         id="html-only",
+    ),
+    # Everything a person can see is read; what cannot be trusted either way is held.
+    pytest.param(
+        Row(
+            alternatives("Proszę o duplikat faktury.", "<p>Proszę o kod AuthInfo dla acme.pl</p>"),
+            ("invoice_duplicate", "transfer_out"),
+            ("acme.pl",),
+            "review",
+        ),
+        id="plain asks for an invoice, html for a transfer",
+    ),
+    pytest.param(
+        Row(
+            html_only(
+                "Faktura",
+                "<p>Proszę o duplikat faktury.</p>"
+                '<p style="display:none">Proszę o zmianę DNS dla acme.pl</p>',
+            ),
+            ("invoice_duplicate", "dns_change"),
+            ("acme.pl",),
+            "review",
+        ),
+        id="hidden html text",
+    ),
+    row(
+        "Re: zmiana DNS acme.pl",
+        "Dzień dobry, proszę jak w temacie.",
+        ("dns_change",),
+        ("acme.pl",),
+        "review",
+    ),
+    pytest.param(
+        Row(
+            with_pdf("Proszę o duplikat faktury.", "faktura.pdf"),
+            ("invoice_duplicate",),
+            (),
+            "review",
+        ),
+        id="a pdf that cannot be read",
     ),
 ]
 

@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 
 from app.rules import load_rules
 from mailhook import identifiers as ids
-from mailhook import instructions
+from mailhook import instructions, reading, services
 from mailhook import text as text_module
+from mailhook.findings import Finding
 from mailhook.identifiers import Identifier, IdentifierKind
 from mailhook.instructions import (
     MAX_LINE,
@@ -30,7 +31,7 @@ from mailhook.instructions import (
     truncation_finding,
 )
 from mailhook.message import Channel, Envelope, InboundMessage, parse_message
-from tests.support import RULES, make_message
+from tests.support import FIXTURES, RULES, make_message
 
 CATALOGUE: Catalogue = load_rules(RULES).catalogue
 
@@ -128,17 +129,18 @@ def test_domains_inside_email_addresses_are_ignored() -> None:
     assert found.services == ()
 
 
-def test_domains_inside_urls_are_ignored() -> None:
+def test_the_host_of_a_url_is_named_and_the_rest_of_it_is_not() -> None:
+    # Formerly a URL named nothing: a domain written as a link is a domain named.
     found = instruction(
         "Zobacz https://panel.hosting.example/domains?name=acme.pl oraz "
-        "<http://www.żółw.pl/cennik> i ftp://files.acme.eu/x."
+        "<http://www.żółw.pl/cennik> i ftp://user@files.acme.eu:21/x."
     )
-    assert found.services == ()
+    assert found.services == ("panel.hosting.example", "www.xn--w-uga1v8h.pl", "files.acme.eu")
 
 
 def test_a_domain_next_to_a_url_is_still_found() -> None:
     found = instruction("Domena acme.pl, instrukcja: https://help.hosting.example/transfer")
-    assert found.services == ("acme.pl",)
+    assert found.services == ("acme.pl", "help.hosting.example")
 
 
 def test_finds_server_ids_in_any_case() -> None:
@@ -152,7 +154,9 @@ def test_finds_logins() -> None:
 
 
 def test_an_extraction_of_nothing_is_empty() -> None:
-    assert instruction("Dzień dobry.") == Instruction(kinds=(), services=(), logins=())
+    found = instruction("Dzień dobry.")
+    assert dataclasses.replace(found, parts=(), findings=()) == Instruction((), (), ())
+    assert [(f.name, f.result) for f in found.findings] == [("instruction-parts", "pass")]
 
 
 @pytest.mark.parametrize(
@@ -170,8 +174,12 @@ def test_to_a_label(name: str, a_label: str | None) -> None:
     assert to_a_label(name) == a_label
 
 
-def test_a_reply_subject_asks_for_nothing_by_itself() -> None:
-    assert instruction("Dziekuje.", subject="Re: kod AuthInfo").kinds == ()
+def test_a_reply_subject_counts_only_where_the_sender_asks_nothing_else() -> None:
+    # Formerly a reply's subject was never read: what the sender sees there, and
+    # answers "thanks" to, is what the message is about.
+    assert instruction("Dziekuje.", subject="Re: kod AuthInfo").kinds == ("transfer_out",)
+    asks = instruction("Prosze o duplikat faktury.", subject="Re: kod AuthInfo acme.pl")
+    assert (asks.kinds, asks.services) == (("invoice_duplicate",), ("acme.pl",))
 
 
 # Linear in the body: proved by what each step is given and how much it reads, not by
@@ -238,7 +246,7 @@ def test_every_pattern_runs_once_over_at_most_the_capped_text(
     monkeypatch.setattr(
         instructions, "phrase_pattern", lambda phrase: Spy(real_phrase_pattern(phrase), seen)
     )
-    for module, attribute in [(instructions, "_DOMAIN"), (instructions, "_URL"), (ids, "_NUMBER")]:
+    for module, attribute in [(services, "_DOMAIN"), (services, "_URL"), (ids, "_NUMBER")]:
         monkeypatch.setattr(module, attribute, Spy(getattr(module, attribute), seen))
     spied = dataclasses.replace(
         CATALOGUE,
@@ -247,11 +255,14 @@ def test_every_pattern_runs_once_over_at_most_the_capped_text(
         code_pattern=Spy(CATALOGUE.code_pattern, seen, matched),
     )
     found = extract(huge(name), spied)
-    phrases = sum(len(kind.phrases) for kind in CATALOGUE.kinds)
     assert seen, "the spies saw nothing: the test no longer watches extraction"
-    # Each phrase at most once, plus URL, domain, server id, login, code, identifiers.
-    assert len(seen) <= phrases + 6
-    assert len({pattern for pattern, _ in seen}) == len(seen)
+    # Each pattern runs at most once over each piece read: the subject, the part's own
+    # text, its quoted history, and all own text together (logins, codes, identifiers).
+    runs: dict[str, list[int]] = {}
+    for pattern, length in seen:
+        runs.setdefault(pattern, []).append(length)
+    assert max(len(lengths) for lengths in runs.values()) <= 4
+    assert max(sum(lengths) for lengths in runs.values()) <= 3 * MAX_TEXT
     assert max(length for _, length in seen + matched) <= MAX_TEXT
     # Tried only where the text holds an opening ("kod" here), not at every place.
     assert len(matched) <= MAX_TEXT // len("kod")
@@ -273,12 +284,12 @@ def test_reading_stops_at_the_cap(monkeypatch: pytest.MonkeyPatch, name: str) ->
             yield line
 
     monkeypatch.setattr(text_module, "lines", counted)
-    monkeypatch.setattr(instructions, "lines", counted)
+    monkeypatch.setattr(reading, "lines", counted)
     text, truncated = readable_text(huge(name))
     assert len(text) <= MAX_TEXT
     if name == "short lines":
         assert truncated
-        # Lines up to the cap in without_quotes, then again in the bound: no more.
+        # Lines up to the cap in split_written, then again in the budget: no more.
         assert len(pulled) <= 2 * (MAX_TEXT // len(LINE) + 3)
 
 
@@ -401,8 +412,8 @@ _NUMBER_TEXT = st.tuples(
 @settings(max_examples=2000, deadline=None)
 @given(_DOMAIN_TEXT)
 def test_domains_are_those_the_pattern_finds_in_the_whole_text(text: str) -> None:
-    whole = [to_a_label(match.group(1)) for match in instructions._DOMAIN.finditer(text)]
-    assert instructions._domains(text) == [a_label for a_label in whole if a_label is not None]
+    whole = [to_a_label(match.group(1)) for match in services._DOMAIN.finditer(text)]
+    assert services._domains(text) == [a_label for a_label in whole if a_label is not None]
 
 
 @settings(max_examples=2000, deadline=None)
@@ -410,3 +421,586 @@ def test_domains_are_those_the_pattern_finds_in_the_whole_text(text: str) -> Non
 def test_text_without_the_start_of_a_number_holds_no_number(text: str) -> None:
     if ids._NUMBER.search(text):
         assert ids._NUMBER_START.search(text)
+
+
+# Issue 13: everything a person can see is read. Messages are built here, or are the
+# fixtures under fixtures/mail named by scenario.
+def extracted(raw: bytes) -> Instruction:
+    return extract(parse_message(raw, Envelope(), Channel.API), CATALOGUE)
+
+
+def fixture(name: str) -> Instruction:
+    return extracted((FIXTURES / "mail" / name).read_bytes())
+
+
+def finding(found: Instruction, name: str) -> Finding | None:
+    return next((f for f in found.findings if f.name == name), None)
+
+
+def result(found: Instruction, name: str) -> str | None:
+    found_finding = finding(found, name)
+    return found_finding.result if found_finding is not None else None
+
+
+def mail(*, subject: str = "Sprawa", subjects: tuple[str, ...] = ()) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = "Jan Kowalski <jan@acme.pl>"
+    message["Subject"] = subject
+    for more in subjects:
+        # The policy refuses a second Subject; a sender's program does not.
+        message._headers.append(("Subject", more))  # type: ignore[attr-defined]
+    return message
+
+
+def alternatives(plain: str, html: str, subject: str = "Sprawa") -> bytes:
+    message = mail(subject=subject)
+    message.set_content(plain)
+    message.add_alternative(html, subtype="html")
+    return message.as_bytes()
+
+
+def html_only(html: str, subject: str = "Sprawa") -> bytes:
+    message = mail(subject=subject)
+    message.set_content(html, subtype="html")
+    return message.as_bytes()
+
+
+def plain_text(body: str, subject: str = "Sprawa", subjects: tuple[str, ...] = ()) -> bytes:
+    message = mail(subject=subject, subjects=subjects)
+    message.set_content(body)
+    return message.as_bytes()
+
+
+def attached(body: str, data: bytes, content_type: str, filename: str | None) -> bytes:
+    message = mail()
+    message.set_content(body)
+    maintype, subtype = content_type.split("/")
+    if maintype == "text":
+        message.add_attachment(data.decode(), subtype=subtype, filename=filename)
+    else:
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    return message.as_bytes()
+
+
+def with_attached_message(body: str, inner_subject: str, inner_body: str) -> bytes:
+    inner = EmailMessage()
+    inner["From"] = "Ola Nowak <ola@beta.pl>"
+    inner["Subject"] = inner_subject
+    inner.set_content(inner_body)
+    message = mail()
+    message.set_content(body)
+    message.add_attachment(inner)
+    return message.as_bytes()
+
+
+def inline_parts(*texts: str) -> bytes:
+    message = mail()
+    message.make_mixed()
+    for text in texts:
+        part = EmailMessage()
+        part.set_content(text, disposition="inline")
+        message.attach(part)
+    return message.as_bytes()
+
+
+@dataclasses.dataclass(frozen=True)
+class Read:
+    """What extraction must make of a message."""
+
+    kinds: tuple[str, ...]
+    services: tuple[str, ...]
+    parts: str  # the instruction-parts result
+    text: str | None = None  # the instruction-text result, None when there is none
+    mentioned: tuple[str, ...] = ()
+
+
+READ_EVERYTHING = [
+    # Every displayable part.
+    pytest.param(
+        alternatives(
+            "Proszę o duplikat faktury.", "<p>Proszę o kod AuthInfo dla domeny beta.pl.</p>"
+        ),
+        Read(("invoice_duplicate", "transfer_out"), ("beta.pl",), "disagree"),
+        id="plain asks for an invoice while the html alternative asks for a transfer",
+    ),
+    pytest.param(
+        alternatives("Proszę o duplikat faktury.", "<p>Proszę o <b>duplikat</b> faktury.</p>"),
+        Read(("invoice_duplicate",), (), "pass"),
+        id="alternatives asking the same agree",
+    ),
+    pytest.param(
+        alternatives(
+            "Zmiana DNS dla acme.pl <https://www.acme.pl/>",
+            '<p>Zmiana DNS dla <a href="https://www.acme.pl/">acme.pl</a></p>',
+        ),
+        Read(("dns_change",), ("acme.pl", "www.acme.pl"), "pass"),
+        id="a link in html and its url in plain text agree",
+    ),
+    pytest.param(
+        alternatives(
+            "Zmiana DNS dla acme.pl, pisz na jan@acme.pl",
+            '<p>Zmiana DNS dla <a href="https://acme.pl">naszej domeny</a>, pisz na '
+            '<a href="mailto:jan@acme.pl">jan@acme.pl</a></p>',
+        ),
+        Read(("dns_change",), ("acme.pl",), "pass"),
+        id="links an html alternative hides behind their text agree with the plain text",
+    ),
+    pytest.param(
+        alternatives("Zmiana DNS dla acme.pl", "<p>Zmiana DNS dla beta.pl</p>"),
+        Read(("dns_change",), ("acme.pl", "beta.pl"), "disagree"),
+        id="alternatives naming different domains disagree",
+    ),
+    pytest.param(
+        inline_parts("Proszę o duplikat faktury.", "Proszę też o zmianę DNS acme.pl."),
+        Read(("invoice_duplicate", "dns_change"), ("acme.pl",), "pass"),
+        id="a further inline text part is read",
+    ),
+    pytest.param(
+        attached("Dzień dobry.", b"Prosze o kod AuthInfo dla beta.pl", "text/plain", "list.txt"),
+        Read((), (), "attachment", mentioned=("beta.pl",)),
+        id="a text attachment asking for a transfer is held",
+    ),
+    pytest.param(
+        attached("Dzień dobry.", b"<p>Transfer <i>domeny</i> beta.pl</p>", "text/html", "x.html"),
+        Read((), (), "attachment", mentioned=("beta.pl",)),
+        id="an html attachment asking for a transfer is held",
+    ),
+    pytest.param(
+        with_attached_message("Dzień dobry.", "Transfer domeny", "Kod AuthInfo dla beta.pl"),
+        Read((), (), "attachment", mentioned=("beta.pl",)),
+        id="an attached message asking for a transfer is held",
+    ),
+    pytest.param(
+        attached("Faktura w załączeniu, acme.pl.", b"Logi serwera", "text/plain", "log.txt"),
+        Read((), ("acme.pl",), "pass"),
+        id="a text attachment asking nothing passes",
+    ),
+    # Parts that cannot be read, and attachments named as instructions.
+    pytest.param(
+        attached("Dzień dobry.", b"%PDF-1.4", "application/pdf", "faktura.pdf"),
+        Read((), (), "unreadable"),
+        id="a pdf cannot be read",
+    ),
+    pytest.param(
+        attached("Dzień dobry.", b"\x89PNG", "image/png", "skan.png"),
+        Read((), (), "unreadable"),
+        id="an image cannot be read",
+    ),
+    pytest.param(
+        attached(
+            "Dzień dobry.",
+            b"PK\x03\x04",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "pismo.docx",
+        ),
+        Read((), (), "unreadable"),
+        id="an office document cannot be read",
+    ),
+    pytest.param(
+        attached("Dzień dobry.", b"\x00\x01", "application/x-unknown-thing", None),
+        Read((), (), "unreadable"),
+        id="a part of unknown type cannot be read",
+    ),
+    pytest.param(
+        attached("Dzień dobry.", b"%PDF-1.4", "application/pdf", "pelnomocnictwo.pdf"),
+        Read((), (), "attachment"),
+        id="a pdf named as a power of attorney is an attachment that suggests an instruction",
+    ),
+    pytest.param(
+        attached("Dzień dobry.", b"%PDF-1.4", "application/octet-stream", "Upoważnienie_2026.pdf"),
+        Read((), (), "attachment"),
+        id="an authorisation with diacritics in its name",
+    ),
+    pytest.param(
+        attached("Dzień dobry.", b"%PDF-1.4", "application/pdf", "transfer-authorization-form.pdf"),
+        Read((), (), "attachment"),
+        id="an english form name",
+    ),
+    # HTML as rendered: inline tags join, entities decode, hidden text is read and held.
+    pytest.param(
+        html_only("<p>Proszę o trans<span>fer</span> domeny acme.pl</p>"),
+        Read(("transfer_out",), ("acme.pl",), "pass"),
+        id="an inline tag inside a word joins it",
+    ),
+    pytest.param(
+        html_only("<p>Proszę o kod Auth<b>Info</b></p>"),
+        Read(("transfer_out",), (), "pass"),
+        id="a bold half of a word joins it",
+    ),
+    pytest.param(
+        html_only("<p>Proszę o trans<!-- x -->fer domeny</p>"),
+        Read(("transfer_out",), (), "pass"),
+        id="a comment inside a word joins it",
+    ),
+    pytest.param(
+        html_only("<p>Proszę o kod &#x41;uth&#73;nfo i trans&shy;fer domeny</p>"),
+        Read(("transfer_out",), (), "pass"),
+        id="entities and soft hyphens are decoded",
+    ),
+    *(
+        pytest.param(
+            html_only(f"<p>Proszę o fakturę.</p><p {attribute}>Kod AuthInfo dla beta.pl</p>"),
+            Read(("transfer_out",), ("beta.pl",), "hidden"),
+            id=f"hidden text is read and held: {attribute}",
+        )
+        for attribute in (
+            'style="display:none"',
+            'style="visibility: hidden"',
+            'style="font-size:0"',
+            'style="font-size: 1px"',
+            'style="color:#FFFFFF"',
+            'style="color: white"',
+            'style="color:transparent"',
+            'style="opacity:0"',
+            'style="color:#123456; background-color:#123456"',
+            "hidden",
+        )
+    ),
+    pytest.param(
+        html_only("<style>.x { display: none }</style><p>Faktura</p><p class=x>Kod AuthInfo</p>"),
+        Read(("transfer_out",), (), "hidden"),
+        id="hidden text is read and held: a class a style block hides",
+    ),
+    pytest.param(
+        html_only("<p>Faktura</p><template><p>Kod AuthInfo dla beta.pl</p></template>"),
+        Read(("transfer_out",), ("beta.pl",), "hidden"),
+        id="a template is hidden text",
+    ),
+    pytest.param(
+        html_only('<p>Duplikat faktury</p><img src="data:image/png;base64,iVBORw0KGgo=">'),
+        Read(("invoice_duplicate",), (), "unreadable"),
+        id="an image inside the html cannot be read",
+    ),
+    pytest.param(
+        html_only(
+            "<p>Duplikat faktury</p><!--[if mso]><p>Kod AuthInfo dla beta.pl</p><![endif]-->"
+        ),
+        Read(("invoice_duplicate", "transfer_out"), ("beta.pl",), "hidden"),
+        id="text only outlook shows is read and held",
+    ),
+    pytest.param(
+        html_only('<p style="font-size:12px;color:#333">Proszę o duplikat faktury.</p>'),
+        Read(("invoice_duplicate",), (), "pass"),
+        id="ordinary styled text is not hidden",
+    ),
+    pytest.param(
+        html_only('<p><span style="display:none">   </span>Proszę o duplikat faktury.</p>'),
+        Read(("invoice_duplicate",), (), "pass"),
+        id="a hidden empty spacer hides nothing",
+    ),
+    # The signature is the sender's text.
+    pytest.param(
+        plain_text("Proszę o fakturę.\n-- \nJan\nPS. Proszę też o kod AuthInfo dla beta.pl\n"),
+        Read(("transfer_out",), ("beta.pl",), "pass"),
+        id="a ps under the signature line is read",
+    ),
+    # Domains however they are written.
+    pytest.param(
+        plain_text("Zmiana DNS dla https://www.beta.pl/ i http://gamma.pl."),
+        Read(("dns_change",), ("www.beta.pl", "gamma.pl"), "pass"),
+        id="a domain written as a url",
+    ),
+    pytest.param(
+        plain_text("Zmiana DNS, kontakt mailto:ola@beta.pl"),
+        Read(("dns_change",), ("beta.pl",), "pass"),
+        id="a domain in a mailto link in text",
+    ),
+    pytest.param(
+        html_only('<p>Zmiana DNS dla <a href="mailto:ola@beta.pl">Oli</a></p>'),
+        Read(("dns_change",), ("beta.pl",), "pass"),
+        id="a domain in a mailto href",
+    ),
+    pytest.param(
+        html_only('<p>Zmiana DNS dla <a href="https://beta.pl/panel">acme.pl</a></p>'),
+        Read(("dns_change",), ("acme.pl", "beta.pl"), "pass"),
+        id="an href whose link text names another domain",
+    ),
+    *(
+        pytest.param(
+            plain_text(f"Zmiana DNS dla {written}"),
+            Read(("dns_change",), ("beta.pl",), "pass"),
+            id=f"a disguised dot: {written!r}",
+        )
+        for written in (
+            "beta[.]pl",
+            "beta(dot)pl",
+            "beta [dot] pl",
+            "beta{.}pl",
+            "beta . pl",
+            "beta.pl.",
+            "beta\uff0epl",
+            "beta\u3002pl",
+            "beta\uff61pl",
+        )
+    ),
+    pytest.param(
+        plain_text("Zmiana DNS dla żółw.pl i xn--d-uga0v4h.pl"),
+        Read(("dns_change",), ("xn--w-uga1v8h.pl", "xn--d-uga0v4h.pl"), "pass"),
+        id="idn as u-label and a-label",
+    ),
+    # Subjects: every instance, reply prefixes in any case and number.
+    *(
+        pytest.param(
+            plain_text("Dziękuję.", subject=subject),
+            Read(("transfer_out",), ("beta.pl",), "pass"),
+            id=f"a reply subject asks when the text asks nothing: {subject}",
+        )
+        for subject in (
+            "Re: kod AuthInfo beta.pl",
+            "RE: Re: Fwd: kod AuthInfo beta.pl",
+            "odp: PD: Fw: kod AuthInfo beta.pl",
+            "AW: WG: re[2]: kod AuthInfo beta.pl",
+        )
+    ),
+    pytest.param(
+        plain_text("Proszę o duplikat faktury.", subject="Re: kod AuthInfo beta.pl"),
+        Read(("invoice_duplicate",), ("beta.pl",), "pass"),
+        id="a reply subject names services always and asks only when the text does not",
+    ),
+    pytest.param(
+        plain_text("Dzień dobry.", subject="Faktura", subjects=("Kod AuthInfo dla beta.pl",)),
+        Read(("transfer_out",), ("beta.pl",), "pass"),
+        id="every subject instance is read",
+    ),
+    # Quoted history is not the sender's, but what it names is recorded.
+    pytest.param(
+        plain_text("Proszę o fakturę.\n\nOn Tue, 10 Nov 2026, Ola wrote:\n> Kod dla beta.pl\n"),
+        Read((), (), "pass", mentioned=("beta.pl",)),
+        id="services in quoted history are mentioned not named",
+    ),
+    pytest.param(
+        plain_text("Proszę o fakturę.\n> transfer domeny gamma.pl\n"),
+        Read((), (), "pass", mentioned=("gamma.pl",)),
+        id="services in quoted lines are mentioned not named",
+    ),
+    # The sender's text points elsewhere.
+    *(
+        pytest.param(
+            plain_text(f"Dzień dobry, {pointer}.\n\n> kod AuthInfo beta.pl\n"),
+            Read((), (), "pass", "points-elsewhere", ("beta.pl",)),
+            id=f"the text points elsewhere: {pointer}",
+        )
+        for pointer in (
+            "jak w temacie",
+            "Jak W Temacie",
+            "proszę jak wyżej",
+            "prosze jak wyzej",
+            "szczegóły jak poniżej",
+            "dokumenty w załączniku",
+            "dokumenty w zalaczniku",
+            "as in the subject",
+            "see subject",
+            "as below",
+            "as above",
+            "as quoted",
+            "see attached",
+            "see attachment",
+            "please see the attached",
+        )
+    ),
+    pytest.param(
+        plain_text("Dzień dobry, proszę jak w temacie.", subject="Re: kod AuthInfo beta.pl"),
+        Read(("transfer_out",), ("beta.pl",), "pass", "points-elsewhere"),
+        id="a text pointing at a reply subject takes its kinds",
+    ),
+    # Forwarded: someone else's request.
+    pytest.param(
+        plain_text(
+            "\n---------- Forwarded message ---------\nFrom: Ola <ola@beta.pl>\n"
+            "Proszę o przeniesienie domeny beta.pl\n",
+            subject="Fwd: domena",
+        ),
+        Read((), (), "pass", "points-elsewhere", ("beta.pl",)),
+        id="a forward with nothing of the forwarder's own points elsewhere",
+    ),
+    pytest.param(
+        plain_text(
+            "Proszę o duplikat tej faktury dla acme.pl.\n\n"
+            "---------- Forwarded message ---------\nFrom: Ola <ola@beta.pl>\n"
+            "Proszę o kod AuthInfo dla beta.pl\n",
+            subject="Fwd: faktura",
+        ),
+        Read(("invoice_duplicate",), ("acme.pl",), "pass", mentioned=("beta.pl",)),
+        id="a forwarder asking something asks for that only",
+    ),
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), READ_EVERYTHING)
+def test_everything_a_person_can_see_is_read(raw: bytes, expected: Read) -> None:
+    found = extracted(raw)
+    assert (found.kinds, found.services) == (expected.kinds, expected.services)
+    assert found.mentioned_services == expected.mentioned
+    assert result(found, "instruction-parts") == expected.parts
+    assert result(found, "instruction-text") == expected.text
+
+
+@pytest.mark.parametrize(
+    ("name", "expected", "reason"),
+    [
+        pytest.param(
+            "parts-plain-invoice-html-transfer.eml",
+            Read(("invoice_duplicate", "transfer_out"), ("beta.pl",), "disagree"),
+            "Read 1 text/plain (asks for invoice_duplicate); 2 text/html (asks for "
+            "transfer_out, naming beta.pl). 1 text/plain; 2 text/html are alternatives a "
+            "client shows either of, and ask for different things: an agent should read the "
+            "message as a client shows it.",
+            id="plain and html disagree",
+        ),
+        pytest.param(
+            "parts-hidden-span-authinfo.eml",
+            Read(("invoice_duplicate", "transfer_out"), ("beta.pl",), "hidden"),
+            "Read 1 text/html (asks for invoice_duplicate, transfer_out, naming beta.pl). "
+            "1 text/html holds text hidden from the reader (it was read as well): an agent "
+            "should read the message as a client shows it.",
+            id="hidden tiny white text",
+        ),
+        pytest.param(
+            "parts-attached-message-transfer.eml",
+            Read((), (), "attachment", mentioned=("beta.pl",)),
+            "Read 1 text/plain (asks for nothing recognised); 2 attachment prosba.eml "
+            "(message/rfc822) (asks for transfer_out, naming beta.pl); 3 attachment "
+            "(text/plain) (asks for transfer_out, naming beta.pl). 2 attachment prosba.eml "
+            "(message/rfc822); 3 attachment (text/plain) is an attachment whose name or text "
+            "suggests an instruction: an agent should read the message as a client shows it.",
+            id="an attached message",
+        ),
+        pytest.param(
+            "parts-pdf-power-of-attorney.eml",
+            Read((), ("acme.pl",), "attachment"),
+            "Read 1 text/plain (asks for nothing recognised, naming acme.pl). 2 attachment "
+            "pelnomocnictwo.pdf (application/pdf) is an attachment whose name or text "
+            "suggests an instruction; 2 attachment pelnomocnictwo.pdf (application/pdf) (not "
+            "text) could not be read: an agent should read the message as a client shows it.",
+            id="a power of attorney as a pdf",
+        ),
+        pytest.param(
+            "reply-points-at-subject.eml",
+            Read(("transfer_out",), ("beta.pl",), "pass", "points-elsewhere"),
+            "Read 1 text/plain (asks for nothing recognised). Every part was read and they agree.",
+            id="a reply pointing at its subject",
+        ),
+        pytest.param(
+            "signature-ps-transfer.eml",
+            Read(("invoice_duplicate", "transfer_out"), ("beta.pl",), "pass"),
+            "Read 1 text/plain (asks for invoice_duplicate, transfer_out, naming beta.pl). "
+            "Every part was read and they agree.",
+            id="a ps under the signature",
+        ),
+        pytest.param(
+            "forwarded-request-of-another.eml",
+            Read((), (), "pass", "points-elsewhere", ("beta.pl",)),
+            "Read 1 text/plain (asks for nothing recognised); 1 text/plain, forwarded (asks "
+            "for transfer_out, naming beta.pl). Every part was read and they agree.",
+            id="a forwarded request of someone else",
+        ),
+    ],
+)
+def test_fixtures_by_scenario(name: str, expected: Read, reason: str) -> None:
+    found = fixture(name)
+    assert (found.kinds, found.services) == (expected.kinds, expected.services)
+    assert found.mentioned_services == expected.mentioned
+    parts = finding(found, "instruction-parts")
+    assert parts is not None and (parts.result, parts.reason) == (expected.parts, reason)
+    assert result(found, "instruction-text") == expected.text
+
+
+def test_the_parts_finding_holds_each_part_as_data() -> None:
+    found = fixture("parts-plain-invoice-html-transfer.eml")
+    parts = finding(found, "instruction-parts")
+    assert parts is not None
+    assert parts.evidence["parts"] == [
+        {
+            "label": "1 text/plain",
+            "content_type": "text/plain",
+            "filename": None,
+            "read": True,
+            "kinds": ["invoice_duplicate"],
+            "services": [],
+        },
+        {
+            "label": "2 text/html",
+            "content_type": "text/html",
+            "filename": None,
+            "read": True,
+            "kinds": ["transfer_out"],
+            "services": ["beta.pl"],
+        },
+    ]
+    assert parts.evidence["disagree"] == ["1 text/plain", "2 text/html"]
+    assert [p.label for p in found.parts] == ["1 text/plain", "2 text/html"]
+
+
+@pytest.mark.parametrize(
+    ("pointer", "reason"),
+    [
+        pytest.param(
+            "jak w temacie",
+            "The sender's own text points elsewhere for the request (w temacie): what the "
+            "subject, the quoted or forwarded message or an attachment asks for is someone "
+            "else's words, so an agent should confirm what the sender wants.",
+            id="a pointer is named in the reason",
+        ),
+    ],
+)
+def test_points_elsewhere_says_where(pointer: str, reason: str) -> None:
+    text = finding(extracted(plain_text(f"Proszę {pointer}.")), "instruction-text")
+    assert text is not None and (text.result, text.reason) == ("points-elsewhere", reason)
+
+
+def test_the_text_cap_is_over_all_parts_together() -> None:
+    half = ("Prosze o duplikat faktury.\n" * (MAX_TEXT // 2 // 27 + 10)).strip()
+    found = extracted(inline_parts(half, half))
+    assert found.truncated
+    assert result(found, "instruction-text") == "truncated"
+
+
+def test_a_broken_transfer_encoding_is_unreadable() -> None:
+    raw = (
+        b"From: jan@acme.pl\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: text/plain\r\nContent-Transfer-Encoding: x-rot13\r\n\r\nxbq NhguVasb\r\n"
+    )
+    found = extracted(raw)
+    parts = finding(found, "instruction-parts")
+    assert parts is not None and parts.result == "unreadable"
+    assert "1 text/plain (unknown transfer encoding 'x-rot13') could not be read" in parts.reason
+
+
+def test_extraction_findings_are_what_the_app_appends() -> None:
+    found = extracted(plain_text("Proszę jak w temacie."))
+    assert instructions.extraction_findings(found) == list(found.findings)
+    assert [f.name for f in found.findings] == ["instruction-parts", "instruction-text"]
+
+
+_REQUESTS = [
+    "Proszę o kod AuthInfo dla domeny beta.pl",
+    "Proszę o zmianę serwerów DNS domeny acme.pl",
+    "Please transfer the domain beta.pl to another registrar",
+    "Składam wypowiedzenie umowy na vps-12345",
+]
+_INLINE_TAGS = ["span", "b", "i", "u", "em", "strong", "font", "small", "code", "mark"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(_REQUESTS), st.data())
+def test_html_a_client_renders_alike_is_read_alike(request: str, data: st.DataObject) -> None:
+    # Transformations a client renders identically: an inline tag inside a word, a
+    # character as a numeric entity, a soft hyphen, a comment.
+    pieces = []
+    for char in request:
+        how = data.draw(st.integers(min_value=0, max_value=9))
+        if how == 0 and char.isalnum():
+            tag = data.draw(st.sampled_from(_INLINE_TAGS))
+            pieces.append(f"<{tag}>{char}</{tag}>")
+        elif how == 1:
+            pieces.append(f"&#{ord(char)};" if data.draw(st.booleans()) else f"&#x{ord(char):x};")
+        elif how == 2 and char.isalpha():
+            pieces.append(char + "&shy;")
+        elif how == 3:
+            pieces.append(char + "<!-- -->")
+        else:
+            pieces.append(char)
+    plain = extracted(plain_text(request))
+    rendered = extracted(html_only("<p>" + "".join(pieces) + "</p>"))
+    assert (rendered.kinds, rendered.services) == (plain.kinds, plain.services)
+    assert plain.kinds

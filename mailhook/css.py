@@ -1,0 +1,141 @@
+"""Whether CSS takes text out of a reader's sight, and text CSS draws by itself."""
+
+from __future__ import annotations
+
+import re
+
+# CSS that takes text out of sight: what a client renders as nothing, fully transparent,
+# scaled or clipped to nothing, or moved off the screen ("text-indent: -9999px").
+_HIDING_CSS = re.compile(
+    r"display\s*:\s*none|visibility\s*:\s*(?:hidden|collapse)|mso-hide\s*:\s*all"
+    r"|opacity\s*:\s*0*(?:\.0*)?\s*(?:;|!|$)"
+    r"|max-height\s*:\s*0(?:px)?\s*(?:;|!|$)"
+    r"|(?:left|top|right|text-indent|margin-left|margin-top)\s*:\s*-\d{3,}"
+    r"|clip\s*:\s*rect\(\s*0|clip-path\s*:\s*inset\(\s*(?:50|100)%"
+    r"|transform\s*:\s*scale\(\s*0*(?:\.0*)?\s*\)",
+    re.IGNORECASE,
+)
+# A box of no height or width that clips what overflows it.
+_ZERO_SIZE = re.compile(r"(?<![-\w])(?:height|width)\s*:\s*0+(?:px|em|%)?\s*(?:;|!|$)", re.I)
+_CLIPPED = re.compile(r"overflow\s*:\s*hidden", re.IGNORECASE)
+# Type too small to read: a size and its unit, compared with _TINY.
+_FONT_SIZE = re.compile(r"font-size\s*:\s*(\d*\.?\d*)\s*([a-z%]*)", re.IGNORECASE)
+_TINY = {"px": 2.0, "pt": 2.0, "em": 0.2, "rem": 0.2, "%": 20.0, "": 0.0}
+_COLOUR = re.compile(r"(?<![-\w])color\s*:\s*([^;!]+)", re.IGNORECASE)
+_BACKGROUND = re.compile(r"background(?:-color)?\s*:\s*([^;!]+)", re.IGNORECASE)
+# Colours no one reads on a page: white and its near-white names, anything transparent.
+_WHITE_NAMES = frozenset(
+    {"white", "transparent", "snow", "ivory", "ghostwhite", "whitesmoke", "floralwhite"}
+    | {"seashell", "mintcream", "azure", "aliceblue", "honeydew", "lavenderblush", "oldlace"}
+)
+_HEX = re.compile(r"#([0-9a-f]{3,4}|[0-9a-f]{6}|[0-9a-f]{8})\b", re.IGNORECASE)
+_FUNCTION = re.compile(r"(rgba?|hsla?)\(([^)]*)\)", re.IGNORECASE)
+# Each of red, green and blue at least this (of 255): white to the eye.
+_NEAR_WHITE = 240
+# A rule in a <style> block: its selectors and its declarations.
+_CSS_RULE = re.compile(r"([^{}]*+)\{([^{}]*+)\}")
+_CSS_NAME = re.compile(r"[.#]([-\w]+)")
+_CSS_TAG = re.compile(r"[a-zA-Z][\w-]*|\*")
+_COMBINATORS = re.compile(r"[\s>+~]+")
+_MEDIA = re.compile(r"@media\b", re.IGNORECASE)
+_BRACES = re.compile(r"[{}]")
+# Text a rule draws: content: "…" or '…'.
+_CSS_CONTENT = re.compile(r"content\s*:\s*(?:\"([^\"]*+)\"|'([^']*+)')", re.IGNORECASE)
+
+
+def hidden_selectors(css: str) -> tuple[set[str], set[str]]:
+    """Classes and ids, and tag names, that the rules of a <style> block hide."""
+    names: set[str] = set()
+    tags: set[str] = set()
+    for rule in _CSS_RULE.finditer(_without_media(css)):
+        if not hides(rule.group(2)):
+            continue
+        for selector in rule.group(1).split(","):
+            # What a selector applies to is named in its last compound ("div .x").
+            compound = _COMBINATORS.split(selector.strip())[-1]
+            names.update(_CSS_NAME.findall(compound))
+            tag = _CSS_TAG.match(compound)
+            if tag is not None:
+                tags.add(tag.group(0).lower())
+    return names, tags
+
+
+def drawn_text(css: str) -> list[str]:
+    """Text the rules draw themselves (``content: "…"`` in ::before and ::after)."""
+    if "content" not in css:
+        return []
+    drawn = (a or b for a, b in _CSS_CONTENT.findall(css))
+    return [text for text in drawn if text.strip()]
+
+
+def _without_media(css: str) -> str:
+    """``css`` without its @media blocks: they apply only to some screens (a dark mode
+    that makes text white on black), not to the page a person first sees."""
+    if "@media" not in css:
+        return css
+    kept, pos = [], 0
+    for at in _MEDIA.finditer(css):
+        if at.start() < pos:
+            continue
+        kept.append(css[pos : at.start()])
+        depth, pos = 0, at.start()
+        for brace in _BRACES.finditer(css, at.end()):
+            depth += 1 if brace.group() == "{" else -1
+            if depth <= 0:
+                pos = brace.end()
+                break
+        else:
+            pos = len(css)
+    kept.append(css[pos:])
+    return "".join(kept)
+
+
+def hides(style: str) -> bool:
+    """Whether CSS declarations ``style`` take their element's text out of sight."""
+    if not style:
+        return False
+    if _HIDING_CSS.search(style):
+        return True
+    if _ZERO_SIZE.search(style) and _CLIPPED.search(style):
+        return True
+    for size in _FONT_SIZE.finditer(style):
+        number, unit = size.group(1), size.group(2).lower()
+        if number.strip(".") and float(number) <= _TINY.get(unit, 0.0):
+            return True
+    colour = _COLOUR.search(style)
+    if colour is None:
+        return False
+    if invisible_colour(colour.group(1)):
+        return True
+    # Letters the colour of their own background.
+    background = _BACKGROUND.search(style)
+    return bool(
+        background and colour.group(1).strip().lower() == background.group(1).strip().lower()
+    )
+
+
+def invisible_colour(value: str) -> bool:
+    """Whether a CSS colour is white, near white, or transparent."""
+    value = value.strip().lower()
+    if value in _WHITE_NAMES:
+        return True
+    hex_colour = _HEX.match(value)
+    if hex_colour is not None:
+        digits = hex_colour.group(1)
+        if len(digits) <= 4:
+            digits = "".join(d * 2 for d in digits)
+        channels = [int(digits[i : i + 2], 16) for i in range(0, len(digits), 2)]
+        return min(channels[:3]) >= _NEAR_WHITE or (len(channels) == 4 and channels[3] == 0)
+    function = _FUNCTION.match(value)
+    if function is None:
+        return False
+    numbers = [n.strip().rstrip("%") for n in re.split(r"[,/\s]+", function.group(2).strip())]
+    try:
+        values = [float(n) for n in numbers if n]
+    except ValueError:
+        return False
+    if len(values) == 4 and values[3] == 0:
+        return True  # fully transparent
+    return (
+        function.group(1).startswith("rgb") and len(values) >= 3 and min(values[:3]) >= _NEAR_WHITE
+    )

@@ -1,0 +1,258 @@
+"""HTML as a mail client renders it: the lines a person sees, hidden text, link targets."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+from mailhook.css import drawn_text, hidden_selectors, hides, invisible_colour
+
+# Elements whose content a reader never sees and that is no one's text (not "hidden").
+_UNRENDERED = frozenset({"script", "style", "title", "xml"})
+# Elements that start a new line where a reader sees one; without this an HTML mail
+# is one long line and the quoted-line filter would drop or keep all of it together.
+_BREAK = frozenset(
+    {"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "table"}
+    | {"ul", "ol", "hr", "dl", "dt", "dd", "address", "article", "aside", "body", "center"}
+    | {"caption", "details", "dialog", "fieldset", "figure", "figcaption", "footer", "form"}
+    | {"header", "html", "main", "menu", "nav", "section", "summary", "tbody", "thead"}
+    | {"tfoot", "dir", "hgroup", "legend", "option", "textarea"}
+)
+# Elements that run inside a line (HTML "phrasing content"): a client draws
+# "trans<span>fer</span>" as one word, so they join the text around them. Any other
+# tag (a table cell, an image, an unknown one) is read as a space.
+_INLINE = frozenset(
+    {"a", "abbr", "acronym", "b", "bdi", "bdo", "big", "cite", "code", "data", "del", "dfn"}
+    | {"em", "font", "i", "ins", "kbd", "label", "mark", "nobr", "q", "rp", "rt", "ruby"}
+    | {"s", "samp", "small", "span", "strike", "strong", "sub", "sup", "time", "tt", "u"}
+    | {"var", "wbr", "o:p", "blink", "output", "meter", "progress", "slot"}
+)
+# Elements with no content and no closing tag (HTML "void elements").
+_VOID = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param"}
+    | {"source", "track", "wbr", "keygen", "command"}
+)
+_MAX_QUOTE_DEPTH = 8
+# One tag, or a declaration (<!DOCTYPE>); no "<" inside, so a stray "<" in the text
+# stops the scan there and every character is looked at a bounded number of times.
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]*+)?+([^<>]*+)>")
+_ATTRIBUTE = re.compile(
+    r"([a-zA-Z_:][-a-zA-Z0-9_:.]*+)(?:\s*+=\s*+(\"[^\"]*+\"|'[^']*+'|[^\s\"'=<>`]++))?"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """What a person sees of an HTML part, and what is there but kept out of sight."""
+
+    text: str
+    # Text the markup hides (display:none, tiny or white type, hidden attribute,
+    # <template>): it is in ``text`` too, since a client may show it after all.
+    hidden: str
+    # Where links point (href values), in order: a link's text may name another place.
+    links: tuple[str, ...]
+    # Images carried in the HTML itself (src="data:…"): seen, and not read.
+    embedded_images: int = 0
+
+
+def html_to_text(source: str) -> str:
+    """Readable lines of an HTML body; quoted blocks become ``> `` lines."""
+    return render_html(source).text
+
+
+def render_html(source: str) -> Rendered:
+    """Render ``source`` as a client would, one pass over it.
+
+    No backtracking regex over the whole body, and every element is pushed and popped
+    at most once, so hostile markup (thousands of unclosed tags) costs linear time.
+    """
+    out = _Lines()
+    hiding = _Hiding()
+    links: list[str] = []
+    embedded = 0
+    pos = 0
+    while pos < len(source):
+        lt = source.find("<", pos)
+        chunk = source[pos:] if lt < 0 else source[pos:lt]
+        if chunk:
+            out.text(_unescaped(chunk), hidden=hiding.active)
+        if lt < 0:
+            break
+        conditional = _conditional(source, lt, hiding)
+        if conditional:
+            pos = conditional
+            continue
+        if source.startswith("<!--", lt):
+            # A comment renders as nothing, also inside a word ("trans<!-- -->fer").
+            end = source.find("-->", lt + 4)
+            pos = len(source) if end < 0 else end + 3
+            continue
+        tag = _TAG.match(source, lt)
+        if tag is None:
+            # A lone "<" ("a < b") is text.
+            out.text("<", hidden=hiding.active)
+            pos = lt + 1
+            continue
+        pos = tag.end()
+        closing, name = tag.group(1) == "/", (tag.group(2) or "").lower()
+        rest = tag.group(3)
+        attributes = _attributes(rest) if not closing and rest.strip(" /") else {}
+        if name in _UNRENDERED and not closing:
+            close = re.compile(rf"</{name}\s*>", re.IGNORECASE).search(source, pos)
+            end = len(source) if close is None else close.start()
+            if name == "style":
+                hiding.learn(source[pos:end])
+            pos = len(source) if close is None else close.end()
+            continue
+        if "href" in attributes:
+            links.append(attributes["href"])
+        if attributes.get("src", "")[:5].lower() == "data:":
+            embedded += 1
+        if attributes.get("alt", "").strip():
+            # What a client shows in place of an image it does not load (most do not,
+            # until asked): text a person reads.
+            out.text(" " + attributes["alt"] + " ", hidden=hiding.active)
+        if closing:
+            hiding.close(name)
+        elif name not in _VOID and not rest.rstrip().endswith("/"):
+            hiding.open(name, attributes)
+        if name == "blockquote":
+            out.quote(-1 if closing else 1)
+        elif name in _BREAK:
+            out.newline()
+        elif name not in _INLINE:
+            out.text(" ", hidden=hiding.active)
+    if hiding.generated:
+        # CSS "content" draws text that is in no element: read, and held as hidden.
+        out.newline()
+        out.text(" ".join(hiding.generated), hidden=True)
+    return Rendered(out.result(), "".join(out.hidden).strip(), tuple(links), embedded)
+
+
+def _conditional(source: str, lt: int, hiding: _Hiding) -> int:
+    """Where a conditional comment's marker at ``lt`` ends (0: there is none there).
+
+    What "<!--[if mso]> … <![endif]-->" holds only Outlook shows: it is read, and held as
+    hidden. "<!--[if !mso]><!--> … <!--<![endif]-->" shows in every other client: read.
+    """
+    if source.startswith("<!--[if", lt) or source.startswith("<![if", lt):
+        end = source.find("]>", lt)
+        if end < 0:
+            return 0
+        condition = source[source.find("[if", lt) + 3 : end]
+        hiding.conditions.append(source.startswith("<!--", lt) and "!" not in condition)
+        return end + 2
+    if source.startswith("<!-->", lt):
+        return lt + 5
+    for closing in ("<![endif]-->", "<!--<![endif]-->", "<![endif]>"):
+        if source.startswith(closing, lt):
+            if hiding.conditions:
+                hiding.conditions.pop()
+            return lt + len(closing)
+    return 0
+
+
+def _unescaped(chunk: str) -> str:
+    # A soft hyphen (&shy;) is drawn only where a line wraps: in the text it is nothing.
+    text = html.unescape(chunk) if "&" in chunk else chunk
+    return text.replace("\xad", "") if "\xad" in text else text
+
+
+def _attributes(text: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for match in _ATTRIBUTE.finditer(text):
+        value = match.group(2) or ""
+        if value[:1] in ("'", '"'):
+            value = value[1:-1]
+        found.setdefault(match.group(1).lower(), html.unescape(value) if "&" in value else value)
+    return found
+
+
+class _Hiding:
+    """Which open elements hide their content from the reader.
+
+    Open elements are counted per name; a hiding element remembers how many of its
+    name were open with it, and its region ends when a closing tag brings that count
+    below. The stack holds only hiding elements, each pushed and popped once.
+    """
+
+    def __init__(self) -> None:
+        self.open_count: dict[str, int] = {}
+        self.stack: list[tuple[str, int]] = []
+        # Classes and ids a <style> block hides (".x { display: none }").
+        self.hidden_names: set[str] = set()
+        self.hidden_tags: set[str] = set()
+        # Conditional comments open (<!--[if mso]>): whether each hides its content.
+        self.conditions: list[bool] = []
+        # Text CSS draws itself (``content: "…"`` in ::before / ::after rules).
+        self.generated: list[str] = []
+
+    @property
+    def active(self) -> bool:
+        return bool(self.stack) or any(self.conditions)
+
+    def learn(self, css: str) -> None:
+        names, tags = hidden_selectors(css)
+        self.hidden_names.update(names)
+        self.hidden_tags.update(tags)
+        self.generated.extend(drawn_text(css))
+
+    def open(self, name: str, attributes: dict[str, str]) -> None:
+        count = self.open_count.get(name, 0) + 1
+        self.open_count[name] = count
+        if name == "template" or self._hides(name, attributes):
+            self.stack.append((name, count))
+
+    def close(self, name: str) -> None:
+        count = self.open_count.get(name, 0)
+        if count == 0:
+            return
+        self.open_count[name] = count - 1
+        while self.stack and self.stack[-1][0] == name and self.stack[-1][1] >= count:
+            self.stack.pop()
+
+    def _hides(self, name: str, attributes: dict[str, str]) -> bool:
+        if self.hidden_tags and (name in self.hidden_tags or "*" in self.hidden_tags):
+            return True
+        if not attributes:
+            return False
+        if "hidden" in attributes or hides(attributes.get("style", "")):
+            return True
+        if name == "font" and invisible_colour(attributes.get("color", "")):
+            return True
+        named = attributes.get("class", "").split() + attributes.get("id", "").split()
+        return bool(self.hidden_names) and any(each in self.hidden_names for each in named)
+
+
+class _Lines:
+    """Text collected line by line, each line prefixed by its blockquote depth."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.current: list[str] = []
+        self.hidden: list[str] = []
+        self.depth = 0
+
+    def text(self, piece: str, hidden: bool) -> None:
+        if hidden and not piece.isspace():
+            self.hidden.append(piece)
+        first, *rest = piece.split("\n")
+        self.current.append(first)
+        for line in rest:
+            self.newline()
+            self.current.append(line)
+
+    def newline(self) -> None:
+        # The depth shown is capped: thousands of nested quotes would otherwise make
+        # the text grow with the square of their number.
+        self.lines.append("> " * min(self.depth, _MAX_QUOTE_DEPTH) + "".join(self.current))
+        self.current = []
+
+    def quote(self, step: int) -> None:
+        self.newline()
+        self.depth = max(0, self.depth + step)
+
+    def result(self) -> str:
+        self.newline()
+        return "\n".join(self.lines)

@@ -1,0 +1,55 @@
+"""Whether CSS hides text: colours, sizes, rules of a style block."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailhook.css import drawn_text, hidden_selectors, hides, invisible_colour
+
+
+@pytest.mark.parametrize(
+    ("colour", "invisible"),
+    [
+        pytest.param("white", True, id="white"),
+        pytest.param(" WhiteSmoke ", True, id="a near white name"),
+        pytest.param("#fff", True, id="short hex"),
+        pytest.param("#F5F5F5", True, id="near white hex"),
+        pytest.param("#1234", False, id="short hex with opacity"),
+        pytest.param("#12345600", True, id="hex fully transparent"),
+        pytest.param("rgb(250, 250, 250)", True, id="near white rgb"),
+        pytest.param("rgba(10, 10, 10, 0)", True, id="transparent rgba"),
+        pytest.param("hsla(0, 0%, 0%, 0)", True, id="transparent hsla"),
+        pytest.param("rgb(200, 250, 250)", False, id="light blue is seen"),
+        pytest.param("#333", False, id="dark grey is seen"),
+        pytest.param("rgb(x)", False, id="nonsense is not invisible"),
+    ],
+)
+def test_invisible_colours(colour: str, invisible: bool) -> None:
+    assert invisible_colour(colour) is invisible
+
+
+@pytest.mark.parametrize(
+    ("style", "hidden"),
+    [
+        pytest.param("display:none", True, id="display none"),
+        pytest.param("font-size: 2px", True, id="two pixels"),
+        pytest.param("font-size: 3px", False, id="three pixels are read"),
+        pytest.param("font-size: 0.1em", True, id="a tenth of an em"),
+        pytest.param("font-size: 80%", False, id="smaller type is read"),
+        pytest.param("color:#123;background-color:#123", True, id="same as background"),
+        pytest.param("color:#123;background-color:#fff", False, id="dark on white"),
+        pytest.param("margin-left:-20px", False, id="a small negative margin"),
+        pytest.param("", False, id="no style"),
+    ],
+)
+def test_hiding_declarations(style: str, hidden: bool) -> None:
+    assert hides(style) is hidden
+
+
+def test_a_style_block_names_what_it_hides() -> None:
+    css = ".a, #b, p.c { display: none } .d { color: red } @media print { .e { display:none } }"
+    assert hidden_selectors(css) == ({"a", "b", "c"}, {"p"})
+
+
+def test_text_drawn_by_rules() -> None:
+    assert drawn_text("p::before { content: 'kod' } q::after { content: \"\" }") == ["kod"]

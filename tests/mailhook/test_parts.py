@@ -1,0 +1,186 @@
+"""The parts of a message a person may open: which are read, how each is decoded."""
+
+from __future__ import annotations
+
+import base64
+import quopri
+from email.message import EmailMessage
+
+import pytest
+
+from mailhook import parts
+from mailhook.message import MAX_NESTED_PARTS, Channel, Envelope, parse_message
+from mailhook.parts import MAX_PARTS, message_parts
+
+
+def parse(raw: bytes) -> EmailMessage:
+    return parse_message(raw, Envelope(), Channel.PIPE).parsed
+
+
+def first_text(message: EmailMessage) -> str:
+    """The text of the first part read, as the old single-part reader gave it."""
+    texts = [part.text for part in message_parts(message).parts if part.text is not None]
+    return texts[0] if texts else ""
+
+
+POLISH = "Zażółć gęślą jaźń. ŁÓDŹ, Śląsk, Żółw"
+
+
+def single_part(body: bytes, content_type: str, encoding: str = "8bit") -> EmailMessage:
+    headers = (
+        "From: jan@acme.pl\r\nSubject: test\r\nMIME-Version: 1.0\r\n"
+        f"Content-Type: {content_type}\r\nContent-Transfer-Encoding: {encoding}\r\n\r\n"
+    )
+    return parse(headers.encode() + body)
+
+
+def encoded(text: str, charset: str, encoding: str) -> bytes:
+    data = text.encode(charset)
+    if encoding == "quoted-printable":
+        return quopri.encodestring(data)
+    if encoding == "base64":
+        return base64.encodebytes(data)
+    return data
+
+
+def test_both_alternatives_are_read_as_one_group() -> None:
+    # Formerly only text/plain was read: the HTML alternative is what many clients show.
+    message = EmailMessage()
+    message["From"] = "jan@acme.pl"
+    message.set_content("<p>the HTML part</p>", subtype="html")
+    message.add_alternative("the plain part\n", subtype="plain")
+    parts = message_parts(parse(message.as_bytes())).parts
+    assert [(p.label, (p.text or "").strip(), p.alternative) for p in parts] == [
+        ("1 text/html", "the HTML part", (1, 0)),
+        ("2 text/plain", "the plain part", (1, 1)),
+    ]
+
+
+@pytest.mark.parametrize("charset", ["iso-8859-2", "windows-1250"])
+@pytest.mark.parametrize("encoding", ["8bit", "quoted-printable", "base64"])
+def test_decodes_polish_bodies_in_legacy_charsets(charset: str, encoding: str) -> None:
+    body = encoded(POLISH + "\n", charset, encoding)
+    message = single_part(body, f"text/plain; charset={charset}", encoding)
+    assert first_text(message).strip() == POLISH
+
+
+def test_the_two_polish_charsets_differ_where_it_matters() -> None:
+    # ą, ś and ź sit at different bytes in ISO-8859-2 and Windows-1250; reading one as
+    # the other would garble exactly the letters the catalogue folds.
+    assert "ąśź".encode("iso-8859-2") != "ąśź".encode("windows-1250")
+    body = "ąśź".encode("windows-1250")
+    assert first_text(single_part(body, "text/plain; charset=windows-1250")).strip() == "ąśź"
+
+
+def test_utf8_without_a_declared_charset_is_read_as_utf8() -> None:
+    raw = b"From: jan@acme.pl\r\nSubject: x\r\n\r\n" + POLISH.encode()
+    assert first_text(parse(raw)).strip() == POLISH
+
+
+@pytest.mark.parametrize("charset", ["x-no-such-charset", "idna", "undefined", "base64", ""])
+def test_an_unknown_or_unusable_charset_does_not_crash(charset: str) -> None:
+    message = single_part(POLISH.encode(), f"text/plain; charset={charset}")
+    assert first_text(message).strip() == POLISH
+
+
+def test_bytes_that_are_not_the_declared_charset_are_replaced_not_fatal() -> None:
+    message = single_part("Łódź".encode("iso-8859-2"), "text/plain; charset=utf-8")
+    text = first_text(message)
+    assert "\ufffd" in text
+    assert text.strip().endswith("d\ufffd")
+
+
+def test_broken_base64_is_a_part_that_cannot_be_read() -> None:
+    message = single_part(b"!!!not base64 at all***", "text/plain; charset=utf-8", "base64")
+    (part,) = message_parts(message).parts
+    assert (part.text, part.problem) == (None, "broken base64")
+
+
+def test_a_message_with_only_an_attachment_has_no_first_text() -> None:
+    message = EmailMessage()
+    message["From"] = "jan@acme.pl"
+    message.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename="f.pdf")
+    assert first_text(parse(message.as_bytes())) == ""
+
+
+def labelled(message: EmailMessage) -> list[tuple[str, bool, str | None]]:
+    return [(p.label, p.attached, p.text) for p in message_parts(message).parts]
+
+
+def test_an_attached_message_is_read_with_its_subject_as_an_attachment() -> None:
+    inner = EmailMessage()
+    inner["Subject"] = "Transfer"
+    inner.set_content("kod AuthInfo\n")
+    message = EmailMessage()
+    message["From"] = "jan@acme.pl"
+    message.set_content("Zobacz.\n")
+    message.add_attachment(inner)
+    assert labelled(parse(message.as_bytes())) == [
+        ("1 text/plain", False, "Zobacz.\n"),
+        ("2 attachment (message/rfc822)", True, "Transfer"),
+        ("3 attachment (text/plain)", True, "kod AuthInfo\n"),
+    ]
+
+
+def test_a_named_inline_text_part_is_an_attachment() -> None:
+    message = EmailMessage()
+    message["From"] = "jan@acme.pl"
+    message.set_content("Zobacz.\n")
+    message.add_attachment("kod\n", disposition="inline", filename="notatka.txt")
+    assert labelled(parse(message.as_bytes()))[1] == (
+        "2 attachment notatka.txt (text/plain)",
+        True,
+        "kod\n",
+    )
+
+
+def test_signatures_are_not_parts_to_read() -> None:
+    message = EmailMessage()
+    message["From"] = "jan@acme.pl"
+    message.set_content("Podpisane.\n")
+    message.add_attachment(b"sig", maintype="application", subtype="pkcs7-signature")
+    assert labelled(parse(message.as_bytes())) == [("1 text/plain", False, "Podpisane.\n")]
+
+
+def test_parts_nested_past_the_parse_limit_cannot_be_read() -> None:
+    nested = b"".join(
+        b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (i, i)
+        for i in range(MAX_NESTED_PARTS + 1)
+    )
+    message = parse(b"From: jan@acme.pl\r\nMIME-Version: 1.0\r\n" + nested + b"x\r\n")
+    (part,) = message_parts(message).parts
+    assert (part.text, part.problem) == (None, "its parts were not parsed")
+
+
+def test_more_parts_than_the_limit_are_cut() -> None:
+    message = EmailMessage()
+    message["From"] = "jan@acme.pl"
+    message.set_content("a\n")
+    for _ in range(MAX_PARTS + 5):
+        message.add_attachment("b\n", filename="b.txt")
+    found = message_parts(parse(message.as_bytes()))
+    assert found.cut and len(found.parts) == MAX_PARTS
+
+
+@pytest.mark.parametrize(
+    ("parameters", "text"),
+    [
+        pytest.param("; format=flowed; delsp=yes", "kod AuthInfo i transfer\r\n", id="delsp"),
+        pytest.param("; format=flowed", "kod Auth Info i trans fer\r\n", id="flowed"),
+        pytest.param("", "kod Auth \r\nInfo i trans \r\nfer\r\n", id="fixed"),
+    ],
+)
+def test_flowed_text_is_read_as_a_client_joins_it(parameters: str, text: str) -> None:
+    # RFC 3676: a line ending in a space is continued by the next one.
+    body = b"kod Auth \r\nInfo i trans \r\nfer\r\n"
+    assert first_text(single_part(body, "text/plain; charset=utf-8" + parameters)) == text
+
+
+def test_a_part_that_breaks_the_reader_is_not_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(text: str) -> None:
+        raise ValueError("no")
+
+    monkeypatch.setattr(parts, "render_html", broken)
+    message = single_part(b"<p>x</p>", "text/html; charset=utf-8")
+    (part,) = message_parts(message).parts
+    assert (part.text, part.problem) == (None, "malformed part")
