@@ -838,6 +838,40 @@ HEADERS = [
         checks=(("header-count", "fail"),),
     ),
     attack(
+        "a second Subject above a signed message from acme's own server is held for review",
+        C5,
+        plain(
+            "Faktura",
+            "Proszę o duplikat faktury 11/2026.",
+            dkim_headers=SIGNED,
+            on_top=(("Subject", "Kod AuthInfo dla acme.pl"),),
+        ),
+        REVIEW,
+        checks=(("header-count", "fail"),),
+    ),
+    attack(
+        "two Reply-To headers are held for review",
+        C5,
+        plain(
+            "Faktura",
+            "Proszę o duplikat faktury 11/2026.",
+            headers=(("Reply-To", "jan@acme.pl"), ("Reply-To", "ola@beta.pl")),
+        ),
+        REVIEW,
+        checks=(("header-count", "fail"),),
+    ),
+    attack(
+        "two References headers are held for review",
+        C5,
+        plain(
+            "Re: Faktura",
+            "Proszę o duplikat faktury 11/2026.",
+            headers=(("References", "<a@hosting.example>"), ("References", "<b@beta.pl>")),
+        ),
+        REVIEW,
+        checks=(("header-count", "fail"),),
+    ),
+    attack(
         "a Subject the DKIM signature does not cover is held for review",
         C5,
         plain(
@@ -986,6 +1020,36 @@ RESULTS = [
                     "Authentication-Results",
                     f"{TRUSTED_AUTHSERV_ID}; dkim=pass header.d=acme.pl header.s=rsa2048",
                 ),
+            ),
+        ),
+        REJECTED,
+        route=OUTSIDE,
+        hop="direct",
+        checks=(("upstream-results", "forged"),),
+    ),
+    attack(
+        "a trusted authserv-id with a valid code straight from the client never authorizes",
+        C7,
+        Mail(
+            subject="Kod AuthInfo",
+            plain="Proszę o kod AuthInfo dla acme.pl.\nKod jednorazowy: {code}",
+            on_top=(("Authentication-Results", FORGED_RESULTS),),
+        ),
+        REJECTED,
+        route=OUTSIDE,
+        hop="direct",
+        code=True,
+        checks=(("upstream-results", "forged"),),
+    ),
+    attack(
+        "a trusted authserv-id under a header the client wrote itself is a forgery",
+        C7,
+        plain(
+            "DNS acme.pl",
+            DNS_CHANGE,
+            on_top=(
+                ("Authentication-Results", "mx.outside.example; spf=pass"),
+                ("Authentication-Results", FORGED_RESULTS),
             ),
         ),
         REJECTED,
