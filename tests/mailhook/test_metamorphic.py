@@ -461,7 +461,7 @@ def test_text_added_to_an_accepted_request_never_accepts_something_else(
 ) -> None:
     text = data.draw(st.sampled_from(ACCEPTED_REQUESTS), label="request")
     base = decide(sqlite_service, plain_mail(text))
-    assert base["decision"] == "accepted", f"the base request {text!r} must be accepted"
+    assert base["decision"] == "accepted", f"the base {text!r} must be accepted: {base['reasons']}"
     noise = data.draw(NOISE, label="noise")
     verdict = decide(sqlite_service, plain_mail(f"{text}\n\n{noise}"))
     same = verdict["decision"] == base["decision"] and verdict["instruction"] == base["instruction"]
