@@ -42,7 +42,7 @@ BETA = {
     "panel_email": "ola@beta.pl",
     "kind": "person",
     "name": "Ola Nowak",
-    "services": ["beta.pl", "kwiaty.pl", "vps-77777"],
+    "services": ["beta.pl", "kwiaty.pl", "łąka.pl", "vps-77777"],
 }
 AGENCJA = {
     "panel_email": "biuro@agencja.pl",

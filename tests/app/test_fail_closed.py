@@ -288,6 +288,12 @@ UNRECOGNISED = [
         REVIEW,
     ),
     attack(
+        "as in the previous message is held for review",
+        C1,
+        plain("Domena acme.pl", "Proszę zrobić to samo co w poprzedniej wiadomości."),
+        REVIEW,
+    ),
+    attack(
         "as below pointing at quoted history is held for review",
         C1,
         plain(
@@ -413,6 +419,27 @@ SERVICES = [
         "another customer's domain with a trailing dot is rejected",
         C2,
         transfer("beta.pl."),
+        REJECTED,
+        code=True,
+    ),
+    attack(
+        "another customer's IDN domain as its A-label is rejected",
+        C2,
+        transfer("xn--ka-ola7v.pl"),
+        REJECTED,
+        code=True,
+    ),
+    attack(
+        "another customer's IDN domain with a decomposed ogonek is rejected",
+        C2,
+        transfer("ła\u0328ka.pl"),
+        REJECTED,
+        code=True,
+    ),
+    attack(
+        "another customer's IDN domain in capitals with a zero-width joiner is rejected",
+        C2,
+        transfer("ŁĄ\u200dKA.PL"),
         REJECTED,
         code=True,
     ),
@@ -1190,6 +1217,12 @@ LEGITIMATE = [
         plain("Question", "Could you tell me when acme.pl expires?"),
         "accepted",
         ("inquiry",),
+    ),
+    legit(
+        "a DNS change for the customer's own www host",
+        plain("DNS", "Proszę o zmianę rekordu DNS typu CNAME dla www.acme.pl na acme.pl."),
+        "accepted",
+        ("dns_change",),
     ),
     legit(
         "a cancellation of the customer's own server",
