@@ -1141,6 +1141,29 @@ ADDRESSES = [
     ),
 ]
 
+ADDRESSES += [
+    attack(
+        "a Reply-To whose quoted local part holds the customer's address is never accepted",
+        C8,
+        plain(
+            "Faktura",
+            "Proszę o duplikat faktury 11/2026.",
+            headers=(("Reply-To", '"jan@acme.pl"@evil.example'),),
+        ),
+        frozenset({"rejected", "review"}),
+    ),
+    attack(
+        "a Sender whose comment holds the customer's address is never accepted",
+        C8,
+        plain(
+            "Faktura",
+            "Proszę o duplikat faktury 11/2026.",
+            headers=(("Sender", "jan@evil.example (jan@acme.pl)"),),
+        ),
+        frozenset({"rejected", "review"}),
+    ),
+]
+
 LEGITIMATE = [
     legit(
         "a plain invoice request from the registered address through acme's own server",
@@ -1235,6 +1258,12 @@ LEGITIMATE = [
         plain("Dane", "Proszę o zmianę danych kontaktowych dla acme.pl."),
         "accepted",
         ("contact_change",),
+    ),
+    legit(
+        "a From address written in capitals",
+        plain("Faktura", "Proszę o duplikat faktury 11/2026.", sender="Jan Kowalski <JAN@ACME.PL>"),
+        "accepted",
+        ("invoice_duplicate",),
     ),
     legit(
         "a request written without Polish diacritics",
