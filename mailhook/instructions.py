@@ -208,6 +208,9 @@ class _Tally:
         self.unreadable: list[str] = []
         # Alternative group -> branch -> what the parts in that branch ask for.
         self.branches: dict[int, dict[int, _Branch]] = {}
+        # Each body section a reader sees one after another (a part, or a whole group
+        # of alternatives) -> the kinds it asks for, and its parts' labels.
+        self.sections: dict[object, tuple[set[str], list[str]]] = {}
         self._kinds_of_text: dict[str, tuple[str, ...]] = {}
 
     def add(self, piece: Piece) -> None:
@@ -248,6 +251,10 @@ class _Tally:
             self.hidden.append(part.label)
         if self.pointer is None:
             self.pointer = _pointer(folded)
+        key = ("alternatives", part.alternative[0]) if part.alternative else part.label
+        section_kinds, section_labels = self.sections.setdefault(key, (set(), []))
+        section_kinds.update(kinds)
+        section_labels.append(part.label)
         if part.alternative is not None:
             group, branch = part.alternative
             seen = self.branches.setdefault(group, {}).setdefault(branch, _Branch())
@@ -282,8 +289,14 @@ class _Tally:
         return _services(text, self.catalogue)
 
     def _disagreeing(self) -> list[str]:
-        """Labels of the parts of each alternative group whose branches differ."""
+        """Labels of the parts of each alternative group whose branches differ, and of
+        body sections shown one after another that ask for different kinds."""
         labels: list[str] = []
+        asking = [(kinds, names) for kinds, names in self.sections.values() if kinds]
+        if len({frozenset(kinds) for kinds, _ in asking}) > 1:
+            # Two inline parts asking for different things: which one the sender means,
+            # and whether a client shows both, an agent decides (issue 13, class 3).
+            labels.extend(label for _, names in asking for label in names)
         for branches in self.branches.values():
             first, *others = branches.values()
             if any(not first.agrees_with(other) for other in others):

@@ -25,6 +25,8 @@ _DOMAIN = re.compile(
 _URL = re.compile(r"(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*+://\S++", re.IGNORECASE)
 # The host of a URL or link: after the scheme and any user name, up to port or path.
 _HOST = re.compile(r"(?:[a-z][a-z0-9+.-]*+:)?//(?:[^/?#@\s]*+@)?([^/?#:\s\\]++)", re.IGNORECASE)
+# Punctuation that ends a sentence or a bracket around a link, never part of its host.
+_TRAILING = ".,;:!?)]}>'\"»”’"
 # An address in a mailto: link ("mailto:ola@beta.pl?subject=…"): its domain is named.
 _MAILTO = re.compile(r"mailto:[^\s@<>\"']{0,256}@([^\s?<>\"',;/&]++)", re.IGNORECASE)
 # A dot written so that no link is made: "beta[.]pl", "beta(dot)pl", "beta {.} pl".
@@ -108,7 +110,8 @@ def _hosts(urls: Iterable[str]) -> list[str]:
         host = _HOST.match(url)
         if host is None:
             continue
-        name = host.group(1).rstrip(".")
+        # Running text goes on after a link: "https://acme.pl, prosze" or "(https://acme.pl)".
+        name = host.group(1).rstrip(_TRAILING)
         if _DOMAIN.fullmatch(name):
             a_label = to_a_label(name)
             if a_label is not None:
@@ -119,7 +122,7 @@ def _hosts(urls: Iterable[str]) -> list[str]:
 def _mailto_domains(text: str) -> list[str]:
     found = []
     for match in _MAILTO.finditer(text):
-        name = match.group(1).rstrip(".")
+        name = match.group(1).rstrip(_TRAILING)
         a_label = to_a_label(name) if _DOMAIN.fullmatch(name) else None
         if a_label is not None:
             found.append(a_label)

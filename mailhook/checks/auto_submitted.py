@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from mailhook.checks import register
 from mailhook.checks._headers import quoted, raw_fields
@@ -155,7 +154,8 @@ def _report_signs(message: InboundMessage) -> list[str]:
 def _subject_signs(message: InboundMessage) -> list[str]:
     signs: list[str] = []
     for value in header_values(message.parsed, "Subject"):
-        if _AUTO_SUBJECT.match(_REPLY_PREFIX.sub("", _folded(value))):
+        # fold normalises: a zero-width space or soft hyphen cannot hide the prefix.
+        if _AUTO_SUBJECT.match(_REPLY_PREFIX.sub("", fold(value))):
             signs.append(f'the subject "{quoted(value)}" is that of an automatic reply')
     return signs
 
@@ -163,12 +163,3 @@ def _subject_signs(message: InboundMessage) -> list[str]:
 def _token(value: str) -> str:
     """The first word of a structured value, comments and parameters left out."""
     return _COMMENT.sub(" ", value).partition(";")[0].strip().lower()
-
-
-def _folded(text: str) -> str:
-    # Invisible format characters (zero-width space, soft hyphen, bidi marks) would
-    # hide "Automatyczna odpowiedź" from a match while the reader sees it.
-    visible = "".join(
-        ch for ch in unicodedata.normalize("NFKC", text) if unicodedata.category(ch) != "Cf"
-    )
-    return fold(visible)
