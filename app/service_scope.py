@@ -63,13 +63,16 @@ def service_scope(
             "an agent should confirm that the request about it is ordinary (a DNS target at "
             "an agency is) before acting, without alerting that customer.",
         )
-    if acting and quoted:
+    if quoted:
+        # Whatever is marked as history is still on the reader's screen, and a line that
+        # looks like an attribution ("On … wrote:") is as easy to write as any other: a
+        # service of another customer there is never part of what is accepted.
+        asks = f"asks for {described(kinds)}, and its" if kinds else "asks for nothing, and its"
         return Finding(
             NAME,
             "mixed",
-            f"The message asks for {described(acting)}, which changes a service, and its "
-            f"quoted or forwarded text names {_listed(quoted)}; an agent should confirm "
-            "which service the request is about.",
+            f"The message {asks} quoted, forwarded or attached text names {_listed(quoted)}; "
+            "an agent should confirm that the request is not about that service.",
         )
     if acting and not own:
         return Finding(

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 import idna
 
+from mailhook.normalise import normalise
 from mailhook.patterns import TextPattern
 
 # A domain name written in running text: labels of letters/digits/hyphens, a final
@@ -81,7 +82,9 @@ def services_named(text: str, server_id_pattern: TextPattern) -> list[str]:
         found.extend(_hosts(match.group(0) for match in _URL.finditer(clean)))
     if "mailto:" in clean.lower():
         found.extend(_mailto_domains(clean))
-    server_ids = server_id_pattern.finditer(clean)
+    # Server ids are read with look-alike letters folded too ("vрs-77777" with a Cyrillic
+    # р names vps-77777 to a reader): an id has no letters of its own to keep.
+    server_ids = server_id_pattern.finditer(normalise(clean))
     found.extend(match.group(0).lower() for match in server_ids)
     return found
 

@@ -346,7 +346,8 @@ ROWS = [
         ("acme.pl",),
         "otp_required",
     ),
-    # Forwarded: the forwarder's own text above is the instruction.
+    # Forwarded: the forwarder's own text above is the instruction, but a forwarded
+    # request about another customer's service is on the reader's screen: held.
     row(
         "Fwd: faktura",
         "Proszę o duplikat tej faktury dla acme.pl.\n\n"
@@ -354,7 +355,7 @@ ROWS = [
         "Proszę o kod AuthInfo dla beta.pl\n",
         ("invoice_duplicate",),
         ("acme.pl",),
-        "accepted",
+        "review",
     ),
     # Someone else's service, or two customers' services.
     row("Beta", "Proszę o kod AuthInfo dla beta.pl.", ("transfer_out",), ("beta.pl",), "rejected"),
@@ -802,13 +803,15 @@ SCOPES = [
     pytest.param(
         Scoped(
             "Proszę o duplikat faktury dla acme.pl.",
-            "accepted",
+            "review",
             ("acme.pl",),
-            "pass",
+            "mixed",
             "acme",
             mentioned=("beta.pl",),
         ),
-        id="another customer's service only in quoted lines does not hold an invoice request",
+        # What is marked as history is on the reader's screen all the same, and an
+        # attribution line is as easy to write as any other.
+        id="another customer's service only in quoted lines holds even an invoice request",
     ),
     pytest.param(
         Scoped(

@@ -52,9 +52,13 @@ IMITATION = named("xn--bta-rdd.pl", "beta.pl", BETA, "lookalike")
         ),
         pytest.param(
             service_scope(kinds("inquiry"), (OWN,), (OTHERS,), SENDER),
-            "pass",
-            "The services the message names are the sender's: acme.pl.",
-            id="another customer's service in quoted text does not hold an inquiry",
+            "mixed",
+            "The message asks for question about a service, and its quoted, forwarded or "
+            "attached text names beta.pl of customer beta (o***@beta.pl); an agent should "
+            "confirm that the request is not about that service.",
+            # A line that looks like an attribution ("On … wrote:") is easy to write: what
+            # follows is on the reader's screen all the same.
+            id="another customer's service in quoted text holds even an inquiry",
         ),
         pytest.param(
             service_scope(kinds("transfer_out"), (), (), SENDER),
@@ -83,9 +87,9 @@ IMITATION = named("xn--bta-rdd.pl", "beta.pl", BETA, "lookalike")
         pytest.param(
             service_scope(kinds("cancellation"), (OWN,), (OTHERS,), SENDER),
             "mixed",
-            "The message asks for cancellation of a service, which changes a service, and its "
-            "quoted or forwarded text names beta.pl of customer beta (o***@beta.pl); an agent "
-            "should confirm which service the request is about.",
+            "The message asks for cancellation of a service, and its quoted, forwarded or "
+            "attached text names beta.pl of customer beta (o***@beta.pl); an agent should "
+            "confirm that the request is not about that service.",
             id="another customer's service in quoted text under a cancellation is mixed",
         ),
         pytest.param(

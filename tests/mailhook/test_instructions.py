@@ -148,6 +148,28 @@ def test_finds_server_ids_in_any_case() -> None:
     assert found.services == ("vps-12345", "vps-67890", "srv123")
 
 
+@pytest.mark.parametrize(
+    "written",
+    [
+        pytest.param("vрs-77777", id="with a Cyrillic er"),
+        pytest.param("ｖｐｓ-77777", id="in fullwidth letters"),
+        pytest.param("vps\u201177777", id="with a non-breaking hyphen"),
+        pytest.param("vp\u200bs-77777", id="with a zero-width space inside"),
+        pytest.param("\U0001d42f\U0001d429\U0001d42c-77777", id="in mathematical bold"),
+    ],
+)
+def test_a_server_id_is_read_as_a_reader_sees_it(written: str) -> None:
+    found = instruction(f"Proszę anulować serwer {written} i acme.pl.")
+    assert found.services == ("acme.pl", "vps-77777")
+
+
+def test_sentence_punctuation_after_a_link_is_not_part_of_its_host() -> None:
+    found = instruction(
+        "Rezygnuję z https://acme.pl, a także (https://beta.pl) i <http://gamma.pl>."
+    )
+    assert found.services == ("acme.pl", "beta.pl", "gamma.pl")
+
+
 def test_finds_logins() -> None:
     assert instruction("Mój login: jan_k\n").logins == ("jan_k",)
     assert instruction("Klient: Jan_K, nazwa użytkownika = anna.n").logins == ("jan_k", "anna.n")
