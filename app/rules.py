@@ -18,6 +18,7 @@ from typing import Any
 # declares it, with its results, at import; the policy is validated against them all.
 from app import codes, instruction_kind, matching, replay, service_scope  # noqa: F401
 from app.errors import ConfigError
+from app.phrase_index import Re2PhraseIndex
 from app.regex_safety import UnsafePattern, compile_pattern
 from mailhook.checks import Declaration, declared
 from mailhook.instructions import ASSURANCE_LEVELS, Catalogue, InstructionKind
@@ -167,6 +168,7 @@ def _catalogue(source: _Source) -> Catalogue:
             if "code_pattern" in services
             else None
         ),
+        phrase_index=Re2PhraseIndex.of(kinds),
     )
 
 

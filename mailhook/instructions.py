@@ -18,7 +18,7 @@ from mailhook.instruction_findings import (
 from mailhook.message import InboundMessage
 from mailhook.normalise import clean
 from mailhook.parts import Part
-from mailhook.patterns import TextPattern
+from mailhook.patterns import PhraseIndex, TextPattern
 from mailhook.reading import MAX_LINE as MAX_LINE
 from mailhook.reading import MAX_TEXT as MAX_TEXT
 from mailhook.reading import Piece, Role, read_message
@@ -107,6 +107,8 @@ class Catalogue:
     login_pattern: TextPattern
     # A one-time code as customers write it ("kod: 1234-5678"); group 1 is the code.
     code_pattern: TextPattern | None = None
+    # Every kind's phrases at once; without it each phrase is searched for in turn.
+    phrase_index: PhraseIndex | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,6 +361,10 @@ def _services(text: str, catalogue: Catalogue) -> list[str]:
 
 def _kinds(folded: str, catalogue: Catalogue) -> tuple[str, ...]:
     """The catalogue kinds whose phrases occur in ``folded`` text, in catalogue order."""
+    if catalogue.phrase_index is not None:
+        # Every phrase in one pass over the text (the loader builds it).
+        found = catalogue.phrase_index.kinds_in(folded)
+        return tuple(kind.name for kind in catalogue.kinds if kind.name in found)
     return tuple(kind.name for kind in catalogue.kinds if _any_phrase(kind.phrases, folded))
 
 

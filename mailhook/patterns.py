@@ -29,3 +29,14 @@ class TextPattern(Protocol):
     def finditer(self, text: str, /) -> Iterator[PatternMatch]: ...
 
     def search(self, text: str, /) -> PatternMatch | None: ...
+
+
+class PhraseIndex(Protocol):
+    """Every catalogue phrase at once: which kinds' phrases occur in a folded text.
+
+    Built by the rules loader on a linear-time engine (one pass over the text for all
+    phrases); it must find exactly what ``mailhook.instructions.phrase_pattern`` finds,
+    phrase by phrase.
+    """
+
+    def kinds_in(self, folded: str, /) -> frozenset[str]: ...
