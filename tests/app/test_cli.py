@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from datetime import date, timedelta
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -207,6 +208,12 @@ def test_settings_come_from_the_config_file_named_by_the_environment(
     result = intakeguard("rules", "check", cwd=tmp_path, config=str(config), rules_dir=None)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"rules {repo_rules} are valid")
+
+
+def test_version_is_the_installed_distributions(tmp_path: Path) -> None:
+    result = intakeguard("--version", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"intakeguard {metadata.version('intakeguard')}\n"
 
 
 # --- rules -------------------------------------------------------------------------------
