@@ -126,6 +126,8 @@ async def serve(
             service.rules.version,
             settings.rules_source(),
         )
+        if unread := settings.unread_local_rules():
+            log.warning("rules: %s", unread)
     # Every listener is bound before anything serves: a port in use stops the start
     # with one line, before a half of the service has taken traffic.
     http_socket = None

@@ -256,6 +256,23 @@ class Settings(BaseSettings):
             return f"set by {ENV_PREFIX}RULES_DIR (or rules_dir in the settings file)"
         return f"the default catalogue shipped in the package ({ENV_PREFIX}RULES_DIR not set)"
 
+    def unread_local_rules(self) -> str | None:
+        """A warning when ``./rules`` holds a policy that is not read, or None.
+
+        Before the catalogue shipped in the package, RULES_DIR defaulted to ``rules`` in
+        the working directory: an operator's edited copy there must not be dropped for
+        the default one without a word.
+        """
+        local = Path("rules")
+        if "rules_dir" in self.model_fields_set or not (local / "policy.toml").is_file():
+            return None
+        if local.resolve() == self.rules_dir.resolve():
+            return None
+        return (
+            f"{local.resolve()} is not read: without {ENV_PREFIX}RULES_DIR the default "
+            f"catalogue is; set {ENV_PREFIX}RULES_DIR=rules to use that directory"
+        )
+
     def require_secret_key(self) -> bytes:
         """The secret key, or a ConfigError saying how to set it."""
         if self.secret_key is None:

@@ -239,10 +239,16 @@ def test_rules_check_says_which_directory_it_read(tmp_path: Path, repo_rules: Pa
     assert first.endswith(
         "; the default catalogue shipped in the package (INTAKEGUARD_RULES_DIR not set)"
     ), first
+    # repo_rules is a rules/ in the working directory, which the default leaves unread.
+    assert one_line(default.stderr) == (
+        f"intakeguard: warning: {repo_rules} is not read: without INTAKEGUARD_RULES_DIR "
+        "the default catalogue is; set INTAKEGUARD_RULES_DIR=rules to use that directory"
+    )
     explicit = intakeguard("rules", "check", cwd=tmp_path, rules_dir=str(repo_rules))
     assert explicit.returncode == 0, explicit.stderr
     assert explicit.stdout.startswith(f"rules {repo_rules} are valid, version sha256:")
     assert "; set by INTAKEGUARD_RULES_DIR" in explicit.stdout.splitlines()[0]
+    assert explicit.stderr == ""
     named = intakeguard("rules", "check", repo_rules, cwd=tmp_path)
     assert named.stdout.splitlines()[0].endswith("; named on the command line")
 

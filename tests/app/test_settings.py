@@ -88,6 +88,27 @@ def test_an_explicit_rules_dir_wins_and_is_named(
     assert from_file.rules_source().startswith("set by INTAKEGUARD_RULES_DIR")
 
 
+def test_a_rules_directory_left_in_the_working_directory_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # RULES_DIR used to default to ./rules: an edited copy there is not dropped silently.
+    monkeypatch.chdir(tmp_path)
+    assert load_settings().unread_local_rules() is None
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "policy.toml").write_text("")
+    warning = load_settings().unread_local_rules()
+    assert warning == (
+        f"{tmp_path / 'rules'} is not read: without INTAKEGUARD_RULES_DIR the default "
+        "catalogue is; set INTAKEGUARD_RULES_DIR=rules to use that directory"
+    )
+    monkeypatch.setenv("INTAKEGUARD_RULES_DIR", "rules")
+    assert load_settings().unread_local_rules() is None
+    monkeypatch.delenv("INTAKEGUARD_RULES_DIR")
+    # In the checkout ./rules is the default catalogue itself.
+    monkeypatch.chdir(REPO)
+    assert load_settings().unread_local_rules() is None
+
+
 def test_the_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INTAKEGUARD_HTTP_LISTEN", "127.0.0.1:9090")
     monkeypatch.setenv("INTAKEGUARD_SECRET_KEY", SECRET)
