@@ -18,16 +18,23 @@ ENV PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
 RUN python -m venv /opt/intakeguard
 WORKDIR /src
-# Dependencies first, from pyproject.toml alone, so that a change of code reuses this layer.
-COPY pyproject.toml ./
-RUN python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
-        > requirements.txt \
-    && /opt/intakeguard/bin/pip install --requirement requirements.txt
-COPY README.md ./
+# Dependencies first, from the lock alone (.ci/lock.sh), so that a change of code reuses
+# this layer and every build installs the same files: each pinned, each hash checked.
+# setuptools comes first, from the lock too: it builds what is published only as source
+# (pyspf) and the project, so nothing unchecked is fetched to build with.
+COPY requirements.lock ./
+RUN awk '/^[a-z]/ { keep = /^setuptools==/ } keep' requirements.lock > build.lock \
+    && /opt/intakeguard/bin/pip install --require-hashes --no-deps --requirement build.lock \
+    && /opt/intakeguard/bin/pip install --require-hashes --no-build-isolation --use-pep517 \
+        --requirement requirements.lock
+COPY pyproject.toml setup.py MANIFEST.in README.md LICENSE ./
+COPY rules ./rules
 COPY app ./app
 COPY mailhook ./mailhook
+# The project alone: its dependencies are the lock's (pip check says none is missing).
 # The running service installs nothing: pip and setuptools stay behind in this stage.
-RUN /opt/intakeguard/bin/pip install --no-deps . \
+RUN /opt/intakeguard/bin/pip install --no-deps --no-build-isolation . \
+    && /opt/intakeguard/bin/pip check \
     && /opt/intakeguard/bin/python -m pip uninstall --yes --quiet pip setuptools \
     && /opt/intakeguard/bin/python -m compileall -q /opt/intakeguard/lib
 
@@ -40,15 +47,14 @@ RUN groupadd --gid 10001 intakeguard \
         --home-dir /var/lib/intakeguard --shell /usr/sbin/nologin intakeguard \
     && install -d -o intakeguard -g intakeguard -m 0750 /var/lib/intakeguard
 COPY --from=build /opt/intakeguard /opt/intakeguard
-# The default policy; mount another directory and point INTAKEGUARD_RULES_DIR at it.
-COPY rules /usr/share/intakeguard/rules
+# The policy is the default catalogue inside the package (rules/ at build time); for your
+# own, mount a directory and point INTAKEGUARD_RULES_DIR at it.
 ENV PATH=/opt/intakeguard/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     INTAKEGUARD_DATABASE_URL=sqlite:////var/lib/intakeguard/intakeguard.db \
     INTAKEGUARD_HTTP_LISTEN=0.0.0.0:8080 \
-    INTAKEGUARD_SMTP_LISTEN=0.0.0.0:2525 \
-    INTAKEGUARD_RULES_DIR=/usr/share/intakeguard/rules
+    INTAKEGUARD_SMTP_LISTEN=0.0.0.0:2525
 # Everything the service writes: the SQLite file (and its WAL) when no PostgreSQL is used.
 VOLUME ["/var/lib/intakeguard"]
 WORKDIR /var/lib/intakeguard

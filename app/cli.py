@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -83,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         default=_env_path("INTAKEGUARD_CONFIG"),
         help="TOML settings file (default: $INTAKEGUARD_CONFIG); the environment overrides it",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"intakeguard {_version()}", help="print the version"
     )
     parser.set_defaults(help_of=parser)
     subcommands = parser.add_subparsers(title="commands", metavar="COMMAND")
@@ -224,6 +228,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     retention_run.set_defaults(run=commands.retention_run)
     return parser
+
+
+def _version() -> str:
+    """The installed distribution's version (its metadata, as pip shows it)."""
+    try:
+        return metadata.version("intakeguard")
+    except metadata.PackageNotFoundError:
+        # Run from a source tree that was never installed (python -m app.cli).
+        return "unknown (not installed)"
 
 
 def _env_path(name: str) -> Path | None:

@@ -230,8 +230,12 @@ def _table(verdict: dict[str, Any]) -> str:
 def rules_check(settings: Settings, args: argparse.Namespace) -> int:
     from app.rules import declared_checks, load_rules
 
-    rules = load_rules(args.dir or settings.rules_dir)
-    print(f"rules {args.dir or settings.rules_dir} are valid, version {rules.version}")
+    directory = args.dir or settings.rules_dir
+    source = "named on the command line" if args.dir else settings.rules_source()
+    rules = load_rules(directory)
+    print(f"rules {directory} are valid, version {rules.version}; {source}")
+    if not args.dir and (unread := settings.unread_local_rules()):
+        print(f"intakeguard: warning: {unread}", file=sys.stderr)
     for kind in rules.catalogue.kinds:
         needs = "signed documents by post" if kind.postal_only else kind.requires
         print(f"  {kind.name:<18} needs {needs:<24} ({len(kind.phrases)} phrases) {kind.title}")

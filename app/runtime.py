@@ -120,6 +120,14 @@ async def serve(
     if http or not settings.api_url:
         service = DecisionService.from_settings(settings, settings.require_secret_key())
         metrics.bind_store(service.sessions.kw["bind"])
+        log.info(
+            "rules %s, version %s; %s",
+            settings.rules_dir,
+            service.rules.version,
+            settings.rules_source(),
+        )
+        if unread := settings.unread_local_rules():
+            log.warning("rules: %s", unread)
     # Every listener is bound before anything serves: a port in use stops the start
     # with one line, before a half of the service has taken traffic.
     http_socket = None

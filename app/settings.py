@@ -6,6 +6,7 @@ import ipaddress
 import math
 import os
 import tomllib
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,11 +24,28 @@ from mailhook.domains import normalise_domain
 
 ENV_PREFIX = "INTAKEGUARD_"
 DEFAULT_DATABASE_URL = "sqlite:///var/intakeguard.db"
+# Where a built package carries the default catalogue, a copy of rules/ (setup.py).
+PACKAGED_RULES = "default_rules"
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("json", "text")
 
 CommaList = Annotated[list[str], NoDecode]
+
+
+def default_rules_dir() -> Path:
+    """The catalogue used when INTAKEGUARD_RULES_DIR is not set: the package's own.
+
+    A built package carries ``rules/`` as ``app/default_rules/`` (copied at build time by
+    setup.py). Run from a checkout (an editable install, the tests), nothing is copied:
+    the default is the checkout's ``rules/`` itself, the directory that is shipped.
+    """
+    package = Path(str(resources.files("app")))
+    shipped = package / PACKAGED_RULES
+    checkout = package.parent
+    if not shipped.is_dir() and (checkout / "pyproject.toml").is_file():
+        return checkout / "rules"
+    return shipped
 
 
 class Settings(BaseSettings):
@@ -45,7 +63,8 @@ class Settings(BaseSettings):
     trusted_arc_sealers: CommaList = Field(default_factory=list)
     intake_recipients: CommaList = Field(default_factory=list)
     provider_domains: CommaList = Field(default_factory=list)
-    rules_dir: Path = Path("rules")
+    # Unset: the default catalogue shipped in the package (default_rules_dir).
+    rules_dir: Path = Field(default_factory=default_rules_dir)
     admin_token: SecretStr | None = None
     secret_key: SecretStr | None = None
     api_url: str | None = None
@@ -229,6 +248,29 @@ class Settings(BaseSettings):
             authserv_id=self.authserv_id,
             trusted_authserv_ids=frozenset(i.lower() for i in self.trusted_authserv_ids),
             trusted_arc_sealers=frozenset(d.lower().rstrip(".") for d in self.trusted_arc_sealers),
+        )
+
+    def rules_source(self) -> str:
+        """Where ``rules_dir`` comes from, for ``rules check`` and the start-up log."""
+        if "rules_dir" in self.model_fields_set:
+            return f"set by {ENV_PREFIX}RULES_DIR (or rules_dir in the settings file)"
+        return f"the default catalogue shipped in the package ({ENV_PREFIX}RULES_DIR not set)"
+
+    def unread_local_rules(self) -> str | None:
+        """A warning when ``./rules`` holds a policy that is not read, or None.
+
+        Before the catalogue shipped in the package, RULES_DIR defaulted to ``rules`` in
+        the working directory: an operator's edited copy there must not be dropped for
+        the default one without a word.
+        """
+        local = Path("rules")
+        if "rules_dir" in self.model_fields_set or not (local / "policy.toml").is_file():
+            return None
+        if local.resolve() == self.rules_dir.resolve():
+            return None
+        return (
+            f"{local.resolve()} is not read: without {ENV_PREFIX}RULES_DIR the default "
+            f"catalogue is; set {ENV_PREFIX}RULES_DIR=rules to use that directory"
         )
 
     def require_secret_key(self) -> bytes:

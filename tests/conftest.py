@@ -18,6 +18,7 @@ from app.db.migrate import upgrade
 from app.db.models import Base
 from app.intake import DecisionService
 from app.settings import Settings
+from mailhook.checks import _dkim_patches
 from tests.dns_server import FixtureDnsServer
 from tests.support import ADMIN_TOKEN, FIXTURES, RULES, LiveServer, make_settings
 
@@ -96,6 +97,15 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
     upgrade(engine)
     engine.dispose()
     yield url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _dkimpy_as_the_service_runs_it() -> None:
+    """The whole session verifies and signs with dkimpy's replacements in place, from the
+    first test on, not from whichever test first runs a DKIM check (which applies them
+    too: mailhook/checks/_dkim_patches.py; test_dkim_patches compares with dkimpy as
+    released)."""
+    _dkim_patches.apply()
 
 
 @pytest.fixture(scope="session")

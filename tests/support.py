@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from email.message import EmailMessage
@@ -30,6 +31,14 @@ DEFAULT_KINDS = (
     "holder_change",
 )
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on now, for a server a test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:

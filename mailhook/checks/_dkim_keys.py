@@ -10,8 +10,10 @@ with one RSA-2048 signature that was most of the DKIM check's CPU. Here:
 - an RSA signature is checked by OpenSSL through ``cryptography`` where that gives
   exactly dkimpy's answer, and by dkimpy's own code otherwise (see ``_rsa_verify``).
 
-Relaxed header canonicalisation is done faster too, the same way (_dkim_relaxed);
-body canonicalisation, tag parsing and every other rule stay dkimpy's.
+The key cache works through the DKIM and ARC classes below; the RSA function takes
+effect when _dkim_patches.apply() puts it in dkimpy's place, with the faster relaxed
+header canonicalisation (_dkim_relaxed). Body canonicalisation, tag parsing and every
+other rule stay dkimpy's.
 """
 
 from __future__ import annotations
@@ -25,9 +27,6 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
-
-# Imported for what it does: dkimpy's relaxed header canonicalisation, made faster.
-from mailhook.checks import _dkim_relaxed  # noqa: F401
 
 # Distinct key records kept parsed: far more selectors than one receiver sees in a TTL.
 MAX_CACHED_KEYS = 1024
@@ -113,11 +112,16 @@ class ARC(CachedKeys, dkim.ARC):  # type: ignore[misc]  # dkimpy has no types
     """dkim.ARC with cached key parsing and OpenSSL RSA verification."""
 
 
+# dkimpy's own, which _rsa_verify falls back on (read at import, before any apply()).
 _dkimpy_rsa_verify = dkim.RSASSA_PKCS1_v1_5_verify
 
 
 def _rsa_verify(hash: Any, signature: bytes, public_key: Any) -> bool:
     """dkimpy's RSASSA_PKCS1_v1_5_verify, by OpenSSL for keys from parse_key_record.
+
+    Put in dkimpy's place by _dkim_patches.apply(): verify_sig_process calls the module's
+    function by name. Keys that are not an RsaKey (anyone else's use of dkimpy) take
+    dkimpy's own code unchanged.
 
     OpenSSL's PKCS #1 v1.5 check (00 01 FF… 00 DigestInfo, compared whole) is the one
     dkimpy makes, with two differences it is kept away from: OpenSSL refuses a signature
@@ -134,9 +138,3 @@ def _rsa_verify(hash: Any, signature: bytes, public_key: Any) -> bool:
     except InvalidSignature:
         return False
     return True
-
-
-# dkimpy's verify_sig_process calls the module's RSASSA_PKCS1_v1_5_verify by name; this
-# replaces it for the whole process. Keys that are not an RsaKey (anyone else's use of
-# dkimpy) take dkimpy's own code unchanged, as above.
-dkim.RSASSA_PKCS1_v1_5_verify = _rsa_verify

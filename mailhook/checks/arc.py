@@ -9,7 +9,7 @@ from typing import Any
 import dkim
 
 from mailhook.authresults import UpstreamResults, parse_arc_results, upstream_results
-from mailhook.checks import register
+from mailhook.checks import _dkim_patches, register
 from mailhook.checks._dkim_keys import ARC
 from mailhook.checks.dkim import KeyFetcher, split_for_dkimpy
 from mailhook.context import CheckContext
@@ -43,6 +43,7 @@ def check_arc(message: InboundMessage, context: CheckContext) -> Finding:
     if context.resolver is None:
         return _temperror("no DNS resolver is configured", None)
     head, body = split_for_dkimpy(message.raw)
+    _dkim_patches.apply()  # before anything reaches dkimpy; once per process (its docstring)
     try:
         arc = ARC(head, logger=_dkimpy_log, minkey=MIN_KEY_BITS)
         if body is not None:

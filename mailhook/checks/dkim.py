@@ -11,7 +11,7 @@ import dkim
 from dkim.canonicalization import CanonicalizationPolicy, InvalidCanonicalizationPolicyError
 from dkim.util import InvalidTagValueList, parse_tag_value
 
-from mailhook.checks import register
+from mailhook.checks import _dkim_patches, register
 from mailhook.checks._dkim_keys import DKIM, parse_key_record
 from mailhook.context import CheckContext
 from mailhook.dns import DnsTempError, Resolver
@@ -86,6 +86,7 @@ def check_dkim(message: InboundMessage, context: CheckContext) -> Finding:
     if not any(key.lower() == "dkim-signature" for key in message.parsed):
         return _unsigned()
     head, body = split_for_dkimpy(message.raw)
+    _dkim_patches.apply()  # before anything reaches dkimpy; once per process (its docstring)
     try:
         # minkey=0: the key size is judged below, so the reason can say what it was.
         verifier = DKIM(head, minkey=0)

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from datetime import date, timedelta
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -209,6 +210,12 @@ def test_settings_come_from_the_config_file_named_by_the_environment(
     assert result.stdout.startswith(f"rules {repo_rules} are valid")
 
 
+def test_version_is_the_installed_distributions(tmp_path: Path) -> None:
+    result = intakeguard("--version", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"intakeguard {metadata.version('intakeguard')}\n"
+
+
 # --- rules -------------------------------------------------------------------------------
 
 
@@ -220,6 +227,30 @@ def test_rules_check_prints_the_kinds(tmp_path: Path) -> None:
         assert f"  {kind} " in result.stdout
     assert "holder_change      needs signed documents by post" in result.stdout
     assert "finding from-mailbox.fail" in result.stdout
+
+
+def test_rules_check_says_which_directory_it_read(tmp_path: Path, repo_rules: Path) -> None:
+    # Without INTAKEGUARD_RULES_DIR: the default catalogue (in a checkout, rules/ itself;
+    # a wheel's copy of it is tested in tests/test_packaging.py), whatever the directory.
+    default = intakeguard("rules", "check", cwd=tmp_path, rules_dir=None)
+    assert default.returncode == 0, default.stderr
+    first = default.stdout.splitlines()[0]
+    assert first.startswith(f"rules {RULES} are valid, version sha256:"), first
+    assert first.endswith(
+        "; the default catalogue shipped in the package (INTAKEGUARD_RULES_DIR not set)"
+    ), first
+    # repo_rules is a rules/ in the working directory, which the default leaves unread.
+    assert one_line(default.stderr) == (
+        f"intakeguard: warning: {repo_rules} is not read: without INTAKEGUARD_RULES_DIR "
+        "the default catalogue is; set INTAKEGUARD_RULES_DIR=rules to use that directory"
+    )
+    explicit = intakeguard("rules", "check", cwd=tmp_path, rules_dir=str(repo_rules))
+    assert explicit.returncode == 0, explicit.stderr
+    assert explicit.stdout.startswith(f"rules {repo_rules} are valid, version sha256:")
+    assert "; set by INTAKEGUARD_RULES_DIR" in explicit.stdout.splitlines()[0]
+    assert explicit.stderr == ""
+    named = intakeguard("rules", "check", repo_rules, cwd=tmp_path)
+    assert named.stdout.splitlines()[0].endswith("; named on the command line")
 
 
 def test_rules_check_lists_every_check_result_and_what_it_leads_to(tmp_path: Path) -> None:

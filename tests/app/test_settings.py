@@ -12,10 +12,12 @@ from app.settings import (
     DEFAULT_DATABASE_URL,
     ENV_PREFIX,
     Settings,
+    default_rules_dir,
     load_settings,
     split_listen,
     split_nameserver,
 )
+from tests.support import REPO
 
 SECRET = "0123456789abcdef0123456789abcdef"
 
@@ -53,13 +55,58 @@ def test_defaults() -> None:
     assert settings.trusted_authserv_ids == []
     assert settings.trusted_arc_sealers == []
     assert settings.intake_recipients == []
-    assert settings.rules_dir == Path("rules")
+    assert settings.rules_dir == default_rules_dir()
     assert settings.admin_token is None
     assert settings.secret_key is None
     assert settings.api_url is None
     assert settings.api_token is None
     assert settings.max_message_bytes == 26214400
     assert settings.log_level == "INFO"
+
+
+def test_without_rules_dir_the_checkout_runs_on_its_own_rules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # From a checkout nothing is copied: the default catalogue is rules/ itself, whatever
+    # the working directory (a wheel has its copy instead: tests/test_packaging.py).
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    assert settings.rules_dir == REPO / "rules"
+    assert settings.rules_source().startswith("the default catalogue shipped in the package")
+
+
+def test_an_explicit_rules_dir_wins_and_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INTAKEGUARD_RULES_DIR", str(tmp_path))
+    settings = load_settings()
+    assert settings.rules_dir == tmp_path
+    assert settings.rules_source().startswith("set by INTAKEGUARD_RULES_DIR")
+    monkeypatch.delenv("INTAKEGUARD_RULES_DIR")
+    from_file = load_settings(toml(tmp_path, f"rules_dir = {str(tmp_path)!r}\n"))
+    assert from_file.rules_dir == tmp_path
+    assert from_file.rules_source().startswith("set by INTAKEGUARD_RULES_DIR")
+
+
+def test_a_rules_directory_left_in_the_working_directory_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # RULES_DIR used to default to ./rules: an edited copy there is not dropped silently.
+    monkeypatch.chdir(tmp_path)
+    assert load_settings().unread_local_rules() is None
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "policy.toml").write_text("")
+    warning = load_settings().unread_local_rules()
+    assert warning == (
+        f"{tmp_path / 'rules'} is not read: without INTAKEGUARD_RULES_DIR the default "
+        "catalogue is; set INTAKEGUARD_RULES_DIR=rules to use that directory"
+    )
+    monkeypatch.setenv("INTAKEGUARD_RULES_DIR", "rules")
+    assert load_settings().unread_local_rules() is None
+    monkeypatch.delenv("INTAKEGUARD_RULES_DIR")
+    # In the checkout ./rules is the default catalogue itself.
+    monkeypatch.chdir(REPO)
+    assert load_settings().unread_local_rules() is None
 
 
 def test_the_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:

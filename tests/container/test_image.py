@@ -7,9 +7,9 @@ import os
 import re
 import secrets
 import smtplib
-import socket
 import subprocess
 import time
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,8 +19,17 @@ from typing import Any
 import httpx
 import pytest
 
+from app.rules import load_rules
 from tests.dns_server import FixtureDnsServer
-from tests.support import ADMIN_TOKEN, REPO, SECRET_KEY, make_message, signed_by_acme
+from tests.support import (
+    ADMIN_TOKEN,
+    REPO,
+    RULES,
+    SECRET_KEY,
+    free_port,
+    make_message,
+    signed_by_acme,
+)
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("INTAKEGUARD_CONTAINER_TEST") != "1",
@@ -36,6 +45,8 @@ BUILD_TIMEOUT = 1800
 START_TIMEOUT = 60
 STOP_TIMEOUT = 30
 RECORDED = re.compile(r"Ok: recorded (\S+)")
+PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+DEFAULT_SOURCE = "the default catalogue shipped in the package (INTAKEGUARD_RULES_DIR not set)"
 # What rootful podman may do on this kind of machine: runc, as crun refuses hosts with
 # hybrid cgroups; explicit rlimits, as podman's defaults would raise them and that needs
 # CAP_SYS_RESOURCE.
@@ -57,13 +68,6 @@ def podman(*args: str, timeout: float = 60, check: bool = True) -> subprocess.Co
     return subprocess.run(
         ["podman", *args], capture_output=True, text=True, timeout=timeout, check=check
     )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 @dataclass
@@ -194,6 +198,22 @@ def test_image_runs_unprivileged_with_its_defaults(image: str) -> None:
     assert "/healthz" in " ".join(inspected["Healthcheck"]["Test"])
 
 
+def test_the_image_runs_its_version_under_the_default_catalogue(image: str) -> None:
+    # No INTAKEGUARD_RULES_DIR in the image: the catalogue inside the installed package.
+    assert not any(env.startswith("INTAKEGUARD_RULES_DIR=") for env in image_env(image))
+    rules = podman("run", *RUN_OPTIONS, "--rm", "--network=none", image, "rules", "check")
+    first = rules.stdout.splitlines()[0]
+    assert first.startswith("rules /opt/intakeguard/lib/python3.11/site-packages/app/default_rules")
+    assert first.endswith(f"version {load_rules(RULES).version}; {DEFAULT_SOURCE}"), first
+    version = podman("run", *RUN_OPTIONS, "--rm", "--network=none", image, "--version")
+    assert version.stdout == f"intakeguard {PROJECT['version']}\n"
+
+
+def image_env(image: str) -> list[str]:
+    config: dict[str, Any] = json.loads(podman("image", "inspect", image).stdout)[0]["Config"]
+    return list(config["Env"])
+
+
 def test_missing_secret_stops_start_up_with_one_line(image: str) -> None:
     result = podman("run", *RUN_OPTIONS, "--rm", "--network=none", image, "serve", check=False)
     assert result.returncode == 78, result.stderr
@@ -219,6 +239,7 @@ def test_message_over_smtp_gets_a_verdict_that_outlives_the_container(
     assert results["spf"] == "pass"
     assert results["dkim"] == "pass"
     assert results["dmarc"] == "pass"
+    assert first["rules_version"] == load_rules(RULES).version
     # A new container on the same volume finds the verdict in the SQLite file there.
     with container(image, volume, dns_server) as running:
         assert verdict(running, verdict_id) == first
