@@ -35,6 +35,8 @@ _MAILTO = re.compile(r"mailto:[^\s@<>\"']{0,256}@([^\s?<>\"',;/&]++)", re.IGNORE
 _WRITTEN_DOT = re.compile(r"[\[({][ \t]{0,3}(?:\.|dot|kropka)[ \t]{0,3}[\])}]", re.IGNORECASE)
 # "beta . pl": a dot with spaces around, before a word (and after one: see _undisguised).
 _SPACED_DOT = re.compile(r"[ \t]{1,3}\.[ \t]{1,3}(?=[^\W\d_]{2,63}\b)")
+# What a server id pattern finds between its letters and its number ("vps nr 77777").
+_ID_SEPARATORS = re.compile(r"(?<=[a-z])(?:[^a-z0-9]|nr)+(?=\d)")
 # Full stops of other scripts that IDNA (UTS #46) reads as a dot between labels.
 _OTHER_DOTS = str.maketrans({"\uff0e": ".", "\u3002": ".", "\uff61": "."})
 
@@ -85,8 +87,16 @@ def services_named(text: str, server_id_pattern: TextPattern) -> list[str]:
     # Server ids are read with look-alike letters folded too ("vрs-77777" with a Cyrillic
     # р names vps-77777 to a reader): an id has no letters of its own to keep.
     server_ids = server_id_pattern.finditer(normalise(clean))
-    found.extend(match.group(0).lower() for match in server_ids)
+    found.extend(_server_id(match.group(0)) for match in server_ids)
     return found
+
+
+def _server_id(written: str) -> str:
+    """A server id as the registry writes it: "VPS_77777", "vps nr 77777" → "vps-77777".
+
+    "vps77777" stays as written: app.registry tries it with and without the dash.
+    """
+    return _ID_SEPARATORS.sub("-", written.lower())
 
 
 def _undisguised(text: str) -> str:

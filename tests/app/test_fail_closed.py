@@ -497,6 +497,36 @@ SERVICES = [
         REJECTED,
     ),
     attack(
+        "another customer's server id written with a space beside the sender's own is held",
+        C2,
+        plain("Rezygnacja", "Rezygnuję z usług vps-12345 oraz vps 77777 z końcem miesiąca."),
+        REVIEW,
+    ),
+    attack(
+        "another customer's server id written with an underscore is rejected",
+        C2,
+        plain("Rezygnacja", "Rezygnuję z usługi VPS_77777 z końcem miesiąca."),
+        REJECTED,
+    ),
+    attack(
+        "another customer's server id written without its dash beside the sender's own is held",
+        C2,
+        plain("Rezygnacja", "Rezygnuję z usług vps-12345 oraz vps77777 z końcem miesiąca."),
+        REVIEW,
+    ),
+    attack(
+        "another customer's server id written with a number sign is rejected",
+        C2,
+        plain("Rezygnacja", "Rezygnuję z usługi VPS #77777 z końcem miesiąca."),
+        REJECTED,
+    ),
+    attack(
+        "another customer's server id written with nr is rejected",
+        C2,
+        plain("Rezygnacja", "Rezygnuję z usługi vps nr 77777 z końcem miesiąca."),
+        REJECTED,
+    ),
+    attack(
         "another customer's domain as a URL in a DNS change is rejected",
         C2,
         plain("DNS", "Proszę o zmianę rekordu DNS typu A dla https://kwiaty.pl na 203.0.113.66."),
@@ -1250,6 +1280,12 @@ LEGITIMATE = [
     legit(
         "a cancellation of the customer's own server",
         plain("Rezygnacja", "Rezygnuję z usługi vps-12345 z końcem miesiąca."),
+        "accepted",
+        ("cancellation",),
+    ),
+    legit(
+        "a cancellation of the customer's own server written with a space",
+        plain("Rezygnacja", "Rezygnuję z usługi VPS 12345 z końcem miesiąca."),
         "accepted",
         ("cancellation",),
     ),
