@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
+from urllib.parse import unquote
 
 import idna
 
@@ -37,8 +38,13 @@ _WRITTEN_DOT = re.compile(r"[\[({][ \t]{0,3}(?:\.|dot|kropka)[ \t]{0,3}[\])}]", 
 _SPACED_DOT = re.compile(r"[ \t]{1,3}\.[ \t]{1,3}(?=[^\W\d_]{2,63}\b)")
 # What a server id pattern finds between its letters and its number ("vps nr 77777").
 _ID_SEPARATORS = re.compile(r"(?<=[a-z])(?:[^a-z0-9]|nr)+(?=\d)")
-# Full stops of other scripts that IDNA (UTS #46) reads as a dot between labels.
-_OTHER_DOTS = str.maketrans({"\uff0e": ".", "\u3002": ".", "\uff61": "."})
+# Full stops of other scripts that IDNA (UTS #46) reads as a dot between labels; the
+# characters UTS #39 confusables.txt gives the prototype U+002E FULL STOP (Arabic-Indic
+# zeros, Syriac and Vai full stops, the Lisu tone mark "ꓸ", the Kharoshthi dot…), which a
+# reader of "betaꓸpl" takes for beta.pl; and the middle dots a reader may take for one.
+_DOTS = "\uff0e\u3002\uff61" + "\u0660\u06f0\u0701\u0702\ua4f8\ua60e\U00010a50\U0001d16d\u2024"
+_MIDDLE_DOTS = "\u00b7\u2027\u2219\u22c5\u30fb\uff65\u0387"
+_OTHER_DOTS = str.maketrans(dict.fromkeys(_DOTS + _MIDDLE_DOTS, "."))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -124,7 +130,9 @@ def _hosts(urls: Iterable[str]) -> list[str]:
         if host is None:
             continue
         # Running text goes on after a link: "https://acme.pl, prosze" or "(https://acme.pl)".
-        name = host.group(1).rstrip(_TRAILING)
+        # A browser percent-decodes the host (WHATWG URL, "host parsing"): "%62eta.pl"
+        # leads to beta.pl.
+        name = unquote(host.group(1)).rstrip(_TRAILING)
         if _DOMAIN.fullmatch(name):
             a_label = to_a_label(name)
             if a_label is not None:

@@ -416,6 +416,47 @@ SERVICES = [
         code=True,
     ),
     attack(
+        "another customer's domain with a Lisu tone mark for its dot beside the sender's own "
+        "is held for review",
+        C2,
+        transfer("acme.pl oraz beta\ua4f8pl"),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain with an Arabic-Indic zero for its dot is rejected",
+        C2,
+        transfer("beta\u0660pl"),
+        REJECTED,
+        code=True,
+    ),
+    attack(
+        "another customer's domain with a middle dot beside the sender's own is held",
+        C2,
+        transfer("acme.pl oraz kwiaty\u00b7pl"),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain as a URL with a percent-encoded host beside the sender's "
+        "own is held for review",
+        C2,
+        transfer("acme.pl oraz https://%62eta.pl/"),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain only in a link whose host is percent-encoded is rejected",
+        C2,
+        html(
+            "Kod AuthInfo",
+            '<p>Proszę o kod AuthInfo dla <a href="https://%62%65ta.pl/">mojej domeny</a>.</p>'
+            "<p>Kod jednorazowy: {code}</p>",
+        ),
+        REJECTED,
+        code=True,
+    ),
+    attack(
         "another customer's domain with a trailing dot is rejected",
         C2,
         transfer("beta.pl."),
