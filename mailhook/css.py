@@ -43,6 +43,17 @@ _BRACES = re.compile(r"[{}]")
 _CSS_CONTENT = re.compile(r"content\s*:\s*(?:\"([^\"]*+)\"|'([^']*+)')", re.IGNORECASE)
 
 
+# CSS Writing Modes §2.4: an element that draws its text right to left whatever its
+# letters ("unicode-bidi: bidi-override; direction: rtl").
+_OVERRIDE = re.compile(r"unicode-bidi\s*:\s*(?:bidi-|isolate-)?override", re.IGNORECASE)
+_RTL = re.compile(r"direction\s*:\s*rtl", re.IGNORECASE)
+
+
+def overrides_rtl(style: str) -> bool:
+    """Whether CSS declarations ``style`` draw their element's text right to left."""
+    return bool(style) and bool(_OVERRIDE.search(style)) and bool(_RTL.search(style))
+
+
 def hidden_selectors(css: str) -> tuple[set[str], set[str]]:
     """Classes and ids, and tag names, that the rules of a <style> block hide."""
     names: set[str] = set()

@@ -457,6 +457,69 @@ SERVICES = [
         code=True,
     ),
     attack(
+        "another customer's domain split by an unknown element a client draws inline is held",
+        C2,
+        html(
+            "Kod AuthInfo",
+            "<p>Proszę o kod AuthInfo dla acme.pl oraz b<x-a>eta</x-a>.pl.</p>"
+            "<p>Kod jednorazowy: {code}</p>",
+        ),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain in a Word smart tag beside the sender's own is held",
+        C2,
+        html(
+            "Kod AuthInfo",
+            "<p>Proszę o kod AuthInfo dla acme.pl oraz <st1:place>beta</st1:place>.pl.</p>"
+            "<p>Kod jednorazowy: {code}</p>",
+        ),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain split by an image of no size beside the sender's own is held",
+        C2,
+        html(
+            "Kod AuthInfo",
+            '<p>Proszę o kod AuthInfo dla acme.pl oraz beta<img src="cid:x" width="0">.pl.</p>'
+            "<p>Kod jednorazowy: {code}</p>",
+        ),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain written backwards under a right-to-left override is held",
+        C2,
+        transfer("acme.pl oraz \u202elp.ateb\u202c"),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain written backwards in a bdo element is held",
+        C2,
+        html(
+            "Kod AuthInfo",
+            '<p>Proszę o kod AuthInfo dla acme.pl oraz <bdo dir="rtl">lp.ateb</bdo>.</p>'
+            "<p>Kod jednorazowy: {code}</p>",
+        ),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain written backwards under a CSS bidi override is held",
+        C2,
+        html(
+            "Kod AuthInfo",
+            "<p>Proszę o kod AuthInfo dla acme.pl oraz "
+            '<span style="unicode-bidi:bidi-override;direction:rtl">lp.ateb</span>.</p>'
+            "<p>Kod jednorazowy: {code}</p>",
+        ),
+        REVIEW,
+        code=True,
+    ),
+    attack(
         "another customer's domain with a trailing dot is rejected",
         C2,
         transfer("beta.pl."),
@@ -817,6 +880,37 @@ PHRASES = [
             "PS. I zmianę rekordu DNS dla beta.pl.\n",
         ),
         FOREIGN,
+    ),
+    attack(
+        "a transfer request written backwards under a right-to-left override is never accepted",
+        C4,
+        plain(
+            "Faktura",
+            "Proszę o duplikat faktury 11/2026.\n"
+            "\u202e.lp.emca ald ofnIhtuA dok o żet ęzsorP\u202c",
+        ),
+        OWN_TRANSFER,
+    ),
+    attack(
+        "AuthInfo spelt in MathML tokens next to an invoice request is never accepted",
+        C4,
+        html(
+            "Faktura",
+            "<p>Proszę o duplikat faktury 11/2026.</p><p>Proszę też o kod <math>"
+            + "".join(f"<mi>{letter}</mi>" for letter in "AuthInfo")
+            + "</math> dla acme.pl.</p>",
+        ),
+        OWN_TRANSFER,
+    ),
+    attack(
+        "a transfer request in a form field's value next to an invoice request is never accepted",
+        C4,
+        html(
+            "Faktura",
+            "<p>Proszę o duplikat faktury 11/2026.</p>"
+            '<input value="Proszę też o kod AuthInfo dla acme.pl" size="60">',
+        ),
+        OWN_TRANSFER,
     ),
     attack(
         "a code written with an en dash for another customer's domain is rejected",
@@ -1382,6 +1476,20 @@ LEGITIMATE = [
             "Faktura",
             "Dzień dobry, proszę o duplikat faktury za żółty miesiąc dla acme.pl.",
             cte="quoted-printable",
+        ),
+        "accepted",
+        ("invoice_duplicate",),
+    ),
+    legit(
+        "Word HTML with smart tags, empty paragraphs and a signature table",
+        html(
+            "Faktura",
+            '<div class="WordSection1"><p class="MsoNormal">Dzień dobry,<o:p></o:p></p>'
+            '<p class="MsoNormal">proszę o duplikat faktury 11/2026 dla '
+            "<st1:PersonName>ACME</st1:PersonName> sp. z o.o.<o:p></o:p></p>"
+            "<table><tr><td>Jan Kowalski</td><td>tel. 600 100 200</td><td>"
+            '<a href="https://www.acme.pl">www.acme.pl</a></td></tr></table>'
+            '<img src="https://acme.pl/t.gif" width="1" height="1"></div>',
         ),
         "accepted",
         ("invoice_duplicate",),
