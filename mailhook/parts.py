@@ -41,6 +41,18 @@ _BROKEN_BASE64 = (
 # signature separator "-- " and not quoted (RFC 3676 §4.1, §4.5).
 _SOFT_BREAK = re.compile(r" (?<!^-- )\r?\n(?!>)", re.MULTILINE)
 _ASCII_NAMES = frozenset({"us-ascii", "ascii", "us_ascii", "646", "ansi_x3.4-1968"})
+# HTML, and the AMP for Email alternative Gmail shows in its place (text/x-amp-html).
+_HTML = frozenset({"text/html", "text/x-amp-html"})
+# Markup a client renders that is not rendered here: its words may be split by control
+# words ("Auth\\b Info"), so it is held unread rather than read as something else.
+_UNRENDERED_MARKUP = frozenset({"text/rtf", "text/x-rtf"})
+_ENRICHED = frozenset({"text/enriched", "text/richtext"})
+# A formatting command ("<bold>", "</bold>", "<<"); <param>…</param> holds no shown text.
+_COMMAND = re.compile(r"<<|</?[a-zA-Z0-9-]{1,60}>")
+_PARAM = re.compile(r"<param>.*?</param>", re.IGNORECASE | re.DOTALL)
+_LINE_BREAKS = re.compile(r"(?:\r?\n)+")
+# RFC 2045 §5 (Content-Type), §6 (Content-Transfer-Encoding), RFC 2183 (disposition).
+_ONCE_PER_PART = ("Content-Type", "Content-Transfer-Encoding", "Content-Disposition")
 # More leaf parts than this are not looked at (one multipart may hold any number).
 MAX_PARTS = MAX_NESTED_PARTS
 
@@ -99,6 +111,16 @@ class _Walker:
         self, part: MIMEPart, attached: bool, alternative: tuple[int, int] | None
     ) -> Iterator[Part]:
         content_type = part.get_content_type()
+        repeated = _repeated_fields(part)
+        if repeated:
+            # Which instance a client obeys is its own choice (the first, the last): the
+            # part may be shown as HTML while it is read as plain text, or decoded
+            # otherwise. Not read, so it is held.
+            self.number += 1
+            label = _label(self.number, content_type, None, attached)
+            problem = f"{repeated} given more than once"
+            yield Part(label, content_type, None, attached, None, problem, alternative=alternative)
+            return
         # An attached message counts as "multipart" (its payload is a list of one).
         if part.is_multipart() and content_type not in _ATTACHED_MESSAGES:
             yield from self._children(part, content_type, attached, alternative)
@@ -168,7 +190,9 @@ def _leaf(part: MIMEPart, unread: Part) -> Part:
     text, problem = _decoded(part)
     if text is None:
         return replace(unread, problem=problem)
-    if content_type == "text/html":
+    if content_type in _UNRENDERED_MARKUP:
+        return replace(unread, problem="markup that is not rendered")
+    if content_type in _HTML:
         shown = render_html(text)
         return replace(
             unread,
@@ -179,7 +203,36 @@ def _leaf(part: MIMEPart, unread: Part) -> Part:
         )
     if content_type == "text/plain":
         text = _unflowed(part, text)
+    elif content_type in _ENRICHED:
+        text = enriched_text(text)
     return replace(unread, text=text)
+
+
+def enriched_text(source: str) -> str:
+    """text/enriched (RFC 1896) and text/richtext (RFC 1341 §7.1.3) as a client shows them.
+
+    Formatting commands are drawn as nothing, inside a word too ("Auth<bold>Info</bold>"
+    is "AuthInfo"); what <param> holds is not shown; "<<" (and richtext's <lt>) is "<".
+    RFC 1896 §2: a lone line break is a space, n line breaks in a row are n - 1.
+    """
+    text = _PARAM.sub("", source)
+    text = _COMMAND.sub(_command_text, text)
+    return _LINE_BREAKS.sub(
+        lambda run: " " if run.group(0).count("\n") == 1 else "\n" * (run.group(0).count("\n") - 1),
+        text,
+    )
+
+
+def _command_text(command: re.Match[str]) -> str:
+    name = command.group(0).lower()
+    if name == "<<" or name == "<lt>":
+        return "<"
+    return "\n" if name in ("<nl>", "<np>") else ""
+
+
+def _repeated_fields(part: MIMEPart) -> str:
+    """The MIME fields RFC 2045 §§5, 6 and RFC 2183 give once that ``part`` repeats."""
+    return ", ".join(name for name in _ONCE_PER_PART if len(part.get_all(name, ())) > 1)
 
 
 def _label(number: int, content_type: str, filename: str | None, attached: bool) -> str:

@@ -783,6 +783,67 @@ PARTS = [
         REVIEW,
     ),
     attack(
+        "a text/enriched inline part whose formatting splits AuthInfo is never accepted",
+        C3,
+        plain(
+            "Faktura",
+            "Proszę o duplikat faktury 11/2026.",
+            parts=(
+                Part(
+                    "Proszę też o kod Auth<bold>Info</bold> dla acme.pl.",
+                    subtype="enriched",
+                    disposition="inline",
+                ),
+            ),
+        ),
+        OWN_TRANSFER,
+    ),
+    attack(
+        "a text/rtf inline part whose control words split AuthInfo is held for review",
+        C3,
+        plain(
+            "Faktura",
+            "Proszę o duplikat faktury 11/2026.",
+            parts=(
+                Part(
+                    "{\\rtf1 Prosz\\'eA te\\'bf o kod Auth\\b Info\\b0  dla acme.pl.}",
+                    subtype="rtf",
+                    disposition="inline",
+                ),
+            ),
+        ),
+        REVIEW,
+    ),
+    attack(
+        "an AMP alternative whose markup splits AuthInfo is never accepted",
+        C3,
+        plain(
+            "Faktura",
+            "Proszę o duplikat faktury 11/2026.",
+            html="<p>Proszę o duplikat faktury 11/2026.</p>",
+            parts=(
+                Part(
+                    "<p>Proszę o duplikat faktury 11/2026.</p>"
+                    "<p>Proszę też o kod Auth<b></b>Info dla acme.pl.</p>",
+                    subtype="x-amp-html",
+                    disposition="inline",
+                ),
+            ),
+        ),
+        OWN_TRANSFER,
+    ),
+    attack(
+        "a second Content-Type making the body HTML that hides a transfer is held for review",
+        C3,
+        plain(
+            "Faktura",
+            "Proszę o duplikat faktury 11/2026.\n"
+            "<p>Prosz&#281; te&#380; o kod Auth<b></b>Info dla acme.pl.</p>",
+            headers=(("Content-Type", "text/html; charset=utf-8"),),
+        ),
+        REVIEW,
+    ),
+    attack(
         "a PDF attachment whose name asks for a transfer is held for review",
         C3,
         plain(
@@ -1492,6 +1553,57 @@ LEGITIMATE = [
             '<img src="https://acme.pl/t.gif" width="1" height="1"></div>',
         ),
         "accepted",
+        ("invoice_duplicate",),
+    ),
+    legit(
+        "Outlook HTML with a logo shown inline is held, as any image may carry text",
+        plain(
+            "Faktura",
+            "Dzień dobry,\nproszę o duplikat faktury 11/2026.\n\nJan Kowalski\n",
+            html="<p>Dzień dobry,</p><p>proszę o duplikat faktury 11/2026.</p>"
+            '<p>Jan Kowalski<br><img src="cid:logo" alt="" width="120" height="40"></p>',
+            parts=(Part(PNG, "png", "image", "logo.png", disposition="inline"),),
+        ),
+        "review",
+        ("invoice_duplicate",),
+    ),
+    legit(
+        "Apple Mail with an image between two HTML parts",
+        html(
+            "Faktura",
+            "<div>Proszę o duplikat faktury 11/2026 dla acme.pl,</div>",
+            parts=(
+                Part(PNG, "png", "image", "skan.png", disposition="inline"),
+                Part("<div>jak na zrzucie powyżej.</div>", subtype="html", disposition="inline"),
+            ),
+        ),
+        "review",
+        ("invoice_duplicate",),
+    ),
+    legit(
+        "a Gmail reply with quoted history and a mobile signature",
+        plain(
+            "Re: Faktura 11/2026",
+            "Proszę o duplikat faktury 11/2026.\n\nSent from my iPhone"
+            + QUOTE_INTRO.replace("Ola Nowak <ola@beta.pl>", "Biuro <biuro@hosting.example>")
+            + "> Dzień dobry, w czym możemy pomóc?\n",
+            html='<div dir="ltr">Proszę o duplikat faktury 11/2026.<br><br>Sent from my iPhone'
+            '</div><div class="gmail_quote"><div dir="ltr" class="gmail_attr">W dniu '
+            "1.12.2026 o 10:00 Biuro &lt;biuro@hosting.example&gt; napisał:<br></div>"
+            '<blockquote class="gmail_quote">Dzień dobry, w czym możemy pomóc?</blockquote>'
+            "</div>",
+        ),
+        "accepted",
+        ("invoice_duplicate",),
+    ),
+    legit(
+        "an invoice question with the PDF invoice attached is held, not rejected",
+        plain(
+            "Faktura 11/2026",
+            "Proszę o duplikat faktury 11/2026, w załączeniu oryginał z błędem.",
+            parts=(Part(PDF, "pdf", "application", "faktura-11-2026.pdf"),),
+        ),
+        "review",
         ("invoice_duplicate",),
     ),
     legit(
