@@ -974,6 +974,29 @@ PHRASES = [
         OWN_TRANSFER,
     ),
     attack(
+        "AuthInfo spelt out letter by letter next to an invoice request is never accepted",
+        C4,
+        plain(
+            "Faktura",
+            "Proszę o duplikat faktury 11/2026.\n"
+            "P r o s z ę  t e ż  o  k o d  A u t h I n f o  d l a  acme.pl",
+        ),
+        OWN_TRANSFER,
+    ),
+    attack(
+        "AuthInfo in digits for letters next to an invoice request is never accepted",
+        C4,
+        plain("Faktura", "Proszę o duplikat faktury 11/2026.\nProszę też o k0d 4uth1nf0."),
+        OWN_TRANSFER,
+    ),
+    attack(
+        "another customer's domain spelt out letter by letter beside the sender's own is held",
+        C4,
+        transfer("acme.pl oraz b e t a . p l"),
+        REVIEW,
+        code=True,
+    ),
+    attack(
         "a code written with an en dash for another customer's domain is rejected",
         C4,
         plain(
