@@ -82,6 +82,7 @@ def render_html(source: str) -> Rendered:
     hiding = _Hiding()
     reversing = _Reversing()
     links: list[str] = []
+    titles: list[str] = []
     embedded = 0
     pos = 0
     while pos < len(source):
@@ -121,6 +122,9 @@ def render_html(source: str) -> Rendered:
             links.append(attributes["href"])
         if attributes.get("src", "")[:5].lower() == "data:":
             embedded += 1
+        if attributes.get("title", "").strip():
+            # A tooltip a person reads by pointing at the element: read after the text.
+            titles.append(attributes["title"])
         if attributes.get("alt", "").strip():
             # What a client shows in place of an image it does not load (most do not,
             # until asked): text a person reads.
@@ -148,6 +152,9 @@ def render_html(source: str) -> Rendered:
             out.newline()
         elif name in _BOXES and _drawn(name, attributes):
             out.text(" ", hidden=hiding.active)
+    if titles:
+        out.newline()
+        out.text(" ".join(titles), hidden=False)
     if hiding.generated:
         # CSS "content" draws text that is in no element: read, and held as hidden.
         out.newline()
@@ -305,7 +312,12 @@ class _Lines:
         self.depth = 0
 
     def text(self, piece: str, hidden: bool) -> None:
-        if hidden and not piece.isspace():
+        if hidden and piece.isspace():
+            # A space out of sight draws nothing: "beta<span style=font-size:0> </span>.pl"
+            # shows "beta.pl". (Line breaks of hidden blocks are kept: they were asked
+            # for by the markup, not drawn.)
+            piece = "\n" if "\n" in piece else ""
+        elif hidden:
             self.hidden.append(piece)
         first, *rest = piece.split("\n")
         self.current.append(first)

@@ -22,7 +22,7 @@ from mailhook.patterns import TextPattern
 from mailhook.reading import MAX_LINE as MAX_LINE
 from mailhook.reading import MAX_TEXT as MAX_TEXT
 from mailhook.reading import Piece, Role, read_message
-from mailhook.services import covered, link_services, services_named
+from mailhook.services import address_domains, covered, link_services, services_named
 from mailhook.services import to_a_label as to_a_label
 from mailhook.text import fold, respelled, spelt_out_joined
 
@@ -247,6 +247,7 @@ class _Tally:
             return
         self.kinds.extend(kinds)
         self.services.extend(services)
+        self.mentioned.extend(address_domains(_cleaned(piece.text)))
         if part.hidden:
             self.hidden.append(part.label)
         if self.pointer is None:

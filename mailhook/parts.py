@@ -53,6 +53,9 @@ _PARAM = re.compile(r"<param>.*?</param>", re.IGNORECASE | re.DOTALL)
 _LINE_BREAKS = re.compile(r"(?:\r?\n)+")
 # RFC 2045 §5 (Content-Type), §6 (Content-Transfer-Encoding), RFC 2183 (disposition).
 _ONCE_PER_PART = ("Content-Type", "Content-Transfer-Encoding", "Content-Disposition")
+# RFC 2781 §4.3 (and UTF-32 as clients read it): without a byte order mark, big-endian.
+_UTF16_32 = {"utf-16": "utf-16-be", "utf16": "utf-16-be", "utf-32": "utf-32-be"}
+_BYTE_ORDER_MARKS = (b"\xfe\xff", b"\xff\xfe", b"\x00\x00\xfe\xff")
 # More leaf parts than this are not looked at (one multipart may hold any number).
 MAX_PARTS = MAX_NESTED_PARTS
 
@@ -293,6 +296,10 @@ def _decoded(part: MIMEPart) -> tuple[str | None, str]:
         # RFC 2045 §5.2 defaults to US-ASCII, yet 8-bit text under that label (or none)
         # is UTF-8 in practice; UTF-8 reads every ASCII body unchanged.
         charset = "utf-8"
+    if charset in _UTF16_32 and not payload.startswith(_BYTE_ORDER_MARKS):
+        # RFC 2781 §4.3: UTF-16 without a byte order mark is big-endian (and so is
+        # UTF-32 without one, as clients decode it); Python would take the machine's.
+        charset = _UTF16_32[charset]
     try:
         return payload.decode(charset, errors="replace"), ""
     except (LookupError, ValueError):

@@ -34,10 +34,14 @@ _MAILTO = re.compile(r"mailto:[^\s@<>\"']{0,256}@([^\s?<>\"',;/&]++)", re.IGNORE
 # A dot written so that no link is made: "beta[.]pl", "beta(dot)pl", "beta {.} pl".
 # It starts at the bracket, so the engine looks only where one is.
 _WRITTEN_DOT = re.compile(r"[\[({][ \t]{0,3}(?:\.|dot|kropka)[ \t]{0,3}[\])}]", re.IGNORECASE)
-# "beta . pl": a dot with spaces around, before a word (and after one: see _undisguised).
-_SPACED_DOT = re.compile(r"[ \t]{1,3}\.[ \t]{1,3}(?=[^\W\d_]{2,63}\b)")
+# "beta . pl", "beta .pl" (table cells drawn side by side): a dot with spaces before it
+# and maybe after, before a word (and after one: see _undisguised). "koniec. Nowe" is
+# not joined: a full stop and a space end a sentence, and would hide "acme.pl. Nowe".
+_SPACED_DOT = re.compile(r"[ \t]{1,3}\.[ \t]{0,3}(?=[^\W\d_]{2,63}\b)")
 # What a server id pattern finds between its letters and its number ("vps nr 77777").
 _ID_SEPARATORS = re.compile(r"(?<=[a-z])(?:[^a-z0-9]|nr)+(?=\d)")
+# An address in running text: its domain (a mailbox's, see address_domains).
+_ADDRESS = re.compile(r"[\w.+-]@((?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,63})\b")
 # Full stops of other scripts that IDNA (UTS #46) reads as a dot between labels; the
 # characters UTS #39 confusables.txt gives the prototype U+002E FULL STOP (Arabic-Indic
 # zeros, Syriac and Vai full stops, the Lisu tone mark "ꓸ", the Kharoshthi dot…), which a
@@ -148,6 +152,17 @@ def _mailto_domains(text: str) -> list[str]:
         if a_label is not None:
             found.append(a_label)
     return found
+
+
+def address_domains(text: str) -> list[str]:
+    """The domains of e-mail addresses written in ``text`` ("ola@beta.pl"), as A-labels.
+
+    Not services named (an address names a mailbox), but a reader of a request about a
+    service may take one for the service meant: extraction reports them as mentioned.
+    """
+    if "@" not in text:
+        return []
+    return [a for m in _ADDRESS.finditer(text) if (a := to_a_label(m.group(1))) is not None]
 
 
 def link_services(links: tuple[str, ...]) -> list[str]:

@@ -520,6 +520,69 @@ SERVICES = [
         code=True,
     ),
     attack(
+        "another customer's domain drawn by a row-reverse flex box is held for review",
+        C2,
+        html(
+            "DNS",
+            "<p>Proszę o zmianę rekordu DNS dla acme.pl oraz "
+            '<span style="display:inline-flex;flex-direction:row-reverse">'
+            "<span>pl</span><span>.</span><span>beta</span></span>.</p>",
+        ),
+        REVIEW,
+    ),
+    attack(
+        "another customer's domain drawn by flex order is held for review",
+        C2,
+        html(
+            "DNS",
+            '<p>Proszę o zmianę rekordu DNS dla acme.pl oraz <span style="display:inline-flex">'
+            '<span style="order:2">.pl</span><span style="order:1">beta</span></span>.</p>',
+        ),
+        REVIEW,
+    ),
+    attack(
+        "another customer's domain split by a space of negative letter spacing is held",
+        C2,
+        html(
+            "Kod AuthInfo",
+            "<p>Proszę o kod AuthInfo dla acme.pl oraz beta"
+            '<span style="letter-spacing:-1em"> </span>.pl</p><p>Kod jednorazowy: {code}</p>',
+        ),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain split by a space of no size is held for review",
+        C2,
+        html(
+            "Kod AuthInfo",
+            "<p>Proszę o kod AuthInfo dla acme.pl oraz beta"
+            '<span style="font-size:0"> </span>.pl</p><p>Kod jednorazowy: {code}</p>',
+        ),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain split across two table cells is held for review",
+        C2,
+        html(
+            "Kod AuthInfo",
+            '<table cellpadding="0" cellspacing="0"><tr><td>Proszę o kod AuthInfo dla acme.pl '
+            "oraz beta</td><td>.pl</td></tr></table><p>Kod jednorazowy: {code}</p>",
+        ),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain only in an address in a DNS change is held for review",
+        C2,
+        plain(
+            "DNS",
+            "Proszę o zmianę rekordu DNS typu MX dla acme.pl jak dla domeny hostmaster@beta.pl.",
+        ),
+        REVIEW,
+    ),
+    attack(
         "another customer's domain with a trailing dot is rejected",
         C2,
         transfer("beta.pl."),
@@ -995,6 +1058,25 @@ PHRASES = [
         transfer("acme.pl oraz b e t a . p l"),
         REVIEW,
         code=True,
+    ),
+    attack(
+        "a transfer request in a tooltip next to an invoice request is never accepted",
+        C4,
+        html(
+            "Faktura",
+            '<p title="Proszę też o kod AuthInfo dla acme.pl">Proszę o duplikat faktury.</p>',
+        ),
+        OWN_TRANSFER,
+    ),
+    attack(
+        "text CSS draws from an attribute next to an invoice request is held for review",
+        C4,
+        html(
+            "Faktura",
+            "<style>p::after { content: attr(data-x) }</style>"
+            '<p data-x=" Proszę też o kod AuthInfo dla acme.pl">Proszę o duplikat faktury.</p>',
+        ),
+        REVIEW,
     ),
     attack(
         "a code written with an en dash for another customer's domain is rejected",
@@ -1628,6 +1710,17 @@ LEGITIMATE = [
         ),
         "review",
         ("invoice_duplicate",),
+    ),
+    legit(
+        "an HTML request with link tooltips and a signature giving an address",
+        html(
+            "DNS",
+            '<p>Proszę o zmianę rekordu DNS typu A dla <a href="https://acme.pl" title="Strona">'
+            "acme.pl</a> na 192.0.2.11.</p><p>Jan Kowalski, jan@acme.pl, "
+            'kopia: <a href="mailto:biuro@gmail.com" title="Biuro">biuro@gmail.com</a></p>',
+        ),
+        "accepted",
+        ("dns_change",),
     ),
     legit(
         "a DKIM-signed request from acme's own server with a link to its site",
