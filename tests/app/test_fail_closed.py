@@ -1242,7 +1242,25 @@ HEADERS = [
     ),
 ]
 
+DNS_CHANGE_TEXT = "Proszę o zmianę rekordu DNS typu A dla acme.pl na 203.0.113.66."
+
 AUTOMATIC = [
+    attack(
+        "a signed message from the null reverse-path, as vacation responders send, is held",
+        C6,
+        plain("DNS", DNS_CHANGE_TEXT, dkim_headers=SIGNED),
+        REVIEW,
+        route=Route("203.0.113.66", "mail.outside.example", ""),
+        checks=(("envelope-from", "bounce"),),
+    ),
+    attack(
+        "a mailing list's copy of a signed request is held for review",
+        C6,
+        plain("DNS", DNS_CHANGE_TEXT, dkim_headers=SIGNED, on_top=(("List-Id", "<k.acme.pl>"),)),
+        REVIEW,
+        route=OUTSIDE,
+        checks=(("auto-submitted", "auto"),),
+    ),
     attack(
         "an out-of-office reply echoing a DNS change is held for review",
         C6,
