@@ -16,10 +16,16 @@ from mailhook.patterns import TextPattern
 # label of letters (or an A-label). Not preceded by '@' or '/' (addresses, URLs),
 # not followed by '@' (the local part of an address that contains dots).
 _DOMAIN = re.compile(
-    r"(?<![@/\w.-])((?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+(?:[^\W\d_]{2,63}|xn--[a-z0-9-]{1,59}))"
+    r"(?<![@\w.-])((?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+(?:[^\W\d_]{2,63}|xn--[a-z0-9-]{1,59}))"
     r"(?![\w@-]|\.[^\W_])",
     re.IGNORECASE,
 )
+# Marks a reader does not take for part of a name: a list's dash or an emphasis's
+# underscore or asterisk before a word ("-beta.pl", "_beta.pl_", "*beta.pl*") or after
+# one. (A "/" before a name is no URL here either: URLs are taken out first, and
+# "acme.pl/beta.pl" in running text names both.)
+_MARK_BEFORE = re.compile(r"(?<!\S)[-_*]++(?=[^\W_])")
+_MARK_AFTER = re.compile(r"(?<=[^\W_])[-_*]++(?=[\s.,;:!?)\]]|$)")
 
 # A URL: its host is a service named (a link shows where it leads); the rest of it
 # (path, query) is not read. Starts only where no scheme character precedes and never
@@ -34,6 +40,8 @@ _MAILTO = re.compile(r"mailto:[^\s@<>\"']{0,256}@([^\s?<>\"',;/&]++)", re.IGNORE
 # A dot written so that no link is made: "beta[.]pl", "beta(dot)pl", "beta {.} pl".
 # It starts at the bracket, so the engine looks only where one is.
 _WRITTEN_DOT = re.compile(r"[\[({][ \t]{0,3}(?:\.|dot|kropka)[ \t]{0,3}[\])}]", re.IGNORECASE)
+# "beta dot pl", "beta kropka pl": the dot as a word, between a word and a word.
+_WORD_DOT = re.compile(r"(?<=[^\W_])[ \t]{1,3}(?:dot|kropka)[ \t]{1,3}(?=[^\W\d_]{2,63}\b)", re.I)
 # "beta . pl", "beta .pl" (table cells drawn side by side): a dot with spaces before it
 # and maybe after, before a word (and after one: see _undisguised). "koniec. Nowe" is
 # not joined: a full stop and a space end a sentence, and would hide "acme.pl. Nowe".
@@ -47,7 +55,9 @@ _ADDRESS = re.compile(r"[\w.+-]@((?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,6
 # zeros, Syriac and Vai full stops, the Lisu tone mark "ꓸ", the Kharoshthi dot…), which a
 # reader of "betaꓸpl" takes for beta.pl; and the middle dots a reader may take for one.
 _DOTS = "\uff0e\u3002\uff61" + "\u0660\u06f0\u0701\u0702\ua4f8\ua60e\U00010a50\U0001d16d\u2024"
-_MIDDLE_DOTS = "\u00b7\u2027\u2219\u22c5\u30fb\uff65\u0387"
+_MIDDLE_DOTS = (
+    "\u00b7\u2027\u2219\u22c5\u30fb\uff65\u0387\u2e31\u2e33\u2022\u16eb\u1427\ua78f\u2981"
+)
 _OTHER_DOTS = str.maketrans(dict.fromkeys(_DOTS + _MIDDLE_DOTS, "."))
 
 
@@ -116,6 +126,10 @@ def _undisguised(text: str) -> str:
         text = _WRITTEN_DOT.sub(" . ", text)
     if " ." in text or "\t." in text:
         text = _SPACED_DOT.sub(_joined, text)
+    if "dot" in text.lower() or "kropka" in text.lower():
+        text = _WORD_DOT.sub(".", text)
+    if "-" in text or "_" in text or "*" in text:
+        text = _MARK_AFTER.sub(" ", _MARK_BEFORE.sub(" ", text))
     return text
 
 

@@ -583,6 +583,52 @@ SERVICES = [
         REVIEW,
     ),
     attack(
+        "another customer's domain with its dot written as a word beside the sender's own "
+        "is held for review",
+        C2,
+        transfer("acme.pl oraz beta kropka pl"),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain with a bullet for its dot beside the sender's own is held",
+        C2,
+        transfer("acme.pl oraz beta\u2022pl"),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain as an emphasised word beside the sender's own is held",
+        C2,
+        transfer("acme.pl oraz _beta.pl_"),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain after a list dash beside the sender's own is held",
+        C2,
+        plain(
+            "Kod AuthInfo",
+            "Proszę o kody AuthInfo dla domen:\n-acme.pl\n-beta.pl\nKod jednorazowy: {code}\n",
+        ),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain after a slash beside the sender's own is held for review",
+        C2,
+        transfer("acme.pl/beta.pl"),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain in a URL with one slash beside the sender's own is held",
+        C2,
+        transfer("acme.pl oraz http:/beta.pl"),
+        REVIEW,
+        code=True,
+    ),
+    attack(
         "another customer's domain with a trailing dot is rejected",
         C2,
         transfer("beta.pl."),
@@ -1077,6 +1123,12 @@ PHRASES = [
             '<p data-x=" Proszę też o kod AuthInfo dla acme.pl">Proszę o duplikat faktury.</p>',
         ),
         REVIEW,
+    ),
+    attack(
+        "AuthInfo hyphenated at the end of a line next to an invoice request is never accepted",
+        C4,
+        plain("Faktura", "Proszę o duplikat faktury 11/2026.\nProszę też o kod Auth-\nInfo."),
+        OWN_TRANSFER,
     ),
     attack(
         "a code written with an en dash for another customer's domain is rejected",
@@ -1736,6 +1788,16 @@ LEGITIMATE = [
             '<p>Proszę o zmianę rekordu DNS typu A dla <a href="https://acme.pl" title="Strona">'
             "acme.pl</a> na 192.0.2.11.</p><p>Jan Kowalski, jan@acme.pl, "
             'kopia: <a href="mailto:biuro@gmail.com" title="Biuro">biuro@gmail.com</a></p>',
+        ),
+        "accepted",
+        ("dns_change",),
+    ),
+    legit(
+        "a plain request with a dashed list, emphasis and a sentence ending after the domain",
+        plain(
+            "DNS",
+            "Dzień dobry,\nproszę o zmianę rekordów DNS domeny *acme.pl*:\n- A na 192.0.2.11\n"
+            "- MX na mx.acme.pl.\nDziękuję. Pozdrawiam,\n_Jan Kowalski_\n",
         ),
         "accepted",
         ("dns_change",),
