@@ -51,6 +51,14 @@ _ENRICHED = frozenset({"text/enriched", "text/richtext"})
 _COMMAND = re.compile(r"<<|</?[a-zA-Z0-9-]{1,60}>")
 _PARAM = re.compile(r"<param>.*?</param>", re.IGNORECASE | re.DOTALL)
 _LINE_BREAKS = re.compile(r"(?:\r?\n)+")
+# iCalendar and vCard bodies: content lines, folded and escaped.
+_CONTENT_LINES = frozenset({"text/calendar", "text/vcard", "text/x-vcard", "text/directory"})
+_FOLD = re.compile(r"\r?\n[ \t]")
+_ESCAPE = re.compile(r"\\(.)")
+_ESCAPED = {"n": "\n", "N": "\n"}
+# A parameter's name in a Content-Type value ("; charset=").
+_PARAMETER = re.compile(r";\s*([a-zA-Z0-9*_.-]+)\s*=")
+_COMMENTS = re.compile(r"\([^()]*\)")
 # RFC 2045 §5 (Content-Type), §6 (Content-Transfer-Encoding), RFC 2183 (disposition).
 _ONCE_PER_PART = ("Content-Type", "Content-Transfer-Encoding", "Content-Disposition")
 # RFC 2781 §4.3 (and UTF-32 as clients read it): without a byte order mark, big-endian.
@@ -114,14 +122,14 @@ class _Walker:
         self, part: MIMEPart, attached: bool, alternative: tuple[int, int] | None
     ) -> Iterator[Part]:
         content_type = part.get_content_type()
-        repeated = _repeated_fields(part)
+        repeated = _repeated_fields(part) or _misread_type(part, content_type)
         if repeated:
             # Which instance a client obeys is its own choice (the first, the last): the
             # part may be shown as HTML while it is read as plain text, or decoded
             # otherwise. Not read, so it is held.
             self.number += 1
             label = _label(self.number, content_type, None, attached)
-            problem = f"{repeated} given more than once"
+            problem = repeated
             yield Part(label, content_type, None, attached, None, problem, alternative=alternative)
             return
         # An attached message counts as "multipart" (its payload is a list of one).
@@ -208,6 +216,8 @@ def _leaf(part: MIMEPart, unread: Part) -> Part:
         text = _unflowed(part, text)
     elif content_type in _ENRICHED:
         text = enriched_text(text)
+    elif content_type in _CONTENT_LINES:
+        text = unfolded_content_lines(text)
     return replace(unread, text=text)
 
 
@@ -226,6 +236,14 @@ def enriched_text(source: str) -> str:
     )
 
 
+def unfolded_content_lines(source: str) -> str:
+    """An iCalendar or vCard body as a client shows its values: folded lines unfolded
+    (RFC 5545 §3.1, RFC 6350 §3.2: a line break and one space or tab are nothing, so
+    "be\\r\\n ta.pl" is beta.pl) and escaped text unescaped (RFC 5545 §3.3.11)."""
+    text = _FOLD.sub("", source)
+    return _ESCAPE.sub(lambda escape: _ESCAPED.get(escape.group(1), escape.group(1)), text)
+
+
 def _command_text(command: re.Match[str]) -> str:
     name = command.group(0).lower()
     if name == "<<" or name == "<lt>":
@@ -234,8 +252,31 @@ def _command_text(command: re.Match[str]) -> str:
 
 
 def _repeated_fields(part: MIMEPart) -> str:
-    """The MIME fields RFC 2045 §§5, 6 and RFC 2183 give once that ``part`` repeats."""
-    return ", ".join(name for name in _ONCE_PER_PART if len(part.get_all(name, ())) > 1)
+    """What ``part`` repeats that RFC 2045 §§5, 6 and RFC 2183 give once, if anything:
+    a field, or a parameter of Content-Type ("charset=utf-16; charset=utf-8")."""
+    repeated = [name for name in _ONCE_PER_PART if len(part.get_all(name, ())) > 1]
+    if repeated:
+        return ", ".join(repeated) + " given more than once"
+    # The value as written: the parsed header keeps one instance of each parameter.
+    written = " ".join(str(v) for k, v in part.raw_items() if k.lower() == "content-type")
+    names = [name.lower() for name in _PARAMETER.findall(written)]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    return f"Content-Type parameter {', '.join(twice)} given more than once" if twice else ""
+
+
+def _misread_type(part: MIMEPart, content_type: str) -> str:
+    """Why the type a client reads in Content-Type may not be ``content_type``, if so.
+
+    The standard library falls back to text/plain for a value it cannot parse ("text/html
+    (a comment)", RFC 2045 §5.1 allows comments), where a client may render HTML.
+    """
+    if "Content-Type" not in part:
+        return ""
+    declared = _COMMENTS.sub("", str(part.get("Content-Type", ""))).partition(";")[0]
+    declared = "".join(declared.split()).lower()
+    if declared and declared != content_type:
+        return f"Content-Type {declared[:40]!r} not understood"
+    return ""
 
 
 def _label(number: int, content_type: str, filename: str | None, attached: bool) -> str:

@@ -953,6 +953,25 @@ PARTS = [
         REVIEW,
     ),
     attack(
+        "a calendar invitation folding another customer's domain beside the same request "
+        "is held for review",
+        C3,
+        plain(
+            "DNS",
+            "Proszę o zmianę rekordu DNS dla acme.pl.",
+            parts=(
+                Part(
+                    "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:DNS\r\n"
+                    "DESCRIPTION:Proszę o zmianę rekordu DNS dla acme.pl i be\r\n ta.pl.\r\n"
+                    "END:VEVENT\r\nEND:VCALENDAR\r\n",
+                    subtype="calendar",
+                    disposition="inline",
+                ),
+            ),
+        ),
+        REVIEW,
+    ),
+    attack(
         "a PDF attachment whose name asks for a transfer is held for review",
         C3,
         plain(

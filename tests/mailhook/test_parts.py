@@ -219,3 +219,35 @@ def test_text_enriched_is_read_as_a_client_draws_it() -> None:
         b"kod Auth<bold>Info</bold>\r\n<param>x</param>dla <<acme>\r\n\r\nkoniec\r\n"
     )
     assert message_parts(parse(raw)).parts[0].text == "kod AuthInfo dla <acme>\nkoniec "
+
+
+@pytest.mark.parametrize(
+    ("content_type", "problem"),
+    [
+        pytest.param(
+            "text/plain; charset=utf-16; charset=utf-8",
+            "Content-Type parameter charset given more than once",
+            id="a repeated charset",
+        ),
+        pytest.param(
+            "text/html(a comment)", "Content-Type 'text/html' not understood", id="a comment"
+        ),
+    ],
+)
+def test_a_content_type_a_client_may_read_otherwise_is_not_read(
+    content_type: str, problem: str
+) -> None:
+    raw = f"From: a@example.com\r\nContent-Type: {content_type}\r\n\r\nkod AuthInfo\r\n"
+    found = message_parts(parse(raw.encode())).parts[0]
+    assert (found.text, found.problem) == (None, problem)
+
+
+def test_icalendar_lines_are_unfolded_and_unescaped() -> None:
+    raw = (
+        b"From: a@example.com\r\nContent-Type: text/calendar\r\n\r\n"
+        b"BEGIN:VEVENT\r\nDESCRIPTION:DNS dla be\r\n ta.pl\\, kod Auth\r\n\tInfo\\nkoniec\r\n"
+        b"END:VEVENT\r\n"
+    )
+    text = message_parts(parse(raw)).parts[0].text
+    assert text is not None
+    assert "DESCRIPTION:DNS dla beta.pl, kod AuthInfo\nkoniec\r\n" in text
