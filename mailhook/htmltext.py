@@ -17,7 +17,9 @@ _BREAK = frozenset(
     | {"ul", "ol", "hr", "dl", "dt", "dd", "address", "article", "aside", "body", "center"}
     | {"caption", "details", "dialog", "fieldset", "figure", "figcaption", "footer", "form"}
     | {"header", "html", "main", "menu", "nav", "section", "summary", "tbody", "thead"}
-    | {"tfoot", "dir", "hgroup", "legend", "option", "textarea"}
+    | {"tfoot", "dir", "hgroup", "legend", "option", "textarea", "optgroup", "search"}
+    # Obsolete elements browsers still draw as blocks of preformatted text.
+    | {"listing", "plaintext", "xmp"}
 )
 # Elements drawn as a box of their own inside a line (a table cell, a form control, an
 # embedded frame or player): read as a space between the text around them. Every other

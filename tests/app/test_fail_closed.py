@@ -629,6 +629,18 @@ SERVICES = [
         code=True,
     ),
     attack(
+        "another customer's domain in a block of an obsolete element right after the "
+        "sender's own is held for review",
+        C2,
+        html(
+            "Kod AuthInfo",
+            "<p>Proszę o kod AuthInfo dla acme.pl<xmp>beta.pl</xmp></p>"
+            "<p>Kod jednorazowy: {code}</p>",
+        ),
+        REVIEW,
+        code=True,
+    ),
+    attack(
         "another customer's domain with a trailing dot is rejected",
         C2,
         transfer("beta.pl."),
