@@ -65,7 +65,7 @@ class Rendered:
     hidden: str
     # Where links point (href values), in order: a link's text may name another place.
     links: tuple[str, ...]
-    # Images carried in the HTML itself (src="data:…"): seen, and not read.
+    # Images and documents carried in the HTML itself (data: URIs, srcdoc): seen, not read.
     embedded_images: int = 0
 
 
@@ -122,7 +122,7 @@ def render_html(source: str) -> Rendered:
             continue
         if "href" in attributes:
             links.append(attributes["href"])
-        if attributes.get("src", "")[:5].lower() == "data:":
+        if _embeds(attributes):
             embedded += 1
         if attributes.get("title", "").strip():
             # A tooltip a person reads by pointing at the element: read after the text.
@@ -185,6 +185,14 @@ def _conditional(source: str, lt: int, hiding: _Hiding) -> int:
                 hiding.conditions.pop()
             return lt + len(closing)
     return 0
+
+
+def _embeds(attributes: dict[str, str]) -> bool:
+    """Whether an element carries what it shows in its own markup: an image or a document
+    as a data: URI (src, or <object data>), or a frame's srcdoc (HTML §4.8.5)."""
+    if "srcdoc" in attributes:
+        return True
+    return any(attributes.get(name, "")[:5].lower() == "data:" for name in ("src", "data"))
 
 
 def _drawn(name: str, attributes: dict[str, str]) -> bool:

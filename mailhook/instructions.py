@@ -239,7 +239,8 @@ class _Tally:
             return
         self.reads.append(_part_read(part, "", True, kinds, services))
         if part.embedded_images:
-            self.unreadable.append(f"{part.label} ({part.embedded_images} images in its markup)")
+            embedded = f"{part.embedded_images} images or documents in its markup"
+            self.unreadable.append(f"{part.label} ({embedded})")
         if piece.role is Role.ATTACHED:
             self.mentioned.extend(services)
             if kinds or (part.filename and _name_suggests(part.filename, self.catalogue)):

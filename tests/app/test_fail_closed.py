@@ -984,6 +984,26 @@ PARTS = [
         REVIEW,
     ),
     attack(
+        "a transfer request in a frame's srcdoc next to an invoice request is held for review",
+        C3,
+        html(
+            "Faktura",
+            "<p>Proszę o duplikat faktury 11/2026.</p>"
+            '<iframe srcdoc="&lt;p&gt;Proszę też o kod AuthInfo dla acme.pl&lt;/p&gt;"></iframe>',
+        ),
+        REVIEW,
+    ),
+    attack(
+        "a transfer request in an object's data: document next to an invoice request is held",
+        C3,
+        html(
+            "Faktura",
+            "<p>Proszę o duplikat faktury 11/2026.</p>"
+            '<object data="data:text/html;base64,PHA+a29kIEF1dGhJbmZvPC9wPg=="></object>',
+        ),
+        REVIEW,
+    ),
+    attack(
         "a PDF attachment whose name asks for a transfer is held for review",
         C3,
         plain(
