@@ -279,10 +279,11 @@ def names_to_try(name: str) -> tuple[str, ...]:
 
     Up to the organisational domain (RFC 7489 §3.2, the Public Suffix List) and no
     further: above it are public suffixes (``com.pl``), which nobody holds. A server id
-    is only itself.
+    is itself and its spelling with or without the dash (``vps77777``, ``vps-77777``):
+    a reader takes both for the same server.
     """
     if "." not in name:
-        return (name,)
+        return _server_id_spellings(name)
     organisational = organisational_domain(name)
     if name != organisational and not name.endswith("." + organisational):
         # Not a name the list can place (not a valid domain): only itself.
@@ -290,6 +291,15 @@ def names_to_try(name: str) -> tuple[str, ...]:
     labels = name.split(".")
     hosts = len(labels) - organisational.count(".")
     return tuple(".".join(labels[start:]) for start in range(hosts))
+
+
+def _server_id_spellings(name: str) -> tuple[str, ...]:
+    letters = name.rstrip("0123456789")
+    digits = name[len(letters) :]
+    if not digits or not letters:
+        return (name,)
+    other = letters[:-1] if letters.endswith("-") else letters + "-"
+    return (name, other + digits)
 
 
 def owners_of(session: Session, services: tuple[str, ...]) -> dict[str, Customer]:

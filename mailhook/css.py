@@ -12,7 +12,13 @@ _HIDING_CSS = re.compile(
     r"|max-height\s*:\s*0(?:px)?\s*(?:;|!|$)"
     r"|(?:left|top|right|text-indent|margin-left|margin-top)\s*:\s*-\d{3,}"
     r"|clip\s*:\s*rect\(\s*0|clip-path\s*:\s*inset\(\s*(?:50|100)%"
-    r"|transform\s*:\s*scale\(\s*0*(?:\.0*)?\s*\)",
+    r"|transform\s*:\s*scale\(\s*0*(?:\.0*)?\s*\)"
+    # Letters drawn over each other: a space (or a word) of negative spacing is nothing.
+    r"|letter-spacing\s*:\s*-(?:(?:[1-9]\d*(?:\.\d*)?|0?\.[3-9]\d*)r?em|(?:[4-9]|\d{2,})(?:\.\d*)?px)"
+    # Text drawn in another order than it is written (CSS Flexbox §5.1, §5.4): the items
+    # "pl", ".", "beta" of a row-reverse box read "beta.pl". Held, not reordered here.
+    r"|flex-direction\s*:\s*(?:row|column)-reverse|flex-flow\s*:[^;]*-reverse"
+    r"|(?<![-\w])order\s*:\s*-?\d",
     re.IGNORECASE,
 )
 # A box of no height or width that clips what overflows it.
@@ -39,8 +45,20 @@ _CSS_TAG = re.compile(r"[a-zA-Z][\w-]*|\*")
 _COMBINATORS = re.compile(r"[\s>+~]+")
 _MEDIA = re.compile(r"@media\b", re.IGNORECASE)
 _BRACES = re.compile(r"[{}]")
+_CSS_CONTENT_ATTRIBUTE = re.compile(r"content\s*:[^;}]*attr\(", re.IGNORECASE)
 # Text a rule draws: content: "…" or '…'.
 _CSS_CONTENT = re.compile(r"content\s*:\s*(?:\"([^\"]*+)\"|'([^']*+)')", re.IGNORECASE)
+
+
+# CSS Writing Modes §2.4: an element that draws its text right to left whatever its
+# letters ("unicode-bidi: bidi-override; direction: rtl").
+_OVERRIDE = re.compile(r"unicode-bidi\s*:\s*(?:bidi-|isolate-)?override", re.IGNORECASE)
+_RTL = re.compile(r"direction\s*:\s*rtl", re.IGNORECASE)
+
+
+def overrides_rtl(style: str) -> bool:
+    """Whether CSS declarations ``style`` draw their element's text right to left."""
+    return bool(style) and bool(_OVERRIDE.search(style)) and bool(_RTL.search(style))
 
 
 def hidden_selectors(css: str) -> tuple[set[str], set[str]]:
@@ -64,7 +82,11 @@ def drawn_text(css: str) -> list[str]:
     """Text the rules draw themselves (``content: "…"`` in ::before and ::after)."""
     if "content" not in css:
         return []
-    drawn = (a or b for a, b in _CSS_CONTENT.findall(css))
+    drawn = [a or b for a, b in _CSS_CONTENT.findall(css)]
+    if _CSS_CONTENT_ATTRIBUTE.search(css):
+        # content: attr(data-x) draws an attribute's value, which the renderer does not
+        # look up: it is drawn text all the same, held as such.
+        drawn.append("(the value of an attribute, drawn by CSS)")
     return [text for text in drawn if text.strip()]
 
 

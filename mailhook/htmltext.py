@@ -6,7 +6,7 @@ import html
 import re
 from dataclasses import dataclass
 
-from mailhook.css import drawn_text, hidden_selectors, hides, invisible_colour
+from mailhook.css import drawn_text, hidden_selectors, hides, invisible_colour, overrides_rtl
 
 # Elements whose content a reader never sees and that is no one's text (not "hidden").
 _UNRENDERED = frozenset({"script", "style", "title", "xml"})
@@ -17,16 +17,26 @@ _BREAK = frozenset(
     | {"ul", "ol", "hr", "dl", "dt", "dd", "address", "article", "aside", "body", "center"}
     | {"caption", "details", "dialog", "fieldset", "figure", "figcaption", "footer", "form"}
     | {"header", "html", "main", "menu", "nav", "section", "summary", "tbody", "thead"}
-    | {"tfoot", "dir", "hgroup", "legend", "option", "textarea"}
+    | {"tfoot", "dir", "hgroup", "legend", "option", "textarea", "optgroup", "search"}
+    # Obsolete elements browsers still draw as blocks of preformatted text.
+    | {"listing", "plaintext", "xmp"}
 )
-# Elements that run inside a line (HTML "phrasing content"): a client draws
-# "trans<span>fer</span>" as one word, so they join the text around them. Any other
-# tag (a table cell, an image, an unknown one) is read as a space.
+# Elements drawn as a box of their own inside a line (a table cell, a form control, an
+# embedded frame or player): read as a space between the text around them. Every other
+# tag that starts no line joins the text around it as a client draws it: phrasing
+# content ("trans<span>fer</span>" is one word), and unknown elements, which HTML
+# renders inline (HTML §4.13 HTMLUnknownElement; Word's <st1:place>, "b<x-a>eta</x-a>.pl"
+# is drawn "beta.pl"). An image is a box unless it is drawn as nothing (see _drawn).
+_BOXES = frozenset(
+    {"td", "th", "img", "input", "button", "select", "iframe", "video", "audio", "canvas"}
+    | {"embed", "object", "marquee", "frame", "applet", "keygen", "meter", "progress"}
+)
+# Phrasing content (documented above; the renderer joins any element not in _BOXES).
 _INLINE = frozenset(
     {"a", "abbr", "acronym", "b", "bdi", "bdo", "big", "cite", "code", "data", "del", "dfn"}
     | {"em", "font", "i", "ins", "kbd", "label", "mark", "nobr", "q", "rp", "rt", "ruby"}
     | {"s", "samp", "small", "span", "strike", "strong", "sub", "sup", "time", "tt", "u"}
-    | {"var", "wbr", "o:p", "blink", "output", "meter", "progress", "slot"}
+    | {"var", "wbr", "o:p", "blink", "output", "slot"}
 )
 # Elements with no content and no closing tag (HTML "void elements").
 _VOID = frozenset(
@@ -34,6 +44,9 @@ _VOID = frozenset(
     | {"source", "track", "wbr", "keygen", "command"}
 )
 _MAX_QUOTE_DEPTH = 8
+# RIGHT-TO-LEFT OVERRIDE and POP DIRECTIONAL FORMATTING (UAX #9 §2.2).
+_OVERRIDE = "\u202e"
+_POP = "\u202c"
 # One tag, or a declaration (<!DOCTYPE>); no "<" inside, so a stray "<" in the text
 # stops the scan there and every character is looked at a bounded number of times.
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]*+)?+([^<>]*+)>")
@@ -52,7 +65,7 @@ class Rendered:
     hidden: str
     # Where links point (href values), in order: a link's text may name another place.
     links: tuple[str, ...]
-    # Images carried in the HTML itself (src="data:…"): seen, and not read.
+    # Images and documents carried in the HTML itself (data: URIs, srcdoc): seen, not read.
     embedded_images: int = 0
 
 
@@ -69,7 +82,9 @@ def render_html(source: str) -> Rendered:
     """
     out = _Lines()
     hiding = _Hiding()
+    reversing = _Reversing()
     links: list[str] = []
+    titles: list[str] = []
     embedded = 0
     pos = 0
     while pos < len(source):
@@ -107,12 +122,28 @@ def render_html(source: str) -> Rendered:
             continue
         if "href" in attributes:
             links.append(attributes["href"])
-        if attributes.get("src", "")[:5].lower() == "data:":
+        if _embeds(attributes):
             embedded += 1
+        if attributes.get("title", "").strip():
+            # A tooltip a person reads by pointing at the element: read after the text.
+            titles.append(attributes["title"])
         if attributes.get("alt", "").strip():
             # What a client shows in place of an image it does not load (most do not,
             # until asked): text a person reads.
             out.text(" " + attributes["alt"] + " ", hidden=hiding.active)
+        if name == "input" and not closing:
+            # A form field shows its value (a button its label) and, empty, its
+            # placeholder: text a person reads (HTML §4.10.5).
+            shown = _field_text(attributes)
+            if shown:
+                out.text(" " + shown + " ", hidden=hiding.active)
+        if closing and reversing.close(name):
+            out.text(_POP, hidden=hiding.active)
+        elif not closing and name not in _VOID and reversing.open(name, attributes):
+            # Text drawn right to left whatever its letters (<bdo dir=rtl>, HTML §4.5.24;
+            # CSS unicode-bidi: bidi-override): written as the override it is (U+202E …
+            # U+202C), which mailhook.normalise puts in the order a reader sees.
+            out.text(_OVERRIDE, hidden=hiding.active)
         if closing:
             hiding.close(name)
         elif name not in _VOID and not rest.rstrip().endswith("/"):
@@ -121,8 +152,11 @@ def render_html(source: str) -> Rendered:
             out.quote(-1 if closing else 1)
         elif name in _BREAK:
             out.newline()
-        elif name not in _INLINE:
+        elif name in _BOXES and _drawn(name, attributes):
             out.text(" ", hidden=hiding.active)
+    if titles:
+        out.newline()
+        out.text(" ".join(titles), hidden=False)
     if hiding.generated:
         # CSS "content" draws text that is in no element: read, and held as hidden.
         out.newline()
@@ -151,6 +185,29 @@ def _conditional(source: str, lt: int, hiding: _Hiding) -> int:
                 hiding.conditions.pop()
             return lt + len(closing)
     return 0
+
+
+def _embeds(attributes: dict[str, str]) -> bool:
+    """Whether an element carries what it shows in its own markup: an image or a document
+    as a data: URI (src, or <object data>), or a frame's srcdoc (HTML §4.8.5)."""
+    if "srcdoc" in attributes:
+        return True
+    return any(attributes.get(name, "")[:5].lower() == "data:" for name in ("src", "data"))
+
+
+def _drawn(name: str, attributes: dict[str, str]) -> bool:
+    """Whether a box is drawn between the text around it: not an image of no size (a
+    tracking pixel, "beta<img width=0>.pl" shows "beta.pl")."""
+    if name != "img":
+        return True
+    sizes = [attributes.get("width", ""), attributes.get("height", "")]
+    return not any(size.strip().removesuffix("px") in ("0", "1") for size in sizes)
+
+
+def _field_text(attributes: dict[str, str]) -> str:
+    if attributes.get("type", "").strip().lower() == "hidden":
+        return ""
+    return attributes.get("value", "").strip() or attributes.get("placeholder", "").strip()
 
 
 def _unescaped(chunk: str) -> str:
@@ -225,6 +282,36 @@ class _Hiding:
         return bool(self.hidden_names) and any(each in self.hidden_names for each in named)
 
 
+class _Reversing:
+    """Which open elements draw their text right to left, counted per name as _Hiding."""
+
+    def __init__(self) -> None:
+        self.open_count: dict[str, int] = {}
+        self.stack: list[tuple[str, int]] = []
+
+    def open(self, name: str, attributes: dict[str, str]) -> bool:
+        """Count ``name`` open; whether it starts a right-to-left override."""
+        count = self.open_count.get(name, 0) + 1
+        self.open_count[name] = count
+        rtl = attributes.get("dir", "").strip().lower() == "rtl"
+        if (name == "bdo" and rtl) or overrides_rtl(attributes.get("style", "")):
+            self.stack.append((name, count))
+            return True
+        return False
+
+    def close(self, name: str) -> bool:
+        """Count ``name`` closed; whether that ends a right-to-left override."""
+        count = self.open_count.get(name, 0)
+        if count == 0:
+            return False
+        self.open_count[name] = count - 1
+        ended = False
+        while self.stack and self.stack[-1][0] == name and self.stack[-1][1] >= count:
+            self.stack.pop()
+            ended = True
+        return ended
+
+
 class _Lines:
     """Text collected line by line, each line prefixed by its blockquote depth."""
 
@@ -235,7 +322,12 @@ class _Lines:
         self.depth = 0
 
     def text(self, piece: str, hidden: bool) -> None:
-        if hidden and not piece.isspace():
+        if hidden and piece.isspace():
+            # A space out of sight draws nothing: "beta<span style=font-size:0> </span>.pl"
+            # shows "beta.pl". (Line breaks of hidden blocks are kept: they were asked
+            # for by the markup, not drawn.)
+            piece = "\n" if "\n" in piece else ""
+        elif hidden:
             self.hidden.append(piece)
         first, *rest = piece.split("\n")
         self.current.append(first)

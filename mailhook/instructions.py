@@ -22,9 +22,9 @@ from mailhook.patterns import PhraseIndex, TextPattern
 from mailhook.reading import MAX_LINE as MAX_LINE
 from mailhook.reading import MAX_TEXT as MAX_TEXT
 from mailhook.reading import Piece, Role, read_message
-from mailhook.services import covered, link_services, services_named
+from mailhook.services import address_domains, covered, link_services, services_named
 from mailhook.services import to_a_label as to_a_label
-from mailhook.text import fold
+from mailhook.text import fold, respelled, spelt_out_joined
 
 ASSURANCE_LEVELS: tuple[str, ...] = ("none", "asserted", "authenticated", "authorized")
 # A one-time code from the Customer Panel: 8 digits, shown as "1234-5678".
@@ -230,7 +230,7 @@ class _Tally:
                 self.attachments.append(part.label)
             return
         folded = fold(piece.text)
-        kinds = self._kinds_in(folded)
+        kinds = self._kinds_of(piece.text, folded)
         named = self._services_in(piece.text)
         links = link_services(tuple(_cleaned(link) for link in part.links))
         services = _unique([*named, *links])
@@ -241,7 +241,8 @@ class _Tally:
             return
         self.reads.append(_part_read(part, "", True, kinds, services))
         if part.embedded_images:
-            self.unreadable.append(f"{part.label} ({part.embedded_images} images in its markup)")
+            embedded = f"{part.embedded_images} images or documents in its markup"
+            self.unreadable.append(f"{part.label} ({embedded})")
         if piece.role is Role.ATTACHED:
             self.mentioned.extend(services)
             if kinds or (part.filename and _name_suggests(part.filename, self.catalogue)):
@@ -249,6 +250,7 @@ class _Tally:
             return
         self.kinds.extend(kinds)
         self.services.extend(services)
+        self.mentioned.extend(address_domains(_cleaned(piece.text)))
         if part.hidden:
             self.hidden.append(part.label)
         if self.pointer is None:
@@ -276,10 +278,11 @@ class _Tally:
     def _subject(self, piece: Piece) -> None:
         services = self._services_in(piece.text)
         self.services.extend(services)
+        kinds = self._kinds_of(piece.text, fold(piece.text))
         if piece.role is Role.REPLY_SUBJECT:
-            self.reply_kinds.extend(self._kinds_in(fold(piece.text)))
+            self.reply_kinds.extend(kinds)
         else:
-            self.kinds.extend(self._kinds_in(fold(piece.text)))
+            self.kinds.extend(kinds)
 
     def _kinds_in(self, folded: str) -> tuple[str, ...]:
         # The plain and HTML alternatives of one text mostly fold alike: matched once.
@@ -287,8 +290,19 @@ class _Tally:
             self._kinds_of_text[folded] = _kinds(folded, self.catalogue)
         return self._kinds_of_text[folded]
 
+    def _kinds_of(self, text: str, folded: str) -> tuple[str, ...]:
+        """The kinds ``text`` asks for, read as written and as respelled (spaced-out
+        letters joined, digits read as the letters they stand for)."""
+        kinds = self._kinds_in(folded)
+        variant = respelled(text)
+        if variant is None:
+            return kinds
+        return _unique([*kinds, *self._kinds_in(fold(variant))])
+
     def _services_in(self, text: str) -> list[str]:
-        return _services(text, self.catalogue)
+        variant = spelt_out_joined(text)
+        named = _services(text, self.catalogue)
+        return named if variant is None else [*named, *_services(variant, self.catalogue)]
 
     def _disagreeing(self) -> list[str]:
         """Labels of the parts of each alternative group whose branches differ, and of

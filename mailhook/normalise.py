@@ -37,6 +37,9 @@ _OTHER_IGNORABLE: Final = (
     (0xFFA0, 0xFFA0),
     (0xFFF0, 0xFFF8),
 )
+_RLO: Final = "\u202e"
+# A right-to-left override run: to the next POP DIRECTIONAL FORMATTING or line break.
+_OVERRIDE_RUN: Final = re.compile("\u202e([^\u202c\n\r\u2029]*)\u202c?")
 # The tag block, reserved code points included (tags themselves are category Cf).
 _TAGS: Final = range(0xE0000, 0xE1000)
 # RFC 3490 §3.1: the dots IDNA reads as label separators, beside "." itself.
@@ -72,7 +75,21 @@ def clean(text: str) -> str:
     # Invisible characters go first: between a letter and its accent they would keep
     # NFKC from composing the two. The second pass unifies what NFKC produced (a small
     # em dash becomes an em dash).
+    text = visual_order(text)
     return unicodedata.normalize("NFKC", text.translate(_CLEAN)).translate(_CLEAN)
+
+
+def visual_order(text: str) -> str:
+    """``text`` with each right-to-left override run in the order a reader sees it.
+
+    UAX #9 §2.2, rule X4: after RIGHT-TO-LEFT OVERRIDE (U+202E) every character is drawn
+    right to left up to POP DIRECTIONAL FORMATTING (U+202C) or the end of the paragraph
+    (rule X8): "\u202elp.ateb" is drawn "beta.pl", and is read so here before the control
+    characters are removed. Embeddings and isolates do not reverse Latin letters.
+    """
+    if _RLO not in text:
+        return text
+    return _OVERRIDE_RUN.sub(lambda run: run.group(1)[::-1], text)
 
 
 def normalise(text: str) -> str:
@@ -84,6 +101,7 @@ def normalise(text: str) -> str:
         # Most lines: no character to clean or fold beyond lower case (casefold() of
         # ASCII is lower()); split() splits where the general path's str.isspace() does.
         return " ".join(text.lower().split())
+    text = visual_order(text)
     # Each character is normalised on its own: every step below is per character but
     # NFKC's composition of a letter with its accent, and the accent is then dropped.
     return " ".join(text.translate(_NORMALISED).split())

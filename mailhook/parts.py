@@ -41,6 +41,29 @@ _BROKEN_BASE64 = (
 # signature separator "-- " and not quoted (RFC 3676 §4.1, §4.5).
 _SOFT_BREAK = re.compile(r" (?<!^-- )\r?\n(?!>)", re.MULTILINE)
 _ASCII_NAMES = frozenset({"us-ascii", "ascii", "us_ascii", "646", "ansi_x3.4-1968"})
+# HTML, and the AMP for Email alternative Gmail shows in its place (text/x-amp-html).
+_HTML = frozenset({"text/html", "text/x-amp-html"})
+# Markup a client renders that is not rendered here: its words may be split by control
+# words ("Auth\\b Info"), so it is held unread rather than read as something else.
+_UNRENDERED_MARKUP = frozenset({"text/rtf", "text/x-rtf"})
+_ENRICHED = frozenset({"text/enriched", "text/richtext"})
+# A formatting command ("<bold>", "</bold>", "<<"); <param>…</param> holds no shown text.
+_COMMAND = re.compile(r"<<|</?[a-zA-Z0-9-]{1,60}>")
+_PARAM = re.compile(r"<param>.*?</param>", re.IGNORECASE | re.DOTALL)
+_LINE_BREAKS = re.compile(r"(?:\r?\n)+")
+# iCalendar and vCard bodies: content lines, folded and escaped.
+_CONTENT_LINES = frozenset({"text/calendar", "text/vcard", "text/x-vcard", "text/directory"})
+_FOLD = re.compile(r"\r?\n[ \t]")
+_ESCAPE = re.compile(r"\\(.)")
+_ESCAPED = {"n": "\n", "N": "\n"}
+# A parameter's name in a Content-Type value ("; charset=").
+_PARAMETER = re.compile(r";\s*([a-zA-Z0-9*_.-]+)\s*=")
+_COMMENTS = re.compile(r"\([^()]*\)")
+# RFC 2045 §5 (Content-Type), §6 (Content-Transfer-Encoding), RFC 2183 (disposition).
+_ONCE_PER_PART = ("Content-Type", "Content-Transfer-Encoding", "Content-Disposition")
+# RFC 2781 §4.3 (and UTF-32 as clients read it): without a byte order mark, big-endian.
+_UTF16_32 = {"utf-16": "utf-16-be", "utf16": "utf-16-be", "utf-32": "utf-32-be"}
+_BYTE_ORDER_MARKS = (b"\xfe\xff", b"\xff\xfe", b"\x00\x00\xfe\xff")
 # More leaf parts than this are not looked at (one multipart may hold any number).
 MAX_PARTS = MAX_NESTED_PARTS
 
@@ -99,6 +122,16 @@ class _Walker:
         self, part: MIMEPart, attached: bool, alternative: tuple[int, int] | None
     ) -> Iterator[Part]:
         content_type = part.get_content_type()
+        repeated = _repeated_fields(part) or _misread_type(part, content_type)
+        if repeated:
+            # Which instance a client obeys is its own choice (the first, the last): the
+            # part may be shown as HTML while it is read as plain text, or decoded
+            # otherwise. Not read, so it is held.
+            self.number += 1
+            label = _label(self.number, content_type, None, attached)
+            problem = repeated
+            yield Part(label, content_type, None, attached, None, problem, alternative=alternative)
+            return
         # An attached message counts as "multipart" (its payload is a list of one).
         if part.is_multipart() and content_type not in _ATTACHED_MESSAGES:
             yield from self._children(part, content_type, attached, alternative)
@@ -168,7 +201,9 @@ def _leaf(part: MIMEPart, unread: Part) -> Part:
     text, problem = _decoded(part)
     if text is None:
         return replace(unread, problem=problem)
-    if content_type == "text/html":
+    if content_type in _UNRENDERED_MARKUP:
+        return replace(unread, problem="markup that is not rendered")
+    if content_type in _HTML:
         shown = render_html(text)
         return replace(
             unread,
@@ -179,7 +214,69 @@ def _leaf(part: MIMEPart, unread: Part) -> Part:
         )
     if content_type == "text/plain":
         text = _unflowed(part, text)
+    elif content_type in _ENRICHED:
+        text = enriched_text(text)
+    elif content_type in _CONTENT_LINES:
+        text = unfolded_content_lines(text)
     return replace(unread, text=text)
+
+
+def enriched_text(source: str) -> str:
+    """text/enriched (RFC 1896) and text/richtext (RFC 1341 §7.1.3) as a client shows them.
+
+    Formatting commands are drawn as nothing, inside a word too ("Auth<bold>Info</bold>"
+    is "AuthInfo"); what <param> holds is not shown; "<<" (and richtext's <lt>) is "<".
+    RFC 1896 §2: a lone line break is a space, n line breaks in a row are n - 1.
+    """
+    text = _PARAM.sub("", source)
+    text = _COMMAND.sub(_command_text, text)
+    return _LINE_BREAKS.sub(
+        lambda run: " " if run.group(0).count("\n") == 1 else "\n" * (run.group(0).count("\n") - 1),
+        text,
+    )
+
+
+def unfolded_content_lines(source: str) -> str:
+    """An iCalendar or vCard body as a client shows its values: folded lines unfolded
+    (RFC 5545 §3.1, RFC 6350 §3.2: a line break and one space or tab are nothing, so
+    "be\\r\\n ta.pl" is beta.pl) and escaped text unescaped (RFC 5545 §3.3.11)."""
+    text = _FOLD.sub("", source)
+    return _ESCAPE.sub(lambda escape: _ESCAPED.get(escape.group(1), escape.group(1)), text)
+
+
+def _command_text(command: re.Match[str]) -> str:
+    name = command.group(0).lower()
+    if name == "<<" or name == "<lt>":
+        return "<"
+    return "\n" if name in ("<nl>", "<np>") else ""
+
+
+def _repeated_fields(part: MIMEPart) -> str:
+    """What ``part`` repeats that RFC 2045 §§5, 6 and RFC 2183 give once, if anything:
+    a field, or a parameter of Content-Type ("charset=utf-16; charset=utf-8")."""
+    repeated = [name for name in _ONCE_PER_PART if len(part.get_all(name, ())) > 1]
+    if repeated:
+        return ", ".join(repeated) + " given more than once"
+    # The value as written: the parsed header keeps one instance of each parameter.
+    written = " ".join(str(v) for k, v in part.raw_items() if k.lower() == "content-type")
+    names = [name.lower() for name in _PARAMETER.findall(written)]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    return f"Content-Type parameter {', '.join(twice)} given more than once" if twice else ""
+
+
+def _misread_type(part: MIMEPart, content_type: str) -> str:
+    """Why the type a client reads in Content-Type may not be ``content_type``, if so.
+
+    The standard library falls back to text/plain for a value it cannot parse ("text/html
+    (a comment)", RFC 2045 §5.1 allows comments), where a client may render HTML.
+    """
+    if "Content-Type" not in part:
+        return ""
+    declared = _COMMENTS.sub("", str(part.get("Content-Type", ""))).partition(";")[0]
+    declared = "".join(declared.split()).lower()
+    if declared and declared != content_type:
+        return f"Content-Type {declared[:40]!r} not understood"
+    return ""
 
 
 def _label(number: int, content_type: str, filename: str | None, attached: bool) -> str:
@@ -240,6 +337,10 @@ def _decoded(part: MIMEPart) -> tuple[str | None, str]:
         # RFC 2045 §5.2 defaults to US-ASCII, yet 8-bit text under that label (or none)
         # is UTF-8 in practice; UTF-8 reads every ASCII body unchanged.
         charset = "utf-8"
+    if charset in _UTF16_32 and not payload.startswith(_BYTE_ORDER_MARKS):
+        # RFC 2781 §4.3: UTF-16 without a byte order mark is big-endian (and so is
+        # UTF-32 without one, as clients decode it); Python would take the machine's.
+        charset = _UTF16_32[charset]
     try:
         return payload.decode(charset, errors="replace"), ""
     except (LookupError, ValueError):

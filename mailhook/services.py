@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
+from urllib.parse import unquote
 
 import idna
 
@@ -15,10 +16,16 @@ from mailhook.patterns import TextPattern
 # label of letters (or an A-label). Not preceded by '@' or '/' (addresses, URLs),
 # not followed by '@' (the local part of an address that contains dots).
 _DOMAIN = re.compile(
-    r"(?<![@/\w.-])((?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+(?:[^\W\d_]{2,63}|xn--[a-z0-9-]{1,59}))"
+    r"(?<![@\w.-])((?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+(?:[^\W\d_]{2,63}|xn--[a-z0-9-]{1,59}))"
     r"(?![\w@-]|\.[^\W_])",
     re.IGNORECASE,
 )
+# Marks a reader does not take for part of a name: a list's dash or an emphasis's
+# underscore or asterisk before a word ("-beta.pl", "_beta.pl_", "*beta.pl*") or after
+# one. (A "/" before a name is no URL here either: URLs are taken out first, and
+# "acme.pl/beta.pl" in running text names both.)
+_MARK_BEFORE = re.compile(r"(?<!\S)[-_*]++(?=[^\W_])")
+_MARK_AFTER = re.compile(r"(?<=[^\W_])[-_*]++(?=[\s.,;:!?)\]]|$)")
 
 # A URL: its host is a service named (a link shows where it leads); the rest of it
 # (path, query) is not read. Starts only where no scheme character precedes and never
@@ -33,10 +40,25 @@ _MAILTO = re.compile(r"mailto:[^\s@<>\"']{0,256}@([^\s?<>\"',;/&]++)", re.IGNORE
 # A dot written so that no link is made: "beta[.]pl", "beta(dot)pl", "beta {.} pl".
 # It starts at the bracket, so the engine looks only where one is.
 _WRITTEN_DOT = re.compile(r"[\[({][ \t]{0,3}(?:\.|dot|kropka)[ \t]{0,3}[\])}]", re.IGNORECASE)
-# "beta . pl": a dot with spaces around, before a word (and after one: see _undisguised).
-_SPACED_DOT = re.compile(r"[ \t]{1,3}\.[ \t]{1,3}(?=[^\W\d_]{2,63}\b)")
-# Full stops of other scripts that IDNA (UTS #46) reads as a dot between labels.
-_OTHER_DOTS = str.maketrans({"\uff0e": ".", "\u3002": ".", "\uff61": "."})
+# "beta dot pl", "beta kropka pl": the dot as a word, between a word and a word.
+_WORD_DOT = re.compile(r"(?<=[^\W_])[ \t]{1,3}(?:dot|kropka)[ \t]{1,3}(?=[^\W\d_]{2,63}\b)", re.I)
+# "beta . pl", "beta .pl" (table cells drawn side by side): a dot with spaces before it
+# and maybe after, before a word (and after one: see _undisguised). "koniec. Nowe" is
+# not joined: a full stop and a space end a sentence, and would hide "acme.pl. Nowe".
+_SPACED_DOT = re.compile(r"[ \t]{1,3}\.[ \t]{0,3}(?=[^\W\d_]{2,63}\b)")
+# What a server id pattern finds between its letters and its number ("vps nr 77777").
+_ID_SEPARATORS = re.compile(r"(?<=[a-z])(?:[^a-z0-9]|nr)+(?=\d)")
+# An address in running text: its domain (a mailbox's, see address_domains).
+_ADDRESS = re.compile(r"[\w.+-]@((?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,63})\b")
+# Full stops of other scripts that IDNA (UTS #46) reads as a dot between labels; the
+# characters UTS #39 confusables.txt gives the prototype U+002E FULL STOP (Arabic-Indic
+# zeros, Syriac and Vai full stops, the Lisu tone mark "ꓸ", the Kharoshthi dot…), which a
+# reader of "betaꓸpl" takes for beta.pl; and the middle dots a reader may take for one.
+_DOTS = "\uff0e\u3002\uff61" + "\u0660\u06f0\u0701\u0702\ua4f8\ua60e\U00010a50\U0001d16d\u2024"
+_MIDDLE_DOTS = (
+    "\u00b7\u2027\u2219\u22c5\u30fb\uff65\u0387\u2e31\u2e33\u2022\u16eb\u1427\ua78f\u2981"
+)
+_OTHER_DOTS = str.maketrans(dict.fromkeys(_DOTS + _MIDDLE_DOTS, "."))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -85,8 +107,16 @@ def services_named(text: str, server_id_pattern: TextPattern) -> list[str]:
     # Server ids are read with look-alike letters folded too ("vрs-77777" with a Cyrillic
     # р names vps-77777 to a reader): an id has no letters of its own to keep.
     server_ids = server_id_pattern.finditer(normalise(clean))
-    found.extend(match.group(0).lower() for match in server_ids)
+    found.extend(_server_id(match.group(0)) for match in server_ids)
     return found
+
+
+def _server_id(written: str) -> str:
+    """A server id as the registry writes it: "VPS_77777", "vps nr 77777" → "vps-77777".
+
+    "vps77777" stays as written: app.registry tries it with and without the dash.
+    """
+    return _ID_SEPARATORS.sub("-", written.lower())
 
 
 def _undisguised(text: str) -> str:
@@ -96,6 +126,10 @@ def _undisguised(text: str) -> str:
         text = _WRITTEN_DOT.sub(" . ", text)
     if " ." in text or "\t." in text:
         text = _SPACED_DOT.sub(_joined, text)
+    if "dot" in text.lower() or "kropka" in text.lower():
+        text = _WORD_DOT.sub(".", text)
+    if "-" in text or "_" in text or "*" in text:
+        text = _MARK_AFTER.sub(" ", _MARK_BEFORE.sub(" ", text))
     return text
 
 
@@ -114,7 +148,9 @@ def _hosts(urls: Iterable[str]) -> list[str]:
         if host is None:
             continue
         # Running text goes on after a link: "https://acme.pl, prosze" or "(https://acme.pl)".
-        name = host.group(1).rstrip(_TRAILING)
+        # A browser percent-decodes the host (WHATWG URL, "host parsing"): "%62eta.pl"
+        # leads to beta.pl.
+        name = unquote(host.group(1)).rstrip(_TRAILING)
         if _DOMAIN.fullmatch(name):
             a_label = to_a_label(name)
             if a_label is not None:
@@ -130,6 +166,17 @@ def _mailto_domains(text: str) -> list[str]:
         if a_label is not None:
             found.append(a_label)
     return found
+
+
+def address_domains(text: str) -> list[str]:
+    """The domains of e-mail addresses written in ``text`` ("ola@beta.pl"), as A-labels.
+
+    Not services named (an address names a mailbox), but a reader of a request about a
+    service may take one for the service meant: extraction reports them as mentioned.
+    """
+    if "@" not in text:
+        return []
+    return [a for m in _ADDRESS.finditer(text) if (a := to_a_label(m.group(1))) is not None]
 
 
 def link_services(links: tuple[str, ...]) -> list[str]:

@@ -9,6 +9,15 @@ from email.message import EmailMessage
 
 from mailhook.normalise import normalise
 
+# Three or more single characters of a word or domain, one space or tab apart.
+_SPELT_OUT = re.compile(r"(?<!\S)(?:[\w.-][ \t]){2,}[\w.-](?=[\s,;:!?)\]]|\.?$|\.\s)")
+_SPACES = re.compile(r"[ \t]")
+# A word hyphenated at the end of a line ("Auth-\nInfo", "prze-\nniesienie"): one word.
+_HYPHENATED = re.compile(r"(?<=[^\W\d_])-[ \t]*\r?\n[ \t>]*(?=[^\W\d_])")
+# A word with a letter and a digit a reader takes for one ("tr4nsfer", "4uth1nf0",
+# "k0d"): the digit between letters, or leading or ending a word with one.
+_LEET_WORD = re.compile(r"\b(?=[^\W_]*[^\W\d_])(?=[^\W_]*[01345789])(?![^\W_]*\d{2})[^\W_]{3,}\b")
+_LEET = str.maketrans("0134578@$9", "oieastbasg")
 # What str.splitlines() splits on, for reading a long body one line at a time.
 _LINE_BREAK = re.compile(r"\r\n|[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 # Text up to this long is split in one call (str.splitlines); longer is read line by line.
@@ -18,6 +27,29 @@ _SPLIT_AT_ONCE = 64 * 1024
 def fold(text: str) -> str:
     """``text`` as compared with catalogue phrases: see mailhook.normalise.normalise."""
     return normalise(text)
+
+
+def respelled(text: str) -> str | None:
+    """``text`` as a person reads words spelt out or in digits, if that differs.
+
+    "t r a n s f e r", "b e t a . p l" and "Auth-\\nInfo" hyphenated at a line's end are
+    read as one word, "tr4nsf3r" and
+    "4uth1nf0" as letters: phrases and services are looked for in this reading too, so
+    that writing them so hides nothing. Only what a reader would take for a letter is
+    turned into one: digits inside a word of letters ("vps-12345", "11/2026" stay).
+    """
+    joined = _HYPHENATED.sub("", spelt_out_joined(text) or text)
+    lettered = _LEET_WORD.sub(lambda word: word.group(0).translate(_LEET), joined)
+    return lettered if lettered != text else None
+
+
+def spelt_out_joined(text: str) -> str | None:
+    """``text`` with words and domains spelt out ("b e t a . p l") joined, if any are.
+
+    What services are looked for in besides ``text`` (digits in a name are its own).
+    """
+    joined = _SPELT_OUT.sub(lambda run: _SPACES.sub("", run.group(0)), text)
+    return joined if joined != text else None
 
 
 def lines(text: str) -> Iterator[str]:

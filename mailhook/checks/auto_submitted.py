@@ -101,7 +101,12 @@ _COMMENT = re.compile(r"\([^()]*\)")
 
 @register(NAME, "mail written by a program: auto-replies, out-of-office, bulk", results=RESULTS)
 def check_auto_submitted(message: InboundMessage, context: CheckContext) -> Finding:
-    signs = _header_signs(message) + _report_signs(message) + _subject_signs(message)
+    signs = (
+        _header_signs(message)
+        + _list_signs(message)
+        + _report_signs(message)
+        + _subject_signs(message)
+    )
     if signs:
         return Finding(
             NAME,
@@ -139,6 +144,15 @@ def _header_signs(message: InboundMessage) -> list[str]:
         tokens = {part.strip().lower() for part in value.split(",")}
         if tokens & _SUPPRESSED:
             signs.append(f'X-Auto-Response-Suppress is "{quoted(value)}", as on an Exchange reply')
+    return signs
+
+
+def _list_signs(message: InboundMessage) -> list[str]:
+    # (The null reverse-path of auto-replies, RFC 3834 §3.3, is envelope-from's to judge.)
+    signs: list[str] = []
+    for value in raw_fields(message, "List-Id"):
+        # RFC 2919: a mailing list's copy, distributed by a program to its members.
+        signs.append(f'it carries List-Id: "{quoted(value)}" (RFC 2919)')
     return signs
 
 

@@ -416,6 +416,231 @@ SERVICES = [
         code=True,
     ),
     attack(
+        "another customer's domain with a Lisu tone mark for its dot beside the sender's own "
+        "is held for review",
+        C2,
+        transfer("acme.pl oraz beta\ua4f8pl"),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain with an Arabic-Indic zero for its dot is rejected",
+        C2,
+        transfer("beta\u0660pl"),
+        REJECTED,
+        code=True,
+    ),
+    attack(
+        "another customer's domain with a middle dot beside the sender's own is held",
+        C2,
+        transfer("acme.pl oraz kwiaty\u00b7pl"),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain as a URL with a percent-encoded host beside the sender's "
+        "own is held for review",
+        C2,
+        transfer("acme.pl oraz https://%62eta.pl/"),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain only in a link whose host is percent-encoded is rejected",
+        C2,
+        html(
+            "Kod AuthInfo",
+            '<p>Proszę o kod AuthInfo dla <a href="https://%62%65ta.pl/">mojej domeny</a>.</p>'
+            "<p>Kod jednorazowy: {code}</p>",
+        ),
+        REJECTED,
+        code=True,
+    ),
+    attack(
+        "another customer's domain split by an unknown element a client draws inline is held",
+        C2,
+        html(
+            "Kod AuthInfo",
+            "<p>Proszę o kod AuthInfo dla acme.pl oraz b<x-a>eta</x-a>.pl.</p>"
+            "<p>Kod jednorazowy: {code}</p>",
+        ),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain in a Word smart tag beside the sender's own is held",
+        C2,
+        html(
+            "Kod AuthInfo",
+            "<p>Proszę o kod AuthInfo dla acme.pl oraz <st1:place>beta</st1:place>.pl.</p>"
+            "<p>Kod jednorazowy: {code}</p>",
+        ),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain split by an image of no size beside the sender's own is held",
+        C2,
+        html(
+            "Kod AuthInfo",
+            '<p>Proszę o kod AuthInfo dla acme.pl oraz beta<img src="cid:x" width="0">.pl.</p>'
+            "<p>Kod jednorazowy: {code}</p>",
+        ),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain written backwards under a right-to-left override is held",
+        C2,
+        transfer("acme.pl oraz \u202elp.ateb\u202c"),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain written backwards in a bdo element is held",
+        C2,
+        html(
+            "Kod AuthInfo",
+            '<p>Proszę o kod AuthInfo dla acme.pl oraz <bdo dir="rtl">lp.ateb</bdo>.</p>'
+            "<p>Kod jednorazowy: {code}</p>",
+        ),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain written backwards under a CSS bidi override is held",
+        C2,
+        html(
+            "Kod AuthInfo",
+            "<p>Proszę o kod AuthInfo dla acme.pl oraz "
+            '<span style="unicode-bidi:bidi-override;direction:rtl">lp.ateb</span>.</p>'
+            "<p>Kod jednorazowy: {code}</p>",
+        ),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain drawn by a row-reverse flex box is held for review",
+        C2,
+        html(
+            "DNS",
+            "<p>Proszę o zmianę rekordu DNS dla acme.pl oraz "
+            '<span style="display:inline-flex;flex-direction:row-reverse">'
+            "<span>pl</span><span>.</span><span>beta</span></span>.</p>",
+        ),
+        REVIEW,
+    ),
+    attack(
+        "another customer's domain drawn by flex order is held for review",
+        C2,
+        html(
+            "DNS",
+            '<p>Proszę o zmianę rekordu DNS dla acme.pl oraz <span style="display:inline-flex">'
+            '<span style="order:2">.pl</span><span style="order:1">beta</span></span>.</p>',
+        ),
+        REVIEW,
+    ),
+    attack(
+        "another customer's domain split by a space of negative letter spacing is held",
+        C2,
+        html(
+            "Kod AuthInfo",
+            "<p>Proszę o kod AuthInfo dla acme.pl oraz beta"
+            '<span style="letter-spacing:-1em"> </span>.pl</p><p>Kod jednorazowy: {code}</p>',
+        ),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain split by a space of no size is held for review",
+        C2,
+        html(
+            "Kod AuthInfo",
+            "<p>Proszę o kod AuthInfo dla acme.pl oraz beta"
+            '<span style="font-size:0"> </span>.pl</p><p>Kod jednorazowy: {code}</p>',
+        ),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain split across two table cells is held for review",
+        C2,
+        html(
+            "Kod AuthInfo",
+            '<table cellpadding="0" cellspacing="0"><tr><td>Proszę o kod AuthInfo dla acme.pl '
+            "oraz beta</td><td>.pl</td></tr></table><p>Kod jednorazowy: {code}</p>",
+        ),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain only in an address in a DNS change is held for review",
+        C2,
+        plain(
+            "DNS",
+            "Proszę o zmianę rekordu DNS typu MX dla acme.pl jak dla domeny hostmaster@beta.pl.",
+        ),
+        REVIEW,
+    ),
+    attack(
+        "another customer's domain with its dot written as a word beside the sender's own "
+        "is held for review",
+        C2,
+        transfer("acme.pl oraz beta kropka pl"),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain with a bullet for its dot beside the sender's own is held",
+        C2,
+        transfer("acme.pl oraz beta\u2022pl"),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain as an emphasised word beside the sender's own is held",
+        C2,
+        transfer("acme.pl oraz _beta.pl_"),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain after a list dash beside the sender's own is held",
+        C2,
+        plain(
+            "Kod AuthInfo",
+            "Proszę o kody AuthInfo dla domen:\n-acme.pl\n-beta.pl\nKod jednorazowy: {code}\n",
+        ),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain after a slash beside the sender's own is held for review",
+        C2,
+        transfer("acme.pl/beta.pl"),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain in a URL with one slash beside the sender's own is held",
+        C2,
+        transfer("acme.pl oraz http:/beta.pl"),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "another customer's domain in a block of an obsolete element right after the "
+        "sender's own is held for review",
+        C2,
+        html(
+            "Kod AuthInfo",
+            "<p>Proszę o kod AuthInfo dla acme.pl<xmp>beta.pl</xmp></p>"
+            "<p>Kod jednorazowy: {code}</p>",
+        ),
+        REVIEW,
+        code=True,
+    ),
+    attack(
         "another customer's domain with a trailing dot is rejected",
         C2,
         transfer("beta.pl."),
@@ -494,6 +719,36 @@ SERVICES = [
         "another customer's server id in capitals is rejected",
         C2,
         plain("Rezygnacja", "Rezygnuję z usługi VPS-77777 z końcem miesiąca."),
+        REJECTED,
+    ),
+    attack(
+        "another customer's server id written with a space beside the sender's own is held",
+        C2,
+        plain("Rezygnacja", "Rezygnuję z usług vps-12345 oraz vps 77777 z końcem miesiąca."),
+        REVIEW,
+    ),
+    attack(
+        "another customer's server id written with an underscore is rejected",
+        C2,
+        plain("Rezygnacja", "Rezygnuję z usługi VPS_77777 z końcem miesiąca."),
+        REJECTED,
+    ),
+    attack(
+        "another customer's server id written without its dash beside the sender's own is held",
+        C2,
+        plain("Rezygnacja", "Rezygnuję z usług vps-12345 oraz vps77777 z końcem miesiąca."),
+        REVIEW,
+    ),
+    attack(
+        "another customer's server id written with a number sign is rejected",
+        C2,
+        plain("Rezygnacja", "Rezygnuję z usługi VPS #77777 z końcem miesiąca."),
+        REJECTED,
+    ),
+    attack(
+        "another customer's server id written with nr is rejected",
+        C2,
+        plain("Rezygnacja", "Rezygnuję z usługi vps nr 77777 z końcem miesiąca."),
         REJECTED,
     ),
     attack(
@@ -649,6 +904,106 @@ PARTS = [
         REVIEW,
     ),
     attack(
+        "a text/enriched inline part whose formatting splits AuthInfo is never accepted",
+        C3,
+        plain(
+            "Faktura",
+            "Proszę o duplikat faktury 11/2026.",
+            parts=(
+                Part(
+                    "Proszę też o kod Auth<bold>Info</bold> dla acme.pl.",
+                    subtype="enriched",
+                    disposition="inline",
+                ),
+            ),
+        ),
+        OWN_TRANSFER,
+    ),
+    attack(
+        "a text/rtf inline part whose control words split AuthInfo is held for review",
+        C3,
+        plain(
+            "Faktura",
+            "Proszę o duplikat faktury 11/2026.",
+            parts=(
+                Part(
+                    "{\\rtf1 Prosz\\'eA te\\'bf o kod Auth\\b Info\\b0  dla acme.pl.}",
+                    subtype="rtf",
+                    disposition="inline",
+                ),
+            ),
+        ),
+        REVIEW,
+    ),
+    attack(
+        "an AMP alternative whose markup splits AuthInfo is never accepted",
+        C3,
+        plain(
+            "Faktura",
+            "Proszę o duplikat faktury 11/2026.",
+            html="<p>Proszę o duplikat faktury 11/2026.</p>",
+            parts=(
+                Part(
+                    "<p>Proszę o duplikat faktury 11/2026.</p>"
+                    "<p>Proszę też o kod Auth<b></b>Info dla acme.pl.</p>",
+                    subtype="x-amp-html",
+                    disposition="inline",
+                ),
+            ),
+        ),
+        OWN_TRANSFER,
+    ),
+    attack(
+        "a second Content-Type making the body HTML that hides a transfer is held for review",
+        C3,
+        plain(
+            "Faktura",
+            "Proszę o duplikat faktury 11/2026.\n"
+            "<p>Prosz&#281; te&#380; o kod Auth<b></b>Info dla acme.pl.</p>",
+            headers=(("Content-Type", "text/html; charset=utf-8"),),
+        ),
+        REVIEW,
+    ),
+    attack(
+        "a calendar invitation folding another customer's domain beside the same request "
+        "is held for review",
+        C3,
+        plain(
+            "DNS",
+            "Proszę o zmianę rekordu DNS dla acme.pl.",
+            parts=(
+                Part(
+                    "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:DNS\r\n"
+                    "DESCRIPTION:Proszę o zmianę rekordu DNS dla acme.pl i be\r\n ta.pl.\r\n"
+                    "END:VEVENT\r\nEND:VCALENDAR\r\n",
+                    subtype="calendar",
+                    disposition="inline",
+                ),
+            ),
+        ),
+        REVIEW,
+    ),
+    attack(
+        "a transfer request in a frame's srcdoc next to an invoice request is held for review",
+        C3,
+        html(
+            "Faktura",
+            "<p>Proszę o duplikat faktury 11/2026.</p>"
+            '<iframe srcdoc="&lt;p&gt;Proszę też o kod AuthInfo dla acme.pl&lt;/p&gt;"></iframe>',
+        ),
+        REVIEW,
+    ),
+    attack(
+        "a transfer request in an object's data: document next to an invoice request is held",
+        C3,
+        html(
+            "Faktura",
+            "<p>Proszę o duplikat faktury 11/2026.</p>"
+            '<object data="data:text/html;base64,PHA+a29kIEF1dGhJbmZvPC9wPg=="></object>',
+        ),
+        REVIEW,
+    ),
+    attack(
         "a PDF attachment whose name asks for a transfer is held for review",
         C3,
         plain(
@@ -746,6 +1101,85 @@ PHRASES = [
             "PS. I zmianę rekordu DNS dla beta.pl.\n",
         ),
         FOREIGN,
+    ),
+    attack(
+        "a transfer request written backwards under a right-to-left override is never accepted",
+        C4,
+        plain(
+            "Faktura",
+            "Proszę o duplikat faktury 11/2026.\n"
+            "\u202e.lp.emca ald ofnIhtuA dok o żet ęzsorP\u202c",
+        ),
+        OWN_TRANSFER,
+    ),
+    attack(
+        "AuthInfo spelt in MathML tokens next to an invoice request is never accepted",
+        C4,
+        html(
+            "Faktura",
+            "<p>Proszę o duplikat faktury 11/2026.</p><p>Proszę też o kod <math>"
+            + "".join(f"<mi>{letter}</mi>" for letter in "AuthInfo")
+            + "</math> dla acme.pl.</p>",
+        ),
+        OWN_TRANSFER,
+    ),
+    attack(
+        "a transfer request in a form field's value next to an invoice request is never accepted",
+        C4,
+        html(
+            "Faktura",
+            "<p>Proszę o duplikat faktury 11/2026.</p>"
+            '<input value="Proszę też o kod AuthInfo dla acme.pl" size="60">',
+        ),
+        OWN_TRANSFER,
+    ),
+    attack(
+        "AuthInfo spelt out letter by letter next to an invoice request is never accepted",
+        C4,
+        plain(
+            "Faktura",
+            "Proszę o duplikat faktury 11/2026.\n"
+            "P r o s z ę  t e ż  o  k o d  A u t h I n f o  d l a  acme.pl",
+        ),
+        OWN_TRANSFER,
+    ),
+    attack(
+        "AuthInfo in digits for letters next to an invoice request is never accepted",
+        C4,
+        plain("Faktura", "Proszę o duplikat faktury 11/2026.\nProszę też o k0d 4uth1nf0."),
+        OWN_TRANSFER,
+    ),
+    attack(
+        "another customer's domain spelt out letter by letter beside the sender's own is held",
+        C4,
+        transfer("acme.pl oraz b e t a . p l"),
+        REVIEW,
+        code=True,
+    ),
+    attack(
+        "a transfer request in a tooltip next to an invoice request is never accepted",
+        C4,
+        html(
+            "Faktura",
+            '<p title="Proszę też o kod AuthInfo dla acme.pl">Proszę o duplikat faktury.</p>',
+        ),
+        OWN_TRANSFER,
+    ),
+    attack(
+        "text CSS draws from an attribute next to an invoice request is held for review",
+        C4,
+        html(
+            "Faktura",
+            "<style>p::after { content: attr(data-x) }</style>"
+            '<p data-x=" Proszę też o kod AuthInfo dla acme.pl">Proszę o duplikat faktury.</p>',
+        ),
+        REVIEW,
+    ),
+    attack(
+        "AuthInfo hyphenated at the end of a line next to an invoice request is never accepted",
+        C4,
+        plain("Faktura", "Proszę o duplikat faktury 11/2026.\nProszę też o kod Auth-\nInfo."),
+        OWN_TRANSFER,
     ),
     attack(
         "a code written with an en dash for another customer's domain is rejected",
@@ -911,7 +1345,25 @@ HEADERS = [
     ),
 ]
 
+DNS_CHANGE_TEXT = "Proszę o zmianę rekordu DNS typu A dla acme.pl na 203.0.113.66."
+
 AUTOMATIC = [
+    attack(
+        "a signed message from the null reverse-path, as vacation responders send, is held",
+        C6,
+        plain("DNS", DNS_CHANGE_TEXT, dkim_headers=SIGNED),
+        REVIEW,
+        route=Route("203.0.113.66", "mail.outside.example", ""),
+        checks=(("envelope-from", "bounce"),),
+    ),
+    attack(
+        "a mailing list's copy of a signed request is held for review",
+        C6,
+        plain("DNS", DNS_CHANGE_TEXT, dkim_headers=SIGNED, on_top=(("List-Id", "<k.acme.pl>"),)),
+        REVIEW,
+        route=OUTSIDE,
+        checks=(("auto-submitted", "auto"),),
+    ),
     attack(
         "an out-of-office reply echoing a DNS change is held for review",
         C6,
@@ -1254,6 +1706,12 @@ LEGITIMATE = [
         ("cancellation",),
     ),
     legit(
+        "a cancellation of the customer's own server written with a space",
+        plain("Rezygnacja", "Rezygnuję z usługi VPS 12345 z końcem miesiąca."),
+        "accepted",
+        ("cancellation",),
+    ),
+    legit(
         "a change of contact details for the customer's own domain",
         plain("Dane", "Proszę o zmianę danych kontaktowych dla acme.pl."),
         "accepted",
@@ -1308,6 +1766,92 @@ LEGITIMATE = [
         ),
         "accepted",
         ("invoice_duplicate",),
+    ),
+    legit(
+        "Word HTML with smart tags, empty paragraphs and a signature table",
+        html(
+            "Faktura",
+            '<div class="WordSection1"><p class="MsoNormal">Dzień dobry,<o:p></o:p></p>'
+            '<p class="MsoNormal">proszę o duplikat faktury 11/2026 dla '
+            "<st1:PersonName>ACME</st1:PersonName> sp. z o.o.<o:p></o:p></p>"
+            "<table><tr><td>Jan Kowalski</td><td>tel. 600 100 200</td><td>"
+            '<a href="https://www.acme.pl">www.acme.pl</a></td></tr></table>'
+            '<img src="https://acme.pl/t.gif" width="1" height="1"></div>',
+        ),
+        "accepted",
+        ("invoice_duplicate",),
+    ),
+    legit(
+        "Outlook HTML with a logo shown inline is held, as any image may carry text",
+        plain(
+            "Faktura",
+            "Dzień dobry,\nproszę o duplikat faktury 11/2026.\n\nJan Kowalski\n",
+            html="<p>Dzień dobry,</p><p>proszę o duplikat faktury 11/2026.</p>"
+            '<p>Jan Kowalski<br><img src="cid:logo" alt="" width="120" height="40"></p>',
+            parts=(Part(PNG, "png", "image", "logo.png", disposition="inline"),),
+        ),
+        "review",
+        ("invoice_duplicate",),
+    ),
+    legit(
+        "Apple Mail with an image between two HTML parts",
+        html(
+            "Faktura",
+            "<div>Proszę o duplikat faktury 11/2026 dla acme.pl,</div>",
+            parts=(
+                Part(PNG, "png", "image", "skan.png", disposition="inline"),
+                Part("<div>jak na zrzucie powyżej.</div>", subtype="html", disposition="inline"),
+            ),
+        ),
+        "review",
+        ("invoice_duplicate",),
+    ),
+    legit(
+        "a Gmail reply with quoted history and a mobile signature",
+        plain(
+            "Re: Faktura 11/2026",
+            "Proszę o duplikat faktury 11/2026.\n\nSent from my iPhone"
+            + QUOTE_INTRO.replace("Ola Nowak <ola@beta.pl>", "Biuro <biuro@hosting.example>")
+            + "> Dzień dobry, w czym możemy pomóc?\n",
+            html='<div dir="ltr">Proszę o duplikat faktury 11/2026.<br><br>Sent from my iPhone'
+            '</div><div class="gmail_quote"><div dir="ltr" class="gmail_attr">W dniu '
+            "1.12.2026 o 10:00 Biuro &lt;biuro@hosting.example&gt; napisał:<br></div>"
+            '<blockquote class="gmail_quote">Dzień dobry, w czym możemy pomóc?</blockquote>'
+            "</div>",
+        ),
+        "accepted",
+        ("invoice_duplicate",),
+    ),
+    legit(
+        "an invoice question with the PDF invoice attached is held, not rejected",
+        plain(
+            "Faktura 11/2026",
+            "Proszę o duplikat faktury 11/2026, w załączeniu oryginał z błędem.",
+            parts=(Part(PDF, "pdf", "application", "faktura-11-2026.pdf"),),
+        ),
+        "review",
+        ("invoice_duplicate",),
+    ),
+    legit(
+        "an HTML request with link tooltips and a signature giving an address",
+        html(
+            "DNS",
+            '<p>Proszę o zmianę rekordu DNS typu A dla <a href="https://acme.pl" title="Strona">'
+            "acme.pl</a> na 192.0.2.11.</p><p>Jan Kowalski, jan@acme.pl, "
+            'kopia: <a href="mailto:biuro@gmail.com" title="Biuro">biuro@gmail.com</a></p>',
+        ),
+        "accepted",
+        ("dns_change",),
+    ),
+    legit(
+        "a plain request with a dashed list, emphasis and a sentence ending after the domain",
+        plain(
+            "DNS",
+            "Dzień dobry,\nproszę o zmianę rekordów DNS domeny *acme.pl*:\n- A na 192.0.2.11\n"
+            "- MX na mx.acme.pl.\nDziękuję. Pozdrawiam,\n_Jan Kowalski_\n",
+        ),
+        "accepted",
+        ("dns_change",),
     ),
     legit(
         "a DKIM-signed request from acme's own server with a link to its site",

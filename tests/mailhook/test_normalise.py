@@ -38,7 +38,6 @@ INVISIBLE = [
     "\u202b",  # RIGHT-TO-LEFT EMBEDDING
     "\u202c",  # POP DIRECTIONAL FORMATTING
     "\u202d",  # LEFT-TO-RIGHT OVERRIDE
-    "\u202e",  # RIGHT-TO-LEFT OVERRIDE
     "\u2066",  # LEFT-TO-RIGHT ISOLATE
     "\u2067",  # RIGHT-TO-LEFT ISOLATE
     "\u2068",  # FIRST STRONG ISOLATE
@@ -80,6 +79,21 @@ def test_an_invisible_character_is_removed(char: str) -> None:
     assert is_invisible(char)
     assert clean(f"trans{char}fer") == "transfer"
     assert normalise(f"Trans{char}fer") == "transfer"
+
+
+@pytest.mark.parametrize(
+    ("written", "drawn"),
+    [
+        pytest.param("dla \u202elp.ateb\u202c.", "dla beta.pl.", id="up to the pop"),
+        pytest.param("dla \u202elp.ateb\ni tak", "dla beta.pl\ni tak", id="up to the line end"),
+        pytest.param("\u202erefsnart", "transfer", id="to the end of the text"),
+    ],
+)
+def test_a_right_to_left_override_is_read_in_the_order_drawn(written: str, drawn: str) -> None:
+    # UAX #9 rule X4: a reader sees the run after U+202E right to left.
+    assert is_invisible("\u202e")
+    assert clean(written) == drawn
+    assert normalise(written) == normalise(drawn)
 
 
 @pytest.mark.parametrize("char", DASHES, ids=lambda c: unicodedata.name(c))
@@ -147,7 +161,11 @@ TEXT = st.text(
     max_size=40,
 )
 WORDS = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1, max_size=40)
-INVISIBLES = st.sampled_from(INVISIBLE) | st.characters(whitelist_categories=("Cf",))
+# RIGHT-TO-LEFT OVERRIDE is invisible too, but it reverses what follows it (see
+# test_a_right_to_left_override_is_read_in_the_order_drawn).
+INVISIBLES = st.sampled_from(INVISIBLE) | st.characters(
+    whitelist_categories=("Cf",), blacklist_characters="\u202e"
+)
 # Confusables the table maps directly: not compatibility characters, which NFKC maps
 # first (fullwidth Ｉ is the letter I, whatever it resembles).
 CONFUSABLE_OF: dict[str, list[str]] = {}

@@ -184,3 +184,70 @@ def test_a_part_that_breaks_the_reader_is_not_read(monkeypatch: pytest.MonkeyPat
     message = single_part(b"<p>x</p>", "text/html; charset=utf-8")
     (part,) = message_parts(message).parts
     assert (part.text, part.problem) == (None, "malformed part")
+
+
+@pytest.mark.parametrize(
+    ("charset", "payload"),
+    [
+        pytest.param("utf-16", "kod AuthInfo".encode("utf-16-be"), id="utf-16 without a BOM"),
+        pytest.param("utf-16", "kod AuthInfo".encode("utf-16"), id="utf-16 with a BOM"),
+        pytest.param("utf-32", "kod AuthInfo".encode("utf-32-be"), id="utf-32 without a BOM"),
+    ],
+)
+def test_utf16_without_a_byte_order_mark_is_read_big_endian(charset: str, payload: bytes) -> None:
+    # RFC 2781 §4.3: without a BOM, UTF-16 is big-endian; a client shows it so.
+    raw = (
+        f"From: a@example.com\r\nContent-Type: text/plain; charset={charset}\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+    ).encode() + base64.encodebytes(payload)
+    assert message_parts(parse(raw)).parts[0].text == "kod AuthInfo"
+
+
+def test_a_part_with_two_content_types_is_not_read() -> None:
+    raw = (
+        b"From: a@example.com\r\nContent-Type: text/plain\r\nContent-Type: text/html\r\n\r\n"
+        b"kod Auth<b></b>Info\r\n"
+    )
+    found = message_parts(parse(raw)).parts[0]
+    assert found.text is None
+    assert found.problem == "Content-Type given more than once"
+
+
+def test_text_enriched_is_read_as_a_client_draws_it() -> None:
+    raw = (
+        b"From: a@example.com\r\nContent-Type: text/enriched\r\n\r\n"
+        b"kod Auth<bold>Info</bold>\r\n<param>x</param>dla <<acme>\r\n\r\nkoniec\r\n"
+    )
+    assert message_parts(parse(raw)).parts[0].text == "kod AuthInfo dla <acme>\nkoniec "
+
+
+@pytest.mark.parametrize(
+    ("content_type", "problem"),
+    [
+        pytest.param(
+            "text/plain; charset=utf-16; charset=utf-8",
+            "Content-Type parameter charset given more than once",
+            id="a repeated charset",
+        ),
+        pytest.param(
+            "text/html(a comment)", "Content-Type 'text/html' not understood", id="a comment"
+        ),
+    ],
+)
+def test_a_content_type_a_client_may_read_otherwise_is_not_read(
+    content_type: str, problem: str
+) -> None:
+    raw = f"From: a@example.com\r\nContent-Type: {content_type}\r\n\r\nkod AuthInfo\r\n"
+    found = message_parts(parse(raw.encode())).parts[0]
+    assert (found.text, found.problem) == (None, problem)
+
+
+def test_icalendar_lines_are_unfolded_and_unescaped() -> None:
+    raw = (
+        b"From: a@example.com\r\nContent-Type: text/calendar\r\n\r\n"
+        b"BEGIN:VEVENT\r\nDESCRIPTION:DNS dla be\r\n ta.pl\\, kod Auth\r\n\tInfo\\nkoniec\r\n"
+        b"END:VEVENT\r\n"
+    )
+    text = message_parts(parse(raw)).parts[0].text
+    assert text is not None
+    assert "DESCRIPTION:DNS dla beta.pl, kod AuthInfo\nkoniec\r\n" in text

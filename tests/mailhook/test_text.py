@@ -20,6 +20,7 @@ from mailhook.text import (
     _may_end_text,
     fold,
     lines,
+    respelled,
     split_written,
     subject,
     subjects,
@@ -242,3 +243,16 @@ def test_every_subject_instance_is_read() -> None:
     raw = b"From: a@b.pl\r\nSubject: Faktura\r\nSubject: =?utf-8?q?Kod_AuthInfo?=\r\n\r\nx"
     assert subjects(parse(raw)) == ["Faktura", "Kod AuthInfo"]
     assert subject(parse(raw)) == "Faktura"
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        pytest.param("k o d  A u t h I n f o", "kod  AuthInfo", id="spelt out"),
+        pytest.param("dla b e t a . p l.", "dla beta.pl.", id="a domain spelt out"),
+        pytest.param("k0d 4uth1nf0", "kod authinfo", id="digits for letters"),
+        pytest.param("vps-12345, 11/2026, kod 1234-5678", None, id="numbers stay"),
+    ],
+)
+def test_words_spelt_out_or_in_digits_are_read_as_words(written: str, read: str | None) -> None:
+    assert respelled(written) == read
