@@ -40,7 +40,12 @@ def registry(service: DecisionService) -> DecisionService:
             id="the walk stops at the organisational domain under a public suffix",
         ),
         pytest.param("com.pl", ("com.pl",), id="a public suffix stands for itself"),
-        pytest.param("vps-12345", ("vps-12345",), id="a server id is only itself"),
+        # Customers write a server id with or without its dash ("VPS 12345", "vps12345").
+        pytest.param(
+            "vps-12345",
+            ("vps-12345", "vps12345"),
+            id="a server id stands for itself with or without its dash",
+        ),
     ],
 )
 def test_the_names_a_name_may_stand_for(name: str, tried: tuple[str, ...]) -> None:

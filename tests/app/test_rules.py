@@ -143,7 +143,7 @@ REFUSALS = [
         "server_id_pattern = '",
         "server_id_pattern = '(unclosed",
         "[services.server_id_pattern]: invalid regular expression "
-        "(missing ): (unclosed\\b(?:srv|vps|ded|hosting)-?\\d{3,10}\\b)",
+        "(missing ): (unclosed\\b(?:srv|vps|ded|hosting)(?:[ _#.:/-]|nr){0,3}\\d{3,10}\\b)",
         "server_id_pattern = ",
     ),
     (
