@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.errors import InvalidInput
-from app.identifiers import IdentifierKind, normalise
+from app.registry.identifiers import IdentifierKind, normalise
 from mailhook.identifiers import find_identifiers
 from mailhook.tracing import request_id, safe_request_id
 
@@ -151,7 +151,7 @@ def _extras(record: logging.LogRecord) -> dict[str, Any]:
 
 def configure_logging(log_format: str, level: str, worker: int | None = None) -> None:
     """Send every logger, uvicorn's included, to stderr in ``log_format`` at ``level``;
-    each line of a worker process (app.workers) carries its number as ``worker``."""
+    each line of a worker process (app.server.supervisor) carries its number as ``worker``."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     handler.addFilter(RequestIdFilter())

@@ -94,7 +94,7 @@ class InstructionKind:
     requires: str
     postal_only: bool = False
     # It changes or ends a service (a domain, a server): the message must name which one
-    # of the sender's (app.service_scope).
+    # of the sender's (app.decision.checks.service_scope).
     acts_on_service: bool = False
 
 

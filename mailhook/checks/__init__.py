@@ -105,7 +105,7 @@ def declared() -> dict[str, Declaration]:
     """Every check declared so far, the pipeline's and those run elsewhere, by name.
 
     The pipeline's are always there; a check run elsewhere is there once the module
-    that runs it has been imported (app.rules imports all of them before it reads
+    that runs it has been imported (app.decision.rules imports all of them before it reads
     the policy).
     """
     _load_builtin_checks()
@@ -204,12 +204,12 @@ def _load_builtin_checks() -> None:
         dkim,
         dmarc,
         envelope_from,
-        from_header,
+        from_mailbox,
         header_count,
         lookalike_domain,
         message_id,
         sender_headers,
         signed_headers,
         spf,
-        upstream,
+        upstream_results,
     )

@@ -48,7 +48,7 @@ def from_mailbox(message: InboundMessage, context: CheckContext) -> FromMailbox 
     finding: Finding | None = context.earlier.get("from-mailbox")
     if finding is None:
         # Imported here: from_header imports the registry this module is part of.
-        from mailhook.checks.from_header import check_from_mailbox
+        from mailhook.checks.from_mailbox import check_from_mailbox
 
         finding = check_from_mailbox(message, context)
     if finding.result != "pass":

@@ -11,8 +11,8 @@ from pydantic_core import to_json
 from app.api.deps import ReadsDep, require
 from app.api.schemas import ErrorBody, VerdictOut, VerdictPage
 from app.auth import Principal
-from app.registry import LOGIN
-from app.verdicts import MAX_PAGE, get_verdict, list_verdicts
+from app.records.verdicts import MAX_PAGE, get_verdict, list_verdicts
+from app.registry.customers import LOGIN
 
 router = APIRouter(prefix="/v1/verdicts", tags=["verdicts"])
 
@@ -57,7 +57,7 @@ async def read_verdicts(
 def stored_json(content: dict[str, Any]) -> Response:
     """``content`` (verdicts as recorded) as the JSON FastAPI would send for the model.
 
-    Verdicts are written only by app.verdicts, always in the shape of VerdictOut, so
+    Verdicts are written only by app.records.verdicts, always in the shape of VerdictOut, so
     validating them again on every read buys nothing. pydantic's own serialiser writes
     them without a model: the bytes FastAPI's response_model path writes (compact, UTF-8
     unescaped, fields in the order recorded, which is the model's), in a quarter of
