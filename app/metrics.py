@@ -124,7 +124,7 @@ class _StoreCollector(Collector):
             if pending is not None:
                 yield _gauge("outbox_backlog", "Deliveries waiting in the outbox.", pending)
         if engine is not None:
-            # Entries are numbered from 1 without gaps (app.records.audit), so the highest is
+            # Entries are numbered from 1 without gaps (app.audit.chain), so the highest is
             # the length.
             length = _scalar(engine, "SELECT coalesce(max(seq), 0) FROM audit_entries")
             if length is not None:

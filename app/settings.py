@@ -18,6 +18,7 @@ from pydantic_settings import (
 )
 
 from app.errors import ConfigError
+from app.mailboxes import check_mailbox
 from mailhook.context import TrustConfig
 from mailhook.domains import normalise_domain
 
@@ -207,8 +208,6 @@ class Settings(BaseSettings):
     @field_validator("alert_from")
     @classmethod
     def _alert_from(cls, value: str | None) -> str | None:
-        from app.delivery.alerts import check_mailbox  # app.delivery.alerts imports this module
-
         return check_mailbox(value) if value is not None else None
 
     @classmethod

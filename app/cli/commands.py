@@ -111,7 +111,7 @@ def customers_erase(settings: Settings, args: argparse.Namespace) -> int:
 
 def audit_verify(settings: Settings, args: argparse.Namespace) -> int:
     from app.db.engine import make_engine, session_factory, store_errors
-    from app.records.audit import verify_chain
+    from app.records.audit_verify import verify_chain
 
     prepare_store(settings)
     with store_errors(), session_factory(make_engine(settings.database_url))() as session:

@@ -15,7 +15,7 @@ from app.errors import ConfigError, Conflict, InvalidInput, StoreUnavailable
 from app.sysexits import EX_CONFIG, EX_DATAERR, EX_IOERR, EX_NOPERM, EX_OK, EX_TEMPFAIL, EX_USAGE
 
 if TYPE_CHECKING:
-    from app.server.supervisor import WorkerRole
+    from app.server.worker_role import WorkerRole
     from app.settings import Settings
 
 
@@ -37,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args.config)
         from app.logs import configure_logging
-        from app.server.supervisor import worker_number
+        from app.server.worker_role import worker_number
 
         # JSON lines by default for the long-running commands, text for one-shot ones.
         log_format = (
@@ -232,7 +232,7 @@ def _env_path(name: str) -> Path | None:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    from app.server.supervisor import WorkerRole
+    from app.server.worker_role import WorkerRole
 
     role = WorkerRole.from_environment()
     if role is not None:

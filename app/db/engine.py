@@ -61,7 +61,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_begin_immediate(connection: Connection) -> None:
     # A deferred transaction reads a snapshot and may find it stale when it first writes:
-    # two appenders would read the same audit chain head (app.records.audit), and a writer that
+    # two appenders would read the same audit chain head (app.audit.chain), and a writer that
     # read first fails with "database is locked" however long it waits. Taking the write
     # lock at BEGIN serialises writers from their start; SQLite has one writer anyway.
     # Sessions from read_only_sessions() only read: a deferred BEGIN lets them run beside

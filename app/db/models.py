@@ -218,7 +218,7 @@ class DocumentReceipt(Base):
 
 
 class AuditEntry(Base):
-    """One link of the tamper-evident record (app.records.audit); rows are only ever inserted."""
+    """One link of the tamper-evident record (app.audit.chain); rows are only ever inserted."""
 
     __tablename__ = "audit_entries"
 

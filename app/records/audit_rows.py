@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.audit.hashing import record_digest
 from app.db.models import AgentAction, AuditEntry, DocumentReceipt, Review, Verdict, Verification
-from app.records.audit import record_digest
 from app.records.reviews import action_json, review_json
 from app.records.verdicts import as_json
 from app.records.verifications import verification_json
@@ -183,7 +183,7 @@ class RowCheck:
 
 
 def _parse_timestamp(recorded_at: str) -> datetime:
-    # Entries keep their time as written (app.records.audit): ISO 8601 in UTC with a "Z".
+    # Entries keep their time as written (app.audit.chain): ISO 8601 in UTC with a "Z".
     return datetime.fromisoformat(recorded_at.replace("Z", "+00:00"))
 
 

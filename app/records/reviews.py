@@ -11,7 +11,7 @@ be recorded on the strength of a review that a concurrent one was superseding.
 
 Free text (a review's reason, an action's name and details) is stored with every
 PESEL, NIP and REGON replaced by its kind, and enters the audit chain only through the
-erasable personal side row (app.records.audit), never its permanent payload.
+erasable personal side row (app.audit.chain), never its permanent payload.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from typing import Any, Literal
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from app.audit import chain, hashing
 from app.db.models import AgentAction, Customer, DocumentReceipt, OneTimeCode, Review, Verdict
 from app.db.types import iso_z
 from app.delivery.outbox import enqueue
 from app.errors import Conflict, InvalidInput
 from app.logs import redact
-from app.records import audit
 from app.records.verdicts import find_verdict
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ def record_review(
     session.add(review)
     session.flush()
     result = review_json(review)
-    audit.append(
+    chain.append(
         session,
         "review",
         verdict.id,
@@ -107,7 +107,7 @@ def record_review(
             "decision": review.decision,
             "agent": review.agent,
             "supersedes": review.supersedes,
-            "record_sha256": audit.record_digest(result),
+            "record_sha256": hashing.record_digest(result),
         },
         personal={"reason": review.reason},
     )
@@ -235,7 +235,7 @@ def record_action(
     session.add(action)
     session.flush()
     result = action_json(action)
-    audit.append(
+    chain.append(
         session,
         "action",
         verdict.id,
@@ -245,7 +245,7 @@ def record_action(
             "agent": action.agent,
             "login": action.login,
             "code_ref": action.code_ref,
-            "record_sha256": audit.record_digest(result),
+            "record_sha256": hashing.record_digest(result),
         },
         personal={"action": action.action, "details": action.details},
     )

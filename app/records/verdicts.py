@@ -12,10 +12,10 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, insert, select
 from sqlalchemy.orm import Session
 
+from app.audit import chain, hashing
 from app.db.models import StoredMessage, Verdict, table_of
 from app.db.types import iso_z, utcnow
 from app.errors import InvalidInput, NotFound
-from app.records import audit
 from app.signing import VerdictSigner
 from mailhook.message import InboundMessage
 
@@ -76,7 +76,7 @@ def record_verdict(
             )
         ],
     )
-    audit.append(session, "verdict", verdict["id"], verdict_entry(verdict, message.sha256))
+    chain.append(session, "verdict", verdict["id"], verdict_entry(verdict, message.sha256))
     return verdict
 
 
@@ -89,7 +89,7 @@ def verdict_entry(verdict: dict[str, Any], message_sha256: str) -> dict[str, Any
         "decision": verdict["decision"],
         "assurance": verdict["assurance"],
         "customer": verdict["customer"],
-        "verdict_sha256": audit.record_digest(verdict),
+        "verdict_sha256": hashing.record_digest(verdict),
     }
 
 

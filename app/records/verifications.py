@@ -12,10 +12,10 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.audit import chain, hashing
 from app.db.models import Customer, DocumentReceipt, Verdict, Verification
 from app.db.types import iso_z
 from app.errors import Conflict, InvalidInput, NotFound
-from app.records import audit
 from app.registry.codes import check_codes, consume
 from app.registry.customers import owners_of, parse_service
 from app.registry.identifiers import IdentifierKind, keyed_hash, normalise
@@ -110,7 +110,7 @@ def verify_caller(
         row.customer,
     )
     result = verification_json(row)
-    audit.append(
+    chain.append(
         session,
         "verification",
         verification_id,
@@ -121,7 +121,7 @@ def verify_caller(
             "service": service.ascii,
             "stage": stage,
             "customer": row.customer,
-            "record_sha256": audit.record_digest(result),
+            "record_sha256": hashing.record_digest(result),
         },
     )
     return result
@@ -286,7 +286,7 @@ def record_documents(
         "reason": reason,
         "recorded_at": iso_z(now),
     }
-    audit.append(
+    chain.append(
         session,
         "document_receipt",
         verdict_id,
@@ -295,7 +295,7 @@ def record_documents(
             "verdict_id": verdict_id,
             "agent": agent,
             "complete": checked.complete,
-            "record_sha256": audit.record_digest(result),
+            "record_sha256": hashing.record_digest(result),
         },
     )
     return result

@@ -12,10 +12,10 @@ import idna
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session, selectinload
 
+from app.audit import chain
 from app.db.models import Customer, Service
 from app.db.types import utcnow
 from app.errors import Conflict, InvalidInput, NotFound
-from app.records import audit
 from app.registry.identifiers import IdentifierKind, keyed_hash, mask, normalise
 from mailhook.addresses import InvalidAddress, normalise_address
 from mailhook.confusables import skeleton
@@ -170,13 +170,13 @@ def put_customer(session: Session, customer: ValidCustomer, key: bytes) -> tuple
                 )
             )
     session.flush()
-    audit.append_many(session, [customer_entry(customer, created)])
+    chain.append_many(session, [customer_entry(customer, created)])
     return row, created
 
 
-def customer_entry(customer: ValidCustomer, created: bool) -> audit.Draft:
+def customer_entry(customer: ValidCustomer, created: bool) -> chain.Draft:
     """The audit entry of a registry change; personal fields go to the erasable side row."""
-    return audit.Draft(
+    return chain.Draft(
         kind="customer_put",
         subject=customer.login,
         payload={
@@ -227,7 +227,7 @@ def delete_customer(session: Session, login: str) -> None:
     result = session.execute(delete(Customer).where(Customer.login == login))
     if not result.rowcount:  # type: ignore[attr-defined]
         raise NotFound(f"no customer with login {login!r}")
-    audit.append(session, "customer_delete", login, {"login": login})
+    chain.append(session, "customer_delete", login, {"login": login})
 
 
 @dataclass(frozen=True, slots=True)

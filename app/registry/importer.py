@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from app.audit import chain
 from app.db.models import Customer, Service
 from app.db.types import utcnow
 from app.errors import IntakeguardError
-from app.records import audit
 from app.registry.customers import (
     CustomerData,
     ValidCustomer,
@@ -193,7 +193,7 @@ def import_customers(
         if done < len(customers):
             progress("imported", done, len(customers))
     # One lock and one pass for the new rows; put_customer appended the updated ones.
-    audit.append_many(session, [customer_entry(c, created=True) for c in new])
+    chain.append_many(session, [customer_entry(c, created=True) for c in new])
     progress("imported", len(customers), len(customers))
     return report
 

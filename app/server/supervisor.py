@@ -47,6 +47,8 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from app.server.listeners import bind_listener, smtp_config
+from app.server.worker_role import WORKER_ENV
 from app.sysexits import EX_CONFIG, EX_SOFTWARE, EX_TEMPFAIL, EX_USAGE
 
 if TYPE_CHECKING:
@@ -54,7 +56,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-WORKER_ENV = "_INTAKEGUARD_WORKER"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # Statuses a replacement would end with too.
 _FATAL = {
@@ -65,50 +66,6 @@ _FATAL = {
 # A worker that lived this long before dying is replaced at once; younger, after a delay.
 _HEALTHY_SECONDS = 30.0
 _MAX_DELAY = 30.0
-
-
-@dataclass(frozen=True)
-class WorkerRole:
-    """What a worker process was told by its supervisor."""
-
-    number: int
-    count: int
-    parent: int
-    http: socket.socket | None
-    smtp: socket.socket | None
-    metrics: socket.socket | None
-
-    @property
-    def primary(self) -> bool:
-        """Worker 1 also runs the background work (outbox, retention)."""
-        return self.number == 1
-
-    @classmethod
-    def from_environment(cls) -> WorkerRole | None:
-        """This process's role, or None when it is not a worker."""
-        spec = os.environ.pop(WORKER_ENV, None)
-        if not spec:
-            return None
-        data = json.loads(spec)
-        fds: dict[str, int] = data["fds"]
-
-        def inherited(name: str) -> socket.socket | None:
-            return socket.socket(fileno=fds[name]) if name in fds else None
-
-        return cls(
-            number=int(data["number"]),
-            count=int(data["count"]),
-            parent=os.getppid(),
-            http=inherited("http"),
-            smtp=inherited("smtp"),
-            metrics=inherited("metrics"),
-        )
-
-
-def worker_number() -> int | None:
-    """The number of this worker process (for its log lines), or None."""
-    spec = os.environ.get(WORKER_ENV)
-    return int(json.loads(spec)["number"]) if spec else None
 
 
 @dataclass
@@ -268,8 +225,6 @@ def _metrics_directory() -> Iterator[Path]:
 
 def supervise(settings: Settings, argv: Sequence[str], *, http: bool, smtp: bool) -> int:
     """Bind the listeners, run ``settings.workers`` workers of ``intakeguard ARGV``."""
-    from app.server import serving
-
     # -P: the working directory is not put on sys.path, where a directory named "app"
     # would shadow ours.
     command = [sys.executable, "-P", "-m", "app.cli.main", *argv]
@@ -278,15 +233,15 @@ def supervise(settings: Settings, argv: Sequence[str], *, http: bool, smtp: bool
         signal.signal(signum, supervisor.on_signal)
     if smtp:
         # A certificate that does not load is a configuration error of the supervisor.
-        serving.smtp_config(settings)
+        smtp_config(settings)
     listeners = supervisor.listeners
     try:
         if http:
-            listeners["http"] = serving.bind_listener("HTTP_LISTEN", settings.http_listen)
+            listeners["http"] = bind_listener("HTTP_LISTEN", settings.http_listen)
         if smtp:
-            listeners["smtp"] = serving.bind_listener("SMTP_LISTEN", settings.smtp_listen)
+            listeners["smtp"] = bind_listener("SMTP_LISTEN", settings.smtp_listen)
         if settings.metrics_listen:
-            listeners["metrics"] = serving.bind_listener("METRICS_LISTEN", settings.metrics_listen)
+            listeners["metrics"] = bind_listener("METRICS_LISTEN", settings.metrics_listen)
         with _metrics_directory() as supervisor.metrics_dir:
             return supervisor.run()
     finally:

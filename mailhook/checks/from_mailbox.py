@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from email.errors import NonASCIILocalPartDefect
 from email.headerregistry import AddressHeader
 
 from mailhook.addresses import InvalidAddress, normalise_address, parse_mailbox
-from mailhook.checks import register
-from mailhook.checks._headers import plain_mailbox
+from mailhook.checks._headers import parse_addresses, plain_mailbox, raw_fields
+from mailhook.checks._registry import register
 from mailhook.context import CheckContext
 from mailhook.findings import Finding
 from mailhook.message import InboundMessage
@@ -124,3 +125,44 @@ def _describe(defect: Exception) -> str:
 
 def _fail(reason: str) -> Finding:
     return Finding(name=NAME, result="fail", reason=reason)
+
+
+@dataclass(frozen=True, slots=True)
+class FromMailbox:
+    """The one From mailbox, as the from-mailbox check found it."""
+
+    address: str  # normalised: lower case, A-label domain
+    display_name: str
+    written_domain: str  # the domain as the header writes it (case, U-label or A-label)
+
+    @property
+    def domain(self) -> str:
+        return self.address.rpartition("@")[2]
+
+
+def from_mailbox(message: InboundMessage, context: CheckContext) -> FromMailbox | None:
+    """The From mailbox when from-mailbox passed; None when there is no usable one.
+
+    The finding of the pipeline's from-mailbox check is used when it ran; a check run on
+    its own (a test, the CLI) runs that check itself, which is side-effect free.
+    """
+    finding: Finding | None = context.earlier.get("from-mailbox")
+    if finding is None:
+        finding = check_from_mailbox(message, context)
+    if finding.result != "pass":
+        return None
+    address = str(finding.evidence["address"])
+    written = address.rpartition("@")[2]
+    fields = raw_fields(message, "From")
+    plain = plain_mailbox(fields[0]) if len(fields) == 1 else None
+    if plain is not None:
+        written = plain[1].rpartition("@")[2]
+    else:
+        parsed = parse_addresses(message, "From", fields[0]) if len(fields) == 1 else None
+        if parsed and parsed[0].domain:
+            written = parsed[0].domain
+    return FromMailbox(
+        address=address,
+        display_name=str(finding.evidence.get("display_name") or ""),
+        written_domain=written,
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mailhook.authresults import ResultsHeader, parse_results_header, upstream_results
-from mailhook.checks import register
+from mailhook.checks._registry import register
 from mailhook.context import CheckContext
 from mailhook.findings import Finding
 from mailhook.message import InboundMessage

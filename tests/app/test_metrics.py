@@ -125,7 +125,7 @@ def test_metrics_after_smtp_api_and_dns_traffic(
     assert types["intakeguard_smtp_sessions_open"] == "gauge"
     assert ("intakeguard_webhook_failures_total", ()) in after
     assert ("intakeguard_outbox_backlog", ()) in after
-    # Each recorded verdict is a link in the audit chain (app.records.audit) of the emptied store.
+    # Each recorded verdict is a link in the audit chain (app.audit.chain) of the emptied store.
     assert after[("intakeguard_audit_chain_length", ())] >= 3
 
 

@@ -17,13 +17,15 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, select, text
 
+from app.audit import hashing
+from app.audit.chain import append
 from app.auth import create_token
 from app.db.engine import make_engine, session_factory
 from app.db.migrate import MIGRATIONS, upgrade
 from app.db.models import AuditEntry, AuditPersonal, Base, Review
 from app.db.types import utcnow
 from app.decision.service import DecisionService
-from app.records import audit
+from app.records import audit_verify
 from tests.app.api.common import KOWALSKI, register, submit
 from tests.app.cli.test_cli import EX_DATAERR, intakeguard
 from tests.support import SECRET_KEY, make_message
@@ -80,7 +82,7 @@ def test_every_writer_appends_and_the_chain_verifies(
         "customer_delete",
     ]
     assert [e.seq for e in chain] == [1, 2, 3, 4, 5]
-    assert chain[0].prev_hash == audit.GENESIS
+    assert chain[0].prev_hash == hashing.GENESIS
     assert all(later.prev_hash == earlier.entry_hash for earlier, later in pairwise(chain))
     report = verify(api)
     assert report == {
@@ -106,7 +108,7 @@ def test_the_chain_keeps_personal_data_out_of_entries(
         side = session.get(AuditPersonal, kowalska.seq)
     assert side is not None
     assert "anna@kowalska.example" in side.data
-    assert audit.personal_digest(side.salt, side.data) in kowalska.payload
+    assert hashing.personal_digest(side.salt, side.data) in kowalska.payload
 
 
 def test_a_verdict_entry_commits_to_the_signed_verdict_and_the_raw_message(
@@ -115,7 +117,7 @@ def test_a_verdict_entry_commits_to_the_signed_verdict_and_the_raw_message(
     verdict = submit(api, make_message(subject="Pytanie o domene acme.pl"), **FROM_ACME).json()
     entry = next(e for e in entries(service) if e.kind == "verdict")
     assert entry.subject == verdict["id"]
-    assert audit.record_digest(verdict) in entry.payload
+    assert hashing.record_digest(verdict) in entry.payload
     assert '"message_sha256":"' in entry.payload
 
 
@@ -229,7 +231,7 @@ def test_concurrent_appenders_through_separate_engines_make_one_linear_chain(
             start.wait()
             for n in range(APPENDS_EACH):
                 with sessions.begin() as session:
-                    audit.append(session, "test", f"appender-{number}", {"n": n})
+                    append(session, "test", f"appender-{number}", {"n": n})
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             failures.append(exc)
         finally:
@@ -243,7 +245,7 @@ def test_concurrent_appenders_through_separate_engines_make_one_linear_chain(
     assert failures == []
     with service.sessions() as session:
         chain = list(session.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
-        report = audit.verify_chain(session)
+        report = audit_verify.verify_chain(session)
     assert [e.seq for e in chain] == list(range(1, APPENDERS * APPENDS_EACH + 1))
     assert all(later.prev_hash == earlier.entry_hash for earlier, later in pairwise(chain))
     # Each appender's own entries stay in its order: nothing was lost or reordered.

@@ -15,8 +15,9 @@ from sqlalchemy.engine import make_url
 
 from app.db.models import AuditEntry, OutboxDelivery, OutboxEvent, StoredMessage, Verdict
 from app.db.types import utcnow
+from app.decision.checks import customer_match
 from app.decision.service import DecisionService
-from app.records import audit
+from app.records import audit_verify, retention
 from app.records.retention import PURGE_BATCH, RetentionWorker, run_retention
 from tests.app.api.common import ACME, assert_error, register, submit
 from tests.app.cli.test_cli import EX_DATAERR, intakeguard
@@ -39,9 +40,9 @@ def age_messages(service: DecisionService, days: int) -> None:
         session.execute(update(StoredMessage).values(received_at=utcnow() - timedelta(days=days)))
 
 
-def chain_report(service: DecisionService) -> audit.ChainReport:
+def chain_report(service: DecisionService) -> audit_verify.ChainReport:
     with service.sessions() as session:
-        return audit.verify_chain(session)
+        return audit_verify.verify_chain(session)
 
 
 def test_retention_empties_old_raw_messages_and_keeps_verdicts_and_hashes(
@@ -350,3 +351,7 @@ def test_an_erasure_request_with_control_characters_is_422(api: httpx.Client) ->
         response = api.post("/v1/customers/acme/erasure", json=body)
         assert_error(response, 422, "invalid_request")
     assert api.get("/v1/customers/acme").status_code == 200
+
+
+def test_the_records_name_the_customer_match_check_as_the_decision_does() -> None:
+    assert retention.CUSTOMER_MATCH == customer_match.NAME

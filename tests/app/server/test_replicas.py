@@ -19,9 +19,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from app.audit.hashing import GENESIS
 from app.db.engine import make_engine, session_factory
 from app.db.models import AuditEntry, Base, Verdict
-from app.records.audit import GENESIS
 from tests.app.api.common import ACME, RFC822
 from tests.app.server.test_shutdown import INTAKEGUARD, RunningService, running, service_environment
 from tests.dns_server import FixtureDnsServer

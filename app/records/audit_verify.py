@@ -1,159 +1,26 @@
-"""The tamper-evident record: one hash chain of entries, appended, never changed.
+"""``audit verify``: walk the chain, recompute every hash, compare every recorded row.
 
-Each entry commits to the entry before it (``prev_hash``) and to the SHA-256 of its
-payload, the canonical JSON (app.signing.canonical_json) of what happened. Personal
-data (a customer's panel address, name, masked identifiers) never enters a payload:
-it sits in ``audit_personal`` beside the entry, and the payload commits only to a
-salted SHA-256 of it. Erasure deletes that side row and appends an ``erasure`` entry
-naming it, so every hash in the chain still verifies; the salt keeps a guessed
-address from being confirmed against the hash left behind.
-
-Appends are serialised so several writers (threads, replicas) make one linear chain:
-PostgreSQL takes a transaction-scoped advisory lock; SQLite transactions begin
-IMMEDIATE (app.db.engine), so the head cannot move under a writer. The unique
-``prev_hash`` refuses a fork even if that ever failed.
+Above the records it checks: it reads verdicts, reviews and verifications through
+app.records.audit_rows, which reads them through the modules that record them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.models import AuditEntry, AuditPersonal, Base, table_of
-from app.db.types import utcnow
+from app.audit.chain import ERASURE
+from app.audit.hashing import GENESIS, entry_hash, personal_digest
+from app.db.models import AuditEntry, AuditPersonal
+from app.records.audit_rows import RowCheck
 from app.signing import canonical_json
 
-if TYPE_CHECKING:
-    from app.records.audit_rows import RowCheck
-
-GENESIS = "0" * 64
-ERASURE = "erasure"
-# Any constant: every appender in every replica asks for the same lock.
-_CHAIN_LOCK = 0x1A7A6E0A
 _VERIFY_BATCH = 1000
-# The newest entry, which the next one chains to; built once (appended to per verdict).
-_ENTRIES = table_of(AuditEntry)
-_HEAD = select(_ENTRIES.c.seq, _ENTRIES.c.entry_hash).order_by(_ENTRIES.c.seq.desc()).limit(1)
-
-
-@dataclass(frozen=True, slots=True)
-class Draft:
-    """An entry to append: what happened (``payload``), to what, and any personal data."""
-
-    kind: str
-    subject: str
-    payload: dict[str, Any]
-    personal: dict[str, Any] | None = None
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def record_digest(record: dict[str, Any]) -> str:
-    """SHA-256 of a record's canonical JSON: what an entry commits to about a row."""
-    return sha256_hex(canonical_json(record))
-
-
-def personal_digest(salt: str, data: str) -> str:
-    # A JSON pair, not a concatenation: no character can move between salt and data.
-    return sha256_hex(canonical_json([salt, data]))
-
-
-def entry_hash(
-    seq: int, recorded_at: str, kind: str, subject: str, payload: str, prev_hash: str
-) -> str:
-    """The hash of one entry: its fields, its payload's digest and its predecessor."""
-    return sha256_hex(
-        canonical_json(
-            {
-                "seq": seq,
-                "recorded_at": recorded_at,
-                "kind": kind,
-                "subject": subject,
-                "payload_sha256": sha256_hex(payload.encode()),
-                "prev_hash": prev_hash,
-            }
-        )
-    )
-
-
-def append(
-    session: Session,
-    kind: str,
-    subject: str,
-    payload: dict[str, Any],
-    personal: dict[str, Any] | None = None,
-) -> AuditEntry:
-    """Append one entry in the caller's transaction (commits or rolls back with it)."""
-    return append_many(session, [Draft(kind, subject, payload, personal)])[0]
-
-
-def append_many(session: Session, drafts: list[Draft]) -> list[AuditEntry]:
-    """Append entries in order under one lock; call it late in the transaction, since
-    the lock is held until commit and every other appender waits for it."""
-    if not drafts:
-        return []
-    _lock_chain(session)
-    head = session.execute(_HEAD).first()
-    seq, prev = (head.seq, head.entry_hash) if head is not None else (0, GENESIS)
-    recorded_at = _timestamp(utcnow())
-    entries: list[AuditEntry] = []
-    sides: list[AuditPersonal] = []
-    for draft in drafts:
-        seq += 1
-        payload = dict(draft.payload)
-        if draft.personal is not None:
-            side = AuditPersonal(
-                entry_seq=seq,
-                salt=secrets.token_hex(16),
-                data=canonical_json(draft.personal).decode(),
-            )
-            payload["personal_sha256"] = personal_digest(side.salt, side.data)
-            sides.append(side)
-        body = canonical_json(payload).decode()
-        entry = AuditEntry(
-            seq=seq,
-            recorded_at=recorded_at,
-            kind=draft.kind,
-            subject=draft.subject,
-            payload=body,
-            prev_hash=prev,
-            entry_hash=entry_hash(seq, recorded_at, draft.kind, draft.subject, body, prev),
-        )
-        entries.append(entry)
-        prev = entry.entry_hash
-    # Bulk inserts, not the unit of work: the rows are only ever inserted, and on the hot
-    # path (one entry per verdict) the ORM's bookkeeping cost more than the insert.
-    session.execute(insert(_ENTRIES), [_columns(entry, AuditEntry) for entry in entries])
-    if sides:
-        # After the entries: each side row's foreign key names one.
-        rows = [_columns(side, AuditPersonal) for side in sides]
-        session.execute(insert(table_of(AuditPersonal)), rows)
-    return entries
-
-
-def _columns(row: AuditEntry | AuditPersonal, model: type[Base]) -> dict[str, Any]:
-    """The column values of a not yet added ``row``, as a bulk insert takes them."""
-    return {column.key: getattr(row, column.key) for column in model.__table__.columns}
-
-
-def _lock_chain(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
-    # SQLite: the transaction began IMMEDIATE and already holds the database's write lock.
-
-
-def _timestamp(moment: datetime) -> str:
-    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 @dataclass(slots=True)
@@ -190,9 +57,6 @@ def verify_chain(session: Session) -> ChainReport:
     The chain is unkeyed: an edit followed by recomputing every later hash verifies. Only
     the head hash compared with a copy kept outside the database catches that.
     """
-    # Imported here: app.records.audit_rows reads rows through the modules that append entries.
-    from app.records.audit_rows import RowCheck
-
     report = ChainReport()
     rows = RowCheck(session)
     # Entries whose personal side row is gone, until an erasure entry accounts for them.
