@@ -90,7 +90,7 @@ def customers_import(settings: Settings, args: argparse.Namespace) -> int:
 def customers_erase(settings: Settings, args: argparse.Namespace) -> int:
     from app.db.engine import checkpoint_sqlite, make_engine, session_factory, store_errors
     from app.errors import NotFound
-    from app.records.retention import erase_customer
+    from app.records.erasure import erase_customer
 
     prepare_store(settings)
     engine = make_engine(settings.database_url)

@@ -10,7 +10,7 @@ from app.api.deps import ReadSessionDep, SessionDep, SettingsDep, require
 from app.api.schemas import CustomerIn, CustomerOut, ErasureIn, ErasureOut, ErrorBody
 from app.auth import Principal
 from app.db.engine import checkpoint_sqlite
-from app.records.retention import erase_customer
+from app.records.erasure import erase_customer
 from app.registry.customers import (
     CustomerData,
     delete_customer,

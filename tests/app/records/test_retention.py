@@ -17,7 +17,7 @@ from app.db.models import AuditEntry, OutboxDelivery, OutboxEvent, StoredMessage
 from app.db.types import utcnow
 from app.decision.checks import customer_match
 from app.decision.service import DecisionService
-from app.records import audit_verify, retention
+from app.records import audit_verify, erasure
 from app.records.retention import PURGE_BATCH, RetentionWorker, run_retention
 from tests.app.api.common import ACME, assert_error, register, submit
 from tests.app.cli.test_cli import EX_DATAERR, intakeguard
@@ -354,4 +354,4 @@ def test_an_erasure_request_with_control_characters_is_422(api: httpx.Client) ->
 
 
 def test_the_records_name_the_customer_match_check_as_the_decision_does() -> None:
-    assert retention.CUSTOMER_MATCH == customer_match.NAME
+    assert erasure.CUSTOMER_MATCH == customer_match.NAME
