@@ -25,15 +25,15 @@ from app.db.models import Customer, OneTimeCode
 from app.db.types import utcnow
 from app.decision.checks.customer_match import match_customer
 from app.decision.checks.instruction_kind import instruction_kind
+from app.decision.checks.one_time_code import one_time_code
 from app.decision.checks.replay import Fingerprints, check_replay, fingerprints, remember
-from app.decision.checks.service_scope import authorisable, service_scope
+from app.decision.checks.service_scope import service_scope
 from app.decision.policy import assurance_of, decide
 from app.decision.rules import Rules, load_rules
 from app.delivery.outbox import enqueue
 from app.errors import StoreUnavailable
 from app.records.verdicts import record_verdict, recorded_for_bytes, verdict_for_bytes
-from app.registry.codes import NAME as CODE_CHECK
-from app.registry.codes import check_codes, code_key, consume, link_to_verdict
+from app.registry.codes import code_key, link_to_verdict
 from app.registry.lookalikes import driver_lookup, imitated_domain
 from app.settings import Settings
 from app.signing import VerdictSigner
@@ -261,8 +261,14 @@ class DecisionService:
         findings.append(instruction_kind(wanted))
         findings.append(service_scope(wanted, match.stated, match.mentioned, sender))
         findings.append(check_replay(session, prints))
-        code_finding, code = self._one_time_code(
-            session, instruction, match.customer, findings, consume_code
+        code_finding, code = one_time_code(
+            session,
+            instruction,
+            match.customer,
+            findings,
+            assurance_of(findings, self.rules),
+            self.code_key,
+            consume_code,
         )
         if code_finding is not None:
             findings.append(code_finding)
@@ -288,63 +294,6 @@ class DecisionService:
             },
             code,
         )
-
-    def _one_time_code(
-        self,
-        session: Session,
-        instruction: Instruction,
-        customer: Customer | None,
-        findings: list[Finding],
-        consume_code: bool,
-    ) -> tuple[Finding | None, OneTimeCode | None]:
-        """The one-time-code finding for the codes in the message, and the code it used."""
-        if not instruction.codes:
-            return None, None
-        if (
-            customer is None
-            or assurance_of(findings, self.rules) != "authenticated"
-            or not authorisable(findings)
-        ):
-            # Only a message that authenticates as the customer may try a code: spoofed
-            # mail neither guesses codes nor locks the customer's code checking. And a
-            # code authorises only a recognised request about the customer's own services.
-            return Finding(
-                CODE_CHECK,
-                "unchecked",
-                "The message carries a one-time code, but a code counts only in a message "
-                "that authenticates as the customer, asks for what the catalogue recognises "
-                "and is about the customer's own services only; it was neither checked nor "
-                "used.",
-            ), None
-        if self.code_key is None:
-            return Finding(
-                CODE_CHECK,
-                "error",
-                "The message carries a one-time code, but no secret key is configured to "
-                "check it; an agent should verify the instruction another way.",
-            ), None
-        # Codes expire in real time, whatever clock the mail checks are judged against.
-        now = utcnow()
-        checked = check_codes(
-            session,
-            customer,
-            instruction.codes,
-            self.code_key,
-            now,
-            channel="mail",
-            record_failures=consume_code,
-        )
-        if checked.code is None or not consume_code:
-            return checked.finding, None
-        if not consume(session, checked.code, now):
-            # Another message used the same code between our check and now.
-            return Finding(
-                CODE_CHECK,
-                "fail",
-                f"The one-time code given for customer {customer.login} has already been "
-                "used; ask the customer for a fresh code from the Customer Panel.",
-            ), None
-        return checked.finding, checked.code
 
     def _recent_change(self, customer: Customer | None) -> date | None:
         """The day the customer's panel address changed, if within the recent window."""
