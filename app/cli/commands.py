@@ -13,7 +13,6 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from app.errors import ConfigError
 from app.sysexits import EX_DATAERR, EX_OK
 
 if TYPE_CHECKING:
@@ -22,19 +21,10 @@ if TYPE_CHECKING:
 
 
 def prepare_store(settings: Settings) -> None:
-    """Migrate the embedded SQLite file; refuse to start on an outdated PostgreSQL."""
-    from app.db.engine import make_engine
-    from app.db.migrate import current_revision, head_revision, upgrade
+    """app.db.migrate.prepare_store (imported here: alembic is heavy, see above)."""
+    from app.db.migrate import prepare_store as migrate_or_refuse
 
-    engine = make_engine(settings.database_url)
-    if engine.dialect.name == "sqlite":
-        upgrade(engine)
-    elif current_revision(engine) != head_revision():
-        raise ConfigError(
-            "INTAKEGUARD_DATABASE_URL: the database schema is not current; run "
-            "`intakeguard db upgrade` once before starting the service"
-        )
-    engine.dispose()
+    migrate_or_refuse(settings)
 
 
 def db_upgrade(settings: Settings, args: argparse.Namespace) -> int:

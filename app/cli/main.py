@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from app.cli import commands
 from app.errors import ConfigError, Conflict, InvalidInput, StoreUnavailable
-from app.sysexits import EX_CONFIG, EX_DATAERR, EX_IOERR, EX_NOPERM, EX_OK, EX_TEMPFAIL, EX_USAGE
+from app.sysexits import EX_CONFIG, EX_DATAERR, EX_IOERR, EX_OK, EX_TEMPFAIL, EX_USAGE
 
 if TYPE_CHECKING:
     from app.server.worker_role import WorkerRole
@@ -305,20 +305,9 @@ def _run(settings: Settings, *, http: bool, smtp: bool, argv: Sequence[str] | No
 
 def _pipe(settings: Settings, args: argparse.Namespace) -> int:
     """One message from stdin; sysexits tell the mail server what to do with it."""
-    from app.server import serving
-    from mailhook.errors import RefusedCredentials, TemporaryFailure, UnusableMessage
-    from mailhook.message import Channel, Envelope, parse_message
-    from mailhook.tracing import new_request_id, request_id
+    from app.server import pipe
 
-    request_id.set(new_request_id("pipe"))
-
-    raw = sys.stdin.buffer.read(settings.max_message_bytes + 1)
-    if len(raw) > settings.max_message_bytes:
-        print(
-            f"intakeguard: message larger than {settings.max_message_bytes} bytes", file=sys.stderr
-        )
-        return EX_DATAERR
-    envelope = Envelope(
+    envelope = pipe.Envelope(
         client_ip=args.client_ip,
         helo=args.helo,
         mail_from=args.sender,
@@ -326,22 +315,7 @@ def _pipe(settings: Settings, args: argparse.Namespace) -> int:
         # The local MTA runs the pipe: the message reached us through our own server.
         trusted_hop=True,
     )
-    try:
-        message = parse_message(raw, envelope, Channel.PIPE)
-        if not settings.api_url:
-            commands.prepare_store(settings)
-        receipt = serving.deliver(serving.make_handoff(settings), message)
-    except UnusableMessage as exc:
-        print(f"intakeguard: unusable message: {exc}", file=sys.stderr)
-        return EX_DATAERR
-    except TemporaryFailure as exc:
-        print(f"intakeguard: temporary failure, retry later: {exc}", file=sys.stderr)
-        return EX_TEMPFAIL
-    except RefusedCredentials as exc:
-        print(f"intakeguard: {exc}; check INTAKEGUARD_API_TOKEN", file=sys.stderr)
-        return EX_NOPERM
-    print(f"recorded {receipt.verdict_id}: {receipt.decision}")
-    return EX_OK
+    return pipe.receive(settings, envelope)
 
 
 if __name__ == "__main__":
