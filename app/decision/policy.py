@@ -13,7 +13,8 @@ from mailhook.findings import Finding
 from mailhook.instructions import ASSURANCE_LEVELS, InstructionKind
 
 DECISIONS = ("accepted", "rejected", "review", "otp_required", "postal_required")
-# Why a message falls short of a level, by the level it reaches (DESIGN.md, Verdict).
+# Why a message falls short of a level, by the level it reaches (docs/architecture.md,
+# "The verdict").
 _SHORT_BECAUSE = {
     "none": "the sender is not the address registered in the Customer Panel for it",
     "asserted": "the sender's domain does not prove that it sent it (no DMARC-aligned SPF "
@@ -29,12 +30,13 @@ class Decision:
 
 
 def assurance_of(findings: list[Finding], rules: Rules) -> str:
-    """How sure we are that the registered customer sent the message (DESIGN.md).
+    """How sure we are that the registered customer sent the message.
 
-    ``asserted``: header From is the registered panel address. ``authenticated``:
-    and the From domain authenticates it (DMARC-aligned SPF or DKIM, possibly through a
-    trusted upstream result or ARC sealer), with no finding that blocks. ``authorized``:
-    authenticated, and it carries a valid, unused one-time code of that customer.
+    The levels, as docs/architecture.md ("The verdict") draws them. ``asserted``: header
+    From is the registered panel address. ``authenticated``: and the From domain
+    authenticates it (DMARC-aligned SPF or DKIM, possibly through a trusted upstream
+    result or ARC sealer), with no finding that blocks. ``authorized``: authenticated,
+    and it carries a valid, unused one-time code of that customer.
     """
     results = {f.name: f.result for f in findings}
     if results.get("customer-match") != "pass":

@@ -72,7 +72,7 @@ class Policy:
     findings: dict[str, str]
     shortfall: str
     # Its only legal value: a request the catalogue does not recognise is held for
-    # review (instruction-kind none). Kept for app/policy.py until the decision reads
+    # review (instruction-kind none). Kept for app/decision/policy.py until the decision reads
     # the instruction-kind finding instead.
     unrecognised_requires: str = "review"
 

@@ -18,8 +18,8 @@ from mailhook.checks import declare
 from mailhook.findings import Finding
 
 NAME = "one-time-code"
-# "unchecked" and "error" are given by the decision service (app/intake.py): a code in
-# mail that does not authenticate, and no secret key to check one with.
+# "unchecked" and "error" are given by the mail check (app/decision/checks/one_time_code.py):
+# a code in mail that does not authenticate, and no secret key to check one with.
 RESULTS: tuple[str, ...] = ("pass", "fail", "locked", "unchecked", "error")
 declare(NAME, "a one-time code in the message is valid, unused and the customer's", results=RESULTS)
 CODE_DIGITS = 8
