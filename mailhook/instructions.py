@@ -6,6 +6,7 @@ import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 from mailhook.findings import Finding
 from mailhook.identifiers import Identifier, find_identifiers
@@ -26,7 +27,10 @@ from mailhook.services import covered, link_services, services_named
 from mailhook.services import to_a_label as to_a_label
 from mailhook.text import fold
 
-ASSURANCE_LEVELS: tuple[str, ...] = ("none", "asserted", "authenticated", "authorized")
+# How sure we are that the registered customer sent a message, weakest first
+# (app.decision.policy.assurance_of).
+Assurance = Literal["none", "asserted", "authenticated", "authorized"]
+ASSURANCE_LEVELS: tuple[Assurance, ...] = get_args(Assurance)
 # A one-time code from the Customer Panel: 8 digits, shown as "1234-5678".
 CODE_DIGITS = 8
 

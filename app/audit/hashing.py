@@ -8,6 +8,7 @@ all hash through here, so none of them needs another to compute a digest.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 from app.signing import canonical_json
@@ -20,7 +21,7 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def record_digest(record: dict[str, Any]) -> str:
+def record_digest(record: Mapping[str, Any]) -> str:
     """SHA-256 of a record's canonical JSON: what an entry commits to about a row."""
     return sha256_hex(canonical_json(record))
 

@@ -9,10 +9,10 @@ from datetime import date
 from app.decision.checks import instruction_kind, service_scope
 from app.decision.checks.instruction_kind import described
 from app.decision.rules import Policy, Rules
+from app.verdict_types import ASSURANCE_LEVELS, Assurance, Decision
 from mailhook.findings import Finding
-from mailhook.instructions import ASSURANCE_LEVELS, InstructionKind
+from mailhook.instructions import InstructionKind
 
-DECISIONS = ("accepted", "rejected", "review", "otp_required", "postal_required")
 # Why a message falls short of a level, by the level it reaches (docs/architecture.md,
 # "The verdict").
 _SHORT_BECAUSE = {
@@ -24,12 +24,14 @@ _SHORT_BECAUSE = {
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
-    decision: str
+class Outcome:
+    """A decision and the sentences that explain it."""
+
+    decision: Decision
     reasons: tuple[str, ...]
 
 
-def assurance_of(findings: list[Finding], rules: Rules) -> str:
+def assurance_of(findings: list[Finding], rules: Rules) -> Assurance:
     """How sure we are that the registered customer sent the message.
 
     The levels, as docs/architecture.md ("The verdict") draws them. ``asserted``: header
@@ -67,7 +69,7 @@ class _Case:
 
     findings: list[Finding]
     wanted: tuple[InstructionKind, ...]
-    assurance: str
+    assurance: Assurance
     policy: Policy
     # The level the kinds need, and the reasons it was raised (a recent panel change).
     required: str
@@ -87,10 +89,10 @@ class _Case:
 def decide(
     findings: list[Finding],
     kinds: tuple[str, ...],
-    assurance: str,
+    assurance: Assurance,
     rules: Rules,
     panel_email_changed: date | None = None,
-) -> Decision:
+) -> Outcome:
     """Apply the policy: the first of _STEPS that applies decides, else the shortfall.
 
     ``panel_email_changed`` is the day the customer's panel address was changed, when
@@ -107,24 +109,24 @@ def decide(
     return _shortfall(case)
 
 
-def _rejecting(case: _Case) -> Decision | None:
+def _rejecting(case: _Case) -> Outcome | None:
     """A finding the policy rejects wins over everything."""
     reasons = tuple(f.reason for f in case.findings if case.action(f) == "reject")
-    return Decision("rejected", reasons) if reasons else None
+    return Outcome("rejected", reasons) if reasons else None
 
 
-def _reviewing(case: _Case) -> Decision | None:
+def _reviewing(case: _Case) -> Outcome | None:
     """Then one it holds for an agent."""
     reasons = tuple(f.reason for f in case.findings if case.action(f) == "review")
-    return Decision("review", reasons) if reasons else None
+    return Outcome("review", reasons) if reasons else None
 
 
-def _postal(case: _Case) -> Decision | None:
+def _postal(case: _Case) -> Outcome | None:
     """A kind accepted only on paper, whatever the mail proves."""
     postal = [kind for kind in case.wanted if kind.postal_only]
     if not postal:
         return None
-    return Decision(
+    return Outcome(
         "postal_required",
         (
             f"{postal[0].title} is accepted only on signed documents sent by post; "
@@ -133,18 +135,18 @@ def _postal(case: _Case) -> Decision | None:
     )
 
 
-def _unrecognised(case: _Case) -> Decision | None:
+def _unrecognised(case: _Case) -> Outcome | None:
     """Nothing recognised is nothing to accept: held, even without the instruction-kind
     finding (the decision is then taken on findings that lack it)."""
     if case.wanted:
         return None
-    return Decision("review", (instruction_kind.instruction_kind(()).reason,))
+    return Outcome("review", (instruction_kind.instruction_kind(()).reason,))
 
 
-def _requirement_met(case: _Case) -> Decision | None:
+def _requirement_met(case: _Case) -> Outcome | None:
     if ASSURANCE_LEVELS.index(case.assurance) < ASSURANCE_LEVELS.index(case.required):
         return None
-    return Decision(
+    return Outcome(
         "accepted",
         (
             f"The message asks for {case.what} and carries the {case.required} level it "
@@ -154,10 +156,10 @@ def _requirement_met(case: _Case) -> Decision | None:
     )
 
 
-def _code_closes_the_gap(case: _Case) -> Decision | None:
+def _code_closes_the_gap(case: _Case) -> Outcome | None:
     if (case.required, case.assurance) != ("authorized", "authenticated"):
         return None
-    return Decision(
+    return Outcome(
         "otp_required",
         (
             f"The message asks for {case.what}, which needs a one-time code; ask the customer "
@@ -167,8 +169,8 @@ def _code_closes_the_gap(case: _Case) -> Decision | None:
     )
 
 
-def _shortfall(case: _Case) -> Decision:
-    return Decision(
+def _shortfall(case: _Case) -> Outcome:
+    return Outcome(
         "rejected" if case.policy.shortfall == "reject" else "review",
         (
             f"The message asks for {case.what}, which needs the {case.required} level, but it "
@@ -180,7 +182,7 @@ def _shortfall(case: _Case) -> Decision:
 
 
 # The order of the decision, declared once; the shortfall decides when none applies.
-_STEPS: tuple[Callable[[_Case], Decision | None], ...] = (
+_STEPS: tuple[Callable[[_Case], Outcome | None], ...] = (
     _rejecting,
     _reviewing,
     _postal,

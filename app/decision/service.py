@@ -37,6 +37,7 @@ from app.registry.codes import code_key, link_to_verdict
 from app.registry.lookalikes import driver_lookup, imitated_domain
 from app.settings import Settings
 from app.signing import VerdictSigner
+from app.verdict_types import Verdict as VerdictJson
 from mailhook.checks import run_pipeline
 from mailhook.context import CheckContext, TrustConfig
 from mailhook.dns import Resolver
@@ -102,7 +103,7 @@ class DecisionService:
             identifier_key=signing_key,
         )
 
-    def submit(self, message: InboundMessage) -> dict[str, Any]:
+    def submit(self, message: InboundMessage) -> VerdictJson:
         """Decide on ``message`` and record the verdict.
 
         Raises TemporaryFailure when a check could not get an answer (DNS timeout,
@@ -174,7 +175,7 @@ class DecisionService:
         )
         return verdict
 
-    def _recorded(self, message: InboundMessage) -> dict[str, Any] | None:
+    def _recorded(self, message: InboundMessage) -> VerdictJson | None:
         with store_errors():
             # A bare connection answers the usual "never seen" at a fraction of the cost of
             # a session loading a verdict; only a retransmission needs the second step.

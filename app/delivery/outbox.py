@@ -19,7 +19,7 @@ import logging
 import random
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -66,7 +66,7 @@ _HOPELESS: tuple[type[Exception], ...] = (httpx.InvalidURL, UnicodeError)
 _ERROR_LIMIT = 500
 
 
-def enqueue(session: Session, event: str, data: dict[str, Any]) -> str:
+def enqueue(session: Session, event: str, data: Mapping[str, Any]) -> str:
     """Add ``event`` in the caller's transaction; returns the event id."""
     if event not in EVENTS:
         raise ValueError(f"unknown outbox event {event!r}; add it to app.delivery.webhooks.EVENTS")

@@ -33,7 +33,6 @@ from app.settings import ENV_PREFIX
 
 # Events a subscription may ask for; "*" asks for all of them, present and future.
 EVENTS: tuple[str, ...] = ("verdict.recorded", "verdict.reviewed", "verdict.action_recorded")
-DECISIONS = ("accepted", "rejected", "review", "otp_required", "postal_required")
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a public prefix, not a secret
 # Caller-chosen secrets: long enough to resist guessing, printable so they fit in config.
 _SECRET = re.compile(r"^[\x21-\x7e]{24,200}$")

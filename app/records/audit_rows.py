@@ -13,7 +13,7 @@ that; this check makes every other edit of these tables show.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -44,7 +44,9 @@ class RecordedTable:
     subject: Callable[[Any], str]
 
 
-def _digest_differs(key: str, record: Callable[[Any], dict[str, Any]]) -> Callable[..., str | None]:
+def _digest_differs(
+    key: str, record: Callable[[Any], Mapping[str, Any]]
+) -> Callable[..., str | None]:
     def differs(row: Any, payload: dict[str, Any]) -> str | None:
         return None if record_digest(record(row)) == payload.get(key) else "was changed"
 

@@ -7,7 +7,7 @@ import binascii
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, Row, bindparam, insert, select
 from sqlalchemy.orm import Session
@@ -17,6 +17,7 @@ from app.db.models import StoredMessage, Verdict, table_of
 from app.db.types import iso_z, utcnow
 from app.errors import InvalidInput, NotFound
 from app.signing import VerdictSigner
+from app.verdict_types import Verdict as VerdictJson
 from mailhook.message import InboundMessage
 
 MAX_PAGE = 200
@@ -27,7 +28,7 @@ _MAX_SEQ = 2**63 - 1
 
 def record_verdict(
     session: Session, message: InboundMessage, body: dict[str, Any], signer: VerdictSigner
-) -> dict[str, Any]:
+) -> VerdictJson:
     """Store the raw message (once per SHA-256) and the signed verdict; return its JSON."""
     body = _storable(body)
     now = utcnow()
@@ -77,7 +78,7 @@ def record_verdict(
         ],
     )
     chain.append(session, "verdict", verdict["id"], verdict_entry(verdict, message.sha256))
-    return verdict
+    return cast(VerdictJson, verdict)
 
 
 def verdict_entry(verdict: dict[str, Any], message_sha256: str) -> dict[str, Any]:
@@ -119,7 +120,7 @@ def recorded_for_bytes(connection: Connection, sha256: str) -> bool:
     return connection.execute(_ANY_FOR_BYTES, {"sha256": sha256}).first() is not None
 
 
-def verdict_for_bytes(session: Session, sha256: str) -> dict[str, Any] | None:
+def verdict_for_bytes(session: Session, sha256: str) -> VerdictJson | None:
     """The verdict first recorded for these exact message bytes, if any."""
     row = session.scalar(
         select(Verdict).where(Verdict.message_sha256 == sha256).order_by(Verdict.seq).limit(1)
@@ -148,11 +149,11 @@ _SIGNED_FIELDS = (
 )
 
 
-def as_json(row: Verdict) -> dict[str, Any]:
+def as_json(row: Verdict) -> VerdictJson:
     """The verdict exactly as signed (``recorded_at`` keeps its recorded form)."""
     verdict = {name: getattr(row, name) for name in _SIGNED_FIELDS}
     verdict["recorded_at"] = iso_z(row.recorded_at)
-    return verdict
+    return cast(VerdictJson, verdict)
 
 
 def find_verdict(session: Session, verdict_id: str) -> Verdict:
@@ -177,7 +178,7 @@ _SIGNED_COLUMNS = (_TABLE.c.seq, *(_TABLE.c[name] for name in _SIGNED_FIELDS))
 _BY_ID = select(*_SIGNED_COLUMNS).where(_TABLE.c.id == bindparam("id"))
 
 
-def get_verdict(session: Session | Connection, verdict_id: str) -> dict[str, Any]:
+def get_verdict(session: Session | Connection, verdict_id: str) -> VerdictJson:
     """The verdict with public id ``verdict_id`` exactly as signed; NotFound when none."""
     row = session.execute(_BY_ID, {"id": _canonical_id(verdict_id)}).first()
     if row is None:
@@ -187,7 +188,7 @@ def get_verdict(session: Session | Connection, verdict_id: str) -> dict[str, Any
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    items: list[dict[str, Any]]
+    items: list[VerdictJson]
     next_cursor: str | None
 
 
@@ -218,11 +219,11 @@ def list_verdicts(
     return Page(items=[_signed_json(row) for row in rows], next_cursor=next_cursor)
 
 
-def _signed_json(row: Row[Any]) -> dict[str, Any]:
+def _signed_json(row: Row[Any]) -> VerdictJson:
     """as_json of a row of _SIGNED_COLUMNS, read by position (cheaper than by name)."""
     verdict: dict[str, Any] = dict(zip(_SIGNED_FIELDS, row[1:], strict=True))
     verdict["recorded_at"] = iso_z(verdict["recorded_at"])
-    return verdict
+    return cast(VerdictJson, verdict)
 
 
 def _encode_cursor(seq: int) -> str:

@@ -15,6 +15,7 @@ from app.db.types import utcnow
 from app.decision.checks.service_scope import authorisable
 from app.registry.codes import NAME as CODE_CHECK
 from app.registry.codes import check_codes, consume
+from app.verdict_types import Assurance
 from mailhook.findings import Finding
 from mailhook.instructions import Instruction
 
@@ -24,7 +25,7 @@ def one_time_code(
     instruction: Instruction,
     customer: Customer | None,
     findings: list[Finding],
-    assurance: str,
+    assurance: Assurance,
     code_key: bytes | None,
     consume_code: bool,
 ) -> tuple[Finding | None, OneTimeCode | None]:

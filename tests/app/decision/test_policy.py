@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.db.models import Customer, FailedCodeAttempt
 from app.decision.checks.instruction_kind import instruction_kind
-from app.decision.policy import Decision, assurance_of, decide
+from app.decision.policy import Outcome, assurance_of, decide
 from app.decision.rules import Rules, load_rules
 from app.decision.service import DecisionService
 from app.registry.codes import MAX_FAILED_ATTEMPTS, issue_code
@@ -82,7 +82,7 @@ def one_sentence(text: str) -> bool:
     return text[:1].isupper() and text.endswith(".") and not re.search(r"[.!?]\s+[A-Z]", text)
 
 
-def assert_sentences(decision: Decision) -> None:
+def assert_sentences(decision: Outcome) -> None:
     assert decision.reasons, decision
     for reason in decision.reasons:
         assert one_sentence(reason), reason
