@@ -5,34 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import Customer
+from app.decision.checks.customer_identifier import customer_identifier, identified_customers
 from app.decision.named_services import Named, resolve
 from app.registry.customers import customers_by_login, customers_by_panel_email
-from app.registry.identifiers import identifier_hash
 from mailhook.addresses import mask_address
 from mailhook.checks import declare
 from mailhook.findings import Finding
-from mailhook.identifiers import Identifier
 from mailhook.instructions import Instruction
 
 NAME = "customer-match"
 RESULTS: tuple[str, ...] = ("pass", "fail", "ambiguous", "none")
-# The PESEL / NIP / REGON a message gives, compared with the registry's keyed hashes.
-IDENTIFIER_CHECK = "customer-identifier"
-IDENTIFIER_RESULTS: tuple[str, ...] = ("pass", "mismatch", "none", "unchecked")
 declare(
     NAME, "the sender is the panel address of the customer the message is about", results=RESULTS
 )
-declare(
-    IDENTIFIER_CHECK,
-    "a PESEL, NIP or REGON given belongs to the customer the message names",
-    results=IDENTIFIER_RESULTS,
-)
-# Each identifier costs one indexed lookup; a message listing more is not a customer's.
-MAX_IDENTIFIERS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +58,10 @@ def match_customer(
         customers_by_login(session, instruction.logins),
         key=lambda c: instruction.logins.index(c.login),
     )
-    identified = _identified(session, instruction.identifiers, identifier_key)
+    identified = identified_customers(session, instruction.identifiers, identifier_key)
     logins = [c.login for c in _unique_customers([*holders, *by_login])]
     finding = (
-        _identifier_finding(instruction, identifier_key, identified, logins)
+        customer_identifier(instruction, identifier_key, identified, logins)
         if instruction.identifiers
         else None
     )
@@ -216,91 +204,4 @@ def _match_sender(session: Session, sender: str, services: tuple[str, ...]) -> M
             "registered service or login; ask the customer to write from the address "
             "registered in the Customer Panel.",
         ),
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class _Identified:
-    """A customer an identifier in the message belongs to, and the kinds that say so."""
-
-    customer: Customer
-    kinds: list[str]
-
-
-def _identified(
-    session: Session, identifiers: tuple[Identifier, ...], key: bytes | None
-) -> list[_Identified]:
-    """Customers identifiers in the message belong to (each to exactly one), in order."""
-    if key is None:
-        return []
-    found: dict[str, _Identified] = {}
-    for identifier in identifiers[:MAX_IDENTIFIERS]:
-        column = getattr(Customer, f"{identifier.kind.value}_hash")
-        rows = list(
-            session.scalars(
-                select(Customer).where(column == identifier_hash(key, identifier)).limit(2)
-            )
-        )
-        # A NIP or REGON registered on several accounts of one company tells nothing.
-        if len(rows) == 1:
-            entry = found.setdefault(rows[0].login, _Identified(rows[0], []))
-            if identifier.kind.value not in entry.kinds:
-                entry.kinds.append(identifier.kind.value)
-    return list(found.values())
-
-
-def _kinds(kinds: list[str]) -> str:
-    """The kinds as a reason names them ("NIP, PESEL and REGON"); never the numbers."""
-    names = [kind.upper() for kind in kinds]
-    return " and ".join(filter(None, [", ".join(names[:-1]), names[-1]]))
-
-
-def _identifier_finding(
-    instruction: Instruction,
-    key: bytes | None,
-    identified: list[_Identified],
-    named: list[str],
-) -> Finding:
-    """What the identifiers say about the customer; ``named``: logins services/logins name."""
-    given = _kinds(instruction.identifier_kinds())
-    if key is None:
-        return Finding(
-            IDENTIFIER_CHECK,
-            "unchecked",
-            f"The message gives a {given}, but no secret key is configured to compare it "
-            "with the registry; it was not used to find the customer.",
-        )
-    if not identified:
-        return Finding(
-            IDENTIFIER_CHECK,
-            "none",
-            f"The message gives a {given} that belongs to no single registered customer; "
-            "it was not used to find the customer.",
-        )
-    strangers = [entry for entry in identified if entry.customer.login not in named]
-    if named and strangers:
-        stranger = strangers[0]
-        return Finding(
-            IDENTIFIER_CHECK,
-            "mismatch",
-            f"The message gives a {_kinds(stranger.kinds)} registered for customer "
-            f"{stranger.customer.login}, but names services or the login of customer "
-            f"{', '.join(named)}; an agent should confirm with the customer which account "
-            "the instruction is about.",
-        )
-    if len(identified) > 1:
-        return Finding(
-            IDENTIFIER_CHECK,
-            "mismatch",
-            "The message gives identifiers of several customers ("
-            + ", ".join(entry.customer.login for entry in identified)
-            + "); an agent should confirm with the customer which account the instruction "
-            "is about.",
-        )
-    only = identified[0]
-    return Finding(
-        IDENTIFIER_CHECK,
-        "pass",
-        f"The message gives the {_kinds(only.kinds)} registered for customer "
-        f"{only.customer.login}.",
     )
