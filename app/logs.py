@@ -26,9 +26,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
-from app.errors import InvalidInput
-from app.identifiers import IdentifierKind, normalise
-from mailhook.identifiers import find_identifiers
+from mailhook.identifiers import IdentifierKind, find_identifiers, valid
 from mailhook.tracing import request_id, safe_request_id
 
 # Attributes every LogRecord has; anything else on a record came in through ``extra=``.
@@ -64,11 +62,10 @@ def redact(text: str) -> str:
 
 def _redact_number(match: re.Match[str]) -> str:
     for kind in (IdentifierKind.PESEL, IdentifierKind.NIP, IdentifierKind.REGON):
-        try:
-            normalise(kind, match.group())
-        except InvalidInput:
-            continue
-        return f"[{kind.value}]"
+        # The digits as app.registry.identifiers.normalise reads them (spaces and hyphens
+        # dropped), checked by the same rules; logging stays below the registry.
+        if valid(kind, match.group().replace(" ", "").replace("-", "")):
+            return f"[{kind.value}]"
     return match.group()
 
 
@@ -151,7 +148,7 @@ def _extras(record: logging.LogRecord) -> dict[str, Any]:
 
 def configure_logging(log_format: str, level: str, worker: int | None = None) -> None:
     """Send every logger, uvicorn's included, to stderr in ``log_format`` at ``level``;
-    each line of a worker process (app.workers) carries its number as ``worker``."""
+    each line of a worker process (app.server.supervisor) carries its number as ``worker``."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     handler.addFilter(RequestIdFilter())

@@ -5,7 +5,7 @@ Everything is registered once, at first import, in prometheus_client's default r
 live in the database (audit chain length, outbox backlog) are read when scraped, from
 the store last bound with ``bind_store``, so every replica reports the shared truth.
 
-The worker processes of ``intakeguard serve --workers N`` (app.workers) run in
+The worker processes of ``intakeguard serve --workers N`` (app.server.supervisor) run in
 prometheus_client's multiprocess mode: PROMETHEUS_MULTIPROC_DIR, set by the supervisor
 before they start, holds each process's counters in a file of its own, and a scrape,
 whichever worker answers it, adds them all up (``exposition_registry``).
@@ -124,7 +124,8 @@ class _StoreCollector(Collector):
             if pending is not None:
                 yield _gauge("outbox_backlog", "Deliveries waiting in the outbox.", pending)
         if engine is not None:
-            # Entries are numbered from 1 without gaps (app.audit), so the highest is the length.
+            # Entries are numbered from 1 without gaps (app.audit.chain), so the highest is
+            # the length.
             length = _scalar(engine, "SELECT coalesce(max(seq), 0) FROM audit_entries")
             if length is not None:
                 yield _gauge("audit_chain_length", "Entries in the audit hash chain.", length)

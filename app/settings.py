@@ -19,6 +19,7 @@ from pydantic_settings import (
 )
 
 from app.errors import ConfigError
+from app.mailboxes import check_mailbox
 from mailhook.context import TrustConfig
 from mailhook.domains import normalise_domain
 
@@ -80,7 +81,7 @@ class Settings(BaseSettings):
     # json or text; unset: json for serve/api/smtp, text for one-shot commands (app.logs).
     log_format: str | None = None
     # Processes `intakeguard serve` runs, each with the API and the SMTP receiver on the
-    # same ports (app.workers); "auto" = one per CPU core. 1 = one process, no supervisor.
+    # same ports (app.server.supervisor); "auto" = one per CPU core. 1 = one process, no supervisor.
     workers: int = Field(default=1, ge=1, le=64)
     # On SIGTERM, how long SMTP transactions and HTTP requests in flight may take to finish.
     shutdown_grace_seconds: float = Field(default=30.0, ge=0, le=3600)
@@ -98,7 +99,7 @@ class Settings(BaseSettings):
     alert_smtp_relay: str | None = None
     alert_from: str | None = None
     alert_interval_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
-    # Raw messages older than this are emptied by app.retention; verdicts and hashes stay.
+    # Raw messages older than this are emptied by app.records.retention; verdicts and hashes stay.
     raw_retention_days: int = Field(default=90, ge=1, le=36500)
 
     @field_validator(
@@ -226,8 +227,6 @@ class Settings(BaseSettings):
     @field_validator("alert_from")
     @classmethod
     def _alert_from(cls, value: str | None) -> str | None:
-        from app.alerts import check_mailbox  # app.alerts imports this module
-
         return check_mailbox(value) if value is not None else None
 
     @classmethod

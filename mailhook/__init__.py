@@ -1,1 +1,42 @@
-"""The mail side of intakeguard: canonical messages, checks and instruction extraction."""
+"""The mail side of intakeguard: canonical messages, checks and instruction extraction.
+
+It never imports ``app`` (an import-linter contract in pyproject.toml). What ``app`` may
+use is the modules named in ``__all__``, each through the names it does not mark private
+(tests/app/test_mailhook_surface.py holds ``app`` to this list):
+
+- the canonical message and its doors: ``message`` (InboundMessage, Envelope, Channel,
+  parse_message), ``handoff`` (the Handoff protocol a door calls, and its Receipt),
+  ``smtp`` and ``receiver`` (the SMTP door), ``tracing`` (request ids);
+- the checks: ``checks`` (the pipeline, ``declare`` for a check run elsewhere,
+  ``declared``), ``findings`` (Finding), ``context`` (CheckContext, TrustConfig),
+  ``dns`` (the resolver the checks share);
+- instruction extraction: ``instructions`` (Instruction, the catalogue's kinds),
+  ``patterns`` (catalogue patterns), ``text``;
+- what the registry shares with mail: ``addresses``, ``domains``, ``confusables``,
+  ``identifiers`` (PESEL, NIP, REGON checksums);
+- ``errors`` (the root MailhookError and its tree) and ``metrics``.
+
+Everything else (``parts``, ``htmltext``, ``normalise``, ``services``, ``smtp_data``,
+the modules of ``checks`` …) is internal to the mail side.
+"""
+
+__all__ = [
+    "addresses",
+    "checks",
+    "confusables",
+    "context",
+    "dns",
+    "domains",
+    "errors",
+    "findings",
+    "handoff",
+    "identifiers",
+    "instructions",
+    "message",
+    "metrics",
+    "patterns",
+    "receiver",
+    "smtp",
+    "text",
+    "tracing",
+]

@@ -1,7 +1,7 @@
 """PESEL, NIP and REGON in message text: checksums, and a value that never shows itself.
 
 The checksum rules are pure functions here so the mail side can recognise a number a
-customer writes without importing ``app``; ``app.identifiers`` builds the registry's
+customer writes without importing ``app``; ``app.registry.identifiers`` builds the registry's
 keyed hashes on top of them.
 """
 

@@ -6,6 +6,7 @@ import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 from mailhook.findings import Finding
 from mailhook.identifiers import Identifier, find_identifiers
@@ -26,7 +27,10 @@ from mailhook.services import address_domains, covered, link_services, services_
 from mailhook.services import to_a_label as to_a_label
 from mailhook.text import fold, respelled, spelt_out_joined
 
-ASSURANCE_LEVELS: tuple[str, ...] = ("none", "asserted", "authenticated", "authorized")
+# How sure we are that the registered customer sent a message, weakest first
+# (app.decision.policy.assurance_of).
+Assurance = Literal["none", "asserted", "authenticated", "authorized"]
+ASSURANCE_LEVELS: tuple[Assurance, ...] = get_args(Assurance)
 # A one-time code from the Customer Panel: 8 digits, shown as "1234-5678".
 CODE_DIGITS = 8
 
@@ -94,7 +98,7 @@ class InstructionKind:
     requires: str
     postal_only: bool = False
     # It changes or ends a service (a domain, a server): the message must name which one
-    # of the sender's (app.service_scope).
+    # of the sender's (app.decision.checks.service_scope).
     acts_on_service: bool = False
 
 

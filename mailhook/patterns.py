@@ -1,7 +1,7 @@
 """What extraction needs of a compiled catalogue pattern, whichever engine compiled it.
 
 The operator's patterns in ``rules/instructions.toml`` are compiled by the rules loader
-on a linear-time engine (RE2, ``app/regex_safety.py``); mailhook only scans text with
+on a linear-time engine (RE2, ``app/decision/regex_safety.py``); mailhook only scans text with
 them and does not depend on that engine.
 """
 

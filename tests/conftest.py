@@ -16,7 +16,7 @@ from app.api import build_service, create_app
 from app.db.engine import make_engine
 from app.db.migrate import upgrade
 from app.db.models import Base
-from app.intake import DecisionService
+from app.decision.service import DecisionService
 from app.settings import Settings
 from mailhook.checks import _dkim_patches
 from tests.dns_server import FixtureDnsServer

@@ -378,7 +378,8 @@ def intakeguard_command(user: str, workdir: Path) -> list[str]:
     (shim_site / "intakeguard-site.pth").write_text(f"import site; site.addsitedir({ours!r})\n")
     script = venv / "bin" / "intakeguard"
     script.write_text(
-        f"#!{venv / 'bin' / 'python'}\nimport sys\nfrom app.cli import main\nsys.exit(main())\n"
+        f"#!{venv / 'bin' / 'python'}\nimport sys\n"
+        "from app.cli.main import main\nsys.exit(main())\n"
     )
     script.chmod(0o755)
     workdir.chmod(0o755)

@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
 RULES = REPO / "rules"
 SECRET_KEY = "test-secret-key-0123456789abcdef0123456789"
-# The instruction kinds of the default catalogue (DESIGN.md), in catalogue order.
+# The instruction kinds of the default catalogue (rules/), in catalogue order.
 DEFAULT_KINDS = (
     "inquiry",
     "invoice_duplicate",

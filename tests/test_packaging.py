@@ -30,7 +30,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from app.rules import load_rules
+from app.decision.rules import load_rules
 from tests.dns_server import FixtureDnsServer
 from tests.support import (
     ADMIN_TOKEN,

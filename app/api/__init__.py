@@ -13,7 +13,7 @@ from app.api.routes import audit as audit_routes
 from app.api.routes import codes, customers, documents, messages, system, verdicts, verifications
 from app.api.routes import reviews as review_routes
 from app.api.routes import webhooks as webhook_routes
-from app.intake import DecisionService
+from app.decision.service import DecisionService
 from app.logs import RequestIdMiddleware
 from app.metrics import bind_store
 from app.settings import Settings

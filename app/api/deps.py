@@ -14,7 +14,7 @@ from app.api.problems import Forbidden, Unauthorized
 from app.api.reads import LoopReads
 from app.auth import Principal, admin_principal, token_principal
 from app.db.engine import store_errors
-from app.intake import DecisionService
+from app.decision.service import DecisionService
 from app.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False)

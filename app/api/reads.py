@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine
 from starlette.concurrency import run_in_threadpool
 
 from app.db.engine import READ_ONLY, make_engine, store_errors
-from app.intake import DecisionService
+from app.decision.service import DecisionService
 
 T = TypeVar("T")
 

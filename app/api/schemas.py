@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from app.db.models import Customer
+from app.verdict_types import Assurance, Channel, Decision
 
 
 class ErrorBody(BaseModel):
@@ -86,9 +87,9 @@ class VerdictOut(BaseModel):
     id: str
     message_id: str | None
     recorded_at: str
-    channel: Literal["smtp", "pipe", "api"]
-    decision: Literal["accepted", "rejected", "review", "otp_required", "postal_required"]
-    assurance: Literal["none", "asserted", "authenticated", "authorized"]
+    channel: Channel
+    decision: Decision
+    assurance: Assurance
     customer: str | None
     instruction: InstructionOut
     checks: list[CheckOut]
@@ -112,9 +113,6 @@ class KeySet(BaseModel):
     keys: list[PublicKey]
 
 
-DecisionName = Literal["accepted", "rejected", "review", "otp_required", "postal_required"]
-
-
 class WebhookIn(BaseModel):
     """A ticketing system's subscription."""
 
@@ -124,7 +122,7 @@ class WebhookIn(BaseModel):
     events: list[str] = Field(
         min_length=1, max_length=20, description='e.g. ["verdict.recorded"], or ["*"] for all'
     )
-    decisions: list[DecisionName] | None = Field(
+    decisions: list[Decision] | None = Field(
         default=None, max_length=5, description="Only verdicts with these decisions"
     )
     secret: str | None = Field(

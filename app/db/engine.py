@@ -51,7 +51,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # NORMAL is durable in WAL mode except across power loss of the host itself.
     cursor.execute("PRAGMA synchronous=FULL")
     # Deleted rows are overwritten with zeros, not left in free pages: erasure and
-    # retention (app.retention) must remove personal data from the file itself.
+    # retention (app.records.retention) must remove personal data from the file itself.
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
     # The driver's own implicit BEGIN is deferred and comes only before a write; the
@@ -61,7 +61,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_begin_immediate(connection: Connection) -> None:
     # A deferred transaction reads a snapshot and may find it stale when it first writes:
-    # two appenders would read the same audit chain head (app.audit), and a writer that
+    # two appenders would read the same audit chain head (app.audit.chain), and a writer that
     # read first fails with "database is locked" however long it waits. Taking the write
     # lock at BEGIN serialises writers from their start; SQLite has one writer anyway.
     # Sessions from read_only_sessions() only read: a deferred BEGIN lets them run beside

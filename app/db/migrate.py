@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
@@ -10,7 +11,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-from app.db.engine import store_errors
+from app.db.engine import make_engine, store_errors
+from app.errors import ConfigError
+
+if TYPE_CHECKING:
+    from app.settings import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -35,3 +40,16 @@ def current_revision(engine: Engine) -> str | None:
 
 def head_revision() -> str | None:
     return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
+def prepare_store(settings: Settings) -> None:
+    """Migrate the embedded SQLite file; refuse to start on an outdated PostgreSQL."""
+    engine = make_engine(settings.database_url)
+    if engine.dialect.name == "sqlite":
+        upgrade(engine)
+    elif current_revision(engine) != head_revision():
+        raise ConfigError(
+            "INTAKEGUARD_DATABASE_URL: the database schema is not current; run "
+            "`intakeguard db upgrade` once before starting the service"
+        )
+    engine.dispose()

@@ -96,7 +96,7 @@ class StoredMessage(Base):
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     received_at: Mapped[datetime]
-    # Set when retention (app.retention) emptied ``raw``; the SHA-256 and verdicts stay.
+    # Set when retention (app.records.retention) emptied ``raw``; the SHA-256 and verdicts stay.
     purged_at: Mapped[datetime | None]
 
 
@@ -152,7 +152,7 @@ class OneTimeCode(Base):
 
     id: Mapped[int] = mapped_column(BigIntegerKey, primary_key=True, autoincrement=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
-    # HMAC-SHA256 under a key derived from the secret key (app.codes), never the code.
+    # HMAC-SHA256 under a key derived from the secret key (app.registry.codes), never the code.
     code_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
@@ -218,7 +218,7 @@ class DocumentReceipt(Base):
 
 
 class AuditEntry(Base):
-    """One link of the tamper-evident record (app.audit); rows are only ever inserted."""
+    """One link of the tamper-evident record (app.audit.chain); rows are only ever inserted."""
 
     __tablename__ = "audit_entries"
 
@@ -293,13 +293,13 @@ class WebhookSubscription(Base):
     events: Mapped[list[Any]]
     # Only verdicts with one of these decisions; None for all.
     decisions: Mapped[list[Any] | None]
-    # AES-GCM under a key derived from SECRET_KEY (app.webhooks.SecretBox), never in clear.
+    # AES-GCM under a key derived from SECRET_KEY (app.delivery.webhooks.SecretBox), never in clear.
     secret_sealed: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
 
 
 class OutboxEvent(Base):
-    """An event written in the transaction of what it reports (app.outbox)."""
+    """An event written in the transaction of what it reports (app.delivery.outbox)."""
 
     __tablename__ = "outbox_events"
 
@@ -331,7 +331,7 @@ class OutboxDelivery(Base):
     )
     event_seq: Mapped[int] = mapped_column(ForeignKey("outbox_events.seq"))
     event: Mapped[str] = mapped_column(String(64))
-    # What an alert says (app.alerts.plan_alert); webhooks post the event's data instead.
+    # What an alert says (app.delivery.alerts.plan_alert); webhooks post the event's data instead.
     payload: Mapped[dict[str, Any] | None]
     # pending, delivered or dead.
     status: Mapped[str] = mapped_column(String(10))

@@ -4,113 +4,59 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from mailhook import metrics
+
+# Every check module, imported for its registration (one module per check, named as
+# the check); the registry itself is a leaf they import (mailhook.checks._registry).
+from mailhook.checks import (  # noqa: F401
+    _registry,
+    arc,
+    auto_submitted,
+    date_header,
+    display_name,
+    dkim,
+    dmarc,
+    envelope_from,
+    from_mailbox,
+    header_count,
+    lookalike_domain,
+    message_id,
+    sender_headers,
+    signed_headers,
+    spf,
+    upstream_results,
+)
+from mailhook.checks._registry import (
+    PIPELINE_RESULTS,
+    Check,
+    CheckFunction,
+    Declaration,
+    declare,
+    declared,
+    register,
+    registered,
+)
 from mailhook.context import CheckContext
 from mailhook.errors import TemporaryFailure
 from mailhook.findings import Finding
 from mailhook.message import InboundMessage
 
+__all__ = [
+    "PIPELINE",
+    "PIPELINE_RESULTS",
+    "Check",
+    "CheckFunction",
+    "Declaration",
+    "declare",
+    "declared",
+    "register",
+    "registered",
+    "run_pipeline",
+]
+
 log = logging.getLogger(__name__)
-
-CheckFunction = Callable[[InboundMessage, CheckContext], Finding]
-
-# What the pipeline itself gives for any of its checks: ``temperror`` for temporary
-# trouble the check did not handle, ``error`` for a crash (see run_pipeline).
-PIPELINE_RESULTS: tuple[str, ...] = ("temperror", "error")
-
-
-@dataclass(frozen=True, slots=True)
-class Declaration:
-    """A check's name, what it tests, and every result it can give.
-
-    The policy in ``rules/policy.toml`` may name only these (check, result) pairs: a
-    key naming anything else is a typo that would otherwise load as "ignore".
-    """
-
-    name: str
-    description: str
-    results: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    """A named, side-effect-free test of one property of a message, run by the pipeline."""
-
-    name: str
-    description: str
-    results: tuple[str, ...]
-    run: CheckFunction
-
-
-_REGISTRY: dict[str, Check] = {}
-# Every check, whether the pipeline runs it or it runs elsewhere (extraction, the
-# decision): one namespace, so two checks can never share a name.
-_DECLARED: dict[str, Declaration] = {}
-_KEBAB = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
-
-
-def declare(name: str, description: str, results: tuple[str, ...]) -> Declaration:
-    """Declare a check run outside the pipeline, with every result it can give.
-
-    Called once, at import, by the module that runs the check. Raises ValueError for a
-    name already declared (or registered), a name or result that is not kebab-case,
-    or an empty or repeated result.
-    """
-    if name in _DECLARED:
-        raise ValueError(f"a check named {name!r} is already registered")
-    if not _KEBAB.match(name):
-        raise ValueError(f"the check name {name!r} is not kebab-case")
-    if not results or len(set(results)) != len(results):
-        raise ValueError(f"the check {name!r} must declare its results, each once")
-    odd = [result for result in results if not _KEBAB.match(result)]
-    if odd:
-        raise ValueError(f"the check {name!r} declares a result {odd[0]!r} not in kebab-case")
-    declaration = Declaration(name=name, description=description, results=tuple(results))
-    _DECLARED[name] = declaration
-    return declaration
-
-
-def register(
-    name: str, description: str, results: tuple[str, ...]
-) -> Callable[[CheckFunction], CheckFunction]:
-    """Register a pipeline check under a kebab-case ``name``; two checks may not share one.
-
-    ``results`` are those the check's own code returns; the pipeline's ``temperror`` and
-    ``error`` are added, as run_pipeline gives them for any check.
-    """
-
-    def decorate(function: CheckFunction) -> CheckFunction:
-        every = tuple(dict.fromkeys((*results, *PIPELINE_RESULTS)))
-        declaration = declare(name, description, every)
-        _REGISTRY[name] = Check(
-            name=name, description=description, results=declaration.results, run=function
-        )
-        return function
-
-    return decorate
-
-
-def registered() -> dict[str, Check]:
-    """The pipeline's checks, by name."""
-    _load_builtin_checks()
-    return dict(_REGISTRY)
-
-
-def declared() -> dict[str, Declaration]:
-    """Every check declared so far, the pipeline's and those run elsewhere, by name.
-
-    The pipeline's are always there; a check run elsewhere is there once the module
-    that runs it has been imported (app.rules imports all of them before it reads
-    the policy).
-    """
-    _load_builtin_checks()
-    return dict(_DECLARED)
-
 
 # The order checks run in. Later checks may rely on evidence of earlier ones
 # only through the findings passed to the decision, never through shared state.
@@ -140,7 +86,7 @@ def run_pipeline(message: InboundMessage, context: CheckContext) -> list[Finding
     one that crashes, or gives a result it does not declare, yields ``error``. Neither
     stops the others, and neither passes.
     """
-    checks = registered()
+    checks = _registry.registered()
     findings: dict[str, Finding] = {}
     for name in PIPELINE:
         check = checks[name]
@@ -190,26 +136,3 @@ def _declared_result(check: Check, finding: Finding) -> Finding:
 @functools.lru_cache(maxsize=256)
 def _results_counter(check: str, result: str) -> Any:
     return metrics.CHECK_RESULTS.labels(check=check, result=result)
-
-
-@functools.cache
-def _load_builtin_checks() -> None:
-    # Imported for their registration side effect, once (cached: the import statement
-    # itself is not free, and run_pipeline asks for the registry for every message).
-    from mailhook.checks import (  # noqa: F401
-        arc,
-        auto_submitted,
-        date_header,
-        display_name,
-        dkim,
-        dmarc,
-        envelope_from,
-        from_header,
-        header_count,
-        lookalike_domain,
-        message_id,
-        sender_headers,
-        signed_headers,
-        spf,
-        upstream,
-    )

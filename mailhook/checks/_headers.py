@@ -1,13 +1,10 @@
-"""Helpers of the header checks: the From mailbox, raw fields and address headers."""
+"""Helpers of the header checks: raw fields, address headers, quoting for reasons."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from email.headerregistry import Address, AddressHeader
 
-from mailhook.context import CheckContext
-from mailhook.findings import Finding
 from mailhook.message import InboundMessage
 
 # How much of a header value a reason quotes: enough to recognise it, never a flood.
@@ -24,50 +21,6 @@ _ATOMS = r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*"
 _PLAIN_MAILBOX = re.compile(
     rf"(?:([A-Za-z0-9]+(?: [A-Za-z0-9]+)*) <({_ATOMS}@{_ATOMS})>|({_ATOMS}@{_ATOMS}))"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class FromMailbox:
-    """The one From mailbox, as the from-mailbox check found it."""
-
-    address: str  # normalised: lower case, A-label domain
-    display_name: str
-    written_domain: str  # the domain as the header writes it (case, U-label or A-label)
-
-    @property
-    def domain(self) -> str:
-        return self.address.rpartition("@")[2]
-
-
-def from_mailbox(message: InboundMessage, context: CheckContext) -> FromMailbox | None:
-    """The From mailbox when from-mailbox passed; None when there is no usable one.
-
-    The finding of the pipeline's from-mailbox check is used when it ran; a check run on
-    its own (a test, the CLI) runs that check itself, which is side-effect free.
-    """
-    finding: Finding | None = context.earlier.get("from-mailbox")
-    if finding is None:
-        # Imported here: from_header imports the registry this module is part of.
-        from mailhook.checks.from_header import check_from_mailbox
-
-        finding = check_from_mailbox(message, context)
-    if finding.result != "pass":
-        return None
-    address = str(finding.evidence["address"])
-    written = address.rpartition("@")[2]
-    fields = raw_fields(message, "From")
-    plain = plain_mailbox(fields[0]) if len(fields) == 1 else None
-    if plain is not None:
-        written = plain[1].rpartition("@")[2]
-    else:
-        parsed = parse_addresses(message, "From", fields[0]) if len(fields) == 1 else None
-        if parsed and parsed[0].domain:
-            written = parsed[0].domain
-    return FromMailbox(
-        address=address,
-        display_name=str(finding.evidence.get("display_name") or ""),
-        written_domain=written,
-    )
 
 
 def plain_mailbox(raw_value: str) -> tuple[str, str] | None:

@@ -9,8 +9,9 @@ from typing import Any
 import dkim
 
 from mailhook.authresults import UpstreamResults, parse_arc_results, upstream_results
-from mailhook.checks import _dkim_patches, register
+from mailhook.checks import _dkim_patches
 from mailhook.checks._dkim_keys import ARC
+from mailhook.checks._registry import register
 from mailhook.checks.dkim import KeyFetcher, split_for_dkimpy
 from mailhook.context import CheckContext
 from mailhook.dns import DnsTempError

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from mailhook.checks import register
 from mailhook.checks._headers import quoted, raw_fields
+from mailhook.checks._registry import register
 from mailhook.context import CheckContext
 from mailhook.findings import Finding
 from mailhook.message import InboundMessage, header_values

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-from mailhook.checks import register
 from mailhook.checks._headers import as_utf8, quoted, raw_fields
+from mailhook.checks._registry import register
 from mailhook.context import CheckContext
 from mailhook.findings import Finding
 from mailhook.message import InboundMessage

@@ -6,8 +6,9 @@ import re
 import unicodedata
 
 from mailhook.addresses import InvalidAddress, normalise_address
-from mailhook.checks import register
-from mailhook.checks._headers import from_mailbox, quoted
+from mailhook.checks._headers import quoted
+from mailhook.checks._registry import register
+from mailhook.checks.from_mailbox import from_mailbox
 from mailhook.context import CheckContext
 from mailhook.domains import normalise_domain
 from mailhook.findings import Finding

@@ -11,8 +11,9 @@ import dkim
 from dkim.canonicalization import CanonicalizationPolicy, InvalidCanonicalizationPolicyError
 from dkim.util import InvalidTagValueList, parse_tag_value
 
-from mailhook.checks import _dkim_patches, register
+from mailhook.checks import _dkim_patches
 from mailhook.checks._dkim_keys import DKIM, parse_key_record
+from mailhook.checks._registry import register
 from mailhook.context import CheckContext
 from mailhook.dns import DnsTempError, Resolver
 from mailhook.findings import Finding

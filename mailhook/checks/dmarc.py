@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mailhook.addresses import InvalidAddress, parse_path
-from mailhook.checks import register
+from mailhook.checks._registry import register
 from mailhook.context import CheckContext
 from mailhook.dmarc_records import DmarcRecord, PolicyDiscovery, discover_policy
 from mailhook.dns import DnsTempError, Resolver

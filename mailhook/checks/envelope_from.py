@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from mailhook.addresses import InvalidAddress, parse_path
-from mailhook.checks import register
-from mailhook.checks._headers import from_mailbox, quoted
+from mailhook.checks._headers import quoted
+from mailhook.checks._registry import register
+from mailhook.checks.from_mailbox import from_mailbox
 from mailhook.context import CheckContext
 from mailhook.domains import organisational_domain
 from mailhook.findings import Finding

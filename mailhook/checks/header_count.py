@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from mailhook.checks import register
 from mailhook.checks._headers import field_names
+from mailhook.checks._registry import register
 from mailhook.context import CheckContext
 from mailhook.findings import Finding
 from mailhook.message import InboundMessage

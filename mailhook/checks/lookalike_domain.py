@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from mailhook.checks import register
-from mailhook.checks._headers import FromMailbox, from_mailbox, quoted
+from mailhook.checks._headers import quoted
+from mailhook.checks._registry import register
+from mailhook.checks.from_mailbox import FromMailbox, from_mailbox
 from mailhook.confusables import describe_unusual, display_form, mixes_scripts, scripts_of
 from mailhook.context import CheckContext
 from mailhook.findings import Finding

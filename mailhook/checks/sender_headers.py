@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from mailhook.checks import register
-from mailhook.checks._headers import from_mailbox, parse_addresses, quoted, raw_fields
+from mailhook.checks._headers import parse_addresses, quoted, raw_fields
+from mailhook.checks._registry import register
+from mailhook.checks.from_mailbox import from_mailbox
 from mailhook.context import CheckContext
 from mailhook.domains import normalise_domain, organisational_domain
 from mailhook.findings import Finding

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mailhook.checks import register
-from mailhook.checks._headers import field_names, from_mailbox
+from mailhook.checks._headers import field_names
+from mailhook.checks._registry import register
+from mailhook.checks.from_mailbox import from_mailbox
 from mailhook.context import CheckContext
 from mailhook.domains import organisational_domain
 from mailhook.findings import Finding

@@ -11,8 +11,8 @@ import idna
 import spf
 
 from mailhook.addresses import InvalidAddress, Path, parse_path
-from mailhook.checks import register
 from mailhook.checks._headers import quoted
+from mailhook.checks._registry import register
 from mailhook.context import CheckContext
 from mailhook.dns import DnsTempError, Resolver
 from mailhook.findings import Finding

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from app.api import create_app
-from app.handoff import InProcessHandoff
-from app.intake import DecisionService
+from app.decision.service import DecisionService
+from app.server.handoff import InProcessHandoff
 from mailhook.dns import Resolver
 from mailhook.smtp import SmtpConfig
 from tests.dns_server import FixtureDnsServer

@@ -14,13 +14,13 @@ from typing import Any
 import httpx
 import pytest
 
-from app.handoff import HttpHandoff, InProcessHandoff
-from app.intake import DecisionService
+from app.decision.service import DecisionService
 from app.logs import JsonFormatter, RequestIdFilter, TextFormatter, redact
+from app.server.handoff import HttpHandoff, InProcessHandoff
 from mailhook.message import Channel, Envelope, parse_message
 from mailhook.smtp import SmtpConfig
 from mailhook.tracing import request_id
-from tests.app.test_shutdown import running
+from tests.app.server.test_shutdown import running
 from tests.dns_server import FixtureDnsServer
 from tests.smtp_server import SmtpThread
 from tests.support import ADMIN_TOKEN, make_message
@@ -32,12 +32,12 @@ PESEL, NIP, REGON = "44051401359", "5260001246", "123456785"
 
 @pytest.fixture
 def intake_lines() -> Iterator[io.StringIO]:
-    """What app.intake logs, as the JSON handler of ``intakeguard serve`` writes it."""
+    """What app.decision.service logs, as the JSON handler of ``intakeguard serve`` writes it."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
     handler.addFilter(RequestIdFilter())
-    logger = logging.getLogger("app.intake")
+    logger = logging.getLogger("app.decision.service")
     saved = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
@@ -231,5 +231,5 @@ def test_serve_logs_text_when_asked(tmp_path: Path, dns_server: FixtureDnsServer
     lines = stderr.splitlines()
     assert lines and not any(line.startswith("{") for line in lines)
     [verdict] = [line for line in lines if "verdict_id=" in line]
-    assert " INFO app.intake [smtp-" in verdict
+    assert " INFO app.decision.service [smtp-" in verdict
     assert "jan@acme.pl" not in stderr

@@ -14,10 +14,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine
 
 from app import metrics
-from app.handoff import InProcessHandoff
-from app.intake import DecisionService
+from app.decision.service import DecisionService
+from app.server.handoff import InProcessHandoff
 from mailhook.smtp import SmtpConfig
-from tests.app.test_shutdown import free_port, running
+from tests.app.server.test_shutdown import free_port, running
 from tests.dns_server import FixtureDnsServer
 from tests.mailhook.test_smtp import self_signed_context
 from tests.smtp_server import SmtpThread
@@ -125,7 +125,7 @@ def test_metrics_after_smtp_api_and_dns_traffic(
     assert types["intakeguard_smtp_sessions_open"] == "gauge"
     assert ("intakeguard_webhook_failures_total", ()) in after
     assert ("intakeguard_outbox_backlog", ()) in after
-    # Each recorded verdict is a link in the audit chain (app.audit) of the emptied store.
+    # Each recorded verdict is a link in the audit chain (app.audit.chain) of the emptied store.
     assert after[("intakeguard_audit_chain_length", ())] >= 3
 
 

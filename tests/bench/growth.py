@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 
 from app.db.engine import make_engine, session_factory
 from app.db.migrate import upgrade
-from app.lookalikes import imitated_domain
-from app.matching import match_customer
-from app.verdicts import _encode_cursor, list_verdicts
+from app.decision.checks.customer_match import match_customer
+from app.records.verdicts import _encode_cursor, list_verdicts
+from app.registry.lookalikes import imitated_domain
 from mailhook.instructions import Instruction
 
 STAMP = "2026-11-01 00:00:00.000000"

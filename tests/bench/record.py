@@ -19,11 +19,11 @@ from typing import Any
 from sqlalchemy import Engine, event
 
 from app.api import build_service
-from app.audit import record_digest
+from app.audit.hashing import record_digest
 from app.db.engine import make_engine
 from app.db.migrate import upgrade
-from app.intake import DecisionService, sender_of
-from app.registry import CustomerData, put_customer, validate
+from app.decision.service import DecisionService, sender_of
+from app.registry.customers import CustomerData, put_customer, validate
 from mailhook.dns import Resolver
 from mailhook.findings import Finding
 from mailhook.instructions import extract

@@ -11,7 +11,7 @@ from typing import Any
 from app.api import build_service
 from app.db.engine import make_engine
 from app.db.migrate import upgrade
-from app.intake import DecisionService
+from app.decision.service import DecisionService
 from mailhook.dns import Resolver
 from mailhook.instructions import extract
 from mailhook.message import Channel, Envelope, parse_message

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.rules import load_rules
+from app.decision.rules import load_rules
 from tests.dns_server import FixtureDnsServer
 from tests.support import (
     ADMIN_TOKEN,

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
-from app.rules import load_rules
+from app.decision.rules import load_rules
 from mailhook.instructions import Catalogue, extract
 from mailhook.message import Channel, Envelope, parse_message
 from tests.support import RULES, make_message

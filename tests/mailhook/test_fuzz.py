@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.replay import fingerprints
-from app.rules import load_rules
+from app.decision.checks.replay import fingerprints
+from app.decision.rules import load_rules
 from mailhook.checks import PIPELINE, run_pipeline
 from mailhook.confusables import skeleton
 from mailhook.context import CheckContext

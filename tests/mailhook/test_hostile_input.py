@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from app.intake import DecisionService
-from app.rules import load_rules
+from app.decision.rules import load_rules
+from app.decision.service import DecisionService
 from mailhook.checks import PIPELINE, run_pipeline
 from mailhook.context import CheckContext
 from mailhook.dns import Resolver

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.rules import load_rules
+from app.decision.rules import load_rules
 from mailhook import identifiers as ids
 from mailhook import instructions, reading, services
 from mailhook import text as text_module

@@ -29,9 +29,9 @@ from hypothesis import strategies as st
 from app.api import build_service
 from app.db.engine import make_engine
 from app.db.migrate import upgrade
-from app.intake import DecisionService
-from app.registry import CustomerData, put_customer, validate
-from app.rules import load_rules
+from app.decision.rules import load_rules
+from app.decision.service import DecisionService
+from app.registry.customers import CustomerData, put_customer, validate
 from mailhook.domains import organisational_domain
 from mailhook.instructions import Instruction, extract
 from mailhook.message import Channel, Envelope, parse_message

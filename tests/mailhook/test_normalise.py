@@ -150,7 +150,7 @@ def test_normalise(text: str, normalised: str) -> None:
 
 
 def test_fold_is_normalise() -> None:
-    # Catalogue phrases (app/rules.py) and message text both go through fold.
+    # Catalogue phrases (app/decision/rules.py) and message text both go through fold.
     assert fold("Kod\u00adtrans\u200bferowy \u2013 \u0430uthinfo") == "kodtransferowy - authinfo"
 
 

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends
 
 from app.api.deps import ReadSessionDep, require
 from app.api.schemas import ChainReportOut
-from app.audit import verify_chain
 from app.auth import Principal
+from app.records.audit_verify import verify_chain
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 

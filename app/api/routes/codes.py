@@ -12,9 +12,9 @@ from app.api.deps import SessionDep, SettingsDep, require
 from app.api.routes.customers import Login
 from app.api.schemas import ErrorBody
 from app.auth import Principal
-from app.codes import code_key, issue_code
 from app.db.types import utcnow
-from app.registry import get_customer
+from app.registry.codes import code_key, issue_code
+from app.registry.customers import get_customer
 
 router = APIRouter(prefix="/v1/customers", tags=["codes"])
 

@@ -10,8 +10,14 @@ from app.api.deps import ReadSessionDep, SessionDep, SettingsDep, require
 from app.api.schemas import CustomerIn, CustomerOut, ErasureIn, ErasureOut, ErrorBody
 from app.auth import Principal
 from app.db.engine import checkpoint_sqlite
-from app.registry import CustomerData, delete_customer, get_customer, put_customer, validate
-from app.retention import erase_customer
+from app.records.erasure import erase_customer
+from app.registry.customers import (
+    CustomerData,
+    delete_customer,
+    get_customer,
+    put_customer,
+    validate,
+)
 
 router = APIRouter(prefix="/v1/customers", tags=["registry"])
 

@@ -12,7 +12,7 @@ from app.api.deps import SessionDep, require
 from app.api.schemas import ErrorBody
 from app.auth import Principal
 from app.db.types import utcnow
-from app.verifications import DocumentChecks, record_documents
+from app.records.documents import DocumentChecks, record_documents
 
 router = APIRouter(prefix="/v1/verdicts", tags=["desk"])
 

@@ -19,6 +19,7 @@ from app.api.problems import (
 from app.api.schemas import ErrorBody, VerdictOut
 from app.auth import Principal
 from app.errors import InvalidInput
+from app.verdict_types import Verdict
 from mailhook.errors import UnusableMessage
 from mailhook.message import Channel, Envelope, parse_message
 
@@ -71,7 +72,7 @@ async def submit_message(
             "may be believed. Without it every such header is the sender's own text."
         ),
     ] = False,
-) -> dict[str, object]:
+) -> Verdict:
     """Verify a message, record its verdict and return it (201)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in ACCEPTED_TYPES:

@@ -10,7 +10,7 @@ from app.api.deps import ReadSessionDep, SessionDep, require
 from app.api.schemas import ActionIn, ActionOut, ErrorBody, ReviewIn, ReviewOut, ReviewState
 from app.auth import Principal
 from app.db.types import utcnow
-from app.reviews import (
+from app.records.reviews import (
     ActionRequest,
     ReviewRequest,
     list_actions,

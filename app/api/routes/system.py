@@ -14,8 +14,8 @@ from app.api.problems import RETRY_AFTER_SECONDS
 from app.api.schemas import KeySet, PublicKey
 from app.db.engine import store_errors
 from app.db.migrate import current_revision, head_revision
+from app.decision.service import DecisionService
 from app.errors import StoreUnavailable
-from app.intake import DecisionService
 from app.metrics import CONTENT_TYPE_LATEST, exposition
 
 log = logging.getLogger(__name__)

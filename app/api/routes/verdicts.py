@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic_core import to_json
@@ -11,15 +12,14 @@ from pydantic_core import to_json
 from app.api.deps import ReadsDep, require
 from app.api.schemas import ErrorBody, VerdictOut, VerdictPage
 from app.auth import Principal
-from app.registry import LOGIN
-from app.verdicts import MAX_PAGE, get_verdict, list_verdicts
+from app.records.verdicts import MAX_PAGE, get_verdict, list_verdicts
+from app.registry.customers import LOGIN
+from app.verdict_types import Decision
 
 router = APIRouter(prefix="/v1/verdicts", tags=["verdicts"])
 
 # The database refuses NUL even in a comparison; no stored Message-ID holds one.
 NO_NUL = r"^[^\x00]*$"
-
-DecisionFilter = Literal["accepted", "rejected", "review", "otp_required", "postal_required"]
 
 
 @router.get("/{verdict_id}", response_model=VerdictOut, responses={404: {"model": ErrorBody}})
@@ -35,7 +35,7 @@ async def read_verdict(
 async def read_verdicts(
     reads: ReadsDep,
     _: Annotated[Principal, Depends(require("verdicts:read"))],
-    decision: DecisionFilter | None = None,
+    decision: Decision | None = None,
     customer: Annotated[str | None, Query(max_length=64, pattern=LOGIN.pattern)] = None,
     message_id: Annotated[str | None, Query(max_length=998, pattern=NO_NUL)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
@@ -54,10 +54,10 @@ async def read_verdicts(
     return stored_json({"items": page.items, "next_cursor": page.next_cursor})
 
 
-def stored_json(content: dict[str, Any]) -> Response:
+def stored_json(content: Mapping[str, Any]) -> Response:
     """``content`` (verdicts as recorded) as the JSON FastAPI would send for the model.
 
-    Verdicts are written only by app.verdicts, always in the shape of VerdictOut, so
+    Verdicts are written only by app.records.verdicts, always in the shape of VerdictOut, so
     validating them again on every read buys nothing. pydantic's own serialiser writes
     them without a model: the bytes FastAPI's response_model path writes (compact, UTF-8
     unescaped, fields in the order recorded, which is the model's), in a quarter of

@@ -11,11 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from app.api.deps import SessionDep, SettingsDep, require
 from app.api.schemas import ErrorBody
 from app.auth import Principal
-from app.codes import code_key, normalise_code
 from app.db.types import utcnow
-from app.identifiers import IdentifierKind
-from app.registry import LOGIN
-from app.verifications import CallerClaims, verify_caller
+from app.records.verifications import CallerClaims, verify_caller
+from app.registry.codes import code_key, normalise_code
+from app.registry.customers import LOGIN
+from app.registry.identifiers import IdentifierKind
 
 router = APIRouter(prefix="/v1/verifications", tags=["desk"])
 

@@ -11,8 +11,8 @@ from app.api.schemas import DeliveryOut, ErrorBody, WebhookCreated, WebhookIn, W
 from app.auth import Principal
 from app.db.models import OutboxDelivery, WebhookSubscription
 from app.db.types import utcnow
-from app.outbox import list_deliveries, retry_delivery
-from app.webhooks import (
+from app.delivery.outbox import list_deliveries, retry_delivery
+from app.delivery.webhooks import (
     SecretBox,
     create_subscription,
     delete_subscription,

@@ -9,7 +9,7 @@ from sqlalchemy import update
 from app.auth import create_token
 from app.db.models import ApiToken
 from app.db.types import utcnow
-from app.intake import DecisionService
+from app.decision.service import DecisionService
 from tests.app.api.common import ACME, RFC822, assert_error, register, submit
 from tests.support import make_message
 

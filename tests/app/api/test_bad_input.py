@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.api import create_app
 from app.db.models import StoredMessage
-from app.intake import DecisionService
+from app.decision.service import DecisionService
 from tests.app.api.common import (
     ACME,
     KOWALSKI,

@@ -9,10 +9,10 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from app.codes import MAX_FAILED_ATTEMPTS
 from app.db.models import OneTimeCode
-from app.intake import DecisionService
-from app.rules import load_rules
+from app.decision.rules import load_rules
+from app.decision.service import DecisionService
+from app.registry.codes import MAX_FAILED_ATTEMPTS
 from mailhook.instructions import extract
 from mailhook.message import Channel, Envelope, parse_message
 from tests.app.api.common import assert_error, check, register, submit

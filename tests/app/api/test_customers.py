@@ -8,7 +8,7 @@ import httpx
 from sqlalchemy import select, text
 
 from app.db.models import Customer
-from app.intake import DecisionService
+from app.decision.service import DecisionService
 from tests.app.api.common import ACME, KOWALSKI, NIP, PESEL, REGON, assert_error, register
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from app.db.models import Verdict
-from app.intake import DecisionService
+from app.decision.service import DecisionService
 from tests.app.api.common import assert_error, register, submit
 from tests.support import make_message
 

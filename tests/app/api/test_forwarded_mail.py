@@ -8,7 +8,7 @@ from email.utils import formatdate, make_msgid
 import httpx
 import pytest
 
-from app.intake import DecisionService
+from app.decision.service import DecisionService
 from fixtures.generators.arc_dmarc import forwarded
 from tests.app.api.common import check, register, submit
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.auth import SCOPES, create_token
 from app.db.models import Verdict
-from app.intake import DecisionService
+from app.decision.service import DecisionService
 from tests.app.api.common import assert_error, check, load_mail, register, submit
 
 # trusted-authentication-results.eml: on top, mx.hosting.example (our MTA) reports

@@ -15,10 +15,10 @@ from sqlalchemy import select
 
 from app.auth import create_token
 from app.db.models import AuditEntry, Base
-from app.intake import DecisionService
+from app.decision.service import DecisionService
 from app.logs import JsonFormatter
 from tests.app.api.common import KOWALSKI, assert_error, assert_signed, register, submit
-from tests.app.test_webhooks import (  # noqa: F401 (fixtures used by name)
+from tests.app.delivery.test_webhooks import (  # noqa: F401 (fixtures used by name)
     Clock,
     Receiver,
     clock_fixture,
@@ -431,7 +431,7 @@ def test_identifiers_in_free_text_reach_no_log_entry_or_table(
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("app.reviews")
+    logger = logging.getLogger("app.records.reviews")
     saved = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)

@@ -14,7 +14,7 @@ from sqlalchemy.pool import QueuePool
 from app.api.routes.verdicts import stored_json
 from app.api.schemas import VerdictOut, VerdictPage
 from app.auth import create_token
-from app.intake import DecisionService
+from app.decision.service import DecisionService
 from tests.app.api.common import assert_error, assert_signed, register, submit
 from tests.support import make_message
 

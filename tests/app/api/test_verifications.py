@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from app.codes import MAX_FAILED_ATTEMPTS
 from app.db.models import Verification
-from app.intake import DecisionService
+from app.decision.service import DecisionService
+from app.registry.codes import MAX_FAILED_ATTEMPTS
 from tests.app.api.common import ACME, KOWALSKI, NIP, PESEL, assert_error, register
 from tests.app.api.test_auth import token_with
 

@@ -73,7 +73,7 @@ def test_importing_patches_nothing_and_the_first_verification_applies_them() -> 
     # A fresh interpreter: every door's modules imported, dkimpy still as released;
     # the first DKIM check (no resolver needed to reach dkimpy) puts the replacements in.
     script = f"""
-import app.api, app.cli, app.runtime, mailhook.receiver
+import app.api, app.cli.main, app.server.serving, mailhook.receiver
 from mailhook.checks import _dkim_patches
 from mailhook.checks.dkim import check_dkim
 from mailhook.context import CheckContext

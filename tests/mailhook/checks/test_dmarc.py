@@ -9,8 +9,8 @@ import pytest
 from mailhook.checks import PIPELINE, registered
 from mailhook.checks.arc import check_arc
 from mailhook.checks.dmarc import check_dmarc
-from mailhook.checks.from_header import check_from_mailbox
-from mailhook.checks.upstream import check_upstream_results
+from mailhook.checks.from_mailbox import check_from_mailbox
+from mailhook.checks.upstream_results import check_upstream_results
 from mailhook.context import CheckContext, TrustConfig
 from mailhook.dmarc_records import DmarcRecordError, parse_record
 from mailhook.dns import Resolver

@@ -6,11 +6,11 @@ import importlib
 
 import pytest
 
-from mailhook import checks
 from mailhook.checks import (
     PIPELINE,
     PIPELINE_RESULTS,
     Check,
+    _registry,
     declare,
     declared,
     register,
@@ -27,8 +27,8 @@ from tests.support import make_message
 def own_registry(monkeypatch: pytest.MonkeyPatch) -> None:
     """The registries as they are, changed by the test only."""
     registered()  # the built-in checks are in before the copies are taken
-    monkeypatch.setattr(checks, "_REGISTRY", dict(checks._REGISTRY))
-    monkeypatch.setattr(checks, "_DECLARED", dict(checks._DECLARED))
+    monkeypatch.setattr(_registry, "_REGISTRY", dict(_registry._REGISTRY))
+    monkeypatch.setattr(_registry, "_DECLARED", dict(_registry._DECLARED))
 
 
 def test_every_pipeline_check_declares_its_results_beside_its_name() -> None:
@@ -71,8 +71,8 @@ def test_a_declaration_that_says_nothing_clear_is_refused(
 
 @pytest.mark.usefixtures("own_registry")
 def test_an_undeclared_result_is_an_error_never_a_silent_ignore() -> None:
-    real = checks._REGISTRY["message-id"]
-    checks._REGISTRY["message-id"] = Check(
+    real = _registry._REGISTRY["message-id"]
+    _registry._REGISTRY["message-id"] = Check(
         name=real.name,
         description=real.description,
         results=real.results,

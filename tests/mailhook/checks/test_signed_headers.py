@@ -7,7 +7,7 @@ import pytest
 
 from mailhook.checks import PIPELINE, registered
 from mailhook.checks.dkim import check_dkim
-from mailhook.checks.from_header import check_from_mailbox
+from mailhook.checks.from_mailbox import check_from_mailbox
 from mailhook.checks.signed_headers import RESULTS, check_signed_headers
 from mailhook.context import CheckContext
 from mailhook.dns import Resolver

@@ -1,0 +1,1 @@
+"""The audit chain: entries appended in one hash chain (chain), and their hashes (hashing)."""

@@ -1,0 +1,120 @@
+"""The tamper-evident record: one hash chain of entries, appended, never changed.
+
+Each entry commits to the entry before it (``prev_hash``) and to the SHA-256 of its
+payload, the canonical JSON (app.signing.canonical_json) of what happened. Personal
+data (a customer's panel address, name, masked identifiers) never enters a payload:
+it sits in ``audit_personal`` beside the entry, and the payload commits only to a
+salted SHA-256 of it. Erasure deletes that side row and appends an ``erasure`` entry
+naming it, so every hash in the chain still verifies; the salt keeps a guessed
+address from being confirmed against the hash left behind.
+
+Appends are serialised so several writers (threads, replicas) make one linear chain:
+PostgreSQL takes a transaction-scoped advisory lock; SQLite transactions begin
+IMMEDIATE (app.db.engine), so the head cannot move under a writer. The unique
+``prev_hash`` refuses a fork even if that ever failed.
+
+The hashes are computed in app.audit.hashing; ``audit verify`` walks the chain in
+app.records.audit_verify.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, text
+from sqlalchemy.orm import Session
+
+from app.audit.hashing import GENESIS, entry_hash, personal_digest
+from app.db.models import AuditEntry, AuditPersonal, Base, table_of
+from app.db.types import utcnow
+from app.signing import canonical_json
+
+ERASURE = "erasure"
+# Any constant: every appender in every replica asks for the same lock.
+_CHAIN_LOCK = 0x1A7A6E0A
+# The newest entry, which the next one chains to; built once (appended to per verdict).
+_ENTRIES = table_of(AuditEntry)
+_HEAD = select(_ENTRIES.c.seq, _ENTRIES.c.entry_hash).order_by(_ENTRIES.c.seq.desc()).limit(1)
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """An entry to append: what happened (``payload``), to what, and any personal data."""
+
+    kind: str
+    subject: str
+    payload: dict[str, Any]
+    personal: dict[str, Any] | None = None
+
+
+def append(
+    session: Session,
+    kind: str,
+    subject: str,
+    payload: dict[str, Any],
+    personal: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one entry in the caller's transaction (commits or rolls back with it)."""
+    return append_many(session, [Draft(kind, subject, payload, personal)])[0]
+
+
+def append_many(session: Session, drafts: list[Draft]) -> list[AuditEntry]:
+    """Append entries in order under one lock; call it late in the transaction, since
+    the lock is held until commit and every other appender waits for it."""
+    if not drafts:
+        return []
+    _lock_chain(session)
+    head = session.execute(_HEAD).first()
+    seq, prev = (head.seq, head.entry_hash) if head is not None else (0, GENESIS)
+    recorded_at = _timestamp(utcnow())
+    entries: list[AuditEntry] = []
+    sides: list[AuditPersonal] = []
+    for draft in drafts:
+        seq += 1
+        payload = dict(draft.payload)
+        if draft.personal is not None:
+            side = AuditPersonal(
+                entry_seq=seq,
+                salt=secrets.token_hex(16),
+                data=canonical_json(draft.personal).decode(),
+            )
+            payload["personal_sha256"] = personal_digest(side.salt, side.data)
+            sides.append(side)
+        body = canonical_json(payload).decode()
+        entry = AuditEntry(
+            seq=seq,
+            recorded_at=recorded_at,
+            kind=draft.kind,
+            subject=draft.subject,
+            payload=body,
+            prev_hash=prev,
+            entry_hash=entry_hash(seq, recorded_at, draft.kind, draft.subject, body, prev),
+        )
+        entries.append(entry)
+        prev = entry.entry_hash
+    # Bulk inserts, not the unit of work: the rows are only ever inserted, and on the hot
+    # path (one entry per verdict) the ORM's bookkeeping cost more than the insert.
+    session.execute(insert(_ENTRIES), [_columns(entry, AuditEntry) for entry in entries])
+    if sides:
+        # After the entries: each side row's foreign key names one.
+        rows = [_columns(side, AuditPersonal) for side in sides]
+        session.execute(insert(table_of(AuditPersonal)), rows)
+    return entries
+
+
+def _columns(row: AuditEntry | AuditPersonal, model: type[Base]) -> dict[str, Any]:
+    """The column values of a not yet added ``row``, as a bulk insert takes them."""
+    return {column.key: getattr(row, column.key) for column in model.__table__.columns}
+
+
+def _lock_chain(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
+    # SQLite: the transaction began IMMEDIATE and already holds the database's write lock.
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")

@@ -1,0 +1,1 @@
+"""The ``intakeguard`` command line: argument parsing (main) and the one-shot commands."""

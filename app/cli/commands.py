@@ -1,0 +1,257 @@
+"""The one-shot commands of ``intakeguard``: store, tokens, registry, audit, retention, checks.
+
+``app.cli.main`` parses the command line and calls these; the long-running services (serve,
+api, smtp, pipe) stay there. Heavy imports happen inside each command, so ``--help``
+and usage errors load none of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+from app.sysexits import EX_DATAERR, EX_OK
+
+if TYPE_CHECKING:
+    from app.decision.rules import Rules
+    from app.settings import Settings
+
+
+def prepare_store(settings: Settings) -> None:
+    """app.db.migrate.prepare_store (imported here: alembic is heavy, see above)."""
+    from app.db.migrate import prepare_store as migrate_or_refuse
+
+    migrate_or_refuse(settings)
+
+
+def db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    from app.db.engine import make_engine
+    from app.db.migrate import current_revision, upgrade
+
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    print(f"database at revision {current_revision(engine)}")
+    return EX_OK
+
+
+def token_create(settings: Settings, args: argparse.Namespace) -> int:
+    from app.auth import create_token
+    from app.db.engine import make_engine, session_factory, store_errors
+
+    prepare_store(settings)
+    with store_errors(), session_factory(make_engine(settings.database_url)).begin() as session:
+        token = create_token(session, args.name, args.scope)
+    print(token)
+    print(
+        f"token for {args.name!r} with scopes {' '.join(sorted(set(args.scope)))};"
+        " store it now, it is not shown again",
+        file=sys.stderr,
+    )
+    return EX_OK
+
+
+def customers_import(settings: Settings, args: argparse.Namespace) -> int:
+    key = settings.require_secret_key()
+    from app.db.engine import make_engine, session_factory, store_errors
+    from app.registry.importer import import_customers, read_customers
+
+    # The file is validated before the store is touched: a bad row is worth knowing
+    # about even while the database is down.
+    customers, errors = read_customers(args.file, _progress)
+    if not errors:
+        prepare_store(settings)
+        with store_errors(), session_factory(make_engine(settings.database_url)).begin() as session:
+            report = import_customers(session, customers, key, _progress)
+            errors = report.errors
+            if errors:
+                session.rollback()
+    if errors:
+        for error in errors:
+            print(f"{args.file}: {error}", file=sys.stderr)
+        print(f"{args.file}: {len(errors)} problem(s); nothing was imported", file=sys.stderr)
+        return EX_DATAERR
+    print(f"imported {len(customers)} customers ({report.created} new, {report.updated} updated)")
+    return EX_OK
+
+
+def customers_erase(settings: Settings, args: argparse.Namespace) -> int:
+    from app.db.engine import checkpoint_sqlite, make_engine, session_factory, store_errors
+    from app.errors import NotFound
+    from app.records.erasure import erase_customer
+
+    prepare_store(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        with store_errors(), session_factory(engine).begin() as session:
+            report = erase_customer(session, args.login, args.agent, args.reason)
+    except NotFound as exc:
+        print(f"intakeguard: {exc}", file=sys.stderr)
+        return EX_DATAERR
+    checkpoint_sqlite(engine)
+    print(
+        f"erased customer {report.login}: {report.personal_records} personal record(s), "
+        f"{report.raw_messages} raw message(s); {report.verdicts} verdict(s) kept; "
+        f"audit entry {report.entry_seq}"
+    )
+    return EX_OK
+
+
+def audit_verify(settings: Settings, args: argparse.Namespace) -> int:
+    from app.db.engine import make_engine, session_factory, store_errors
+    from app.records.audit_verify import verify_chain
+
+    prepare_store(settings)
+    with store_errors(), session_factory(make_engine(settings.database_url))() as session:
+        report = verify_chain(session)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    if not report.intact:
+        print(
+            f"intakeguard: audit chain broken{_at_entry(report.broken_seq)}: {report.problem}",
+            file=sys.stderr,
+        )
+        return EX_DATAERR
+    if not args.json:
+        print(f"audit chain intact: {report.entries} entries, head {report.head_hash}")
+    return EX_OK
+
+
+def _at_entry(seq: int | None) -> str:
+    # None: the break is a stored row that no entry records.
+    return "" if seq is None else f" at entry {seq}"
+
+
+def retention_run(settings: Settings, args: argparse.Namespace) -> int:
+    from app.db.engine import make_engine, session_factory
+    from app.records.retention import run_retention
+
+    prepare_store(settings)
+    sessions = session_factory(make_engine(settings.database_url))
+    count = run_retention(sessions, settings.raw_retention_days)
+    print(f"emptied {count} raw message(s) older than {settings.raw_retention_days} days")
+    return EX_OK
+
+
+def _progress(stage: str, done: int, total: int) -> None:
+    """Progress of a long import on stderr: in place on a terminal, every 10,000 rows in logs."""
+    if total < 1000:
+        return
+    interactive = sys.stderr.isatty()
+    if interactive or done % 10000 == 0 or done == total:
+        end = "\r" if interactive and done < total else "\n"
+        percent = done * 100 // total
+        print(f"{stage} {done}/{total} rows ({percent}%)", end=end, file=sys.stderr, flush=True)
+
+
+def check(settings: Settings, args: argparse.Namespace) -> int:
+    from mailhook.errors import UnusableMessage
+    from mailhook.message import Channel, Envelope, parse_message
+
+    try:
+        raw = args.file.read_bytes()
+    except OSError as exc:
+        print(f"intakeguard: {args.file}: cannot be read ({exc.strerror})", file=sys.stderr)
+        return EX_DATAERR
+    try:
+        message = parse_message(
+            raw,
+            Envelope(
+                client_ip=args.client_ip,
+                helo=args.helo,
+                mail_from=args.mail_from,
+                trusted_hop=args.relayed,
+            ),
+            Channel.PIPE,
+        )
+    except UnusableMessage as exc:
+        print(f"intakeguard: {args.file}: {exc}", file=sys.stderr)
+        return EX_DATAERR
+    from app.decision.rules import load_rules
+    from app.decision.service import DecisionService
+
+    load_rules(settings.rules_dir)  # a bad rules directory is reported before the store
+    prepare_store(settings)
+    # Nothing is recorded, so without a secret key a throw-away signing key will do.
+    signing_key = settings.require_secret_key() if settings.secret_key else os.urandom(32)
+    service = DecisionService.from_settings(settings, signing_key)
+    verdict = service.explain(message)
+    if args.json:
+        print(json.dumps(verdict, indent=2, ensure_ascii=False))
+    else:
+        print(_table(verdict))
+    return EX_OK
+
+
+def _table(verdict: dict[str, Any]) -> str:
+    """The verdict as an agent reads it: summary, one row per check, reasons wrapped."""
+    import shutil
+    import textwrap
+
+    checks = verdict["checks"]
+    name_width = max([len(c["name"]) for c in checks] + [len("check")])
+    result_width = max([len(c["result"]) for c in checks] + [len("result")])
+    indent = " " * (name_width + result_width + 4)
+    columns = max(shutil.get_terminal_size((100, 24)).columns, 80)
+    lines = [
+        f"decision   {verdict['decision'] or 'none yet: a temporary failure, to be retried'}",
+        f"assurance  {verdict['assurance']}",
+        f"customer   {verdict['customer'] or '-'}",
+        f"asks for   {', '.join(verdict['instruction']['kinds']) or '-'}",
+        f"services   {', '.join(verdict['instruction']['services']) or '-'}",
+        "",
+        f"{'check':<{name_width}}  {'result':<{result_width}}  reason",
+    ]
+    for check in checks:
+        first = f"{check['name']:<{name_width}}  {check['result']:<{result_width}}  "
+        lines.append(
+            textwrap.fill(check["reason"], columns, initial_indent=first, subsequent_indent=indent)
+        )
+    lines += ["", "why:"]
+    lines += [
+        textwrap.fill(reason, columns, initial_indent="  - ", subsequent_indent="    ")
+        for reason in verdict["reasons"]
+    ]
+    return "\n".join(lines)
+
+
+def rules_check(settings: Settings, args: argparse.Namespace) -> int:
+    from app.decision.rules import declared_checks, load_rules
+
+    directory = args.dir or settings.rules_dir
+    source = "named on the command line" if args.dir else settings.rules_source()
+    rules = load_rules(directory)
+    print(f"rules {directory} are valid, version {rules.version}; {source}")
+    if not args.dir and (unread := settings.unread_local_rules()):
+        print(f"intakeguard: warning: {unread}", file=sys.stderr)
+    for kind in rules.catalogue.kinds:
+        needs = "signed documents by post" if kind.postal_only else kind.requires
+        print(f"  {kind.name:<18} needs {needs:<24} ({len(kind.phrases)} phrases) {kind.title}")
+    print(f"  unrecognised request -> {rules.policy.unrecognised_requires}")
+    # Every result every check can give, and what it leads to: so an operator sees what
+    # each policy key can be, and what a result the policy leaves out means.
+    for check in sorted(declared_checks().values(), key=lambda check: check.name):
+        print(f"  check {check.name}: {check.description}")
+        for result in check.results:
+            key = f"{check.name}.{result}"
+            print(f"    finding {key:<34} -> {_consequence(rules, check.name, result)}")
+    return EX_OK
+
+
+def _consequence(rules: Rules, name: str, result: str) -> str:
+    """What ``name.result`` leads to, and why when the policy file does not say it."""
+    from app.decision.rules import at_least_review
+    from mailhook.checks import registered
+
+    if result == "temperror" and name in registered():
+        # The decision service turns any pipeline temperror into a temporary failure.
+        return "retry (a temporary failure: checked again when the sender resends)"
+    action = rules.policy.action_for(name, result)
+    if f"{name}.{result}" in rules.policy.findings:
+        return action
+    floor = at_least_review(name, result)
+    if floor:
+        return f"{action} (not listed; never weaker than review, as {floor})"
+    return f"{action} (not listed)"

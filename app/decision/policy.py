@@ -1,0 +1,213 @@
+"""The decision: findings, instruction kinds and assurance in, a decision and reasons out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from app.decision.checks import instruction_kind, service_scope
+from app.decision.checks.instruction_kind import described
+from app.decision.rules import Policy, Rules
+from app.verdict_types import ASSURANCE_LEVELS, Assurance, Decision
+from mailhook.findings import Finding
+from mailhook.instructions import InstructionKind
+
+# Why a message falls short of a level, by the level it reaches (docs/architecture.md,
+# "The verdict").
+_SHORT_BECAUSE = {
+    "none": "the sender is not the address registered in the Customer Panel for it",
+    "asserted": "the sender's domain does not prove that it sent it (no DMARC-aligned SPF "
+    "or DKIM pass)",
+    "authenticated": "it carries no valid one-time code from the Customer Panel",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A decision and the sentences that explain it."""
+
+    decision: Decision
+    reasons: tuple[str, ...]
+
+
+def assurance_of(findings: list[Finding], rules: Rules) -> Assurance:
+    """How sure we are that the registered customer sent the message.
+
+    The levels, as docs/architecture.md ("The verdict") draws them. ``asserted``: header
+    From is the registered panel address. ``authenticated``: and the From domain
+    authenticates it (DMARC-aligned SPF or DKIM, possibly through a trusted upstream
+    result or ARC sealer), with no finding that blocks. ``authorized``: authenticated,
+    and it carries a valid, unused one-time code of that customer.
+    """
+    results = {f.name: f.result for f in findings}
+    if results.get("customer-match") != "pass":
+        return "none"
+    blocking = any(rules.policy.action_for(f.name, f.result) == "reject" for f in findings)
+    if results.get("dmarc") == "pass" and not blocking:
+        if results.get("one-time-code") == "pass":
+            return "authorized"
+        return "authenticated"
+    return "asserted"
+
+
+# Results that are never accepted, whatever policy.toml maps them to: what the reader did
+# not understand, or a service that is not the sender's, is held for an agent (issue 13).
+_HELD = frozenset(
+    f"{check}.{result}"
+    for check, results in (
+        (instruction_kind.NAME, instruction_kind.HELD),
+        (service_scope.NAME, service_scope.HELD),
+    )
+    for result in results
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Case:
+    """What the decision is taken on."""
+
+    findings: list[Finding]
+    wanted: tuple[InstructionKind, ...]
+    assurance: Assurance
+    policy: Policy
+    # The level the kinds need, and the reasons it was raised (a recent panel change).
+    required: str
+    raised: tuple[str, ...]
+
+    def action(self, finding: Finding) -> str:
+        action = self.policy.action_for(finding.name, finding.result)
+        if action == "ignore" and f"{finding.name}.{finding.result}" in _HELD:
+            return "review"
+        return action
+
+    @property
+    def what(self) -> str:
+        return described(self.wanted)
+
+
+def decide(
+    findings: list[Finding],
+    kinds: tuple[str, ...],
+    assurance: Assurance,
+    rules: Rules,
+    panel_email_changed: date | None = None,
+) -> Outcome:
+    """Apply the policy: the first of _STEPS that applies decides, else the shortfall.
+
+    ``panel_email_changed`` is the day the customer's panel address was changed, when
+    that was recent: the requirement is then one level higher, as an attacker who took
+    over a panel account changes the address first.
+    """
+    wanted = tuple(rules.kind(name) for name in kinds)
+    required, raised = _requirement(wanted, panel_email_changed)
+    case = _Case(list(findings), wanted, assurance, rules.policy, required, raised)
+    for step in _STEPS:
+        decision = step(case)
+        if decision is not None:
+            return decision
+    return _shortfall(case)
+
+
+def _rejecting(case: _Case) -> Outcome | None:
+    """A finding the policy rejects wins over everything."""
+    reasons = tuple(f.reason for f in case.findings if case.action(f) == "reject")
+    return Outcome("rejected", reasons) if reasons else None
+
+
+def _reviewing(case: _Case) -> Outcome | None:
+    """Then one it holds for an agent."""
+    reasons = tuple(f.reason for f in case.findings if case.action(f) == "review")
+    return Outcome("review", reasons) if reasons else None
+
+
+def _postal(case: _Case) -> Outcome | None:
+    """A kind accepted only on paper, whatever the mail proves."""
+    postal = [kind for kind in case.wanted if kind.postal_only]
+    if not postal:
+        return None
+    return Outcome(
+        "postal_required",
+        (
+            f"{postal[0].title} is accepted only on signed documents sent by post; "
+            "tell the customer which documents to send.",
+        ),
+    )
+
+
+def _unrecognised(case: _Case) -> Outcome | None:
+    """Nothing recognised is nothing to accept: held, even without the instruction-kind
+    finding (the decision is then taken on findings that lack it)."""
+    if case.wanted:
+        return None
+    return Outcome("review", (instruction_kind.instruction_kind(()).reason,))
+
+
+def _requirement_met(case: _Case) -> Outcome | None:
+    if ASSURANCE_LEVELS.index(case.assurance) < ASSURANCE_LEVELS.index(case.required):
+        return None
+    return Outcome(
+        "accepted",
+        (
+            f"The message asks for {case.what} and carries the {case.required} level it "
+            "needs; the desk may act on it.",
+            *case.raised,
+        ),
+    )
+
+
+def _code_closes_the_gap(case: _Case) -> Outcome | None:
+    if (case.required, case.assurance) != ("authorized", "authenticated"):
+        return None
+    return Outcome(
+        "otp_required",
+        (
+            f"The message asks for {case.what}, which needs a one-time code; ask the customer "
+            "to copy one from the Customer Panel into a reply.",
+            *case.raised,
+        ),
+    )
+
+
+def _shortfall(case: _Case) -> Outcome:
+    return Outcome(
+        "rejected" if case.policy.shortfall == "reject" else "review",
+        (
+            f"The message asks for {case.what}, which needs the {case.required} level, but it "
+            f"only reaches {case.assurance} because {_SHORT_BECAUSE[case.assurance]}; confirm "
+            "with the customer through the Customer Panel before acting.",
+            *case.raised,
+        ),
+    )
+
+
+# The order of the decision, declared once; the shortfall decides when none applies.
+_STEPS: tuple[Callable[[_Case], Outcome | None], ...] = (
+    _rejecting,
+    _reviewing,
+    _postal,
+    _unrecognised,
+    _requirement_met,
+    _code_closes_the_gap,
+)
+
+
+def _requirement(
+    wanted: tuple[InstructionKind, ...], panel_email_changed: date | None
+) -> tuple[str, tuple[str, ...]]:
+    """The level the kinds need, raised after a recent change of the panel address.
+
+    With no kind there is nothing to accept (_unrecognised decides first); the highest
+    level stands in, so nothing can be met by accident.
+    """
+    required = max(
+        (kind.requires for kind in wanted), key=ASSURANCE_LEVELS.index, default=ASSURANCE_LEVELS[-1]
+    )
+    if panel_email_changed is None or required == ASSURANCE_LEVELS[-1]:
+        return required, ()
+    raised = ASSURANCE_LEVELS[ASSURANCE_LEVELS.index(required) + 1]
+    return raised, (
+        f"The panel address was changed recently ({panel_email_changed.isoformat()}), so the "
+        f"request needs the {raised} level instead of {required}, as whoever takes over a "
+        "panel account changes its address first.",
+    )

@@ -1,0 +1,1 @@
+"""The records: verdicts, reviews, verifications, retention and the audit chain."""

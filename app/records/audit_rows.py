@@ -1,0 +1,197 @@
+"""What ``audit verify`` checks beyond the chain: the rows its entries record, both ways.
+
+An entry about a verdict, review, action, verification or document receipt commits to
+that row (``verdict_sha256``, ``record_sha256`` or its deciding fields). These rows
+decide what agents may do, so a row edited after it was recorded, a recorded row that
+is gone, and a row that no entry records are each a break of the record.
+
+The chain is unkeyed: whoever can write to the database can rebuild every hash after
+an edit. Only a head hash kept outside the database (README "Audit and records") shows
+that; this check makes every other edit of these tables show.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.audit.hashing import record_digest
+from app.db.models import AgentAction, AuditEntry, DocumentReceipt, Review, Verdict, Verification
+from app.records.reviews import action_json, review_json
+from app.records.verdicts import as_json
+from app.records.verifications import verification_json
+
+_BATCH = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedTable:
+    """A table whose rows are recorded by entries of ``kind``, and how to check one."""
+
+    kind: str
+    noun: str
+    model: Any
+    id_key: str
+    # Why the row differs from what the entry committed to, or None.
+    differs: Callable[[Any, dict[str, Any]], str | None]
+    # The entry subject of a row (to find the entries that may record it).
+    subject: Callable[[Any], str]
+
+
+def _digest_differs(
+    key: str, record: Callable[[Any], Mapping[str, Any]]
+) -> Callable[..., str | None]:
+    def differs(row: Any, payload: dict[str, Any]) -> str | None:
+        return None if record_digest(record(row)) == payload.get(key) else "was changed"
+
+    return differs
+
+
+def _receipt_differs(row: DocumentReceipt, payload: dict[str, Any]) -> str | None:
+    # The entry's digest covers the receipt's generated explanation, so the fields that
+    # decide are compared instead: whose documents, by whom, and whether they complete.
+    completes = row.verdict_id if row.complete else None
+    recorded = (payload.get("verdict_id"), payload.get("agent"), payload.get("complete"))
+    if (row.verdict_id, row.agent, row.complete) != recorded or row.completes_verdict != completes:
+        return "was changed"
+    return None
+
+
+RECORDED: tuple[RecordedTable, ...] = (
+    RecordedTable(
+        "verdict", "verdict", Verdict, "verdict_id",
+        _digest_differs("verdict_sha256", as_json), lambda row: row.id,
+    ),
+    RecordedTable(
+        "review", "review", Review, "review_id",
+        _digest_differs("record_sha256", review_json), lambda row: row.verdict_id,
+    ),
+    RecordedTable(
+        "action", "agent action", AgentAction, "action_id",
+        _digest_differs("record_sha256", action_json), lambda row: row.verdict_id,
+    ),
+    RecordedTable(
+        "verification", "verification", Verification, "verification_id",
+        _digest_differs("record_sha256", verification_json), lambda row: row.id,
+    ),
+    RecordedTable(
+        "document_receipt", "document receipt", DocumentReceipt, "receipt_id",
+        _receipt_differs, lambda row: row.verdict_id,
+    ),
+)  # fmt: skip
+_BY_KIND = {table.kind: table for table in RECORDED}
+
+
+class RowCheck:
+    """Checks the recorded rows a batch of entries at a time, then the rows no entry names.
+
+    Rows are counted first, then the chain is walked: every row counted then had its
+    entry committed with it, so fewer recorded rows found than counted means a row
+    without an entry, even while writers keep appending (no false alarm). Rows recorded
+    before the chain's first entry predate the chain (it starts at migration 0004) and
+    are not expected to have one.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        first = session.scalar(select(AuditEntry.recorded_at).order_by(AuditEntry.seq).limit(1))
+        # No chain at all: nothing can be expected to be recorded (nor checked).
+        self.since = _parse_timestamp(first) if first is not None else None
+        self.counted = dict.fromkeys(_BY_KIND, (0, 0))
+        for table in RECORDED if self.since is not None else ():
+            count, last = session.execute(
+                select(func.count(), func.coalesce(func.max(table.model.seq), 0)).where(
+                    table.model.recorded_at >= self.since
+                )
+            ).one()
+            self.counted[table.kind] = (int(count), int(last))
+        self.found = dict.fromkeys(_BY_KIND, 0)
+
+    def problems(
+        self, entries: Iterable[tuple[AuditEntry, dict[str, Any] | None]]
+    ) -> dict[int, str]:
+        """Why each entry of a batch (with its parsed payload) disagrees with its row."""
+        wanted: dict[str, dict[int, str]] = {}
+        for entry, payload in entries:
+            table = _BY_KIND.get(entry.kind)
+            if table is not None and payload is not None:
+                wanted.setdefault(table.kind, {})[entry.seq] = str(payload.get(table.id_key))
+        problems: dict[int, str] = {}
+        payloads = {entry.seq: payload for entry, payload in entries}
+        for kind, ids in wanted.items():
+            table = _BY_KIND[kind]
+            rows = {
+                row.id: row
+                for row in self.session.scalars(
+                    select(table.model).where(table.model.id.in_(set(ids.values())))
+                )
+            }
+            for seq, row_id in ids.items():
+                row = rows.get(row_id)
+                if row is None:
+                    problems[seq] = f"entry {seq}: the {table.noun} {row_id} it records is gone"
+                    continue
+                if row.seq <= self.counted[kind][1] and self._in_chain(row):
+                    self.found[kind] += 1
+                why = table.differs(row, payloads[seq] or {})
+                if why is not None:
+                    problems[seq] = f"entry {seq}: the {table.noun} {row_id} it records {why}"
+        return problems
+
+    def unrecorded(self) -> str | None:
+        """A row that no entry records, or None."""
+        for table in RECORDED:
+            count, last = self.counted[table.kind]
+            if self.found[table.kind] < count:
+                row_id = self._first_unrecorded(table, last)
+                if row_id is not None:
+                    return f"the {table.noun} {row_id} is stored without an audit entry"
+        return None
+
+    def _in_chain(self, row: Any) -> bool:
+        return self.since is not None and row.recorded_at >= self.since
+
+    def _first_unrecorded(self, table: RecordedTable, last: int) -> str | None:
+        after = 0
+        while True:
+            rows = list(
+                self.session.scalars(
+                    select(table.model)
+                    .where(table.model.seq > after, table.model.seq <= last)
+                    .order_by(table.model.seq)
+                    .limit(_BATCH)
+                )
+            )
+            if not rows:
+                return None
+            recorded = set()
+            for payload in self.session.scalars(
+                select(AuditEntry.payload).where(
+                    AuditEntry.kind == table.kind,
+                    AuditEntry.subject.in_({table.subject(row) for row in rows}),
+                )
+            ):
+                recorded.add(str(_loads(payload).get(table.id_key)))
+            for row in rows:
+                if row.id not in recorded and self._in_chain(row):
+                    return str(row.id)
+            after = rows[-1].seq
+
+
+def _parse_timestamp(recorded_at: str) -> datetime:
+    # Entries keep their time as written (app.audit.chain): ISO 8601 in UTC with a "Z".
+    return datetime.fromisoformat(recorded_at.replace("Z", "+00:00"))
+
+
+def _loads(payload: str) -> dict[str, Any]:
+    try:
+        loaded = json.loads(payload)
+    except ValueError:
+        return {}
+    return loaded if isinstance(loaded, dict) else {}

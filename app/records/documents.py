@@ -1,0 +1,127 @@
+"""Postal documents received for a verdict that asked for them, checked and recorded."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.audit import chain, hashing
+from app.db.models import DocumentReceipt, Verdict
+from app.db.types import iso_z
+from app.errors import Conflict, NotFound
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentChecks:
+    """What the agent checked on the signed paper documents."""
+
+    name: bool
+    address: bool
+    signature_or_stamp: bool
+
+    @property
+    def complete(self) -> bool:
+        return self.name and self.address and self.signature_or_stamp
+
+
+def record_documents(
+    session: Session,
+    verdict_id: str,
+    agent: str,
+    checked: DocumentChecks,
+    note: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """Record documents received for a postal_required verdict; the verdict stays as it is.
+
+    NotFound for an unknown verdict; Conflict when it did not ask for documents, or
+    when a complete receipt is already recorded for it.
+    """
+    verdict = session.scalar(select(Verdict).where(Verdict.id == verdict_id))
+    if verdict is None:
+        raise NotFound(f"no verdict with id {verdict_id!r}")
+    if verdict.decision != "postal_required":
+        raise Conflict(
+            f"verdict {verdict_id} is {verdict.decision}, not postal_required: documents by "
+            "post complete only a verdict that asked for them"
+        )
+    if checked.complete:
+        earlier = session.scalar(
+            select(DocumentReceipt).where(DocumentReceipt.completes_verdict == verdict_id)
+        )
+        if earlier is not None:
+            raise Conflict(
+                f"verdict {verdict_id} was already completed by receipt {earlier.id} "
+                f"recorded by {earlier.agent}; nothing more is needed"
+            )
+    missing = [
+        what
+        for what, ok in (
+            ("the name", checked.name),
+            ("the address", checked.address),
+            ("the signature or company stamp", checked.signature_or_stamp),
+        )
+        if not ok
+    ]
+    reason = (
+        f"The documents complete verdict {verdict_id}: name, address and signature or stamp "
+        "are checked, and the agent may carry out the instruction."
+        if not missing
+        else f"The documents do not complete verdict {verdict_id}: {', '.join(missing)} "
+        "could not be confirmed; ask the customer to send corrected documents by post."
+    )
+    receipt = DocumentReceipt(
+        id=str(uuid.uuid4()),
+        verdict_id=verdict_id,
+        recorded_at=now,
+        agent=agent,
+        name_checked=checked.name,
+        address_checked=checked.address,
+        signature_or_stamp_checked=checked.signature_or_stamp,
+        complete=checked.complete,
+        completes_verdict=verdict_id if checked.complete else None,
+        note=note,
+    )
+    session.add(receipt)
+    session.flush()
+    log.info(
+        "documents for verdict %s recorded by %s: %s",
+        verdict_id,
+        agent,
+        "complete" if checked.complete else "incomplete",
+    )
+    result = {
+        "id": receipt.id,
+        "verdict_id": verdict_id,
+        "agent": agent,
+        "checked": {
+            "name": checked.name,
+            "address": checked.address,
+            "signature_or_stamp": checked.signature_or_stamp,
+        },
+        "complete": checked.complete,
+        "note": note,
+        "reason": reason,
+        "recorded_at": iso_z(now),
+    }
+    chain.append(
+        session,
+        "document_receipt",
+        verdict_id,
+        {
+            "receipt_id": receipt.id,
+            "verdict_id": verdict_id,
+            "agent": agent,
+            "complete": checked.complete,
+            "record_sha256": hashing.record_digest(result),
+        },
+    )
+    return result

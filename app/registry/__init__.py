@@ -1,0 +1,1 @@
+"""The registry: customers, their identifiers, one-time codes, look-alikes, the importer."""

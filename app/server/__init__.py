@@ -1,0 +1,1 @@
+"""Serving: the API and SMTP listeners, the worker supervisor, the hand-offs to the decision."""

@@ -1,0 +1,306 @@
+"""Running the doors: the API and the SMTP receiver in one loop, or apart; the pipe."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Awaitable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from app import metrics
+from app.api import create_app
+from app.db.engine import make_engine, store_errors
+from app.decision.service import DecisionService
+from app.delivery.outbox import OutboxWorker
+from app.errors import ConfigError, StoreUnavailable
+from app.records.retention import RetentionWorker
+from app.server.handoff import HttpHandoff, InProcessHandoff
+from app.server.listeners import bind_listener, listen_error, smtp_config, start_metrics_server
+from app.server.worker_role import WorkerRole
+from app.settings import ENV_PREFIX, Settings, split_listen
+from mailhook.handoff import Handoff, Receipt
+from mailhook.message import InboundMessage
+from mailhook.receiver import SmtpReceiver, start_receiver
+
+_T = TypeVar("_T")
+
+log = logging.getLogger(__name__)
+
+
+def make_handoff(settings: Settings, service: DecisionService | None = None) -> Handoff:
+    """Over HTTP when INTAKEGUARD_API_URL is set, else in process on the local store."""
+    if settings.api_url:
+        if settings.api_token is None:
+            raise ConfigError(
+                f"{ENV_PREFIX}API_TOKEN: missing; create one with "
+                "`intakeguard token create --name smtp --scope intake relay` on the API side"
+            )
+        return HttpHandoff(settings.api_url, settings.api_token.get_secret_value())
+    if service is None:
+        service = DecisionService.from_settings(settings, settings.require_secret_key())
+    return InProcessHandoff(service)
+
+
+class BackgroundWorker(Protocol):
+    """A worker thread beside the doors (the outbox): started, then stopped within ``timeout``."""
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float) -> None: ...
+
+
+async def serve(
+    settings: Settings, *, http: bool, smtp: bool, role: WorkerRole | None = None
+) -> None:
+    """Run the decision API and/or the SMTP receiver until SIGTERM or SIGINT, then stop
+    in order (``_Running.shut_down``) and return, for an exit status of 0.
+
+    ``role``: this process is one of the workers of ``serve --workers N`` (app.server.supervisor);
+    it serves the listening sockets it inherited, and only worker 1 runs the outbox and
+    retention, which must run once.
+    """
+    # Installed first: a SIGTERM during start-up still ends in the orderly shutdown.
+    stop = _stop_on_signals()
+    service = None
+    if http or not settings.api_url:
+        service = DecisionService.from_settings(settings, settings.require_secret_key())
+        metrics.bind_store(service.sessions.kw["bind"])
+        log.info(
+            "rules %s, version %s; %s",
+            settings.rules_dir,
+            service.rules.version,
+            settings.rules_source(),
+        )
+        if unread := settings.unread_local_rules():
+            log.warning("rules: %s", unread)
+    # Every listener is bound before anything serves: a port in use stops the start
+    # with one line, before a half of the service has taken traffic.
+    http_socket = None
+    if http:
+        http_socket = role.http if role else bind_listener("HTTP_LISTEN", settings.http_listen)
+    running = _Running()
+    try:
+        if service is not None and (role is None or role.primary):
+            # Webhooks and alerts of verdicts recorded in this process's store.
+            running.workers.append(OutboxWorker.from_settings(settings, service.sessions))
+            running.workers.append(RetentionWorker(service.sessions, settings.raw_retention_days))
+        if smtp:
+            running.receiver = await _start_smtp(settings, make_handoff(settings, service), role)
+        if settings.metrics_listen:
+            start_metrics_server(settings.metrics_listen, role.metrics if role else None)
+        for worker in running.workers:
+            worker.start()
+        if http_socket is not None:
+            assert service is not None
+            running.start_api(settings, service, http_socket)
+        if role is not None:
+            running.orphan_watch = asyncio.create_task(_stop_when_orphaned(stop, role.parent))
+        await running.until_stopped(stop)
+        await running.shut_down(settings.shutdown_grace_seconds)
+    finally:
+        await running.abandon()
+        if http_socket is not None:
+            http_socket.close()
+        if service is not None:
+            service.sessions.kw["bind"].dispose()
+
+
+async def _start_smtp(
+    settings: Settings, handoff: Handoff, role: WorkerRole | None
+) -> SmtpReceiver:
+    host, port = split_listen(settings.smtp_listen)
+    config = smtp_config(settings, role.count if role else 1)
+    starting = start_receiver(handoff, config, host, port, role.smtp if role else None)
+    return await _listen(starting, "SMTP_LISTEN", settings.smtp_listen)
+
+
+async def _stop_when_orphaned(stop: asyncio.Event, parent: int) -> None:
+    """A worker whose supervisor is gone (killed with SIGKILL) stops as on SIGTERM:
+    nothing would restart it, nor stop it."""
+    while os.getppid() == parent:
+        await asyncio.sleep(1.0)
+    log.warning("the supervisor (pid %d) is gone; stopping", parent)
+    stop.set()
+
+
+@dataclass
+class _Running:
+    """What serve() started, for shutting it down in order."""
+
+    receiver: SmtpReceiver | None = None
+    workers: list[BackgroundWorker] = field(default_factory=list)
+    app: FastAPI | None = None
+    api: _ApiServer | None = None
+    api_task: asyncio.Task[None] | None = None
+    orphan_watch: asyncio.Task[None] | None = None
+
+    def start_api(self, settings: Settings, service: DecisionService, sock: socket.socket) -> None:
+        self.app = create_app(settings, service)
+        config = uvicorn.Config(
+            self.app,
+            log_config=None,  # our handler and format (app.logs)
+            log_level=settings.log_level.lower(),
+            access_log=True,
+        )
+        self.api = _ApiServer(config)
+        self.api_task = asyncio.create_task(self.api.serve(sockets=[sock]))
+        host, port = sock.getsockname()[:2]
+        log.info("decision API listening on http://%s:%d", host, port)
+
+    async def until_stopped(self, stop: asyncio.Event) -> None:
+        """Until a signal, or until the API ends on its own (it failed to start)."""
+        stopping = asyncio.create_task(stop.wait())
+        waiting: set[asyncio.Future[Any]] = {stopping}
+        if self.api_task is not None:
+            waiting.add(self.api_task)
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+
+    async def shut_down(self, grace: float) -> None:
+        """Within ``grace`` seconds in all: readiness off; the SMTP door drains (new
+        connections refused, idle sessions 421, transactions in flight finish: 250 once
+        recorded, else no answer, so the sender retries); workers stop; the API goes
+        last, letting its requests in flight finish."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+
+        def left() -> float:
+            return max(0.0, deadline - loop.time())
+
+        if self.app is not None:
+            self.app.state.shutting_down = True
+        log.info("stopping: no new SMTP sessions; up to %.0f s for those in flight", grace)
+        if self.receiver is not None:
+            await self.receiver.shutdown(left())
+            self.receiver = None
+        # The outbox worker stops once the SMTP door can enqueue nothing more (what the
+        # API's last requests enqueue is sent by the next start). A second at least, to
+        # end the delivery attempt it is in.
+        await _stop_workers(self.workers, max(left(), 1.0))
+        self.workers = []
+        if self.api is not None and self.api_task is not None:
+            self.api.config.timeout_graceful_shutdown = math.ceil(left())
+            self.api.should_exit = True
+            await self.api_task
+            self.api = None
+        log.info("stopped")
+
+    async def abandon(self) -> None:
+        """After a failed start or shutdown: release what is still running, without waiting."""
+        if self.orphan_watch is not None:
+            self.orphan_watch.cancel()
+        if self.receiver is not None:
+            self.receiver.server.close()
+        if self.workers:
+            await _stop_workers(self.workers, 1.0)
+        if self.api is not None:
+            self.api.should_exit = True
+
+
+async def _stop_workers(workers: Sequence[BackgroundWorker], timeout: float) -> None:
+    # stop() joins a thread: off the event loop, which still serves the API meanwhile.
+    await asyncio.gather(*(asyncio.to_thread(worker.stop, timeout) for worker in workers))
+
+
+class _ApiServer(uvicorn.Server):
+    """uvicorn without signal handlers of its own: serve() decides the order of shutdown.
+
+    (uvicorn would also raise the signal again once it stopped, ending the process with
+    SIGTERM's status instead of 0.)
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def _listen(starting: Awaitable[_T], setting: str, value: str) -> _T:
+    try:
+        return await starting
+    except OSError as exc:
+        raise listen_error(setting, value, exc) from None
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
+def wait_for_store(settings: Settings) -> None:
+    """Wait for the database to answer, retrying with back-off up to DB_CONNECT_TIMEOUT.
+
+    A database that starts after us (a container started beside it, a failover) is no
+    reason to crash-loop; one that stays away ends the start with StoreUnavailable (75).
+    """
+    timeout = settings.db_connect_timeout
+    deadline = time.monotonic() + timeout
+    delay = 0.25
+    engine = make_engine(settings.database_url)
+    try:
+        while True:
+            try:
+                with store_errors(), engine.connect() as connection:
+                    connection.execute(text("SELECT 1"))
+                return
+            except StoreUnavailable as exc:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise StoreUnavailable(
+                        f"no answer within {ENV_PREFIX}DB_CONNECT_TIMEOUT={timeout:g} s ({exc})"
+                    ) from None
+                delay = min(delay * 2, 5.0, left)
+                log.warning("database unreachable (%s); retrying in %.1f s", exc, delay)
+                time.sleep(delay)
+    finally:
+        engine.dispose()
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGTERM and SIGINT until the block ends (around migrations at start-up).
+
+    Each migration runs in its own transaction (``transaction_per_migration`` in
+    migrations/env.py): PostgreSQL's DDL is transactional, and so is SQLite's now that
+    app.db.engine issues the BEGIN itself (pysqlite's own would leave DDL outside any
+    transaction, committed statement by statement). A kill mid-way would still roll back
+    to the previous revision. Held signals go further: the upgrade runs to the head
+    revision, and only then does the signal end the process, as it would have.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = {signal.SIGTERM, signal.SIGINT}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def deliver(handoff: Handoff, message: InboundMessage) -> Receipt:
+    """Hand one message over and wait for the receipt (the pipe's only step)."""
+
+    async def run() -> Receipt:
+        try:
+            return await handoff.submit(message)
+        finally:
+            if isinstance(handoff, HttpHandoff):
+                await handoff.aclose()
+
+    return asyncio.run(run())

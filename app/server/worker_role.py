@@ -1,0 +1,58 @@
+"""What a worker process of ``serve --workers N`` was told by its supervisor.
+
+Shared by the supervisor that starts workers (app.server.supervisor) and the serving
+code each worker runs (app.server.serving); neither imports the other.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import dataclass
+
+WORKER_ENV = "_INTAKEGUARD_WORKER"
+
+
+@dataclass(frozen=True)
+class WorkerRole:
+    """What a worker process was told by its supervisor."""
+
+    number: int
+    count: int
+    parent: int
+    http: socket.socket | None
+    smtp: socket.socket | None
+    metrics: socket.socket | None
+
+    @property
+    def primary(self) -> bool:
+        """Worker 1 also runs the background work (outbox, retention)."""
+        return self.number == 1
+
+    @classmethod
+    def from_environment(cls) -> WorkerRole | None:
+        """This process's role, or None when it is not a worker."""
+        spec = os.environ.pop(WORKER_ENV, None)
+        if not spec:
+            return None
+        data = json.loads(spec)
+        fds: dict[str, int] = data["fds"]
+
+        def inherited(name: str) -> socket.socket | None:
+            return socket.socket(fileno=fds[name]) if name in fds else None
+
+        return cls(
+            number=int(data["number"]),
+            count=int(data["count"]),
+            parent=os.getppid(),
+            http=inherited("http"),
+            smtp=inherited("smtp"),
+            metrics=inherited("metrics"),
+        )
+
+
+def worker_number() -> int | None:
+    """The number of this worker process (for its log lines), or None."""
+    spec = os.environ.get(WORKER_ENV)
+    return int(json.loads(spec)["number"]) if spec else None

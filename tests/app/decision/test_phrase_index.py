@@ -1,0 +1,67 @@
+"""The RE2 phrase set finds exactly the kinds the phrase-by-phrase search finds."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from app.decision.phrase_index import Re2PhraseIndex, phrase_source
+from app.decision.rules import load_rules
+from mailhook.instructions import _kinds
+from mailhook.text import fold
+from tests.support import RULES
+
+CATALOGUE = load_rules(RULES).catalogue
+ONE_BY_ONE = dataclasses.replace(CATALOGUE, phrase_index=None)
+# Pieces of text near every phrase: their words, their stems cut short, word joiners.
+WORDS = sorted({word for kind in CATALOGUE.kinds for p in kind.phrases for word in p.split()})
+PIECES = st.one_of(
+    st.sampled_from(WORDS),
+    st.sampled_from(WORDS).map(lambda word: word[: max(1, len(word) - 2)]),
+    st.sampled_from(["", "y", "ow", "ami", "_", "1", "ą", "ß", "é", "x"]),
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyząęłóżźćńś0123456789_", max_size=6),
+)
+GLUE = st.sampled_from([" ", "  ", "", ".", ", ", "-", "\n", "(", ")", "/", "'", "\u0301"])
+
+
+def kinds_one_by_one(text: str) -> tuple[str, ...]:
+    return _kinds(fold(text), ONE_BY_ONE)
+
+
+def kinds_at_once(text: str) -> tuple[str, ...]:
+    return _kinds(fold(text), CATALOGUE)
+
+
+def test_the_shipped_catalogue_builds_an_index() -> None:
+    assert isinstance(CATALOGUE.phrase_index, Re2PhraseIndex)
+    phrases = sum(len(kind.phrases) for kind in CATALOGUE.kinds)
+    assert len(CATALOGUE.phrase_index.kind_of) == phrases
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        pytest.param("Proszę o kod AuthInfo dla acme.pl", ("transfer_out",), id="a phrase"),
+        pytest.param("Proszę o zmianę adresu", ("contact_change",), id="a stem inflected"),
+        pytest.param("przetransferowanie domeny", (), id="a stem inside a word is no match"),
+        pytest.param("nie_authinfo", (), id="an underscore joins words as in Python"),
+        pytest.param("kod\u0301 authinfo", ("transfer_out",), id="a combining mark is no letter"),
+        pytest.param("", (), id="nothing"),
+    ],
+)
+def test_each_way_finds_the_same_kinds(text: str, kinds: tuple[str, ...]) -> None:
+    assert kinds_at_once(text) == kinds_one_by_one(text) == kinds
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(PIECES, GLUE), max_size=12))
+def test_the_set_finds_what_the_searches_find(pieces: list[tuple[str, str]]) -> None:
+    text = "".join(piece + glue for piece, glue in pieces)
+    assert kinds_at_once(text) == kinds_one_by_one(text)
+
+
+def test_a_phrase_source_escapes_what_it_quotes() -> None:
+    assert phrase_source("a.b c+d") == r"(?:^|[^\p{L}\p{N}_])a\.b[\p{L}\p{N}_]*\s+c\+d"
