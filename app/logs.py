@@ -9,6 +9,11 @@ What an operator reads, and what is kept out of it:
   their checksums is replaced by ``[pesel]``, ``[nip]`` or ``[regon]``, in every form the
   mail side recognises in a message (mailhook.identifiers: ``PL5260250274``,
   ``526 025 02 74``, ``526-025-02-74``) as well as plain digit runs.
+- One-time codes never appear in clear either: anything shaped like one (8 digits, or
+  4 and 4 joined by a space or a hyphen, the forms the catalogue's ``code_pattern``
+  reads in mail) standing on its own becomes ``[code removed]``. The same ``redact``
+  scrubs what agents write into records (reviews, actions, document notes, erasure
+  reasons), and webhooks carry the records as stored.
 - E-mail addresses are not written by our per-message lines: the verdict id and
   Message-ID find the message, and the verdict (behind the API's scopes) holds its
   addresses. aiosmtpd's own per-command narration, which repeats every address, is
@@ -43,8 +48,29 @@ _STANDARD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None)
 _NUMBER = re.compile(r"(?<![^\W_])(?<!-)\d[\d-]{7,16}\d(?![^\W_])(?!-)")
 
 
+# Between the two groups of a code: what code_pattern allows (a space or a hyphen), and
+# what an agent's keyboard or a pasted text puts there instead (tab, no-break spaces,
+# dashes).
+_CODE_SEPARATOR = r"[ \t\u00a0\u2007\u202f\u2010-\u2015-]"
+# A code stands on its own: not inside a longer number, even one written in groups
+# ("1234 5678 9012"), nor a part of a hyphen-joined name ("srv-12345678", a UUID's first
+# group "12345678-ab12-…"), nor of a word; an underscore separates, as for identifiers.
+_CODE = re.compile(
+    rf"(?<![^\W_])(?<!\d{_CODE_SEPARATOR})(?<![^\W_]-)"
+    rf"\d{{4}}{_CODE_SEPARATOR}?\d{{4}}"
+    rf"(?![^\W_])(?!{_CODE_SEPARATOR}\d)(?!-[^\W_])"
+)
+CODE_REMOVED = "[code removed]"
+
+
 def redact(text: str) -> str:
-    """``text`` with every valid PESEL, NIP or REGON replaced by its kind in brackets."""
+    """``text`` with every valid PESEL, NIP or REGON replaced by its kind in brackets, and
+    anything shaped like a one-time code by ``[code removed]``."""
+    text = _scrub_identifiers(text)
+    return _CODE.sub(CODE_REMOVED, text)
+
+
+def _scrub_identifiers(text: str) -> str:
     text = _NUMBER.sub(_redact_number, text)
     # Then whatever the mail side's finder reads as an identifier (a "PL" prefix, digits in
     # groups with spaces): the log must hide every number a message could be matched on.

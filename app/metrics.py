@@ -25,6 +25,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "CONTENT_TYPE_LATEST",
+    "DNS_ANSWERING",
     "RECORDING_SECONDS",
     "VERDICTS",
     "VERIFICATION_SECONDS",
@@ -55,6 +57,12 @@ __all__ = [
 # Verification is DNS-bound (seconds when a server is slow); recording is one transaction.
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
+DNS_ANSWERING = Gauge(
+    f"{PREFIX}_dns_answering",
+    "1 when a configured DNS server answered the last readiness probe, 0 when none did.",
+    # With `serve --workers N`, the probe last run by any worker.
+    multiprocess_mode="mostrecent",
+)
 VERDICTS = Counter(
     f"{PREFIX}_verdicts",
     "Verdicts recorded, by decision and instruction kind (kind 'none' when none was found).",

@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     alert_interval_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
     # Raw messages older than this are emptied by app.records.retention; verdicts and hashes stay.
     raw_retention_days: int = Field(default=90, ge=1, le=36500)
+    # /readyz turns 503 below this much free space on SQLite's filesystem (MiB); a message
+    # may be MAX_MESSAGE_BYTES (25 MiB) and is written with its WAL copy.
+    ready_min_free_mb: int = Field(default=100, ge=0, le=1_000_000)
 
     @field_validator(
         "dns_nameservers",

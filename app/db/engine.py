@@ -27,8 +27,8 @@ def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            _create_private(Path(database))
         engine = create_engine(parsed, connect_args={"timeout": 15})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
@@ -42,6 +42,42 @@ def make_engine(url: str) -> Engine:
         max_overflow=10,
         connect_args={"connect_timeout": 5},
     )
+
+
+def _create_private(database: Path) -> None:
+    """The database file ``0600`` and the directories made for it ``0700``, whatever the
+    umask: the store holds messages and personal data, readable by this service alone.
+
+    SQLite gives its ``-wal`` and ``-shm`` files the mode of the database file, and
+    ``-turn`` (_SqliteTurn) is opened ``0600``; a file or directory that already exists is
+    the operator's and is left as it is.
+    """
+    for directory in reversed((database.parent, *database.parent.parents)):
+        if directory.exists():
+            continue
+        try:
+            directory.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        # mkdir's mode passes through the umask; 0700 is what is meant, whatever it is.
+        os.chmod(directory, 0o700)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW
+    try:
+        fd = os.open(database, flags, 0o600)
+    except FileExistsError:
+        exposed = database.stat().st_mode & 0o077
+        if exposed:
+            log.warning(
+                "the database file %s can be read or written by other users (mode %o): "
+                "chmod 600 it",
+                database,
+                database.stat().st_mode & 0o777,
+            )
+        return
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

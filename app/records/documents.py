@@ -15,6 +15,7 @@ from app.audit import chain, hashing
 from app.db.models import DocumentReceipt, Verdict
 from app.db.types import iso_z
 from app.errors import Conflict, NotFound
+from app.logs import redact
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,8 @@ def record_documents(
     NotFound for an unknown verdict; Conflict when it did not ask for documents, or
     when a complete receipt is already recorded for it.
     """
+    # What the agent typed: no identifier or one-time code is kept in clear (app.logs).
+    note = None if note is None else redact(note)
     verdict = session.scalar(select(Verdict).where(Verdict.id == verdict_id))
     if verdict is None:
         raise NotFound(f"no verdict with id {verdict_id!r}")

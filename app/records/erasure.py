@@ -39,6 +39,7 @@ from app.db.models import (
 )
 from app.db.types import utcnow
 from app.errors import NotFound
+from app.logs import redact
 from app.records.retention import PURGE_BATCH, empty_raw
 
 log = logging.getLogger(__name__)
@@ -139,7 +140,8 @@ def erase_customer(session: Session, login: str, agent: str, reason: str) -> Era
         {
             "login": login,
             "agent": agent,
-            "reason": reason,
+            # Permanent, in the chain: no identifier or one-time code in clear (app.logs).
+            "reason": redact(reason),
             "customer_removed": bool(removed),
             "erased_entries": entries,
             "raw_message_sha256": hashes,

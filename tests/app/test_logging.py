@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from app.decision.rules import load_rules
 from app.decision.service import DecisionService
 from app.logs import JsonFormatter, RequestIdFilter, TextFormatter, redact
 from app.server.handoff import HttpHandoff, InProcessHandoff
@@ -23,7 +24,7 @@ from mailhook.tracing import request_id
 from tests.app.server.test_shutdown import running
 from tests.dns_server import FixtureDnsServer
 from tests.smtp_server import SmtpThread
-from tests.support import ADMIN_TOKEN, make_message
+from tests.support import ADMIN_TOKEN, RULES, make_message
 
 DESK = "support@hosting.example"
 # Valid by checksum: these must never reach a log line.
@@ -90,6 +91,43 @@ def test_identifiers_are_redacted_in_messages_and_extras() -> None:
         assert "[pesel]" in text and "[nip]" in text and "[regon]" in text
     # Numbers that fail every checksum, ports and dates are left alone.
     assert redact("port 2525, 12345678901, 2026-11-28") == "port 2525, 12345678901, 2026-11-28"
+
+
+@pytest.mark.parametrize(
+    ("written", "scrubbed"),
+    [
+        pytest.param("kod: 1234-5678.", "kod: [code removed].", id="hyphenated"),
+        pytest.param("code 1234 5678, ok", "code [code removed], ok", id="two-groups-spaced"),
+        pytest.param("(12345678)", "([code removed])", id="eight-digits-in-brackets"),
+        pytest.param("kod=12345678", "kod=[code removed]", id="after-an-equals-sign"),
+        pytest.param("1234\u20135678", "[code removed]", id="an-en-dash-between-groups"),
+        pytest.param("code_12345678_used", "code_[code removed]_used", id="underscores-separate"),
+        pytest.param(
+            "kody 1111-2222 i 3333 4444", "kody [code removed] i [code removed]", id="two-codes"
+        ),
+        pytest.param(
+            "konto 1234 5678 9012 3456",
+            "konto 1234 5678 9012 3456",
+            id="a-longer-grouped-number-is-no-code",
+        ),
+        pytest.param("srv-12345678", "srv-12345678", id="a-hyphen-joined-server-id-is-no-code"),
+        pytest.param("12345678-ab12-4c3d", "12345678-ab12-4c3d", id="a-uuid-group-is-no-code"),
+        pytest.param("id a12345678b", "id a12345678b", id="digits-inside-a-word"),
+        pytest.param("123456789 and 1234567", "123456789 and 1234567", id="nine-or-seven-digits"),
+        pytest.param("2026-11-28 12:30", "2026-11-28 12:30", id="a-date-and-time"),
+    ],
+)
+def test_what_is_shaped_like_a_one_time_code_is_scrubbed(written: str, scrubbed: str) -> None:
+    assert redact(written) == scrubbed
+
+
+def test_every_code_the_catalogue_reads_in_mail_is_scrubbed() -> None:
+    pattern = load_rules(RULES).catalogue.code_pattern
+    assert pattern is not None
+    for written in ("kod: 1234-5678", "Kod jednorazowy 1234 5678", "code=12345678."):
+        [match] = pattern.finditer(written)
+        assert match.group(1) not in redact(written), written
+        assert "[code removed]" in redact(written)
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from app.db.models import Verdict
+from app.db.models import DocumentReceipt, Verdict
 from app.decision.service import DecisionService
 from tests.app.api.common import assert_error, register, submit
 from tests.support import make_message
@@ -80,3 +80,16 @@ def test_extra_fields_are_refused(api: httpx.Client) -> None:
     verdict = verdict_asking(api, "Prosze o zmiane abonenta domeny acme.pl.")
     response = receive(api, verdict["id"], decision="accepted")
     assert_error(response, 422, "invalid_request", "decision")
+
+
+def test_a_note_keeps_no_one_time_code_or_identifier(
+    api: httpx.Client, service: DecisionService
+) -> None:
+    verdict = verdict_asking(api, "Prosze o zmiane abonenta domeny acme.pl.")
+    note = "Fax mentions kod 1234-5678 and NIP 526-000-12-46; KRS 0000123456 attached."
+    response = receive(api, verdict["id"], note=note)
+    assert response.status_code == 201, response.text
+    expected = "Fax mentions kod [code removed] and NIP [nip]; KRS 0000123456 attached."
+    assert response.json()["note"] == expected
+    with service.sessions() as session:
+        assert session.query(DocumentReceipt).one().note == expected

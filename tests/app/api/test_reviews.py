@@ -7,6 +7,8 @@ import json
 import logging
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -38,6 +40,23 @@ SCENARIOS = {
     "rejected": ("kto@evil.example", "Transfer domeny acme.pl"),
     "review": ("nobody@else.example", "Hello"),
 }
+
+
+@contextmanager
+def json_log(name: str) -> Iterator[io.StringIO]:
+    """What logger ``name`` writes at INFO and above meanwhile, as JSON lines."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger(name)
+    saved = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield stream
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved)
 
 
 def verdict(api: httpx.Client, decision: str) -> dict[str, Any]:
@@ -428,24 +447,14 @@ def test_reviews_and_actions_are_posted_to_subscribers(
 def test_identifiers_in_free_text_reach_no_log_entry_or_table(
     api: httpx.Client, service: DecisionService
 ) -> None:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("app.records.reviews")
-    saved = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
     written = ("PL5260001246", "526 000 12 46", "526-000-12-46", "5260001246")
-    try:
+    with json_log("app.records.reviews") as stream:
         target = verdict(api, "otp_required")["id"]
         reason = f"Caller gave NIP {written[1]}."
         assert review(api, target, reason=reason).json()["reason"] == "Caller gave NIP [nip]."
         details = f"Invoice data: {written[0]}, {written[2]}; PESEL 44051401359"
         response = act(api, target, action=f"nip_changed_to_{written[3]}", details=details)
         assert response.status_code == 201, response.text
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(saved)
     assert response.json()["details"] == "Invoice data: [nip], [nip]; PESEL [pesel]"
     assert "[nip]" in stream.getvalue()
     found = _stored_text(service)
@@ -467,3 +476,43 @@ def _stored_text(service: DecisionService) -> bytes:
                     found += value if isinstance(value, bytes) else str(value).encode()
                     found += b"\n"
     return bytes(found)
+
+
+CODE_FORMS = ("1234-5678", "1234 5678", "12345678")
+
+
+def test_one_time_codes_in_free_text_reach_no_table_webhook_or_log(
+    hooks: httpx.Client, service: DecisionService, receiver: Receiver, clock: Clock
+) -> None:
+    # An agent who types the code the caller read out: the code is live for 15 minutes,
+    # and whoever reads the record, a webhook or a log line could use it.
+    events = ["verdict.reviewed", "verdict.action_recorded"]
+    subscription = {"url": receiver.url, "events": events, "secret": receiver.secret}
+    with json_log("app") as stream:
+        assert hooks.post("/v1/webhooks", json=subscription).status_code == 201
+        target = verdict(hooks, "otp_required")["id"]
+        reason = f"Caller read kod {CODE_FORMS[0]} on the phone; verdict {target} confirmed."
+        decided = review(hooks, target, reason=reason)
+        details = f"Codes {CODE_FORMS[1]} and {CODE_FORMS[2]}, AuthInfo sent; srv-12345678 kept."
+        action = act(hooks, target, action=f"code_{CODE_FORMS[2]}_used", details=details)
+        logging.getLogger("app.records.reviews").info("agent wrote %s", details)
+    assert decided.status_code == 201, decided.text
+    assert action.status_code == 201, action.text
+    # The agent's text otherwise unchanged, the verdict id and a server id included.
+    assert decided.json()["reason"] == (
+        f"Caller read kod [code removed] on the phone; verdict {target} confirmed."
+    )
+    assert action.json()["details"] == (
+        "Codes [code removed] and [code removed], AuthInfo sent; srv-12345678 kept."
+    )
+    assert action.json()["action"] == "code_[code removed]_used"
+    assert make_worker(service, clock).run_once() == 2
+    # The server id is no code: it stays, and is left out of the search below.
+    bodies = b"".join(request.body for request in receiver.requests).replace(b"srv-12345678", b"")
+    assert b"[code removed]" in bodies
+    found = _stored_text(service)
+    for form in CODE_FORMS:
+        assert form.encode() not in bodies, form
+        assert form.encode() not in found.replace(b"srv-12345678", b""), form
+        assert form not in stream.getvalue().replace("srv-12345678", ""), form
+    assert "[code removed]" in stream.getvalue()
