@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from app.audit.chain import ERASURE
 from app.audit.hashing import GENESIS, entry_hash, personal_digest
 from app.db.models import AuditEntry, AuditPersonal
-from app.records.audit_rows import RowCheck
+from app.records.audit_rows import RegistryCheck, RowCheck
 from app.signing import canonical_json
 
 _VERIFY_BATCH = 1000
@@ -59,6 +59,7 @@ def verify_chain(session: Session) -> ChainReport:
     """
     report = ChainReport()
     rows = RowCheck(session)
+    registry = RegistryCheck()
     # Entries whose personal side row is gone, until an erasure entry accounts for them.
     unaccounted: dict[int, str] = {}
     expected_seq, prev = 1, GENESIS
@@ -71,6 +72,7 @@ def verify_chain(session: Session) -> ChainReport:
         if problem is not None:
             return report.broken(entry.seq, problem)
         _account_for_erasures(entry, side, unaccounted, report)
+        registry.see(entry, side.data if side is not None else None)
         report.entries += 1
         expected_seq, prev = entry.seq + 1, entry.entry_hash
     report.head_hash = prev
@@ -86,6 +88,9 @@ def verify_chain(session: Session) -> ChainReport:
     unrecorded = rows.unrecorded()
     if unrecorded is not None:
         return report.broken(None, unrecorded)
+    registry_problem = registry.problem(session)
+    if registry_problem is not None:
+        return report.broken(*registry_problem)
     return report
 
 
