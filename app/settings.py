@@ -101,6 +101,8 @@ class Settings(BaseSettings):
     alert_interval_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
     # Raw messages older than this are emptied by app.records.retention; verdicts and hashes stay.
     raw_retention_days: int = Field(default=90, ge=1, le=36500)
+    # Seconds between signed audit checkpoints (app.records.checkpoints); 0 turns them off.
+    checkpoint_interval: int = Field(default=3600, ge=0, le=7 * 24 * 3600)
 
     @field_validator(
         "dns_nameservers",

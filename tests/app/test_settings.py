@@ -62,6 +62,7 @@ def test_defaults() -> None:
     assert settings.api_token is None
     assert settings.max_message_bytes == 26214400
     assert settings.log_level == "INFO"
+    assert settings.checkpoint_interval == 3600
 
 
 def test_without_rules_dir_the_checkout_runs_on_its_own_rules(
@@ -188,6 +189,8 @@ def test_split_listen(value: str, listen: tuple[str, int]) -> None:
         ("MAX_MESSAGE_BYTES", "10", "INTAKEGUARD_MAX_MESSAGE_BYTES: "),
         ("DATABASE_URL", "mysql://db/x", "INTAKEGUARD_DATABASE_URL: must start with sqlite:///"),
         ("LOG_LEVEL", "LOUD", "INTAKEGUARD_LOG_LEVEL: 'LOUD' is not one of DEBUG"),
+        ("CHECKPOINT_INTERVAL", "-1", "INTAKEGUARD_CHECKPOINT_INTERVAL: "),
+        ("CHECKPOINT_INTERVAL", "hourly", "INTAKEGUARD_CHECKPOINT_INTERVAL: "),
     ],
 )
 def test_an_invalid_value_is_one_line_naming_the_setting(
