@@ -10,7 +10,6 @@ serving process; ``intakeguard audit checkpoint`` writes one on demand.
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.audit.checkpoints import Checkpoint, sign_head
 from app.db.engine import store_errors
 from app.delivery.outbox import enqueue
-from app.errors import StoreUnavailable
+from app.records.periodic import PeriodicWorker
 from app.signing import VerdictSigner
 
 log = logging.getLogger(__name__)
@@ -49,40 +48,21 @@ def write_checkpoint(session: Session, signer: VerdictSigner) -> Checkpoint:
     return checkpoint
 
 
-class CheckpointWorker:
-    """Writes a checkpoint every ``interval`` in a thread (one process per store runs it)."""
+class CheckpointWorker(PeriodicWorker):
+    """Writes a checkpoint every ``interval`` (one process per store runs it)."""
+
+    name = "audit checkpoints"
 
     def __init__(
         self, sessions: sessionmaker[Session], signer: VerdictSigner, interval: timedelta
     ) -> None:
+        super().__init__(interval, first_delay=interval.total_seconds())
         self.sessions = sessions
         self.signer = signer
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="checkpoints", daemon=True)
-        self._thread.start()
-        log.info("audit checkpoints: one signed every %s", self.interval)
-
-    def stop(self, timeout: float = 15.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+    def describe(self) -> str:
+        return f"one signed every {self.interval}"
 
     def run_once(self) -> Checkpoint:
         with store_errors(), self.sessions.begin() as session:
             return write_checkpoint(session, self.signer)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval.total_seconds()):
-            try:
-                self.run_once()
-            except StoreUnavailable as exc:
-                log.warning("audit checkpoints: store unavailable, trying again later: %s", exc)
-            # log.exception keeps the traceback: the thread must outlive any one bad pass.
-            except Exception:
-                log.exception("audit checkpoints: unexpected error; trying again later")
