@@ -35,7 +35,7 @@ from app.db.models import (
 from app.records.reviews import action_json, review_json
 from app.records.verdicts import as_json
 from app.records.verifications import verification_json
-from app.registry.state import REGISTRY_KINDS, registry_sha256
+from app.registry.state import REGISTRY_KINDS, registry_digests
 
 _BATCH = 1000
 
@@ -295,6 +295,7 @@ class RegistryCheck:
             )
             if not rows:
                 break
+            digests = registry_digests(session, [row.id for row in rows])
             for customer_id, login in rows:
                 seen.add(login)
                 latest = self.latest.get(login)
@@ -305,7 +306,7 @@ class RegistryCheck:
                 seq, digest, stored = latest
                 if not stored:
                     return seq, f"entry {seq} removed the customer {login}, who is stored"
-                if digest is not None and registry_sha256(session, customer_id) != digest:
+                if digest is not None and digests.get(customer_id) != digest:
                     return seq, f"entry {seq}: the customer {login} it records was changed"
             after = rows[-1].id
         for login, (seq, digest, stored) in sorted(self.latest.items(), key=lambda i: i[1][0]):

@@ -26,7 +26,7 @@ from app.registry.customers import (
     service_skeleton,
     validate,
 )
-from app.registry.state import registry_sha256
+from app.registry.state import registry_digests
 
 COLUMNS = ("login", "kind", "name", "panel_email", "pesel", "nip", "regon", "services")
 REQUIRED = ("login", "kind", "name", "panel_email")
@@ -197,13 +197,12 @@ def import_customers(
             progress("imported", done, len(customers))
     # One lock and one pass for the new rows; put_customer appended the updated ones.
     session.flush()
-    chain.append_many(
-        session,
-        [
-            customer_entry(c, created=True, state=registry_sha256(session, new_ids[c.login]))
-            for c in new
-        ],
-    )
+    states: dict[int, str] = {}
+    for start in range(0, len(new), 1000):
+        states.update(
+            registry_digests(session, [new_ids[c.login] for c in new[start : start + 1000]])
+        )
+    chain.append_many(session, [customer_entry(c, True, states.get(new_ids[c.login])) for c in new])
     progress("imported", len(customers), len(customers))
     return report
 
