@@ -144,6 +144,11 @@ class RowCheck:
             ).one()
             self.counted[table.kind] = (int(count), int(last))
         self.found = dict.fromkeys(_BY_KIND, 0)
+        # Raw messages found emptied (hash -> the verdict entry naming them), and those a
+        # retention or erasure entry says it emptied: every one of the first must be one
+        # of the second.
+        self.emptied: dict[str, int] = {}
+        self.purged: set[str] = set()
 
     def problems(
         self, entries: Iterable[tuple[AuditEntry, dict[str, Any] | None]]
@@ -201,7 +206,26 @@ class RowCheck:
                 problems[seq] = f"entry {seq}: the raw message {sha256} was changed"
             elif not message.raw and message.purged_at is None:
                 problems[seq] = f"entry {seq}: the raw message {sha256} was emptied unrecorded"
+            elif not message.raw:
+                self.emptied.setdefault(sha256, seq)
         return problems
+
+    def see_purge(self, entry: AuditEntry, payload: dict[str, Any]) -> None:
+        """Note the raw messages a retention or erasure entry emptied."""
+        if entry.kind == "retention_purge":
+            self.purged.update(payload.get("message_sha256", []))
+        elif entry.kind == "erasure":
+            self.purged.update(payload.get("raw_message_sha256", []))
+
+    def emptied_unrecorded(self) -> tuple[int, str] | None:
+        """A raw message emptied without the entry of a retention or erasure that did it."""
+        for sha256, seq in sorted(self.emptied.items(), key=lambda item: item[1]):
+            if sha256 not in self.purged:
+                return seq, (
+                    f"entry {seq}: the raw message {sha256} was emptied without a retention "
+                    "or erasure entry"
+                )
+        return None
 
     def unrecorded(self) -> str | None:
         """A row that no entry records, or None."""

@@ -74,6 +74,7 @@ def verify_chain(session: Session) -> ChainReport:
             return report.broken(entry.seq, problem)
         _account_for_erasures(entry, side, unaccounted, report)
         registry.see(entry, side.data if side is not None else None)
+        rows.see_purge(entry, _payload(entry) or {})
         report.entries += 1
         expected_seq, prev = entry.seq + 1, entry.entry_hash
     report.head_hash = prev
@@ -86,6 +87,9 @@ def verify_chain(session: Session) -> ChainReport:
     if unaccounted:
         seq = min(unaccounted)
         return report.broken(seq, unaccounted[seq])
+    emptied = rows.emptied_unrecorded()
+    if emptied is not None:
+        return report.broken(*emptied)
     unrecorded = rows.unrecorded()
     if unrecorded is not None:
         return report.broken(None, unrecorded)

@@ -21,7 +21,7 @@ from app.decision.service import DecisionService
 from app.records.audit_verify import ChainReport, verify_chain
 from app.signing import canonical_json
 from tests.app.api.common import KOWALSKI
-from tests.app.records.test_audit import FROM_ACME, build_decisions, submit, verify
+from tests.app.records.test_audit import FROM_ACME, build_decisions, submit, tamper, verify
 from tests.support import make_message
 
 
@@ -167,3 +167,22 @@ def test_entries_written_before_every_column_was_committed_to_still_verify(
             )
             prev = entry.entry_hash
     assert verify(api)["intact"] is True
+
+
+def test_a_raw_message_emptied_without_a_retention_entry_is_found(
+    api: httpx.Client, service: DecisionService
+) -> None:
+    build_store(api)
+    with service.sessions() as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.kind == "verdict")).first()
+        assert entry is not None
+    sha256 = json.loads(entry.payload)["message_sha256"]
+    tamper(
+        service,
+        "UPDATE messages SET raw = :empty, purged_at = received_at WHERE sha256 = :sha",
+        empty=b"",
+        sha=sha256,
+    )
+    report = verify(api)
+    assert (report["intact"], report["broken_seq"]) == (False, entry.seq), report
+    assert "without a retention or erasure entry" in report["problem"]
