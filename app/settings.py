@@ -104,6 +104,8 @@ class Settings(BaseSettings):
     # /readyz turns 503 below this much free space on SQLite's filesystem (MiB); a message
     # may be MAX_MESSAGE_BYTES (25 MiB) and is written with its WAL copy.
     ready_min_free_mb: int = Field(default=100, ge=0, le=1_000_000)
+    # Seconds between signed audit checkpoints (app.records.checkpoints); 0 turns them off.
+    checkpoint_interval: int = Field(default=3600, ge=0, le=7 * 24 * 3600)
 
     @field_validator(
         "dns_nameservers",

@@ -6,6 +6,7 @@ import base64
 import json
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -28,6 +29,19 @@ class VerdictSigner:
         public = self._key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         self.public_key = _b64(public)
         self.key_id = "ed25519:" + self.public_key[:16]
+
+    def sign_text(self, text: bytes) -> str:
+        """Base64url Ed25519 signature of ``text`` (an audit checkpoint's body)."""
+        return _b64(self._key.sign(text))
+
+    def verifies(self, text: bytes, signature: str) -> bool:
+        """Whether ``signature`` (base64url) is this key's signature of ``text``."""
+        try:
+            raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+            self._key.public_key().verify(raw, text)
+        except (ValueError, InvalidSignature):
+            return False
+        return True
 
     def sign(self, verdict: dict[str, Any]) -> str:
         """Signature of every verdict field except ``signature`` itself."""

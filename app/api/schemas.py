@@ -270,6 +270,15 @@ class ChainReportOut(BaseModel):
     )
 
 
+class CheckpointOut(BaseModel):
+    """A signed chain head (README "Audit and records")."""
+
+    size: int = Field(description="Entries in the chain when it was signed")
+    head_hash: str = Field(description="Hash of entry number ``size``")
+    signed_at: str
+    checkpoint: str = Field(description="The signed text, for `audit verify --checkpoint`")
+
+
 class ErasureIn(BaseModel):
     """Who asks for a customer's erasure and why (kept in the record: name no person)."""
 

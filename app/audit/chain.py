@@ -116,5 +116,16 @@ def _lock_chain(session: Session) -> None:
     # SQLite: the transaction began IMMEDIATE and already holds the database's write lock.
 
 
+def head(session: Session) -> tuple[int, str]:
+    """The chain's size (its last seq) and head hash; (0, GENESIS) when it is empty."""
+    row = session.execute(_HEAD).first()
+    return (row.seq, row.entry_hash) if row is not None else (0, GENESIS)
+
+
+def timestamp(moment: datetime) -> str:
+    """How entries and checkpoints write a time: ISO 8601, UTC, microseconds, a "Z"."""
+    return _timestamp(moment)
+
+
 def _timestamp(moment: datetime) -> str:
     return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")

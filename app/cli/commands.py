@@ -100,12 +100,22 @@ def customers_erase(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def audit_verify(settings: Settings, args: argparse.Namespace) -> int:
+    from app.audit.checkpoints import CheckpointError, parse
     from app.db.engine import make_engine, session_factory, store_errors
-    from app.records.audit_verify import verify_chain
+    from app.records.audit_verify import verify_against
+    from app.signing import VerdictSigner
 
+    checkpoints = []
+    if args.checkpoint is not None:
+        try:
+            text = args.checkpoint.read_text(encoding="utf-8")
+            checkpoints = parse(text, VerdictSigner(settings.require_secret_key()))
+        except (OSError, UnicodeError, CheckpointError) as exc:
+            print(f"intakeguard: --checkpoint {args.checkpoint}: {exc}", file=sys.stderr)
+            return EX_DATAERR
     prepare_store(settings)
     with store_errors(), session_factory(make_engine(settings.database_url))() as session:
-        report = verify_chain(session)
+        report = verify_against(session, checkpoints)
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
     if not report.intact:
@@ -116,6 +126,21 @@ def audit_verify(settings: Settings, args: argparse.Namespace) -> int:
         return EX_DATAERR
     if not args.json:
         print(f"audit chain intact: {report.entries} entries, head {report.head_hash}")
+    return EX_OK
+
+
+def audit_checkpoint(settings: Settings, args: argparse.Namespace) -> int:
+    from app.db.engine import checkpoint_sqlite, make_engine, session_factory, store_errors
+    from app.records.checkpoints import write_checkpoint
+    from app.signing import VerdictSigner
+
+    signer = VerdictSigner(settings.require_secret_key())
+    prepare_store(settings)
+    engine = make_engine(settings.database_url)
+    with store_errors(), session_factory(engine).begin() as session:
+        checkpoint = write_checkpoint(session, signer)
+    checkpoint_sqlite(engine)
+    print(checkpoint.text(), end="")
     return EX_OK
 
 

@@ -217,7 +217,23 @@ def _parser() -> argparse.ArgumentParser:
         "78 bad configuration.",
     )
     audit_verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    audit_verify.add_argument(
+        "--checkpoint",
+        type=Path,
+        metavar="FILE",
+        help="signed checkpoints (from `audit checkpoint`, one or more in the file): the "
+        "chain must still extend every one, or exit 65",
+    )
     audit_verify.set_defaults(run=commands.audit_verify)
+    audit_checkpoint = audit.add_parser(
+        "checkpoint",
+        help="sign the chain head now and print the checkpoint",
+        description="Sign the audit chain's size and head hash with the verdict-signing key, "
+        "keep it, publish it (audit.checkpoint webhook event, log line) and print it on "
+        "stdout: append it to a file kept outside the database for `audit verify "
+        "--checkpoint`.",
+    )
+    audit_checkpoint.set_defaults(run=commands.audit_checkpoint)
 
     retention = group("retention", "how long raw messages are kept")
     retention_run = retention.add_parser(

@@ -32,7 +32,14 @@ from app.errors import IntakeguardError, InvalidInput, NotFound
 from app.settings import ENV_PREFIX
 
 # Events a subscription may ask for; "*" asks for all of them, present and future.
-EVENTS: tuple[str, ...] = ("verdict.recorded", "verdict.reviewed", "verdict.action_recorded")
+EVENTS: tuple[str, ...] = (
+    "verdict.recorded",
+    "verdict.reviewed",
+    "verdict.action_recorded",
+    # A signed chain head (app.records.checkpoints): kept outside the database, it makes
+    # a rewrite or truncation of the audit chain after it detectable.
+    "audit.checkpoint",
+)
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a public prefix, not a secret
 # Caller-chosen secrets: long enough to resist guessing, printable so they fit in config.
 _SECRET = re.compile(r"^[\x21-\x7e]{24,200}$")

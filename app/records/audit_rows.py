@@ -21,11 +21,21 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.audit.hashing import record_digest
-from app.db.models import AgentAction, AuditEntry, DocumentReceipt, Review, Verdict, Verification
+from app.audit.hashing import digest_of, record_digest, sha256_hex
+from app.db.models import (
+    AgentAction,
+    AuditEntry,
+    Customer,
+    DocumentReceipt,
+    Review,
+    StoredMessage,
+    Verdict,
+    Verification,
+)
 from app.records.reviews import action_json, review_json
 from app.records.verdicts import as_json
 from app.records.verifications import verification_json
+from app.registry.state import REGISTRY_KINDS, registry_digests
 
 _BATCH = 1000
 
@@ -51,6 +61,28 @@ def _digest_differs(
         return None if record_digest(record(row)) == payload.get(key) else "was changed"
 
     return differs
+
+
+def _whole_row_differs(row: Any, payload: dict[str, Any]) -> str | None:
+    # Entries written before every column was committed to (row_sha256) have only the
+    # digests and fields of their time, compared by the table's own ``differs``.
+    committed = payload.get("row_sha256")
+    if committed is not None and digest_of(row) != committed:
+        return "was changed"
+    if isinstance(row, Verdict):
+        return _verdict_extras_differ(row, payload)
+    return None
+
+
+def _verdict_extras_differ(row: Verdict, payload: dict[str, Any]) -> str | None:
+    if row.message_sha256 != payload.get("message_sha256"):
+        return "names another message than it committed to"
+    envelope = payload.get("envelope_sha256")
+    # Erasure empties the envelope to {"erased": true}; the erasure entry records that.
+    erased = row.envelope == {"erased": True}
+    if envelope is not None and not erased and record_digest(row.envelope) != envelope:
+        return "has a changed envelope"
+    return None
 
 
 def _receipt_differs(row: DocumentReceipt, payload: dict[str, Any]) -> str | None:
@@ -112,6 +144,11 @@ class RowCheck:
             ).one()
             self.counted[table.kind] = (int(count), int(last))
         self.found = dict.fromkeys(_BY_KIND, 0)
+        # Raw messages found emptied (hash -> the verdict entry naming them), and those a
+        # retention or erasure entry says it emptied: every one of the first must be one
+        # of the second.
+        self.emptied: dict[str, int] = {}
+        self.purged: set[str] = set()
 
     def problems(
         self, entries: Iterable[tuple[AuditEntry, dict[str, Any] | None]]
@@ -139,10 +176,56 @@ class RowCheck:
                     continue
                 if row.seq <= self.counted[kind][1] and self._in_chain(row):
                     self.found[kind] += 1
-                why = table.differs(row, payloads[seq] or {})
+                why = _whole_row_differs(row, payloads[seq] or {}) or table.differs(
+                    row, payloads[seq] or {}
+                )
                 if why is not None:
                     problems[seq] = f"entry {seq}: the {table.noun} {row_id} it records {why}"
+        for seq, problem in self._message_problems(wanted.get("verdict", {}), payloads).items():
+            problems.setdefault(seq, problem)
         return problems
+
+    def _message_problems(
+        self, verdicts: dict[int, str], payloads: dict[int, dict[str, Any] | None]
+    ) -> dict[int, str]:
+        """Why the raw message a verdict entry names disagrees with it: the stored bytes
+        re-hashed while they are kept, the SHA-256 alone once retention emptied them."""
+        named = {seq: str((payloads[seq] or {}).get("message_sha256")) for seq in verdicts}
+        stored = {
+            row.sha256: row
+            for row in self.session.scalars(
+                select(StoredMessage).where(StoredMessage.sha256.in_(set(named.values())))
+            )
+        }
+        problems: dict[int, str] = {}
+        for seq, sha256 in named.items():
+            message = stored.get(sha256)
+            if message is None:
+                problems[seq] = f"entry {seq}: the raw message {sha256} it names is gone"
+            elif message.raw and sha256_hex(message.raw) != sha256:
+                problems[seq] = f"entry {seq}: the raw message {sha256} was changed"
+            elif not message.raw and message.purged_at is None:
+                problems[seq] = f"entry {seq}: the raw message {sha256} was emptied unrecorded"
+            elif not message.raw:
+                self.emptied.setdefault(sha256, seq)
+        return problems
+
+    def see_purge(self, entry: AuditEntry, payload: dict[str, Any]) -> None:
+        """Note the raw messages a retention or erasure entry emptied."""
+        if entry.kind == "retention_purge":
+            self.purged.update(payload.get("message_sha256", []))
+        elif entry.kind == "erasure":
+            self.purged.update(payload.get("raw_message_sha256", []))
+
+    def emptied_unrecorded(self) -> tuple[int, str] | None:
+        """A raw message emptied without the entry of a retention or erasure that did it."""
+        for sha256, seq in sorted(self.emptied.items(), key=lambda item: item[1]):
+            if sha256 not in self.purged:
+                return seq, (
+                    f"entry {seq}: the raw message {sha256} was emptied without a retention "
+                    "or erasure entry"
+                )
+        return None
 
     def unrecorded(self) -> str | None:
         """A row that no entry records, or None."""
@@ -195,3 +278,62 @@ def _loads(payload: str) -> dict[str, Any]:
     except ValueError:
         return {}
     return loaded if isinstance(loaded, dict) else {}
+
+
+class RegistryCheck:
+    """The registry's current state against the newest registry entry of each customer.
+
+    The walk hands every entry to ``see``; the newest entry about a login that changed
+    its state (a put, a code issued or used) holds the digest of that state in its side
+    row (app.registry.state). A deletion or erasure after it means no row may be stored.
+    Entries written before the digest existed commit to nothing to compare.
+    """
+
+    def __init__(self) -> None:
+        # login -> (seq, committed digest or None, still stored?)
+        self.latest: dict[str, tuple[int, str | None, bool]] = {}
+        self.first_registry_seq: int | None = None
+
+    def see(self, entry: AuditEntry, side_data: str | None) -> None:
+        if entry.kind in REGISTRY_KINDS:
+            digest = _loads(side_data).get("registry_sha256") if side_data else None
+            self.latest[entry.subject] = (entry.seq, digest, True)
+            if digest is not None and self.first_registry_seq is None:
+                self.first_registry_seq = entry.seq
+        elif entry.kind in ("customer_delete", "erasure"):
+            self.latest[entry.subject] = (entry.seq, None, False)
+
+    def problem(self, session: Session) -> tuple[int | None, str] | None:
+        """The first customer whose stored state its newest entry does not account for."""
+        after = -1
+        seen: set[str] = set()
+        unrecorded: str | None = None
+        while True:
+            rows = list(
+                session.execute(
+                    select(Customer.id, Customer.login)
+                    .where(Customer.id > after)
+                    .order_by(Customer.id)
+                    .limit(_BATCH)
+                )
+            )
+            if not rows:
+                break
+            digests = registry_digests(session, [row.id for row in rows])
+            for customer_id, login in rows:
+                seen.add(login)
+                latest = self.latest.get(login)
+                if latest is None:
+                    if self.first_registry_seq is not None and unrecorded is None:
+                        unrecorded = f"the customer {login} is stored without an audit entry"
+                    continue
+                seq, digest, stored = latest
+                if not stored:
+                    return seq, f"entry {seq} removed the customer {login}, who is stored"
+                if digest is not None and digests.get(customer_id) != digest:
+                    return seq, f"entry {seq}: the customer {login} it records was changed"
+            after = rows[-1].id
+        for login, (seq, digest, stored) in sorted(self.latest.items(), key=lambda i: i[1][0]):
+            if stored and digest is not None and login not in seen:
+                return seq, f"entry {seq}: the customer {login} it records is gone"
+        return None if unrecorded is None else (None, unrecorded)

@@ -15,9 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.chain import ERASURE
+from app.audit.checkpoints import Checkpoint
 from app.audit.hashing import GENESIS, entry_hash, personal_digest
 from app.db.models import AuditEntry, AuditPersonal
-from app.records.audit_rows import RowCheck
+from app.records.audit_rows import RegistryCheck, RowCheck
 from app.signing import canonical_json
 
 _VERIFY_BATCH = 1000
@@ -59,6 +60,7 @@ def verify_chain(session: Session) -> ChainReport:
     """
     report = ChainReport()
     rows = RowCheck(session)
+    registry = RegistryCheck()
     # Entries whose personal side row is gone, until an erasure entry accounts for them.
     unaccounted: dict[int, str] = {}
     expected_seq, prev = 1, GENESIS
@@ -71,6 +73,8 @@ def verify_chain(session: Session) -> ChainReport:
         if problem is not None:
             return report.broken(entry.seq, problem)
         _account_for_erasures(entry, side, unaccounted, report)
+        registry.see(entry, side.data if side is not None else None)
+        rows.see_purge(entry, _payload(entry) or {})
         report.entries += 1
         expected_seq, prev = entry.seq + 1, entry.entry_hash
     report.head_hash = prev
@@ -83,9 +87,49 @@ def verify_chain(session: Session) -> ChainReport:
     if unaccounted:
         seq = min(unaccounted)
         return report.broken(seq, unaccounted[seq])
+    emptied = rows.emptied_unrecorded()
+    if emptied is not None:
+        return report.broken(*emptied)
     unrecorded = rows.unrecorded()
     if unrecorded is not None:
         return report.broken(None, unrecorded)
+    registry_problem = registry.problem(session)
+    if registry_problem is not None:
+        return report.broken(*registry_problem)
+    return report
+
+
+def verify_against(
+    session: Session, checkpoints: list[Checkpoint], report: ChainReport | None = None
+) -> ChainReport:
+    """``verify_chain``, then whether the chain still extends every checkpoint given.
+
+    The walk proved every entry links to the one before; so the chain extends a
+    checkpoint exactly when it still holds the checkpoint's last entry with the same
+    hash. Fewer entries means the newest were removed; another hash, a rewrite.
+    """
+    report = report if report is not None else verify_chain(session)
+    if not report.intact:
+        return report
+    for checkpoint in sorted(checkpoints, key=lambda c: c.size):
+        if checkpoint.size == 0:
+            continue
+        at = f"the checkpoint of {checkpoint.size} entries signed at {checkpoint.signed_at}"
+        if checkpoint.size > report.entries:
+            return report.broken(
+                report.entries + 1,
+                f"the chain has {report.entries} entries, fewer than {at}: entries "
+                f"{report.entries + 1} to {checkpoint.size} were removed",
+            )
+        held = session.scalar(
+            select(AuditEntry.entry_hash).where(AuditEntry.seq == checkpoint.size)
+        )
+        if held != checkpoint.head_hash:
+            return report.broken(
+                checkpoint.size,
+                f"the chain no longer extends {at}: entry {checkpoint.size} has another hash, "
+                "so it or an entry before it was rewritten",
+            )
     return report
 
 

@@ -125,6 +125,7 @@ def record_documents(
             "agent": agent,
             "complete": checked.complete,
             "record_sha256": hashing.record_digest(result),
+            "row_sha256": hashing.digest_of(receipt),
         },
     )
     return result

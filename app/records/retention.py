@@ -8,7 +8,6 @@ which shares the emptying of raw messages, is app.records.erasure.
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime, timedelta
 
 from sqlalchemy import exists, select, update
@@ -22,7 +21,7 @@ from app.db.models import (
     StoredMessage,
 )
 from app.db.types import utcnow
-from app.errors import StoreUnavailable
+from app.records.periodic import PeriodicWorker
 
 log = logging.getLogger(__name__)
 
@@ -116,12 +115,14 @@ def empty_raw(session: Session, hashes: list[str], now: datetime) -> None:
     )
 
 
-class RetentionWorker:
+class RetentionWorker(PeriodicWorker):
     """Runs ``run_retention`` shortly after start and then every ``interval`` in a thread.
 
     Several replicas may each run one: a purge is idempotent, at worst a batch is emptied
     twice and recorded twice in the chain.
     """
+
+    name = "retention"
 
     def __init__(
         self,
@@ -130,35 +131,12 @@ class RetentionWorker:
         interval: timedelta = timedelta(hours=1),
         first_delay: float = 60.0,
     ) -> None:
+        super().__init__(interval, first_delay)
         self.sessions = sessions
         self.days = days
-        self.interval = interval
-        self.first_delay = first_delay
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="retention", daemon=True)
-        self._thread.start()
-        log.info(
-            "retention: raw messages are kept %d days; purging every %s", self.days, self.interval
-        )
+    def describe(self) -> str:
+        return f"raw messages are kept {self.days} days; purging every {self.interval}"
 
-    def stop(self, timeout: float = 15.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _loop(self) -> None:
-        wait = self.first_delay
-        while not self._stop.wait(wait):
-            try:
-                run_retention(self.sessions, self.days)
-            except StoreUnavailable as exc:
-                log.warning("retention: store unavailable, trying again later: %s", exc)
-            # log.exception keeps the traceback: the thread must outlive any one bad pass.
-            except Exception:
-                log.exception("retention: unexpected error; trying again later")
-            wait = self.interval.total_seconds()
+    def run_once(self) -> int:
+        return run_retention(self.sessions, self.days)

@@ -108,6 +108,7 @@ def record_review(
             "agent": review.agent,
             "supersedes": review.supersedes,
             "record_sha256": hashing.record_digest(result),
+            "row_sha256": hashing.digest_of(review),
         },
         personal={"reason": review.reason},
     )
@@ -246,6 +247,7 @@ def record_action(
             "login": action.login,
             "code_ref": action.code_ref,
             "record_sha256": hashing.record_digest(result),
+            "row_sha256": hashing.digest_of(action),
         },
         personal={"action": action.action, "details": action.details},
     )

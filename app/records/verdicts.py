@@ -46,38 +46,37 @@ def record_verdict(
         **body,
     }
     verdict["signature"] = signer.sign(verdict)
-    session.execute(
-        insert(table_of(Verdict)),
-        [
-            dict(
-                id=verdict["id"],
-                message_id=verdict["message_id"],
-                message_sha256=message.sha256,
-                recorded_at=now,
-                channel=verdict["channel"],
-                decision=verdict["decision"],
-                assurance=verdict["assurance"],
-                customer=verdict["customer"],
-                instruction=verdict["instruction"],
-                checks=verdict["checks"],
-                reasons=verdict["reasons"],
-                envelope=_storable(
-                    {
-                        "client_ip": message.envelope.client_ip,
-                        "helo": message.envelope.helo,
-                        "mail_from": message.envelope.mail_from,
-                        "rcpt": list(message.envelope.rcpt),
-                        # Whether upstream Authentication-Results could be ours: kept so
-                        # that a later reader knows which door vouched for the hop.
-                        "trusted_hop": message.envelope.trusted_hop,
-                    }
-                ),
-                rules_version=verdict["rules_version"],
-                signature=verdict["signature"],
-            )
-        ],
+    row = dict(
+        id=verdict["id"],
+        message_id=verdict["message_id"],
+        message_sha256=message.sha256,
+        recorded_at=now,
+        channel=verdict["channel"],
+        decision=verdict["decision"],
+        assurance=verdict["assurance"],
+        customer=verdict["customer"],
+        instruction=verdict["instruction"],
+        checks=verdict["checks"],
+        reasons=verdict["reasons"],
+        envelope=_storable(
+            {
+                "client_ip": message.envelope.client_ip,
+                "helo": message.envelope.helo,
+                "mail_from": message.envelope.mail_from,
+                "rcpt": list(message.envelope.rcpt),
+                # Whether upstream Authentication-Results could be ours: kept so
+                # that a later reader knows which door vouched for the hop.
+                "trusted_hop": message.envelope.trusted_hop,
+            }
+        ),
+        rules_version=verdict["rules_version"],
+        signature=verdict["signature"],
     )
-    chain.append(session, "verdict", verdict["id"], verdict_entry(verdict, message.sha256))
+    session.execute(insert(table_of(Verdict)), [row])
+    entry = verdict_entry(verdict, message.sha256)
+    entry["row_sha256"] = hashing.row_digest("verdicts", row)
+    entry["envelope_sha256"] = hashing.record_digest(row["envelope"])
+    chain.append(session, "verdict", verdict["id"], entry)
     return cast(VerdictJson, verdict)
 
 

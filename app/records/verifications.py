@@ -124,6 +124,7 @@ def verify_caller(
             "stage": stage,
             "customer": row.customer,
             "record_sha256": hashing.record_digest(result),
+            "row_sha256": hashing.digest_of(row),
         },
     )
     return result

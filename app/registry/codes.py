@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.db.models import Customer, FailedCodeAttempt, OneTimeCode
+from app.registry.state import record_codes
 from mailhook.checks import declare
 from mailhook.findings import Finding
 
@@ -74,6 +75,7 @@ def issue_code(
         )
     )
     session.flush()
+    record_codes(session, customer.id, "issued")
     return IssuedCode(code=display_code(digits), expires_at=now + ttl)
 
 
@@ -163,7 +165,10 @@ def consume(
         .values(used_at=now, used_by_verdict=verdict_id, used_by_verification=verification_id)
         .execution_options(synchronize_session=False)
     )
-    return bool(getattr(result, "rowcount", 0) == 1)
+    used = bool(getattr(result, "rowcount", 0) == 1)
+    if used:
+        record_codes(session, code.customer_id, "used")
+    return used
 
 
 def link_to_verdict(session: Session, code: OneTimeCode, verdict_id: str) -> None:
@@ -174,6 +179,7 @@ def link_to_verdict(session: Session, code: OneTimeCode, verdict_id: str) -> Non
         .values(used_by_verdict=verdict_id)
         .execution_options(synchronize_session=False)
     )
+    record_codes(session, code.customer_id, "linked")
 
 
 def _failures_since(session: Session, customer: Customer, since: datetime) -> int:

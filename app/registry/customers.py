@@ -17,6 +17,7 @@ from app.db.models import Customer, Service
 from app.db.types import utcnow
 from app.errors import Conflict, InvalidInput, NotFound
 from app.registry.identifiers import IdentifierKind, keyed_hash, mask, normalise
+from app.registry.state import registry_sha256
 from mailhook.addresses import InvalidAddress, normalise_address
 from mailhook.confusables import skeleton
 from mailhook.domains import organisational_domain
@@ -170,11 +171,13 @@ def put_customer(session: Session, customer: ValidCustomer, key: bytes) -> tuple
                 )
             )
     session.flush()
-    chain.append_many(session, [customer_entry(customer, created)])
+    chain.append_many(
+        session, [customer_entry(customer, created, registry_sha256(session, row.id))]
+    )
     return row, created
 
 
-def customer_entry(customer: ValidCustomer, created: bool) -> chain.Draft:
+def customer_entry(customer: ValidCustomer, created: bool, state: str | None) -> chain.Draft:
     """The audit entry of a registry change; personal fields go to the erasable side row."""
     return chain.Draft(
         kind="customer_put",
@@ -187,6 +190,7 @@ def customer_entry(customer: ValidCustomer, created: bool) -> chain.Draft:
             "identifiers": sorted(kind.value for kind in customer.identifiers),
         },
         personal={
+            "registry_sha256": state,
             "panel_email": customer.panel_email,
             "name": customer.name,
             **{

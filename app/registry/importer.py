@@ -26,6 +26,7 @@ from app.registry.customers import (
     service_skeleton,
     validate,
 )
+from app.registry.state import registry_digests
 
 COLUMNS = ("login", "kind", "name", "panel_email", "pesel", "nip", "regon", "services")
 REQUIRED = ("login", "kind", "name", "panel_email")
@@ -160,6 +161,7 @@ def import_customers(
     }
     now = utcnow()
     new = [c for c in customers if c.login not in existing]
+    new_ids: dict[str, int] = {}
     for customer in customers:
         if customer.login in existing:
             put_customer(session, customer, key)
@@ -175,6 +177,7 @@ def import_customers(
             select(Customer.login, Customer.id).where(Customer.login.in_([c.login for c in batch]))
         )
         ids = {login: customer_id for login, customer_id in stored}
+        new_ids.update(ids)
         services = [
             {
                 "customer_id": ids[c.login],
@@ -193,7 +196,13 @@ def import_customers(
         if done < len(customers):
             progress("imported", done, len(customers))
     # One lock and one pass for the new rows; put_customer appended the updated ones.
-    chain.append_many(session, [customer_entry(c, created=True) for c in new])
+    session.flush()
+    states: dict[int, str] = {}
+    for start in range(0, len(new), 1000):
+        states.update(
+            registry_digests(session, [new_ids[c.login] for c in new[start : start + 1000]])
+        )
+    chain.append_many(session, [customer_entry(c, True, states.get(new_ids[c.login])) for c in new])
     progress("imported", len(customers), len(customers))
     return report
 

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Awaitable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Protocol, TypeVar
 
 import uvicorn
@@ -25,6 +26,7 @@ from app.db.engine import make_engine, store_errors
 from app.decision.service import DecisionService
 from app.delivery.outbox import OutboxWorker
 from app.errors import ConfigError, StoreUnavailable
+from app.records.checkpoints import CheckpointWorker
 from app.records.retention import RetentionWorker
 from app.server.handoff import HttpHandoff, InProcessHandoff
 from app.server.listeners import bind_listener, listen_error, smtp_config, start_metrics_server
@@ -96,6 +98,14 @@ async def serve(
             # Webhooks and alerts of verdicts recorded in this process's store.
             running.workers.append(OutboxWorker.from_settings(settings, service.sessions))
             running.workers.append(RetentionWorker(service.sessions, settings.raw_retention_days))
+            if settings.checkpoint_interval:
+                running.workers.append(
+                    CheckpointWorker(
+                        service.sessions,
+                        service.signer,
+                        timedelta(seconds=settings.checkpoint_interval),
+                    )
+                )
         if smtp:
             running.receiver = await _start_smtp(settings, make_handoff(settings, service), role)
         if settings.metrics_listen:

@@ -63,6 +63,7 @@ def test_defaults() -> None:
     assert settings.max_message_bytes == 26214400
     assert settings.log_level == "INFO"
     assert settings.ready_min_free_mb == 100
+    assert settings.checkpoint_interval == 3600
 
 
 def test_without_rules_dir_the_checkout_runs_on_its_own_rules(
@@ -191,6 +192,8 @@ def test_split_listen(value: str, listen: tuple[str, int]) -> None:
         ("LOG_LEVEL", "LOUD", "INTAKEGUARD_LOG_LEVEL: 'LOUD' is not one of DEBUG"),
         ("READY_MIN_FREE_MB", "-1", "INTAKEGUARD_READY_MIN_FREE_MB: "),
         ("READY_MIN_FREE_MB", "lots", "INTAKEGUARD_READY_MIN_FREE_MB: "),
+        ("CHECKPOINT_INTERVAL", "-1", "INTAKEGUARD_CHECKPOINT_INTERVAL: "),
+        ("CHECKPOINT_INTERVAL", "hourly", "INTAKEGUARD_CHECKPOINT_INTERVAL: "),
     ],
 )
 def test_an_invalid_value_is_one_line_naming_the_setting(

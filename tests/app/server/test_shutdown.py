@@ -261,6 +261,7 @@ def test_an_unreachable_database_is_retried_then_exits_75(
         ("log_format", "xml", "INTAKEGUARD_LOG_FORMAT"),
         ("metrics_listen", "nowhere", "INTAKEGUARD_METRICS_LISTEN"),
         ("secret_key", "short", "INTAKEGUARD_SECRET_KEY"),
+        ("checkpoint_interval", "soon", "INTAKEGUARD_CHECKPOINT_INTERVAL"),
     ],
 )
 def test_a_bad_setting_stops_the_start_with_one_line_and_78(
@@ -343,3 +344,16 @@ def test_api_connections_have_nagle_off() -> None:
         accepted, _ = listener.accept()
         with accepted:
             assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+def test_serve_signs_a_checkpoint_every_checkpoint_interval(
+    tmp_path: Path, dns_server: FixtureDnsServer
+) -> None:
+    with running(tmp_path, dns_server, "serve", checkpoint_interval="1") as service:
+        service.wait_until_listening(int(service.env["INTAKEGUARD_HTTP_LISTEN"].rpartition(":")[2]))
+        deadline = time.monotonic() + 30
+        while "audit checkpoint: 0 entries" not in service.stderr():
+            assert time.monotonic() < deadline, service.stderr()
+            time.sleep(0.2)
+        service.terminate()
+        assert service.wait() == 0
