@@ -13,7 +13,7 @@ from app.api import create_app
 from app.decision.service import DecisionService
 from app.server.handoff import InProcessHandoff
 from mailhook.dns import Resolver
-from mailhook.smtp import SmtpConfig
+from mailhook.smtp_config import SmtpConfig
 from tests.dns_server import FixtureDnsServer
 from tests.smtp_server import SmtpThread
 from tests.support import LiveServer, make_settings

@@ -62,6 +62,12 @@ def test_defaults() -> None:
     assert settings.api_token is None
     assert settings.max_message_bytes == 26214400
     assert settings.log_level == "INFO"
+    # The SMTP limits (README "SMTP limits"): none lets one client hold a slot for long.
+    assert settings.smtp_max_sessions_per_client == 20
+    assert settings.smtp_idle_timeout == 60.0
+    assert settings.smtp_session_timeout == 600.0
+    assert settings.smtp_data_timeout == 30.0
+    assert settings.smtp_data_min_rate == 500
 
 
 def test_without_rules_dir_the_checkout_runs_on_its_own_rules(
@@ -188,6 +194,12 @@ def test_split_listen(value: str, listen: tuple[str, int]) -> None:
         ("MAX_MESSAGE_BYTES", "10", "INTAKEGUARD_MAX_MESSAGE_BYTES: "),
         ("DATABASE_URL", "mysql://db/x", "INTAKEGUARD_DATABASE_URL: must start with sqlite:///"),
         ("LOG_LEVEL", "LOUD", "INTAKEGUARD_LOG_LEVEL: 'LOUD' is not one of DEBUG"),
+        ("SMTP_MAX_SESSIONS_PER_CLIENT", "0", "INTAKEGUARD_SMTP_MAX_SESSIONS_PER_CLIENT: "),
+        ("SMTP_IDLE_TIMEOUT", "0", "INTAKEGUARD_SMTP_IDLE_TIMEOUT: "),
+        ("SMTP_IDLE_TIMEOUT", "a while", "INTAKEGUARD_SMTP_IDLE_TIMEOUT: "),
+        ("SMTP_SESSION_TIMEOUT", "-1", "INTAKEGUARD_SMTP_SESSION_TIMEOUT: "),
+        ("SMTP_DATA_TIMEOUT", "0", "INTAKEGUARD_SMTP_DATA_TIMEOUT: "),
+        ("SMTP_DATA_MIN_RATE", "0", "INTAKEGUARD_SMTP_DATA_MIN_RATE: "),
     ],
 )
 def test_an_invalid_value_is_one_line_naming_the_setting(
