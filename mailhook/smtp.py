@@ -11,6 +11,7 @@ from aiosmtpd.smtp import MISSING, SMTP, Session, syntax
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
 from mailhook import metrics, replies
+from mailhook.addresses import has_control_character
 from mailhook.budget import ByteBudget
 from mailhook.errors import RefusedCredentials, TemporaryFailure, UnusableMessage
 from mailhook.handoff import Handoff
@@ -30,9 +31,6 @@ PROXY_TIMEOUT = 5.0
 # exactly the text between the brackets; see IntakeSMTP._getaddr.
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _PLAIN_PATH = re.compile(rf"<({_ATOM}(?:\.{_ATOM})*@{_ATOM}(?:\.{_ATOM})*)>")
-# C0, DEL and C1 controls, as the REST door refuses them (app.api.schemas): none belongs in a
-# HELO domain or a path (RFC 5321 §4.1.2), and a NUL cannot even be stored in PostgreSQL.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 class IntakeHandler:
@@ -219,7 +217,7 @@ class IntakeSMTP(SMTP):
 
     async def _refuses_control_characters(self, arg: str | None, reply: str) -> bool:
         """Whether ``arg`` holds a control character; if so it is refused with ``reply``."""
-        if arg and _CONTROL.search(arg):
+        if arg and has_control_character(arg):
             await self.push(reply)
             return True
         return False

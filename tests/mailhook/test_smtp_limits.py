@@ -282,3 +282,16 @@ def test_a_repeated_recipient_counts_once(smtp: SmtpThread, handoff: RecordingHa
     # max_recipients=2: the repeats took no place of the second address.
     assert codes == [250, 250, 250, 250]
     assert handoff.messages[0].envelope.rcpt == (DESK, "d1@desk.example")
+
+
+def test_control_characters_forwarded_in_xforward_are_refused(handoff: RecordingHandoff) -> None:
+    # RFC 3461 §4 xtext: "+00" is a NUL; a relay's client gets no more than a client.
+    relay = (ipaddress.ip_network("127.0.0.1/32"),)
+    with receiver(handoff, trusted_relays=relay) as server:
+        client = RawClient(server.port)
+        assert client.send(b"EHLO relay.hosting.example\r\n").startswith(b"250")
+        reply = client.send(b"XFORWARD ADDR=192.0.2.9 HELO=mx+00.acme.pl\r\n")
+        assert reply.startswith(b"501 5.5.4")
+        assert client.send(b"XFORWARD NAME=mx+0A.acme.pl\r\n").startswith(b"501 5.5.4")
+        assert client.send(b"XFORWARD HELO=mx.acme.pl\r\n").startswith(b"250")
+        client.close()
