@@ -62,6 +62,8 @@ class IntakeHandler:
         if not self.config.trusts(_peer_ip(session)):
             log.warning("PROXY header from untrusted peer %s refused", session.peer)
             return False
+        if isinstance(server, IntakeSMTP):
+            return server.admit_proxied(proxy_data)
         return True
 
     async def handle_RCPT(
@@ -172,6 +174,19 @@ class IntakeSMTP(SMTP):
         metrics.count_reply(reply)
         transport.write(reply.encode() + b"\r\n")
         transport.close()
+
+    def admit_proxied(self, proxy_data: Any) -> bool:
+        """Charge the session to the client a trusted proxy's header names (the proxy
+        itself is exempt); False, after a 421, when that client has too many."""
+        source = getattr(proxy_data, "src_addr", None)
+        if source is None:
+            return True
+        refusal = self._admission.charge(self._intake.config, str(source))
+        if refusal is not None:
+            self._close_with(refusal.reply, refusal.limit)
+            return False
+        self._client = str(source)
+        return True
 
     def connection_lost(self, error: Exception | None) -> None:
         if self._counted:

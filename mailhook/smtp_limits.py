@@ -66,20 +66,28 @@ class Admission:
         """None to admit (the session is counted until ``release``), else the refusal."""
         if self.open_sessions >= config.max_sessions:
             return Refusal(replies.TOO_MANY_SESSIONS, "sessions")
-        if client is not None and not config.trusts(client):
-            key = client_key(client)
-            if self.per_client[key] >= config.max_sessions_per_client:
-                return Refusal(replies.TOO_MANY_FROM_CLIENT, "sessions_per_client")
-            now = time.monotonic()
-            window = self.recent[client]
-            while window and window[0] < now - 60:
-                window.popleft()
-            if len(window) >= config.max_connections_per_minute:
-                return Refusal(replies.RATE_LIMITED.format(client=client), "connection_rate")
-            window.append(now)
-            self.per_client[key] += 1
-        self.open_sessions += 1
-        metrics.SMTP_SESSIONS_OPEN.inc()
+        refusal = self.charge(config, client)
+        if refusal is None:
+            self.open_sessions += 1
+            metrics.SMTP_SESSIONS_OPEN.inc()
+        return refusal
+
+    def charge(self, config: SmtpConfig, client: str | None) -> Refusal | None:
+        """Count a session against ``client`` (the peer, or the client a trusted proxy
+        names), or the refusal when the client has too many; trusted relays are free."""
+        if client is None or config.trusts(client):
+            return None
+        key = client_key(client)
+        if self.per_client[key] >= config.max_sessions_per_client:
+            return Refusal(replies.TOO_MANY_FROM_CLIENT, "sessions_per_client")
+        now = time.monotonic()
+        window = self.recent[client]
+        while window and window[0] < now - 60:
+            window.popleft()
+        if len(window) >= config.max_connections_per_minute:
+            return Refusal(replies.RATE_LIMITED.format(client=client), "connection_rate")
+        window.append(now)
+        self.per_client[key] += 1
         return None
 
     def release(self, config: SmtpConfig, client: str | None) -> None:

@@ -14,7 +14,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from mailhook.smtp_limits import client_key
-from tests.mailhook.test_smtp import DESK, RecordingHandoff, receiver
+from tests.mailhook.test_smtp import DESK, RecordingHandoff, proxied_session, receiver
 from tests.mailhook.test_smtp_hostile import RawClient, open_transaction
 from tests.smtp_server import SmtpThread
 
@@ -295,3 +295,21 @@ def test_control_characters_forwarded_in_xforward_are_refused(handoff: Recording
         assert client.send(b"XFORWARD NAME=mx+0A.acme.pl\r\n").startswith(b"501 5.5.4")
         assert client.send(b"XFORWARD HELO=mx.acme.pl\r\n").startswith(b"250")
         client.close()
+
+
+def test_behind_a_trusted_proxy_the_client_it_names_is_capped(handoff: RecordingHandoff) -> None:
+    # The proxy itself is a trusted relay; the clients its PROXY headers name are not.
+    proxy = (ipaddress.ip_network("127.0.0.1/32"),)
+    options = {"proxy_protocol": True, "trusted_relays": proxy, "max_sessions_per_client": 1}
+    with receiver(handoff, **options) as server:
+        sessions = []
+        for client in ("203.0.113.7", "203.0.113.7", "203.0.113.8"):
+            header = f"PROXY TCP4 {client} 127.0.0.1 5555 25\r\n".encode()
+            sessions.append(proxied_session(server.port, header))
+            time.sleep(0.05)
+        greetings = [connection.recv(200) for connection in sessions]
+        for connection in sessions:
+            connection.close()
+    assert greetings[0].startswith(b"220")
+    assert greetings[1].startswith(b"421 4.7.0 Too many connections from your address")
+    assert greetings[2].startswith(b"220")
