@@ -74,6 +74,14 @@ class Settings(BaseSettings):
     trusted_relays: CommaList = Field(default_factory=list)
     smtp_max_sessions: int = Field(default=200, ge=1)
     smtp_max_connections_per_minute: int = Field(default=120, ge=1)
+    # At once per client IP (IPv6: per /64); TRUSTED_RELAYS are exempt.
+    smtp_max_sessions_per_client: int = Field(default=20, ge=1)
+    # Seconds: waiting for the next command; a whole session; any DATA section, which
+    # beyond that must keep up SMTP_DATA_MIN_RATE bytes a second on average.
+    smtp_idle_timeout: float = Field(default=60.0, gt=0, le=3600)
+    smtp_session_timeout: float = Field(default=600.0, gt=0, le=86400)
+    smtp_data_timeout: float = Field(default=30.0, gt=0, le=3600)
+    smtp_data_min_rate: int = Field(default=500, ge=1)
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
     proxy_protocol: bool = False

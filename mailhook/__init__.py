@@ -6,7 +6,7 @@ use is the modules named in ``__all__``, each through the names it does not mark
 
 - the canonical message and its doors: ``message`` (InboundMessage, Envelope, Channel,
   parse_message), ``handoff`` (the Handoff protocol a door calls, and its Receipt),
-  ``smtp`` and ``receiver`` (the SMTP door), ``tracing`` (request ids);
+  ``smtp``, ``smtp_config`` and ``receiver`` (the SMTP door), ``tracing`` (request ids);
 - the checks: ``checks`` (the pipeline, ``declare`` for a check run elsewhere,
   ``declared``), ``findings`` (Finding), ``context`` (CheckContext, TrustConfig),
   ``dns`` (the resolver the checks share);
@@ -17,7 +17,7 @@ use is the modules named in ``__all__``, each through the names it does not mark
 - ``errors`` (the root MailhookError and its tree) and ``metrics``.
 
 Everything else (``parts``, ``htmltext``, ``normalise``, ``services``, ``smtp_data``,
-the modules of ``checks`` …) is internal to the mail side.
+``smtp_limits``, the modules of ``checks`` …) is internal to the mail side.
 """
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "patterns",
     "receiver",
     "smtp",
+    "smtp_config",
     "text",
     "tracing",
 ]

@@ -16,6 +16,16 @@ class InvalidAddress(ValueError):
     """An address that is not a single valid mailbox."""
 
 
+# C0, DEL and C1 controls, as the REST door refuses them (app.api.schemas): none belongs in
+# a HELO domain or a path (RFC 5321 §4.1.2), and a NUL cannot even be stored in PostgreSQL.
+_CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def has_control_character(text: str) -> bool:
+    """Whether ``text`` (a HELO name, a path, an XFORWARD value) holds a control character."""
+    return _CONTROL_CHARACTER.search(text) is not None
+
+
 def normalise_address(address: str) -> str:
     """Return ``address`` in the form addresses are compared in.
 

@@ -45,6 +45,12 @@ SMTP_SESSIONS_OPEN = Gauge(
     # workers alive; ignored in a single process.
     multiprocess_mode="livesum",
 )
+SMTP_LIMIT_HITS = Counter(
+    f"{PREFIX}_smtp_limit_hits",
+    "SMTP connections refused or closed by a limit: sessions, sessions_per_client, "
+    "connection_rate, idle, session_time, data_rate.",
+    ["limit"],
+)
 SMTP_REPLIES = Counter(
     f"{PREFIX}_smtp_replies",
     "SMTP replies sent, by reply code.",

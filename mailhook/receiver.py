@@ -8,7 +8,9 @@ import socket
 from dataclasses import dataclass
 
 from mailhook.handoff import Handoff
-from mailhook.smtp import PROXY_TIMEOUT, Admission, IntakeHandler, IntakeSMTP, SmtpConfig
+from mailhook.smtp import PROXY_TIMEOUT, IntakeHandler, IntakeSMTP
+from mailhook.smtp_config import SmtpConfig
+from mailhook.smtp_limits import Admission
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +93,7 @@ async def start_receiver(
             ident="intakeguard",
             tls_context=config.tls_context,
             proxy_protocol_timeout=PROXY_TIMEOUT if config.proxy_protocol else None,
-            timeout=config.command_timeout,
+            timeout=config.idle_timeout,
             loop=loop,
         )
 

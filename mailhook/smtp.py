@@ -3,32 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import re
-import ssl
-import time
-from collections import defaultdict, deque
-from dataclasses import dataclass, field
 from typing import Any, AnyStr
 
 from aiosmtpd.smtp import MISSING, SMTP, Session, syntax
 from aiosmtpd.smtp import Envelope as SmtpEnvelope
 
 from mailhook import metrics, replies
-from mailhook.addresses import InvalidAddress, parse_path
+from mailhook.addresses import has_control_character
 from mailhook.budget import ByteBudget
-from mailhook.domains import normalise_domain
 from mailhook.errors import RefusedCredentials, TemporaryFailure, UnusableMessage
 from mailhook.handoff import Handoff
 from mailhook.message import Channel, Envelope, parse_message
+from mailhook.smtp_config import SmtpConfig, mailbox_of
 from mailhook.smtp_data import read_data
+from mailhook.smtp_limits import Admission, SessionClocks
 from mailhook.tracing import new_request_id, request_id
 from mailhook.xforward import parse_xforward
 
 log = logging.getLogger(__name__)
 
-IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 PROXY_TIMEOUT = 5.0
 
 # RFC 5321 §4.1.2: a Path whose local part and domain are both dot-atoms, as nearly every
@@ -36,83 +31,6 @@ PROXY_TIMEOUT = 5.0
 # exactly the text between the brackets; see IntakeSMTP._getaddr.
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _PLAIN_PATH = re.compile(rf"<({_ATOM}(?:\.{_ATOM})*@{_ATOM}(?:\.{_ATOM})*)>")
-
-
-@dataclass(frozen=True, slots=True)
-class SmtpConfig:
-    """What the receiver accepts, from whom, and how much."""
-
-    recipients: tuple[str, ...]
-    """Addresses (``desk@host.example``) or whole domains (``@host.example``)."""
-    max_message_bytes: int = 25 * 1024 * 1024
-    trusted_relays: tuple[IpNetwork, ...] = ()
-    """Peers whose XFORWARD we believe (Postfix in front of us as a content filter)."""
-    max_sessions: int = 200
-    max_connections_per_minute: int = 120
-    """Per client IP; trusted relays are exempt (they carry everyone's mail)."""
-    max_recipients: int = 100
-    hostname: str = "intakeguard"
-    tls_context: ssl.SSLContext | None = None
-    """Offered with STARTTLS (RFC 3207) when set."""
-    proxy_protocol: bool = False
-    """Expect a HAProxy PROXY header first on every connection, from trusted relays only."""
-    command_timeout: float = 300.0
-    """RFC 5321 §4.5.3.2: at least 5 minutes; a slow client costs one session slot."""
-    max_checking_bytes: int = 32 * 1024 * 1024
-    """Bytes of messages parsed and checked at once (a bigger message alone): parsing and
-    checks hold several copies of a message, and under the GIL more at once is not faster.
-    A message waiting for its turn holds only its raw bytes."""
-
-    def accepts(self, address: str) -> bool:
-        """Whether ``address`` (a RCPT TO path) is one of ours, read by the one parser.
-
-        RFC 5321 §4.1.2: the domain is what follows the (perhaps quoted) local part, so
-        ``"desk@hosting.example"@elsewhere.example`` is a mailbox at elsewhere.example.
-        Case, a trailing dot and a U-label domain do not make another mailbox.
-        """
-        try:
-            path = parse_path(address)
-        except InvalidAddress:
-            return False
-        if not path.local:
-            return False
-        mailbox = f"{path.local.lower()}@{path.domain}"
-        return any(_recipient_matches(mailbox, path.domain, wanted) for wanted in self.recipients)
-
-    def trusts(self, ip: str | None) -> bool:
-        if ip is None:
-            return False
-        try:
-            address = ipaddress.ip_address(ip)
-        except ValueError:
-            return False
-        return any(address in network for network in self.trusted_relays)
-
-
-@dataclass
-class Admission:
-    """Session and per-client connection counting for the 421 limits."""
-
-    open_sessions: int = 0
-    recent: defaultdict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
-    sessions: set[IntakeSMTP] = field(default_factory=set)
-    # Set on shutdown: sessions end after their transaction instead of taking another.
-    draining: bool = False
-
-    def admit(self, config: SmtpConfig, client: str | None) -> str | None:
-        """None to admit, else the 421 reply to give."""
-        if self.open_sessions >= config.max_sessions:
-            return replies.TOO_MANY_SESSIONS
-        if client is None or config.trusts(client):
-            return None
-        now = time.monotonic()
-        window = self.recent[client]
-        while window and window[0] < now - 60:
-            window.popleft()
-        if len(window) >= config.max_connections_per_minute:
-            return replies.RATE_LIMITED.format(client=client)
-        window.append(now)
-        return None
 
 
 class IntakeHandler:
@@ -144,6 +62,8 @@ class IntakeHandler:
         if not self.config.trusts(_peer_ip(session)):
             log.warning("PROXY header from untrusted peer %s refused", session.peer)
             return False
+        if isinstance(server, IntakeSMTP):
+            return server.admit_proxied(proxy_data)
         return True
 
     async def handle_RCPT(
@@ -157,6 +77,10 @@ class IntakeHandler:
         if not self.config.accepts(address):
             # Never an open relay: only the desk's own addresses.
             return replies.UNKNOWN_RECIPIENT.format(address=address)
+        mailbox = mailbox_of(address)
+        if any(mailbox_of(taken) == mailbox for taken in envelope.rcpt_tos):
+            # Once in the envelope and once against the recipient limit.
+            return replies.RECIPIENT_REPEATED
         if len(envelope.rcpt_tos) >= self.config.max_recipients:
             return replies.TOO_MANY_RECIPIENTS
         envelope.rcpt_tos.append(address)
@@ -203,13 +127,20 @@ class IntakeHandler:
 
 
 class IntakeSMTP(SMTP):
-    """aiosmtpd's SMTP with connection limits and Postfix XFORWARD."""
+    """aiosmtpd's SMTP with connection and time limits, and Postfix XFORWARD.
+
+    Three clocks, each ending the session with a 421 (the sender's server retries later):
+    the idle timer (aiosmtpd's own, between commands), and the session's whole life and
+    the rate of its DATA (mailhook.smtp_limits.SessionClocks).
+    """
 
     def __init__(self, handler: IntakeHandler, admission: Admission, **kwargs: Any) -> None:
         super().__init__(handler, **kwargs)
         self._intake = handler
         self._admission = admission
         self._counted = False
+        self._client: str | None = None
+        self._clocks: SessionClocks | None = None
         # None until a trusted relay sends XFORWARD in the current transaction.
         self.xforward: dict[str, str] | None = None
 
@@ -223,28 +154,47 @@ class IntakeSMTP(SMTP):
         # log line of the session, down to its verdict's, carries this id.
         request_id.set(new_request_id("smtp"))
         peer = transport.get_extra_info("peername")
-        refusal = self._admission.admit(self._intake.config, peer[0] if peer else None)
+        config = self._intake.config
+        self._client = peer[0] if peer else None
+        refusal = self._admission.admit(config, self._client)
         if refusal is None and self._admission.draining:
-            refusal = replies.SHUTTING_DOWN
-        if refusal is not None:
-            log.warning("refused connection from %s: %s", peer, refusal)
-            assert isinstance(transport, asyncio.WriteTransport)
-            metrics.count_reply(refusal)
-            transport.write(refusal.encode() + b"\r\n")
-            transport.close()
+            self._admission.release(config, self._client)
+            reply = replies.SHUTTING_DOWN
+        elif refusal is not None:
+            metrics.SMTP_LIMIT_HITS.labels(limit=refusal.limit).inc()
+            reply = refusal.reply
+        else:
+            self._admission.sessions.add(self)
+            self._counted = True
+            self._clocks = SessionClocks(self.loop, config, self._close_with)
+            super().connection_made(transport)
             return
-        self._admission.open_sessions += 1
-        self._admission.sessions.add(self)
-        metrics.SMTP_SESSIONS_OPEN.inc()
-        self._counted = True
-        super().connection_made(transport)
+        log.warning("refused connection from %s: %s", peer, reply)
+        assert isinstance(transport, asyncio.WriteTransport)
+        metrics.count_reply(reply)
+        transport.write(reply.encode() + b"\r\n")
+        transport.close()
+
+    def admit_proxied(self, proxy_data: Any) -> bool:
+        """Charge the session to the client a trusted proxy's header names (the proxy
+        itself is exempt); False, after a 421, when that client has too many."""
+        source = getattr(proxy_data, "src_addr", None)
+        if source is None:
+            return True
+        refusal = self._admission.charge(self._intake.config, str(source))
+        if refusal is not None:
+            self._close_with(refusal.reply, refusal.limit)
+            return False
+        self._client = str(source)
+        return True
 
     def connection_lost(self, error: Exception | None) -> None:
         if self._counted:
-            self._admission.open_sessions -= 1
+            self._admission.release(self._intake.config, self._client)
             self._admission.sessions.discard(self)
-            metrics.SMTP_SESSIONS_OPEN.dec()
             self._counted = False
+        if self._clocks is not None:
+            self._clocks.stop()
         if self.session is not None:
             super().connection_lost(error)
 
@@ -261,24 +211,65 @@ class IntakeSMTP(SMTP):
 
     def close_for_shutdown(self) -> None:
         """Tell the client we are going away (421) and close the connection."""
+        self._close_with(replies.SHUTTING_DOWN)
+
+    def _close_with(self, reply: str, limit: str | None = None) -> None:
+        """Write ``reply`` (a 421) and close, without waiting for the session's task."""
         transport = self.transport
         if transport is None or transport.is_closing():
             return
         assert isinstance(transport, asyncio.WriteTransport)
-        metrics.count_reply(replies.SHUTTING_DOWN)
-        transport.write(replies.SHUTTING_DOWN.encode() + b"\r\n")
+        if limit is not None:
+            log.info("closing the session of %s: %s", self._client, reply)
+            metrics.SMTP_LIMIT_HITS.labels(limit=limit).inc()
+        metrics.count_reply(reply)
+        transport.write(reply.encode() + b"\r\n")
         transport.close()
+
+    def _timeout_cb(self) -> None:
+        # aiosmtpd's idle timer (re-armed by every valid command), with a 421 before closing.
+        self._close_with(replies.IDLE_TIMEOUT, "idle")
+
+    async def _refuses_control_characters(self, arg: str | None, reply: str) -> bool:
+        """Whether ``arg`` holds a control character; if so it is refused with ``reply``."""
+        if arg and has_control_character(arg):
+            await self.push(reply)
+            return True
+        return False
+
+    @syntax("HELO hostname")
+    async def smtp_HELO(self, hostname: str) -> None:
+        if not await self._refuses_control_characters(hostname, replies.HELO_CONTROL_CHARACTER):
+            await super().smtp_HELO(hostname)
+
+    @syntax("EHLO hostname")
+    async def smtp_EHLO(self, hostname: str) -> None:
+        if not await self._refuses_control_characters(hostname, replies.HELO_CONTROL_CHARACTER):
+            await super().smtp_EHLO(hostname)
+
+    @syntax("MAIL FROM: <address>", extended=" [SP <mail-parameters>]")
+    async def smtp_MAIL(self, arg: str | None) -> None:
+        if not await self._refuses_control_characters(arg, replies.SENDER_CONTROL_CHARACTER):
+            await super().smtp_MAIL(arg)
+
+    @syntax("RCPT TO: <address>", extended=" [SP <mail-parameters>]")
+    async def smtp_RCPT(self, arg: str | None) -> None:
+        if not await self._refuses_control_characters(arg, replies.RECIPIENT_CONTROL_CHARACTER):
+            await super().smtp_RCPT(arg)
 
     @syntax("DATA")
     async def smtp_DATA(self, arg: str) -> None:
         await self._data(arg)
-        if self._admission.draining:
+        if self._clocks is not None and self._clocks.expired:
+            self._close_with(replies.SESSION_TIMEOUT, "session_time")
+        elif self._admission.draining:
             # The transaction has its answer; no new one starts on a server going away.
             self.close_for_shutdown()
 
     async def _data(self, arg: str) -> None:
         # aiosmtpd's smtp_DATA step by step, except that mailhook.smtp_data reads the data
-        # into one buffer instead of a bytearray per line (see there why).
+        # into one buffer instead of a bytearray per line (see there why), and that DATA
+        # has its own clock instead of the idle timer.
         if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
             return
         assert self.envelope is not None
@@ -289,21 +280,42 @@ class IntakeSMTP(SMTP):
             await self.push(replies.DATA_SYNTAX)
             return
         await self.push(replies.DATA_GO_AHEAD)
+        data = await self._read_data()
+        if isinstance(data, str):
+            await self.push(data)
+            self._set_post_data_state()  # type: ignore[no-untyped-call]
+            self._reset_timeout()
+            return
+        # decode_data=False (mailhook.receiver): the content is the bytes as received.
+        self.envelope.content = self.envelope.original_content = data
+        # Checking is our time, not the client's: no idle timer until the answer is out,
+        # and the session's time limit waits for it (SessionClocks).
+        assert self._clocks is not None
+        self._clocks.checking = True
         try:
-            data = await read_data(self._reader, self.data_size_limit, self.line_length_limit)
+            status = await self._call_handler_hook("DATA")
+        finally:
+            self._clocks.checking = False
+        self._set_post_data_state()  # type: ignore[no-untyped-call]
+        await self.push(replies.DATA_DEFAULT_OK if status is MISSING else status)
+        self._reset_timeout()
+
+    async def _read_data(self) -> bytes | str:
+        """The DATA section, watched for its rate instead of by the idle timer."""
+        if self._timeout_handle is not None:
+            self._timeout_handle.cancel()
+        assert self._clocks is not None
+        progress = self._clocks.watch_data()
+        try:
+            return await read_data(
+                self._reader, self.data_size_limit, self.line_length_limit, progress
+            )
         except asyncio.CancelledError:
             log.info("connection lost during DATA")
             self._writer.close()
             raise
-        if isinstance(data, str):
-            await self.push(data)
-            self._set_post_data_state()  # type: ignore[no-untyped-call]
-            return
-        # decode_data=False (mailhook.receiver): the content is the bytes as received.
-        self.envelope.content = self.envelope.original_content = data
-        status = await self._call_handler_hook("DATA")
-        self._set_post_data_state()  # type: ignore[no-untyped-call]
-        await self.push(replies.DATA_DEFAULT_OK if status is MISSING else status)
+        finally:
+            self._clocks.stop_data()
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         # aiosmtpd 1.4 parses every MAIL FROM and RCPT TO address with email's header
@@ -342,17 +354,6 @@ class IntakeSMTP(SMTP):
             return
         self.xforward = {**(self.xforward or {}), **attributes}
         await self.push(replies.XFORWARD_OK)
-
-
-def _recipient_matches(mailbox: str, domain: str, wanted: str) -> bool:
-    """Whether ``mailbox`` (local@domain, normalised) is the INTAKE_RECIPIENTS entry ``wanted``."""
-    if wanted.startswith("@"):
-        return domain == normalise_domain(wanted[1:])
-    try:
-        path = parse_path(wanted)
-    except InvalidAddress:
-        return False
-    return mailbox == f"{path.local.lower()}@{path.domain}"
 
 
 def _peer_ip(session: Session) -> str | None:

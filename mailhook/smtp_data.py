@@ -12,12 +12,23 @@ from __future__ import annotations
 
 import asyncio
 import io
+from dataclasses import dataclass
 
 from mailhook import replies
 
 
+@dataclass(slots=True)
+class DataProgress:
+    """Bytes of the DATA section received so far, for the session's rate watch."""
+
+    received: int = 0
+
+
 async def read_data(
-    reader: asyncio.StreamReader, size_limit: int | None, line_length_limit: int
+    reader: asyncio.StreamReader,
+    size_limit: int | None,
+    line_length_limit: int,
+    progress: DataProgress | None = None,
 ) -> bytes | str:
     """The message of the DATA section being received, or the reply that refuses it.
 
@@ -25,6 +36,7 @@ async def read_data(
     it, and aiosmtpd does so); what was received until then is dropped at once.
     """
     buffer = io.BytesIO()
+    progress = progress if progress is not None else DataProgress()
     received = 0
     refusal: str | None = None
     # A line longer than the reader's limit comes in pieces; its pieces end no message.
@@ -40,6 +52,7 @@ async def read_data(
         if not in_long_line and line == b".\r\n":
             break
         received += len(line)
+        progress.received = received
         if refusal is None and size_limit and received > size_limit:
             refusal = replies.TOO_MUCH_DATA
         in_long_line = not line.endswith(b"\r\n")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 
+from mailhook.addresses import has_control_character
+
 # Postfix XFORWARD_README: these values mean "not known", not a value.
 _XFORWARD_UNKNOWN = ("[UNAVAILABLE]", "[TEMPUNAVAIL]")
 _XFORWARD_NAMES = ("NAME", "ADDR", "PORT", "PROTO", "HELO", "IDENT", "SOURCE")
@@ -18,6 +20,9 @@ def parse_xforward(arg: str) -> dict[str, str] | None:
         if not sep or name not in _XFORWARD_NAMES:
             return None
         value = _xtext_decode(value)
+        if has_control_character(value):
+            # Refused in a client's own EHLO (mailhook.smtp), so in a relay's account of it.
+            return None
         if name == "ADDR" and value not in _XFORWARD_UNKNOWN:
             value = value.removeprefix("IPV6:")
             try:

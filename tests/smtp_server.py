@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from mailhook.handoff import Handoff
 from mailhook.receiver import start_smtp_server
-from mailhook.smtp import SmtpConfig
+from mailhook.smtp_config import SmtpConfig
 
 
 class SmtpThread:

@@ -21,15 +21,16 @@ from prometheus_client.exposition import MetricsHandler
 from app import metrics
 from app.errors import ConfigError
 from app.settings import ENV_PREFIX, Settings, split_listen
-from mailhook.smtp import SmtpConfig
+from mailhook.smtp_config import SmtpConfig
 
 log = logging.getLogger(__name__)
 
 
 def smtp_config(settings: Settings, workers: int = 1) -> SmtpConfig:
     """The receiver's configuration; with ``workers`` processes sharing the port, each
-    enforces its share of the session and connection-rate limits, so that the settings
-    stay the limits of the whole service (the kernel spreads connections about evenly)."""
+    enforces its share of the session, per-client and connection-rate limits, so that the
+    settings stay the limits of the whole service (the kernel spreads connections about
+    evenly; a client may meet its per-client share in one worker a little early)."""
     if not settings.intake_recipients:
         raise ConfigError(
             f"{ENV_PREFIX}INTAKE_RECIPIENTS: missing; name the addresses or @domains the "
@@ -42,7 +43,12 @@ def smtp_config(settings: Settings, workers: int = 1) -> SmtpConfig:
             ipaddress.ip_network(r, strict=False) for r in settings.trusted_relays
         ),
         max_sessions=math.ceil(settings.smtp_max_sessions / workers),
+        max_sessions_per_client=math.ceil(settings.smtp_max_sessions_per_client / workers),
         max_connections_per_minute=math.ceil(settings.smtp_max_connections_per_minute / workers),
+        idle_timeout=settings.smtp_idle_timeout,
+        session_timeout=settings.smtp_session_timeout,
+        data_timeout=settings.smtp_data_timeout,
+        data_min_rate=settings.smtp_data_min_rate,
         hostname=socket.getfqdn(),
         tls_context=_tls_context(settings),
         proxy_protocol=settings.proxy_protocol,

@@ -21,7 +21,7 @@ from app.db.migrate import upgrade
 from app.decision.service import DecisionService
 from app.server.handoff import InProcessHandoff
 from mailhook.dns import Resolver
-from mailhook.smtp import SmtpConfig
+from mailhook.smtp_config import SmtpConfig
 from tests.app.server.test_doors import DESK, smtp_send
 from tests.conftest import ON_CI
 from tests.dns_server import FixtureDnsServer

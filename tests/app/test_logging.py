@@ -19,7 +19,7 @@ from app.decision.service import DecisionService
 from app.logs import JsonFormatter, RequestIdFilter, TextFormatter, redact
 from app.server.handoff import HttpHandoff, InProcessHandoff
 from mailhook.message import Channel, Envelope, parse_message
-from mailhook.smtp import SmtpConfig
+from mailhook.smtp_config import SmtpConfig
 from mailhook.tracing import request_id
 from tests.app.server.test_shutdown import running
 from tests.dns_server import FixtureDnsServer

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine
 from app import metrics
 from app.decision.service import DecisionService
 from app.server.handoff import InProcessHandoff
-from mailhook.smtp import SmtpConfig
+from mailhook.smtp_config import SmtpConfig
 from tests.app.server.test_shutdown import free_port, running
 from tests.dns_server import FixtureDnsServer
 from tests.mailhook.test_smtp import self_signed_context

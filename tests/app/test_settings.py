@@ -64,6 +64,12 @@ def test_defaults() -> None:
     assert settings.log_level == "INFO"
     assert settings.ready_min_free_mb == 100
     assert settings.checkpoint_interval == 3600
+    # The SMTP limits (README "SMTP limits"): none lets one client hold a slot for long.
+    assert settings.smtp_max_sessions_per_client == 20
+    assert settings.smtp_idle_timeout == 60.0
+    assert settings.smtp_session_timeout == 600.0
+    assert settings.smtp_data_timeout == 30.0
+    assert settings.smtp_data_min_rate == 500
 
 
 def test_without_rules_dir_the_checkout_runs_on_its_own_rules(
@@ -194,6 +200,12 @@ def test_split_listen(value: str, listen: tuple[str, int]) -> None:
         ("READY_MIN_FREE_MB", "lots", "INTAKEGUARD_READY_MIN_FREE_MB: "),
         ("CHECKPOINT_INTERVAL", "-1", "INTAKEGUARD_CHECKPOINT_INTERVAL: "),
         ("CHECKPOINT_INTERVAL", "hourly", "INTAKEGUARD_CHECKPOINT_INTERVAL: "),
+        ("SMTP_MAX_SESSIONS_PER_CLIENT", "0", "INTAKEGUARD_SMTP_MAX_SESSIONS_PER_CLIENT: "),
+        ("SMTP_IDLE_TIMEOUT", "0", "INTAKEGUARD_SMTP_IDLE_TIMEOUT: "),
+        ("SMTP_IDLE_TIMEOUT", "a while", "INTAKEGUARD_SMTP_IDLE_TIMEOUT: "),
+        ("SMTP_SESSION_TIMEOUT", "-1", "INTAKEGUARD_SMTP_SESSION_TIMEOUT: "),
+        ("SMTP_DATA_TIMEOUT", "0", "INTAKEGUARD_SMTP_DATA_TIMEOUT: "),
+        ("SMTP_DATA_MIN_RATE", "0", "INTAKEGUARD_SMTP_DATA_MIN_RATE: "),
     ],
 )
 def test_an_invalid_value_is_one_line_naming_the_setting(

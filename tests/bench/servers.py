@@ -128,8 +128,9 @@ def intakeguard_serve(
         "INTAKEGUARD_RULES_DIR": str(RULES),
         "INTAKEGUARD_INTAKE_RECIPIENTS": "@hosting.example",
         "INTAKEGUARD_TRUSTED_ARC_SEALERS": "relay.example",
-        # The load comes from one loopback address; the per-client limit is not measured.
+        # The load comes from one loopback address; the per-client limits are not measured.
         "INTAKEGUARD_SMTP_MAX_CONNECTIONS_PER_MINUTE": "1000000",
+        "INTAKEGUARD_SMTP_MAX_SESSIONS_PER_CLIENT": "1000000",
         "INTAKEGUARD_LOG_LEVEL": "WARNING",
         **{f"INTAKEGUARD_{name.upper()}": value for name, value in settings.items()},
     }

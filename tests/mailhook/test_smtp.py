@@ -22,7 +22,7 @@ from cryptography.x509.oid import NameOID
 from mailhook.errors import RefusedCredentials, TemporaryFailure
 from mailhook.handoff import Receipt
 from mailhook.message import Channel, InboundMessage
-from mailhook.smtp import SmtpConfig
+from mailhook.smtp_config import SmtpConfig
 from tests.smtp_server import SmtpThread
 from tests.support import make_message
 

@@ -31,7 +31,7 @@ from app.auth import create_token
 from app.db.engine import make_engine
 from app.db.migrate import upgrade
 from app.server.handoff import InProcessHandoff
-from mailhook.smtp import SmtpConfig
+from mailhook.smtp_config import SmtpConfig
 from tests.adversarial_mail import (
     ACME_MX,
     CUSTOMERS,

@@ -19,7 +19,7 @@ from app.db.models import Base
 from app.decision.service import DecisionService
 from app.server.handoff import HttpHandoff, InProcessHandoff
 from app.settings import Settings
-from mailhook.smtp import SmtpConfig
+from mailhook.smtp_config import SmtpConfig
 from tests.smtp_server import SmtpThread
 from tests.support import ADMIN_TOKEN, FIXTURES, RULES, SECRET_KEY, LiveServer, make_message
 

@@ -32,7 +32,7 @@ from app.db.engine import make_engine, session_factory
 from app.db.models import Verdict
 from app.decision.service import DecisionService
 from app.server.handoff import InProcessHandoff
-from mailhook.smtp import SmtpConfig
+from mailhook.smtp_config import SmtpConfig
 from tests.dns_server import FixtureDnsServer
 from tests.postfix import (
     INTAKEGUARD,
