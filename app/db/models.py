@@ -286,7 +286,8 @@ class IdempotencyKey(Base):
     status: Mapped[int]
     # The response body, sealed (it may carry a one-time code or a webhook secret).
     response: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime]
+    # Retention forgets keys after app.records.retention.IDEMPOTENCY_WINDOW.
+    created_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class Review(Base):

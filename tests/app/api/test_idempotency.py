@@ -9,7 +9,9 @@ import httpx
 from sqlalchemy import select
 
 from app.db.models import IdempotencyKey
+from app.db.types import utcnow
 from app.decision.service import DecisionService
+from app.records.retention import IDEMPOTENCY_WINDOW, run_retention
 from tests.app.api.common import assert_error
 from tests.app.api.test_reviews import act, verdict
 from tests.app.records.test_audit import assert_new_table_migrates
@@ -120,3 +122,23 @@ def test_the_answers_kept_hold_no_one_time_code_or_webhook_secret_in_clear(
     with service.sessions() as session:
         rows = session.execute(select(IdempotencyKey)).scalars().all()
         assert rows and all(code not in row.response for row in rows)
+
+
+def test_retention_forgets_keys_after_the_window(
+    api: httpx.Client, service: DecisionService
+) -> None:
+    target = verdict(api, "accepted")["id"]
+    key = _key()
+    assert _act(api, target, key).status_code == 201
+    run_retention(service.sessions, days=30, now=utcnow() + IDEMPOTENCY_WINDOW / 2)
+    assert _count_keys(service) == 1
+    run_retention(service.sessions, days=30, now=utcnow() + IDEMPOTENCY_WINDOW * 1.01)
+    assert _count_keys(service) == 0
+    # Forgotten: the same key is a new request.
+    assert _act(api, target, key).status_code == 201
+    assert len(api.get(f"/v1/verdicts/{target}/actions").json()) == 2
+
+
+def _count_keys(service: DecisionService) -> int:
+    with service.sessions() as session:
+        return len(session.execute(select(IdempotencyKey)).all())
