@@ -124,6 +124,11 @@ def read_deliveries(
     response_model=DeliveryOut,
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
 )
-def retry(delivery_id: str, session: SessionDep, _: Webhooks) -> DeliveryOut:
+def retry(delivery_id: str, session: SessionDep, _: Webhooks, idempotency: IdempotencyDep) -> Any:
     """Put a dead delivery back in line; it keeps its id, so receivers can de-duplicate."""
-    return _delivery(retry_delivery(session, delivery_id, utcnow()))
+    return idempotency.run(
+        session,
+        lambda: _delivery(retry_delivery(session, delivery_id, utcnow())),
+        DeliveryOut,
+        202,
+    )

@@ -8,7 +8,7 @@ import uuid
 import httpx
 from sqlalchemy import select
 
-from app.db.models import IdempotencyKey
+from app.db.models import AuditEntry, IdempotencyKey
 from app.db.types import utcnow
 from app.decision.service import DecisionService
 from app.records.retention import IDEMPOTENCY_WINDOW, run_retention
@@ -142,3 +142,18 @@ def test_retention_forgets_keys_after_the_window(
 def _count_keys(service: DecisionService) -> int:
     with service.sessions() as session:
         return len(session.execute(select(IdempotencyKey)).all())
+
+
+def test_an_erasure_posted_twice_with_one_key_is_recorded_once(
+    api: httpx.Client, service: DecisionService
+) -> None:
+    verdict(api, "accepted")
+    key = _key()
+    body = {"agent": "agent.ola", "reason": "The customer asked, ticket 123."}
+    first = api.post("/v1/customers/acme/erasure", json=body, headers=key)
+    again = api.post("/v1/customers/acme/erasure", json=body, headers=key)
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.json() == first.json()
+    with service.sessions() as session:
+        kinds = session.execute(select(AuditEntry.kind)).scalars().all()
+    assert kinds.count("erasure") == 1, kinds
