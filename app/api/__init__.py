@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
-from app.api import problems
+from app.api import openapi, problems
 from app.api.reads import LoopReads
 from app.api.routes import audit as audit_routes
 from app.api.routes import codes, customers, documents, messages, system, verdicts, verifications
@@ -31,6 +31,8 @@ def create_app(settings: Settings, service: DecisionService | None = None) -> Fa
         summary="Verifies emailed instructions before a support desk acts on them.",
         version="0.1.0",
         lifespan=_lifespan,
+        generate_unique_id_function=openapi.operation_id,
+        dependencies=[Depends(openapi.reject_unknown_query)],
     )
     app.state.settings = settings
     app.state.service = service or build_service(settings)
@@ -39,6 +41,7 @@ def create_app(settings: Settings, service: DecisionService | None = None) -> Fa
     bind_store(app.state.service.sessions.kw["bind"])
     app.add_middleware(RequestIdMiddleware)
     problems.install(app)
+    openapi.install(app)
     for module in (messages, verdicts, documents, customers, codes, verifications, system):
         app.include_router(module.router)
     app.include_router(webhook_routes.router)

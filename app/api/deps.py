@@ -62,7 +62,7 @@ async def get_loop_reads(request: Request) -> LoopReads:
 ReadsDep = Annotated[LoopReads, Depends(get_loop_reads)]
 
 
-async def _principal(
+async def authenticated(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -85,7 +85,7 @@ async def _principal(
 def require(scope: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency granting access to holders of ``scope`` only."""
 
-    async def check(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
         if scope not in principal.scopes:
             raise Forbidden(f"this token lacks the scope {scope!r}")
         return principal

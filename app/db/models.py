@@ -272,6 +272,24 @@ class AuditCheckpoint(Base):
     note: Mapped[str] = mapped_column(Text)
 
 
+class IdempotencyKey(Base):
+    """A POST's Idempotency-Key and its first answer (app.api.idempotency), sealed."""
+
+    __tablename__ = "idempotency_keys"
+
+    # Scoped per caller (the token's principal) and per route (its path template).
+    principal: Mapped[str] = mapped_column(String(200), primary_key=True)
+    route: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    # A keyed hash of the method, path, query and body: a different request is refused.
+    request_mac: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int]
+    # The response body, sealed (it may carry a one-time code or a webhook secret).
+    response: Mapped[str] = mapped_column(Text)
+    # Retention forgets keys after app.records.retention.IDEMPOTENCY_WINDOW.
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class Review(Base):
     """An agent's decision on a review/otp_required verdict; rows are only ever inserted."""
 

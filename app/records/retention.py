@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit import chain
 from app.db.engine import checkpoint_sqlite, store_errors
 from app.db.models import (
+    IdempotencyKey,
     OutboxDelivery,
     OutboxEvent,
     StoredMessage,
@@ -28,6 +29,9 @@ log = logging.getLogger(__name__)
 # Raw messages emptied per transaction (and named per audit entry): short transactions,
 # so the chain lock and SQLite's write lock are never held for long.
 PURGE_BATCH = 500
+# How long an Idempotency-Key's first answer is kept (app.api.idempotency): long enough
+# for any client's retries, short enough that a copy of an answer does not outlive it.
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
 
 def purge_batch(session: Session, before: datetime, limit: int = PURGE_BATCH) -> int:
@@ -57,7 +61,8 @@ def run_retention(sessions: sessionmaker[Session], days: int, now: datetime | No
     The server's periodic loop and ``intakeguard retention run`` call this; it raises
     StoreUnavailable when the database cannot be reached, and is safe to re-run.
     """
-    before = (now or utcnow()) - timedelta(days=days)
+    now = now or utcnow()
+    before = now - timedelta(days=days)
     total = 0
     while True:
         with store_errors(), sessions.begin() as session:
@@ -67,6 +72,12 @@ def run_retention(sessions: sessionmaker[Session], days: int, now: datetime | No
             break
     with store_errors(), sessions.begin() as session:
         outbox = purge_outbox(session, before)
+    with store_errors(), sessions.begin() as session:
+        keys = session.execute(
+            delete(IdempotencyKey).where(IdempotencyKey.created_at < now - IDEMPOTENCY_WINDOW)
+        ).rowcount  # type: ignore[attr-defined]
+    if keys:
+        log.info("retention: forgot %d idempotency key(s)", keys)
     if outbox:
         log.info("retention: emptied %d outbox copy(ies) older than %s", outbox, before)
     if total or outbox:

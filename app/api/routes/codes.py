@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from app.api.deps import SessionDep, SettingsDep, require
+from app.api.idempotency import IdempotencyDep
 from app.api.routes.customers import Login
 from app.api.schemas import ErrorBody
 from app.auth import Principal
 from app.db.types import utcnow
 from app.registry.codes import code_key, issue_code
 from app.registry.customers import get_customer
+from app.settings import Settings
 
 router = APIRouter(prefix="/v1/customers", tags=["codes"])
 
@@ -35,8 +38,13 @@ def issue(
     session: SessionDep,
     settings: SettingsDep,
     _: Annotated[Principal, Depends(require("codes:issue"))],
-) -> CodeOut:
+    idempotency: IdempotencyDep,
+) -> Any:
     """Issue a single-use code for the customer to copy into a message or tell an agent."""
+    return idempotency.run(session, lambda: _issue(session, settings, login), CodeOut, 201)
+
+
+def _issue(session: Session, settings: Settings, login: str) -> CodeOut:
     customer = get_customer(session, login)
     issued = issue_code(
         session,

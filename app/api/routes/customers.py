@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Path, Response, status
 
 from app.api.deps import ReadSessionDep, SessionDep, SettingsDep, require
+from app.api.idempotency import IdempotencyDep
 from app.api.schemas import CustomerIn, CustomerOut, ErasureIn, ErasureOut, ErrorBody
 from app.auth import Principal
 from app.db.engine import checkpoint_sqlite
@@ -89,11 +90,16 @@ def erase(
     session: SessionDep,
     background: BackgroundTasks,
     _: Annotated[Principal, Depends(require("registry:write"))],
-) -> dict[str, object]:
+    idempotency: IdempotencyDep,
+) -> Any:
     """Erase the customer's personal data (registry row, personal side data of the audit
     chain, raw messages of their verdicts); verdicts, reviews, actions and every hash
     stay, and the chain still verifies. See README, "Audit and records"."""
-    report = erase_customer(session, login, body.agent, body.reason)
     # After the commit (the session's dependency ends before the response is sent).
     background.add_task(checkpoint_sqlite, session.get_bind().engine)
-    return report.as_dict()
+    return idempotency.run(
+        session,
+        lambda: erase_customer(session, login, body.agent, body.reason).as_dict(),
+        ErasureOut,
+        201,
+    )

@@ -7,8 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from app.api.deps import SessionDep, require
+from app.api.idempotency import IdempotencyDep
 from app.api.schemas import ErrorBody
 from app.auth import Principal
 from app.db.types import utcnow
@@ -57,8 +59,13 @@ def receive(
     body: DocumentsIn,
     session: SessionDep,
     _: Annotated[Principal, Depends(require("review"))],
-) -> dict[str, Any]:
+    idempotency: IdempotencyDep,
+) -> Any:
     """Record the receipt; a complete one completes the verdict, which itself is unchanged."""
+    return idempotency.run(session, lambda: _record(session, verdict_id, body), DocumentsOut, 201)
+
+
+def _record(session: Session, verdict_id: str, body: DocumentsIn) -> dict[str, Any]:
     return record_documents(
         session,
         verdict_id,

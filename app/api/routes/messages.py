@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import ServiceDep, SettingsDep, require
+from app.api.idempotency import KeyHeader
 from app.api.problems import (
     Forbidden,
     PayloadTooLarge,
@@ -53,6 +54,9 @@ async def submit_message(
     service: ServiceDep,
     settings: SettingsDep,
     principal: Annotated[Principal, Depends(require("intake"))],
+    # Accepted for the callers that send one on every POST: the same message bytes are
+    # already recorded once (the fingerprint), whatever the key.
+    idempotency_key: KeyHeader = None,
     client_ip: Annotated[str | None, Query(max_length=45)] = None,
     helo: Annotated[str | None, Query(max_length=255)] = None,
     mail_from: Annotated[str | None, Query(max_length=320)] = None,

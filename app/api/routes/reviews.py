@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, status
 
 from app.api.deps import ReadSessionDep, SessionDep, require
+from app.api.idempotency import IdempotencyDep
 from app.api.schemas import ActionIn, ActionOut, ErrorBody, ReviewIn, ReviewOut, ReviewState
 from app.auth import Principal
 from app.db.types import utcnow
@@ -35,11 +36,14 @@ def review(
     body: ReviewIn,
     session: SessionDep,
     _: Annotated[Principal, Depends(require("review"))],
-) -> dict[str, Any]:
+    idempotency: IdempotencyDep,
+) -> Any:
     """Decide a review or otp_required verdict; a second review must name the one it
     supersedes. The signed verdict itself is never changed."""
     request = ReviewRequest(body.decision, body.agent, body.reason, body.supersedes)
-    return record_review(session, verdict_id, request, utcnow())
+    return idempotency.run(
+        session, lambda: record_review(session, verdict_id, request, utcnow()), ReviewOut, 201
+    )
 
 
 @router.get(
@@ -65,13 +69,16 @@ def act(
     body: ActionIn,
     session: SessionDep,
     _: Annotated[Principal, Depends(require("review"))],
-) -> dict[str, Any]:
+    idempotency: IdempotencyDep,
+) -> Any:
     """Record a change made for the customer; refused (409) unless the verdict now stands
     accepted (as recorded, on review, or by complete postal documents) and is about that
     customer. ``code_ref``, if given, must be the id of the verdict or verification that
     used one of the customer's one-time codes."""
     request = ActionRequest(body.agent, body.action, body.details, body.login, body.code_ref)
-    return record_action(session, verdict_id, request, utcnow())
+    return idempotency.run(
+        session, lambda: record_action(session, verdict_id, request, utcnow()), ActionOut, 201
+    )
 
 
 @router.get(

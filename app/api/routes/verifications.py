@@ -7,8 +7,10 @@ from typing import Annotated, Any, Literal, Self
 
 from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy.orm import Session
 
 from app.api.deps import SessionDep, SettingsDep, require
+from app.api.idempotency import IdempotencyDep
 from app.api.schemas import ErrorBody
 from app.auth import Principal
 from app.db.types import utcnow
@@ -16,6 +18,7 @@ from app.records.verifications import CallerClaims, verify_caller
 from app.registry.codes import code_key, normalise_code
 from app.registry.customers import LOGIN
 from app.registry.identifiers import IdentifierKind
+from app.settings import Settings
 
 router = APIRouter(prefix="/v1/verifications", tags=["desk"])
 
@@ -75,8 +78,13 @@ def verify(
     session: SessionDep,
     settings: SettingsDep,
     _: Annotated[Principal, Depends(require("review"))],
-) -> dict[str, Any]:
+    idempotency: IdempotencyDep,
+) -> Any:
     """Which stage the caller passes: ``identified`` or ``authorized`` (the code is used up)."""
+    return idempotency.run(session, lambda: _verify(session, settings, body), VerificationOut, 201)
+
+
+def _verify(session: Session, settings: Settings, body: VerificationIn) -> dict[str, Any]:
     kind = next(
         (k for k in IdentifierKind if getattr(body, k.value) is not None),
         None,

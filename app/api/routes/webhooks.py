@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response, status
+from sqlalchemy.orm import Session
 
 from app.api.deps import SessionDep, SettingsDep, require
+from app.api.idempotency import IdempotencyDep
 from app.api.schemas import DeliveryOut, ErrorBody, WebhookCreated, WebhookIn, WebhookOut
 from app.auth import Principal
 from app.db.models import OutboxDelivery, WebhookSubscription
@@ -19,6 +21,7 @@ from app.delivery.webhooks import (
     get_subscription,
     list_subscriptions,
 )
+from app.settings import Settings
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 Webhooks = Annotated[Principal, Depends(require("webhooks"))]
@@ -55,9 +58,17 @@ def _delivery(row: OutboxDelivery) -> DeliveryOut:
     responses={422: {"model": ErrorBody}},
 )
 def create(
-    body: WebhookIn, session: SessionDep, settings: SettingsDep, _: Webhooks
-) -> WebhookCreated:
+    body: WebhookIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    _: Webhooks,
+    idempotency: IdempotencyDep,
+) -> Any:
     """Subscribe; the response carries the signing secret, the only time it is shown."""
+    return idempotency.run(session, lambda: _create(session, settings, body), WebhookCreated, 201)
+
+
+def _create(session: Session, settings: Settings, body: WebhookIn) -> WebhookCreated:
     created = create_subscription(
         session,
         SecretBox(settings.require_secret_key()),
@@ -113,6 +124,11 @@ def read_deliveries(
     response_model=DeliveryOut,
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
 )
-def retry(delivery_id: str, session: SessionDep, _: Webhooks) -> DeliveryOut:
+def retry(delivery_id: str, session: SessionDep, _: Webhooks, idempotency: IdempotencyDep) -> Any:
     """Put a dead delivery back in line; it keeps its id, so receivers can de-duplicate."""
-    return _delivery(retry_delivery(session, delivery_id, utcnow()))
+    return idempotency.run(
+        session,
+        lambda: _delivery(retry_delivery(session, delivery_id, utcnow())),
+        DeliveryOut,
+        202,
+    )

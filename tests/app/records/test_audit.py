@@ -287,6 +287,27 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
+def assert_new_table_migrates(url: str, table: str, previous: str) -> None:
+    """The migration creating ``table`` matches the model, downgrades and upgrades again."""
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection,
+                opts={
+                    "include_object": lambda _, name, kind, *__: kind != "table" or name == table,
+                    "compare_type": True,
+                },
+            )
+            assert compare_metadata(context, Base.metadata) == []
+        command.downgrade(alembic_config(engine), previous)
+        assert table not in inspect(engine).get_table_names()
+        upgrade(engine)
+    finally:
+        engine.dispose()
+
+
 def test_verifications_document_receipts_and_imports_append_entries(
     api: httpx.Client, service: DecisionService, database_url: str, tmp_path: Path
 ) -> None:

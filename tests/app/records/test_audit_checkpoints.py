@@ -8,21 +8,21 @@ from typing import Any
 
 import httpx
 import pytest
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 
 from app.audit.checkpoints import CheckpointError, parse
-from app.db.engine import make_engine
-from app.db.migrate import upgrade
-from app.db.models import Base, OutboxEvent
+from app.db.models import OutboxEvent
 from app.decision.service import DecisionService
 from app.records.checkpoints import CheckpointWorker, write_checkpoint
 from app.signing import VerdictSigner
 from tests.app.api.common import register, submit
 from tests.app.cli.test_cli import EX_DATAERR, intakeguard
-from tests.app.records.test_audit import FROM_ACME, alembic_config, tamper, verify
+from tests.app.records.test_audit import (
+    FROM_ACME,
+    assert_new_table_migrates,
+    tamper,
+    verify,
+)
 from tests.support import SECRET_KEY, make_message
 
 OTHER_KEY = "another-secret-key-0123456789abcdef0123456789"
@@ -160,22 +160,4 @@ def test_the_worker_writes_a_checkpoint(api: httpx.Client, service: DecisionServ
 
 
 def test_migration_0007_matches_the_model_and_downgrades(empty_database: str) -> None:
-    engine = make_engine(empty_database)
-    try:
-        upgrade(engine)
-        with engine.connect() as connection:
-            context = MigrationContext.configure(
-                connection,
-                opts={
-                    "include_object": lambda _, name, kind, *__: (
-                        kind != "table" or name == "audit_checkpoints"
-                    ),
-                    "compare_type": True,
-                },
-            )
-            assert compare_metadata(context, Base.metadata) == []
-        command.downgrade(alembic_config(engine), "0006")
-        assert "audit_checkpoints" not in inspect(engine).get_table_names()
-        upgrade(engine)
-    finally:
-        engine.dispose()
+    assert_new_table_migrates(empty_database, "audit_checkpoints", "0006")
