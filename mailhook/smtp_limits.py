@@ -51,6 +51,11 @@ class Refusal:
     limit: str
 
 
+# One sweep of the per-minute windows every this many connections counted: its cost
+# (one look at each client remembered) spread over the connections that grew them.
+SWEEP_EVERY = 1024
+
+
 @dataclass
 class Admission:
     """Session and per-client counting for the 421 limits of one receiver (one process)."""
@@ -61,6 +66,9 @@ class Admission:
     sessions: set[OpenSession] = field(default_factory=set)
     # Set on shutdown: sessions end after their transaction instead of taking another.
     draining: bool = False
+    # Connections counted since the per-minute windows were last swept of clients that
+    # have not connected within the minute (else every address ever seen stays in memory).
+    charged_since_sweep: int = 0
 
     def admit(self, config: SmtpConfig, client: str | None) -> Refusal | None:
         """None to admit (the session is counted until ``release``), else the refusal."""
@@ -81,6 +89,9 @@ class Admission:
         if self.per_client[key] >= config.max_sessions_per_client:
             return Refusal(replies.TOO_MANY_FROM_CLIENT, "sessions_per_client")
         now = time.monotonic()
+        self.charged_since_sweep += 1
+        if self.charged_since_sweep >= SWEEP_EVERY:
+            self.sweep(now)
         window = self.recent[client]
         while window and window[0] < now - 60:
             window.popleft()
@@ -89,6 +100,13 @@ class Admission:
         window.append(now)
         self.per_client[key] += 1
         return None
+
+    def sweep(self, now: float) -> None:
+        """Forget the clients that have not connected within the last minute."""
+        self.charged_since_sweep = 0
+        stale = [c for c, window in self.recent.items() if not window or window[-1] < now - 60]
+        for client in stale:
+            del self.recent[client]
 
     def release(self, config: SmtpConfig, client: str | None) -> None:
         """A session admitted for ``client`` has ended."""

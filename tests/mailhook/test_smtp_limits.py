@@ -13,6 +13,8 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client import REGISTRY
 
+from mailhook import smtp_limits
+from mailhook.smtp_config import SmtpConfig
 from mailhook.smtp_limits import client_key
 from tests.mailhook.test_smtp import DESK, RecordingHandoff, proxied_session, receiver
 from tests.mailhook.test_smtp_hostile import RawClient, open_transaction
@@ -313,3 +315,20 @@ def test_behind_a_trusted_proxy_the_client_it_names_is_capped(handoff: Recording
     assert greetings[0].startswith(b"220")
     assert greetings[1].startswith(b"421 4.7.0 Too many connections from your address")
     assert greetings[2].startswith(b"220")
+
+
+def test_clients_that_stopped_connecting_are_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every address ever seen stayed in the per-minute windows: memory grew with each new
+    # client for as long as the receiver ran.
+    clock = [1000.0]
+    monkeypatch.setattr(smtp_limits.time, "monotonic", lambda: clock[0])
+    config = SmtpConfig(
+        recipients=(DESK,), max_sessions_per_client=5, max_connections_per_minute=30
+    )
+    admission = smtp_limits.Admission()
+    for number in range(smtp_limits.SWEEP_EVERY - 1):
+        client = f"198.51.{number // 250}.{number % 250}"
+        assert admission.charge(config, client) is None
+    clock[0] += 61
+    admission.charge(config, "203.0.113.9")
+    assert set(admission.recent) == {"203.0.113.9"}
