@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from app.decision.checks import instruction_kind, service_scope
+from app.decision.checks import instruction_kind
 from app.decision.checks.instruction_kind import described
 from app.decision.rules import Policy, Rules
 from app.verdict_types import ASSURANCE_LEVELS, Assurance, Decision
@@ -51,18 +51,6 @@ def assurance_of(findings: list[Finding], rules: Rules) -> Assurance:
     return "asserted"
 
 
-# Results that are never accepted, whatever policy.toml maps them to: what the reader did
-# not understand, or a service that is not the sender's, is held for an agent (issue 13).
-_HELD = frozenset(
-    f"{check}.{result}"
-    for check, results in (
-        (instruction_kind.NAME, instruction_kind.HELD),
-        (service_scope.NAME, service_scope.HELD),
-    )
-    for result in results
-)
-
-
 @dataclass(frozen=True, slots=True)
 class _Case:
     """What the decision is taken on."""
@@ -76,10 +64,9 @@ class _Case:
     raised: tuple[str, ...]
 
     def action(self, finding: Finding) -> str:
-        action = self.policy.action_for(finding.name, finding.result)
-        if action == "ignore" and f"{finding.name}.{finding.result}" in _HELD:
-            return "review"
-        return action
+        # Policy.action_for never answers weaker than review for what was not understood
+        # or is not the sender's own (app.decision.rules.AT_LEAST_REVIEW).
+        return self.policy.action_for(finding.name, finding.result)
 
     @property
     def what(self) -> str:

@@ -73,8 +73,7 @@ class Policy:
     findings: dict[str, str]
     shortfall: str
     # Its only legal value: a request the catalogue does not recognise is held for
-    # review (instruction-kind none). Kept for app/decision/policy.py until the decision reads
-    # the instruction-kind finding instead.
+    # review (instruction-kind none); `rules check` shows it.
     unrecognised_requires: str = "review"
 
     def action_for(self, name: str, result: str) -> str:

@@ -12,9 +12,6 @@ from mailhook.instructions import InstructionKind
 
 NAME = "service-scope"
 RESULTS: tuple[str, ...] = ("pass", "none", "foreign", "mixed", "lookalike")
-# Results no policy may let through to `accepted` (app.decision.policy): `accepted` concerns only
-# the sender's own services, named so that an agent knows which (issue 13).
-HELD: tuple[str, ...] = ("none", "foreign", "mixed", "lookalike")
 declare(NAME, "the services the message is about are the sender's own", results=RESULTS)
 
 
