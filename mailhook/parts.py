@@ -344,6 +344,11 @@ def _decoded(part: MIMEPart) -> tuple[str | None, str]:
     try:
         return payload.decode(charset, errors="replace"), ""
     except (LookupError, ValueError):
-        # Unknown charset, a codec that is not a text encoding, or one that refuses
-        # errors="replace" ("idna", "undefined"): read what we can.
-        return payload.decode("utf-8", errors="replace"), ""
+        pass
+    # An unknown charset, a codec that is not a text encoding, or one that refuses
+    # errors="replace" ("idna", "undefined"). Text that is valid UTF-8 reads the same in
+    # the clients that guess; anything else, each client shows its own way: not read.
+    try:
+        return payload.decode("utf-8"), ""
+    except UnicodeDecodeError:
+        return None, f"text in a charset that cannot be read ({charset[:40]!r})"

@@ -83,6 +83,16 @@ def test_an_unknown_or_unusable_charset_does_not_crash(charset: str) -> None:
     assert first_text(message).strip() == POLISH
 
 
+@pytest.mark.parametrize("charset", ["x-no-such-charset", "idna", "undefined"])
+def test_text_in_an_unknown_charset_that_is_not_utf8_cannot_be_read(charset: str) -> None:
+    # Read as UTF-8 with replacement characters it passed as read: a client shows such
+    # bytes its own way, so what was checked need not be what the agent sees.
+    message = single_part(POLISH.encode("windows-1250"), f"text/plain; charset={charset}")
+    (part,) = message_parts(message).parts
+    assert part.text is None
+    assert part.problem == f"text in a charset that cannot be read ({charset!r})"
+
+
 def test_bytes_that_are_not_the_declared_charset_are_replaced_not_fatal() -> None:
     message = single_part("Łódź".encode("iso-8859-2"), "text/plain; charset=utf-8")
     text = first_text(message)
