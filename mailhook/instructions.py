@@ -23,7 +23,14 @@ from mailhook.patterns import PhraseIndex, TextPattern
 from mailhook.reading import MAX_LINE as MAX_LINE
 from mailhook.reading import MAX_TEXT as MAX_TEXT
 from mailhook.reading import Piece, Role, read_message
-from mailhook.services import address_domains, covered, link_services, services_named
+from mailhook.requests import RequestWords, unrecognised_requests
+from mailhook.services import (
+    address_domains,
+    covered,
+    link_services,
+    services_named,
+    written_addresses,
+)
 from mailhook.services import to_a_label as to_a_label
 from mailhook.text import fold, respelled, spelt_out_joined
 
@@ -113,6 +120,9 @@ class Catalogue:
     code_pattern: TextPattern | None = None
     # Every kind's phrases at once; without it each phrase is searched for in turn.
     phrase_index: PhraseIndex | None = None
+    # What makes a clause a request ([requests]): without it, a request no kind
+    # recognises beside one that is goes unreported (mailhook.requests).
+    requests: RequestWords | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +145,12 @@ class Instruction:
     mentioned_services: tuple[str, ...] = ()
     # instruction-parts always; instruction-text when cut or pointing elsewhere.
     findings: tuple[Finding, ...] = ()
+    # Clauses of the sender's own text that ask for something no kind recognises,
+    # beside what is recognised (app.decision.checks.instruction_kind: partial).
+    unrecognised: tuple[str, ...] = ()
+    # Mail addresses the sender's own text names (subject, body, mailto: links), where
+    # the desk may be asked to send something (app.decision.checks.named_addresses).
+    addresses: tuple[str, ...] = ()
 
     def identifier_kinds(self) -> list[str]:
         """Which kinds of identifier the message gives ("pesel", …), never the numbers."""
@@ -164,6 +180,14 @@ def extract(message: InboundMessage, catalogue: Catalogue) -> Instruction:
         pointer = "forwarded text asks for " + ", ".join(_unique(tally.forwarded_kinds))
     own = _cleaned(reading.own_text())
     asked = set(tally.kinds)
+    unrecognised: tuple[str, ...] = ()
+    if asked and catalogue.requests is not None:
+        unrecognised = unrecognised_requests(
+            reading.own_text(),
+            catalogue.requests,
+            tally.kinds_of,
+            (phrase for kind in catalogue.kinds if kind.name in asked for phrase in kind.phrases),
+        )
     parts = tuple(tally.reads)
     findings = [parts_finding(parts, tally.concerns())]
     # What history asks for beyond the sender's own request: held, as a reader may not
@@ -186,6 +210,8 @@ def extract(message: InboundMessage, catalogue: Catalogue) -> Instruction:
         parts=parts,
         mentioned_services=_unique([s for s in tally.mentioned if s not in tally.services]),
         findings=tuple(findings),
+        unrecognised=unrecognised,
+        addresses=_unique(tally.addresses),
     )
 
 
@@ -215,6 +241,7 @@ class _Tally:
         self.reply_kinds: list[str] = []
         self.forwarded_kinds: list[str] = []
         self.quoted_kinds: list[str] = []
+        self.addresses: list[str] = []
         self.mentioned: list[str] = []
         self.reads: list[PartRead] = []
         self.pointer: str | None = None
@@ -265,6 +292,7 @@ class _Tally:
         self.kinds.extend(kinds)
         self.services.extend(services)
         self.mentioned.extend(address_domains(_cleaned(piece.text)))
+        self.addresses.extend(written_addresses(_cleaned(piece.text), part.links))
         if part.hidden:
             self.hidden.append(part.label)
         if self.pointer is None:
@@ -297,12 +325,17 @@ class _Tally:
             self.reply_kinds.extend(kinds)
         else:
             self.kinds.extend(kinds)
+            self.addresses.extend(written_addresses(_cleaned(piece.text)))
 
     def _kinds_in(self, folded: str) -> tuple[str, ...]:
         # The plain and HTML alternatives of one text mostly fold alike: matched once.
         if folded not in self._kinds_of_text:
             self._kinds_of_text[folded] = _kinds(folded, self.catalogue)
         return self._kinds_of_text[folded]
+
+    def kinds_of(self, folded: str) -> tuple[str, ...]:
+        """The kinds folded text asks for (as written and as respelled)."""
+        return self._kinds_of(folded, folded)
 
     def _kinds_of(self, text: str, folded: str) -> tuple[str, ...]:
         """The kinds ``text`` asks for, read as written and as respelled (spaced-out

@@ -179,6 +179,31 @@ def address_domains(text: str) -> list[str]:
     return [a for m in _ADDRESS.finditer(text) if (a := to_a_label(m.group(1))) is not None]
 
 
+# A whole address in running text, its local part and domain ("ola@beta.pl").
+_FULL_ADDRESS = re.compile(
+    r"(?<![\w.+-])([\w.+-]{1,64})@((?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,63})\b"
+)
+# An "@" written so that no link is made: "ola [at] beta.pl", "ola(at)beta.pl",
+# "ola (małpa) beta.pl".
+_WRITTEN_AT = re.compile(
+    r"[ \t]{0,3}[\[({][ \t]{0,3}(?:at|malpa|małpa)[ \t]{0,3}[\])}][ \t]{0,3}", re.IGNORECASE
+)
+
+
+def written_addresses(text: str, links: tuple[str, ...] = ()) -> list[str]:
+    """Mail addresses written in ``text`` (also with "[at]", "(dot)" and the like) and in
+    ``mailto:`` links, lower-cased, domains as A-labels: where a message asks the desk to
+    send something, or a customer's mail, it names one."""
+    text = _WRITTEN_AT.sub("@", _undisguised(text)) if "@" in text or "at" in text.lower() else ""
+    found = []
+    for written in [text, *(link for link in links if link.lower().startswith("mailto:"))]:
+        for match in _FULL_ADDRESS.finditer(written):
+            domain = to_a_label(match.group(2).rstrip("."))
+            if domain is not None:
+                found.append(f"{match.group(1).lower()}@{domain}")
+    return found
+
+
 def link_services(links: tuple[str, ...]) -> list[str]:
     """Services the links of an HTML part lead to: their hosts and mailto: domains."""
     found = []

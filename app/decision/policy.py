@@ -28,6 +28,9 @@ _NOT_READ = "part of what a person reads in the message was not read, or disagre
 _NOT_OWN = "the request is not shown to concern only the sender's own services"
 AT_LEAST_REVIEW: dict[str, str] = {
     "instruction-kind.none": _NOT_UNDERSTOOD,
+    "instruction-kind.partial": _NOT_UNDERSTOOD,
+    "named-addresses.other": "the message names a mail address that is not the customer's, "
+    "where the desk may send a customer's documents or mail",
     "service-scope.none": _NOT_OWN,
     "service-scope.foreign": _NOT_OWN,
     "service-scope.mixed": _NOT_OWN,

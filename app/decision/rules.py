@@ -20,6 +20,7 @@ from app.decision.checks import (  # noqa: F401
     customer_identifier,
     customer_match,
     instruction_kind,
+    named_addresses,
     one_time_code,
     replay,
     service_scope,
@@ -31,6 +32,7 @@ from app.errors import ConfigError
 from mailhook.checks import Declaration, declared
 from mailhook.instructions import ASSURANCE_LEVELS, Catalogue, InstructionKind
 from mailhook.patterns import TextPattern
+from mailhook.requests import RequestWords
 from mailhook.text import fold
 
 RULE_FILES = ("instructions.toml", "policy.toml")
@@ -103,7 +105,7 @@ class _Source:
 
 def _catalogue(source: _Source) -> Catalogue:
     document = source.document
-    _only_keys(source, (), document, {"services", "kinds"})
+    _only_keys(source, (), document, {"services", "requests", "kinds"})
     services = _table(source, ("services",), document.get("services"))
     _only_keys(
         source, ("services",), services, {"server_id_pattern", "login_pattern", "code_pattern"}
@@ -123,7 +125,29 @@ def _catalogue(source: _Source) -> Catalogue:
             else None
         ),
         phrase_index=Re2PhraseIndex.of(kinds),
+        requests=_requests(source),
     )
+
+
+def _requests(source: _Source) -> RequestWords:
+    """[requests]: required, as leaving it out would let a second request beside a
+    recognised one through (fail closed); each list non-empty."""
+    where = ("requests",)
+    table = _table(source, where, source.document.get("requests"))
+    _only_keys(source, where, table, {"markers", "verbs", "objects"})
+    lists = {}
+    for key in ("markers", "verbs", "objects"):
+        words = table.get(key)
+        if (
+            not isinstance(words, list)
+            or not words
+            or not all(isinstance(w, str) and w.strip() for w in words)
+        ):
+            raise source.error(
+                (*where, key), f"[requests] {key}: a non-empty list of strings is needed"
+            )
+        lists[key] = tuple(dict.fromkeys(fold(w) for w in words))
+    return RequestWords(lists["markers"], lists["verbs"], lists["objects"])
 
 
 def _kind(source: _Source, name: str, raw: Any) -> InstructionKind:

@@ -25,6 +25,7 @@ from app.db.models import Customer, OneTimeCode
 from app.db.types import utcnow
 from app.decision.checks.customer_match import match_customer
 from app.decision.checks.instruction_kind import instruction_kind
+from app.decision.checks.named_addresses import named_addresses
 from app.decision.checks.one_time_code import one_time_code
 from app.decision.checks.replay import Fingerprints, check_replay, fingerprints, remember
 from app.decision.checks.service_scope import service_scope
@@ -259,8 +260,11 @@ class DecisionService:
         if match.identifier_finding is not None:
             findings.append(match.identifier_finding)
         wanted = tuple(self.rules.kind(name) for name in instruction.kinds)
-        findings.append(instruction_kind(wanted))
+        findings.append(instruction_kind(wanted, instruction.unrecognised))
         findings.append(service_scope(wanted, match.stated, match.mentioned, sender))
+        named = named_addresses(instruction.addresses, match.customer, self.provider_domains)
+        if named is not None:
+            findings.append(named)
         findings.append(check_replay(session, prints))
         code_finding, code = one_time_code(
             session,

@@ -499,3 +499,32 @@ def test_history_asking_for_more_never_rides_on_an_accepted_request(
         f"fail closed: {text!r} over history {intro!r}{marker}{history!r} is "
         f"{verdict['decision']}: {verdict['reasons']}"
     )
+
+
+# Requests a desk would act on that the catalogue has no kind for.
+UNKNOWN_REQUESTS = [
+    "proszę zresetować hasło do panelu",
+    "proszę nadać dostęp administratora dla kasia",
+    "please disable two-factor verification on the account",
+    "proszę wyłączyć weryfikację dwuetapową",
+    "please add a new user with full access",
+    "proszę zmienić adres e-mail w panelu",
+]
+JOINED = ["\n{b}", " {b}.", ", a także {b}.", " Also, {b}.", "\n\nPS. {b}"]
+
+
+@DECISIONS
+@given(data=st.data())
+def test_a_request_no_kind_knows_never_rides_on_an_accepted_one(
+    sqlite_service: DecisionService, data: st.DataObject
+) -> None:
+    """Wherever and however a request the catalogue does not know is joined to an
+    accepted one (after it, before it, in the same sentence, as a PS), the message is held."""
+    text = data.draw(st.sampled_from(ACCEPTED_REQUESTS), label="request")
+    extra = data.draw(st.sampled_from(UNKNOWN_REQUESTS), label="extra")
+    joined = data.draw(st.sampled_from(JOINED), label="joined").format(b=extra)
+    body = f"{text}{joined}" if data.draw(st.booleans(), label="after") else f"{extra}.\n{text}"
+    verdict = decide(sqlite_service, plain_mail(body))
+    assert verdict["decision"] in HELD, (
+        f"fail closed: {body!r} is {verdict['decision']}: {verdict['reasons']}"
+    )

@@ -64,6 +64,7 @@ C5 = "class 5 (header instances)"
 C6 = "class 6 (automatic mail)"
 C7 = "class 7 (believed Authentication-Results)"
 C8 = "class 8 (addresses parsed loosely)"
+C10 = "class 10 (a second request riding on a recognised one)"
 OK = "legitimate"
 
 REVIEW = frozenset({"review"})
@@ -1891,14 +1892,25 @@ LEGITIMATE = [
         ("invoice_duplicate",),
     ),
     legit(
-        "an HTML request with link tooltips and a signature giving an address",
+        "an HTML request with link tooltips and a signature giving the panel address",
+        html(
+            "DNS",
+            '<p>Proszę o zmianę rekordu DNS typu A dla <a href="https://acme.pl" title="Strona">'
+            "acme.pl</a> na 192.0.2.11.</p><p>Jan Kowalski, jan@acme.pl, "
+            'biuro: <a href="mailto:biuro@acme.pl" title="Biuro">biuro@acme.pl</a></p>',
+        ),
+        "accepted",
+        ("dns_change",),
+    ),
+    legit(
+        "a signature giving an address that is not the customer's is held, not rejected",
         html(
             "DNS",
             '<p>Proszę o zmianę rekordu DNS typu A dla <a href="https://acme.pl" title="Strona">'
             "acme.pl</a> na 192.0.2.11.</p><p>Jan Kowalski, jan@acme.pl, "
             'kopia: <a href="mailto:biuro@gmail.com" title="Biuro">biuro@gmail.com</a></p>',
         ),
-        "accepted",
+        "review",
         ("dns_change",),
     ),
     legit(
@@ -1923,6 +1935,96 @@ LEGITIMATE = [
     ),
 ]
 
+INVOICE_REQUEST = "Dzień dobry,\nproszę o duplikat faktury 11/2026 za acme.pl.\n"
+RIDING = [
+    attack(
+        "a password reset beside an invoice request is held",
+        C10,
+        plain("Faktura", INVOICE_REQUEST + "Proszę też zresetować hasło do panelu.\nJan\n"),
+        REVIEW,
+        checks=(("instruction-kind", "partial"),),
+    ),
+    attack(
+        "a new panel address beside an invoice request is held",
+        C10,
+        plain(
+            "Faktura",
+            INVOICE_REQUEST + "Dodatkowo proszę zmienić adres e-mail w panelu.\nJan\n",
+        ),
+        REVIEW,
+        checks=(("instruction-kind", "partial"),),
+    ),
+    attack(
+        "an administrator added, in English, beside an invoice request is held",
+        C10,
+        plain(
+            "Invoice",
+            "Please send a duplicate of invoice 11/2026 for acme.pl. Also please add my "
+            "colleague as an administrator of the account.\n",
+        ),
+        REVIEW,
+        checks=(("instruction-kind", "partial"),),
+    ),
+    attack(
+        "two-factor authentication switched off in the subject of an invoice request is held",
+        C10,
+        plain("Proszę wyłączyć weryfikację dwuetapową", INVOICE_REQUEST),
+        REVIEW,
+        checks=(("instruction-kind", "partial"),),
+    ),
+    attack(
+        "an invoice sent to an address that is not the customer's is held",
+        C10,
+        plain(
+            "Faktura",
+            "Proszę o przesłanie duplikatu faktury 11/2026 na adres ksiegowa@example.org.\n",
+        ),
+        REVIEW,
+        checks=(("named-addresses", "other"),),
+    ),
+    attack(
+        "mail forwarding to an address written with [at] is held",
+        C10,
+        plain(
+            "Poczta acme.pl",
+            "Proszę ustawić przekierowanie poczty z acme.pl na adres biuro [at] example.org\n",
+        ),
+        REVIEW,
+        checks=(("named-addresses", "other"),),
+    ),
+    attack(
+        "an address only in a mailto: link is held",
+        C10,
+        html(
+            "Faktura",
+            "<p>Proszę o duplikat faktury 11/2026 za acme.pl, wysłany "
+            '<a href="mailto:ksiegowa@example.org">do księgowej</a>.</p>',
+        ),
+        REVIEW,
+        checks=(("named-addresses", "other"),),
+    ),
+    legit(
+        "an invoice sent to an address at the customer's own domain stays accepted",
+        plain(
+            "Faktura",
+            "Proszę o przesłanie duplikatu faktury 11/2026 na adres ksiegowosc@acme.pl.\n",
+        ),
+        "accepted",
+        ("invoice_duplicate",),
+    ),
+    legit(
+        "a DNS change asking to confirm the change stays accepted",
+        plain(
+            "Zmiana DNS",
+            "Proszę o zmianę rekordu DNS typu A dla acme.pl na 192.0.2.11 i potwierdzenie "
+            "zmiany. Z góry dziękuję!\n-- \nJan Kowalski\ntel. 600 100 200, e-mail: "
+            "jan@acme.pl\n",
+        ),
+        "accepted",
+        ("dns_change",),
+    ),
+]
+
 ROWS = [
     *UNRECOGNISED,
     *SERVICES,
@@ -1932,6 +2034,7 @@ ROWS = [
     *AUTOMATIC,
     *RESULTS,
     *ADDRESSES,
+    *RIDING,
     *LEGITIMATE,
 ]
 

@@ -84,7 +84,7 @@ REFUSALS = [
         "instructions.toml",
         "[services]",
         "[servers]\nx = 1\n[services]",
-        "unknown key 'servers'; expected one of kinds, services",
+        "unknown key 'servers'; expected one of kinds, requests, services",
         "[servers]",
     ),
     (
@@ -362,7 +362,8 @@ def test_the_app_side_checks_are_declared_with_their_results() -> None:
     assert checks["replay"].results == ("pass", "fail", "duplicate", "retransmission", "none")
     assert checks["one-time-code"].results == ("pass", "fail", "locked", "unchecked", "error")
     assert checks["customer-identifier"].results == ("pass", "mismatch", "none", "unchecked")
-    assert checks["instruction-kind"].results == ("pass", "none")
+    assert checks["instruction-kind"].results == ("pass", "none", "partial")
+    assert checks["named-addresses"].results == ("pass", "other")
     assert checks["service-scope"].results == ("pass", "none", "foreign", "mixed", "lookalike")
     assert "truncated" in checks["instruction-text"].results
     # The pipeline's own results are every pipeline check's.
@@ -379,6 +380,7 @@ DECLARED_ELSEWHERE = {
     "instruction-parts.hidden",
     "instruction-parts.attachment",
     "instruction-text.points-elsewhere",
+    "instruction-text.history-asks",
 }
 
 
@@ -414,4 +416,19 @@ def test_an_empty_check_registry_stops_loading(
     monkeypatch.setattr(rules_module, "declared", dict)
     assert refusal(repo_rules) == (
         "no checks are declared, so rules/policy.toml cannot be validated"
+    )
+
+
+@pytest.mark.parametrize("key", ["markers", "verbs", "objects"])
+def test_request_words_may_not_be_emptied(repo_rules: Path, key: str) -> None:
+    """[requests] is what holds a second request beside a recognised one: an empty list
+    would let it through, so the loader refuses it (fail closed)."""
+    path = repo_rules / "instructions.toml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index(f"\n{key} = [") + 1
+    end = text.index("]\n", start) + 1
+    path.write_text(text[:start] + f"{key} = []" + text[end:], encoding="utf-8")
+    assert refusal(repo_rules) == (
+        f"{path}: [requests] {key}: a non-empty list of strings is needed "
+        f"(line {line_of(path, f'{key} = []')})"
     )

@@ -1,0 +1,95 @@
+"""A request the catalogue does not recognise, beside one it does (mailhook.requests).
+
+Table-driven over the shipped catalogue: what a desk would also act on is reported,
+what only restates or thanks is not; and the clause reader on its own.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from app.decision.rules import load_rules
+from mailhook.instructions import extract
+from mailhook.message import Channel, Envelope, parse_message
+from mailhook.requests import clauses
+from tests.adversarial_mail import Mail, build
+from tests.support import RULES
+
+CATALOGUE = load_rules(RULES).catalogue
+ENVELOPE = Envelope(client_ip="192.0.2.10", helo="mx.acme.pl", mail_from="jan@acme.pl")
+INVOICE = "Proszę o duplikat faktury VAT za acme.pl."
+
+
+def unrecognised(body: str, subject: str = "Sprawa") -> tuple[str, ...]:
+    raw = build(Mail(subject=subject, plain=body))
+    return extract(parse_message(raw, ENVELOPE, Channel.API), CATALOGUE).unrecognised
+
+
+RIDING = [
+    "Dodatkowo proszę zmienić adres e-mail w panelu na nowy@example.org.",
+    "Proszę też zresetować hasło do panelu.",
+    "Also please add my colleague as an administrator of the account.",
+    "Proszę nadać dostęp FTP dla nowego użytkownika.",
+    "Fakturę proszę wysłać na adres: ksiegowosc@example.org",
+    "Proszę zmienić dane do faktury na Example Sp. z o.o.",
+    "Proszę przedłużyć domenę acme.pl o 10 lat.",
+    "Zmieńcie proszę hasło do skrzynki jan@acme.pl.",
+    "Please disable two-factor authentication on my account.",
+    "Proszę wyłączyć weryfikację dwuetapową.",
+    "I would like you to remove the SSH key from the server.",
+]
+
+
+@pytest.mark.parametrize("extra", RIDING)
+def test_a_second_request_beside_a_recognised_one_is_reported(extra: str) -> None:
+    assert unrecognised(f"{INVOICE}\n{extra}\nJan")
+
+
+@pytest.mark.parametrize("extra", RIDING)
+def test_the_same_request_in_the_subject_is_reported(extra: str) -> None:
+    assert unrecognised(f"{INVOICE}\nJan", subject=extra)
+
+
+@pytest.mark.parametrize(
+    ("body", "subject"),
+    [
+        (INVOICE, "Faktura"),
+        ("Please send a duplicate invoice for acme.pl.", "Invoice"),
+        ("Proszę o przeniesienie domeny acme.pl do innego rejestratora.", "Transfer"),
+        ("Proszę o zmianę rekordu DNS dla acme.pl i potwierdzenie zmiany.", "DNS"),
+        (f"{INVOICE}\nProszę o szybką odpowiedź. Z góry dziękuję!\nJan Kowalski", "Faktura"),
+        (f"{INVOICE}\n-- \nJan Kowalski\ntel. 600 100 200, e-mail: jan@acme.pl", "Faktura"),
+        ("Proszę o zmianę rekordów MX i TXT dla acme.pl.", "Zmiana DNS"),
+    ],
+    ids=[
+        "invoice",
+        "english",
+        "transfer subject",
+        "confirm the change",
+        "thanks",
+        "signature",
+        "records joined by i",
+    ],
+)
+def test_what_only_restates_thanks_or_signs_is_not(body: str, subject: str) -> None:
+    assert unrecognised(body, subject) == ()
+
+
+def test_nothing_recognised_is_left_to_instruction_kind_none() -> None:
+    assert unrecognised("Proszę zresetować hasło do panelu.") == ()
+
+
+@pytest.mark.parametrize(
+    ("folded", "expected"),
+    [
+        (
+            "prosze o duplikat faktury. prosze tez o reset",
+            ["prosze o duplikat faktury", "prosze", "o reset"],
+        ),
+        ("dns dla acme.pl, i mx", ["dns dla acme.pl", "mx"]),
+        ("please send a copy and also reset it", ["please send a copy", "reset it"]),
+        ("a: b; c\nd", ["a", "b", "c", "d"]),
+    ],
+)
+def test_clauses(folded: str, expected: list[str]) -> None:
+    assert clauses(folded) == expected
