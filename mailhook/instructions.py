@@ -286,7 +286,11 @@ class _Tally:
             self.unreadable.append(f"{part.label} ({embedded})")
         if piece.role is Role.ATTACHED:
             self.mentioned.extend(services)
-            if kinds or (part.filename and _name_suggests(part.filename, self.catalogue)):
+            if (
+                kinds
+                or (part.filename and _name_suggests(part.filename, self.catalogue))
+                or self._asks_unrecognised(piece.text)
+            ):
                 self.attachments.append(part.label)
             return
         self.kinds.extend(kinds)
@@ -332,6 +336,12 @@ class _Tally:
         if folded not in self._kinds_of_text:
             self._kinds_of_text[folded] = _kinds(folded, self.catalogue)
         return self._kinds_of_text[folded]
+
+    def _asks_unrecognised(self, text: str) -> bool:
+        """Whether ``text`` asks for something (mailhook.requests) no kind recognises:
+        an attached list "acme.pl;transfer" is an instruction a desk may act on."""
+        words = self.catalogue.requests
+        return words is not None and bool(unrecognised_requests(text, words, self.kinds_of))
 
     def kinds_of(self, folded: str) -> tuple[str, ...]:
         """The kinds folded text asks for (as written and as respelled)."""

@@ -2003,6 +2003,17 @@ RIDING = [
         REVIEW,
         checks=(("named-addresses", "other"),),
     ),
+    attack(
+        "an attached list asking for an action no kind knows is held",
+        C10,
+        plain(
+            "Faktura",
+            INVOICE_REQUEST,
+            parts=(Part("domena;akcja\nacme.pl;transfer\n", "csv", "text", "lista.csv"),),
+        ),
+        REVIEW,
+        checks=(("instruction-parts", "attachment"),),
+    ),
     legit(
         "an invoice sent to an address at the customer's own domain stays accepted",
         plain(
