@@ -21,15 +21,21 @@ from dataclasses import dataclass, field
 
 from mailhook.text import fold, lines
 
-# Where a clause ends: a sentence's end, a comma, a colon, a line; then the words
-# that join two requests in one sentence.
-_CLAUSE_END = re.compile(r"[.!?;:](?=\s|$)|[,\n()]")
+# Where a sentence ends (a full stop, a line); within it, where a clause does (a comma,
+# a colon, a bracket); then the words that join two requests in one clause.
+_SENTENCE_END = re.compile(r"[.!?;](?=\s|$)|\n")
+_CLAUSE_END = re.compile(r":(?=\s|$)|[,()]")
 _JOINERS = re.compile(
     r"(?:\s(?:i|oraz|a takze|takze|tez|rowniez|ponadto|dodatkowo|przy okazji|and|also|"
     r"as well as|plus|then|additionally))+\s"
 )
 # A clause quoted in a reason: enough for an agent to find it.
 _SHOWN = 80
+# Letters folding leaves outside ASCII are of a script no phrase is written in
+# (Cyrillic, Greek, Arabic, CJK…): this many in a clause and it may ask anything.
+_FOREIGN_LETTERS = 3
+# What such a clause counts as naming: never a word of a recognised clause.
+FOREIGN = "(a script the catalogue is not written in)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +60,9 @@ class RequestWords:
     def asks(self, clause: str, sentence: str) -> frozenset[str] | None:
         """The verbs and objects of ``clause`` when it reads as a request (a verb in it,
         or a marker in its sentence: "proszę o duplikat faktury i reset hasła"), else
-        None."""
+        None. A clause in a script no phrase is written in may ask anything: FOREIGN."""
+        if sum(1 for char in clause if char.isalpha() and not char.isascii()) >= _FOREIGN_LETTERS:
+            return frozenset({FOREIGN})
         verbs = _found(self._verbs, clause)
         if not verbs and (self._markers is None or self._markers.search(sentence) is None):
             return None
@@ -85,13 +93,15 @@ def clauses(folded: str) -> list[str]:
 
 
 def _clauses(folded: str) -> list[tuple[str, str]]:
-    """Each clause of ``folded`` text, and the sentence (or comma's piece) it is in."""
+    """Each clause of ``folded`` text, and the sentence it is in ("por favor, cambie la
+    contraseña": the marker is the sentence's)."""
     found = []
-    for piece in _CLAUSE_END.split(folded):
-        for clause in _JOINERS.split(f" {piece} "):
-            clause = clause.strip()
-            if clause:
-                found.append((clause, piece))
+    for sentence in _SENTENCE_END.split(folded):
+        for piece in _CLAUSE_END.split(sentence):
+            for clause in _JOINERS.split(f" {piece} "):
+                clause = clause.strip()
+                if clause:
+                    found.append((clause, sentence))
     return found
 
 

@@ -37,6 +37,14 @@ RIDING = [
     "Please disable two-factor authentication on my account.",
     "Proszę wyłączyć weryfikację dwuetapową.",
     "I would like you to remove the SSH key from the server.",
+    # Other languages and scripts: a marker and an object are enough, another script
+    # is read as asking anything.
+    "Bitte übertragen Sie die Domain acme.pl zu einem anderen Registrar.",
+    "Prosím o převod domény acme.pl.",
+    "Por favor, cambie la contraseña del panel.",
+    "S'il vous plaît, changez le mot de passe.",
+    "Будь ласка, передайте домен acme.pl іншому реєстратору.",
+    "请把域名转移",
 ]
 
 
@@ -60,6 +68,7 @@ def test_the_same_request_in_the_subject_is_reported(extra: str) -> None:
         (f"{INVOICE}\nProszę o szybką odpowiedź. Z góry dziękuję!\nJan Kowalski", "Faktura"),
         (f"{INVOICE}\n-- \nJan Kowalski\ntel. 600 100 200, e-mail: jan@acme.pl", "Faktura"),
         ("Proszę o zmianę rekordów MX i TXT dla acme.pl.", "Zmiana DNS"),
+        (f"{INVOICE}\nPozdrawiam, Łukasz Żółćko-Müller, Straße 5", "Faktura"),
     ],
     ids=[
         "invoice",
@@ -69,6 +78,7 @@ def test_the_same_request_in_the_subject_is_reported(extra: str) -> None:
         "thanks",
         "signature",
         "records joined by i",
+        "a name with diacritics",
     ],
 )
 def test_what_only_restates_thanks_or_signs_is_not(body: str, subject: str) -> None:
