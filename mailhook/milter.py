@@ -340,8 +340,10 @@ class MilterServer:
         deadline = loop.time() + grace
         while any(session.checking_now for session in self.sessions) and loop.time() < deadline:
             await asyncio.sleep(0.05)
-        for task in list(self.sessions.values()):
+        tasks = list(self.sessions.values())
+        for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await self.server.wait_closed()
 
 
