@@ -8,7 +8,12 @@ arrives there is what a desk's mailbox or ticketing system would get.
 from __future__ import annotations
 
 import hashlib
+import os
 import smtplib
+import threading
+import time
+import uuid
+from collections import Counter
 from collections.abc import Iterator
 from email.message import Message
 from pathlib import Path
@@ -20,14 +25,21 @@ from app.db.models import Verdict
 from app.decision.service import DecisionService
 from app.registry.customers import CustomerData, put_customer, validate
 from app.server.handoff import InProcessHandoff
+from app.settings import Settings
 from mailhook.milter import MilterConfig, RejectedMail
 
 # The module-wide fixtures of the other Postfix tests: skip (or fail on CI) without
 # Postfix, and a root directory its daemons can reach.
-from tests.app.server.test_postfix import postfix_required, postfix_root  # noqa: F401
+from tests.app.server.test_postfix import (  # noqa: F401
+    ServeProcess,
+    postfix_required,
+    postfix_root,
+    with_message_id,
+)
+from tests.dns_server import FixtureDnsServer
 from tests.milter_server import MailSink, MilterThread
-from tests.postfix import PostfixInstance
-from tests.support import SECRET_KEY, make_message, signed_by_acme
+from tests.postfix import PostfixInstance, free_port
+from tests.support import RULES, SECRET_KEY, make_message, signed_by_acme
 
 DESK = "support@desk.example"
 SENDER = "jan@acme.pl"
@@ -57,6 +69,24 @@ def desk(service: DecisionService) -> DecisionService:
     return service
 
 
+def send(postfix: PostfixInstance, raw: bytes) -> tuple[int, str]:
+    """One SMTP transaction with Postfix from the client: the last reply it got."""
+    with smtplib.SMTP(
+        "127.0.0.1",
+        postfix.smtp_port,
+        local_hostname=CLIENT_HELO,
+        source_address=(CLIENT_IP, 0),
+        timeout=60,
+    ) as client:
+        client.ehlo()
+        # With the milter unreachable Postfix answers MAIL FROM already.
+        for code, reply in (client.mail(SENDER), client.rcpt(DESK)):
+            if code != 250:
+                return code, reply.decode()
+        code, reply = client.data(raw)
+        return code, reply.decode()
+
+
 class Mailroom:
     """A sink, the milter (in this process, on the test's store) and Postfix between."""
 
@@ -79,21 +109,7 @@ class Mailroom:
         self.sink.__exit__()
 
     def send(self, raw: bytes) -> tuple[int, str]:
-        """One SMTP transaction with Postfix: the reply to the end of data."""
-        with smtplib.SMTP(
-            "127.0.0.1",
-            self.postfix.smtp_port,
-            local_hostname=CLIENT_HELO,
-            source_address=(CLIENT_IP, 0),
-            timeout=60,
-        ) as client:
-            client.ehlo()
-            # With the milter unreachable Postfix answers MAIL FROM already.
-            for code, reply in (client.mail(SENDER), client.rcpt(DESK)):
-                if code != 250:
-                    return code, reply.decode()
-            code, reply = client.data(raw)
-            return code, reply.decode()
+        return send(self.postfix, raw)
 
     def delivered(self, count: int = 1) -> list[Message]:
         return self.postfix.wait(
@@ -219,3 +235,114 @@ def test_milter_stopped_postfix_defers_and_the_retry_is_stamped_once(
     (verdict,) = mailroom.verdicts()
     assert message["X-Intakeguard-Verdict"].endswith(f"; id={verdict.id}")
     assert len(mailroom.sink.messages) == 1
+
+
+class RetryingFeeder(threading.Thread):
+    """Sends ``count`` messages through Postfix, each until a 250, as a sending MTA would:
+    a 4xx is tried again shortly, anything else is an error."""
+
+    def __init__(self, postfix: PostfixInstance, count: int, pause: float) -> None:
+        super().__init__(daemon=True)
+        self.postfix = postfix
+        self.count = count
+        self.pause = pause
+        self.sent: list[str] = []
+        """Message-IDs acknowledged with a 250, in order."""
+        self.deferrals = 0
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            for number in range(self.count):
+                message_id = f"<milter-{number}.{uuid.uuid4().hex}@acme.pl>"
+                raw = signed_by_acme(
+                    with_message_id(
+                        make_message(subject=f"Pytanie {number} o domene acme.pl"), message_id
+                    )
+                )
+                while True:
+                    try:
+                        code, reply = send(self.postfix, raw)
+                    except (smtplib.SMTPException, OSError):
+                        code, reply = 421, "connection lost"
+                    if code == 250:
+                        break
+                    assert 400 <= code < 500, f"{code} {reply}"
+                    self.deferrals += 1
+                    time.sleep(0.3)
+                self.sent.append(message_id)
+                time.sleep(self.pause)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+            self.error = exc
+
+
+STREAM = 40
+
+
+def test_kill_9_of_the_milter_under_a_stream_delivers_each_message_once_stamped(
+    desk: DecisionService,
+    settings: Settings,
+    postfix_root: Path,  # noqa: F811
+    tmp_path: Path,
+    dns_server: FixtureDnsServer,
+) -> None:
+    port = free_port()
+    env = {name: value for name, value in os.environ.items() if not name.startswith("INTAKEGUARD_")}
+    env |= {
+        "INTAKEGUARD_DATABASE_URL": settings.database_url,
+        "INTAKEGUARD_SECRET_KEY": SECRET_KEY,
+        "INTAKEGUARD_RULES_DIR": str(RULES),
+        "INTAKEGUARD_DNS_NAMESERVERS": dns_server.address,
+        "INTAKEGUARD_DNS_TIMEOUT": "1",
+        "INTAKEGUARD_MILTER_LISTEN": f"127.0.0.1:{port}",
+        "INTAKEGUARD_AUTHSERV_ID": AUTHSERV_ID,
+        "INTAKEGUARD_LOG_LEVEL": "WARNING",
+    }
+    intakeguard = ServeProcess(env, tmp_path / "milter.log", port, command="milter")
+    try:
+        intakeguard.start()
+        with (
+            MailSink() as sink,
+            PostfixInstance(postfix_root, main=milter_main(port, sink.port)) as postfix,
+        ):
+            feeder = RetryingFeeder(postfix, STREAM, pause=0.05)
+            feeder.start()
+
+            def acknowledged() -> int:
+                if feeder.error is not None:
+                    raise feeder.error
+                return len(feeder.sent)
+
+            postfix.wait(lambda: acknowledged() >= STREAM // 4, 60, "the first messages")
+            intakeguard.kill()
+            killed_after = acknowledged()
+            intakeguard.start()
+            feeder.join(timeout=120)
+            assert not feeder.is_alive(), "the feeder did not finish"
+            if feeder.error is not None:
+                raise feeder.error
+            postfix.wait_until_empty(60)
+            postfix.wait(lambda: len(sink.messages) >= STREAM, 30, "every message at the sink")
+            delivered = sink.received()
+    finally:
+        intakeguard.stop()
+
+    crash = f"killed after {killed_after} messages; {feeder.deferrals} deferrals"
+    assert feeder.deferrals > 0, f"the kill was not felt: {crash}"
+    with desk.sessions() as session:
+        rows = list(session.scalars(select(Verdict)))
+    # The store: each message recorded exactly once.
+    counts = Counter(row.message_id for row in rows)
+    assert all(n == 1 for n in counts.values()), f"recorded twice ({crash}): {counts}"
+    assert set(counts) == set(feeder.sent)
+    # The desk: each message arrived once, stamped with its own verdict and signature.
+    by_id = {row.id: row for row in rows}
+    arrived = Counter(message["Message-ID"] for message in delivered)
+    assert all(n == 1 for n in arrived.values()), f"delivered twice ({crash}): {arrived}"
+    assert set(arrived) == set(feeder.sent)
+    for message in delivered:
+        (stamp,) = message.get_all("X-Intakeguard-Verdict")
+        verdict = by_id[stamp.rpartition("; id=")[2]]
+        assert verdict.message_id == message["Message-ID"]
+        assert stamp.startswith(f"{verdict.decision}; ")
+        assert message["X-Intakeguard-Signature"] == verdict.signature
