@@ -232,6 +232,9 @@ def test_pipe_defers_while_the_store_is_down_and_delivers_once_after(
         "trusted_hop": True,
     }
     assert sum("status=sent" in line for line in deliveries) == 1, deliveries
+    # Postfix logs what the pipe wrote: the whole verdict id, found in the store.
+    (sent,) = [line for line in deliveries if "status=sent" in line]
+    assert recorded_id(sent) == rows[0].id, sent
 
 
 class ServeProcess:
