@@ -82,13 +82,12 @@ async def serve(
     then stop in order (``_Running.shut_down``) and return, for an exit status of 0.
 
     ``role``: this process is one of the workers of ``serve --workers N`` (app.server.supervisor);
-    it serves the listening sockets it inherited, and only worker 1 runs the outbox and
-    retention, which must run once, and the milter (on a socket of its own).
+    it serves the listening sockets it inherited (the milter's too), and only worker 1
+    runs the outbox and retention, which must run once.
     """
     # Installed first: a SIGTERM during start-up still ends in the orderly shutdown.
     stop = _stop_on_signals()
     service = None
-    milter = milter and (role is None or role.primary)
     if http or not settings.api_url:
         service = DecisionService.from_settings(settings, settings.require_secret_key())
         metrics.bind_store(service.sessions.kw["bind"])
@@ -124,7 +123,7 @@ async def serve(
         if smtp:
             running.receiver = await _start_smtp(settings, handoff, role)
         if milter:
-            running.milter = await _start_milter(settings, handoff)
+            running.milter = await _start_milter(settings, handoff, role)
         if settings.metrics_listen:
             start_metrics_server(settings.metrics_listen, role.metrics if role else None)
         for worker in running.workers:
@@ -153,10 +152,13 @@ async def _start_smtp(
     return await _listen(starting, "SMTP_LISTEN", settings.smtp_listen)
 
 
-async def _start_milter(settings: Settings, handoff: Handoff) -> MilterServer:
+async def _start_milter(
+    settings: Settings, handoff: Handoff, role: WorkerRole | None
+) -> MilterServer:
     assert settings.milter_listen is not None
     host, port = split_listen(settings.milter_listen)
-    starting = start_milter(handoff, milter_config(settings), host, port)
+    sock = role.milter if role else None
+    starting = start_milter(handoff, milter_config(settings), host, port, sock)
     return await _listen(starting, "MILTER_LISTEN", settings.milter_listen)
 
 

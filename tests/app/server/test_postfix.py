@@ -72,7 +72,7 @@ def relay_main(port: int) -> dict[str, str]:
 def pipe_service(command: list[str], config: Path) -> str:
     # pipe(8) macros; null_sender= keeps a bounce's empty sender empty ("--sender ''").
     return (
-        "intakeguard unix  -       n       n       -       -       pipe\n"
+        "intakeguard unix  -       n       n       -       2       pipe\n"
         f"  user={PIPE_USER} null_sender=\n"
         f"  argv={' '.join(command)} --config {config} pipe"
         " --sender ${sender} --recipient ${recipient}"

@@ -346,3 +346,22 @@ def test_kill_9_of_the_milter_under_a_stream_delivers_each_message_once_stamped(
         assert verdict.message_id == message["Message-ID"]
         assert stamp.startswith(f"{verdict.decision}; ")
         assert message["X-Intakeguard-Signature"] == verdict.signature
+
+
+def test_with_milter_rejected_quarantine_a_spoof_is_held_stamped(
+    desk: DecisionService,
+    postfix_root: Path,  # noqa: F811
+) -> None:
+    with Mailroom(desk, postfix_root, RejectedMail.QUARANTINE) as room:
+        code, reply = room.send(spoof())
+        held = room.postfix.wait(
+            lambda: [e for e in room.postfix.queue() if e["queue_name"] == "hold"] or None,
+            30,
+            "the message in the hold queue",
+        )
+        (verdict,) = room.verdicts()
+        log = room.postfix.log()
+    assert code == 250, reply
+    assert verdict.decision == "rejected"
+    assert len(held) == 1
+    assert "status=sent" not in log
