@@ -142,6 +142,10 @@ class MilterSession:
             log.warning("not the milter protocol (%s); closing the connection", exc)
         except ConnectionError as exc:
             log.info("milter connection lost: %s", exc)
+        except Exception:
+            # A bug of ours: this connection ends (the MTA applies milter_default_action,
+            # tempfail), the milter serves the others.
+            log.exception("milter connection failed; closing it")
         finally:
             writer.close()
             with contextlib.suppress(ConnectionError, TimeoutError):

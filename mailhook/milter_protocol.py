@@ -206,7 +206,11 @@ def first_argument(data: bytes) -> str:
 
 def header_action(command: bytes, index: int | None, name: str, value: str) -> bytes:
     """ADDHEADER (no index), INSHEADER or CHGHEADER (an index; an empty value deletes)."""
-    text = name.encode() + b"\0" + value.encode("utf-8", "surrogateescape") + b"\0"
+    # A name read from the MTA goes back as the bytes it came as (see strings()).
+    text = b"%s\0%s\0" % (
+        name.encode("utf-8", "surrogateescape"),
+        value.encode("utf-8", "surrogateescape"),
+    )
     if index is None:
         return packet(command, text)
     return packet(command, _LENGTH.pack(index) + text)

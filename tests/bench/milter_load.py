@@ -37,6 +37,8 @@ class MilterClient:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
+        # The headers the milter inserted into the last message: name -> value.
+        self.inserted: dict[str, str] = {}
 
     @classmethod
     async def connect(cls, port: int) -> MilterClient:
@@ -69,9 +71,12 @@ class MilterClient:
         await self.writer.drain()
         sent = time.perf_counter()
         verdict_id = b""
+        self.inserted = {}
         while True:
             command, data = await self._read()
             if command == wire.INSERT_HEADER:
+                name, value = wire.strings(data[4:], 2)
+                self.inserted[name] = value.strip()
                 found = _VERDICT_ID.search(data)
                 verdict_id = found.group(1) if found else verdict_id
             elif command == wire.CONTINUE:

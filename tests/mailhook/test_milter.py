@@ -403,3 +403,23 @@ def test_what_is_not_the_protocol_closes_the_connection_and_the_milter_goes_on(
 )
 def test_the_authserv_id_a_results_header_claims(value: str, claimed: str | None) -> None:
     assert claimed_authserv_id(value) == claimed
+
+
+def test_a_header_name_that_is_not_utf8_is_refused_cleanly(
+    server: MilterThread, handoff: RecordingHandoff
+) -> None:
+    mta = Mta(server)
+    mta.negotiate()
+    mta.envelope()
+    [(command, reply)] = mta.message([(b"X-Intakeguard-\xff", b" forged"), *HEADERS], BODY)
+    # Not a message we can read, so not one we can record: refused for good (554).
+    assert command == wire.REPLY_CODE and reply.startswith(b"554 5.6.0 "), reply
+    assert handoff.messages == []
+    mta.close()
+
+
+def test_a_name_read_from_the_mta_goes_back_as_the_same_bytes() -> None:
+    (name,) = wire.strings(b"X-Intakeguard-\xff\0")
+    assert wire.header_action(wire.CHANGE_HEADER, 1, name, "") == wire.packet(
+        wire.CHANGE_HEADER, b"\0\0\0\x01X-Intakeguard-\xff\0\0"
+    )
