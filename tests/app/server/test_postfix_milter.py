@@ -365,3 +365,24 @@ def test_with_milter_rejected_quarantine_a_spoof_is_held_stamped(
     assert verdict.decision == "rejected"
     assert len(held) == 1
     assert "status=sent" not in log
+
+
+def test_dns_trouble_is_a_451_through_postfix_and_the_retry_is_stamped(
+    mailroom: Mailroom, dns_faults: dict[str, str]
+) -> None:
+    raw = signed_by_acme(make_message(subject="Pytanie o domene acme.pl"))
+    dns_faults["rsa2048._domainkey.acme.pl"] = "servfail"
+    code, reply = mailroom.send(raw)
+    # Never through unstamped, never a verdict from half the evidence: the client retries.
+    assert code == 451, reply
+    assert reply.startswith("4.3.0 "), reply
+    assert mailroom.verdicts() == []
+    assert mailroom.sink.messages == []
+    dns_faults.clear()
+    code, reply = mailroom.send(raw)
+    assert code == 250, reply
+    (message,) = mailroom.delivered()
+    (verdict,) = mailroom.verdicts()
+    assert message["X-Intakeguard-Verdict"] == (
+        f"accepted; assurance=authenticated; customer=acme; id={verdict.id}"
+    )
