@@ -8,7 +8,7 @@ import os
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     http_listen: str = "127.0.0.1:8080"
     smtp_listen: str = "127.0.0.1:2525"
+    # host:port of the milter door (mailhook.milter); unset = no milter. `serve` starts it
+    # when set, `intakeguard milter` runs it alone.
+    milter_listen: str | None = None
+    # What the milter does with mail whose verdict is rejected: stamp it and pass it on
+    # (tag), have the MTA hold it (quarantine), or refuse it with a 550 (reject).
+    milter_rejected: Literal["tag", "quarantine", "reject"] = "tag"
     dns_nameservers: CommaList = Field(default_factory=list)
     dns_timeout: float = Field(default=5.0, gt=0, le=60)
     authserv_id: str = "intakeguard"
@@ -142,6 +148,13 @@ class Settings(BaseSettings):
     @classmethod
     def _host_port(cls, value: str) -> str:
         split_listen(value)
+        return value
+
+    @field_validator("milter_listen")
+    @classmethod
+    def _milter_listen(cls, value: str | None) -> str | None:
+        if value is not None:
+            split_listen(value)
         return value
 
     @field_validator("dns_nameservers")

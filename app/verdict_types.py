@@ -25,7 +25,7 @@ __all__ = [
 Decision = Literal["accepted", "rejected", "review", "otp_required", "postal_required"]
 DECISIONS: tuple[Decision, ...] = get_args(Decision)
 # The doors, as InboundMessage.channel names them.
-Channel = Literal["smtp", "pipe", "api"]
+Channel = Literal["smtp", "pipe", "api", "milter"]
 CHANNELS: tuple[Channel, ...] = get_args(Channel)
 
 

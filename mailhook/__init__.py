@@ -6,7 +6,8 @@ use is the modules named in ``__all__``, each through the names it does not mark
 
 - the canonical message and its doors: ``message`` (InboundMessage, Envelope, Channel,
   parse_message), ``handoff`` (the Handoff protocol a door calls, and its Receipt),
-  ``smtp``, ``smtp_config`` and ``receiver`` (the SMTP door), ``tracing`` (request ids);
+  ``smtp``, ``smtp_config`` and ``receiver`` (the SMTP door), ``milter`` (the milter
+  door: MilterConfig, RejectedMail, start_milter), ``tracing`` (request ids);
 - the checks: ``checks`` (the pipeline, ``declare`` for a check run elsewhere,
   ``declared``), ``findings`` (Finding), ``context`` (CheckContext, TrustConfig),
   ``dns`` (the resolver the checks share);
@@ -17,7 +18,8 @@ use is the modules named in ``__all__``, each through the names it does not mark
 - ``errors`` (the root MailhookError and its tree) and ``metrics``.
 
 Everything else (``parts``, ``htmltext``, ``normalise``, ``services``, ``smtp_data``,
-``smtp_limits``, the modules of ``checks`` …) is internal to the mail side.
+``smtp_limits``, ``milter_protocol``, ``milter_stamp``, the modules of ``checks`` …) is
+internal to the mail side.
 """
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "instructions",
     "message",
     "metrics",
+    "milter",
     "patterns",
     "receiver",
     "smtp",

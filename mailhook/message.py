@@ -22,6 +22,7 @@ class Channel(StrEnum):
     SMTP = "smtp"
     PIPE = "pipe"
     API = "api"
+    MILTER = "milter"
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,13 @@ UNKNOWN_RECIPIENT: Final = (
     "550 5.1.1 <{address}>: this server accepts mail only for the support desk's addresses"
 )
 UNUSABLE_MESSAGE: Final = "554 5.6.0 {reason}"
+# The milter's answers at the end of a message, given by the MTA to its client.
+MILTER_REJECTED: Final = (
+    "550 5.7.1 Refused: the sender of this message could not be verified "
+    "(intakeguard verdict {verdict_id})"
+)
+# RFC 3463 §3.4 X.3.4: more than MAX_MESSAGE_BYTES.
+MILTER_TOO_BIG: Final = "552 5.3.4 Message larger than {limit} bytes"
 XFORWARD_REFUSED: Final = "550 5.7.1 XFORWARD is accepted only from trusted relays"
 # RFC 5321 §4.1.2: no control character belongs in a domain or a mailbox (nor in our records).
 HELO_CONTROL_CHARACTER: Final = "501 5.5.2 Syntax error: control character in the host name"

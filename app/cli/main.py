@@ -22,6 +22,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("intakeguard")
 
+# Where `intakeguard milter` listens without INTAKEGUARD_MILTER_LISTEN or --listen (the
+# README's example; OpenDKIM's guides often take 8891 too: give one of the two another
+# port when both run).
+DEFAULT_MILTER_LISTEN = "127.0.0.1:8891"
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
@@ -117,20 +122,34 @@ def _parser() -> argparse.ArgumentParser:
     smtp = command(
         "smtp", _smtp, "run the SMTP receiver alone (in process, or to INTAKEGUARD_API_URL)"
     )
-    for service in (serve, api, smtp):
+    milter = command(
+        "milter",
+        _milter,
+        "run the milter alone: Postfix or Sendmail (smtpd_milters = inet:HOST:PORT) hands it "
+        "each message, which it verifies, records and stamps with the verdict before the "
+        "mail goes on (INTAKEGUARD_MILTER_LISTEN; rejected mail per "
+        "INTAKEGUARD_MILTER_REJECTED=tag|quarantine|reject); in process, or to "
+        "INTAKEGUARD_API_URL",
+    )
+    milter.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help="where the MTA connects (default: INTAKEGUARD_MILTER_LISTEN, else 127.0.0.1:8891)",
+    )
+    for service in (serve, api, smtp, milter):
         service.set_defaults(default_log_format="json")
         service.add_argument(
             "--log-format",
             choices=("json", "text"),
             help="log lines as JSON objects (default) or text; also INTAKEGUARD_LOG_FORMAT",
         )
-    smtp.add_argument(
-        "--metrics-listen",
-        metavar="HOST:PORT",
-        help="serve /metrics on HOST:PORT (the API is not in this process to serve it); "
-        "also INTAKEGUARD_METRICS_LISTEN",
-    )
-
+    for alone in (smtp, milter):
+        alone.add_argument(
+            "--metrics-listen",
+            metavar="HOST:PORT",
+            help="serve /metrics on HOST:PORT (the API is not in this process to serve it); "
+            "also INTAKEGUARD_METRICS_LISTEN",
+        )
     pipe = command(
         "pipe",
         _pipe,
@@ -274,7 +293,13 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             "SMTP receiver not started: set INTAKEGUARD_INTAKE_RECIPIENTS to the addresses "
             "or @domains it should accept mail for"
         )
-    return _run(settings, http=True, smtp=bool(settings.intake_recipients), argv=args.argv)
+    return _run(
+        settings,
+        http=True,
+        smtp=bool(settings.intake_recipients),
+        milter=settings.milter_listen is not None,
+        argv=args.argv,
+    )
 
 
 def _with_workers(settings: Settings, value: str) -> Settings:
@@ -295,7 +320,10 @@ def _run_worker(settings: Settings, role: WorkerRole) -> int:
 
     from app.server import serving
 
-    asyncio.run(serving.serve(settings, http=True, smtp=role.smtp is not None, role=role))
+    milter = settings.milter_listen is not None
+    asyncio.run(
+        serving.serve(settings, http=True, smtp=role.smtp is not None, milter=milter, role=role)
+    )
     return EX_OK
 
 
@@ -304,18 +332,39 @@ def _api(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _smtp(settings: Settings, args: argparse.Namespace) -> int:
-    if args.metrics_listen:
-        from app.settings import split_listen
-
-        try:
-            split_listen(args.metrics_listen)
-        except ValueError as exc:
-            raise ConfigError(f"--metrics-listen: {exc}") from None
-        settings = settings.model_copy(update={"metrics_listen": args.metrics_listen})
+    settings = _with_listen(settings, "metrics_listen", "--metrics-listen", args.metrics_listen)
     return _run(settings, http=False, smtp=True)
 
 
-def _run(settings: Settings, *, http: bool, smtp: bool, argv: Sequence[str] | None = None) -> int:
+def _milter(settings: Settings, args: argparse.Namespace) -> int:
+    settings = _with_listen(settings, "metrics_listen", "--metrics-listen", args.metrics_listen)
+    settings = _with_listen(settings, "milter_listen", "--listen", args.listen)
+    if settings.milter_listen is None:
+        settings = settings.model_copy(update={"milter_listen": DEFAULT_MILTER_LISTEN})
+    return _run(settings, http=False, smtp=False, milter=True)
+
+
+def _with_listen(settings: Settings, name: str, option: str, value: str | None) -> Settings:
+    """``settings`` with ``name`` (a host:port) set from an option, when one was given."""
+    if not value:
+        return settings
+    from app.settings import split_listen
+
+    try:
+        split_listen(value)
+    except ValueError as exc:
+        raise ConfigError(f"{option}: {exc}") from None
+    return settings.model_copy(update={name: value})
+
+
+def _run(
+    settings: Settings,
+    *,
+    http: bool,
+    smtp: bool,
+    milter: bool = False,
+    argv: Sequence[str] | None = None,
+) -> int:
     import asyncio
 
     from app.server import serving, supervisor
@@ -328,7 +377,7 @@ def _run(settings: Settings, *, http: bool, smtp: bool, argv: Sequence[str] | No
             commands.prepare_store(settings)
     if settings.workers > 1 and argv is not None:
         return supervisor.supervise(settings, argv, http=http, smtp=smtp)
-    asyncio.run(serving.serve(settings, http=http, smtp=smtp))
+    asyncio.run(serving.serve(settings, http=http, smtp=smtp, milter=milter))
     return EX_OK
 
 

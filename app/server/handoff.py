@@ -35,7 +35,7 @@ class InProcessHandoff:
             verdict = await asyncio.to_thread(self.service.submit, message)
         except StoreUnavailable as exc:
             raise TemporaryFailure(f"The verdict store is unavailable ({exc}).") from exc
-        return Receipt(verdict_id=verdict["id"], decision=verdict["decision"])
+        return Receipt.of_verdict(verdict)
 
 
 class HttpHandoff:
@@ -77,7 +77,7 @@ class HttpHandoff:
             raise TemporaryFailure(f"The decision API is unreachable ({exc!r}).") from exc
         if response.status_code == 201:
             verdict = response.json()
-            return Receipt(verdict_id=verdict["id"], decision=verdict["decision"])
+            return Receipt.of_verdict(verdict)
         detail = _detail(response)
         if response.status_code in (401, 403):
             raise RefusedCredentials(f"the decision API refused the token: {detail}")

@@ -1,4 +1,4 @@
-"""The listening sockets: HTTP, SMTP (with its TLS certificate) and /metrics.
+"""The listening sockets: HTTP, SMTP (with its TLS certificate), the milter and /metrics.
 
 Bound by a single process before it serves (app.server.serving), or once by the
 supervisor of ``serve --workers N`` (app.server.supervisor), whose workers inherit them.
@@ -21,6 +21,7 @@ from prometheus_client.exposition import MetricsHandler
 from app import metrics
 from app.errors import ConfigError
 from app.settings import ENV_PREFIX, Settings, split_listen
+from mailhook.milter import MilterConfig, RejectedMail
 from mailhook.smtp_config import SmtpConfig
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,18 @@ def smtp_config(settings: Settings, workers: int = 1) -> SmtpConfig:
         hostname=socket.getfqdn(),
         tls_context=_tls_context(settings),
         proxy_protocol=settings.proxy_protocol,
+    )
+
+
+def milter_config(settings: Settings) -> MilterConfig:
+    """The milter door's configuration: its stamp, rejected mail, and whom it trusts."""
+    return MilterConfig(
+        authserv_id=settings.authserv_id,
+        rejected=RejectedMail(settings.milter_rejected),
+        trusted_relays=tuple(
+            ipaddress.ip_network(r, strict=False) for r in settings.trusted_relays
+        ),
+        max_message_bytes=settings.max_message_bytes,
     )
 
 

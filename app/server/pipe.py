@@ -8,6 +8,7 @@ retry.
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from app.db.migrate import prepare_store
@@ -25,6 +26,11 @@ def receive(settings: Settings, envelope: Envelope) -> int:
     """One message from stdin, received with ``envelope``; the exit status tells the mail
     server what to do with it (0 recorded, 65 unusable, 75 try again, 77 refused)."""
     request_id.set(new_request_id("pipe"))
+    if "log_level" not in settings.model_fields_set:
+        # Postfix's pipe(8) logs the start of what the command wrote (stdout and stderr,
+        # about a hundred characters): the verdict's INFO line would push its id out of
+        # the mail log. Warnings and errors still come; LOG_LEVEL=INFO brings the rest.
+        logging.getLogger().setLevel(logging.WARNING)
 
     raw = sys.stdin.buffer.read(settings.max_message_bytes + 1)
     if len(raw) > settings.max_message_bytes:
@@ -46,5 +52,7 @@ def receive(settings: Settings, envelope: Envelope) -> int:
     except RefusedCredentials as exc:
         print(f"intakeguard: {exc}; check INTAKEGUARD_API_TOKEN", file=sys.stderr)
         return EX_NOPERM
-    print(f"recorded {receipt.verdict_id}: {receipt.decision}")
+    # The last line is the short one: what the mail log keeps of a delivery.
+    print(f"decision {receipt.decision}")
+    print(f"recorded {receipt.verdict_id}")
     return EX_OK

@@ -29,11 +29,18 @@ from app.errors import ConfigError, StoreUnavailable
 from app.records.checkpoints import CheckpointWorker
 from app.records.retention import RetentionWorker
 from app.server.handoff import HttpHandoff, InProcessHandoff
-from app.server.listeners import bind_listener, listen_error, smtp_config, start_metrics_server
+from app.server.listeners import (
+    bind_listener,
+    listen_error,
+    milter_config,
+    smtp_config,
+    start_metrics_server,
+)
 from app.server.worker_role import WorkerRole
 from app.settings import ENV_PREFIX, Settings, split_listen
 from mailhook.handoff import Handoff, Receipt
 from mailhook.message import InboundMessage
+from mailhook.milter import MilterServer, start_milter
 from mailhook.receiver import SmtpReceiver, start_receiver
 
 _T = TypeVar("_T")
@@ -64,14 +71,19 @@ class BackgroundWorker(Protocol):
 
 
 async def serve(
-    settings: Settings, *, http: bool, smtp: bool, role: WorkerRole | None = None
+    settings: Settings,
+    *,
+    http: bool,
+    smtp: bool,
+    milter: bool = False,
+    role: WorkerRole | None = None,
 ) -> None:
-    """Run the decision API and/or the SMTP receiver until SIGTERM or SIGINT, then stop
-    in order (``_Running.shut_down``) and return, for an exit status of 0.
+    """Run the decision API, the SMTP receiver and/or the milter until SIGTERM or SIGINT,
+    then stop in order (``_Running.shut_down``) and return, for an exit status of 0.
 
     ``role``: this process is one of the workers of ``serve --workers N`` (app.server.supervisor);
-    it serves the listening sockets it inherited, and only worker 1 runs the outbox and
-    retention, which must run once.
+    it serves the listening sockets it inherited (the milter's too), and only worker 1
+    runs the outbox and retention, which must run once.
     """
     # Installed first: a SIGTERM during start-up still ends in the orderly shutdown.
     stop = _stop_on_signals()
@@ -106,8 +118,12 @@ async def serve(
                         timedelta(seconds=settings.checkpoint_interval),
                     )
                 )
+        if smtp or milter:
+            handoff = make_handoff(settings, service)
         if smtp:
-            running.receiver = await _start_smtp(settings, make_handoff(settings, service), role)
+            running.receiver = await _start_smtp(settings, handoff, role)
+        if milter:
+            running.milter = await _start_milter(settings, handoff, role)
         if settings.metrics_listen:
             start_metrics_server(settings.metrics_listen, role.metrics if role else None)
         for worker in running.workers:
@@ -136,6 +152,16 @@ async def _start_smtp(
     return await _listen(starting, "SMTP_LISTEN", settings.smtp_listen)
 
 
+async def _start_milter(
+    settings: Settings, handoff: Handoff, role: WorkerRole | None
+) -> MilterServer:
+    assert settings.milter_listen is not None
+    host, port = split_listen(settings.milter_listen)
+    sock = role.milter if role else None
+    starting = start_milter(handoff, milter_config(settings), host, port, sock)
+    return await _listen(starting, "MILTER_LISTEN", settings.milter_listen)
+
+
 async def _stop_when_orphaned(stop: asyncio.Event, parent: int) -> None:
     """A worker whose supervisor is gone (killed with SIGKILL) stops as on SIGTERM:
     nothing would restart it, nor stop it."""
@@ -150,6 +176,7 @@ class _Running:
     """What serve() started, for shutting it down in order."""
 
     receiver: SmtpReceiver | None = None
+    milter: MilterServer | None = None
     workers: list[BackgroundWorker] = field(default_factory=list)
     app: FastAPI | None = None
     api: _ApiServer | None = None
@@ -195,6 +222,9 @@ class _Running:
         if self.receiver is not None:
             await self.receiver.shutdown(left())
             self.receiver = None
+        if self.milter is not None:
+            await self.milter.shutdown(left())
+            self.milter = None
         # The outbox worker stops once the SMTP door can enqueue nothing more (what the
         # API's last requests enqueue is sent by the next start). A second at least, to
         # end the delivery attempt it is in.
@@ -213,6 +243,8 @@ class _Running:
             self.orphan_watch.cancel()
         if self.receiver is not None:
             self.receiver.server.close()
+        if self.milter is not None:
+            self.milter.server.close()
         if self.workers:
             await _stop_workers(self.workers, 1.0)
         if self.api is not None:

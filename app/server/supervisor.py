@@ -4,7 +4,7 @@ One Python process is bound to one core (the GIL); a worker per core uses them a
 
 - The supervisor (the process started as ``intakeguard serve``) waits for the store and
   migrates it, as a single process does, then binds every listener (HTTP, SMTP,
-  metrics) once: a port in use ends the start with one line and exit status 78, before
+  milter, metrics) once: a port in use ends the start with one line and exit status 78, before
   any worker runs.
 - Each worker is a new interpreter running the same command (``python -P -m app.cli.main
   serve ...``), told by ``_INTAKEGUARD_WORKER`` its number and the descriptors of the
@@ -240,6 +240,8 @@ def supervise(settings: Settings, argv: Sequence[str], *, http: bool, smtp: bool
             listeners["http"] = bind_listener("HTTP_LISTEN", settings.http_listen)
         if smtp:
             listeners["smtp"] = bind_listener("SMTP_LISTEN", settings.smtp_listen)
+        if settings.milter_listen:
+            listeners["milter"] = bind_listener("MILTER_LISTEN", settings.milter_listen)
         if settings.metrics_listen:
             listeners["metrics"] = bind_listener("METRICS_LISTEN", settings.metrics_listen)
         with _metrics_directory() as supervisor.metrics_dir:

@@ -23,6 +23,7 @@ class WorkerRole:
     parent: int
     http: socket.socket | None
     smtp: socket.socket | None
+    milter: socket.socket | None
     metrics: socket.socket | None
 
     @property
@@ -48,6 +49,7 @@ class WorkerRole:
             parent=os.getppid(),
             http=inherited("http"),
             smtp=inherited("smtp"),
+            milter=inherited("milter"),
             metrics=inherited("metrics"),
         )
 

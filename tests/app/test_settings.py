@@ -49,6 +49,9 @@ def test_defaults() -> None:
     assert settings.database_url == DEFAULT_DATABASE_URL == "sqlite:///var/intakeguard.db"
     assert settings.http_listen == "127.0.0.1:8080"
     assert settings.smtp_listen == "127.0.0.1:2525"
+    # The milter is off until MILTER_LISTEN is set; rejected mail is stamped and passed on.
+    assert settings.milter_listen is None
+    assert settings.milter_rejected == "tag"
     assert settings.dns_nameservers == []
     assert settings.dns_timeout == 5.0
     assert settings.authserv_id == "intakeguard"
@@ -206,6 +209,8 @@ def test_split_listen(value: str, listen: tuple[str, int]) -> None:
         ("SMTP_SESSION_TIMEOUT", "-1", "INTAKEGUARD_SMTP_SESSION_TIMEOUT: "),
         ("SMTP_DATA_TIMEOUT", "0", "INTAKEGUARD_SMTP_DATA_TIMEOUT: "),
         ("SMTP_DATA_MIN_RATE", "0", "INTAKEGUARD_SMTP_DATA_MIN_RATE: "),
+        ("MILTER_LISTEN", "8891", "INTAKEGUARD_MILTER_LISTEN: '8891' is not host:port"),
+        ("MILTER_REJECTED", "drop", "INTAKEGUARD_MILTER_REJECTED: "),
     ],
 )
 def test_an_invalid_value_is_one_line_naming_the_setting(

@@ -22,12 +22,14 @@ from app.settings import cpu_count
 from tests.bench import growth
 from tests.bench.api_load import run_load
 from tests.bench.corpus import BENCH_DIR, Corpus, build_corpus, sized_message
+from tests.bench.milter_load import milter_closed_loop
 from tests.bench.record import measure_recording
 from tests.bench.rspamd import run_rspamd
 from tests.bench.servers import (
     BenchError,
     RunningServer,
     dns_server,
+    free_port,
     intakeguard_serve,
     postgres_available,
     scratch_postgres,
@@ -37,7 +39,18 @@ from tests.bench.targets import evaluate, table
 from tests.bench.verify import measure_sizes, measure_verification, verification_service
 from tests.support import ADMIN_TOKEN
 
-PARTS = ("verify", "record", "rspamd", "smtp", "postgres", "api", "memory", "sizes", "growth")
+PARTS = (
+    "verify",
+    "record",
+    "rspamd",
+    "smtp",
+    "milter",
+    "postgres",
+    "api",
+    "memory",
+    "sizes",
+    "growth",
+)
 KB, MB = 1024, 1024 * 1024
 
 
@@ -126,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
             run.part("rspamd", lambda: run_rspamd(args.rspamd, corpus, dns))
         sqlite_url = f"sqlite:///{run.scratch}/e2e.db"
         run.part("smtp", lambda: _smtp_and_api(run, corpus, dns, sqlite_url), also_for=("api",))
+        milter_url = f"sqlite:///{run.scratch}/milter.db"
+        run.part("milter", lambda: _milter(run, corpus, dns, milter_url))
         if "postgres" in args.parts:
             if postgres_available():
                 run.part("postgres", lambda: _postgres(run, corpus, dns))
@@ -203,6 +218,33 @@ def _smtp_and_api(run: Run, corpus: Corpus, dns: str, url: str) -> dict[str, Any
             except BenchError as exc:
                 run.figures["api"] = {"error": str(exc)}
     return figures if "smtp" in run.args.parts else None
+
+
+def _milter(run: Run, corpus: Corpus, dns: str, url: str) -> dict[str, Any]:
+    """The milter door's throughput beside the SMTP door's: the same corpus, 16 connections
+    as fast as answered, ``serve --workers`` with MILTER_LISTEN (SQLite)."""
+    port = free_port()
+    log = run.scratch / "serve-milter.log"
+    envelope = (corpus.client_ip, corpus.helo, corpus.mail_from, corpus.rcpt)
+    messages = list(corpus.raw_messages())
+    count = min(len(messages), 5000 if run.args.full else 2000)
+    with intakeguard_serve(
+        url, dns, log, run.args.workers, milter_listen=f"127.0.0.1:{port}"
+    ) as server:
+        cpu0 = server.cpu_seconds()
+        throughput = asyncio.run(
+            milter_closed_loop(port, unique_copies(messages, "milter-t"), count, 16, envelope)
+        )
+        server_cpu = server.cpu_seconds() - cpu0
+    return {
+        "throughput": {
+            **throughput.summary(),
+            "clients": 16,
+            "server_cpu_ms_per_msg": round(
+                1000 * server_cpu / max(1, len(throughput.latencies)), 2
+            ),
+        }
+    }
 
 
 def _api(run: Run, server: RunningServer, ids: list[str]) -> dict[str, Any]:

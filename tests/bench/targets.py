@@ -150,6 +150,15 @@ def table(figures: dict[str, Any], judged: dict[str, dict[str, Any]]) -> str:
             "SMTP SQLite @half capacity, p99 ms",
             _get(figures, "smtp", "latency_at_half_capacity", "latency_ms_p99"),
         ),
+        ("milter SQLite, msg/s", _get(figures, "milter", "throughput", "msgs_per_s")),
+        (
+            "milter SQLite, server CPU ms/msg",
+            _get(figures, "milter", "throughput", "server_cpu_ms_per_msg"),
+        ),
+        (
+            "SMTP SQLite, server CPU ms/msg",
+            _get(figures, "smtp", "throughput", "server_cpu_ms_per_msg"),
+        ),
         ("SMTP PostgreSQL, msg/s", _get(figures, "postgres", "throughput", "msgs_per_s")),
         (
             "SMTP PostgreSQL @100/s, p99 ms",

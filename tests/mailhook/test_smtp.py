@@ -45,7 +45,14 @@ class RecordingHandoff:
         if self.failure is not None:
             raise self.failure
         self.messages.append(message)
-        return Receipt(verdict_id=f"v{len(self.messages)}", decision="review")
+        return Receipt(
+            verdict_id=f"v{len(self.messages)}",
+            decision="review",
+            assurance="none",
+            customer=None,
+            signature="unsigned",
+            results=(),
+        )
 
 
 @pytest.fixture

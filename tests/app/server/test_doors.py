@@ -1,7 +1,8 @@
-"""The three doors (SMTP, pipe, REST) give the same verdict for the same bytes."""
+"""The four doors (SMTP, milter, pipe, REST) give the same verdict for the same bytes."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 import smtplib
@@ -19,7 +20,10 @@ from app.db.models import Base
 from app.decision.service import DecisionService
 from app.server.handoff import HttpHandoff, InProcessHandoff
 from app.settings import Settings
+from mailhook.milter import MilterConfig
 from mailhook.smtp_config import SmtpConfig
+from tests.bench.milter_load import MilterClient
+from tests.milter_server import MilterThread
 from tests.smtp_server import SmtpThread
 from tests.support import ADMIN_TOKEN, FIXTURES, RULES, SECRET_KEY, LiveServer, make_message
 
@@ -104,6 +108,31 @@ def smtp_send_forwarded(port: int, raw: bytes) -> tuple[int, bytes]:
         return client.data(raw)
 
 
+def milter_config() -> MilterConfig:
+    return MilterConfig(authserv_id="intakeguard.test")
+
+
+def milter_send(port: int, raw: bytes) -> str:
+    """``raw`` through the milter as Postfix hands it over; the reply (``250 stamped <id>``
+    once the stamp and CONTINUE came, else the reply code the milter gave)."""
+    return milter_conversation(port, raw)[0]
+
+
+def milter_conversation(port: int, raw: bytes) -> tuple[str, dict[str, str]]:
+    """The reply, and the headers the milter inserted (its stamp)."""
+    envelope = (ENVELOPE["client_ip"], ENVELOPE["helo"], ENVELOPE["mail_from"], DESK)
+
+    async def conversation() -> tuple[str, dict[str, str]]:
+        client = await MilterClient.connect(port)
+        try:
+            reply = (await client.send(raw, envelope))[1]
+            return reply, client.inserted
+        finally:
+            await client.close()
+
+    return asyncio.run(conversation())
+
+
 def clear_verdicts(service: DecisionService) -> None:
     with service.sessions.begin() as session:
         for table in reversed(Base.metadata.sorted_tables):
@@ -139,9 +168,16 @@ def test_every_door_gives_the_same_verdict(
     def by_pipe() -> str:
         done = pipe(settings, raw)
         assert done.returncode == 0, done.stderr.decode()
-        return done.stdout.decode().split()[1].rstrip(":")
+        return done.stdout.decode().split()[-1]
+
+    def by_milter() -> str:
+        with MilterThread(lambda: InProcessHandoff(service), milter_config()) as server:
+            reply = milter_send(server.port, raw)
+        assert reply.startswith("250 stamped "), reply
+        return reply.rpartition(" ")[2]
 
     doors["smtp"] = by_smtp
+    doors["milter"] = by_milter
     doors["pipe"] = by_pipe
     for door, deliver in doors.items():
         clear_verdicts(service)
@@ -150,7 +186,7 @@ def test_every_door_gives_the_same_verdict(
         assert verdicts[door].get("channel") == door, (verdict_id, verdicts[door])
 
     expected = {key: verdicts["api"][key] for key in COMPARED}
-    for door in ("smtp", "pipe"):
+    for door in doors:
         assert {key: verdicts[door][key] for key in COMPARED} == expected, door
 
 
@@ -168,6 +204,22 @@ def test_smtp_to_a_remote_api_over_http(
     verdict = api.get(f"/v1/verdicts/{reply.decode().rpartition(' ')[2]}").json()
     assert verdict["channel"] == "smtp"
     assert verdict["decision"] == "rejected"
+
+
+def test_the_milter_to_a_remote_api_stamps_the_api_s_verdict(
+    api: httpx.Client, live_api: LiveServer, service: DecisionService
+) -> None:
+    assert api.put("/v1/customers/acme", json=ACME).status_code == 201
+    with MilterThread(lambda: HttpHandoff(live_api.url, ADMIN_TOKEN), milter_config()) as server:
+        reply, stamp = milter_conversation(server.port, MESSAGES["from the panel address"])
+    verdict = api.get(f"/v1/verdicts/{reply.rpartition(' ')[2]}").json()
+    assert verdict["channel"] == "milter"
+    # The API's verdict, as the milter read it from the JSON the API answered with.
+    assert stamp["X-Intakeguard-Verdict"] == (
+        f"accepted; assurance={verdict['assurance']}; customer=acme; id={verdict['id']}"
+    )
+    assert stamp["X-Intakeguard-Signature"] == verdict["signature"]
+    assert stamp["Authentication-Results"].startswith("intakeguard.test; spf=pass; ")
 
 
 def test_smtp_with_a_refused_token_is_a_temporary_failure(
@@ -240,7 +292,7 @@ def test_the_pipe_is_a_hop_of_ours(
     # The local MTA runs the pipe: the Authentication-Results on top are its own.
     done = pipe(settings, TRUSTED_RESULTS, INTAKEGUARD_TRUSTED_AUTHSERV_IDS="mx.hosting.example")
     assert done.returncode == 0, done.stderr.decode()
-    assert upstream_result(api, done.stdout.decode().split()[1].rstrip(":")) == "pass"
+    assert upstream_result(api, done.stdout.decode().split()[-1]) == "pass"
 
 
 def test_smtp_straight_from_the_client_believes_no_results_header(

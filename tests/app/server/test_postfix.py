@@ -72,7 +72,7 @@ def relay_main(port: int) -> dict[str, str]:
 def pipe_service(command: list[str], config: Path) -> str:
     # pipe(8) macros; null_sender= keeps a bounce's empty sender empty ("--sender ''").
     return (
-        "intakeguard unix  -       n       n       -       -       pipe\n"
+        "intakeguard unix  -       n       n       -       2       pipe\n"
         f"  user={PIPE_USER} null_sender=\n"
         f"  argv={' '.join(command)} --config {config} pipe"
         " --sender ${sender} --recipient ${recipient}"
@@ -232,24 +232,29 @@ def test_pipe_defers_while_the_store_is_down_and_delivers_once_after(
         "trusted_hop": True,
     }
     assert sum("status=sent" in line for line in deliveries) == 1, deliveries
+    # Postfix logs what the pipe wrote: the whole verdict id, found in the store.
+    (sent,) = [line for line in deliveries if "status=sent" in line]
+    assert recorded_id(sent) == rows[0].id, sent
 
 
 class ServeProcess:
-    """``intakeguard serve`` as a child process on fixed loopback ports, logging to a file."""
+    """``intakeguard serve`` (or ``command``) as a child process on fixed loopback ports,
+    logging to a file; started once ``port`` listens."""
 
-    def __init__(self, env: dict[str, str], log: Path, smtp_port: int) -> None:
+    def __init__(self, env: dict[str, str], log: Path, port: int, command: str = "serve") -> None:
         self.env = env
         self.log = log
-        self.smtp_port = smtp_port
+        self.port = port
+        self.command = command
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [str(INTAKEGUARD), "serve"], env=self.env, stdout=log, stderr=subprocess.STDOUT
+                [str(INTAKEGUARD), self.command], env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
         try:
-            wait_for(self._ready, 30, "intakeguard serve to listen")
+            wait_for(self._ready, 30, f"intakeguard {self.command} to listen")
         except TimeoutError as exc:
             raise AssertionError(f"{exc}\n{self.log.read_text(errors='replace')[-3000:]}") from None
 
@@ -257,10 +262,10 @@ class ServeProcess:
         assert self.process is not None
         if self.process.poll() is not None:
             raise AssertionError(
-                f"intakeguard serve exited {self.process.returncode}:\n"
+                f"intakeguard {self.command} exited {self.process.returncode}:\n"
                 f"{self.log.read_text(errors='replace')[-3000:]}"
             )
-        return listening(self.smtp_port)
+        return listening(self.port)
 
     def kill(self) -> None:
         assert self.process is not None

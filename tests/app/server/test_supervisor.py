@@ -20,6 +20,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.app.server.test_doors import milter_send
 from tests.app.server.test_replicas import empty_store, intakeguard, listed_verdicts, smtp_door
 from tests.app.server.test_shutdown import (
     EX_CONFIG,
@@ -324,3 +325,32 @@ def test_auto_is_one_worker_per_usable_core(monkeypatch: pytest.MonkeyPatch) -> 
     assert 1 <= cpu_count() <= len(os.sched_getaffinity(0))
     monkeypatch.setenv("INTAKEGUARD_WORKERS", "3")
     assert load_settings().workers == 3
+
+
+def test_every_worker_serves_the_milter_on_the_one_port(
+    tmp_path: Path, dns_server: FixtureDnsServer
+) -> None:
+    port = free_port()
+    with running(
+        tmp_path, dns_server, "serve", "--workers", "2", milter_listen=f"127.0.0.1:{port}"
+    ) as service:
+        wait_ready(service)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            milters = {
+                line.get("worker")
+                for line in log_lines(service)
+                if line["message"].startswith("milter listening")
+            }
+            if len(milters) == 2:
+                break
+            time.sleep(0.1)
+        messages = [make_message(subject=f"Pytanie {n} o domene acme.pl") for n in range(8)]
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            replies = list(pool.map(lambda raw: milter_send(port, raw), messages))
+        service.process.send_signal(signal.SIGTERM)
+        assert service.process.wait(timeout=60) == 0, service.stderr()
+    assert milters == {1, 2}, service.stderr()
+    # Each message stamped with a verdict of its own.
+    assert all(reply.startswith("250 stamped ") for reply in replies), replies
+    assert len({reply.rpartition(" ")[2] for reply in replies}) == len(messages)
