@@ -29,6 +29,12 @@ def normalise_domain(domain: str) -> str:
         return name
 
 
+def listed_suffix(name: str) -> bool:
+    """Whether ``name`` ("pl", "com.pl") is a suffix the Public Suffix List names, not
+    merely one its default rule would take for a top-level domain ("beta")."""
+    return _public_suffixes().publicsuffix("x." + name, accept_unknown=False) == name
+
+
 def organisational_domain(domain: str) -> str:
     """The organisational domain of ``domain`` (RFC 7489 §3.2).
 

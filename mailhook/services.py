@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Iterable
 from urllib.parse import unquote
 
 import idna
 
+from mailhook.domains import listed_suffix
 from mailhook.normalise import normalise
 from mailhook.patterns import TextPattern
 
@@ -100,6 +102,7 @@ def services_named(text: str, server_id_pattern: TextPattern) -> list[str]:
     """
     clean = _undisguised(text)
     found = _domains(_without_urls(clean))
+    found.extend(joined_names(clean))
     if "://" in clean:
         found.extend(_hosts(match.group(0) for match in _URL.finditer(clean)))
     if "mailto:" in clean.lower():
@@ -109,6 +112,78 @@ def services_named(text: str, server_id_pattern: TextPattern) -> list[str]:
     server_ids = server_id_pattern.finditer(normalise(clean))
     found.extend(_server_id(match.group(0)) for match in server_ids)
     return found
+
+
+# A word of letters or digits, and what may stand between the words of a name a reader
+# joins: a dot with a space or a line break, a hyphen, quotes, brackets, emphasis marks
+# ("beta. pl", "beta-pl", "'beta'.pl", "beta.\npl", "beta (pl)").
+_WORD = re.compile(r"[^\W_]+")
+_JOINING_GAP = re.compile(r"(?=.*[^\s])[\s.\-'\"()\[\]{}*_`‚„“”‘’«»]{1,5}", re.DOTALL)
+# Where the words of one label were split: a hyphen at a line's end ("be-\nta.pl").
+_SPLIT_LABEL = re.compile(r"-?[ \t]*\n[ \t]*")
+
+
+def joined_names(text: str) -> list[str]:
+    """Domains a reader makes of words a parser keeps apart, as A-labels.
+
+    A name whose dot is written with a space or a line break after it, as a hyphen, or
+    with quotes or brackets around a part ("beta. pl", "beta-pl", "'beta'.pl",
+    "beta.\npl", "beta (pl)"), and a label hyphenated over a line's end ("be-\nta.pl"):
+    the last words must be a suffix the Public Suffix List names ("pl", "com.pl"), so
+    ordinary words are not joined into names. Written plainly, a name is _DOMAIN's.
+    """
+    if not text.isascii() and "." not in text and "-" not in text:
+        return []
+    words = list(_WORD.finditer(text))
+    found: list[str] = []
+    for end, last in enumerate(words):
+        tld = last.group(0)
+        if not (2 <= len(tld) <= 6 and tld.isascii() and tld.isalpha() and tld.islower()):
+            # Upper case: a sentence's first word ("… napisał. Na razie"), or shouting.
+            continue
+        for suffix_words in (1, 2):
+            start = end - suffix_words + 1
+            if start < 1 or not _joined_by_gaps(text, words[start : end + 1]):
+                continue
+            suffix = ".".join(w.group(0).lower() for w in words[start : end + 1])
+            if not listed_suffix(suffix):
+                continue
+            plain_suffix = all(
+                text[a.end() : b.start()] == "."
+                for a, b in itertools.pairwise(words[start : end + 1])
+            )
+            found.extend(_labels_before(text, words, start, suffix, plain_suffix))
+    return found
+
+
+def _labels_before(
+    text: str, words: list[re.Match[str]], start: int, suffix: str, plain_suffix: bool
+) -> list[str]:
+    """Names of ``suffix`` with the word before it as their label (or two words, split
+    over a line's end), when the gap to it disguises a dot (or, for a split label, is
+    one)."""
+    gap = text[words[start - 1].end() : words[start].start()]
+    plain = gap == "." and plain_suffix
+    if not plain and not _JOINING_GAP.fullmatch(gap):
+        return []
+    found = []
+    label = words[start - 1].group(0)
+    if start >= 2:
+        split = text[words[start - 2].end() : words[start - 1].start()]
+        if _SPLIT_LABEL.fullmatch(split):
+            found.append(to_a_label(words[start - 2].group(0) + label + "." + suffix))
+    if not plain:
+        # Written plainly, _DOMAIN reads the name.
+        found.append(to_a_label(label + "." + suffix))
+    return [name for name in found if name is not None]
+
+
+def _joined_by_gaps(text: str, words: list[re.Match[str]]) -> bool:
+    """Whether consecutive ``words`` are each separated by a dot, plain or disguised."""
+    return all(
+        _JOINING_GAP.fullmatch(text[before.end() : after.start()]) is not None
+        for before, after in itertools.pairwise(words)
+    )
 
 
 def _server_id(written: str) -> str:
