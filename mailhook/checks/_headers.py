@@ -58,9 +58,16 @@ def raw_fields(message: InboundMessage, name: str) -> list[str]:
 
 
 def parse_addresses(message: InboundMessage, name: str, raw_value: str) -> list[Address] | None:
-    """The mailboxes of an address header (groups flattened); None when it cannot be read."""
+    """The mailboxes of an address header (groups flattened); None when it cannot be read.
+
+    A header the stdlib does not know as one of addresses (Mail-Followup-To,
+    Disposition-Notification-To) is read with the syntax of To, which it has.
+    """
+    policy = message.parsed.policy
     try:
-        header = message.parsed.policy.header_fetch_parse(name, as_utf8(raw_value))
+        header = policy.header_fetch_parse(name, as_utf8(raw_value))
+        if not isinstance(header, AddressHeader):
+            header = policy.header_fetch_parse("To", as_utf8(raw_value))
     except Exception:  # noqa: BLE001 - the stdlib parser raises assorted errors
         return None
     if not isinstance(header, AddressHeader):

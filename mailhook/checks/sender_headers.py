@@ -1,4 +1,5 @@
-"""sender-headers: Sender and Reply-To stay in the organisation of the From domain."""
+"""sender-headers: Sender, Reply-To and every header that sends answers elsewhere stay in
+the organisation of the From domain."""
 
 from __future__ import annotations
 
@@ -12,8 +13,21 @@ from mailhook.message import InboundMessage
 
 NAME = "sender-headers"
 RESULTS: tuple[str, ...] = ("pass", "fail", "none")
-# Headers whose addresses say who else speaks for, or answers for, the From address.
-HEADERS = ("Sender", "Reply-To")
+# Headers whose addresses say who else speaks for, or answers for, the From address:
+# RFC 5322's, the Resent- fields of a message handed on (§3.6.6), and those mail programs
+# send replies (Mail-Reply-To, Mail-Followup-To) or receipts (RFC 8098, and the older
+# Return-Receipt-To) to. A signed message replayed with one of them added would have the
+# desk answer the attacker.
+HEADERS = (
+    "Sender",
+    "Reply-To",
+    "Resent-From",
+    "Resent-Sender",
+    "Mail-Reply-To",
+    "Mail-Followup-To",
+    "Disposition-Notification-To",
+    "Return-Receipt-To",
+)
 # More mailboxes than this in one header are not looked at one by one.
 MAX_ADDRESSES = 20
 # A Reply-To naming a few hundred addresses is this long; the stdlib parser takes seconds
@@ -55,6 +69,12 @@ FREEMAIL = frozenset(
 CONSEQUENCE = {
     "Sender": "someone else handed the message over for the author",
     "Reply-To": "replies would go to someone else",
+    "Resent-From": "someone else handed the message on",
+    "Resent-Sender": "someone else handed the message on",
+    "Mail-Reply-To": "replies would go to someone else",
+    "Mail-Followup-To": "replies would go to someone else",
+    "Disposition-Notification-To": "read receipts would go to someone else",
+    "Return-Receipt-To": "receipts would go to someone else",
 }
 
 
@@ -96,8 +116,9 @@ def _inspect(message: InboundMessage, header: str, from_org: str) -> tuple[bool,
     if not fields:
         return False, None
     if len(fields) > 1:
-        # RFC 5322 §3.6: Sender and Reply-To may each appear at most once.
-        return True, f"The message has {len(fields)} {header} headers; RFC 5322 allows one."
+        # RFC 5322 §3.6: Sender and Reply-To may each appear at most once; the others
+        # name one list of addresses too.
+        return True, f"The message has {len(fields)} {header} headers; one is allowed."
     if len(fields[0]) > MAX_FIELD_LENGTH:
         return True, (
             f"The {header} header is {len(fields[0]) // 1024} KB long, far longer than any "

@@ -1454,6 +1454,58 @@ HEADERS = [
         checks=(("header-count", "fail"),),
     ),
     attack(
+        "a Mail-Followup-To to another address put above a replayed signed message is held",
+        C5,
+        plain(
+            "Faktura",
+            "Proszę o duplikat faktury 11/2026 za acme.pl.",
+            dkim_headers=SIGNED,
+            on_top=(("Mail-Followup-To", "ksiegowa@example.org"),),
+        ),
+        NOT_ACCEPTED,
+        route=OUTSIDE,
+        checks=(("sender-headers", "fail"),),
+    ),
+    attack(
+        "a Mail-Reply-To to another address put above a replayed signed message is held",
+        C5,
+        plain(
+            "Faktura",
+            "Proszę o duplikat faktury 11/2026 za acme.pl.",
+            dkim_headers=SIGNED,
+            on_top=(("Mail-Reply-To", "ksiegowa@example.org"),),
+        ),
+        NOT_ACCEPTED,
+        route=OUTSIDE,
+        checks=(("sender-headers", "fail"),),
+    ),
+    attack(
+        "a Disposition-Notification-To elsewhere put above a replayed signed message is held",
+        C5,
+        plain(
+            "Faktura",
+            "Proszę o duplikat faktury 11/2026 za acme.pl.",
+            dkim_headers=SIGNED,
+            on_top=(("Disposition-Notification-To", "ksiegowa@example.org"),),
+        ),
+        NOT_ACCEPTED,
+        route=OUTSIDE,
+        checks=(("sender-headers", "fail"),),
+    ),
+    attack(
+        "a Resent-From to another address put above a replayed signed message is held",
+        C5,
+        plain(
+            "Faktura",
+            "Proszę o duplikat faktury 11/2026 za acme.pl.",
+            dkim_headers=SIGNED,
+            on_top=(("Resent-From", "ksiegowa@example.org"),),
+        ),
+        NOT_ACCEPTED,
+        route=OUTSIDE,
+        checks=(("sender-headers", "fail"),),
+    ),
+    attack(
         "two Reply-To headers are held for review",
         C5,
         plain(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from mailhook.checks import PIPELINE, registered
 from mailhook.checks.sender_headers import check_sender_headers
 from mailhook.message import Channel, Envelope, parse_message
@@ -52,7 +54,7 @@ def test_two_reply_to_headers_fail() -> None:
     # RFC 5322 §3.6: at most one Reply-To.
     finding = run(NAME, "reply-to-twice")
     assert finding.result == "fail"
-    assert finding.reason == "The message has 2 Reply-To headers; RFC 5322 allows one."
+    assert finding.reason == "The message has 2 Reply-To headers; one is allowed."
 
 
 def test_both_headers_pointing_elsewhere_are_both_named() -> None:
@@ -107,3 +109,32 @@ def test_a_reply_to_too_long_to_be_real_is_not_parsed() -> None:
         "The Reply-To header is 26 KB long, far longer than any list of addresses a mail "
         "program writes."
     )
+
+
+@pytest.mark.parametrize(
+    ("header", "consequence"),
+    [
+        ("Resent-From", "someone else handed the message on"),
+        ("Resent-Sender", "someone else handed the message on"),
+        ("Mail-Reply-To", "replies would go to someone else"),
+        ("Mail-Followup-To", "replies would go to someone else"),
+        ("Disposition-Notification-To", "read receipts would go to someone else"),
+        ("Return-Receipt-To", "receipts would go to someone else"),
+    ],
+)
+def test_every_header_that_sends_answers_elsewhere_fails(header: str, consequence: str) -> None:
+    """A signed message replayed with one of these added would have the desk answer, or
+    acknowledge to, the attacker."""
+    raw = f"{header}: Someone <someone@example.org>\r\n".encode() + make_message()
+    finding = run(NAME, parse_message(raw, Envelope(), Channel.API))
+    assert finding.result == "fail"
+    assert finding.reason == (
+        f"{header} points to someone@example.org, outside the From domain's organisation "
+        f"acme.pl: {consequence}."
+    )
+
+
+@pytest.mark.parametrize("header", ["Mail-Followup-To", "Disposition-Notification-To"])
+def test_the_same_headers_inside_the_organisation_pass(header: str) -> None:
+    raw = f"{header}: Jan <jan@acme.pl>\r\n".encode() + make_message()
+    assert run(NAME, parse_message(raw, Envelope(), Channel.API)).result == "pass"
