@@ -8,11 +8,12 @@ import re
 # scaled or clipped to nothing, or moved off the screen ("text-indent: -9999px").
 _HIDING_CSS = re.compile(
     r"display\s*:\s*none|visibility\s*:\s*(?:hidden|collapse)|mso-hide\s*:\s*all"
-    r"|opacity\s*:\s*0*(?:\.0*)?\s*(?:;|!|$)"
+    # Opacity below a tenth (0, 0.05, 5%): as good as transparent to a reader.
+    r"|opacity\s*:\s*(?:0*(?:\.0\d*)?|\d(?:\.\d*)?%)\s*(?:;|!|$)"
     r"|max-height\s*:\s*0(?:px)?\s*(?:;|!|$)"
     r"|(?:left|top|right|text-indent|margin-left|margin-top)\s*:\s*-\d{3,}"
     r"|clip\s*:\s*rect\(\s*0|clip-path\s*:\s*inset\(\s*(?:50|100)%"
-    r"|transform\s*:\s*scale\(\s*0*(?:\.0*)?\s*\)"
+    r"|transform\s*:\s*scale\(\s*0*(?:\.0\d*)?\s*(?:,[^)]*)?\)"
     # Letters drawn over each other: a space (or a word) of negative spacing is nothing.
     r"|letter-spacing\s*:\s*-(?:(?:[1-9]\d*(?:\.\d*)?|0?\.[3-9]\d*)r?em|(?:[4-9]|\d{2,})(?:\.\d*)?px)"
     # Text drawn in another order than it is written (CSS Flexbox §5.1, §5.4): the items

@@ -39,6 +39,10 @@ def test_invisible_colours(colour: str, invisible: bool) -> None:
         pytest.param("color:#123;background-color:#123", True, id="same as background"),
         pytest.param("color:#123;background-color:#fff", False, id="dark on white"),
         pytest.param("margin-left:-20px", False, id="a small negative margin"),
+        pytest.param("opacity: 0.01", True, id="a hundredth opaque"),
+        pytest.param("opacity:5%", True, id="five percent opaque"),
+        pytest.param("opacity: 0.5", False, id="half opaque is read"),
+        pytest.param("transform: scale(0.01, 0.01)", True, id="scaled to a hundredth"),
         pytest.param("", False, id="no style"),
     ],
 )
