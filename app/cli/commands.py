@@ -160,6 +160,17 @@ def retention_run(settings: Settings, args: argparse.Namespace) -> int:
     return EX_OK
 
 
+def confirmations_expire(settings: Settings, args: argparse.Namespace) -> int:
+    from app.db.engine import make_engine, session_factory
+    from app.records.confirmations import expire_links
+
+    prepare_store(settings)
+    sessions = session_factory(make_engine(settings.database_url))
+    count = expire_links(sessions)
+    print(f"marked {count} confirmation link(s) expired")
+    return EX_OK
+
+
 def _progress(stage: str, done: int, total: int) -> None:
     """Progress of a long import on stderr: in place on a terminal, every 10,000 rows in logs."""
     if total < 1000:

@@ -62,6 +62,8 @@ class _Case:
     # The level the kinds need, and the reasons it was raised (a recent panel change).
     required: str
     raised: tuple[str, ...]
+    # Whether the owner can be asked to confirm (a customer, and confirmation mail on).
+    confirmable: bool = False
 
     def action(self, finding: Finding) -> str:
         # Policy.action_for never answers weaker than review for what was not understood
@@ -79,16 +81,20 @@ def decide(
     assurance: Assurance,
     rules: Rules,
     panel_email_changed: date | None = None,
+    confirmable: bool = False,
+    denied: date | None = None,
 ) -> Outcome:
     """Apply the policy: the first of _STEPS that applies decides, else the shortfall.
 
     ``panel_email_changed`` is the day the customer's panel address was changed, when
     that was recent: the requirement is then one level higher, as an attacker who took
-    over a panel account changes the address first.
+    over a panel account changes the address first. ``denied`` is the day the owner
+    answered "this was not me" to a confirmation, when that was recent: the same.
+    ``confirmable``: the owner can be asked to confirm at the panel address.
     """
     wanted = tuple(rules.kind(name) for name in kinds)
-    required, raised = _requirement(wanted, panel_email_changed)
-    case = _Case(list(findings), wanted, assurance, rules.policy, required, raised)
+    required, raised = _requirement(wanted, panel_email_changed, denied)
+    case = _Case(list(findings), wanted, assurance, rules.policy, required, raised, confirmable)
     for step in _STEPS:
         decision = step(case)
         if decision is not None:
@@ -100,6 +106,32 @@ def _rejecting(case: _Case) -> Outcome | None:
     """A finding the policy rejects wins over everything."""
     reasons = tuple(f.reason for f in case.findings if case.action(f) == "reject")
     return Outcome("rejected", reasons) if reasons else None
+
+
+def _owner_confirms(case: _Case) -> Outcome | None:
+    """Short of the level only by what the owner's answer at the panel address proves
+    ([confirmation] of the policy): asked to confirm instead of held for an agent."""
+    policy = case.policy.confirmation
+    if not case.confirmable or not case.wanted or any(k.postal_only for k in case.wanted):
+        return None
+    if ASSURANCE_LEVELS.index(case.assurance) >= ASSURANCE_LEVELS.index(case.required):
+        return None
+    if not policy.covers(case.required, case.assurance):
+        return None
+    held = [f for f in case.findings if case.action(f) == "review"]
+    if any(f"{f.name}.{f.result}" not in policy.findings for f in held):
+        return None
+    return Outcome(
+        "confirmation_required",
+        (
+            f"The message asks for {case.what}, which needs the {case.required} level, but it "
+            f"only reaches {case.assurance} because {_SHORT_BECAUSE[case.assurance]}; the "
+            "owner is asked to confirm it through a link sent to the address registered in "
+            "the Customer Panel, and the desk acts only once it is confirmed.",
+            *(f.reason for f in held),
+            *case.raised,
+        ),
+    )
 
 
 def _reviewing(case: _Case) -> Outcome | None:
@@ -171,6 +203,7 @@ def _shortfall(case: _Case) -> Outcome:
 # The order of the decision, declared once; the shortfall decides when none applies.
 _STEPS: tuple[Callable[[_Case], Outcome | None], ...] = (
     _rejecting,
+    _owner_confirms,
     _reviewing,
     _postal,
     _unrecognised,
@@ -180,9 +213,10 @@ _STEPS: tuple[Callable[[_Case], Outcome | None], ...] = (
 
 
 def _requirement(
-    wanted: tuple[InstructionKind, ...], panel_email_changed: date | None
+    wanted: tuple[InstructionKind, ...], panel_email_changed: date | None, denied: date | None
 ) -> tuple[str, tuple[str, ...]]:
-    """The level the kinds need, raised after a recent change of the panel address.
+    """The level the kinds need, raised (once) after a recent change of the panel address
+    or a recent "this was not me" from the owner.
 
     With no kind there is nothing to accept (_unrecognised decides first); the highest
     level stands in, so nothing can be met by accident.
@@ -190,11 +224,20 @@ def _requirement(
     required = max(
         (kind.requires for kind in wanted), key=ASSURANCE_LEVELS.index, default=ASSURANCE_LEVELS[-1]
     )
-    if panel_email_changed is None or required == ASSURANCE_LEVELS[-1]:
+    if (panel_email_changed is None and denied is None) or required == ASSURANCE_LEVELS[-1]:
         return required, ()
     raised = ASSURANCE_LEVELS[ASSURANCE_LEVELS.index(required) + 1]
-    return raised, (
-        f"The panel address was changed recently ({panel_email_changed.isoformat()}), so the "
-        f"request needs the {raised} level instead of {required}, as whoever takes over a "
-        "panel account changes its address first.",
-    )
+    reasons: list[str] = []
+    if panel_email_changed is not None:
+        reasons.append(
+            f"The panel address was changed recently ({panel_email_changed.isoformat()}), so "
+            f"the request needs the {raised} level instead of {required}, as whoever takes "
+            "over a panel account changes its address first."
+        )
+    if denied is not None:
+        reasons.append(
+            f'The owner answered a confirmation with "this was not me" recently '
+            f"({denied.isoformat()}), so the request needs the {raised} level instead of "
+            f"{required}: someone else is sending instructions in the customer's name."
+        )
+    return raised, tuple(reasons)

@@ -27,6 +27,7 @@ from app.decision.service import DecisionService
 from app.delivery.outbox import OutboxWorker
 from app.errors import ConfigError, StoreUnavailable
 from app.records.checkpoints import CheckpointWorker
+from app.records.confirmations import ExpiryWorker
 from app.records.retention import RetentionWorker
 from app.server.handoff import HttpHandoff, InProcessHandoff
 from app.server.listeners import bind_listener, listen_error, smtp_config, start_metrics_server
@@ -96,8 +97,11 @@ async def serve(
     try:
         if service is not None and (role is None or role.primary):
             # Webhooks and alerts of verdicts recorded in this process's store.
-            running.workers.append(OutboxWorker.from_settings(settings, service.sessions))
+            running.workers.append(
+                OutboxWorker.from_settings(settings, service.sessions, service.kind_titles())
+            )
             running.workers.append(RetentionWorker(service.sessions, settings.raw_retention_days))
+            running.workers.append(ExpiryWorker(service.sessions))
             if settings.checkpoint_interval:
                 running.workers.append(
                     CheckpointWorker(

@@ -1,0 +1,247 @@
+"""Confirmation by the registered owner, end to end: a real SMTP relay receives the mail,
+the link in it is followed over HTTP, and the answer is recorded (both databases)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from app.db.models import AuditEntry, OutboxEvent
+from app.decision.service import DecisionService
+from app.records.confirmations import expire_links
+from tests.app.delivery.test_alerts import FROM, Sink, text_of
+from tests.app.delivery.test_webhooks import Clock
+from tests.app.records.confirming import (
+    OLA,
+    ask,
+    confirmations_on,
+    link_in,
+    mail_worker,
+    register_ola,
+)
+from tests.support import LiveServer
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    relay = Sink()
+    yield relay
+    relay.close()
+
+
+@pytest.fixture
+def confirming(service: DecisionService, live_api: LiveServer) -> Iterator[DecisionService]:
+    # The page's throttle of unknown tokens is per app; each test starts with none.
+    live_api.server.config.app.state.confirm_throttle = None
+    with confirmations_on(service):
+        yield service
+
+
+def events(service: DecisionService, name: str) -> list[dict[str, Any]]:
+    with service.sessions() as session:
+        rows = session.scalars(select(OutboxEvent).where(OutboxEvent.event == name))
+        return [dict(row.data) for row in rows]
+
+
+def mailed_link(
+    api: httpx.Client, confirming: DecisionService, sink: Sink, live_api: LiveServer, n: int = 0
+) -> tuple[dict[str, Any], str, str]:
+    """A request asked, its mail sent through the sink: the verdict, link and token."""
+    verdict = ask(api, n)
+    assert verdict["decision"] == "confirmation_required", verdict["reasons"]
+    mail_worker(confirming, sink, Clock(), live_api.url).run_once()
+    url, token = link_in(sink.messages()[-1])
+    return verdict, url, token
+
+
+def state(api: httpx.Client, verdict_id: str) -> dict[str, Any]:
+    response = api.get(f"/v1/verdicts/{verdict_id}/reviews")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_the_owner_confirms_through_the_link_in_the_mail(
+    api: httpx.Client, confirming: DecisionService, sink: Sink, live_api: LiveServer
+) -> None:
+    register_ola(api)
+    verdict = ask(api)
+    assert verdict["decision"] == "confirmation_required", verdict["reasons"]
+    assert verdict["assurance"] == "asserted"
+    assert "owner is asked to confirm" in verdict["reasons"][0]
+    # Not sent until the outbox worker runs: nothing to show yet.
+    assert state(api, verdict["id"])["confirmation"] is None
+
+    mail_worker(confirming, sink, Clock(), live_api.url).run_once()
+    [envelope] = sink.envelopes
+    # Only to the registered panel address.
+    assert envelope.rcpt_tos == [OLA["panel_email"]] and envelope.mail_from == FROM
+    [message] = sink.messages()
+    assert message["To"] == OLA["panel_email"] and message["Auto-Submitted"] == "auto-generated"
+    assert message["Subject"] == "Potwierdź polecenie / Confirm an instruction: no-dmarc.pl"
+    text = text_of(message)
+    for fact in (
+        "Duplicate of an invoice",  # the kind, in the catalogue's words
+        verdict["id"],  # the full verdict id
+        verdict["recorded_at"][:16].replace("T", " ") + " UTC",  # when it arrived
+        "do naszego biura obsługi wpłynęło polecenie",  # Polish
+        "Our support desk received an instruction",  # and English
+    ):
+        assert fact in text, fact
+    url, token = link_in(message)
+    assert url == f"{live_api.url}/confirm/{token}" and len(token) == 43
+    pending = state(api, verdict["id"])
+    assert pending["current_decision"] == "confirmation_required"
+    assert pending["confirmation"]["status"] == "pending"
+    assert pending["confirmation"]["sent_at"].endswith("Z")
+    assert pending["confirmation"]["decided_at"] is None
+
+    with httpx.Client(timeout=30) as browser:
+        page = browser.get(url)
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")
+        csp = page.headers["content-security-policy"]
+        assert "default-src 'none'" in csp and "script-src" not in csp
+        assert page.headers["referrer-policy"] == "no-referrer"
+        assert '<form method="post">' in page.text and "<script" not in page.text
+        assert 'name="answer" value="confirm"' in page.text
+        assert 'name="answer" value="deny"' in page.text
+        assert verdict["id"] in page.text and "Duplicate of an invoice" in page.text
+        done = browser.post(url, data={"answer": "confirm"})
+        assert done.status_code == 200, done.text
+        assert "Confirmed" in done.text
+        again = browser.post(url, data={"answer": "deny"})
+        assert again.status_code == 410 and "already answered" in again.text
+        assert browser.get(url).status_code == 410
+
+    confirmed = state(api, verdict["id"])
+    assert confirmed["verdict_decision"] == "confirmation_required"
+    assert confirmed["current_decision"] == "accepted"
+    assert confirmed["confirmation"]["status"] == "confirmed"
+    assert confirmed["confirmation"]["decided_at"].endswith("Z")
+    # The signed verdict itself is unchanged.
+    assert api.get(f"/v1/verdicts/{verdict['id']}").json() == verdict
+    [event] = events(confirming, "verdict.confirmed")
+    assert event == {
+        "verdict_id": verdict["id"],
+        "customer": "ola",
+        "decision": "accepted",
+        "confirmation": confirmed["confirmation"],
+    }
+    with confirming.sessions() as session:
+        kinds = list(session.scalars(select(AuditEntry.kind).order_by(AuditEntry.seq)))
+    assert kinds[-1] == "confirmation"
+    assert api.get("/v1/audit/verify").json()["intact"] is True
+    # Now the desk may act on it; an agent can no longer overrule the owner's answer.
+    action = {"agent": "ewa", "action": "invoice sent", "details": "12/2026", "login": "ola"}
+    assert api.post(f"/v1/verdicts/{verdict['id']}/actions", json=action).status_code == 201
+    review = {"decision": "rejected", "agent": "ewa", "reason": "no"}
+    assert api.post(f"/v1/verdicts/{verdict['id']}/review", json=review).status_code == 409
+
+
+def test_this_was_not_me_rejects_it_and_raises_the_next_request_a_level(
+    api: httpx.Client, confirming: DecisionService, sink: Sink, live_api: LiveServer
+) -> None:
+    register_ola(api)
+    verdict, url, _ = mailed_link(api, confirming, sink, live_api)
+    with httpx.Client(timeout=30) as browser:
+        done = browser.post(url, data={"answer": "deny"})
+    assert done.status_code == 200
+    # The owner is told what happens next.
+    assert "will not be carried out" in done.text and "one more proof" in done.text
+    denied = state(api, verdict["id"])
+    assert denied["current_decision"] == "rejected"
+    assert denied["confirmation"]["status"] == "denied"
+    [event] = events(confirming, "verdict.denied")
+    assert event["decision"] == "rejected" and event["verdict_id"] == verdict["id"]
+    action = {"agent": "ewa", "action": "invoice sent", "details": "12/2026", "login": "ola"}
+    assert api.post(f"/v1/verdicts/{verdict['id']}/actions", json=action).status_code == 409
+    # The next request needs authorized now: a confirmation cannot stand in for a code.
+    after = ask(api, 1)
+    assert after["decision"] == "review", after["reasons"]
+    assert any("this was not me" in reason for reason in after["reasons"])
+    assert api.get("/v1/audit/verify").json()["intact"] is True
+
+
+def test_link_scanners_and_prefetch_never_decide(
+    api: httpx.Client, confirming: DecisionService, sink: Sink, live_api: LiveServer
+) -> None:
+    register_ola(api)
+    verdict, url, _ = mailed_link(api, confirming, sink, live_api)
+    prefetch = [{"Purpose": "prefetch"}, {"Sec-Purpose": "prefetch"}, {"X-Moz": "prefetch"}]
+    with httpx.Client(timeout=30) as scanner:
+        for headers in [{}, *prefetch]:
+            assert scanner.get(url, headers=headers).status_code == 200
+            assert scanner.head(url, headers=headers).status_code == 200
+        # Gateways append tracking parameters: still the page, never a JSON error.
+        assert scanner.get(url, params={"utm_source": "mail"}).status_code == 200
+        assert scanner.get(url, follow_redirects=True).status_code == 200
+    assert state(api, verdict["id"])["confirmation"]["status"] == "pending"
+    assert events(confirming, "verdict.confirmed") == []
+    with httpx.Client(timeout=30) as owner:
+        # A form without a known answer records nothing.
+        assert owner.post(url, data={"answer": "yes"}).status_code == 400
+        assert owner.post(url).status_code == 400
+        assert state(api, verdict["id"])["confirmation"]["status"] == "pending"
+        assert owner.post(url, data={"answer": "confirm"}).status_code == 200
+        assert owner.post(url, data={"answer": "confirm"}).status_code == 410
+
+
+def test_forged_and_truncated_tokens_are_404_then_throttled(
+    api: httpx.Client, confirming: DecisionService, sink: Sink, live_api: LiveServer
+) -> None:
+    register_ola(api)
+    _, url, token = mailed_link(api, confirming, sink, live_api)
+    base = url[: -len(token)]
+    forged = ("A" * 43, token[:-1], token[:20], token[:-1] + ("B" if token[-1] != "B" else "C"))
+    with httpx.Client(timeout=30) as guesser:
+        for guess in forged:
+            page = guesser.get(base + guess)
+            assert page.status_code == 404, guess
+            assert "Unknown link" in page.text and "Copy the whole link" in page.text
+        for guess in range(6):
+            assert guesser.post(base + f"x{guess}", data={"answer": "confirm"}).status_code == 404
+        # Ten unknown tokens from one address: refused for a while, the real one included.
+        refused = guesser.get(url)
+        assert refused.status_code == 429 and "Retry-After" in refused.headers
+        assert guesser.post(url, data={"answer": "confirm"}).status_code == 429
+
+
+def test_an_expired_link_is_410_and_expire_marks_it(
+    api: httpx.Client, confirming: DecisionService, sink: Sink, live_api: LiveServer
+) -> None:
+    register_ola(api)
+    verdict = ask(api)
+    worker = mail_worker(confirming, sink, Clock(), live_api.url, ttl=timedelta(seconds=1))
+    worker.run_once()
+    url, _ = link_in(sink.messages()[-1])
+    time.sleep(1.5)
+    with httpx.Client(timeout=30) as owner:
+        page = owner.get(url)
+        assert page.status_code == 410 and "expired" in page.text
+        assert owner.post(url, data={"answer": "confirm"}).status_code == 410
+    assert state(api, verdict["id"])["confirmation"]["status"] == "expired"
+    assert state(api, verdict["id"])["current_decision"] == "confirmation_required"
+    # What `intakeguard confirmations expire` (and serve, every 5 minutes) runs.
+    assert expire_links(confirming.sessions) == 1
+    assert expire_links(confirming.sessions) == 0
+    assert state(api, verdict["id"])["confirmation"]["status"] == "expired"
+    # The desk may send a new link: the old one stops working, the new one works.
+    resent = api.post(f"/v1/verdicts/{verdict['id']}/confirmation/resend")
+    assert resent.status_code == 202, resent.text
+    assert resent.json()["confirmation"]["status"] == "pending"
+    again = api.post(f"/v1/verdicts/{verdict['id']}/confirmation/resend")
+    assert again.status_code == 429 and "Retry-After" in again.headers
+    mail_worker(confirming, sink, Clock(), live_api.url).run_once()
+    new_url, _ = link_in(sink.messages()[-1])
+    assert new_url != url
+    with httpx.Client(timeout=30) as owner:
+        assert owner.get(url).status_code == 404
+        assert owner.post(new_url, data={"answer": "confirm"}).status_code == 200
+    assert state(api, verdict["id"])["current_decision"] == "accepted"
