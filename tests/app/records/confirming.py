@@ -69,13 +69,14 @@ def ask(api: httpx.Client, n: int = 0, **message: str) -> dict[str, Any]:
 
 def mail_worker(
     service: DecisionService,
-    sink: Sink,
+    sink: Sink | None,
     clock: Clock,
     public_url: str,
     per_hour: int = 3,
     ttl: timedelta = timedelta(minutes=60),
 ) -> OutboxWorker:
-    relay = AlertSender("127.0.0.1", sink.port, FROM, timeout=5)
+    # Without a sink: a worker that only plans (dispatch); port 9 (discard) is never used.
+    relay = AlertSender("127.0.0.1", sink.port if sink else 9, FROM, timeout=5)
     mailer = ConfirmationMailer(
         relay, KEY, public_url, ttl, service.kind_titles(), per_hour=per_hour
     )
@@ -115,3 +116,19 @@ def known_token(service: DecisionService, verdict_id: str, token: str) -> None:
                 sends=1,
             )
         )
+
+
+def answered(api: httpx.Client, service: DecisionService, given: str = "confirm") -> str:
+    """A verdict of Ola's whose confirmation was answered ``given`` through the page
+    (the link set by known_token instead of mailed); its id."""
+    with confirmations_on(service):
+        register_ola(api)
+        verdict = ask(api, 99)
+    assert verdict["decision"] == "confirmation_required", verdict["reasons"]
+    mail_worker(service, None, Clock(), str(api.base_url)).dispatch()
+    token = "T" * 43
+    known_token(service, verdict["id"], token)
+    page = api.post(f"/confirm/{token}", data={"answer": given})
+    assert page.status_code == 200, page.text
+    verdict_id: str = verdict["id"]
+    return verdict_id

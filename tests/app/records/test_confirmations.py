@@ -4,8 +4,13 @@ the link in it is followed over HTTP, and the answer is recorded (both databases
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import formatdate, make_msgid
 from typing import Any
 
 import httpx
@@ -15,9 +20,11 @@ from sqlalchemy import select
 from app.db.models import AuditEntry, OutboxEvent
 from app.decision.service import DecisionService
 from app.records.confirmations import expire_links
+from tests.app.api.common import submit
 from tests.app.delivery.test_alerts import FROM, Sink, text_of
 from tests.app.delivery.test_webhooks import Clock
 from tests.app.records.confirming import (
+    FORWARDED,
     OLA,
     ask,
     confirmations_on,
@@ -245,3 +252,48 @@ def test_an_expired_link_is_410_and_expire_marks_it(
         assert owner.get(url).status_code == 404
         assert owner.post(new_url, data={"answer": "confirm"}).status_code == 200
     assert state(api, verdict["id"])["current_decision"] == "accepted"
+
+
+def injected_message(marker: str) -> bytes:
+    """An invoice request carrying ``marker``, a URL and HTML everywhere the sender writes."""
+    url = f"http://evil.example/{marker}"
+    html = f'<a href="{url}">{marker}</a><script>alert("{marker}")</script>'
+    message = EmailMessage()
+    # A colon in a display name reads as a group (RFC 5322 §3.4): the URL without scheme.
+    shown = f"Ola {marker} <b>www.evil.example/{marker}</b>"
+    message["From"] = Address(display_name=shown, addr_spec="ola@no-dmarc.pl")
+    message["To"] = "support@hosting.example"
+    message["Subject"] = f"Duplikat faktury 7/2026 dla no-dmarc.pl {marker} {url}"
+    message["Date"] = formatdate()
+    message["Message-ID"] = make_msgid(domain="no-dmarc.pl")
+    message.set_content(
+        f"Prosze o duplikat faktury 7/2026 dla domeny no-dmarc.pl.\n{marker} {url} {html}\n"
+    )
+    # Text that asks for nothing: read, and no reason to hold the message.
+    message.add_attachment("Dzien dobry.\n", filename=f"{marker}-<b>{url}</b>.txt")
+    return message.as_bytes(policy=SMTP)
+
+
+def test_nothing_the_sender_wrote_reaches_the_mail_or_the_page(
+    api: httpx.Client, confirming: DecisionService, sink: Sink, live_api: LiveServer
+) -> None:
+    register_ola(api)
+    # Short enough that From is not folded (a folded quoted display name reads as malformed).
+    marker = f"INJ{uuid.uuid4().hex[:12]}"
+    raw = injected_message(marker)
+    for field in (b"From: ", b"Subject: ", b"filename", marker.encode()):
+        assert field in raw
+    verdict = submit(api, raw, **FORWARDED).json()
+    assert verdict["decision"] == "confirmation_required", verdict["reasons"]
+    mail_worker(confirming, sink, Clock(), live_api.url).run_once()
+    [envelope] = sink.envelopes
+    mail = (envelope.original_content or b"").decode()
+    [message] = sink.messages()
+    text = text_of(message)
+    url, _ = link_in(message)
+    with httpx.Client(timeout=30) as owner:
+        page = owner.get(url).text
+        done = owner.post(url, data={"answer": "confirm"}).text
+    for seen, where in ((mail, "mail"), (text, "mail text"), (page, "page"), (done, "answer")):
+        for planted in (marker.lower(), "evil.example", "<script", "alert("):
+            assert planted not in seen.lower(), (planted, where)
