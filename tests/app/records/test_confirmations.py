@@ -11,6 +11,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate, make_msgid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +21,7 @@ from sqlalchemy import select
 from app.db.models import AuditEntry, OutboxEvent
 from app.decision.service import DecisionService
 from app.records.confirmations import expire_links
+from app.registry.importer import import_customers, read_customers
 from tests.app.api.common import submit
 from tests.app.delivery.test_alerts import FROM, Sink, text_of
 from tests.app.delivery.test_webhooks import Clock
@@ -32,7 +34,7 @@ from tests.app.records.confirming import (
     mail_worker,
     register_ola,
 )
-from tests.support import LiveServer
+from tests.support import SECRET_KEY, LiveServer
 
 
 @pytest.fixture
@@ -297,3 +299,54 @@ def test_nothing_the_sender_wrote_reaches_the_mail_or_the_page(
     for seen, where in ((mail, "mail"), (text, "mail text"), (page, "page"), (done, "answer")):
         for planted in (marker.lower(), "evil.example", "<script", "alert("):
             assert planted not in seen.lower(), (planted, where)
+
+
+def test_a_panel_address_change_is_told_to_the_old_address_which_may_deny_it(
+    api: httpx.Client, confirming: DecisionService, sink: Sink, live_api: LiveServer
+) -> None:
+    register_ola(api)
+    moved = api.put("/v1/customers/ola", json={**OLA, "panel_email": "nowa@no-dmarc.pl"})
+    assert moved.status_code == 200, moved.text
+    mail_worker(confirming, sink, Clock(), live_api.url).run_once()
+    [envelope] = sink.envelopes
+    # To the address replaced, never to the new one.
+    assert envelope.rcpt_tos == ["ola@no-dmarc.pl"]
+    [message] = sink.messages()
+    assert "Panel address changed" in message["Subject"]
+    assert "nowa@no-dmarc.pl" not in (envelope.original_content or b"").decode()
+    url, _ = link_in(message)
+    with httpx.Client(timeout=30) as owner:
+        assert owner.get(url).status_code == 200
+        done = owner.post(url, data={"answer": "deny"})
+    assert done.status_code == 200 and "Reported: not you" in done.text
+    [event] = events(confirming, "customer.panel_change_denied")
+    assert event["customer"] == "ola" and event["confirmation"]["status"] == "denied"
+    assert api.get("/v1/audit/verify").json()["intact"] is True
+    # Marked: a request from the new address needs a level more, and says why.
+    after = ask(api, 4, sender="Ola Nowak <nowa@no-dmarc.pl>")
+    assert after["decision"] != "accepted"
+    assert any("this was not me" in reason for reason in after["reasons"]), after["reasons"]
+
+
+def test_the_csv_import_sends_the_same_notice(
+    api: httpx.Client,
+    confirming: DecisionService,
+    sink: Sink,
+    live_api: LiveServer,
+    tmp_path: Path,
+) -> None:
+    register_ola(api)
+    table = tmp_path / "customers.csv"
+    table.write_text(
+        "login,kind,name,panel_email,services\nola,person,Ola Nowak,nowa@no-dmarc.pl,no-dmarc.pl\n"
+    )
+    customers, errors = read_customers(table, lambda *_: None)
+    assert errors == []
+    with confirming.sessions.begin() as session:
+        report = import_customers(session, customers, SECRET_KEY.encode(), lambda *_: None)
+    assert report.updated == 1
+    # The same file again changes no address: no second notice.
+    with confirming.sessions.begin() as session:
+        import_customers(session, customers, SECRET_KEY.encode(), lambda *_: None)
+    mail_worker(confirming, sink, Clock(), live_api.url).run_once()
+    assert [e.rcpt_tos for e in sink.envelopes] == [["ola@no-dmarc.pl"]]
