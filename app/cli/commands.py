@@ -266,13 +266,28 @@ def rules_check(settings: Settings, args: argparse.Namespace) -> int:
         needs = "signed documents by post" if kind.postal_only else kind.requires
         print(f"  {kind.name:<18} needs {needs:<24} ({len(kind.phrases)} phrases) {kind.title}")
     print(f"  unrecognised request -> {rules.policy.unrecognised_requires}")
+    confirmation = rules.policy.confirmation
+    if confirmation.enabled:
+        settled = ", ".join(sorted(confirmation.findings)) or "none"
+        print(
+            "  confirmation by the owner: for requirements "
+            + ", ".join(confirmation.levels)
+            + " from senders at "
+            + ", ".join(confirmation.from_levels)
+            + f"; review findings it settles: {settled}; holder change: "
+            + confirmation.holder_change
+            + " (needs PUBLIC_URL and ALERT_SMTP_RELAY)"
+        )
+    else:
+        print("  confirmation by the owner: off")
     # Every result every check can give, and what it leads to: so an operator sees what
     # each policy key can be, and what a result the policy leaves out means.
     for check in sorted(declared_checks().values(), key=lambda check: check.name):
         print(f"  check {check.name}: {check.description}")
         for result in check.results:
             key = f"{check.name}.{result}"
-            print(f"    finding {key:<34} -> {_consequence(rules, check.name, result)}")
+            settles = " (a confirmation may settle it)" if key in confirmation.findings else ""
+            print(f"    finding {key:<34} -> {_consequence(rules, check.name, result)}{settles}")
     return EX_OK
 
 
