@@ -192,7 +192,7 @@ FreeText = Annotated[str, AfterValidator(_free_text)]
 
 
 class ReviewIn(BaseModel):
-    """An agent's decision on a review or otp_required verdict."""
+    """An agent's decision on a review, otp_required or confirmation_required verdict."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -15,7 +15,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -71,9 +71,11 @@ def _by_token(session: Session, key: bytes, token: str) -> Confirmation | None:
 
 
 def _link(session: Session, row: Confirmation, now: datetime) -> Link:
-    answer = session.scalar(
+    stored = session.scalar(
         select(ConfirmationAnswer.answer).where(ConfirmationAnswer.confirmation_id == row.id)
     )
+    # The column holds only what answer() wrote: one of ANSWERS.
+    answer = cast(Answer | None, stored)
     gone: Gone | None = None
     if answer is not None:
         gone = "answered"
@@ -81,9 +83,16 @@ def _link(session: Session, row: Confirmation, now: datetime) -> Link:
         gone = "expired"
     if row.purpose == "panel_change":
         return Link(
-            row.id, row.purpose, row.customer, (), row.created_at, row.id, row.expires_at,
-            gone, answer,  # type: ignore[arg-type]
-        )  # fmt: skip
+            confirmation_id=row.id,
+            purpose=row.purpose,
+            about=row.customer,
+            kinds=(),
+            arrived_at=row.created_at,
+            reference=row.id,
+            expires_at=row.expires_at,
+            gone=gone,
+            answered=answer,
+        )
     verdict = find_verdict(session, str(row.verdict_id))
     if gone is None and _reviewed(session, verdict.id):
         gone = "decided"
@@ -97,7 +106,7 @@ def _link(session: Session, row: Confirmation, now: datetime) -> Link:
         reference=verdict.id,
         expires_at=row.expires_at,
         gone=gone,
-        answered=answer,  # type: ignore[arg-type]
+        answered=answer,
     )
 
 

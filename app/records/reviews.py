@@ -349,7 +349,10 @@ def _code_use(session: Session, login: str, code_ref: str) -> str:
 
 def _refusal(verdict: Verdict, current: str) -> str:
     if current == "rejected":
-        how = "was rejected" if verdict.decision == "rejected" else "was rejected on review"
+        how = {
+            "rejected": "was rejected",
+            "confirmation_required": "was rejected (denied by the registered owner, or on review)",
+        }.get(verdict.decision, "was rejected on review")
         return f"verdict {verdict.id} {how}: nothing may be done on its instruction"
     if current == "postal_required":
         return (

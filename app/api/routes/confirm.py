@@ -29,7 +29,7 @@ from app.db.engine import store_errors
 from app.db.types import utcnow
 from app.decision.service import DecisionService
 from app.delivery.confirmations import token_key
-from app.records.confirmations import ANSWERS, Answered, Link, answer, look_up
+from app.records.confirmations import ANSWERS, Answer, Answered, Link, answer, look_up
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -37,6 +37,8 @@ router = APIRouter(include_in_schema=False)
 # Unknown tokens a client address may try in THROTTLE_WINDOW before it is refused.
 THROTTLE_LIMIT = 10
 THROTTLE_WINDOW = 600.0
+# Client addresses remembered at most, before those past the window are forgotten.
+_MAX_CLIENTS = 10_000
 # An answer is one short field; anything longer is not this form's.
 _MAX_FORM_BYTES = 1024
 
@@ -87,6 +89,10 @@ class UnknownTokenThrottle:
     def miss(self, client: str) -> None:
         with self._lock:
             now = time.monotonic()
+            if len(self._misses) >= _MAX_CLIENTS:
+                # Addresses that tried once and went away: forget those past the window.
+                for other in list(self._misses):
+                    self._recent(other, now)
             self._recent(client, now)
             self._misses.setdefault(client, deque()).append(now)
 
@@ -129,7 +135,7 @@ async def decide(token: str, request: Request, service: ServiceDep) -> Response:
     body = await request.body()
     fields = parse_qs(body[:_MAX_FORM_BYTES].decode("latin-1")) if body else {}
     given = (fields.get("answer") or [""])[0]
-    if given not in ANSWERS or len(body) > _MAX_FORM_BYTES:
+    if len(body) > _MAX_FORM_BYTES or given not in ANSWERS:
         return _page(400, _BAD_FORM)
     key = _key(request)
     result = await _record(service, key, token, given)
@@ -142,12 +148,12 @@ async def decide(token: str, request: Request, service: ServiceDep) -> Response:
 
 
 async def _record(
-    service: DecisionService, key: bytes, token: str, given: str
+    service: DecisionService, key: bytes, token: str, given: Answer
 ) -> Answered | Link | None:
     def run() -> Answered | Link | None:
         try:
             with store_errors(), service.sessions.begin() as session:
-                return answer(session, key, token, given, utcnow())  # type: ignore[arg-type]
+                return answer(session, key, token, given, utcnow())
         except IntegrityError:
             # Another replica recorded an answer to the same link first: show it as used.
             with store_errors(), service.reads() as session:

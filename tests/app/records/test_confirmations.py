@@ -23,6 +23,7 @@ from app.decision.service import DecisionService
 from app.records.confirmations import expire_links
 from app.registry.importer import import_customers, read_customers
 from tests.app.api.common import submit
+from tests.app.cli.test_cli import intakeguard
 from tests.app.delivery.test_alerts import FROM, Sink, text_of
 from tests.app.delivery.test_webhooks import Clock
 from tests.app.records.confirming import (
@@ -350,3 +351,27 @@ def test_the_csv_import_sends_the_same_notice(
         import_customers(session, customers, SECRET_KEY.encode(), lambda *_: None)
     mail_worker(confirming, sink, Clock(), live_api.url).run_once()
     assert [e.rcpt_tos for e in sink.envelopes] == [["ola@no-dmarc.pl"]]
+
+
+def test_cli_confirmations_expire(
+    api: httpx.Client,
+    confirming: DecisionService,
+    sink: Sink,
+    live_api: LiveServer,
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    register_ola(api)
+    verdict = ask(api)
+    # Planned, not sent yet: a link not made yet has no time to run out.
+    mail_worker(confirming, None, Clock(), live_api.url).dispatch()
+    fresh = intakeguard("confirmations", "expire", cwd=tmp_path, database_url=database_url)
+    assert fresh.returncode == 0, fresh.stderr
+    assert "marked 0 confirmation link(s) expired" in fresh.stdout
+    mail_worker(confirming, sink, Clock(), live_api.url, ttl=timedelta(seconds=1)).run_once()
+    assert len(sink.envelopes) == 1
+    time.sleep(1.5)
+    late = intakeguard("confirmations", "expire", cwd=tmp_path, database_url=database_url)
+    assert late.returncode == 0, late.stderr
+    assert "marked 1 confirmation link(s) expired" in late.stdout
+    assert state(api, verdict["id"])["confirmation"]["status"] == "expired"
