@@ -188,7 +188,9 @@ def review_state(session: Session, verdict_id: str) -> dict[str, Any]:
 def confirmation_state(session: Session, verdict_id: str, now: datetime) -> dict[str, Any] | None:
     """``{status, sent_at, decided_at}`` of the verdict's confirmation; None if none was sent."""
     row = session.scalar(select(Confirmation).where(Confirmation.verdict_id == verdict_id))
-    return None if row is None else confirmation_json(session, row, now)
+    # Planned but its mail not sent yet (the outbox is about to, or the hourly limit held
+    # it back): nothing was sent.
+    return None if row is None or row.sends == 0 else confirmation_json(session, row, now)
 
 
 def confirmation_json(session: Session, row: Confirmation, now: datetime) -> dict[str, Any]:

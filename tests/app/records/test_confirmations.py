@@ -375,3 +375,21 @@ def test_cli_confirmations_expire(
     assert late.returncode == 0, late.stderr
     assert "marked 1 confirmation link(s) expired" in late.stdout
     assert state(api, verdict["id"])["confirmation"]["status"] == "expired"
+
+
+def test_confirmation_mails_have_an_hourly_limit_per_customer_of_their_own(
+    api: httpx.Client, confirming: DecisionService, sink: Sink, live_api: LiveServer
+) -> None:
+    register_ola(api)
+    # CONFIRM_MAX_PER_HOUR: 3 by default, for the worker and the resend route alike.
+    verdicts = [ask(api, n) for n in range(4)]
+    mail_worker(confirming, sink, Clock(), live_api.url, per_hour=3).run_once()
+    assert len(sink.envelopes) == 3
+    held = verdicts[3]["id"]
+    # Held back: nothing was sent, it stays confirmation_required, the desk decides.
+    assert state(api, held)["confirmation"] is None
+    assert state(api, held)["current_decision"] == "confirmation_required"
+    refused = api.post(f"/v1/verdicts/{held}/confirmation/resend")
+    assert refused.status_code == 429, refused.text
+    # Owner alerts are counted apart: a refused spoof still alerts (app.delivery.alerts).
+    assert state(api, verdicts[0]["id"])["confirmation"]["status"] == "pending"
