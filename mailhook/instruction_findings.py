@@ -11,7 +11,7 @@ from mailhook.reading import MAX_LINE, MAX_TEXT
 PARTS_CHECK = "instruction-parts"
 PARTS_RESULTS: tuple[str, ...] = ("pass", "disagree", "unreadable", "hidden", "attachment")
 TEXT_CHECK = "instruction-text"
-TEXT_RESULTS: tuple[str, ...] = ("truncated", "points-elsewhere")
+TEXT_RESULTS: tuple[str, ...] = ("truncated", "points-elsewhere", "history-asks")
 declare(
     PARTS_CHECK,
     "Every part a person may open was read, and the parts ask for the same thing",
@@ -98,8 +98,11 @@ def parts_finding(parts: tuple[PartRead, ...], concerns: Concerns) -> Finding:
     return Finding(PARTS_CHECK, raised[0][0] if raised else "pass", reason, evidence)
 
 
-def text_finding(truncated: bool, pointer: str | None) -> Finding | None:
-    """instruction-text: the text was cut, or points at the subject, history or an attachment."""
+def text_finding(
+    truncated: bool, pointer: str | None, history_only: tuple[str, ...] = ()
+) -> Finding | None:
+    """instruction-text: the text was cut, points at the subject, history or an
+    attachment, or the history under it asks for what the sender's own text does not."""
     if truncated:
         return Finding(
             TEXT_CHECK,
@@ -110,7 +113,7 @@ def text_finding(truncated: bool, pointer: str | None) -> Finding | None:
             {"points_at": pointer},
         )
     if pointer is None:
-        return None
+        return _history_finding(history_only) if history_only else None
     return Finding(
         TEXT_CHECK,
         "points-elsewhere",
@@ -118,6 +121,20 @@ def text_finding(truncated: bool, pointer: str | None) -> Finding | None:
         "subject, the quoted or forwarded message or an attachment asks for is someone "
         "else's words, so an agent should confirm what the sender wants.",
         {"points_at": pointer},
+    )
+
+
+def _history_finding(history_only: tuple[str, ...]) -> Finding:
+    # A reader cannot tell history from the sender's own words where the mail does not
+    # show it as a quote: an "On … wrote:" line typed by the sender, a blockquote styled
+    # as plain text, Outlook's unquoted history. What it asks for is read too.
+    return Finding(
+        TEXT_CHECK,
+        "history-asks",
+        "The quoted or forwarded text under the sender's own asks for "
+        f"{', '.join(history_only)}, which the sender's own text does not: a reader may "
+        "take it for part of the request, so an agent should confirm what the sender wants.",
+        {"history_kinds": list(history_only)},
     )
 
 

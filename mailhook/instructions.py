@@ -148,7 +148,8 @@ def extract(message: InboundMessage, catalogue: Catalogue) -> Instruction:
     and services are those of the sender's own text in the parts shown as the body, and
     of the subject; a reply's subject ("Re: …") names services, and its kinds count when
     the sender's own text asks for nothing or points at the subject. What attachments,
-    quoted and forwarded text ask for is recorded per part, never as the sender's.
+    quoted and forwarded text ask for is recorded per part, never as the sender's; history
+    asking for more than the sender's own text is reported (instruction-text history-asks).
     """
     reading = read_message(message)
     tally = _Tally(catalogue)
@@ -165,7 +166,14 @@ def extract(message: InboundMessage, catalogue: Catalogue) -> Instruction:
     asked = set(tally.kinds)
     parts = tuple(tally.reads)
     findings = [parts_finding(parts, tally.concerns())]
-    text = text_finding(reading.truncated, pointer)
+    # What history asks for beyond the sender's own request: held, as a reader may not
+    # see where the sender's words end (mailhook.instruction_findings).
+    history_only = tuple(
+        kind
+        for kind in _unique([*tally.quoted_kinds, *tally.forwarded_kinds])
+        if own_kinds and kind not in asked
+    )
+    text = text_finding(reading.truncated, pointer, history_only)
     if text is not None:
         findings.append(text)
     return Instruction(
@@ -206,6 +214,7 @@ class _Tally:
         self.services: list[str] = []
         self.reply_kinds: list[str] = []
         self.forwarded_kinds: list[str] = []
+        self.quoted_kinds: list[str] = []
         self.mentioned: list[str] = []
         self.reads: list[PartRead] = []
         self.pointer: str | None = None
@@ -226,6 +235,7 @@ class _Tally:
             return
         if piece.role is Role.QUOTED:
             self.mentioned.extend(self._services_in(piece.text))
+            self.quoted_kinds.extend(self._kinds_of(piece.text, fold(piece.text)))
             return
         if piece.role is Role.UNREAD:
             self.reads.append(_part_read(part, "", False, (), ()))

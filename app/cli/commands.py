@@ -293,7 +293,7 @@ def rules_check(settings: Settings, args: argparse.Namespace) -> int:
 
 def _consequence(rules: Rules, name: str, result: str) -> str:
     """What ``name.result`` leads to, and why when the policy file does not say it."""
-    from app.decision.rules import at_least_review
+    from app.decision.policy import at_least_review
     from mailhook.checks import registered
 
     if result == "temperror" and name in registered():

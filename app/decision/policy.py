@@ -1,4 +1,9 @@
-"""The decision: findings, instruction kinds and assurance in, a decision and reasons out."""
+"""The policy and its application: findings, instruction kinds and assurance in, a
+decision and reasons out.
+
+``Policy`` is what ``rules/policy.toml`` says (loaded and validated by
+app.decision.rules); ``assurance_of`` and ``decide`` apply it to one message.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,92 @@ from datetime import date
 
 from app.decision.checks import instruction_kind
 from app.decision.checks.instruction_kind import described
-from app.decision.rules import Policy, Rules
 from app.verdict_types import ASSURANCE_LEVELS, Assurance, Decision
 from mailhook.findings import Finding
 from mailhook.instructions import InstructionKind
+
+ACTIONS = ("reject", "review", "ignore")
+
+# Results that mean part of the message was not understood, or is not shown to be the
+# sender's: never accepted (issue 13, "fail closed"). Whatever policy.toml says or
+# leaves out, each is at least `review`; mapping one to "ignore" is a load error
+# giving this reason. `error`, of every check, is one too (CHECK_ERROR).
+_NOT_UNDERSTOOD = "what the message asks for was not understood"
+_NOT_READ = "part of what a person reads in the message was not read, or disagrees"
+_NOT_OWN = "the request is not shown to concern only the sender's own services"
+AT_LEAST_REVIEW: dict[str, str] = {
+    "instruction-kind.none": _NOT_UNDERSTOOD,
+    "service-scope.none": _NOT_OWN,
+    "service-scope.foreign": _NOT_OWN,
+    "service-scope.mixed": _NOT_OWN,
+    "service-scope.lookalike": _NOT_OWN,
+    "instruction-parts.disagree": _NOT_READ,
+    "instruction-parts.unreadable": _NOT_READ,
+    "instruction-parts.hidden": _NOT_READ,
+    "instruction-parts.attachment": _NOT_READ,
+    "instruction-text.truncated": _NOT_READ,
+    "instruction-text.history-asks": "the quoted or forwarded text asks for more than the "
+    "sender's own, and a reader may not tell where the sender's words end",
+    "instruction-text.points-elsewhere": "the sender's text points at a request written "
+    "elsewhere (the subject, the quoted history, an attachment)",
+    "header-count.fail": "a repeated header may show the reader another value than the one checked",
+    "auto-submitted.auto": "automatic mail is no person's instruction",
+    "signed-headers.uncovered": "a From or Subject the reader sees is not covered by the "
+    "signature that authenticates the message",
+}
+CHECK_ERROR = "the check could not complete, so it vouches for nothing"
+
+
+def at_least_review(name: str, result: str) -> str | None:
+    """Why ``name.result`` is never weaker than review; None when the policy decides."""
+    if result == "error":
+        return CHECK_ERROR
+    return AT_LEAST_REVIEW.get(f"{name}.{result}")
+
+
+# "confirm_both" (e-cesja: both holders confirm at their panel addresses) is not built
+# yet; it is refused by name rather than loaded as a switch that does nothing.
+HOLDER_CHANGE = ("postal",)
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    """When the registered owner may confirm a request at the panel address ([confirmation]).
+
+    ``levels``: the requirements a confirmation may stand in for (``authorized`` only when
+    written: it never replaces a one-time code by default). ``from_levels``: the assurance
+    the message must reach (``none``, mail from another address, only when written).
+    ``findings``: the review findings a confirmation may stand in for as well.
+    """
+
+    enabled: bool = False
+    levels: tuple[str, ...] = ()
+    from_levels: tuple[str, ...] = ("asserted",)
+    findings: frozenset[str] = frozenset()
+    holder_change: str = "postal"
+
+    def covers(self, required: str, assurance: str) -> bool:
+        return self.enabled and required in self.levels and assurance in self.from_levels
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """What findings mean for the decision, and the defaults when none applies."""
+
+    findings: dict[str, str]
+    shortfall: str
+    confirmation: Confirmation = Confirmation()
+    # Its only legal value: a request the catalogue does not recognise is held for
+    # review (instruction-kind none); `rules check` shows it.
+    unrecognised_requires: str = "review"
+
+    def action_for(self, name: str, result: str) -> str:
+        """reject, review or ignore; never weaker than review for at_least_review()."""
+        action = self.findings.get(f"{name}.{result}", "ignore")
+        if action == "ignore" and at_least_review(name, result):
+            return "review"
+        return action
+
 
 # Why a message falls short of a level, by the level it reaches (docs/architecture.md,
 # "The verdict").
@@ -31,7 +118,7 @@ class Outcome:
     reasons: tuple[str, ...]
 
 
-def assurance_of(findings: list[Finding], rules: Rules) -> Assurance:
+def assurance_of(findings: list[Finding], policy: Policy) -> Assurance:
     """How sure we are that the registered customer sent the message.
 
     The levels, as docs/architecture.md ("The verdict") draws them. ``asserted``: header
@@ -43,7 +130,7 @@ def assurance_of(findings: list[Finding], rules: Rules) -> Assurance:
     results = {f.name: f.result for f in findings}
     if results.get("customer-match") != "pass":
         return "none"
-    blocking = any(rules.policy.action_for(f.name, f.result) == "reject" for f in findings)
+    blocking = any(policy.action_for(f.name, f.result) == "reject" for f in findings)
     if results.get("dmarc") == "pass" and not blocking:
         if results.get("one-time-code") == "pass":
             return "authorized"
@@ -67,7 +154,7 @@ class _Case:
 
     def action(self, finding: Finding) -> str:
         # Policy.action_for never answers weaker than review for what was not understood
-        # or is not the sender's own (app.decision.rules.AT_LEAST_REVIEW).
+        # or is not the sender's own (AT_LEAST_REVIEW).
         return self.policy.action_for(finding.name, finding.result)
 
     @property
@@ -77,9 +164,9 @@ class _Case:
 
 def decide(
     findings: list[Finding],
-    kinds: tuple[str, ...],
+    wanted: tuple[InstructionKind, ...],
     assurance: Assurance,
-    rules: Rules,
+    policy: Policy,
     panel_email_changed: date | None = None,
     confirmable: bool = False,
     denied: date | None = None,
@@ -92,9 +179,8 @@ def decide(
     answered "this was not me" to a confirmation, when that was recent: the same.
     ``confirmable``: the owner can be asked to confirm at the panel address.
     """
-    wanted = tuple(rules.kind(name) for name in kinds)
     required, raised = _requirement(wanted, panel_email_changed, denied)
-    case = _Case(list(findings), wanted, assurance, rules.policy, required, raised, confirmable)
+    case = _Case(list(findings), wanted, assurance, policy, required, raised, confirmable)
     for step in _STEPS:
         decision = step(case)
         if decision is not None:

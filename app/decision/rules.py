@@ -16,98 +16,26 @@ from typing import Any
 
 # Imported for what they declare: every module that runs a check outside the pipeline
 # declares it, with its results, at import; the policy is validated against them all.
-from app.decision.checks import customer_match, instruction_kind, replay, service_scope  # noqa: F401
+from app.decision.checks import (  # noqa: F401
+    customer_identifier,
+    customer_match,
+    instruction_kind,
+    one_time_code,
+    replay,
+    service_scope,
+)
 from app.decision.phrase_index import Re2PhraseIndex
+from app.decision.policy import ACTIONS, HOLDER_CHANGE, Confirmation, Policy, at_least_review
 from app.decision.regex_safety import UnsafePattern, compile_pattern
 from app.errors import ConfigError
-from app.registry import codes  # noqa: F401
 from mailhook.checks import Declaration, declared
 from mailhook.instructions import ASSURANCE_LEVELS, Catalogue, InstructionKind
 from mailhook.patterns import TextPattern
 from mailhook.text import fold
 
 RULE_FILES = ("instructions.toml", "policy.toml")
-ACTIONS = ("reject", "review", "ignore")
 _KIND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _FINDING_KEY = re.compile(r"^[a-z][a-z0-9-]*\.[a-z][a-z0-9_-]*$")
-
-# Results that mean part of the message was not understood, or is not shown to be the
-# sender's: never accepted (issue 13, "fail closed"). Whatever policy.toml says or
-# leaves out, each is at least `review`; mapping one to "ignore" is a load error
-# giving this reason. `error`, of every check, is one too (CHECK_ERROR).
-_NOT_UNDERSTOOD = "what the message asks for was not understood"
-_NOT_READ = "part of what a person reads in the message was not read, or disagrees"
-_NOT_OWN = "the request is not shown to concern only the sender's own services"
-AT_LEAST_REVIEW: dict[str, str] = {
-    "instruction-kind.none": _NOT_UNDERSTOOD,
-    "service-scope.none": _NOT_OWN,
-    "service-scope.foreign": _NOT_OWN,
-    "service-scope.mixed": _NOT_OWN,
-    "service-scope.lookalike": _NOT_OWN,
-    "instruction-parts.disagree": _NOT_READ,
-    "instruction-parts.unreadable": _NOT_READ,
-    "instruction-parts.hidden": _NOT_READ,
-    "instruction-parts.attachment": _NOT_READ,
-    "instruction-text.truncated": _NOT_READ,
-    "instruction-text.points-elsewhere": "the sender's text points at a request written "
-    "elsewhere (the subject, the quoted history, an attachment)",
-    "header-count.fail": "a repeated header may show the reader another value than the one checked",
-    "auto-submitted.auto": "automatic mail is no person's instruction",
-    "signed-headers.uncovered": "a From or Subject the reader sees is not covered by the "
-    "signature that authenticates the message",
-}
-CHECK_ERROR = "the check could not complete, so it vouches for nothing"
-
-
-def at_least_review(name: str, result: str) -> str | None:
-    """Why ``name.result`` is never weaker than review; None when the policy decides."""
-    if result == "error":
-        return CHECK_ERROR
-    return AT_LEAST_REVIEW.get(f"{name}.{result}")
-
-
-# "confirm_both" (e-cesja: both holders confirm at their panel addresses) is not built
-# yet; it is refused by name rather than loaded as a switch that does nothing.
-HOLDER_CHANGE = ("postal",)
-
-
-@dataclass(frozen=True, slots=True)
-class Confirmation:
-    """When the registered owner may confirm a request at the panel address ([confirmation]).
-
-    ``levels``: the requirements a confirmation may stand in for (``authorized`` only when
-    written: it never replaces a one-time code by default). ``from_levels``: the assurance
-    the message must reach (``none``, mail from another address, only when written).
-    ``findings``: the review findings a confirmation may stand in for as well.
-    """
-
-    enabled: bool = False
-    levels: tuple[str, ...] = ()
-    from_levels: tuple[str, ...] = ("asserted",)
-    findings: frozenset[str] = frozenset()
-    holder_change: str = "postal"
-
-    def covers(self, required: str, assurance: str) -> bool:
-        return self.enabled and required in self.levels and assurance in self.from_levels
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """What findings mean for the decision, and the defaults when none applies."""
-
-    findings: dict[str, str]
-    shortfall: str
-    confirmation: Confirmation = Confirmation()
-    # Its only legal value: a request the catalogue does not recognise is held for
-    # review (instruction-kind none); `rules check` shows it.
-    unrecognised_requires: str = "review"
-
-    def action_for(self, name: str, result: str) -> str:
-        """reject, review or ignore; never weaker than review for at_least_review()."""
-        action = self.findings.get(f"{name}.{result}", "ignore")
-        if action == "ignore" and at_least_review(name, result):
-            return "review"
-        return action
 
 
 @dataclass(frozen=True, slots=True)

@@ -286,18 +286,18 @@ class DecisionService:
             instruction,
             match.customer,
             findings,
-            assurance_of(findings, self.rules),
+            assurance_of(findings, self.rules.policy),
             self.code_key,
             consume_code,
         )
         if code_finding is not None:
             findings.append(code_finding)
-        assurance = assurance_of(findings, self.rules)
+        assurance = assurance_of(findings, self.rules.policy)
         decision = decide(
             findings,
-            instruction.kinds,
+            wanted,
             assurance,
-            self.rules,
+            self.rules.policy,
             panel_email_changed=self._recent_change(match.customer),
             confirmable=self.confirmations_on and match.customer is not None,
             denied=self._recent_denial(session, match.customer),

@@ -15,14 +15,11 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Customer, FailedCodeAttempt, OneTimeCode
 from app.registry.state import record_codes
-from mailhook.checks import declare
 from mailhook.findings import Finding
 
+# The check's name: its findings come from here (pass, fail, locked) and from the mail
+# check, which declares it with all its results (app/decision/checks/one_time_code.py).
 NAME = "one-time-code"
-# "unchecked" and "error" are given by the mail check (app/decision/checks/one_time_code.py):
-# a code in mail that does not authenticate, and no secret key to check one with.
-RESULTS: tuple[str, ...] = ("pass", "fail", "locked", "unchecked", "error")
-declare(NAME, "a one-time code in the message is valid, unused and the customer's", results=RESULTS)
 CODE_DIGITS = 8
 # 5 wrong codes per customer per hour lock code checking for that customer: with 10^8
 # codes and at most a few valid at a time, guessing one then takes millions of years.

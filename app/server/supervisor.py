@@ -47,6 +47,8 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from prometheus_client import multiprocess
+
 from app.server.listeners import bind_listener, smtp_config
 from app.server.worker_role import WORKER_ENV
 from app.sysexits import EX_CONFIG, EX_SOFTWARE, EX_TEMPFAIL, EX_USAGE
@@ -199,8 +201,6 @@ def _describe_status(status: int) -> str:
 
 def _forget_metrics_of(pid: int, metrics_dir: Path) -> None:
     """A dead worker's gauges (SMTP sessions open) stop counting; its counters stay."""
-    from prometheus_client import multiprocess
-
     multiprocess.mark_process_dead(pid, str(metrics_dir))  # type: ignore[no-untyped-call]
 
 

@@ -843,8 +843,8 @@ READ_EVERYTHING = [
             "Proszę o kod AuthInfo dla beta.pl\n",
             subject="Fwd: faktura",
         ),
-        Read(("invoice_duplicate",), ("acme.pl",), "pass", mentioned=("beta.pl",)),
-        id="a forwarder asking something asks for that only",
+        Read(("invoice_duplicate",), ("acme.pl",), "pass", "history-asks", ("beta.pl",)),
+        id="a forwarder asking something asks for that only, and the forward is reported",
     ),
 ]
 

@@ -469,3 +469,33 @@ def test_text_added_to_an_accepted_request_never_accepts_something_else(
         f"fail closed: {text!r} + {noise!r} is {verdict['decision']} with "
         f"{verdict['instruction']}, unlike {base['instruction']}"
     )
+
+
+# How history is introduced under the sender's own text, as mail programs write it (and
+# as a sender can type it): a reader may not see where the sender's words end.
+HISTORY_INTROS = [
+    "W dniu 1.12.2026 o 10:00 Jan Kowalski <jan@acme.pl> napisał:\n",
+    "Dnia 01.12.2026 Jan <jan@acme.pl> napisał(a):\n",
+    "On Tue, 1 Dec 2026, Jan <jan@acme.pl> wrote:\n",
+    "-----Original Message-----\nFrom: Jan\nSent: Tuesday\n",
+    "---------- Forwarded message ---------\nFrom: Jan <jan@acme.pl>\n",
+    "-----Wiadomość oryginalna-----\n",
+]
+
+
+@DECISIONS
+@given(data=st.data())
+def test_history_asking_for_more_never_rides_on_an_accepted_request(
+    sqlite_service: DecisionService, data: st.DataObject
+) -> None:
+    """An accepted request with history under it that asks for a held request: the
+    history, quoted with ">" or not, never makes it through as part of an accept."""
+    text = data.draw(st.sampled_from(ACCEPTED_REQUESTS), label="request")
+    history = data.draw(st.sampled_from(HELD_REQUESTS), label="history")
+    intro = data.draw(st.sampled_from(HISTORY_INTROS), label="intro")
+    marker = data.draw(st.sampled_from(["", "> "]), label="quote marker")
+    verdict = decide(sqlite_service, plain_mail(f"{text}\n\n{intro}{marker}{history}\n"))
+    assert verdict["decision"] in HELD, (
+        f"fail closed: {text!r} over history {intro!r}{marker}{history!r} is "
+        f"{verdict['decision']}: {verdict['reasons']}"
+    )

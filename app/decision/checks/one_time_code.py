@@ -3,7 +3,7 @@
 The code store and the comparison (app.registry.codes) are shared with the desk's
 phone and chat verification; here is what mail adds: only a message that authenticates
 as the customer, about its own services, may try a code, and a valid one is used up by
-the verdict. The check's name and results are declared in app.registry.codes.
+the verdict.
 """
 
 from __future__ import annotations
@@ -16,8 +16,18 @@ from app.decision.checks.service_scope import authorisable
 from app.registry.codes import NAME as CODE_CHECK
 from app.registry.codes import check_codes, consume
 from app.verdict_types import Assurance
+from mailhook.checks import declare
 from mailhook.findings import Finding
 from mailhook.instructions import Instruction
+
+# pass, fail and locked come from the comparison with the stored codes; unchecked: a code
+# in mail that does not authenticate; error: no secret key to check one with.
+RESULTS: tuple[str, ...] = ("pass", "fail", "locked", "unchecked", "error")
+declare(
+    CODE_CHECK,
+    "a one-time code in the message is valid, unused and the customer's",
+    results=RESULTS,
+)
 
 
 def one_time_code(

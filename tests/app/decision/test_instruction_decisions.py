@@ -306,10 +306,20 @@ ROWS = [
         ("acme.pl", "żółw.pl", "vps-12345"),
         "postal_required",
     ),
-    # Quoted history does not count, whichever way it is introduced.
+    # Quoted history is not the sender's request, whichever way it is introduced; but
+    # where it asks for more than the sender's own text, a reader may take it for part
+    # of the request (an "On … wrote:" line the sender typed above it): held.
     row(
         "Re: AuthInfo",
         "Dziękuję, proszę jeszcze o duplikat faktury." + QUOTED,
+        ("invoice_duplicate",),
+        (),
+        "review",
+    ),
+    row(
+        "Re: faktura",
+        "Proszę jeszcze o duplikat faktury za listopad.\n\nDnia 12.11.2026 o 10:00 Jan "
+        "Kowalski <jan@acme.pl> napisał(a):\n> Proszę o duplikat faktury za październik\n",
         ("invoice_duplicate",),
         (),
         "accepted",
@@ -328,14 +338,14 @@ ROWS = [
         "From: Jan\nProszę o kod AuthInfo dla żółw.pl\n",
         ("dns_change",),
         ("acme.pl",),
-        "accepted",
+        "review",
     ),
     row(
         "Re: pisze",
         "Pytanie o fakturę.\nW dniu 1.11.2026 Jan Kowalski pisze:\nRezygnuję z usługi vps-12345\n",
         ("inquiry",),
         (),
-        "accepted",
+        "review",
     ),
     # The signature is the sender's own text too: a client shows it, and a PS under it.
     row(
@@ -405,7 +415,7 @@ ROWS = [
             ),
             ("dns_change",),
             ("acme.pl",),
-            "accepted",
+            "review",
         ),
         id="html-only",
     ),

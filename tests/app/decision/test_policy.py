@@ -120,7 +120,7 @@ def assert_sentences(decision: Outcome) -> None:
     ],
 )
 def test_assurance_of(findings: list[Finding], level: str) -> None:
-    assert assurance_of(findings, SHIPPED) == level
+    assert assurance_of(findings, SHIPPED.policy) == level
 
 
 def expected(assurance: str, required: str) -> str:
@@ -140,7 +140,7 @@ GRID_ROWS = [(a, r, expected(a, r)) for a in ASSURANCE_LEVELS for r in ASSURANCE
 def test_each_assurance_level_against_each_requirement(
     assurance: str, required: str, outcome: str
 ) -> None:
-    decision = decide([], (f"needs_{required}",), assurance, GRID)
+    decision = decide([], (GRID.kind(f"needs_{required}"),), assurance, GRID.policy)
     assert decision.decision == outcome
     assert len(decision.reasons) == 1
     assert_sentences(decision)
@@ -441,7 +441,8 @@ def test_each_decision_path(
     outcome: str,
     shown: list[str],
 ) -> None:
-    decision = decide(findings, kinds, assurance, rules, panel_email_changed=changed)
+    wanted = tuple(rules.kind(name) for name in kinds)
+    decision = decide(findings, wanted, assurance, rules.policy, panel_email_changed=changed)
     assert decision.decision == outcome
     assert len(decision.reasons) == len(shown), decision.reasons
     for reason, text in zip(decision.reasons, shown, strict=True):
@@ -553,7 +554,10 @@ def test_each_confirmation_path(
     outcome: str,
     shown: list[str],
 ) -> None:
-    decision = decide(findings, kinds, assurance, rules, confirmable=confirmable, denied=denied)
+    wanted = tuple(rules.kind(name) for name in kinds)
+    decision = decide(
+        findings, wanted, assurance, rules.policy, confirmable=confirmable, denied=denied
+    )
     assert decision.decision == outcome, decision.reasons
     for text in shown:
         assert any(text in reason for reason in decision.reasons), (text, decision.reasons)

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from app.decision import rules as rules_module
-from app.decision.rules import AT_LEAST_REVIEW, Policy, declared_checks, load_rules
+from app.decision.policy import AT_LEAST_REVIEW, Policy
+from app.decision.rules import declared_checks, load_rules
 from app.errors import ConfigError
 from tests.support import DEFAULT_KINDS as KINDS
 from tests.support import RULES
