@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from time import perf_counter
 from typing import Any
 
@@ -293,15 +294,23 @@ class DecisionService:
         if code_finding is not None:
             findings.append(code_finding)
         assurance = assurance_of(findings, self.rules.policy)
-        decision = decide(
+        decide_with = partial(
+            decide,
             findings,
             wanted,
             assurance,
             self.rules.policy,
             panel_email_changed=self._recent_change(match.customer),
             confirmable=self.confirmations_on and match.customer is not None,
-            denied=self._recent_denial(session, match.customer),
         )
+        decision = decide_with()
+        # An owner's recent "this was not me" raises the requirement, which can change
+        # every outcome but these two: it is looked up only when it may matter (one query
+        # saved for most mail, which spoofing attempts make rejected).
+        if decision.decision not in ("rejected", "postal_required"):
+            denied = self._recent_denial(session, match.customer)
+            if denied is not None:
+                decision = decide_with(denied=denied)
         return (
             {
                 "decision": decision.decision,
