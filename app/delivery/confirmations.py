@@ -86,6 +86,9 @@ def plan_confirmation(
     customer = session.scalar(select(Customer).where(Customer.login == login)) if login else None
     if customer is None:
         return None  # deleted since: nobody to ask
+    existing = select(Confirmation.id).where(Confirmation.verdict_id == data.get("id"))
+    if session.scalar(existing) is not None:
+        return None  # a resend got there first and queued its own mail
     if sent_lately(session, customer.login, now) >= per_hour:
         log.warning(
             "confirmation for verdict %s not sent: customer %s had %d this hour; it stays "

@@ -23,6 +23,7 @@ from app.decision.service import DecisionService
 from app.records.confirmations import expire_links
 from app.registry.importer import import_customers, read_customers
 from tests.app.api.common import submit
+from tests.app.api.test_auth import token_with
 from tests.app.cli.test_cli import intakeguard
 from tests.app.delivery.test_alerts import FROM, Sink, text_of
 from tests.app.delivery.test_webhooks import Clock
@@ -393,3 +394,52 @@ def test_confirmation_mails_have_an_hourly_limit_per_customer_of_their_own(
     assert refused.status_code == 429, refused.text
     # Owner alerts are counted apart: a refused spoof still alerts (app.delivery.alerts).
     assert state(api, verdicts[0]["id"])["confirmation"]["status"] == "pending"
+
+
+def test_the_desk_and_the_owner_decide_one_at_a_time(
+    api: httpx.Client, confirming: DecisionService, sink: Sink, live_api: LiveServer
+) -> None:
+    register_ola(api)
+    verdict, url, _ = mailed_link(api, confirming, sink, live_api)
+    # An agent decides first: the link then records nothing, and says why.
+    review = {"decision": "rejected", "agent": "ewa", "reason": "called the customer: not her"}
+    assert api.post(f"/v1/verdicts/{verdict['id']}/review", json=review).status_code == 201
+    with httpx.Client(timeout=30) as owner:
+        page = owner.post(url, data={"answer": "confirm"})
+    assert page.status_code == 410 and "already decided" in page.text
+    decided = state(api, verdict["id"])
+    assert decided["current_decision"] == "rejected"
+    assert decided["confirmation"]["status"] == "pending"
+    assert events(confirming, "verdict.confirmed") == []
+    resend = api.post(f"/v1/verdicts/{verdict['id']}/confirmation/resend")
+    assert resend.status_code == 409 and "reviewed" in resend.text
+    # Nothing to confirm on a verdict that is not confirmation_required.
+    other = api.post("/v1/verdicts/00000000-0000-4000-8000-000000000000/confirmation/resend")
+    assert other.status_code == 404
+
+
+def test_a_resend_needs_the_review_scope(
+    api: httpx.Client, anonymous: httpx.Client, confirming: DecisionService
+) -> None:
+    register_ola(api)
+    verdict = ask(api)
+    path = f"/v1/verdicts/{verdict['id']}/confirmation/resend"
+    assert anonymous.post(path).status_code == 401
+    reader = anonymous.post(path, headers=token_with(confirming, "verdicts:read"))
+    assert reader.status_code == 403
+    desk = anonymous.post(path, headers=token_with(confirming, "review"))
+    assert desk.status_code == 202, desk.text
+    again = anonymous.post(path, headers=token_with(confirming, "review"))
+    assert again.status_code == 429 and "queued" in again.text
+
+
+def test_a_resend_before_the_first_mail_sends_one_mail(
+    api: httpx.Client, confirming: DecisionService, sink: Sink, live_api: LiveServer
+) -> None:
+    register_ola(api)
+    verdict = ask(api)
+    # The desk asks again before the outbox took the verdict's own request.
+    assert api.post(f"/v1/verdicts/{verdict['id']}/confirmation/resend").status_code == 202
+    mail_worker(confirming, sink, Clock(), live_api.url).run_once()
+    assert len(sink.envelopes) == 1
+    assert state(api, verdict["id"])["confirmation"]["status"] == "pending"
