@@ -36,3 +36,25 @@ ensure_postfix() {
         update-rc.d postfix disable >/dev/null 2>&1 || true
     fi
 }
+
+# The confirmation page is opened in a real browser by tests/app/records/test_confirm_browser.py:
+# Debian's headless Chromium and the matching chromedriver, driven by Selenium.
+ensure_chromium() {
+    local missing=()
+    command -v chromium >/dev/null || missing+=(chromium)
+    command -v chromedriver >/dev/null || missing+=(chromium-driver)
+    if [ "${#missing[@]}" -eq 0 ]; then
+        return 0
+    fi
+    if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+        echo "peers: ${missing[*]} missing and not installable here (needs root and apt-get);" \
+            "the browser tests will be skipped (with CI=true they fail)" >&2
+        return 0
+    fi
+    echo "peers: installing ${missing[*]} (first run only)" >&2
+    local install=(apt-get install -y -q --no-install-recommends "${missing[@]}")
+    if ! DEBIAN_FRONTEND=noninteractive "${install[@]}" >&2; then
+        DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
+        DEBIAN_FRONTEND=noninteractive "${install[@]}" >&2
+    fi
+}

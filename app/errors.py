@@ -5,6 +5,7 @@
     ├── StoreUnavailable     the database cannot be reached now (503, SMTP 451, exit 75)
     ├── NotFound             no such customer, verdict or token (404)
     ├── Conflict             the request contradicts what is stored (409)
+    ├── RateLimited          asked again too soon (429 with Retry-After)
     └── InvalidInput         the request is understood but its content is wrong (422)
 
 Third-party exceptions are translated at the boundary: a SQLAlchemy operational
@@ -34,3 +35,11 @@ class Conflict(IntakeguardError):
 
 class InvalidInput(IntakeguardError):
     """The request is well-formed but its content is not acceptable."""
+
+
+class RateLimited(IntakeguardError):
+    """Asked again too soon; ``retry_after`` seconds until it may be asked again."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after

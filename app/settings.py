@@ -9,6 +9,7 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -113,6 +114,16 @@ class Settings(BaseSettings):
     alert_smtp_relay: str | None = None
     alert_from: str | None = None
     alert_interval_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    # Base of links in mail to customers (https://intake.hosting.example); unset =
+    # confirmation by the owner is off (no verdict is confirmation_required).
+    public_url: str | None = None
+    # host:port of the confirmation page on a listener of its own (without the API);
+    # unset: /confirm/<token> is served on HTTP_LISTEN.
+    confirm_listen: str | None = None
+    # How long a confirmation link stays valid.
+    confirm_ttl_minutes: int = Field(default=60, ge=5, le=7 * 24 * 60)
+    # Confirmation mails per customer per hour (a limit of their own, not the alerts').
+    confirm_max_per_hour: int = Field(default=3, ge=1, le=100)
     # Raw messages older than this are emptied by app.records.retention; verdicts and hashes stay.
     raw_retention_days: int = Field(default=90, ge=1, le=36500)
     # /readyz turns 503 below this much free space on SQLite's filesystem (MiB); a message
@@ -207,7 +218,19 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not one of " + ", ".join(LOG_FORMATS))
         return value.lower() if value is not None else None
 
-    @field_validator("metrics_listen")
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL such as https://intake.example")
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError("must be a plain base URL (no query, fragment or credentials)")
+        return value.rstrip("/")
+
+    @field_validator("metrics_listen", "confirm_listen")
     @classmethod
     def _metrics_listen(cls, value: str | None) -> str | None:
         if value is not None:

@@ -22,7 +22,14 @@ __all__ = [
     "Verdict",
 ]
 
-Decision = Literal["accepted", "rejected", "review", "otp_required", "postal_required"]
+Decision = Literal[
+    "accepted",
+    "rejected",
+    "review",
+    "otp_required",
+    "postal_required",
+    "confirmation_required",
+]
 DECISIONS: tuple[Decision, ...] = get_args(Decision)
 # The doors, as InboundMessage.channel names them.
 Channel = Literal["smtp", "pipe", "api", "milter"]

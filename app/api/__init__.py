@@ -10,7 +10,17 @@ from fastapi import Depends, FastAPI
 from app.api import openapi, problems
 from app.api.reads import LoopReads
 from app.api.routes import audit as audit_routes
-from app.api.routes import codes, customers, documents, messages, system, verdicts, verifications
+from app.api.routes import (
+    codes,
+    confirm,
+    confirmations,
+    customers,
+    documents,
+    messages,
+    system,
+    verdicts,
+    verifications,
+)
 from app.api.routes import reviews as review_routes
 from app.api.routes import webhooks as webhook_routes
 from app.decision.service import DecisionService
@@ -46,7 +56,23 @@ def create_app(settings: Settings, service: DecisionService | None = None) -> Fa
         app.include_router(module.router)
     app.include_router(webhook_routes.router)
     app.include_router(review_routes.router)
+    app.include_router(confirmations.router)
     app.include_router(audit_routes.router)
+    if settings.confirm_listen is None:
+        # Else the page has a listener of its own (create_confirm_app), without the API.
+        app.include_router(confirm.router)
+    return app
+
+
+def create_confirm_app(settings: Settings, service: DecisionService) -> FastAPI:
+    """Only the owner's confirmation page, for CONFIRM_LISTEN: the part that may face
+    the internet while the API stays on a private address."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    app.state.service = service
+    app.add_middleware(RequestIdMiddleware)
+    problems.install(app)
+    app.include_router(confirm.router)
     return app
 
 

@@ -16,6 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
+from app.delivery.confirmations import CONFIRM_PATH
+
 # "METHOD path" -> operationId. Paths are the contract and never renamed; ids name them.
 OPERATION_IDS = {
     "POST /v1/messages": "submitMessage",
@@ -26,6 +28,10 @@ OPERATION_IDS = {
     "POST /v1/verdicts/{verdict_id}/actions": "createAction",
     "GET /v1/verdicts/{verdict_id}/actions": "listActions",
     "POST /v1/verdicts/{verdict_id}/documents": "recordDocuments",
+    "POST /v1/verdicts/{verdict_id}/confirmation/resend": "resendConfirmation",
+    # The owner's page (not in the schema: HTML for people, not an API operation).
+    "GET,HEAD /confirm/{token}": "showConfirmation",
+    "POST /confirm/{token}": "answerConfirmation",
     "PUT /v1/customers/{login}": "createCustomer",
     "GET /v1/customers/{login}": "getCustomer",
     "DELETE /v1/customers/{login}": "deleteCustomer",
@@ -77,6 +83,10 @@ async def reject_unknown_query(request: Request) -> None:
     """422 for a query parameter the route does not declare (a typo would be ignored)."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
+        return
+    if route.path.startswith(CONFIRM_PATH):
+        # A link in mail: gateways and trackers append parameters of their own, and the
+        # owner must still get the page, not a JSON error.
         return
     unknown = sorted(set(request.query_params) - _query_names(route.dependant))
     if unknown:

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import Conflict, InvalidInput, NotFound, StoreUnavailable
+from app.errors import Conflict, InvalidInput, NotFound, RateLimited, StoreUnavailable
 from mailhook.errors import TemporaryFailure
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
         return problem(404, "not_found", str(exc))
+
+    @app.exception_handler(RateLimited)
+    async def _rate_limited(_: Request, exc: RateLimited) -> JSONResponse:
+        return problem(
+            429, "too_many_requests", str(exc), {"Retry-After": str(max(1, exc.retry_after))}
+        )
 
     @app.exception_handler(Conflict)
     async def _conflict(_: Request, exc: Conflict) -> JSONResponse:

@@ -192,7 +192,7 @@ FreeText = Annotated[str, AfterValidator(_free_text)]
 
 
 class ReviewIn(BaseModel):
-    """An agent's decision on a review or otp_required verdict."""
+    """An agent's decision on a review, otp_required or confirmation_required verdict."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -216,17 +216,36 @@ class ReviewOut(BaseModel):
     recorded_at: str
 
 
+class ConfirmationOut(BaseModel):
+    """The registered owner's confirmation of a confirmation_required verdict."""
+
+    status: Literal["pending", "confirmed", "denied", "expired"]
+    sent_at: str | None = Field(description="When the last link was sent (ISO 8601, UTC)")
+    decided_at: str | None = Field(description="When the owner answered; null while pending")
+
+
 class ReviewState(BaseModel):
     """A verdict's state: the signed verdict itself never changes (GET /v1/verdicts/{id})."""
 
     verdict_id: str
     verdict_decision: str = Field(description="The decision as recorded and signed")
     current_decision: str = Field(
-        description="After the newest review (or complete postal documents); what agents act on"
+        description="After the newest review, the owner's answer to a confirmation, or "
+        "complete postal documents; what agents act on"
     )
     reviews: list[ReviewOut] = Field(
         description="Oldest first; each later one supersedes the one before"
     )
+    confirmation: ConfirmationOut | None = Field(
+        description="The owner's confirmation; null when none was sent"
+    )
+
+
+class ResendOut(BaseModel):
+    """A confirmation mail queued again: a new link, the one before stops working."""
+
+    verdict_id: str
+    confirmation: ConfirmationOut
 
 
 class ActionIn(BaseModel):

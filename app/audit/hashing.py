@@ -72,6 +72,10 @@ UNCOMMITTED: dict[str, dict[str, str]] = {
     "outbox_events": {"*": "a delivery queue: copies of recorded data, emptied by retention"},
     "outbox_deliveries": {"*": "a delivery queue: attempts and leases, not a record"},
     "alert_throttle": {"*": "alert rate-limiting state, not a record"},
+    "confirmations": {
+        "*": "delivery state of a confirmation link (its hash, sends, expiry); the owner's "
+        "answer is the record, in confirmation_answers"
+    },
     "idempotency_keys": {"*": "a retry cache: sealed copies of answers already recorded"},
     "message_fingerprints": {"*": "a replay index derived from the stored messages"},
     "audit_entries": {"*": "the chain itself: every column is in the entry hash"},

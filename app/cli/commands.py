@@ -160,6 +160,17 @@ def retention_run(settings: Settings, args: argparse.Namespace) -> int:
     return EX_OK
 
 
+def confirmations_expire(settings: Settings, args: argparse.Namespace) -> int:
+    from app.db.engine import make_engine, session_factory
+    from app.records.confirmations import expire_links
+
+    prepare_store(settings)
+    sessions = session_factory(make_engine(settings.database_url))
+    count = expire_links(sessions)
+    print(f"marked {count} confirmation link(s) expired")
+    return EX_OK
+
+
 def _progress(stage: str, done: int, total: int) -> None:
     """Progress of a long import on stderr: in place on a terminal, every 10,000 rows in logs."""
     if total < 1000:
@@ -255,13 +266,28 @@ def rules_check(settings: Settings, args: argparse.Namespace) -> int:
         needs = "signed documents by post" if kind.postal_only else kind.requires
         print(f"  {kind.name:<18} needs {needs:<24} ({len(kind.phrases)} phrases) {kind.title}")
     print(f"  unrecognised request -> {rules.policy.unrecognised_requires}")
+    confirmation = rules.policy.confirmation
+    if confirmation.enabled:
+        settled = ", ".join(sorted(confirmation.findings)) or "none"
+        print(
+            "  confirmation by the owner: for requirements "
+            + ", ".join(confirmation.levels)
+            + " from senders at "
+            + ", ".join(confirmation.from_levels)
+            + f"; review findings it settles: {settled}; holder change: "
+            + confirmation.holder_change
+            + " (needs PUBLIC_URL and ALERT_SMTP_RELAY)"
+        )
+    else:
+        print("  confirmation by the owner: off")
     # Every result every check can give, and what it leads to: so an operator sees what
     # each policy key can be, and what a result the policy leaves out means.
     for check in sorted(declared_checks().values(), key=lambda check: check.name):
         print(f"  check {check.name}: {check.description}")
         for result in check.results:
             key = f"{check.name}.{result}"
-            print(f"    finding {key:<34} -> {_consequence(rules, check.name, result)}")
+            settles = " (a confirmation may settle it)" if key in confirmation.findings else ""
+            print(f"    finding {key:<34} -> {_consequence(rules, check.name, result)}{settles}")
     return EX_OK
 
 

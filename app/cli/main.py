@@ -262,6 +262,15 @@ def _parser() -> argparse.ArgumentParser:
         "chain. Safe to re-run. Exit 0 done, 75 database unavailable.",
     )
     retention_run.set_defaults(run=commands.retention_run)
+
+    confirmations = group("confirmations", "the registered owners' confirmation links")
+    confirmations_expire = confirmations.add_parser(
+        "expire",
+        help="mark confirmation links past INTAKEGUARD_CONFIRM_TTL_MINUTES expired",
+        description="Their verdicts stay confirmation_required (resend or review them). "
+        "serve runs this every 5 minutes. Safe to re-run. Exit 0 done, 75 database unavailable.",
+    )
+    confirmations_expire.set_defaults(run=commands.confirmations_expire)
     return parser
 
 

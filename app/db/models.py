@@ -127,7 +127,8 @@ class Verdict(Base):
     message_sha256: Mapped[str] = mapped_column(String(64), index=True)
     recorded_at: Mapped[datetime]
     channel: Mapped[str] = mapped_column(String(8))
-    decision: Mapped[str] = mapped_column(String(20))
+    # "confirmation_required" is 21 characters (migration 0009 widened the column).
+    decision: Mapped[str] = mapped_column(String(32))
     assurance: Mapped[str] = mapped_column(String(16))
     customer: Mapped[str | None] = mapped_column(String(64))
     instruction: Mapped[dict[str, Any]]
@@ -366,7 +367,7 @@ class OutboxDelivery(Base):
     seq: Mapped[int] = mapped_column(BigIntegerKey, primary_key=True, autoincrement=True)
     # Sent as Intakeguard-Delivery: the receiver's idempotency key, the same on every retry.
     id: Mapped[str] = mapped_column(String(36), unique=True)
-    # "webhook" or "alert".
+    # "webhook", "alert" or "confirm" (a confirmation mail).
     kind: Mapped[str] = mapped_column(String(8))
     subscription_id: Mapped[str | None] = mapped_column(
         ForeignKey("webhook_subscriptions.id", ondelete="CASCADE")
@@ -395,3 +396,47 @@ class AlertThrottle(Base):
     customer: Mapped[str] = mapped_column(String(64), primary_key=True)
     last_alert_at: Mapped[datetime | None]
     suppressed: Mapped[int]
+
+
+class Confirmation(Base):
+    """A request to the registered owner to confirm or deny, and its single-use link.
+
+    Delivery state only (the link's keyed hash, when it was sent, when it expires); the
+    owner's answer is a record of its own, ``ConfirmationAnswer``, in the audit chain.
+    """
+
+    __tablename__ = "confirmations"
+
+    seq: Mapped[int] = mapped_column(BigIntegerKey, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    # "verdict" (confirm an instruction) or "panel_change" (a notice to the old address).
+    purpose: Mapped[str] = mapped_column(String(16))
+    verdict_id: Mapped[str | None] = mapped_column(ForeignKey("verdicts.id"), unique=True)
+    customer: Mapped[str] = mapped_column(String(64), index=True)
+    # Where the link goes: the panel address (for a panel change, the old one).
+    to_address: Mapped[str] = mapped_column(String(320))
+    # HMAC-SHA256 of the token under a key derived from the secret key; the token itself
+    # exists only in the mail. Null until the first mail is sent.
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    sends: Mapped[int]
+    # pending, answered or expired.
+    status: Mapped[str] = mapped_column(String(10), index=True)
+
+
+class ConfirmationAnswer(Base):
+    """The owner's answer to a confirmation: insert-only, one per confirmation, chained."""
+
+    __tablename__ = "confirmation_answers"
+
+    seq: Mapped[int] = mapped_column(BigIntegerKey, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    # Unique: of two answers racing (two replicas, two clicks), the second fails.
+    confirmation_id: Mapped[str] = mapped_column(ForeignKey("confirmations.id"), unique=True)
+    verdict_id: Mapped[str | None] = mapped_column(ForeignKey("verdicts.id"), index=True)
+    customer: Mapped[str] = mapped_column(String(64), index=True)
+    # confirm or deny.
+    answer: Mapped[str] = mapped_column(String(8))
+    recorded_at: Mapped[datetime]

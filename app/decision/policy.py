@@ -59,12 +59,38 @@ def at_least_review(name: str, result: str) -> str | None:
     return AT_LEAST_REVIEW.get(f"{name}.{result}")
 
 
+# "confirm_both" (e-cesja: both holders confirm at their panel addresses) is not built
+# yet; it is refused by name rather than loaded as a switch that does nothing.
+HOLDER_CHANGE = ("postal",)
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    """When the registered owner may confirm a request at the panel address ([confirmation]).
+
+    ``levels``: the requirements a confirmation may stand in for (``authorized`` only when
+    written: it never replaces a one-time code by default). ``from_levels``: the assurance
+    the message must reach (``none``, mail from another address, only when written).
+    ``findings``: the review findings a confirmation may stand in for as well.
+    """
+
+    enabled: bool = False
+    levels: tuple[str, ...] = ()
+    from_levels: tuple[str, ...] = ("asserted",)
+    findings: frozenset[str] = frozenset()
+    holder_change: str = "postal"
+
+    def covers(self, required: str, assurance: str) -> bool:
+        return self.enabled and required in self.levels and assurance in self.from_levels
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     """What findings mean for the decision, and the defaults when none applies."""
 
     findings: dict[str, str]
     shortfall: str
+    confirmation: Confirmation = Confirmation()
     # Its only legal value: a request the catalogue does not recognise is held for
     # review (instruction-kind none); `rules check` shows it.
     unrecognised_requires: str = "review"
@@ -126,6 +152,8 @@ class _Case:
     # The level the kinds need, and the reasons it was raised (a recent panel change).
     required: str
     raised: tuple[str, ...]
+    # Whether the owner can be asked to confirm (a customer, and confirmation mail on).
+    confirmable: bool = False
 
     def action(self, finding: Finding) -> str:
         # Policy.action_for never answers weaker than review for what was not understood
@@ -143,15 +171,19 @@ def decide(
     assurance: Assurance,
     policy: Policy,
     panel_email_changed: date | None = None,
+    confirmable: bool = False,
+    denied: date | None = None,
 ) -> Outcome:
     """Apply the policy: the first of _STEPS that applies decides, else the shortfall.
 
     ``panel_email_changed`` is the day the customer's panel address was changed, when
     that was recent: the requirement is then one level higher, as an attacker who took
-    over a panel account changes the address first.
+    over a panel account changes the address first. ``denied`` is the day the owner
+    answered "this was not me" to a confirmation, when that was recent: the same.
+    ``confirmable``: the owner can be asked to confirm at the panel address.
     """
-    required, raised = _requirement(wanted, panel_email_changed)
-    case = _Case(list(findings), wanted, assurance, policy, required, raised)
+    required, raised = _requirement(wanted, panel_email_changed, denied)
+    case = _Case(list(findings), wanted, assurance, policy, required, raised, confirmable)
     for step in _STEPS:
         decision = step(case)
         if decision is not None:
@@ -163,6 +195,32 @@ def _rejecting(case: _Case) -> Outcome | None:
     """A finding the policy rejects wins over everything."""
     reasons = tuple(f.reason for f in case.findings if case.action(f) == "reject")
     return Outcome("rejected", reasons) if reasons else None
+
+
+def _owner_confirms(case: _Case) -> Outcome | None:
+    """Short of the level only by what the owner's answer at the panel address proves
+    ([confirmation] of the policy): asked to confirm instead of held for an agent."""
+    policy = case.policy.confirmation
+    if not case.confirmable or not case.wanted or any(k.postal_only for k in case.wanted):
+        return None
+    if ASSURANCE_LEVELS.index(case.assurance) >= ASSURANCE_LEVELS.index(case.required):
+        return None
+    if not policy.covers(case.required, case.assurance):
+        return None
+    held = [f for f in case.findings if case.action(f) == "review"]
+    if any(f"{f.name}.{f.result}" not in policy.findings for f in held):
+        return None
+    return Outcome(
+        "confirmation_required",
+        (
+            f"The message asks for {case.what}, which needs the {case.required} level, but it "
+            f"only reaches {case.assurance} because {_SHORT_BECAUSE[case.assurance]}; the "
+            "owner is asked to confirm it through a link sent to the address registered in "
+            "the Customer Panel, and the desk acts only once it is confirmed.",
+            *(f.reason for f in held),
+            *case.raised,
+        ),
+    )
 
 
 def _reviewing(case: _Case) -> Outcome | None:
@@ -234,6 +292,7 @@ def _shortfall(case: _Case) -> Outcome:
 # The order of the decision, declared once; the shortfall decides when none applies.
 _STEPS: tuple[Callable[[_Case], Outcome | None], ...] = (
     _rejecting,
+    _owner_confirms,
     _reviewing,
     _postal,
     _unrecognised,
@@ -243,9 +302,10 @@ _STEPS: tuple[Callable[[_Case], Outcome | None], ...] = (
 
 
 def _requirement(
-    wanted: tuple[InstructionKind, ...], panel_email_changed: date | None
+    wanted: tuple[InstructionKind, ...], panel_email_changed: date | None, denied: date | None
 ) -> tuple[str, tuple[str, ...]]:
-    """The level the kinds need, raised after a recent change of the panel address.
+    """The level the kinds need, raised (once) after a recent change of the panel address
+    or a recent "this was not me" from the owner.
 
     With no kind there is nothing to accept (_unrecognised decides first); the highest
     level stands in, so nothing can be met by accident.
@@ -253,11 +313,20 @@ def _requirement(
     required = max(
         (kind.requires for kind in wanted), key=ASSURANCE_LEVELS.index, default=ASSURANCE_LEVELS[-1]
     )
-    if panel_email_changed is None or required == ASSURANCE_LEVELS[-1]:
+    if (panel_email_changed is None and denied is None) or required == ASSURANCE_LEVELS[-1]:
         return required, ()
     raised = ASSURANCE_LEVELS[ASSURANCE_LEVELS.index(required) + 1]
-    return raised, (
-        f"The panel address was changed recently ({panel_email_changed.isoformat()}), so the "
-        f"request needs the {raised} level instead of {required}, as whoever takes over a "
-        "panel account changes its address first.",
-    )
+    reasons: list[str] = []
+    if panel_email_changed is not None:
+        reasons.append(
+            f"The panel address was changed recently ({panel_email_changed.isoformat()}), so "
+            f"the request needs the {raised} level instead of {required}, as whoever takes "
+            "over a panel account changes its address first."
+        )
+    if denied is not None:
+        reasons.append(
+            f'The owner answered a confirmation with "this was not me" recently '
+            f"({denied.isoformat()}), so the request needs the {raised} level instead of "
+            f"{required}: someone else is sending instructions in the customer's name."
+        )
+    return raised, tuple(reasons)

@@ -26,7 +26,7 @@ from app.decision.checks import (  # noqa: F401
     service_scope,
 )
 from app.decision.phrase_index import Re2PhraseIndex
-from app.decision.policy import ACTIONS, Policy, at_least_review
+from app.decision.policy import ACTIONS, HOLDER_CHANGE, Confirmation, Policy, at_least_review
 from app.decision.regex_safety import UnsafePattern, compile_pattern
 from app.errors import ConfigError
 from mailhook.checks import Declaration, declared
@@ -205,7 +205,7 @@ def declared_checks() -> dict[str, Declaration]:
 
 def _policy(source: _Source, checks: dict[str, Declaration]) -> Policy:
     document = source.document
-    _only_keys(source, (), document, {"findings", "decision"})
+    _only_keys(source, (), document, {"findings", "decision", "confirmation"})
     findings = _table(source, ("findings",), document.get("findings"))
     for key, action in findings.items():
         where = ("findings", key)
@@ -239,7 +239,58 @@ def _policy(source: _Source, checks: dict[str, Declaration]) -> Policy:
     shortfall = decision.get("shortfall", "review")
     if shortfall not in ("review", "reject"):
         raise source.error(("decision", "shortfall"), "[decision] shortfall: review or reject")
-    return Policy(findings=dict(findings), shortfall=shortfall)
+    confirmation = _confirmation(source, dict(findings))
+    return Policy(findings=dict(findings), shortfall=shortfall, confirmation=confirmation)
+
+
+def _confirmation(source: _Source, findings: dict[str, str]) -> Confirmation:
+    """[confirmation]: absent, confirmation is off; every key checked like [findings]."""
+    where = ("confirmation",)
+    table = _table(source, where, source.document.get("confirmation"))
+    allowed = {"enabled", "replaces", "senders", "findings", "holder_change"}
+    _only_keys(source, where, table, allowed)
+    enabled = table.get("enabled", False)
+    if not isinstance(enabled, bool):
+        raise source.error((*where, "enabled"), "[confirmation] enabled: true or false")
+    # What can be confirmed: a requirement above what mail from the panel address proves.
+    levels = _levels(
+        source, "replaces", table.get("replaces", ["authenticated"]), ASSURANCE_LEVELS[2:]
+    )
+    senders = _levels(source, "senders", table.get("senders", ["asserted"]), ASSURANCE_LEVELS[:2])
+    listed = table.get("findings", [])
+    if not isinstance(listed, list) or not all(isinstance(key, str) for key in listed):
+        raise source.error((*where, "findings"), "[confirmation] findings: a list of strings")
+    for key in listed:
+        name, _, result = key.partition(".")
+        why = at_least_review(name, result)
+        if findings.get(key) != "review" or why:
+            reason = (
+                f"as {why}, which no one's confirmation settles"
+                if why
+                else "only a finding that [findings] maps to review can be confirmed away"
+            )
+            raise source.error(
+                (*where, "findings"), f'[confirmation] findings: "{key}" is not allowed, {reason}'
+            )
+    holder_change = table.get("holder_change", "postal")
+    if holder_change not in HOLDER_CHANGE:
+        not_yet = " (confirm_both is not available in this version)"
+        raise source.error(
+            (*where, "holder_change"),
+            f"[confirmation] holder_change: {holder_change!r} is not allowed; only "
+            + ", ".join(f'"{h}"' for h in HOLDER_CHANGE)
+            + (not_yet if holder_change == "confirm_both" else ""),
+        )
+    return Confirmation(enabled, levels, senders, frozenset(listed), holder_change)
+
+
+def _levels(source: _Source, key: str, value: Any, legal: tuple[str, ...]) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or any(level not in legal for level in value):
+        raise source.error(
+            ("confirmation", key),
+            f"[confirmation] {key}: a non-empty list of " + ", ".join(legal),
+        )
+    return tuple(value)
 
 
 def _unknown_result(name: str, result: str, checks: dict[str, Declaration]) -> str | None:

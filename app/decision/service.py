@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from time import perf_counter
 from typing import Any
 
@@ -33,10 +34,11 @@ from app.decision.policy import assurance_of, decide
 from app.decision.rules import Rules, load_rules
 from app.delivery.outbox import enqueue
 from app.errors import StoreUnavailable
+from app.records.confirmations import recent_denial
 from app.records.verdicts import record_verdict, recorded_for_bytes, verdict_for_bytes
 from app.registry.codes import code_key, link_to_verdict
 from app.registry.lookalikes import driver_lookup, imitated_domain
-from app.settings import Settings
+from app.settings import ENV_PREFIX, Settings
 from app.signing import VerdictSigner
 from app.verdict_types import Verdict as VerdictJson
 from mailhook.checks import run_pipeline
@@ -66,6 +68,7 @@ class DecisionService:
         code_key: bytes | None = None,
         recent_change_days: int = 14,
         identifier_key: bytes | None = None,
+        confirmations_on: bool = False,
     ) -> None:
         self.sessions = sessions
         # For lookups that never write: on SQLite they need not wait for the writer.
@@ -88,13 +91,25 @@ class DecisionService:
         self.code_key = code_key
         # Key of the registry's PESEL/NIP/REGON hashes (the secret key, app.registry.identifiers).
         self.identifier_key = identifier_key
+        # Whether owners can be asked to confirm: confirmation mail can go out (a relay
+        # and PUBLIC_URL). Else no verdict is confirmation_required, whatever the policy.
+        self.confirmations_on = confirmations_on
 
     @classmethod
     def from_settings(cls, settings: Settings, signing_key: bytes) -> DecisionService:
         """The service ``settings`` describe: store, rules (validated), DNS and trust."""
+        rules = load_rules(settings.rules_dir)
+        mail_out = settings.public_url is not None and settings.alert_smtp_relay is not None
+        if rules.policy.confirmation.enabled and not mail_out:
+            log.warning(
+                "confirmation by the registered owner is off: it needs %sPUBLIC_URL and "
+                "%sALERT_SMTP_RELAY; such requests are held for review instead",
+                ENV_PREFIX,
+                ENV_PREFIX,
+            )
         return cls(
             session_factory(make_engine(settings.database_url)),
-            load_rules(settings.rules_dir),
+            rules,
             VerdictSigner(signing_key),
             resolver=Resolver(settings.dns_nameservers or None, timeout=settings.dns_timeout),
             trust=settings.trust(),
@@ -102,7 +117,12 @@ class DecisionService:
             code_key=code_key(signing_key),
             recent_change_days=settings.recent_change_days,
             identifier_key=signing_key,
+            confirmations_on=mail_out,
         )
+
+    def kind_titles(self) -> dict[str, str]:
+        """The catalogue's title of each instruction kind (confirmation mail names them)."""
+        return {kind.name: kind.title for kind in self.rules.catalogue.kinds}
 
     def submit(self, message: InboundMessage) -> VerdictJson:
         """Decide on ``message`` and record the verdict.
@@ -278,13 +298,23 @@ class DecisionService:
         if code_finding is not None:
             findings.append(code_finding)
         assurance = assurance_of(findings, self.rules.policy)
-        decision = decide(
+        decide_with = partial(
+            decide,
             findings,
             wanted,
             assurance,
             self.rules.policy,
             panel_email_changed=self._recent_change(match.customer),
+            confirmable=self.confirmations_on and match.customer is not None,
         )
+        decision = decide_with()
+        # An owner's recent "this was not me" raises the requirement, which can change
+        # every outcome but these two: it is looked up only when it may matter (one query
+        # saved for most mail, which spoofing attempts make rejected).
+        if decision.decision not in ("rejected", "postal_required"):
+            denied = self._recent_denial(session, match.customer)
+            if denied is not None:
+                decision = decide_with(denied=denied)
         return (
             {
                 "decision": decision.decision,
@@ -311,6 +341,12 @@ class DecisionService:
         if self.clock() - changed > self.recent_change:
             return None
         return changed.date()
+
+    def _recent_denial(self, session: Session, customer: Customer | None) -> date | None:
+        """The day the owner answered "this was not me", if within the recent window."""
+        if customer is None:
+            return None
+        return recent_denial(session, customer.login, self.clock() - self.recent_change)
 
 
 def _aware(moment: datetime) -> datetime:

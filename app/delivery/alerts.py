@@ -131,8 +131,8 @@ def _when(recorded_at: str) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-class AlertSender:
-    """Hands alerts to the outbound SMTP relay."""
+class Relay:
+    """Hands mail to the outbound SMTP relay (ALERT_SMTP_RELAY), from ALERT_FROM."""
 
     def __init__(
         self, host: str, port: int, from_address: str, timeout: float = _SMTP_TIMEOUT
@@ -142,12 +142,9 @@ class AlertSender:
         self.from_address = check_mailbox(from_address)
         self.timeout = timeout
 
-    def send(self, alert: dict[str, Any], delivery_id: str) -> None:
-        """Send one alert, or raise DeliveryFailed (permanent when retrying cannot help)."""
-        try:
-            message = build_alert(alert, self.from_address, delivery_id)
-        except ValueError as exc:
-            raise DeliveryFailed(f"alert not built: {exc}", permanent=True) from None
+    def deliver(self, message: EmailMessage) -> None:
+        """Send ``message`` to its To, or raise DeliveryFailed (permanent when retrying
+        cannot help)."""
         recipient = str(message["To"])
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as relay:
@@ -183,6 +180,18 @@ class AlertSender:
                 "such alerts need a relay with SMTPUTF8",
                 permanent=True,
             )
+
+
+class AlertSender(Relay):
+    """Hands alerts to the outbound SMTP relay."""
+
+    def send(self, alert: dict[str, Any], delivery_id: str) -> None:
+        """Send one alert, or raise DeliveryFailed (permanent when retrying cannot help)."""
+        try:
+            message = build_alert(alert, self.from_address, delivery_id)
+        except ValueError as exc:
+            raise DeliveryFailed(f"alert not built: {exc}", permanent=True) from None
+        self.deliver(message)
 
 
 def alert_sender_from_settings(settings: Settings) -> AlertSender | None:

@@ -33,6 +33,7 @@ from app.db.engine import store_errors
 from app.db.models import OutboxDelivery, OutboxEvent, WebhookSubscription, table_of
 from app.db.types import utcnow
 from app.delivery.alerts import AlertSender, alert_sender_from_settings, plain, plan_alert
+from app.delivery.confirmations import ConfirmationMailer, plan_confirmation, token_key
 from app.delivery.webhooks import (
     EVENTS,
     DeliveryFailed,
@@ -66,9 +67,15 @@ _HOPELESS: tuple[type[Exception], ...] = (httpx.InvalidURL, UnicodeError)
 _ERROR_LIMIT = 500
 
 
+# Events for the outbox's own deliveries, never posted to webhooks: a confirmation mail
+# asked for again (app.records.confirmations.resend), a panel address changed (the notice
+# to the old address).
+INTERNAL_EVENTS: tuple[str, ...] = ("confirmation.requested", "customer.panel_email_changed")
+
+
 def enqueue(session: Session, event: str, data: Mapping[str, Any]) -> str:
     """Add ``event`` in the caller's transaction; returns the event id."""
-    if event not in EVENTS:
+    if event not in EVENTS and event not in INTERNAL_EVENTS:
         raise ValueError(f"unknown outbox event {event!r}; add it to app.delivery.webhooks.EVENTS")
     event_id = str(uuid.uuid4())
     # A Core insert, not session.add: the row is only ever inserted here, and the unit of
@@ -103,8 +110,11 @@ class OutboxWorker:
         now: Callable[[], datetime] = utcnow,
         poll_seconds: float = 2.0,
         jitter: Callable[[], float] = random.random,
+        confirmations: ConfirmationMailer | None = None,
     ) -> None:
         self.sessions = sessions
+        # Confirmation mail to registered owners (app.delivery.confirmations), if on.
+        self.confirmations = confirmations
         self.webhooks = webhooks
         self.alerts = alerts
         self.alert_interval = alert_interval
@@ -116,14 +126,32 @@ class OutboxWorker:
         self._thread: threading.Thread | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, sessions: sessionmaker[Session]) -> OutboxWorker:
+    def from_settings(
+        cls,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        kind_titles: Mapping[str, str] | None = None,
+    ) -> OutboxWorker:
+        """``kind_titles``: the catalogue's title of each instruction kind, which
+        confirmation mail names the request by."""
         box = SecretBox(settings.require_secret_key())
         alerts = alert_sender_from_settings(settings)
+        confirmations = None
+        if alerts is not None and settings.public_url is not None:
+            confirmations = ConfirmationMailer(
+                alerts,
+                token_key(settings.require_secret_key()),
+                settings.public_url,
+                timedelta(minutes=settings.confirm_ttl_minutes),
+                kind_titles or {},
+                per_hour=settings.confirm_max_per_hour,
+            )
         return cls(
             sessions,
             WebhookSender(box, settings.webhook_allowed_hosts, settings.webhook_timeout),
             alerts,
             alert_interval=timedelta(minutes=settings.alert_interval_minutes),
+            confirmations=confirmations,
         )
 
     def start(self) -> None:
@@ -188,13 +216,20 @@ class OutboxWorker:
             )
             subscriptions = list_subscriptions(session) if events else []
             for event in events:
-                for subscription in subscriptions:
+                for subscription in subscriptions if event.event in EVENTS else ():
                     if wants(subscription, event.event, event.data):
                         session.add(_delivery(event, now, "webhook", subscription.id))
                 if self.alerts is not None:
                     alert = plan_alert(session, event.event, event.data, now, self.alert_interval)
                     if alert is not None:
                         session.add(_delivery(event, now, "alert", payload=alert))
+                if self.confirmations is not None:
+                    confirmation = plan_confirmation(
+                        session, event.event, event.data, now, self.confirmations.per_hour
+                    )
+                    if confirmation is not None:
+                        payload = {"confirmation_id": confirmation}
+                        session.add(_delivery(event, now, "confirm", payload=payload))
                 event.dispatched_at = now
             return len(events)
 
@@ -231,6 +266,8 @@ class OutboxWorker:
         try:
             if claimed.kind == "alert":
                 self._send_alert(claimed.id)
+            elif claimed.kind == "confirm":
+                self._send_confirmation(claimed.id, now)
             else:
                 self._send_webhook(claimed.id, now)
         except DeliveryFailed as exc:
@@ -264,16 +301,29 @@ class OutboxWorker:
         self.webhooks.send(subscription, delivery, body, now)
 
     def _send_alert(self, delivery_id: str) -> None:
+        payload = self._payload(delivery_id)
+        if payload is None:
+            return
+        if self.alerts is None:
+            raise DeliveryFailed("alerts are off (no relay configured); not sent")
+        self.alerts.send(payload, delivery_id)
+
+    def _send_confirmation(self, delivery_id: str, now: datetime) -> None:
+        payload = self._payload(delivery_id)
+        if payload is None:
+            return
+        if self.confirmations is None:
+            raise DeliveryFailed("confirmation mail is off (no relay or PUBLIC_URL); not sent")
+        self.confirmations.send(self.sessions, str(payload["confirmation_id"]), delivery_id, now)
+
+    def _payload(self, delivery_id: str) -> dict[str, Any] | None:
         with store_errors(), self.sessions() as session:
             delivery = session.scalar(
                 select(OutboxDelivery).where(OutboxDelivery.id == delivery_id)
             )
             if delivery is None or delivery.payload is None:
-                return
-            payload = dict(delivery.payload)
-        if self.alerts is None:
-            raise DeliveryFailed("alerts are off (no relay configured); not sent")
-        self.alerts.send(payload, delivery_id)
+                return None
+            return dict(delivery.payload)
 
     def _record(self, delivery_id: str, now: datetime, error: str | None, permanent: bool) -> None:
         with store_errors(), self.sessions.begin() as session:

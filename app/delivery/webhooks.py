@@ -36,6 +36,12 @@ EVENTS: tuple[str, ...] = (
     "verdict.recorded",
     "verdict.reviewed",
     "verdict.action_recorded",
+    # The registered owner answered a confirmation (app.records.confirmations): the
+    # verdict's current decision is now accepted, or rejected ("this was not me").
+    "verdict.confirmed",
+    "verdict.denied",
+    # The owner answered "this was not me" to the notice of a panel address change.
+    "customer.panel_change_denied",
     # A signed chain head (app.records.checkpoints): kept outside the database, it makes
     # a rewrite or truncation of the audit chain after it detectable.
     "audit.checkpoint",

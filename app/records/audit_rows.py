@@ -25,6 +25,7 @@ from app.audit.hashing import digest_of, record_digest, sha256_hex
 from app.db.models import (
     AgentAction,
     AuditEntry,
+    ConfirmationAnswer,
     Customer,
     DocumentReceipt,
     Review,
@@ -32,6 +33,7 @@ from app.db.models import (
     Verdict,
     Verification,
 )
+from app.records.confirmations import answer_json
 from app.records.reviews import action_json, review_json
 from app.records.verdicts import as_json
 from app.records.verifications import verification_json
@@ -115,6 +117,10 @@ RECORDED: tuple[RecordedTable, ...] = (
     RecordedTable(
         "document_receipt", "document receipt", DocumentReceipt, "receipt_id",
         _receipt_differs, lambda row: row.verdict_id,
+    ),
+    RecordedTable(
+        "confirmation", "confirmation answer", ConfirmationAnswer, "answer_id",
+        _digest_differs("record_sha256", answer_json), lambda row: row.verdict_id or row.customer,
     ),
 )  # fmt: skip
 _BY_KIND = {table.kind: table for table in RECORDED}

@@ -32,6 +32,7 @@ from app.audit import chain
 from app.db.models import (
     AuditEntry,
     AuditPersonal,
+    Confirmation,
     Customer,
     OutboxDelivery,
     OutboxEvent,
@@ -125,6 +126,12 @@ def erase_customer(session: Session, login: str, agent: str, reason: str) -> Era
     for start in range(0, len(hashes), PURGE_BATCH):
         empty_raw(session, hashes[start : start + PURGE_BATCH], utcnow())
     outbox = _erase_outbox(session, login)
+    # The address each confirmation link went to; the links stop working too.
+    session.execute(
+        update(Confirmation)
+        .where(Confirmation.customer == login)
+        .values(to_address="erased", token_hash=None, status="expired")
+    )
     ids = [row.id for row in own]
     for start in range(0, len(ids), PURGE_BATCH):
         # Unsigned and outside the chain: the sender's addresses the verdict was judged on.

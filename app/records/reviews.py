@@ -26,8 +26,17 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.audit import chain, hashing
-from app.db.models import AgentAction, Customer, DocumentReceipt, OneTimeCode, Review, Verdict
-from app.db.types import iso_z
+from app.db.models import (
+    AgentAction,
+    Confirmation,
+    ConfirmationAnswer,
+    Customer,
+    DocumentReceipt,
+    OneTimeCode,
+    Review,
+    Verdict,
+)
+from app.db.types import iso_z, utcnow
 from app.delivery.outbox import enqueue
 from app.errors import Conflict, InvalidInput
 from app.logs import redact
@@ -37,7 +46,10 @@ log = logging.getLogger(__name__)
 
 # What an agent may still decide; accepted and rejected are final, postal_required
 # is completed by documents received (app.records.verifications.record_documents).
-REVIEWABLE = ("review", "otp_required")
+# confirmation_required: until the owner answers (then the answer decides).
+REVIEWABLE = ("review", "otp_required", "confirmation_required")
+# What an owner's answer to a confirmation makes of the verdict.
+ANSWERED = {"confirm": "accepted", "deny": "rejected"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +74,15 @@ def record_review(
 ) -> dict[str, Any]:
     """Record an agent's decision; Conflict when the verdict is final or already reviewed
     and the request does not supersede the current review."""
-    verdict = _locked_verdict(session, verdict_id)
+    verdict = locked_verdict(session, verdict_id)
     if verdict.decision not in REVIEWABLE:
         raise Conflict(_not_reviewable(verdict))
+    answer = _answer(session, verdict.id)
+    if answer is not None:
+        raise Conflict(
+            f"verdict {verdict.id} was decided by the registered owner, who answered "
+            f"{answer.answer} to the confirmation; it is {ANSWERED[answer.answer]}"
+        )
     reviews = _reviews(session, verdict.id)
     latest = reviews[-1] if reviews else None
     if latest is None and request.supersedes is not None:
@@ -132,7 +150,7 @@ def record_review(
     return result
 
 
-def _locked_verdict(session: Session, verdict_id: str) -> Verdict:
+def locked_verdict(session: Session, verdict_id: str) -> Verdict:
     """The verdict row, locked until commit: reviews and actions of one verdict are
     decided one at a time, each reading the state the one before it left."""
     verdict = find_verdict(session, verdict_id)
@@ -149,8 +167,8 @@ def _not_reviewable(verdict: Verdict) -> str:
             "received by post (POST /v1/verdicts/{id}/documents), not by a review"
         )
     return (
-        f"verdict {verdict.id} is {verdict.decision}, which is final; only review and "
-        "otp_required verdicts are decided by an agent"
+        f"verdict {verdict.id} is {verdict.decision}, which is final; only review, "
+        "otp_required and confirmation_required verdicts are decided by an agent"
     )
 
 
@@ -163,7 +181,40 @@ def review_state(session: Session, verdict_id: str) -> dict[str, Any]:
         "verdict_decision": verdict.decision,
         "current_decision": _current_decision(session, verdict, reviews),
         "reviews": [review_json(r) for r in reviews],
+        "confirmation": confirmation_state(session, verdict.id, utcnow()),
     }
+
+
+def confirmation_state(session: Session, verdict_id: str, now: datetime) -> dict[str, Any] | None:
+    """``{status, sent_at, decided_at}`` of the verdict's confirmation; None if none was sent."""
+    row = session.scalar(select(Confirmation).where(Confirmation.verdict_id == verdict_id))
+    # Planned but its mail not sent yet (the outbox is about to, or the hourly limit held
+    # it back): nothing was sent.
+    return None if row is None or row.sends == 0 else confirmation_json(session, row, now)
+
+
+def confirmation_json(session: Session, row: Confirmation, now: datetime) -> dict[str, Any]:
+    """status: pending, confirmed, denied or expired; times in ISO 8601 UTC."""
+    answer = session.scalar(
+        select(ConfirmationAnswer).where(ConfirmationAnswer.confirmation_id == row.id)
+    )
+    if answer is not None:
+        status = "confirmed" if answer.answer == "confirm" else "denied"
+    elif row.status == "expired" or (row.expires_at is not None and row.expires_at <= now):
+        status = "expired"
+    else:
+        status = "pending"
+    return {
+        "status": status,
+        "sent_at": iso_z(row.sent_at) if row.sent_at is not None else None,
+        "decided_at": iso_z(answer.recorded_at) if answer is not None else None,
+    }
+
+
+def _answer(session: Session, verdict_id: str) -> ConfirmationAnswer | None:
+    return session.scalar(
+        select(ConfirmationAnswer).where(ConfirmationAnswer.verdict_id == verdict_id)
+    )
 
 
 def _reviews(session: Session, verdict_id: str) -> list[Review]:
@@ -175,6 +226,9 @@ def _reviews(session: Session, verdict_id: str) -> list[Review]:
 def _current_decision(session: Session, verdict: Verdict, reviews: list[Review]) -> str:
     if reviews:
         return reviews[-1].decision
+    if verdict.decision == "confirmation_required":
+        answer = _answer(session, verdict.id)
+        return verdict.decision if answer is None else ANSWERED[answer.answer]
     if verdict.decision == "postal_required" and _documents_complete(session, verdict.id):
         return "accepted"
     return verdict.decision
@@ -206,7 +260,7 @@ def record_action(
 ) -> dict[str, Any]:
     """Record what an agent changed for the customer; Conflict unless the verdict, as
     reviewed or completed by documents, now stands accepted for that customer."""
-    verdict = _locked_verdict(session, verdict_id)
+    verdict = locked_verdict(session, verdict_id)
     current = _current_decision(session, verdict, _reviews(session, verdict.id))
     if current != "accepted":
         raise Conflict(_refusal(verdict, current))
@@ -297,12 +351,20 @@ def _code_use(session: Session, login: str, code_ref: str) -> str:
 
 def _refusal(verdict: Verdict, current: str) -> str:
     if current == "rejected":
-        how = "was rejected" if verdict.decision == "rejected" else "was rejected on review"
+        how = {
+            "rejected": "was rejected",
+            "confirmation_required": "was rejected (denied by the registered owner, or on review)",
+        }.get(verdict.decision, "was rejected on review")
         return f"verdict {verdict.id} {how}: nothing may be done on its instruction"
     if current == "postal_required":
         return (
             f"verdict {verdict.id} waits for signed documents by post; record them "
             "(POST /v1/verdicts/{id}/documents) before acting"
+        )
+    if current == "confirmation_required":
+        return (
+            f"verdict {verdict.id} waits for the registered owner to confirm it through the "
+            "link sent to the panel address; act once it is confirmed (or review it)"
         )
     return (
         f"verdict {verdict.id} is {current} and has not been accepted on review; review it "

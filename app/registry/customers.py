@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.audit import chain
 from app.db.models import Customer, Service
-from app.db.types import utcnow
+from app.db.types import iso_z, utcnow
+from app.delivery.outbox import enqueue
 from app.errors import Conflict, InvalidInput, NotFound
 from app.registry.identifiers import IdentifierKind, keyed_hash, mask, normalise
 from app.registry.state import registry_sha256
@@ -153,6 +154,14 @@ def put_customer(session: Session, customer: ValidCustomer, key: bytes) -> tuple
         session.add(row)
     elif row.panel_email != customer.panel_email:
         row.panel_email_changed_at = now
+        # A notice with a "this was not me" link goes to the address being replaced
+        # (app.delivery.confirmations), when confirmation mail is on: whoever takes over
+        # a panel account changes its address first.
+        enqueue(
+            session,
+            "customer.panel_email_changed",
+            {"customer": row.login, "old_address": row.panel_email, "changed_at": iso_z(now)},
+        )
     for field, value in customer_fields(customer, key).items():
         setattr(row, field, value)
     row.updated_at = now

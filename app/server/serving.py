@@ -21,12 +21,13 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from app import metrics
-from app.api import create_app
+from app.api import create_app, create_confirm_app
 from app.db.engine import make_engine, store_errors
 from app.decision.service import DecisionService
 from app.delivery.outbox import OutboxWorker
 from app.errors import ConfigError, StoreUnavailable
 from app.records.checkpoints import CheckpointWorker
+from app.records.confirmations import ExpiryWorker
 from app.records.retention import RetentionWorker
 from app.server.handoff import HttpHandoff, InProcessHandoff
 from app.server.listeners import (
@@ -104,12 +105,19 @@ async def serve(
     http_socket = None
     if http:
         http_socket = role.http if role else bind_listener("HTTP_LISTEN", settings.http_listen)
+    # The owner's confirmation page on a listener of its own (one process serves it).
+    confirm_socket = None
+    if http and settings.confirm_listen and (role is None or role.primary):
+        confirm_socket = bind_listener("CONFIRM_LISTEN", settings.confirm_listen)
     running = _Running()
     try:
         if service is not None and (role is None or role.primary):
             # Webhooks and alerts of verdicts recorded in this process's store.
-            running.workers.append(OutboxWorker.from_settings(settings, service.sessions))
+            running.workers.append(
+                OutboxWorker.from_settings(settings, service.sessions, service.kind_titles())
+            )
             running.workers.append(RetentionWorker(service.sessions, settings.raw_retention_days))
+            running.workers.append(ExpiryWorker(service.sessions))
             if settings.checkpoint_interval:
                 running.workers.append(
                     CheckpointWorker(
@@ -131,6 +139,9 @@ async def serve(
         if http_socket is not None:
             assert service is not None
             running.start_api(settings, service, http_socket)
+        if confirm_socket is not None:
+            assert service is not None
+            running.start_confirm(settings, service, confirm_socket)
         if role is not None:
             running.orphan_watch = asyncio.create_task(_stop_when_orphaned(stop, role.parent))
         await running.until_stopped(stop)
@@ -139,6 +150,8 @@ async def serve(
         await running.abandon()
         if http_socket is not None:
             http_socket.close()
+        if confirm_socket is not None:
+            confirm_socket.close()
         if service is not None:
             service.sessions.kw["bind"].dispose()
 
@@ -181,6 +194,9 @@ class _Running:
     app: FastAPI | None = None
     api: _ApiServer | None = None
     api_task: asyncio.Task[None] | None = None
+    # CONFIRM_LISTEN's server (app.api.create_confirm_app), when set.
+    confirm: _ApiServer | None = None
+    confirm_task: asyncio.Task[None] | None = None
     orphan_watch: asyncio.Task[None] | None = None
 
     def start_api(self, settings: Settings, service: DecisionService, sock: socket.socket) -> None:
@@ -195,6 +211,20 @@ class _Running:
         self.api_task = asyncio.create_task(self.api.serve(sockets=[sock]))
         host, port = sock.getsockname()[:2]
         log.info("decision API listening on http://%s:%d", host, port)
+
+    def start_confirm(
+        self, settings: Settings, service: DecisionService, sock: socket.socket
+    ) -> None:
+        config = uvicorn.Config(
+            create_confirm_app(settings, service),
+            log_config=None,
+            log_level=settings.log_level.lower(),
+            access_log=True,
+        )
+        self.confirm = _ApiServer(config)
+        self.confirm_task = asyncio.create_task(self.confirm.serve(sockets=[sock]))
+        host, port = sock.getsockname()[:2]
+        log.info("confirmation page listening on http://%s:%d/confirm/", host, port)
 
     async def until_stopped(self, stop: asyncio.Event) -> None:
         """Until a signal, or until the API ends on its own (it failed to start)."""
@@ -230,11 +260,12 @@ class _Running:
         # end the delivery attempt it is in.
         await _stop_workers(self.workers, max(left(), 1.0))
         self.workers = []
-        if self.api is not None and self.api_task is not None:
-            self.api.config.timeout_graceful_shutdown = math.ceil(left())
-            self.api.should_exit = True
-            await self.api_task
-            self.api = None
+        for server, task in ((self.confirm, self.confirm_task), (self.api, self.api_task)):
+            if server is not None and task is not None:
+                server.config.timeout_graceful_shutdown = math.ceil(left())
+                server.should_exit = True
+                await task
+        self.api = self.confirm = None
         log.info("stopped")
 
     async def abandon(self) -> None:
@@ -247,8 +278,9 @@ class _Running:
             self.milter.server.close()
         if self.workers:
             await _stop_workers(self.workers, 1.0)
-        if self.api is not None:
-            self.api.should_exit = True
+        for server in (self.api, self.confirm):
+            if server is not None:
+                server.should_exit = True
 
 
 async def _stop_workers(workers: Sequence[BackgroundWorker], timeout: float) -> None:

@@ -38,8 +38,9 @@ def review(
     _: Annotated[Principal, Depends(require("review"))],
     idempotency: IdempotencyDep,
 ) -> Any:
-    """Decide a review or otp_required verdict; a second review must name the one it
-    supersedes. The signed verdict itself is never changed."""
+    """Decide a review, otp_required or confirmation_required verdict (until the owner
+    answers); a second review must name the one it supersedes. The signed verdict itself
+    is never changed."""
     request = ReviewRequest(body.decision, body.agent, body.reason, body.supersedes)
     return idempotency.run(
         session, lambda: record_review(session, verdict_id, request, utcnow()), ReviewOut, 201

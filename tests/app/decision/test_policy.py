@@ -450,6 +450,120 @@ def test_each_decision_path(
     assert_sentences(decision)
 
 
+# (findings, kinds, assurance, rules, confirmable, denied day, decision, text shown)
+DMARC_FAIL = finding(
+    "dmarc", "fail", "DMARC fails for acme.pl; its policy p=none only asks for reports."
+)
+DMARC_REJECT = finding("dmarc", "reject", "DMARC fails for acme.pl; its policy is p=reject.")
+UNREADABLE = finding(
+    "instruction-parts", "unreadable", "A PDF could not be read; an agent reads it."
+)
+EVERYTHING = dataclasses.replace(
+    SHIPPED,
+    policy=dataclasses.replace(
+        SHIPPED.policy,
+        confirmation=dataclasses.replace(
+            SHIPPED.policy.confirmation,
+            levels=("authenticated", "authorized"),
+            from_levels=("none", "asserted"),
+        ),
+    ),
+)
+ASKED = "the owner is asked to confirm it through a link sent to the address registered"
+CONFIRMATION_PATHS = [
+    pytest.param(
+        [PASS], ("invoice_duplicate",), "asserted", SHIPPED, True, None,
+        "confirmation_required", [ASKED],
+        id="the panel address without authentication is asked to confirm",
+    ),
+    pytest.param(
+        [PASS, DMARC_FAIL], ("dns_change",), "asserted", SHIPPED, True, None,
+        "confirmation_required", [ASKED, "p=none only asks for reports"],
+        id="a DMARC failure in monitoring mode is settled by the owner too",
+    ),
+    pytest.param(
+        [PASS], ("invoice_duplicate",), "asserted", SHIPPED, False, None,
+        "review", ["confirm with the customer through the Customer Panel"],
+        id="without confirmation mail (no PUBLIC_URL or relay) it is held for review",
+    ),
+    pytest.param(
+        [PASS, DMARC_REJECT], ("invoice_duplicate",), "asserted", SHIPPED, True, None,
+        "rejected", ["p=reject"],
+        id="a rejecting finding always wins",
+    ),
+    pytest.param(
+        [PASS, UNREADABLE], ("invoice_duplicate",), "asserted", SHIPPED, True, None,
+        "review", ["could not be read"],
+        id="what was not read is held for an agent, never confirmed",
+    ),
+    pytest.param(
+        [PASS, REVIEWING], ("invoice_duplicate",), "asserted", SHIPPED, True, None,
+        "review", ["Reply-To is a free mailbox"],
+        id="a review finding the policy does not list is held for an agent",
+    ),
+    pytest.param(
+        [PASS], ("transfer_out",), "asserted", SHIPPED, True, None,
+        "review", ["needs the authorized level"],
+        id="a confirmation never replaces a one-time code by default",
+    ),
+    pytest.param(
+        [PASS], ("transfer_out",), "asserted", EVERYTHING, True, None,
+        "confirmation_required", [ASKED],
+        id="unless the policy says so",
+    ),
+    pytest.param(
+        [finding("customer-match", "none")], ("invoice_duplicate",), "none", SHIPPED, True,
+        None, "review", [],
+        id="mail from another address is not confirmable by default",
+    ),
+    pytest.param(
+        [PASS], ("invoice_duplicate",), "none", EVERYTHING, True, None,
+        "confirmation_required", [ASKED],
+        id="unless the policy lets senders at none be confirmed",
+    ),
+    pytest.param(
+        [PASS], ("holder_change",), "asserted", EVERYTHING, True, None,
+        "postal_required", ["signed documents sent by post"],
+        id="a holder change stays postal",
+    ),
+    pytest.param(
+        [PASS], ("invoice_duplicate",), "asserted", SHIPPED, True, CHANGED,
+        "review",
+        ["needs the authorized level", 'answered a confirmation with "this was not me"'],
+        id="after the owner's denial the next request needs a level more",
+    ),
+    pytest.param(
+        [PASS, DMARC], ("invoice_duplicate",), "authenticated", SHIPPED, True, None,
+        "accepted", ["carries the authenticated level it needs"],
+        id="what is authenticated needs no confirmation",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("findings", "kinds", "assurance", "rules", "confirmable", "denied", "outcome", "shown"),
+    CONFIRMATION_PATHS,
+)
+def test_each_confirmation_path(
+    findings: list[Finding],
+    kinds: tuple[str, ...],
+    assurance: str,
+    rules: Rules,
+    confirmable: bool,
+    denied: date | None,
+    outcome: str,
+    shown: list[str],
+) -> None:
+    wanted = tuple(rules.kind(name) for name in kinds)
+    decision = decide(
+        findings, wanted, assurance, rules.policy, confirmable=confirmable, denied=denied
+    )
+    assert decision.decision == outcome, decision.reasons
+    for text in shown:
+        assert any(text in reason for reason in decision.reasons), (text, decision.reasons)
+    assert_sentences(decision)
+
+
 # Through the decision service: the registry, the codes and the rules on disk.
 FROM_ACME = Envelope(client_ip="192.0.2.10", helo="mx.acme.pl", mail_from="jan@acme.pl")
 ACME = CustomerData(

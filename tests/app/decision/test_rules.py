@@ -241,6 +241,52 @@ REFUSALS = [
         "postal_only, requires, title",
         "[kinds.inquiry.extra]",
     ),
+    (
+        "policy.toml",
+        'findings = ["dmarc.fail"]',
+        'findings = ["dmarc.reject"]',
+        '[confirmation] findings: "dmarc.reject" is not allowed, only a finding that '
+        "[findings] maps to review can be confirmed away",
+        'findings = ["dmarc.reject"]',
+    ),
+    (
+        "policy.toml",
+        'findings = ["dmarc.fail"]',
+        'findings = ["instruction-parts.unreadable"]',
+        '[confirmation] findings: "instruction-parts.unreadable" is not allowed, as part of '
+        "what a person reads in the message was not read, or disagrees, which no one's "
+        "confirmation settles",
+        'findings = ["instruction-parts.unreadable"]',
+    ),
+    (
+        "policy.toml",
+        'replaces = ["authenticated"]',
+        'replaces = ["asserted"]',
+        "[confirmation] replaces: a non-empty list of authenticated, authorized",
+        'replaces = ["asserted"]',
+    ),
+    (
+        "policy.toml",
+        'senders = ["asserted"]',
+        'senders = ["authenticated"]',
+        "[confirmation] senders: a non-empty list of none, asserted",
+        'senders = ["authenticated"]',
+    ),
+    (
+        "policy.toml",
+        'holder_change = "postal"',
+        'holder_change = "confirm_both"',
+        "[confirmation] holder_change: 'confirm_both' is not allowed; only \"postal\" "
+        "(confirm_both is not available in this version)",
+        'holder_change = "confirm_both"',
+    ),
+    (
+        "policy.toml",
+        "enabled = true",
+        'enabled = "yes"',
+        "[confirmation] enabled: true or false",
+        'enabled = "yes"',
+    ),
 ]
 
 
@@ -270,6 +316,12 @@ REFUSALS = [
         "a result that is at least review mapped to ignore",
         "a check error mapped to ignore",
         "kind with a sub-table",
+        "a rejecting finding cannot be confirmed away",
+        "a not-understood finding cannot be confirmed away",
+        "confirmation replacing a level mail from the panel address reaches",
+        "confirmation from senders that authenticate",
+        "e-cesja not available yet",
+        "enabled not bool",
     ],
 )
 def test_every_refusal_names_file_line_and_reason(

@@ -21,13 +21,16 @@ from app.decision.service import DecisionService
 from app.records.audit_verify import ChainReport, verify_chain
 from app.signing import canonical_json
 from tests.app.api.common import KOWALSKI
+from tests.app.records.confirming import answered
 from tests.app.records.test_audit import FROM_ACME, build_decisions, submit, tamper, verify
 from tests.support import make_message
 
 
-def build_store(api: httpx.Client) -> None:
-    """Verdicts, reviews, an action, a verification, a receipt, registry changes, codes."""
+def build_store(api: httpx.Client, service: DecisionService) -> None:
+    """Verdicts, reviews, an action, a verification, a receipt, registry changes, codes,
+    an owner's answer to a confirmation."""
     build_decisions(api)
+    answered(api, service)
     assert api.put("/v1/customers/kowalska", json=KOWALSKI).status_code == 201
     assert api.post("/v1/customers/acme/codes").status_code == 201
     code = api.post("/v1/customers/acme/codes").json()["code"]
@@ -113,7 +116,7 @@ def _tamper_and_verify(connection: Connection, table: Table, column: Column[Any]
 def test_a_change_in_any_column_of_any_table_is_found_at_its_entry(
     api: httpx.Client, service: DecisionService
 ) -> None:
-    build_store(api)
+    build_store(api, service)
     missed: list[str] = []
     unnamed: list[str] = []
     with service.sessions.kw["bind"].connect() as connection:
@@ -135,7 +138,7 @@ def test_a_change_in_any_column_of_any_table_is_found_at_its_entry(
 def test_erasing_a_customer_of_that_store_still_verifies(
     api: httpx.Client, service: DecisionService
 ) -> None:
-    build_store(api)
+    build_store(api, service)
     erased = api.post("/v1/customers/acme/erasure", json={"agent": "dpo.ewa", "reason": "Art. 17"})
     assert erased.status_code == 201, erased.text
     report = verify(api)
@@ -147,7 +150,7 @@ def test_entries_written_before_every_column_was_committed_to_still_verify(
     api: httpx.Client, service: DecisionService
 ) -> None:
     """A store upgraded from before row_sha256: its entries commit to less, and verify."""
-    build_store(api)
+    build_store(api, service)
     new_keys = ("row_sha256", "envelope_sha256")
     with service.sessions.begin() as session:
         prev = GENESIS
@@ -172,7 +175,7 @@ def test_entries_written_before_every_column_was_committed_to_still_verify(
 def test_a_raw_message_emptied_without_a_retention_entry_is_found(
     api: httpx.Client, service: DecisionService
 ) -> None:
-    build_store(api)
+    build_store(api, service)
     with service.sessions() as session:
         entry = session.scalars(select(AuditEntry).where(AuditEntry.kind == "verdict")).first()
         assert entry is not None
