@@ -26,6 +26,7 @@ from mailhook.reading import Piece, Role, read_message
 from mailhook.requests import RequestWords, unrecognised_requests
 from mailhook.services import (
     address_domains,
+    bare_names,
     covered,
     link_services,
     services_named,
@@ -151,6 +152,9 @@ class Instruction:
     # Mail addresses the sender's own text names (subject, body, mailto: links), where
     # the desk may be asked to send something (app.decision.checks.named_addresses).
     addresses: tuple[str, ...] = ()
+    # Words a reader takes for a service's name without its suffix ("dla domeny beta"),
+    # in the sender's own text: looked up as labels of registered domains.
+    bare_names: tuple[str, ...] = ()
 
     def identifier_kinds(self) -> list[str]:
         """Which kinds of identifier the message gives ("pesel", …), never the numbers."""
@@ -212,6 +216,7 @@ def extract(message: InboundMessage, catalogue: Catalogue) -> Instruction:
         findings=tuple(findings),
         unrecognised=unrecognised,
         addresses=_unique(tally.addresses),
+        bare_names=_unique(bare_names(fold(reading.own_text()))),
     )
 
 

@@ -186,6 +186,105 @@ def _joined_by_gaps(text: str, words: list[re.Match[str]]) -> bool:
     )
 
 
+# A word naming what follows it as a service ("dla domeny beta", "the domain beta"),
+# folded; and words after one that name no service ("mojej", "the", "tej").
+_SERVICE_NOUN = re.compile(
+    r"(?:^|[^\w])(?:domen\w*|domain\w*|stron\w* (?:www|internetow\w*)|witryn\w*|"
+    r"serwis\w*|website|site|sklep\w*)[ \t]+(?:(?:www|pod adresem|o nazwie|named|called)"
+    r"[ \t]+)?([^\W_][\w-]{0,62})(?![\w.-]*\.[^\W\d_])"
+)
+# A word joined to a name just given ("acme.pl i kwiaty", "acme.pl, beta"): a reader
+# takes it for a second name of the same kind.
+_AFTER_A_NAME = re.compile(
+    r"[^\W_][\w-]*\.[a-z]{2,63}[ \t]*(?:,|(?:,[ \t]*)?(?:i|oraz|and|or|lub|albo))[ \t]+"
+    r"([^\W_][\w-]{0,62})(?![\w.-]*\.[^\W\d_])"
+)
+_NOT_A_NAME = frozenset(
+    {
+        "moja",
+        "moje",
+        "mojej",
+        "naszej",
+        "nasza",
+        "nasze",
+        "tej",
+        "ta",
+        "te",
+        "tego",
+        "ten",
+        "ktora",
+        "ktorej",
+        "ktory",
+        "jest",
+        "sa",
+        "bedzie",
+        "oraz",
+        "i",
+        "a",
+        "lub",
+        "albo",
+        "z",
+        "ze",
+        "do",
+        "na",
+        "w",
+        "we",
+        "o",
+        "od",
+        "po",
+        "przez",
+        "dla",
+        "the",
+        "my",
+        "our",
+        "this",
+        "that",
+        "an",
+        "is",
+        "are",
+        "was",
+        "of",
+        "for",
+        "to",
+        "and",
+        "or",
+        "with",
+        "which",
+        "firmowa",
+        "firmowej",
+        "glowna",
+        "glownej",
+        "nowa",
+        "nowej",
+        "stara",
+        "starej",
+        "obecna",
+        "obecnej",
+        "prosze",
+        "please",
+        "dziekuje",
+        "thanks",
+        "pozdrawiam",
+        "regards",
+    }
+)
+
+
+def bare_names(folded: str) -> list[str]:
+    """Words a reader takes for a service's name without its suffix: "dla domeny beta",
+    "the domain kwiaty", "acme.pl i kwiaty" (in folded text). app.registry looks them
+    up as the first label of a registered domain, so another customer's "beta" is read
+    as beta.pl is."""
+    if "." not in folded and not _SERVICE_NOUN.search(folded):
+        return []
+    found = []
+    for match in [*_SERVICE_NOUN.finditer(folded), *_AFTER_A_NAME.finditer(folded)]:
+        word = match.group(1).lower()
+        if word not in _NOT_A_NAME and not word.isdigit() and len(word) >= 2:
+            found.append(word)
+    return found
+
+
 def _server_id(written: str) -> str:
     """A server id as the registry writes it: "VPS_77777", "vps nr 77777" → "vps-77777".
 

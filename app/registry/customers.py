@@ -286,6 +286,29 @@ def owned_services(session: Session, services: tuple[str, ...]) -> dict[str, Own
     return {name: Owned(id_, unicode, customer) for id_, name, unicode, customer in rows}
 
 
+def labelled(session: Session, labels: tuple[str, ...]) -> tuple[str, ...]:
+    """Registered domains whose first label is one of ``labels`` ("beta" → beta.pl,
+    beta.com.pl), by ranges of the name's index (at most LOOKUP_BATCH labels)."""
+    names: list[str] = []
+    for label in labels[:LOOKUP_BATCH]:
+        try:
+            a_label = idna.encode(label, uts46=True).decode("ascii")
+        except (idna.IDNAError, UnicodeError):
+            continue
+        if "." in a_label:
+            continue
+        # Every name starting "beta." sorts from "beta." to just before "beta/".
+        query = select(Service.name_ascii).where(
+            Service.name_ascii >= a_label + ".", Service.name_ascii < a_label + "/"
+        )
+        names.extend(
+            name
+            for name in session.scalars(query.limit(LOOKUP_BATCH))
+            if name.split(".", 1)[0] == a_label
+        )
+    return tuple(names)
+
+
 def names_to_try(name: str) -> tuple[str, ...]:
     """``name`` and the parents it may be a host of, longest first: ``www.acme.pl`` →
     (``www.acme.pl``, ``acme.pl``).

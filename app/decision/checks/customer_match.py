@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.db.models import Customer
 from app.decision.checks.customer_identifier import customer_identifier, identified_customers
 from app.decision.named_services import Named, resolve
-from app.registry.customers import customers_by_login, customers_by_panel_email
+from app.registry.customers import customers_by_login, customers_by_panel_email, labelled
 from mailhook.addresses import mask_address
 from mailhook.checks import declare
 from mailhook.findings import Finding
@@ -51,8 +51,13 @@ def match_customer(
     ``identifier_key`` is the key of the registry's identifier hashes (the secret key);
     without it identifiers in the message are recorded as unchecked.
     """
-    resolved = resolve(session, instruction.services + instruction.mentioned_services)
-    stated = _in_order(resolved, instruction.services)
+    # A name written without its suffix ("dla domeny beta") stands for every registered
+    # domain with that first label: a reader may take it for any of them.
+    named = instruction.services + (
+        labelled(session, instruction.bare_names) if instruction.bare_names else ()
+    )
+    resolved = resolve(session, named + instruction.mentioned_services)
+    stated = _in_order(resolved, named)
     holders = _unique_customers(named.service.customer for named in stated)
     by_login = sorted(
         customers_by_login(session, instruction.logins),

@@ -319,6 +319,30 @@ UNRECOGNISED = [
 
 SERVICES = [
     attack(
+        "beta's domain named without its suffix after the word domain is never accepted",
+        C2,
+        plain("DNS", "Proszę o zmianę rekordu DNS typu A dla domeny beta na 192.0.2.11."),
+        FOREIGN,
+    ),
+    attack(
+        "beta's domain named without its suffix beside acme.pl is never accepted",
+        C2,
+        plain("DNS", "Proszę o zmianę rekordu DNS typu A dla acme.pl i kwiaty na 192.0.2.11."),
+        FOREIGN,
+    ),
+    attack(
+        "beta's domain named without its suffix in English is never accepted",
+        C2,
+        plain("DNS", "Please change the A record of the domain beta to 192.0.2.11."),
+        FOREIGN,
+    ),
+    legit(
+        "the customer's own domain named without its suffix stays accepted",
+        plain("DNS", "Proszę o zmianę rekordu DNS typu A dla domeny acme na 192.0.2.11."),
+        "accepted",
+        ("dns_change",),
+    ),
+    attack(
         "beta's domain with a space after its dot beside acme.pl is never accepted",
         C2,
         transfer("acme.pl i beta. pl"),
