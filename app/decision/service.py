@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from time import perf_counter
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import metrics
@@ -26,13 +26,13 @@ from app.db.types import utcnow
 from app.decision.checks.customer_match import match_customer
 from app.decision.checks.instruction_kind import instruction_kind
 from app.decision.checks.one_time_code import one_time_code
-from app.decision.checks.replay import Fingerprints, check_replay, fingerprints, remember
+from app.decision.checks.replay import Fingerprints, check_replay, fingerprints
 from app.decision.checks.service_scope import service_scope
+from app.decision.group_commit import GroupCommit, Job
 from app.decision.policy import assurance_of, decide
 from app.decision.rules import Rules, load_rules
-from app.delivery.outbox import enqueue
 from app.errors import StoreUnavailable
-from app.records.verdicts import record_verdict, recorded_for_bytes, verdict_for_bytes
+from app.records.verdicts import VerdictRows, recorded_for_bytes, verdict_for_bytes, verdict_rows
 from app.registry.codes import code_key, link_to_verdict
 from app.registry.lookalikes import driver_lookup, imitated_domain
 from app.settings import Settings
@@ -87,6 +87,14 @@ class DecisionService:
         self.code_key = code_key
         # Key of the registry's PESEL/NIP/REGON hashes (the secret key, app.registry.identifiers).
         self.identifier_key = identifier_key
+        # Verdicts decided at once are committed together (app.decision.group_commit).
+        self.group_commit = GroupCommit(
+            self._write_transaction,
+            self._decide_and_sign,
+            link_to_verdict,
+            self._recorded,
+            on_batch=metrics.COMMIT_BATCH_SIZE.observe,
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings, signing_key: bytes) -> DecisionService:
@@ -128,31 +136,8 @@ class DecisionService:
         # SQLite every writer waits while one holds it.
         instruction = extract(message, self.rules.catalogue)
         prints = fingerprints(message, sender_of(findings))
-        try:
-            with (
-                metrics.timed(metrics.RECORDING_SECONDS),
-                self.writer_turn,
-                store_errors(),
-                self.sessions.begin() as session,
-            ):
-                body, code = self._decision(
-                    session, findings, instruction, prints, consume_code=True
-                )
-                verdict = record_verdict(session, message, body, self.signer)
-                if code is not None:
-                    # Consumed in _decision; now the verdict that used it has its id.
-                    link_to_verdict(session, code, verdict["id"])
-                # In the verdict's transaction: a message is remembered exactly when recorded.
-                recorded_at = datetime.fromisoformat(verdict["recorded_at"])
-                remember(session, prints, verdict["id"], recorded_at)
-                # Webhooks and the owner's alert go out exactly when the verdict commits.
-                enqueue(session, "verdict.recorded", verdict)
-        except IntegrityError:
-            # Another delivery of the same bytes was recorded while we checked this one.
-            earlier = self._recorded(message)
-            if earlier is None:
-                raise
-            return earlier
+        with metrics.timed(metrics.RECORDING_SECONDS):
+            verdict = self.group_commit.record(Job(message, findings, instruction, prints))
         metrics.count_verdict(verdict["decision"], verdict["instruction"]["kinds"])
         duration_ms = round((perf_counter() - started) * 1000, 1)
         # The one line per message: ids to find it, never its addresses (app.logs).
@@ -174,6 +159,23 @@ class DecisionService:
             },
         )
         return verdict
+
+    @contextmanager
+    def _write_transaction(self) -> Iterator[Session]:
+        """The write transaction of a batch of verdicts (see app.decision.group_commit)."""
+        with self.writer_turn, store_errors(), self.sessions.begin() as session:
+            yield session
+
+    def _decide_and_sign(
+        self, session: Session, job: Job, unflushed: list[dict[str, Any]]
+    ) -> tuple[VerdictRows, OneTimeCode | None]:
+        """The signed verdict of ``job`` decided in ``session``'s transaction, and the
+        one-time code it used; ``unflushed``: fingerprints of verdicts earlier in the
+        same batch, not inserted yet (app.decision.group_commit)."""
+        body, code = self._decision(
+            session, job.findings, job.instruction, job.prints, True, unflushed
+        )
+        return verdict_rows(job.message, body, self.signer), code
 
     def _recorded(self, message: InboundMessage) -> VerdictJson | None:
         with store_errors():
@@ -247,6 +249,7 @@ class DecisionService:
         instruction: Instruction,
         prints: Fingerprints,
         consume_code: bool,
+        unflushed: list[dict[str, Any]] | None = None,
     ) -> tuple[dict[str, Any], OneTimeCode | None]:
         """The verdict body and the one-time code it used (consumed when ``consume_code``;
         else nothing is changed). ``prints`` are the message's fingerprints, computed once:
@@ -261,7 +264,7 @@ class DecisionService:
         wanted = tuple(self.rules.kind(name) for name in instruction.kinds)
         findings.append(instruction_kind(wanted))
         findings.append(service_scope(wanted, match.stated, match.mentioned, sender))
-        findings.append(check_replay(session, prints))
+        findings.append(check_replay(session, prints, unflushed or ()))
         code_finding, code = one_time_code(
             session,
             instruction,

@@ -157,7 +157,7 @@ def _smtp_phases(
     envelope = (corpus.helo, corpus.mail_from, corpus.rcpt)
     messages = list(corpus.raw_messages())
     count = min(len(messages), 5000 if run.args.full else 2000)
-    cpu0 = server.cpu_seconds()
+    cpu0, batches0 = server.cpu_seconds(), server.metrics(BATCHES)
     throughput = asyncio.run(
         closed_loop(server.smtp_port, unique_copies(messages, f"{label}-t"), count, 16, envelope)
     )
@@ -169,6 +169,7 @@ def _smtp_phases(
             "server_cpu_ms_per_msg": round(
                 1000 * server_cpu / max(1, len(throughput.latencies)), 2
             ),
+            "commit_batches": batch_sizes(batches0, server.metrics(BATCHES)),
         }
     }
     if latency:
@@ -189,6 +190,30 @@ def _smtp_phases(
             )
             figures[key] = {**offered.summary(), "offered_per_s": rate, "seconds": seconds}
     return figures, throughput.verdict_ids
+
+
+# The group commit's histogram (app.metrics.COMMIT_BATCH_SIZE).
+BATCHES = "intakeguard_commit_batch_size"
+
+
+def batch_sizes(before: dict[str, float], after: dict[str, float]) -> dict[str, Any]:
+    """Batches committed between two scrapes: how many, their mean size, and how many
+    were of each size up to each bucket's bound (Prometheus buckets are cumulative)."""
+
+    def delta(series: str) -> float:
+        return after.get(series, 0.0) - before.get(series, 0.0)
+
+    count = delta(f"{BATCHES}_count")
+    buckets = {
+        series.split('le="', 1)[1].split('"', 1)[0]: int(delta(series))
+        for series in after
+        if series.startswith(f"{BATCHES}_bucket")
+    }
+    return {
+        "batches": int(count),
+        "mean_size": round(delta(f"{BATCHES}_sum") / count, 2) if count else None,
+        "at_most": buckets,
+    }
 
 
 def _smtp_and_api(run: Run, corpus: Corpus, dns: str, url: str) -> dict[str, Any] | None:

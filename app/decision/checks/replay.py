@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Row, Select, String, and_, bindparam, insert, or_, select
 from sqlalchemy.orm import Session
@@ -36,6 +36,17 @@ _WHITESPACE = re.compile(r"\s+")
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 # What an earlier sighting is read for.
 _SIGHTING = ("kind", "body_sha256", "message_sha256", "verdict_id", "seen_at")
+FINGERPRINTS = table_of(MessageFingerprint)
+
+
+class Sighting(NamedTuple):
+    """An earlier message with one of the same fingerprints (a row of _SIGHTING)."""
+
+    kind: str
+    body_sha256: str
+    message_sha256: str
+    verdict_id: str
+    seen_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +114,14 @@ def body_sha256(raw: bytes) -> str:
     return hashlib.sha256(body.replace(b"\r\n", b"\n").rstrip(b"\n")).hexdigest()
 
 
-def check_replay(session: Session, prints: Fingerprints) -> Finding:
-    """Compare a message, by its ``prints``, with the fingerprints of every recorded message."""
+def check_replay(
+    session: Session, prints: Fingerprints, unflushed: Sequence[dict[str, Any]] = ()
+) -> Finding:
+    """Compare a message, by its ``prints``, with the fingerprints of every recorded message.
+
+    ``unflushed``: fingerprint rows (fingerprint_rows) written in this transaction but not
+    inserted yet; they count as seen after every stored one, as they were.
+    """
     if not prints.lookup_keys():
         return Finding(
             NAME,
@@ -112,7 +129,14 @@ def check_replay(session: Session, prints: Fingerprints) -> Finding:
             "The message has neither a DKIM signature nor a Message-ID, so a copy sent again "
             "could not be recognised.",
         )
-    rows = _sightings(session, prints)
+    rows: list[Any] = list(_sightings(session, prints))
+    if unflushed:
+        keys = set(prints.lookup_keys())
+        rows += [
+            Sighting(*(row[name] for name in _SIGHTING))
+            for row in unflushed
+            if (row["kind"], row["value"]) in keys
+        ]
     signature = next(
         (r for r in rows if r.kind == DKIM and r.message_sha256 != prints.message_sha256), None
     )
@@ -158,7 +182,17 @@ def remember(
     session: Session, prints: Fingerprints, verdict_id: str, recorded_at: datetime
 ) -> None:
     """Record a message's fingerprints with its verdict, in the caller's transaction."""
-    rows = [
+    rows = fingerprint_rows(prints, verdict_id, recorded_at)
+    if rows:
+        # One bulk insert, not ORM objects: the rows are never read back in this transaction.
+        session.execute(insert(FINGERPRINTS), rows)
+
+
+def fingerprint_rows(
+    prints: Fingerprints, verdict_id: str, recorded_at: datetime
+) -> list[dict[str, Any]]:
+    """The rows of ``message_fingerprints`` that remember a message with its verdict."""
+    return [
         {
             "kind": kind,
             "value": value,
@@ -169,9 +203,6 @@ def remember(
         }
         for kind, value in prints.lookup_keys()
     ]
-    if rows:
-        # One bulk insert, not ORM objects: the rows are never read back in this transaction.
-        session.execute(insert(table_of(MessageFingerprint)), rows)
 
 
 def _sightings(session: Session, prints: Fingerprints) -> Sequence[Row[Any]]:
@@ -188,7 +219,7 @@ def _sightings_query(signatures: int, message_id: bool) -> Select[Any]:
     (a query built anew for every message cost more than running it)."""
     # Plain columns of the table, as plain rows: loading ORM objects cost more than the
     # query, and nothing here changes them (app.db.models.table_of).
-    table = table_of(MessageFingerprint)
+    table = FINGERPRINTS
     conditions = []
     if signatures:
         wanted = [bindparam(f"signature_{i}", type_=String) for i in range(signatures)]
