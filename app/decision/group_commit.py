@@ -74,6 +74,18 @@ class Job:
     verdict: VerdictJson | None = None
     error: BaseException | None = None
     done: bool = False
+    # Its bytes had been recorded before: ``verdict`` is that first verdict.
+    retransmission: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """What deciding a job gave: a new verdict's rows and the one-time code it used, or,
+    for bytes recorded before, their first verdict."""
+
+    rows: VerdictRows | None = None
+    code: Any = None
+    earlier: VerdictJson | None = None
 
 
 @dataclass(slots=True)
@@ -112,8 +124,8 @@ class _Batch:
 
 
 # What decides one job in the batch's transaction and signs its verdict, given the
-# fingerprint rows of the batch not inserted yet; also the one-time code it used, if any.
-Decide = Callable[[Session, Job, list[dict[str, Any]]], tuple[VerdictRows, Any]]
+# fingerprint rows of the batch not inserted yet.
+Decide = Callable[[Session, Job, list[dict[str, Any]]], Decided]
 # Links a used code to the verdict (by id) that used it, once that verdict is inserted.
 LinkCode = Callable[[Session, Any, str], None]
 # The verdict recorded earlier for these bytes (another process's), if any.
@@ -218,18 +230,24 @@ class GroupCommit:
                     # Its decision may use a code and append to the chain: what the
                     # batch recorded before it goes first.
                     pending.insert(session)
-                rows, code = self._decide(session, job, pending.fingerprints)
-                pending.add(rows, job.prints)
-                if code is not None:
+                outcome = self._decide(session, job, pending.fingerprints)
+                if outcome.rows is None:
+                    assert outcome.earlier is not None
+                    job.retransmission = True
+                    decided.append((job, outcome.earlier))
+                    continue
+                pending.add(outcome.rows, job.prints)
+                if outcome.code is not None:
                     # The code points at the verdict that used it: inserted first.
                     pending.insert(session)
-                    self._link_code(session, code, rows.verdict["id"])
-                decided.append((job, rows.verdict))
+                    self._link_code(session, outcome.code, outcome.rows.verdict["id"])
+                decided.append((job, outcome.rows.verdict))
             pending.insert(session)
         for job, verdict in decided:
             job.verdict = verdict
         for job, first in copies:
             job.verdict = first.verdict
+            job.retransmission = True
 
     def _alone(self, job: Job) -> None:
         """Record ``job`` in a transaction of its own."""
@@ -245,5 +263,6 @@ class GroupCommit:
             if earlier is None:
                 job.error = exc
             job.verdict = earlier
+            job.retransmission = True
         except Exception as exc:  # noqa: BLE001 - raised in the waiter, not the leader
             job.error = exc
