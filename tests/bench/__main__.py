@@ -22,6 +22,7 @@ from app.settings import cpu_count
 from tests.bench import growth
 from tests.bench.api_load import run_load
 from tests.bench.corpus import BENCH_DIR, Corpus, build_corpus, sized_message
+from tests.bench.postfix_peer import measure_postfix
 from tests.bench.record import measure_recording
 from tests.bench.rspamd import run_rspamd
 from tests.bench.servers import (
@@ -37,7 +38,18 @@ from tests.bench.targets import evaluate, table
 from tests.bench.verify import measure_sizes, measure_verification, verification_service
 from tests.support import ADMIN_TOKEN
 
-PARTS = ("verify", "record", "rspamd", "smtp", "postgres", "api", "memory", "sizes", "growth")
+PARTS = (
+    "verify",
+    "record",
+    "rspamd",
+    "smtp",
+    "postfix",
+    "postgres",
+    "api",
+    "memory",
+    "sizes",
+    "growth",
+)
 KB, MB = 1024, 1024 * 1024
 
 
@@ -126,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
             run.part("rspamd", lambda: run_rspamd(args.rspamd, corpus, dns))
         sqlite_url = f"sqlite:///{run.scratch}/e2e.db"
         run.part("smtp", lambda: _smtp_and_api(run, corpus, dns, sqlite_url), also_for=("api",))
+        # Right after the smtp part, the same count of the same messages.
+        run.part("postfix", lambda: measure_postfix(corpus, _smtp_count(run, corpus)))
         if "postgres" in args.parts:
             if postgres_available():
                 run.part("postgres", lambda: _postgres(run, corpus, dns))
@@ -150,13 +164,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _smtp_count(run: Run, corpus: Corpus) -> int:
+    """Messages sent in the SMTP parts' throughput phase (and to the Postfix peer)."""
+    return min(corpus.messages, 5000 if run.args.full else 2000)
+
+
 def _smtp_phases(
     server: RunningServer, corpus: Corpus, run: Run, label: str, latency: bool = True
 ) -> tuple[dict[str, Any], list[str]]:
     """16 clients as fast as answered; then (``latency``) a fixed 100 messages a second."""
     envelope = (corpus.helo, corpus.mail_from, corpus.rcpt)
     messages = list(corpus.raw_messages())
-    count = min(len(messages), 5000 if run.args.full else 2000)
+    count = _smtp_count(run, corpus)
     cpu0, batches0 = server.cpu_seconds(), server.metrics(BATCHES)
     throughput = asyncio.run(
         closed_loop(server.smtp_port, unique_copies(messages, f"{label}-t"), count, 16, envelope)
