@@ -29,9 +29,10 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from app.db.models import Customer, RegistryVersion, table_of
 from app.registry.customers import Owned, owned_services
 
-# Names remembered at most; past it the index starts afresh (a registry this size
-# still answers, by a query per message for the names not remembered).
-MAX_NAMES = 200_000
+# Names remembered at most (each with its customer's columns, about 2 KB: some 40 MB per
+# process when full); past it the index starts afresh, and a larger registry still
+# answers, by a query per message for the names not remembered.
+MAX_NAMES = 20_000
 _VERSION = table_of(RegistryVersion)
 _READ_VERSION = select(_VERSION.c.version).where(_VERSION.c.id == 1)
 _CUSTOMER_COLUMNS = tuple(column.key for column in table_of(Customer).columns)
