@@ -157,6 +157,11 @@ class GroupCommit:
         self._leading = False
         self._turn = threading.Condition()
 
+    @property
+    def leading(self) -> bool:
+        """Whether a batch is being committed now."""
+        return self._leading
+
     def queued(self) -> int:
         """Verdicts waiting for the next batch (not counting the one being committed)."""
         with self._turn:

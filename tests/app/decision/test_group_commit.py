@@ -43,8 +43,9 @@ def store_held(service: DecisionService) -> Iterator[None]:
 def submit_together(
     service: DecisionService, raws: list[bytes]
 ) -> tuple[list[VerdictJson | None], list[BaseException]]:
-    """Each of ``raws`` submitted by a thread of its own while the store is held, so they
-    queue; released once all of them wait. Verdicts in the order of ``raws``."""
+    """Each of ``raws`` submitted by a thread of its own while the store is held: the
+    first leads a batch of its own, the others queue for the next; released once all of
+    them wait. Verdicts in the order of ``raws``."""
     results: list[VerdictJson | None] = [None] * len(raws)
     errors: list[BaseException] = []
 
@@ -56,9 +57,11 @@ def submit_together(
 
     threads = [threading.Thread(target=deliver, args=(i, raw)) for i, raw in enumerate(raws)]
     with store_held(service):
-        for thread in threads:
+        # The first message leads, alone, and waits for the store; the others queue.
+        threads[0].start()
+        wait_until(lambda: service.group_commit.leading)
+        for thread in threads[1:]:
             thread.start()
-        # The first thread leads and waits for the store; the others queue behind it.
         wait_until(lambda: service.group_commit.queued() >= len(raws) - 1)
     for thread in threads:
         thread.join(timeout=60)
@@ -154,3 +157,32 @@ def test_a_store_that_fails_gives_every_message_of_the_batch_a_temporary_failure
     assert results == [None] * 4
     assert len(errors) == 4 and all(isinstance(e, StoreUnavailable) for e in errors)
     assert count(service, Verdict) == 0
+
+
+def test_one_message_failing_in_a_batch_leaves_the_others_recorded(
+    service: DecisionService,
+) -> None:
+    """A fault deciding one message rolls its batch back; the others are then recorded
+    one by one, and only the faulty one gets the error."""
+    group = service.group_commit
+    decide = group._decide
+    faulty = make_message(subject="Ta jedna zawodzi")
+
+    def failing_for_one(session: Any, job: Any, unflushed: Any) -> Any:
+        if job.message.raw == faulty:
+            raise RuntimeError("a fault deciding this message")
+        return decide(session, job, unflushed)
+
+    group._decide = failing_for_one
+    try:
+        raws = [make_message(subject=f"Zwykla {n}") for n in range(3)]
+        # The faulty one in the second batch, with two others.
+        results, errors = submit_together(service, [raws[0], faulty, raws[1], raws[2]])
+    finally:
+        group._decide = decide
+    assert [str(error) for error in errors] == ["a fault deciding this message"]
+    assert results[1] is None
+    assert all(results[index] is not None for index in (0, 2, 3))
+    assert count(service, Verdict) == count(service, OutboxEvent) == 3
+    with service.sessions() as session:
+        assert verify_chain(session).intact
