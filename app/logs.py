@@ -115,14 +115,28 @@ class WorkerFilter(logging.Filter):
         return True
 
 
+# The intake route: each message recorded already has its verdict line (app.decision.
+# service), so at INFO its access line says nothing more and costs a formatted line per
+# message; kept when the request failed, and at DEBUG.
+_INTAKE = ("POST", "/v1/messages")
+
+
 class _AccessLogFilter(logging.Filter):
-    """uvicorn access lines: the path without its query string, and the fields apart."""
+    """uvicorn access lines: the path without its query string, and the fields apart;
+    none for messages accepted on the intake route unless DEBUG is on."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if isinstance(args, tuple) and len(args) == 5:
             client, method, full_path, version, status = args
             path = str(full_path).split("?", 1)[0]
+            if (
+                (method, path) == _INTAKE
+                and isinstance(status, int)
+                and status < 400
+                and not logging.getLogger("uvicorn.access").isEnabledFor(logging.DEBUG)
+            ):
+                return False
             record.args = (client, method, path, version, status)
             record.client = client
             record.method = method

@@ -75,8 +75,13 @@ VERIFICATION_SECONDS = Histogram(
 )
 RECORDING_SECONDS = Histogram(
     f"{PREFIX}_recording_seconds",
-    "Time deciding and recording one verdict took (one database transaction).",
+    "Time deciding and recording one verdict took (its batch's transaction, waiting included).",
     buckets=_LATENCY_BUCKETS,
+)
+COMMIT_BATCH_SIZE = Histogram(
+    f"{PREFIX}_commit_batch_size",
+    "Verdicts committed together in one transaction (app.decision.group_commit).",
+    buckets=(1, 2, 4, 8, 16, 32, 64),
 )
 WEBHOOK_FAILURES = Counter(
     f"{PREFIX}_webhook_failures",

@@ -77,6 +77,9 @@ UNCOMMITTED: dict[str, dict[str, str]] = {
         "answer is the record, in confirmation_answers"
     },
     "idempotency_keys": {"*": "a retry cache: sealed copies of answers already recorded"},
+    "registry_version": {
+        "*": "a change counter for in-memory copies of the registry, not a record"
+    },
     "message_fingerprints": {"*": "a replay index derived from the stored messages"},
     "audit_entries": {"*": "the chain itself: every column is in the entry hash"},
     "audit_personal": {"*": "committed to by its entry's personal_sha256"},

@@ -85,6 +85,17 @@ class Service(Base):
     customer: Mapped[Customer] = relationship(back_populates="services")
 
 
+class RegistryVersion(Base):
+    """One row: a number every change of ``customers`` or ``services`` raises, in the
+    change's own transaction (database triggers, migration 0010), so a process can tell
+    whether what it remembers of the registry (app.registry.index) is still current."""
+
+    __tablename__ = "registry_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger)
+
+
 class ApiToken(Base):
     """A bearer token, kept only as its SHA-256, with the scopes it grants."""
 

@@ -8,6 +8,7 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from app.registry.customers import Owned, names_to_try, owned_services
+from app.registry.index import RegistryView
 from app.registry.lookalikes import imitated_services
 from mailhook.confusables import display_form
 
@@ -33,15 +34,23 @@ class Named:
         return displayed if displayed == self.written else f"{displayed} ({self.written})"
 
 
-def resolve(session: Session, names: tuple[str, ...]) -> dict[str, Named]:
+def resolve(
+    session: Session, names: tuple[str, ...], registry: RegistryView | None = None
+) -> dict[str, Named]:
     """The registered service each of ``names`` (A-labels, server ids) stands for, if any.
 
     The name itself if registered; else its longest registered parent up to the
     organisational domain; else a registered domain it imitates. A name that resolves
     to nothing (a name server elsewhere, a web site) is no service of ours.
+    ``registry``: the in-memory index of this transaction, if any (app.registry.index).
     """
     tried = {name: names_to_try(name) for name in names}
-    owned = owned_services(session, tuple(n for parents in tried.values() for n in parents))
+    candidates = tuple(n for parents in tried.values() for n in parents)
+    owned = (
+        registry.owned_services(candidates)
+        if registry is not None
+        else owned_services(session, candidates)
+    )
     resolved: dict[str, Named] = {}
     for name, parents in tried.items():
         registered = next((parent for parent in parents if parent in owned), None)

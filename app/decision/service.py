@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from time import perf_counter
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import metrics
@@ -28,15 +28,22 @@ from app.decision.checks.customer_match import match_customer
 from app.decision.checks.instruction_kind import instruction_kind
 from app.decision.checks.named_addresses import named_addresses
 from app.decision.checks.one_time_code import one_time_code
-from app.decision.checks.replay import Fingerprints, check_replay, fingerprints, remember
+from app.decision.checks.replay import (
+    Fingerprints,
+    Sightings,
+    check_replay,
+    fingerprints,
+    sightings,
+)
 from app.decision.checks.service_scope import service_scope
+from app.decision.group_commit import Decided, GroupCommit, Job
 from app.decision.policy import assurance_of, decide
 from app.decision.rules import Rules, load_rules
-from app.delivery.outbox import enqueue
 from app.errors import StoreUnavailable
 from app.records.confirmations import recent_denial
-from app.records.verdicts import record_verdict, recorded_for_bytes, verdict_for_bytes
+from app.records.verdicts import get_verdict, recorded_for_bytes, verdict_for_bytes, verdict_rows
 from app.registry.codes import code_key, link_to_verdict
+from app.registry.index import RegistryIndex, RegistryView
 from app.registry.lookalikes import driver_lookup, imitated_domain
 from app.settings import ENV_PREFIX, Settings
 from app.signing import VerdictSigner
@@ -51,6 +58,8 @@ from mailhook.message import InboundMessage
 from mailhook.metrics import MESSAGES_RECEIVED
 
 log = logging.getLogger(__name__)
+# Where a batch's session keeps its view of the registry index (read once per batch).
+_REGISTRY_VIEW = "intakeguard_registry_view"
 
 
 class DecisionService:
@@ -94,6 +103,16 @@ class DecisionService:
         # Whether owners can be asked to confirm: confirmation mail can go out (a relay
         # and PUBLIC_URL). Else no verdict is confirmation_required, whatever the policy.
         self.confirmations_on = confirmations_on
+        # The registered services each name stands for, remembered per registry version.
+        self.registry = RegistryIndex()
+        # Verdicts decided at once are committed together (app.decision.group_commit).
+        self.group_commit = GroupCommit(
+            self._write_transaction,
+            self._decide_and_sign,
+            link_to_verdict,
+            self._recorded,
+            on_batch=metrics.COMMIT_BATCH_SIZE.observe,
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings, signing_key: bytes) -> DecisionService:
@@ -133,47 +152,28 @@ class DecisionService:
         """
         started = perf_counter()
         MESSAGES_RECEIVED.labels(door=message.channel.value).inc()
-        # The same bytes again are a retransmission (a 250 lost on the way back, a pipe
-        # retried): they get the first verdict, so each message is recorded exactly once.
-        earlier = self._recorded(message)
-        if earlier is not None:
-            return earlier
+        # Whether these bytes were recorded before is asked in the batch's transaction,
+        # with the replay check's look-up (app.decision.checks.replay.sightings).
         # The mail checks run before the transaction opens: DNS may be slow, and a
         # transaction held open across it would only block other writers.
         with metrics.timed(metrics.VERIFICATION_SECONDS):
             findings = self.verify(message)
         temporary = [f.reason for f in findings if f.result == "temperror"]
         if temporary:
+            # A retransmission still gets its first verdict while DNS is in trouble.
+            earlier = self._recorded(message)
+            if earlier is not None:
+                return earlier
             raise TemporaryFailure(" ".join(temporary))
         # What needs only the message is worked out before the write transaction: on
         # SQLite every writer waits while one holds it.
         instruction = extract(message, self.rules.catalogue)
         prints = fingerprints(message, sender_of(findings))
-        try:
-            with (
-                metrics.timed(metrics.RECORDING_SECONDS),
-                self.writer_turn,
-                store_errors(),
-                self.sessions.begin() as session,
-            ):
-                body, code = self._decision(
-                    session, findings, instruction, prints, consume_code=True
-                )
-                verdict = record_verdict(session, message, body, self.signer)
-                if code is not None:
-                    # Consumed in _decision; now the verdict that used it has its id.
-                    link_to_verdict(session, code, verdict["id"])
-                # In the verdict's transaction: a message is remembered exactly when recorded.
-                recorded_at = datetime.fromisoformat(verdict["recorded_at"])
-                remember(session, prints, verdict["id"], recorded_at)
-                # Webhooks and the owner's alert go out exactly when the verdict commits.
-                enqueue(session, "verdict.recorded", verdict)
-        except IntegrityError:
-            # Another delivery of the same bytes was recorded while we checked this one.
-            earlier = self._recorded(message)
-            if earlier is None:
-                raise
-            return earlier
+        job = Job(message, findings, instruction, prints)
+        with metrics.timed(metrics.RECORDING_SECONDS):
+            verdict = self.group_commit.record(job)
+        if job.retransmission:
+            return verdict
         metrics.count_verdict(verdict["decision"], verdict["instruction"]["kinds"])
         duration_ms = round((perf_counter() - started) * 1000, 1)
         # The one line per message: ids to find it, never its addresses (app.logs).
@@ -196,7 +196,37 @@ class DecisionService:
         )
         return verdict
 
+    @contextmanager
+    def _write_transaction(self) -> Iterator[Session]:
+        """The write transaction of a batch of verdicts (see app.decision.group_commit)."""
+        with self.writer_turn, store_errors(), self.sessions.begin() as session:
+            yield session
+
+    def _decide_and_sign(
+        self, session: Session, job: Job, unflushed: list[dict[str, Any]]
+    ) -> Decided:
+        """``job``'s verdict decided in ``session``'s transaction and signed, with the
+        one-time code it used; or, if its bytes were recorded before, that verdict.
+        ``unflushed``: fingerprints of verdicts earlier in the same batch, not inserted
+        yet (app.decision.group_commit)."""
+        seen = sightings(session, job.prints, unflushed)
+        if seen.recorded_verdict is not None:
+            # The same bytes again are a retransmission (a 250 lost on the way back, a
+            # pipe retried): they get the first verdict, so each is recorded exactly once.
+            earlier = get_verdict(session, seen.recorded_verdict)
+            self._answering_with(job.message, earlier)
+            return Decided(earlier=earlier)
+        registry = session.info.get(_REGISTRY_VIEW)
+        if registry is None:
+            # Once per batch: the registry's version read in its transaction.
+            registry = session.info[_REGISTRY_VIEW] = self.registry.view(session)
+        body, code = self._decision(
+            session, job.findings, job.instruction, job.prints, seen, True, registry
+        )
+        return Decided(rows=verdict_rows(job.message, body, self.signer), code=code)
+
     def _recorded(self, message: InboundMessage) -> VerdictJson | None:
+        """The verdict recorded for ``message``'s bytes, if any (outside any batch)."""
         with store_errors():
             # A bare connection answers the usual "never seen" at a fraction of the cost of
             # a session loading a verdict; only a retransmission needs the second step.
@@ -206,13 +236,16 @@ class DecisionService:
             with self.reads() as session:
                 earlier = verdict_for_bytes(session, message.sha256)
         if earlier is not None:
-            log.info(
-                "message %s (%s) was already recorded as verdict %s; answering with it",
-                message.message_id,
-                message.sha256[:16],
-                earlier["id"],
-            )
+            self._answering_with(message, earlier)
         return earlier
+
+    def _answering_with(self, message: InboundMessage, earlier: VerdictJson) -> None:
+        log.info(
+            "message %s (%s) was already recorded as verdict %s; answering with it",
+            message.message_id,
+            message.sha256[:16],
+            earlier["id"],
+        )
 
     def explain(self, message: InboundMessage) -> dict[str, Any]:
         """What the verdict would be, without recording anything (temperrors shown as such)."""
@@ -220,7 +253,10 @@ class DecisionService:
         instruction = extract(message, self.rules.catalogue)
         prints = fingerprints(message, sender_of(findings))
         with store_errors(), self.reads() as session:
-            body, _ = self._decision(session, findings, instruction, prints, consume_code=False)
+            seen = sightings(session, prints)
+            body, _ = self._decision(
+                session, findings, instruction, prints, seen, consume_code=False
+            )
             session.rollback()
         temporary = [f.reason for f in findings if f.result == "temperror"]
         if temporary:
@@ -267,14 +303,16 @@ class DecisionService:
         findings: list[Finding],
         instruction: Instruction,
         prints: Fingerprints,
+        seen: Sightings,
         consume_code: bool,
+        registry: RegistryView | None = None,
     ) -> tuple[dict[str, Any], OneTimeCode | None]:
         """The verdict body and the one-time code it used (consumed when ``consume_code``;
-        else nothing is changed). ``prints`` are the message's fingerprints, computed once:
-        the replay check reads them, and submit records them."""
+        else nothing is changed). ``prints``: the message's fingerprints; ``seen``: the earlier
+        messages like them, which the replay check judges (app.decision.checks.replay)."""
         findings = [*findings, *extraction_findings(instruction)]
         sender = sender_of(findings)
-        match = match_customer(session, sender, instruction, self.identifier_key)
+        match = match_customer(session, sender, instruction, self.identifier_key, registry)
         if match.finding is not None:
             findings.append(match.finding)
         if match.identifier_finding is not None:
@@ -285,7 +323,7 @@ class DecisionService:
         named = named_addresses(instruction.addresses, match.customer, self.provider_domains)
         if named is not None:
             findings.append(named)
-        findings.append(check_replay(session, prints))
+        findings.append(check_replay(prints, seen))
         code_finding, code = one_time_code(
             session,
             instruction,

@@ -65,6 +65,7 @@ Status = Literal["pending", "delivered", "dead"]
 # Unexpected errors no retry can cure: a URL (or address) that cannot be encoded or parsed.
 _HOPELESS: tuple[type[Exception], ...] = (httpx.InvalidURL, UnicodeError)
 _ERROR_LIMIT = 500
+OUTBOX_EVENTS = table_of(OutboxEvent)
 
 
 # Events for the outbox's own deliveries, never posted to webhooks: a confirmation mail
@@ -75,14 +76,18 @@ INTERNAL_EVENTS: tuple[str, ...] = ("confirmation.requested", "customer.panel_em
 
 def enqueue(session: Session, event: str, data: Mapping[str, Any]) -> str:
     """Add ``event`` in the caller's transaction; returns the event id."""
-    if event not in EVENTS and event not in INTERNAL_EVENTS:
-        raise ValueError(f"unknown outbox event {event!r}; add it to app.delivery.webhooks.EVENTS")
-    event_id = str(uuid.uuid4())
+    row = event_row(event, data)
     # A Core insert, not session.add: the row is only ever inserted here, and the unit of
     # work's flush at commit cost more than the insert itself (one per recorded verdict).
-    row = {"id": event_id, "event": event, "data": data, "created_at": utcnow()}
-    session.execute(insert(table_of(OutboxEvent)), [row])
-    return event_id
+    session.execute(insert(OUTBOX_EVENTS), [row])
+    return str(row["id"])
+
+
+def event_row(event: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``outbox_events`` row of ``event``, for the caller to insert in its transaction."""
+    if event not in EVENTS and event not in INTERNAL_EVENTS:
+        raise ValueError(f"unknown outbox event {event!r}; add it to app.delivery.webhooks.EVENTS")
+    return {"id": str(uuid.uuid4()), "event": event, "data": data, "created_at": utcnow()}
 
 
 def backoff(attempts: int, jitter: float) -> timedelta:

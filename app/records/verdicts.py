@@ -30,14 +30,38 @@ def record_verdict(
     session: Session, message: InboundMessage, body: dict[str, Any], signer: VerdictSigner
 ) -> VerdictJson:
     """Store the raw message (once per SHA-256) and the signed verdict; return its JSON."""
-    body = _storable(body)
-    now = utcnow()
+    rows = verdict_rows(message, body, signer)
     # The raw message's primary key is its SHA-256: a second recording of the same bytes
     # (two deliveries racing) fails here, and the caller answers with the first verdict.
     # Rows only ever inserted, and nothing reads them back as objects in this transaction:
     # Core inserts skip the unit of work's bookkeeping (a third of the cost of recording).
+    session.execute(insert(table_of(StoredMessage)), [rows.stored])
+    session.execute(insert(table_of(Verdict)), [rows.verdict_row])
+    chain.append_many(session, [rows.chain_draft])
+    return rows.verdict
+
+
+@dataclass(frozen=True, slots=True)
+class VerdictRows:
+    """A verdict ready to insert: its JSON as signed, its rows and its audit chain entry.
+
+    Built without the database, so a writer of many verdicts (app.decision.group_commit)
+    can insert each table's rows in one statement.
+    """
+
+    verdict: VerdictJson
+    stored: dict[str, Any]
+    verdict_row: dict[str, Any]
+    chain_draft: chain.Draft
+
+
+def verdict_rows(
+    message: InboundMessage, body: dict[str, Any], signer: VerdictSigner
+) -> VerdictRows:
+    """The signed verdict of ``message`` with decision ``body``, and the rows that record it."""
+    body = _storable(body)
+    now = utcnow()
     stored = {"sha256": message.sha256, "raw": message.raw, "received_at": now}
-    session.execute(insert(table_of(StoredMessage)), [stored])
     verdict: dict[str, Any] = {
         "id": str(uuid.uuid4()),
         "message_id": _storable(message.message_id),
@@ -72,12 +96,11 @@ def record_verdict(
         rules_version=verdict["rules_version"],
         signature=verdict["signature"],
     )
-    session.execute(insert(table_of(Verdict)), [row])
     entry = verdict_entry(verdict, message.sha256)
     entry["row_sha256"] = hashing.row_digest("verdicts", row)
     entry["envelope_sha256"] = hashing.record_digest(row["envelope"])
-    chain.append(session, "verdict", verdict["id"], entry)
-    return cast(VerdictJson, verdict)
+    draft = chain.Draft("verdict", verdict["id"], entry)
+    return VerdictRows(cast(VerdictJson, verdict), stored, row, draft)
 
 
 def verdict_entry(verdict: dict[str, Any], message_sha256: str) -> dict[str, Any]:

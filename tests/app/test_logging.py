@@ -271,3 +271,27 @@ def test_serve_logs_text_when_asked(tmp_path: Path, dns_server: FixtureDnsServer
     [verdict] = [line for line in lines if "verdict_id=" in line]
     assert " INFO app.decision.service [smtp-" in verdict
     assert "jan@acme.pl" not in stderr
+
+
+def test_the_intake_route_has_no_access_line_at_info_but_its_verdict_line(
+    tmp_path: Path, dns_server: FixtureDnsServer
+) -> None:
+    with running(tmp_path, dns_server, "serve") as service:
+        service.wait_until_listening(service.smtp_port)
+        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "message/rfc822"}
+        posted = httpx.post(
+            f"{service.http_url}/v1/messages", content=make_message(), headers=headers, timeout=30
+        )
+        assert posted.status_code == 201, posted.text
+        refused = httpx.post(
+            f"{service.http_url}/v1/messages", content=b"", headers=headers, timeout=30
+        )
+        assert refused.status_code >= 400
+        service.terminate()
+        assert service.wait() == 0, service.stderr()
+    lines = [json.loads(line) for line in service.stderr().splitlines()]
+    [verdict] = [line for line in lines if "verdict_id" in line]
+    assert verdict["channel"] == "api"
+    access = [line for line in lines if line.get("path") == "/v1/messages"]
+    # The refused one only: a failure is worth its line.
+    assert [line["status"] for line in access] == [refused.status_code]

@@ -23,6 +23,7 @@ from tests.bench import growth
 from tests.bench.api_load import run_load
 from tests.bench.corpus import BENCH_DIR, Corpus, build_corpus, sized_message
 from tests.bench.milter_load import milter_closed_loop
+from tests.bench.postfix_peer import measure_postfix
 from tests.bench.record import measure_recording
 from tests.bench.rspamd import run_rspamd
 from tests.bench.servers import (
@@ -45,6 +46,7 @@ PARTS = (
     "rspamd",
     "smtp",
     "milter",
+    "postfix",
     "postgres",
     "api",
     "memory",
@@ -139,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
             run.part("rspamd", lambda: run_rspamd(args.rspamd, corpus, dns))
         sqlite_url = f"sqlite:///{run.scratch}/e2e.db"
         run.part("smtp", lambda: _smtp_and_api(run, corpus, dns, sqlite_url), also_for=("api",))
+        # Right after the smtp part, the same count of the same messages.
+        run.part("postfix", lambda: measure_postfix(corpus, _smtp_count(run, corpus)))
         milter_url = f"sqlite:///{run.scratch}/milter.db"
         run.part("milter", lambda: _milter(run, corpus, dns, milter_url))
         if "postgres" in args.parts:
@@ -165,14 +169,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _smtp_count(run: Run, corpus: Corpus) -> int:
+    """Messages sent in the SMTP parts' throughput phase (and to the Postfix peer)."""
+    return min(corpus.messages, 5000 if run.args.full else 2000)
+
+
 def _smtp_phases(
     server: RunningServer, corpus: Corpus, run: Run, label: str, latency: bool = True
 ) -> tuple[dict[str, Any], list[str]]:
     """16 clients as fast as answered; then (``latency``) a fixed 100 messages a second."""
     envelope = (corpus.helo, corpus.mail_from, corpus.rcpt)
     messages = list(corpus.raw_messages())
-    count = min(len(messages), 5000 if run.args.full else 2000)
-    cpu0 = server.cpu_seconds()
+    count = _smtp_count(run, corpus)
+    cpu0, batches0 = server.cpu_seconds(), server.metrics(BATCHES)
     throughput = asyncio.run(
         closed_loop(server.smtp_port, unique_copies(messages, f"{label}-t"), count, 16, envelope)
     )
@@ -184,6 +193,7 @@ def _smtp_phases(
             "server_cpu_ms_per_msg": round(
                 1000 * server_cpu / max(1, len(throughput.latencies)), 2
             ),
+            "commit_batches": batch_sizes(batches0, server.metrics(BATCHES)),
         }
     }
     if latency:
@@ -204,6 +214,30 @@ def _smtp_phases(
             )
             figures[key] = {**offered.summary(), "offered_per_s": rate, "seconds": seconds}
     return figures, throughput.verdict_ids
+
+
+# The group commit's histogram (app.metrics.COMMIT_BATCH_SIZE).
+BATCHES = "intakeguard_commit_batch_size"
+
+
+def batch_sizes(before: dict[str, float], after: dict[str, float]) -> dict[str, Any]:
+    """Batches committed between two scrapes: how many, their mean size, and how many
+    were of each size up to each bucket's bound (Prometheus buckets are cumulative)."""
+
+    def delta(series: str) -> float:
+        return after.get(series, 0.0) - before.get(series, 0.0)
+
+    count = delta(f"{BATCHES}_count")
+    buckets = {
+        series.split('le="', 1)[1].split('"', 1)[0]: int(delta(series))
+        for series in after
+        if series.startswith(f"{BATCHES}_bucket")
+    }
+    return {
+        "batches": int(count),
+        "mean_size": round(delta(f"{BATCHES}_sum") / count, 2) if count else None,
+        "at_most": buckets,
+    }
 
 
 def _smtp_and_api(run: Run, corpus: Corpus, dns: str, url: str) -> dict[str, Any] | None:

@@ -9,6 +9,7 @@ check, the decision, the signed verdict, the audit chain, the outbox event, the 
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -38,22 +39,34 @@ WARM_UP = 20
 # Customers registered: the owner of each service named in the first messages is the
 # sender of the first one naming it, so later messages both match and fail to match.
 REGISTERED_FROM = 200
+# Threads submitting at once in the concurrent measurement: the SMTP part's 16 clients.
+CONCURRENT = 16
 _WORDS = re.compile(r"\s+")
 _DECIDED = ("decision", "assurance", "customer", "instruction", "checks", "reasons")
 
 
 def measure_recording(corpus: Corpus, dns: str, scratch: Path) -> dict[str, Any]:
-    """The recording figures on a scratch SQLite file and a scratch PostgreSQL database."""
-    figures: dict[str, Any] = {"sqlite": _measure(f"sqlite:///{scratch}/record.db", corpus, dns)}
+    """The recording figures on a scratch SQLite file and a scratch PostgreSQL database:
+    one message at a time, then from CONCURRENT threads at once (group commit)."""
+    figures: dict[str, Any] = {
+        "sqlite": _measure(f"sqlite:///{scratch}/record.db", corpus, dns),
+        "sqlite_concurrent": _measure_concurrent(
+            f"sqlite:///{scratch}/record-concurrent.db", corpus, dns
+        ),
+    }
     if postgres_available():
         with scratch_postgres() as url:
             figures["postgres"] = _measure(url, corpus, dns)
+        with scratch_postgres() as url:
+            figures["postgres_concurrent"] = _measure_concurrent(url, corpus, dns)
     else:
         figures["postgres"] = {"skipped": "PostgreSQL is not reachable"}
     return figures
 
 
-def _measure(url: str, corpus: Corpus, dns: str) -> dict[str, Any]:
+def _prepared(url: str, corpus: Corpus, dns: str) -> tuple[DecisionService, list[InboundMessage]]:
+    """A service on a new store at ``url`` with the bench's customers registered, whose
+    mail checks answer from findings computed beforehand; the messages, warm-up done."""
     engine = make_engine(url)
     upgrade(engine)
     engine.dispose()
@@ -71,7 +84,52 @@ def _measure(url: str, corpus: Corpus, dns: str) -> dict[str, Any]:
     service.verify = precomputed  # type: ignore[method-assign]
     for message in messages[:WARM_UP]:
         service.submit(message)
-    timed = messages[WARM_UP:]
+    return service, messages[WARM_UP:]
+
+
+def _measure_concurrent(url: str, corpus: Corpus, dns: str) -> dict[str, Any]:
+    """The same messages submitted by CONCURRENT threads: batches form as they would under
+    load, and statements, commits (one WAL fsync each on SQLite) and batch sizes per
+    message show what group commit saves. The digest must equal the serial one."""
+    service, timed = _prepared(url, corpus, dns)
+    sizes: Counter[int] = Counter()
+    service.group_commit.on_batch = lambda size: sizes.update([size])
+    verdicts: list[Any] = [None] * len(timed)
+
+    def submit_share(first: int) -> None:
+        for index in range(first, len(timed), CONCURRENT):
+            verdicts[index] = service.submit(timed[index])
+
+    threads = [threading.Thread(target=submit_share, args=(n,)) for n in range(CONCURRENT)]
+    with _counting(service.sessions.kw["bind"]) as counted:
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    service.sessions.kw["bind"].dispose()
+    n = max(1, len(timed))
+    batches = sum(sizes.values())
+    return {
+        "threads": CONCURRENT,
+        "messages": len(timed),
+        "msgs_per_s": round(n / wall, 1),
+        "cpu_ms_per_msg": round(1000 * cpu / n, 3),
+        "statements_per_msg": round(sum(counted["statements"].values()) / n, 2),
+        "commits_per_msg": round(counted["events"]["commit"] / n, 3),
+        "batches": batches,
+        "mean_batch": round(n / max(1, batches), 2),
+        "batch_sizes": dict(sorted(sizes.items())),
+        "statements": {
+            text: round(count / n, 3) for text, count in counted["statements"].most_common()
+        },
+        "verdicts_sha256": record_digest([{k: v[k] for k in _DECIDED} for v in verdicts]),
+    }
+
+
+def _measure(url: str, corpus: Corpus, dns: str) -> dict[str, Any]:
+    service, timed = _prepared(url, corpus, dns)
     verdicts = []
     with _counting(service.sessions.kw["bind"]) as counted:
         cpu0, wall0 = time.process_time(), time.perf_counter()

@@ -87,6 +87,17 @@ class RunningServer:
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
 
+    def metrics(self, prefix: str) -> dict[str, float]:
+        """The server's Prometheus samples whose name starts with ``prefix``, by series
+        (name and labels as written), summed over its workers."""
+        text = httpx.get(f"{self.api_url}/metrics", timeout=10).text
+        samples: dict[str, float] = {}
+        for line in text.splitlines():
+            if line.startswith(prefix):
+                series, _, value = line.rpartition(" ")
+                samples[series] = float(value)
+        return samples
+
     def peak_rss_bytes(self) -> int:
         """The high-water mark of resident memory (VmHWM), summed over the processes."""
         return sum(_peak_rss_bytes(pid) for pid in self.pids())

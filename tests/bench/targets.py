@@ -63,9 +63,9 @@ TARGETS = (
     Target(
         "smtp_postgres_share",
         "PostgreSQL msg/s ÷ SQLite's",
-        "≥ 0.70",
+        "≥ 0.80",
         _pg_share,
-        lambda v, f: v >= 0.7,
+        lambda v, f: v >= 0.8,
     ),
     Target(
         "smtp_postgres_p99",
@@ -119,6 +119,47 @@ TARGETS = (
 )
 
 
+def _same_digest(figures: dict[str, Any]) -> str | None:
+    """Whether recording from many threads at once gave the verdicts one at a time did."""
+    serial = _get(figures, "record", "sqlite", "verdicts_sha256")
+    concurrent = _get(figures, "record", "sqlite_concurrent", "verdicts_sha256")
+    if serial is None or concurrent is None:
+        return None
+    return "same" if serial == concurrent else "differs"
+
+
+def _postfix_share(figures: dict[str, Any]) -> float | None:
+    ours = _get(figures, "smtp", "throughput", "msgs_per_s")
+    theirs = _get(figures, "postfix", "msgs_per_s")
+    return round(ours / theirs, 2) if ours and theirs else None
+
+
+TARGETS = (
+    *TARGETS,
+    Target(
+        "smtp_vs_postfix",
+        "SMTP SQLite msg/s ÷ Postfix's (same run)",
+        "≥ 0.8",
+        _postfix_share,
+        lambda v, f: v >= 0.8,
+    ),
+    Target(
+        "record_statements",
+        "statements per verdict, 16 threads (SQLite)",
+        "≤ 5",
+        lambda f: _get(f, "record", "sqlite_concurrent", "statements_per_msg"),
+        lambda v, f: v <= 5,
+    ),
+    Target(
+        "record_digest",
+        "verdicts, 16 threads vs one at a time",
+        "same",
+        _same_digest,
+        lambda v, f: v == "same",
+    ),
+)
+
+
 def evaluate(figures: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Each target's value and whether it is met (None: not measured in this run)."""
     judged: dict[str, dict[str, Any]] = {}
@@ -138,9 +179,34 @@ def table(figures: dict[str, Any], judged: dict[str, dict[str, Any]]) -> str:
             "  of which parsing and mail checks",
             _get(figures, "verify", "cpu_ms_per_msg_without_extraction"),
         ),
+        (
+            "recording, CPU ms/msg (SQLite, 1 thread)",
+            _get(figures, "record", "sqlite", "cpu_ms_per_msg"),
+        ),
+        (
+            "  statements per message",
+            _get(figures, "record", "sqlite", "statements_per_msg"),
+        ),
+        (
+            "recording, 16 threads: CPU ms/msg",
+            _get(figures, "record", "sqlite_concurrent", "cpu_ms_per_msg"),
+        ),
+        (
+            "  statements / commits (fsyncs) per message",
+            _pair(figures, "record", "sqlite_concurrent", "statements_per_msg", "commits_per_msg"),
+        ),
+        ("  mean batch", _get(figures, "record", "sqlite_concurrent", "mean_batch")),
         ("rspamd, msg/s", _get(figures, "rspamd", "msgs_per_s")),
         ("rspamd, CPU ms/msg", _get(figures, "rspamd", "cpu_ms_per_msg")),
         ("SMTP SQLite, msg/s", _get(figures, "smtp", "throughput", "msgs_per_s")),
+        (
+            "SMTP SQLite, server CPU ms/msg",
+            _get(figures, "smtp", "throughput", "server_cpu_ms_per_msg"),
+        ),
+        (
+            "SMTP SQLite, mean commit batch",
+            _get(figures, "smtp", "throughput", "commit_batches", "mean_size"),
+        ),
         (
             "SMTP SQLite @100/s, median ms",
             _get(figures, "smtp", "latency_at_100", "latency_ms_median"),
@@ -159,7 +225,13 @@ def table(figures: dict[str, Any], judged: dict[str, dict[str, Any]]) -> str:
             "SMTP SQLite, server CPU ms/msg",
             _get(figures, "smtp", "throughput", "server_cpu_ms_per_msg"),
         ),
+        ("Postfix peer, msg/s (16 clients)", _get(figures, "postfix", "msgs_per_s")),
+        ("Postfix peer, CPU ms/msg", _get(figures, "postfix", "cpu_ms_per_msg")),
         ("SMTP PostgreSQL, msg/s", _get(figures, "postgres", "throughput", "msgs_per_s")),
+        (
+            "SMTP PostgreSQL, server CPU ms/msg",
+            _get(figures, "postgres", "throughput", "server_cpu_ms_per_msg"),
+        ),
         (
             "SMTP PostgreSQL @100/s, p99 ms",
             _get(figures, "postgres", "latency_at_100", "latency_ms_p99"),
@@ -191,6 +263,12 @@ def table(figures: dict[str, Any], judged: dict[str, dict[str, Any]]) -> str:
     ]
     lines += [f"note: {line}" for line in skipped]
     return "\n".join(lines)
+
+
+def _pair(figures: dict[str, Any], *path: str) -> str | None:
+    """Two figures of one part as "a / b" (the last two names of ``path``)."""
+    first, second = _get(figures, *path[:-1]), _get(figures, *path[:-2], path[-1])
+    return None if first is None or second is None else f"{first} / {second}"
 
 
 def _shown(value: object) -> str:

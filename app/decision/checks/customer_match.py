@@ -11,6 +11,7 @@ from app.db.models import Customer
 from app.decision.checks.customer_identifier import customer_identifier, identified_customers
 from app.decision.named_services import Named, resolve
 from app.registry.customers import customers_by_login, customers_by_panel_email, labelled
+from app.registry.index import RegistryView
 from mailhook.addresses import mask_address
 from mailhook.checks import declare
 from mailhook.findings import Finding
@@ -43,20 +44,22 @@ def match_customer(
     sender: str | None,
     instruction: Instruction,
     identifier_key: bytes | None = None,
+    registry: RegistryView | None = None,
 ) -> Match:
     """Resolve the customer from services, logins and identifiers named, else the sender.
 
     ``sender`` is the normalised header From address, or None when there is no usable
     one (the from-mailbox check has then already failed and no finding is added).
     ``identifier_key`` is the key of the registry's identifier hashes (the secret key);
-    without it identifiers in the message are recorded as unchecked.
+    without it identifiers in the message are recorded as unchecked. ``registry``: the
+    in-memory index of this transaction, if any (app.registry.index).
     """
     # A name written without its suffix ("dla domeny beta") stands for every registered
     # domain with that first label: a reader may take it for any of them.
     named = instruction.services + (
         labelled(session, instruction.bare_names) if instruction.bare_names else ()
     )
-    resolved = resolve(session, named + instruction.mentioned_services)
+    resolved = resolve(session, named + instruction.mentioned_services, registry)
     stated = _in_order(resolved, named)
     holders = _unique_customers(named.service.customer for named in stated)
     by_login = sorted(

@@ -8,12 +8,26 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Row, Select, String, and_, bindparam, insert, or_, select
+from sqlalchemy import (
+    Connection,
+    Row,
+    Select,
+    String,
+    and_,
+    bindparam,
+    cast,
+    insert,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
-from app.db.models import MessageFingerprint, table_of
+from app.db.models import MessageFingerprint, Verdict, table_of
 from mailhook.checks import declare
 from mailhook.findings import Finding
 from mailhook.message import InboundMessage
@@ -36,6 +50,19 @@ _WHITESPACE = re.compile(r"\s+")
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 # What an earlier sighting is read for.
 _SIGHTING = ("kind", "body_sha256", "message_sha256", "verdict_id", "seen_at")
+FINGERPRINTS = table_of(MessageFingerprint)
+# The kind of the row sightings() reads for a verdict of the same bytes.
+_RECORDED = "recorded"
+
+
+class Sighting(NamedTuple):
+    """An earlier message with one of the same fingerprints (a row of _SIGHTING)."""
+
+    kind: str
+    body_sha256: str
+    message_sha256: str
+    verdict_id: str
+    seen_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +130,9 @@ def body_sha256(raw: bytes) -> str:
     return hashlib.sha256(body.replace(b"\r\n", b"\n").rstrip(b"\n")).hexdigest()
 
 
-def check_replay(session: Session, prints: Fingerprints) -> Finding:
-    """Compare a message, by its ``prints``, with the fingerprints of every recorded message."""
+def check_replay(prints: Fingerprints, seen: Sightings) -> Finding:
+    """Compare a message, by its ``prints``, with the fingerprints of every recorded message
+    (``seen``: what sightings() found of them)."""
     if not prints.lookup_keys():
         return Finding(
             NAME,
@@ -112,7 +140,7 @@ def check_replay(session: Session, prints: Fingerprints) -> Finding:
             "The message has neither a DKIM signature nor a Message-ID, so a copy sent again "
             "could not be recognised.",
         )
-    rows = _sightings(session, prints)
+    rows = seen.rows
     signature = next(
         (r for r in rows if r.kind == DKIM and r.message_sha256 != prints.message_sha256), None
     )
@@ -158,7 +186,17 @@ def remember(
     session: Session, prints: Fingerprints, verdict_id: str, recorded_at: datetime
 ) -> None:
     """Record a message's fingerprints with its verdict, in the caller's transaction."""
-    rows = [
+    rows = fingerprint_rows(prints, verdict_id, recorded_at)
+    if rows:
+        # One bulk insert, not ORM objects: the rows are never read back in this transaction.
+        session.execute(insert(FINGERPRINTS), rows)
+
+
+def fingerprint_rows(
+    prints: Fingerprints, verdict_id: str, recorded_at: datetime
+) -> list[dict[str, Any]]:
+    """The rows of ``message_fingerprints`` that remember a message with its verdict."""
+    return [
         {
             "kind": kind,
             "value": value,
@@ -169,26 +207,74 @@ def remember(
         }
         for kind, value in prints.lookup_keys()
     ]
-    if rows:
-        # One bulk insert, not ORM objects: the rows are never read back in this transaction.
-        session.execute(insert(table_of(MessageFingerprint)), rows)
 
 
-def _sightings(session: Session, prints: Fingerprints) -> Sequence[Row[Any]]:
+@dataclass(frozen=True, slots=True)
+class Sightings:
+    """Earlier messages sharing a fingerprint with this one, oldest first, and the verdict
+    recorded for these very bytes, if any (the message is then a retransmission)."""
+
+    rows: list[Any]
+    recorded_verdict: str | None = None
+
+
+def sightings(
+    session: Session | Connection,
+    prints: Fingerprints,
+    unflushed: Sequence[dict[str, Any]] = (),
+) -> Sightings:
+    """What the store knows of a message like this one: one statement for both questions
+    asked of every message (recorded before? seen with other content?).
+
+    ``unflushed``: fingerprint rows (fingerprint_rows) written in this transaction but not
+    inserted yet; they count as seen after every stored one, as they were.
+    """
     query = _sightings_query(len(prints.signatures), prints.message_id is not None)
     values = {f"signature_{i}": value for i, value in enumerate(prints.signatures)}
     if prints.message_id is not None:
         values["message_id"] = prints.message_id
-    return session.execute(query, values).all()
+    values["message_sha256"] = prints.message_sha256
+    rows: list[Any] = []
+    recorded: str | None = None
+    for row in session.execute(query, values):
+        if row.kind == _RECORDED:
+            recorded = row.verdict_id
+        else:
+            rows.append(row)
+    if unflushed:
+        keys = set(prints.lookup_keys())
+        rows += [
+            Sighting(*(row[name] for name in _SIGHTING))
+            for row in unflushed
+            if (row["kind"], row["value"]) in keys
+        ]
+    return Sightings(rows, recorded)
 
 
 @functools.lru_cache(maxsize=2 * (MAX_SIGNATURES + 1))
 def _sightings_query(signatures: int, message_id: bool) -> Select[Any]:
-    """The lookup of earlier sightings, by its shape; built and compiled once per shape
-    (a query built anew for every message cost more than running it)."""
+    """The lookup of earlier sightings and of a verdict for the same bytes, by its shape;
+    built and compiled once per shape (a query built anew for every message cost more
+    than running it)."""
     # Plain columns of the table, as plain rows: loading ORM objects cost more than the
     # query, and nothing here changes them (app.db.models.table_of).
-    table = table_of(MessageFingerprint)
+    table = FINGERPRINTS
+    verdicts = table_of(Verdict)
+    # The first verdict of these bytes, as a row of the same shape, kind _RECORDED.
+    recorded = (
+        select(
+            literal_column(f"'{_RECORDED}'").label("kind"),
+            cast(null(), table.c.body_sha256.type).label("body_sha256"),
+            verdicts.c.message_sha256,
+            verdicts.c.id.label("verdict_id"),
+            # Typed, or PostgreSQL takes the NULL of a subquery for text.
+            cast(null(), table.c.seen_at.type).label("seen_at"),
+            literal_column("0").label("position"),
+        )
+        .where(verdicts.c.message_sha256 == bindparam("message_sha256"))
+        .order_by(verdicts.c.seq)
+        .limit(1)
+    )
     conditions = []
     if signatures:
         wanted = [bindparam(f"signature_{i}", type_=String) for i in range(signatures)]
@@ -197,12 +283,18 @@ def _sightings_query(signatures: int, message_id: bool) -> Select[Any]:
         conditions.append(
             and_(table.c.kind == MESSAGE_ID, table.c.value == bindparam("message_id"))
         )
-    return (
-        select(*(table.c[name] for name in _SIGHTING))
+    if not conditions:
+        return recorded
+    seen = (
+        select(*(table.c[name] for name in _SIGHTING), table.c.id.label("position"))
         .where(or_(*conditions))
         .order_by(table.c.id)
         .limit(_MAX_ROWS)
     )
+    # Each part in a subquery of its own (its ORDER BY and LIMIT kept); the sightings
+    # first, so their column types read the rows.
+    both = union_all(seen.subquery().select(), recorded.subquery().select()).subquery()
+    return select(both).order_by(both.c.position)
 
 
 def _when(row: Row[Any]) -> str:

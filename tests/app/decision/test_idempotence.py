@@ -6,10 +6,12 @@ import threading
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from app.db.models import Verdict
 from app.decision.service import DecisionService
+from mailhook.errors import TemporaryFailure
 from mailhook.message import Channel, Envelope, parse_message
 from tests.support import make_message
 
@@ -59,3 +61,23 @@ def test_racing_deliveries_of_the_same_bytes_record_one_verdict(
     assert errors == []
     assert len({verdict["id"] for verdict in results}) == 1
     assert verdict_count(service) == 1
+
+
+def test_a_retransmission_gets_its_first_verdict_while_dns_is_in_trouble(
+    service: DecisionService, dns_faults: dict[str, str]
+) -> None:
+    """Whether bytes were recorded is asked after the checks, in the batch's look-up; a
+    check's temporary failure must still not turn a recorded message into a 451."""
+    raw = make_message()
+    envelope = Envelope(client_ip="192.0.2.10", helo="mail.acme.pl", mail_from="jan@acme.pl")
+    first = service.submit(parse_message(raw, envelope, Channel.SMTP))
+    if service.resolver is not None:
+        service.resolver.clear_cache()
+    dns_faults["acme.pl"] = "timeout"
+    dns_faults["_dmarc.acme.pl"] = "timeout"
+    again = service.submit(parse_message(raw, envelope, Channel.SMTP))
+    assert again == first
+    assert verdict_count(service) == 1
+    # Other bytes with the same trouble are a temporary failure, not a verdict.
+    with pytest.raises(TemporaryFailure):
+        service.submit(parse_message(make_message(), envelope, Channel.SMTP))

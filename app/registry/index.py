@@ -1,0 +1,132 @@
+"""The registry's services kept in memory, each process's, valid for one registry version.
+
+Every message asks which of the names it gives are registered services, and whose: a
+query per message whose answer changes only when the registry does. The index answers
+from memory what it read before, as long as the registry's version (``registry_version``,
+raised by database triggers in the same transaction as any change of ``customers`` or
+``services``, migration 0010) is the one it read it at.
+
+The version is read in the transaction that uses the answer (RegistryIndex.view), so
+what a decision sees is the registry as of that transaction, never older: on SQLite
+the verdict's write transaction holds the database's write lock, which every registry
+change needs too; on PostgreSQL the version row is read ``FOR SHARE``, which a change
+(its trigger updates that row) waits for and which waits for a change under way, so a
+panel address changed in another process, replica or by hand is never matched against
+the address it had before. A version that moved empties the index; names are read
+again as messages ask for them.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session, make_transient_to_detached
+
+from app.db.models import Customer, RegistryVersion, table_of
+from app.registry.customers import Owned, owned_services
+
+# Names remembered at most (each with its customer's columns, about 2 KB: some 40 MB per
+# process when full); past it the index starts afresh, and a larger registry still
+# answers, by a query per message for the names not remembered.
+MAX_NAMES = 20_000
+_VERSION = table_of(RegistryVersion)
+_READ_VERSION = select(_VERSION.c.version).where(_VERSION.c.id == 1)
+_CUSTOMER_COLUMNS = tuple(column.key for column in table_of(Customer).columns)
+
+
+@dataclass(frozen=True, slots=True)
+class _Remembered:
+    """A registered service as read: its id, U-label and its customer's columns."""
+
+    service_id: int
+    name_unicode: str
+    customer: dict[str, Any]
+
+
+class RegistryIndex:
+    """Registered services by name (None: not registered), for one registry version."""
+
+    def __init__(self, max_names: int = MAX_NAMES) -> None:
+        self._lock = threading.Lock()
+        self._version: int | None = None
+        self._names: dict[str, _Remembered | None] = {}
+        self._max_names = max_names
+
+    def view(self, session: Session, writable: bool = True) -> RegistryView:
+        """The index as valid in ``session``'s transaction (reads the registry version).
+
+        ``writable``: the transaction may write; a missing version row (the table emptied
+        by hand) is then put back with a number never used, else nothing is remembered.
+        """
+        query = _READ_VERSION
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(read=True)
+        version = session.execute(query).scalar()
+        if version is None and writable:
+            version = secrets.randbits(62)
+            session.execute(insert(_VERSION), [{"id": 1, "version": version}])
+        with self._lock:
+            if version != self._version:
+                self._names.clear()
+                self._version = version
+        return RegistryView(self, session, version)
+
+    def _known(self, version: int, names: tuple[str, ...]) -> dict[str, _Remembered | None]:
+        with self._lock:
+            if version != self._version:
+                return {}
+            return {name: self._names[name] for name in names if name in self._names}
+
+    def _remember(self, version: int, found: dict[str, _Remembered | None]) -> None:
+        with self._lock:
+            if version != self._version:
+                # Read at another version than the index holds now: not kept.
+                return
+            if len(self._names) + len(found) > self._max_names:
+                self._names.clear()
+            self._names.update(found)
+
+
+class RegistryView:
+    """The index within one transaction: answers owned_services from memory where it can."""
+
+    def __init__(self, index: RegistryIndex, session: Session, version: int | None) -> None:
+        self._index = index
+        self._session = session
+        self._version = version
+
+    def owned_services(self, services: tuple[str, ...]) -> dict[str, Owned]:
+        """As app.registry.customers.owned_services, in this view's transaction."""
+        if self._version is None:
+            return owned_services(self._session, services)
+        wanted = tuple(dict.fromkeys(services))
+        known = self._index._known(self._version, wanted)
+        missing = tuple(name for name in wanted if name not in known)
+        found: dict[str, Owned] = owned_services(self._session, missing) if missing else {}
+        if missing:
+            read: dict[str, _Remembered | None] = dict.fromkeys(missing)
+            for name, owned in found.items():
+                read[name] = _Remembered(
+                    owned.service_id,
+                    owned.name_unicode,
+                    {key: getattr(owned.customer, key) for key in _CUSTOMER_COLUMNS},
+                )
+            self._index._remember(self._version, read)
+        for name, remembered in known.items():
+            if remembered is not None:
+                found[name] = Owned(
+                    remembered.service_id,
+                    remembered.name_unicode,
+                    self._customer(remembered.customer),
+                )
+        return found
+
+    def _customer(self, columns: dict[str, Any]) -> Customer:
+        """The customer of these columns as an instance of this session, without a query."""
+        customer = Customer(**columns)
+        make_transient_to_detached(customer)
+        return self._session.merge(customer, load=False)

@@ -1,0 +1,94 @@
+"""The in-memory registry index: answers from memory, never from a registry that changed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, event, text
+
+from app.api import build_service
+from app.decision.service import DecisionService
+from app.registry.customers import CustomerData, put_customer, validate
+from app.settings import Settings
+from app.verdict_types import Verdict as VerdictJson
+from mailhook.message import Channel, Envelope, parse_message
+from tests.support import make_message
+
+ENVELOPE = Envelope(client_ip="192.0.2.10", helo="mail.acme.pl", mail_from="jan@acme.pl")
+
+
+def register(service: DecisionService, panel_email: str) -> None:
+    data = CustomerData(panel_email=panel_email, kind="person", name="Jan", services=("acme.pl",))
+    with service.sessions.begin() as session:
+        put_customer(session, validate("acme", data), service.identifier_key or b"")
+
+
+def submit(service: DecisionService, subject: str) -> VerdictJson:
+    raw = make_message(subject=subject, body="Prosze o duplikat faktury za acme.pl.\n")
+    return service.submit(parse_message(raw, ENVELOPE, Channel.SMTP))
+
+
+def customer_match(verdict: VerdictJson) -> str:
+    return next(c["result"] for c in verdict["checks"] if c["name"] == "customer-match")
+
+
+@contextmanager
+def services_read(engine: Engine) -> Iterator[list[str]]:
+    """The statements that read the services table while the block runs."""
+    seen: list[str] = []
+
+    def statement(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        if sql.lstrip().upper().startswith("SELECT") and "FROM services" in sql:
+            seen.append(sql)
+
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+
+
+def test_a_name_read_once_is_answered_from_memory_until_the_registry_changes(
+    service: DecisionService,
+) -> None:
+    register(service, "jan@acme.pl")
+    engine = service.sessions.kw["bind"]
+    assert customer_match(submit(service, "Pierwsza")) == "pass"
+    with services_read(engine) as reads:
+        assert customer_match(submit(service, "Druga")) == "pass"
+    assert reads == [], "the second message's service came from the index"
+    register(service, "jan@acme.pl")  # the same data written again: a change all the same
+    with services_read(engine) as reads:
+        assert customer_match(submit(service, "Trzecia")) == "pass"
+    assert len(reads) == 1
+
+
+def test_a_panel_address_changed_by_another_process_never_matches_from_memory(
+    service: DecisionService, settings: Settings
+) -> None:
+    """Another process (here a service of its own, on the same store) changes the panel
+    address: this process's index, which holds the old one, must not match it again."""
+    register(service, "jan@acme.pl")
+    assert customer_match(submit(service, "Przed zmiana")) == "pass"
+    other = build_service(settings)
+    try:
+        register(other, "nowy@acme.pl")
+    finally:
+        other.sessions.kw["bind"].dispose()
+    assert customer_match(submit(service, "Po zmianie")) == "fail"
+
+
+def test_a_change_made_by_hand_in_sql_is_seen_too(service: DecisionService) -> None:
+    """The version is raised by database triggers, whatever writes the registry."""
+    register(service, "jan@acme.pl")
+    assert customer_match(submit(service, "Przed")) == "pass"
+    with service.sessions.begin() as session:
+        session.execute(
+            text("UPDATE customers SET panel_email = 'ktos@acme.pl' WHERE login = 'acme'")
+        )
+    assert customer_match(submit(service, "Po")) == "fail"
+    with service.sessions.begin() as session:
+        session.execute(text("DELETE FROM services"))
+    assert customer_match(submit(service, "Bez uslugi")) != "fail"
