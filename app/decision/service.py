@@ -45,7 +45,7 @@ from app.records.verdicts import get_verdict, recorded_for_bytes, verdict_for_by
 from app.registry.codes import code_key, link_to_verdict
 from app.registry.index import RegistryIndex, RegistryView
 from app.registry.lookalikes import driver_lookup, imitated_domain
-from app.settings import ENV_PREFIX, Settings
+from app.settings import Settings
 from app.signing import VerdictSigner
 from app.verdict_types import Verdict as VerdictJson
 from mailhook.checks import run_pipeline
@@ -118,14 +118,9 @@ class DecisionService:
     def from_settings(cls, settings: Settings, signing_key: bytes) -> DecisionService:
         """The service ``settings`` describe: store, rules (validated), DNS and trust."""
         rules = load_rules(settings.rules_dir)
+        # Said once at start by the long-running services (app.server.serving), not by
+        # every pipe run: the pipe's last line must stay its verdict id.
         mail_out = settings.public_url is not None and settings.alert_smtp_relay is not None
-        if rules.policy.confirmation.enabled and not mail_out:
-            log.warning(
-                "confirmation by the registered owner is off: it needs %sPUBLIC_URL and "
-                "%sALERT_SMTP_RELAY; such requests are held for review instead",
-                ENV_PREFIX,
-                ENV_PREFIX,
-            )
         return cls(
             session_factory(make_engine(settings.database_url)),
             rules,
