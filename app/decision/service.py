@@ -47,6 +47,7 @@ from app.registry.index import RegistryIndex, RegistryView
 from app.registry.lookalikes import driver_lookup, imitated_domain
 from app.settings import Settings
 from app.signing import VerdictSigner
+from app.verdict_types import CheckJson, Explanation, VerdictBody
 from app.verdict_types import Verdict as VerdictJson
 from mailhook.checks import run_pipeline
 from mailhook.context import CheckContext, TrustConfig
@@ -242,7 +243,7 @@ class DecisionService:
             earlier["id"],
         )
 
-    def explain(self, message: InboundMessage) -> dict[str, Any]:
+    def explain(self, message: InboundMessage) -> Explanation:
         """What the verdict would be, without recording anything (temperrors shown as such)."""
         findings = self.verify(message)
         instruction = extract(message, self.rules.catalogue)
@@ -253,12 +254,17 @@ class DecisionService:
                 session, findings, instruction, prints, seen, consume_code=False
             )
             session.rollback()
+        explanation: Explanation = {
+            "message_id": message.message_id,
+            "channel": message.channel.value,
+            **body,
+        }
         temporary = [f.reason for f in findings if f.result == "temperror"]
         if temporary:
             # What submit would do: no decision, a retry later.
-            body["decision"] = None
-            body["reasons"] = temporary
-        return {"message_id": message.message_id, "channel": message.channel.value, **body}
+            explanation["decision"] = None
+            explanation["reasons"] = temporary
+        return explanation
 
     def verify(self, message: InboundMessage) -> list[Finding]:
         """The mail checks' findings for ``message``.
@@ -301,7 +307,7 @@ class DecisionService:
         seen: Sightings,
         consume_code: bool,
         registry: RegistryView | None = None,
-    ) -> tuple[dict[str, Any], OneTimeCode | None]:
+    ) -> tuple[VerdictBody, OneTimeCode | None]:
         """The verdict body and the one-time code it used (consumed when ``consume_code``;
         else nothing is changed). ``prints``: the message's fingerprints; ``seen``: the earlier
         messages like them, which the replay check judges (app.decision.checks.replay)."""
@@ -356,7 +362,9 @@ class DecisionService:
                 # Identifiers are not listed here: the customer-identifier check names only their
                 # kind, and the API's verdict schema (which the signature must match) has no field.
                 "instruction": {"kinds": list(instruction.kinds), "services": list(match.services)},
-                "checks": [f.as_dict() for f in findings],
+                "checks": [
+                    CheckJson(name=f.name, result=f.result, reason=f.reason) for f in findings
+                ],
                 "reasons": list(decision.reasons),
                 "rules_version": self.rules.version,
             },
