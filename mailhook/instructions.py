@@ -349,8 +349,9 @@ class _Tally:
         return words is not None and bool(unrecognised_requests(text, words, self.kinds_of))
 
     def kinds_of(self, folded: str) -> tuple[str, ...]:
-        """The kinds folded text asks for (as written and as respelled)."""
-        return self._kinds_of(folded, folded)
+        """The kinds a folded clause asks for, as written: a clause recognised only when
+        respelled is not counted as recognised, which can only hold a message more."""
+        return self._kinds_in(folded)
 
     def _kinds_of(self, text: str, folded: str) -> tuple[str, ...]:
         """The kinds ``text`` asks for, read as written and as respelled (spaced-out

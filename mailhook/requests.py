@@ -24,10 +24,9 @@ from mailhook.text import fold, lines
 # Where a sentence ends (a full stop, a line); within it, where a clause does (a comma,
 # a colon, a bracket); then the words that join two requests in one clause.
 _SENTENCE_END = re.compile(r"[.!?;](?=\s|$)|\n")
-_CLAUSE_END = re.compile(r":(?=\s|$)|[,()]")
-_JOINERS = re.compile(
-    r"(?:\s(?:i|oraz|a takze|takze|tez|rowniez|ponadto|dodatkowo|przy okazji|and|also|"
-    r"as well as|plus|then|additionally))+\s"
+_CLAUSE_END = re.compile(
+    r":(?=\s|$)|[,()]|(?:\s(?:i|oraz|a takze|takze|tez|rowniez|ponadto|dodatkowo|"
+    r"przy okazji|and|also|as well as|plus|then|additionally))+\s"
 )
 # A clause quoted in a reason: enough for an agent to find it.
 _SHOWN = 80
@@ -50,27 +49,43 @@ class RequestWords:
     # What it is done to ("hasl", "dostep", "password"): named in a clause that asks.
     objects: tuple[str, ...]
     _markers: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
-    _verbs: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
-    _objects: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+    _lexicon: _Lexicon = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for name in ("markers", "verbs", "objects"):
-            object.__setattr__(self, f"_{name}", _starts(getattr(self, name)))
+        object.__setattr__(self, "_markers", _starts(self.markers))
+        object.__setattr__(self, "_lexicon", _Lexicon(self.verbs, self.objects))
 
-    def asks(self, clause: str, sentence: str) -> frozenset[str] | None:
-        """The verbs and objects of ``clause`` when it reads as a request (a verb in it,
-        or a marker in its sentence: "proszę o duplikat faktury i reset hasła"), else
-        None. A clause in a script no phrase is written in may ask anything: FOREIGN."""
-        if sum(1 for char in clause if char.isalpha() and not char.isascii()) >= _FOREIGN_LETTERS:
+    def asks(
+        self, clause: str, sentence: str, verbs: frozenset[str], objects: frozenset[str]
+    ) -> frozenset[str] | None:
+        """The verbs and objects of ``clause`` (given) when it reads as a request (a verb
+        in it, or a marker in its sentence: "proszę o duplikat faktury i reset hasła"),
+        else None. A clause in a script no phrase is written in may ask anything:
+        FOREIGN."""
+        if not clause.isascii() and _foreign(clause):
             return frozenset({FOREIGN})
-        verbs = _found(self._verbs, clause)
         if not verbs and (self._markers is None or self._markers.search(sentence) is None):
             return None
-        return verbs | _found(self._objects, clause)
+        return verbs | objects
+
+    def found(self, clause: str, spanning: bool = True) -> tuple[frozenset[str], frozenset[str]]:
+        """The verbs and the objects ``clause`` names, request or not (``spanning``:
+        False when the text holds no stem spanning words, see spans_words)."""
+        return self._lexicon.found(clause, spanning)
+
+    def spans_words(self, text: str) -> bool:
+        return self._lexicon.spans_words(text)
 
     def named(self, clause: str) -> frozenset[str]:
         """The verbs and objects ``clause`` names, request or not."""
-        return _found(self._verbs, clause) | _found(self._objects, clause)
+        verbs, objects = self.found(clause)
+        return verbs | objects
+
+
+def _foreign(clause: str) -> bool:
+    """Whether ``clause`` (folded) holds _FOREIGN_LETTERS letters folding left outside
+    ASCII."""
+    return sum(1 for char in clause if char.isalpha() and not char.isascii()) >= _FOREIGN_LETTERS
 
 
 def _starts(words: tuple[str, ...]) -> re.Pattern[str] | None:
@@ -81,10 +96,60 @@ def _starts(words: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile(rf"(?:^|[^\w])({alternatives})")
 
 
-def _found(pattern: re.Pattern[str] | None, clause: str) -> frozenset[str]:
-    if pattern is None:
-        return frozenset()
-    return frozenset(match.group(1) for match in pattern.finditer(clause))
+_TOKEN = re.compile(r"\w+")
+
+
+class _Lexicon:
+    """The verbs and objects, each matched at the start of a word, the longest at each
+    word (as an alternation of them would). Each word is looked up once: its prefixes
+    are walked through a set and the answer remembered, so a clause costs a dictionary
+    look-up a word, whatever the number of stems. Stems that span words ("mot de
+    passe", "e-mail") are searched for as a pattern."""
+
+    _MEMO_LIMIT = 100_000
+
+    def __init__(self, verbs: tuple[str, ...], objects: tuple[str, ...]) -> None:
+        single = [stem for stem in (*verbs, *objects) if _TOKEN.fullmatch(stem)]
+        self.verbs, self.objects = frozenset(verbs), frozenset(objects)
+        self.single = frozenset(single)
+        self.prefixes = frozenset(stem[:k] for stem in single for k in range(1, len(stem) + 1))
+        spanning = tuple(stem for stem in (*verbs, *objects) if stem not in self.single)
+        self.spanning = _starts(spanning)
+        self.memo: dict[str, str | None] = {}
+
+    def stem_of(self, word: str) -> str | None:
+        """The longest stem ``word`` starts with, if any."""
+        if word in self.memo:
+            return self.memo[word]
+        longest = None
+        for k in range(1, len(word) + 1):
+            prefix = word[:k]
+            if prefix not in self.prefixes:
+                break
+            if prefix in self.single:
+                longest = prefix
+        if len(self.memo) >= self._MEMO_LIMIT:
+            self.memo.clear()
+        self.memo[word] = longest
+        return longest
+
+    def spans_words(self, text: str) -> bool:
+        """Whether ``text`` holds a stem that spans words (looked for in each clause
+        only then: the pattern costs more than the rest of a clause's reading)."""
+        return self.spanning is not None and self.spanning.search(text) is not None
+
+    def found(self, clause: str, spanning: bool = True) -> tuple[frozenset[str], frozenset[str]]:
+        """The verbs and the objects ``clause`` names (``spanning``: those that span
+        words too)."""
+        stems = {stem for word in _TOKEN.findall(clause) if (stem := self.stem_of(word))}
+        if spanning and self.spanning is not None:
+            stems.update(match.group(1) for match in self.spanning.finditer(clause))
+        if not stems:
+            return _NOTHING, _NOTHING
+        return frozenset(stems & self.verbs), frozenset(stems & self.objects)
+
+
+_NOTHING: frozenset[str] = frozenset()
 
 
 def clauses(folded: str) -> list[str]:
@@ -95,13 +160,19 @@ def clauses(folded: str) -> list[str]:
 def _clauses(folded: str) -> list[tuple[str, str]]:
     """Each clause of ``folded`` text, and the sentence it is in ("por favor, cambie la
     contraseña": the marker is the sentence's)."""
+    return [
+        (clause, sentence)
+        for sentence in _SENTENCE_END.split(folded)
+        for clause in _clauses_of(sentence)
+    ]
+
+
+def _clauses_of(sentence: str) -> list[str]:
     found = []
-    for sentence in _SENTENCE_END.split(folded):
-        for piece in _CLAUSE_END.split(sentence):
-            for clause in _JOINERS.split(f" {piece} "):
-                clause = clause.strip()
-                if clause:
-                    found.append((clause, sentence))
+    for clause in _CLAUSE_END.split(f" {sentence} "):
+        clause = clause.strip()
+        if clause:
+            found.append(clause)
     return found
 
 
@@ -122,16 +193,39 @@ def unrecognised_requests(
         recognised.update(words.named(phrase))
     asking: list[tuple[str, frozenset[str]]] = []
     folded = "\n".join(fold(line) for line in lines(text))
-    for clause, sentence in _clauses(folded):
-        if kinds_of(clause):
-            recognised.update(words.named(clause))
+    spanning = words.spans_words(folded)
+    for sentence in _SENTENCE_END.split(folded):
+        if sentence.isascii() and not any(words.found(sentence, spanning)):
+            # Most sentences: no word of a request at all, no clause of it to read.
             continue
-        actions = words.asks(clause, sentence)
-        if actions:
-            asking.append((clause, actions))
+        asking.extend(_asking(sentence, words, kinds_of, spanning, recognised))
     return tuple(
         dict.fromkeys(_shown(clause) for clause, actions in asking if not actions <= recognised)
     )
+
+
+def _asking(
+    sentence: str,
+    words: RequestWords,
+    kinds_of: Callable[[str], tuple[str, ...]],
+    spanning: bool,
+    recognised: set[str],
+) -> list[tuple[str, frozenset[str]]]:
+    """The clauses of ``sentence`` that ask, with their words; the words of those
+    recognised go into ``recognised``."""
+    asking = []
+    for clause in _clauses_of(sentence):
+        verbs, objects = words.found(clause, spanning)
+        if not verbs and not objects and (clause.isascii() or not _foreign(clause)):
+            # Names nothing a desk does: neither a request nor a word of one.
+            continue
+        if kinds_of(clause):
+            recognised.update(verbs | objects)
+            continue
+        actions = words.asks(clause, sentence, verbs, objects)
+        if actions:
+            asking.append((clause, actions))
+    return asking
 
 
 def _shown(clause: str) -> str:

@@ -123,7 +123,28 @@ _JOINING_GAP = re.compile(r"(?=.*[^\s])[\s.\-'\"()\[\]{}*_`‚„“”‘’«�
 _SPLIT_LABEL = re.compile(r"-?[ \t]*\n[ \t]*")
 
 
+# Where such a name may be: a word, a gap holding more than one space or a plain dot,
+# and a lower-case word of letters after it. Only the text around these is read.
+_SUSPECT_GAP = re.compile(
+    r"[^\W_](?![ .][a-z])[\s.\-'\"()\[\]{}*_`‚„“”‘’«»]{1,5}[a-z]{2}|[^\W_]-[ \t]*\n"
+)
+
+
 def joined_names(text: str) -> list[str]:
+    """Domains a reader makes of words a parser keeps apart (see _joined_names), read
+    only around the gaps that may hide one: most text has none, and costs one scan."""
+    found: list[str] = []
+    last_end = -1
+    for suspect in _SUSPECT_GAP.finditer(text):
+        if suspect.start() < last_end:
+            continue
+        # Three words of up to 63 letters before the gap, two after: a window a name fits.
+        start, last_end = max(0, suspect.start() - 200), suspect.end() + 80
+        found.extend(_joined_names(text[start:last_end]))
+    return list(dict.fromkeys(found))
+
+
+def _joined_names(text: str) -> list[str]:
     """Domains a reader makes of words a parser keeps apart, as A-labels.
 
     A name whose dot is written with a space or a line break after it, as a hyphen, or
@@ -132,14 +153,18 @@ def joined_names(text: str) -> list[str]:
     the last words must be a suffix the Public Suffix List names ("pl", "com.pl"), so
     ordinary words are not joined into names. Written plainly, a name is _DOMAIN's.
     """
-    if not text.isascii() and "." not in text and "-" not in text:
-        return []
     words = list(_WORD.finditer(text))
     found: list[str] = []
     for end, last in enumerate(words):
         tld = last.group(0)
-        if not (2 <= len(tld) <= 6 and tld.isascii() and tld.isalpha() and tld.islower()):
+        if end == 0 or not (2 <= len(tld) <= 6 and tld.isascii() and tld.isalpha()):
+            continue
+        if not tld.islower():
             # Upper case: a sentence's first word ("… napisał. Na razie"), or shouting.
+            continue
+        gap = text[words[end - 1].end() : last.start()]
+        if gap != "." and not _JOINING_GAP.fullmatch(gap):
+            # Most words: a space before them, which joins nothing.
             continue
         for suffix_words in (1, 2):
             start = end - suffix_words + 1
@@ -195,10 +220,13 @@ _SERVICE_NOUN = re.compile(
 )
 # A word joined to a name just given ("acme.pl i kwiaty", "acme.pl, beta"): a reader
 # takes it for a second name of the same kind.
+# (It starts at the dot, which the engine finds fast, and looks back for the label.)
 _AFTER_A_NAME = re.compile(
-    r"[^\W_][\w-]*\.[a-z]{2,63}[ \t]*(?:,|(?:,[ \t]*)?(?:i|oraz|and|or|lub|albo))[ \t]+"
+    r"\.(?<=[^\W_]\.)[a-z]{2,63}[ \t]*(?:,|(?:,[ \t]*)?(?:i|oraz|and|or|lub|albo))[ \t]+"
     r"([^\W_][\w-]{0,62})(?![\w.-]*\.[^\W\d_])"
 )
+# Words _SERVICE_NOUN starts with: without one, it is not searched for.
+_NOUNS = ("domen", "domain", "stron", "witryn", "serwis", "site", "sklep")
 _NOT_A_NAME = frozenset(
     {
         "moja",
@@ -275,10 +303,10 @@ def bare_names(folded: str) -> list[str]:
     "the domain kwiaty", "acme.pl i kwiaty" (in folded text). app.registry looks them
     up as the first label of a registered domain, so another customer's "beta" is read
     as beta.pl is."""
-    if "." not in folded and not _SERVICE_NOUN.search(folded):
-        return []
+    nouns = any(noun in folded for noun in _NOUNS)
     found = []
-    for match in [*_SERVICE_NOUN.finditer(folded), *_AFTER_A_NAME.finditer(folded)]:
+    matches = [*(_SERVICE_NOUN.finditer(folded) if nouns else ()), *_AFTER_A_NAME.finditer(folded)]
+    for match in matches:
         word = match.group(1).lower()
         if word not in _NOT_A_NAME and not word.isdigit() and len(word) >= 2:
             found.append(word)
@@ -368,7 +396,11 @@ def written_addresses(text: str, links: tuple[str, ...] = ()) -> list[str]:
     """Mail addresses written in ``text`` (also with "[at]", "(dot)" and the like) and in
     ``mailto:`` links, lower-cased, domains as A-labels: where a message asks the desk to
     send something, or a customer's mail, it names one."""
-    text = _WRITTEN_AT.sub("@", _undisguised(text)) if "@" in text or "at" in text.lower() else ""
+    if "@" not in text and "(" not in text and "[" not in text and "{" not in text:
+        # No address, nor an "@" written in brackets: only the links are read.
+        text = ""
+    else:
+        text = _WRITTEN_AT.sub("@", _undisguised(text))
     found = []
     for written in [text, *(link for link in links if link.lower().startswith("mailto:"))]:
         for match in _FULL_ADDRESS.finditer(written):
