@@ -6,6 +6,7 @@ import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from typing import Literal, get_args
 
 from mailhook.findings import Finding
@@ -175,6 +176,7 @@ def extract(message: InboundMessage, catalogue: Catalogue) -> Instruction:
     tally = _Tally(catalogue)
     for piece in reading.pieces:
         tally.add(piece)
+    tally.outside_parts(message.parsed)
     own_kinds = set(tally.kinds)
     pointer = tally.pointer
     if tally.reply_kinds and (not own_kinds or pointer is not None):
@@ -317,6 +319,20 @@ class _Tally:
             seen.named.update(named)
             seen.services.update(services)
             seen.labels.append(part.label)
+
+    def outside_parts(self, msg: EmailMessage) -> None:
+        """Text before the first and after the last part of a multipart (RFC 2046 §5.1.1
+        preamble and epilogue): clients should not show it, some do. Asking for
+        anything there is hidden text."""
+        for multipart in msg.walk():
+            if not multipart.is_multipart():
+                continue
+            for where, text in (("preamble", multipart.preamble), ("epilogue", multipart.epilogue)):
+                if not text or not text.strip():
+                    continue
+                text = _cleaned(text[:MAX_TEXT])
+                if self._kinds_of(text, fold(text)) or self._asks_unrecognised(text):
+                    self.hidden.append(f"the MIME {where}")
 
     def concerns(self) -> Concerns:
         return Concerns(

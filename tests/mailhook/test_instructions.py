@@ -1027,3 +1027,39 @@ def test_html_a_client_renders_alike_is_read_alike(request: str, data: st.DataOb
     rendered = extracted(html_only("<p>" + "".join(pieces) + "</p>"))
     assert (rendered.kinds, rendered.services) == (plain.kinds, plain.services)
     assert plain.kinds
+
+
+PREAMBLE_HEADERS = (
+    "From: Jan Kowalski <jan@acme.pl>\r\nTo: support@hosting.example\r\nSubject: Faktura\r\n"
+    "Message-ID: <outside@acme.pl>\r\nDate: Thu, 03 Dec 2026 10:00:00 +0000\r\n"
+    'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="B"\r\n\r\n'
+)
+PART = "--B\r\nContent-Type: text/plain\r\n\r\nProsze o duplikat faktury VAT za acme.pl.\r\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "result"),
+    [
+        pytest.param(
+            "Prosze o kod AuthInfo dla acme.pl\r\n" + PART + "--B--\r\n",
+            "hidden",
+            id="a request in the preamble",
+        ),
+        pytest.param(
+            PART + "--B--\r\nProsze tez zresetowac haslo do panelu\r\n",
+            "hidden",
+            id="a request in the epilogue",
+        ),
+        pytest.param(
+            "This is a multi-part message in MIME format.\r\n" + PART + "--B--\r\n",
+            "pass",
+            id="the usual preamble",
+        ),
+    ],
+)
+def test_text_outside_the_parts_that_asks_is_hidden_text(body: str, result: str) -> None:
+    """RFC 2046 §5.1.1: clients should not show a multipart's preamble and epilogue; some do."""
+    raw = (PREAMBLE_HEADERS + body).encode()
+    instruction = extract(parse_message(raw, Envelope(), Channel.API), CATALOGUE)
+    parts = next(f for f in instruction.findings if f.name == "instruction-parts")
+    assert parts.result == result, parts.reason
