@@ -69,7 +69,7 @@ def add_agent(
     )
     session.add(row)
     session.flush()
-    return _agent(row)
+    return agent_of(row)
 
 
 def check_password(password: str) -> None:
@@ -80,7 +80,9 @@ def check_password(password: str) -> None:
 
 
 def list_agents(session: Session) -> list[Agent]:
-    return [_agent(row) for row in session.scalars(select(ConsoleAgent).order_by(ConsoleAgent.id))]
+    return [
+        agent_of(row) for row in session.scalars(select(ConsoleAgent).order_by(ConsoleAgent.id))
+    ]
 
 
 def disable_agent(session: Session, login: str, now: datetime) -> Agent:
@@ -92,7 +94,7 @@ def disable_agent(session: Session, login: str, now: datetime) -> Agent:
         row.disabled_at = now
     session.execute(delete(ConsoleSession).where(ConsoleSession.agent_id == row.id))
     session.flush()
-    return _agent(row)
+    return agent_of(row)
 
 
 def authenticate(session: Session, login: str, password: str) -> Agent | None:
@@ -106,12 +108,9 @@ def authenticate(session: Session, login: str, password: str) -> Agent | None:
         return None
     if row is None or row.disabled_at is not None:
         return None
-    if _HASHER.check_needs_rehash(row.password_hash):
-        # Parameters raised since it was stored: store it again as they are now.
-        row.password_hash = _HASHER.hash(password)
-    return _agent(row)
+    return agent_of(row)
 
 
-def _agent(row: ConsoleAgent) -> Agent:
+def agent_of(row: ConsoleAgent) -> Agent:
     role: Role = "lead" if row.role == "lead" else "agent"
     return Agent(row.id, row.login, row.name, role, row.disabled_at is not None)
