@@ -17,9 +17,11 @@ PASSWORD = "correct horse battery"
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
-def agent(service: DecisionService, login: str = "ola", role: str = "agent") -> None:
+def agent(
+    service: DecisionService, login: str = "ola", role: str = "agent", name: str = ""
+) -> None:
     with service.sessions.begin() as session:
-        add_agent(session, login, f"Agent {login.title()}", role, PASSWORD, utcnow())
+        add_agent(session, login, name or f"Agent {login.title()}", role, PASSWORD, utcnow())
 
 
 def csrf_of(page: httpx.Response) -> str:
