@@ -130,9 +130,12 @@ async def _who(request: Request) -> sessions.Current | None:
 
 async def _form(request: Request) -> dict[str, str] | None:
     """The urlencoded form, one value a field; None when it is too large to be ours."""
-    body = await request.body()
-    if len(body) > _MAX_FORM_BYTES:
-        return None
+    body = b""
+    # Read no more than a form of ours can be: a client may send gigabytes.
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > _MAX_FORM_BYTES:
+            return None
     fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
     return {name: values[0] for name, values in fields.items()}
 
@@ -148,6 +151,12 @@ def _to_login() -> RedirectResponse:
 
 def _refused(status: int, title: str, detail: str) -> HTMLResponse:
     return _render("refused.html", status, title=title, detail=detail, who=None)
+
+
+def _too_large() -> HTMLResponse:
+    return _refused(
+        413, "Form too large", "No form of the console is this large; nothing was recorded."
+    )
 
 
 # --- login and logout ------------------------------------------------------------------
@@ -190,7 +199,9 @@ def _set_cookie(
 async def login(request: Request) -> Response:
     form = await _form(request)
     pre = request.cookies.get(sessions.LOGIN_COOKIE, "")
-    if form is None or not pre:
+    if form is None:
+        return _too_large()
+    if not pre:
         return _refused(403, "Form refused", "Open the login page again and log in from there.")
     expected = sessions.login_token(_login_key(request), pre)
     if not sessions.csrf_matches(expected, form.get("csrf", "")):
@@ -235,7 +246,9 @@ async def logout(request: Request) -> Response:
     form = await _form(request)
     if who is None:
         return _to_login()
-    if form is None or not sessions.csrf_matches(who.csrf, form.get("csrf", "")):
+    if form is None:
+        return _too_large()
+    if not sessions.csrf_matches(who.csrf, form.get("csrf", "")):
         return _refused(403, "Form refused", "Log out from a page of the console.")
     cookie = request.cookies.get(sessions.SESSION_COOKIE, "")
     await _write(request, lambda s: sessions.end(s, cookie))
@@ -326,7 +339,9 @@ async def review(request: Request, verdict_id: str) -> Response:
         return _refused(
             403, "Not logged in", "Your session ended: log in again. Nothing was recorded."
         )
-    if form is None or not sessions.csrf_matches(who.csrf, form.get("csrf", "")):
+    if form is None:
+        return _too_large()
+    if not sessions.csrf_matches(who.csrf, form.get("csrf", "")):
         return _refused(
             403, "Form refused", "The form was not this session's. Nothing was recorded."
         )

@@ -244,3 +244,16 @@ def test_the_queue_shows_open_verdicts_oldest_first_filtered_and_paginated(
         two = open_verdicts(session, limit=2, after=one.next_after)
         assert [row.id for row in two.rows] == [last] and two.next_after is None
     assert shown(after=str(one.next_after)) == [last]
+
+
+def test_a_form_larger_than_any_of_ours_is_refused_unread(
+    browser: httpx.Client, service: DecisionService, api: httpx.Client
+) -> None:
+    agent(service)
+    target = held(api)["id"]
+    log_in(browser)
+    token = csrf_of(browser.get(f"/console/verdicts/{target}"))
+    huge = {"csrf": token, "decision": "accepted", "reason": "x" * 100_000}
+    response = browser.post(f"/console/verdicts/{target}/review", data=huge)
+    assert response.status_code == 413 and "Form too large" in response.text
+    assert api.get(f"/v1/verdicts/{target}/reviews").json()["reviews"] == []
