@@ -257,3 +257,26 @@ def test_a_form_larger_than_any_of_ours_is_refused_unread(
     response = browser.post(f"/console/verdicts/{target}/review", data=huge)
     assert response.status_code == 413 and "Form too large" in response.text
     assert api.get(f"/v1/verdicts/{target}/reviews").json()["reviews"] == []
+
+
+def test_behind_a_tls_proxy_on_loopback_the_cookies_are_secure(
+    browser: httpx.Client, service: DecisionService
+) -> None:
+    agent(service)
+    # What a reverse proxy on the same host that terminated TLS sends (uvicorn believes
+    # X-Forwarded-Proto from loopback only).
+    browser.headers["X-Forwarded-Proto"] = "https"
+    form = browser.get("/console/login")
+    assert "secure" in form.headers["set-cookie"].lower()
+    browser.cookies.set(
+        "ig_console_login",
+        form.cookies["ig_console_login"],
+        domain="127.0.0.1",
+        path="/console/login",
+    )
+    response = browser.post(
+        "/console/login", data={"csrf": csrf_of(form), "login": "ola", "password": PASSWORD}
+    )
+    assert response.status_code == 303
+    cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("ig_console="))
+    assert "secure" in cookie.lower()
