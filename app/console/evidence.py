@@ -13,6 +13,7 @@ from app.db.models import StoredMessage
 from app.decision.policy import Policy
 from app.records.reviews import REVIEWABLE, review_state
 from app.records.verdicts import find_verdict, get_verdict
+from app.signing import VerdictSigner
 from app.verdict_types import CheckJson
 from mailhook.errors import UnusableMessage
 from mailhook.instructions import readable_text
@@ -46,9 +47,11 @@ class Evidence:
     state: dict[str, Any]
     # Whether an agent may record the first review now.
     reviewable: bool
+    # Whether the stored verdict's signature verifies with the service's key.
+    signature_valid: bool
 
 
-def evidence(session: Session, verdict_id: str, policy: Policy) -> Evidence:
+def evidence(session: Session, verdict_id: str, policy: Policy, signer: VerdictSigner) -> Evidence:
     """Everything the verdict page shows; NotFound when there is no such verdict."""
     signed = get_verdict(session, verdict_id)
     verdict: dict[str, Any] = dict(signed)
@@ -85,6 +88,7 @@ def evidence(session: Session, verdict_id: str, policy: Policy) -> Evidence:
             and state["current_decision"] == row.decision
             and not state["reviews"]
         ),
+        signature_valid=signer.verifies_verdict(signed),
     )
 
 

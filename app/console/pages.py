@@ -311,9 +311,9 @@ async def verdict(request: Request, verdict_id: str) -> Response:
 async def _verdict_page(
     request: Request, who: sessions.Current, verdict_id: str, status: int, error: str
 ) -> Response:
-    policy = _service(request).rules.policy
+    policy, signer = _service(request).rules.policy, _service(request).signer
     try:
-        shown = await _read(request, lambda s: evidence(s, verdict_id, policy))
+        shown = await _read(request, lambda s: evidence(s, verdict_id, policy, signer))
     except NotFound:
         return _render(
             "refused.html", 404, title="No such verdict", detail=verdict_id[:100], who=who

@@ -14,7 +14,7 @@ from app.console.agents import disable_agent
 from app.console.pages import CSP
 from app.console.queue import open_verdicts
 from app.console.sessions import MAX_FAILURES_PER_LOGIN, SESSION_COOKIE
-from app.db.models import ConsoleSession, Review
+from app.db.models import ConsoleSession, Review, Verdict
 from app.db.types import utcnow
 from app.decision.service import DecisionService
 from tests.app.api.test_reviews import verdict as scenario
@@ -280,3 +280,18 @@ def test_behind_a_tls_proxy_on_loopback_the_cookies_are_secure(
     assert response.status_code == 303
     cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("ig_console="))
     assert "secure" in cookie.lower()
+
+
+def test_the_verdict_page_says_whether_the_stored_verdict_still_verifies(
+    browser: httpx.Client, service: DecisionService, api: httpx.Client
+) -> None:
+    agent(service)
+    target = held(api)["id"]
+    log_in(browser)
+    assert "valid: the verdict is as recorded" in browser.get(f"/console/verdicts/{target}").text
+    with service.sessions.begin() as session:
+        session.execute(
+            update(Verdict).where(Verdict.id == target).values(reasons=["Nothing to see."])
+        )
+    page = browser.get(f"/console/verdicts/{target}").text
+    assert "does not verify with this service" in page and "valid: the verdict" not in page
