@@ -125,6 +125,10 @@ async def _who(request: Request) -> sessions.Current | None:
     if not cookie:
         return None
     lifetime, now = _lifetime(request), utcnow()
+    # Most pages only read: the store is written to once a minute per session at most.
+    found, stale = await _read(request, lambda s: sessions.look_up(s, cookie, now, lifetime))
+    if not stale:
+        return found
     return await _write(request, lambda s: sessions.current(s, cookie, now, lifetime))
 
 

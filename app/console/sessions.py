@@ -69,8 +69,35 @@ def start(session: Session, agent: Agent, now: datetime) -> tuple[str, Current]:
     return cookie, Current(agent, csrf)
 
 
+def look_up(
+    session: Session, cookie: str, now: datetime, lifetime: Lifetime
+) -> tuple[Current | None, bool]:
+    """The live session ``cookie`` names (None if none), and whether the store needs a
+    write for it (an expired session to delete, a last_seen_at to move on); a read only."""
+    found = _row(session, cookie)
+    if found is None:
+        return None, False
+    row, agent = found
+    if _expired(row, agent, now, lifetime):
+        return None, True
+    return Current(agent_of(agent), row.csrf), now - row.last_seen_at > _TOUCH_EVERY
+
+
 def current(session: Session, cookie: str, now: datetime, lifetime: Lifetime) -> Current | None:
-    """The session ``cookie`` names, if it is still alive; an expired one is deleted."""
+    """The live session ``cookie`` names, seen now; an expired one is deleted."""
+    found = _row(session, cookie)
+    if found is None:
+        return None
+    row, agent = found
+    if _expired(row, agent, now, lifetime):
+        session.delete(row)
+        return None
+    if now - row.last_seen_at > _TOUCH_EVERY:
+        row.last_seen_at = now
+    return Current(agent_of(agent), row.csrf)
+
+
+def _row(session: Session, cookie: str) -> tuple[ConsoleSession, ConsoleAgent] | None:
     if not cookie or len(cookie) > 100:
         return None
     found = session.execute(
@@ -78,19 +105,15 @@ def current(session: Session, cookie: str, now: datetime, lifetime: Lifetime) ->
         .join(ConsoleAgent, ConsoleAgent.id == ConsoleSession.agent_id)
         .where(ConsoleSession.id_hash == _digest(cookie))
     ).first()
-    if found is None:
-        return None
-    row, agent = found[0], found[1]
-    if (
+    return None if found is None else (found[0], found[1])
+
+
+def _expired(row: ConsoleSession, agent: ConsoleAgent, now: datetime, lifetime: Lifetime) -> bool:
+    return (
         agent.disabled_at is not None
         or now - row.last_seen_at > lifetime.idle
         or now - row.created_at > lifetime.absolute
-    ):
-        session.delete(row)
-        return None
-    if now - row.last_seen_at > _TOUCH_EVERY:
-        row.last_seen_at = now
-    return Current(agent_of(agent), row.csrf)
+    )
 
 
 def end(session: Session, cookie: str) -> None:

@@ -295,3 +295,26 @@ def test_the_verdict_page_says_whether_the_stored_verdict_still_verifies(
         )
     page = browser.get(f"/console/verdicts/{target}").text
     assert "does not verify with this service" in page and "valid: the verdict" not in page
+
+
+def test_a_page_moves_the_idle_clock_on_at_most_once_a_minute(
+    browser: httpx.Client, service: DecisionService
+) -> None:
+    agent(service)
+    log_in(browser)
+
+    def last_seen() -> timedelta:
+        with service.sessions() as session:
+            seen = session.scalars(select(ConsoleSession.last_seen_at)).one()
+        return utcnow() - seen
+
+    with service.sessions.begin() as session:
+        ago = utcnow() - timedelta(seconds=30)
+        session.execute(update(ConsoleSession).values(last_seen_at=ago))
+    assert browser.get("/console/").status_code == 200
+    assert last_seen() >= timedelta(seconds=30)
+    with service.sessions.begin() as session:
+        ago = utcnow() - timedelta(minutes=20)
+        session.execute(update(ConsoleSession).values(last_seen_at=ago))
+    assert browser.get("/console/").status_code == 200
+    assert last_seen() < timedelta(seconds=30)
