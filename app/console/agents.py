@@ -7,6 +7,7 @@ and a disabled login can never be given to someone else.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Literal, get_args
@@ -32,6 +33,9 @@ _HASHER = PasswordHasher()
 # Verified against when the login is unknown, so an unknown login takes as long as a
 # wrong password and the timing tells nothing.
 _DUMMY_HASH = _HASHER.hash("not the password of anyone")
+# Each verification holds 64 MiB for a tenth of a second or more: a flood of logins must
+# not hold one per thread of the pool (40 by default) at once. The rest wait their turn.
+_HASHING = threading.BoundedSemaphore(2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +107,8 @@ def authenticate(session: Session, login: str, password: str) -> Agent | None:
     if LOGIN.fullmatch(login) and len(password) <= MAX_PASSWORD:
         row = session.scalar(select(ConsoleAgent).where(ConsoleAgent.login == login))
     try:
-        _HASHER.verify(row.password_hash if row is not None else _DUMMY_HASH, password)
+        with _HASHING:
+            _HASHER.verify(row.password_hash if row is not None else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         return None
     if row is None or row.disabled_at is not None:
