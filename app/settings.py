@@ -124,6 +124,10 @@ class Settings(BaseSettings):
     confirm_ttl_minutes: int = Field(default=60, ge=5, le=7 * 24 * 60)
     # Confirmation mails per customer per hour (a limit of their own, not the alerts').
     confirm_max_per_hour: int = Field(default=3, ge=1, le=100)
+    # The agents' console: a session ends after this long without a request, and after
+    # CONSOLE_SESSION_HOURS in any case.
+    console_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    console_session_hours: int = Field(default=12, ge=1, le=7 * 24)
     # Raw messages older than this are emptied by app.records.retention; verdicts and hashes stay.
     raw_retention_days: int = Field(default=90, ge=1, le=36500)
     # /readyz turns 503 below this much free space on SQLite's filesystem (MiB); a message

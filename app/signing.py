@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -42,6 +43,12 @@ class VerdictSigner:
         except (ValueError, InvalidSignature):
             return False
         return True
+
+    def verifies_verdict(self, verdict: Mapping[str, Any]) -> bool:
+        """Whether ``verdict``'s ``signature`` is this key's, over every other field."""
+        key_id, _, signature = str(verdict.get("signature", "")).rpartition(".")
+        payload = {k: v for k, v in verdict.items() if k != "signature"}
+        return key_id == self.key_id and self.verifies(canonical_json(payload), signature)
 
     def sign(self, verdict: dict[str, Any]) -> str:
         """Signature of every verdict field except ``signature`` itself."""

@@ -288,6 +288,18 @@ def test_one_message_through_serve(installed: Installed, serving: tuple[str, Pat
     ), log.read_text()
 
 
+def test_the_console_is_served_from_the_wheel(serving: tuple[str, Path]) -> None:
+    # Its templates and stylesheet are package data: a wheel without them would start
+    # and then fail on the first page.
+    url, _ = serving
+    login = httpx.get(f"{url}/console/login", timeout=30)
+    assert login.status_code == 200, login.text
+    assert 'name="login"' in login.text and 'name="password"' in login.text
+    css = httpx.get(f"{url}/console/static/console.css", timeout=30)
+    assert css.status_code == 200
+    assert css.content == (REPO / "app" / "console" / "static" / "console.css").read_bytes()
+
+
 # --- the lock ----------------------------------------------------------------------------
 
 

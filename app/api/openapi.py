@@ -32,6 +32,14 @@ OPERATION_IDS = {
     # The owner's page (not in the schema: HTML for people, not an API operation).
     "GET,HEAD /confirm/{token}": "showConfirmation",
     "POST /confirm/{token}": "answerConfirmation",
+    # The agents' console (not in the schema either: app/console/pages.py).
+    "GET /console/login": "showConsoleLogin",
+    "POST /console/login": "consoleLogin",
+    "POST /console/logout": "consoleLogout",
+    "GET /console/": "showConsoleQueue",
+    "GET /console/verdicts/{verdict_id}": "showConsoleVerdict",
+    "POST /console/verdicts/{verdict_id}/review": "consoleReview",
+    "GET /console/static/{name}": "getConsoleAsset",
     "PUT /v1/customers/{login}": "createCustomer",
     "GET /v1/customers/{login}": "getCustomer",
     "DELETE /v1/customers/{login}": "deleteCustomer",

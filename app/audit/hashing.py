@@ -72,6 +72,12 @@ UNCOMMITTED: dict[str, dict[str, str]] = {
     "outbox_events": {"*": "a delivery queue: copies of recorded data, emptied by retention"},
     "outbox_deliveries": {"*": "a delivery queue: attempts and leases, not a record"},
     "alert_throttle": {"*": "alert rate-limiting state, not a record"},
+    "console_agents": {
+        "*": "console credentials, managed by the operator like api_tokens; the login a "
+        "review or action was recorded under is committed to by that record's entry"
+    },
+    "console_sessions": {"*": "console login sessions, not a record"},
+    "console_login_failures": {"*": "a lockout counter, not a record"},
     "confirmations": {
         "*": "delivery state of a confirmation link (its hash, sends, expiry); the owner's "
         "answer is the record, in confirmation_answers"

@@ -54,6 +54,59 @@ def token_create(settings: Settings, args: argparse.Namespace) -> int:
     return EX_OK
 
 
+def agents_add(settings: Settings, args: argparse.Namespace) -> int:
+    from app.console.agents import add_agent
+    from app.db.engine import make_engine, session_factory, store_errors
+    from app.db.types import utcnow
+
+    password = _new_password(args.password_stdin)
+    prepare_store(settings)
+    with store_errors(), session_factory(make_engine(settings.database_url)).begin() as session:
+        agent = add_agent(session, args.login, args.name, args.role, password, utcnow())
+    print(f"agent {agent.login} ({agent.role}) added", file=sys.stderr)
+    return EX_OK
+
+
+def _new_password(from_stdin: bool) -> str:
+    from app.errors import InvalidInput
+
+    if from_stdin:
+        # One line, without its line ending (a password may hold other spaces).
+        return sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    if not sys.stdin.isatty():
+        raise InvalidInput("no terminal to ask for the password on: use --password-stdin")
+    import getpass
+
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != password:
+        raise InvalidInput("the two passwords differ")
+    return password
+
+
+def agents_list(settings: Settings, args: argparse.Namespace) -> int:
+    from app.console.agents import list_agents
+    from app.db.engine import make_engine, session_factory, store_errors
+
+    prepare_store(settings)
+    with store_errors(), session_factory(make_engine(settings.database_url))() as session:
+        for agent in list_agents(session):
+            state = "disabled" if agent.disabled else "enabled"
+            print(f"{agent.login}\t{agent.role}\t{state}\t{agent.name}")
+    return EX_OK
+
+
+def agents_disable(settings: Settings, args: argparse.Namespace) -> int:
+    from app.console.agents import disable_agent
+    from app.db.engine import make_engine, session_factory, store_errors
+    from app.db.types import utcnow
+
+    prepare_store(settings)
+    with store_errors(), session_factory(make_engine(settings.database_url)).begin() as session:
+        agent = disable_agent(session, args.login, utcnow())
+    print(f"agent {agent.login} disabled; their console sessions ended", file=sys.stderr)
+    return EX_OK
+
+
 def customers_import(settings: Settings, args: argparse.Namespace) -> int:
     key = settings.require_secret_key()
     from app.db.engine import make_engine, session_factory, store_errors

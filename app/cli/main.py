@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from app.cli import commands
-from app.errors import ConfigError, Conflict, InvalidInput, StoreUnavailable
+from app.errors import ConfigError, Conflict, InvalidInput, NotFound, StoreUnavailable
 from app.sysexits import EX_CONFIG, EX_DATAERR, EX_IOERR, EX_OK, EX_TEMPFAIL, EX_USAGE
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoreUnavailable as exc:
         print(f"intakeguard: database unavailable, try again later: {exc}", file=sys.stderr)
         return EX_TEMPFAIL
-    except (InvalidInput, Conflict) as exc:
+    except (InvalidInput, Conflict, NotFound) as exc:
         print(f"intakeguard: {exc}", file=sys.stderr)
         return EX_DATAERR
     except BrokenPipeError:
@@ -181,6 +181,34 @@ def _parser() -> argparse.ArgumentParser:
         "relays)",
     )
     create.set_defaults(run=commands.token_create)
+
+    agents = group("agents", "the people who log in to the agents' console (/console/)")
+    agents_add = agents.add_parser(
+        "add",
+        help="add an agent; the password is asked for, or read from stdin",
+        description="Exit 0 added, 65 a bad field or a login that exists, 75 database unavailable.",
+    )
+    agents_add.add_argument("login", metavar="LOGIN", help="what the agent types to log in")
+    agents_add.add_argument("--name", required=True, help="the agent's full name")
+    agents_add.add_argument(
+        "--role",
+        choices=("agent", "lead"),
+        default="agent",
+        help="agent (default) or lead",
+    )
+    agents_add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of stdin instead of asking for it",
+    )
+    agents_add.set_defaults(run=commands.agents_add)
+    agents_list = agents.add_parser("list", help="every agent: login, role, state, name")
+    agents_list.set_defaults(run=commands.agents_list)
+    agents_disable = agents.add_parser(
+        "disable", help="disable an agent and end their console sessions at once"
+    )
+    agents_disable.add_argument("login", metavar="LOGIN")
+    agents_disable.set_defaults(run=commands.agents_disable)
 
     customers = group("customers", "the customer registry")
     importing = customers.add_parser(

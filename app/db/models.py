@@ -451,3 +451,46 @@ class ConfirmationAnswer(Base):
     # confirm or deny.
     answer: Mapped[str] = mapped_column(String(8))
     recorded_at: Mapped[datetime]
+
+
+class ConsoleAgent(Base):
+    """A person who logs in to the agents' console; never deleted, only disabled, so the
+    login on past reviews keeps naming who it was."""
+
+    __tablename__ = "console_agents"
+
+    id: Mapped[int] = mapped_column(BigIntegerKey, primary_key=True, autoincrement=True)
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # agent or lead.
+    role: Mapped[str] = mapped_column(String(8))
+    # argon2id, in the PHC string format argon2-cffi writes ($argon2id$v=19$m=…).
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    disabled_at: Mapped[datetime | None]
+
+
+class ConsoleSession(Base):
+    """A logged-in browser: the SHA-256 of its cookie, never the cookie itself."""
+
+    __tablename__ = "console_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(
+        ForeignKey("console_agents.id", ondelete="CASCADE"), index=True
+    )
+    # The token every form of this session carries (synchroniser pattern).
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+
+class ConsoleLoginFailure(Base):
+    """A failed login, counted per login and per client address to throttle guessing."""
+
+    __tablename__ = "console_login_failures"
+
+    seq: Mapped[int] = mapped_column(BigIntegerKey, primary_key=True, autoincrement=True)
+    login: Mapped[str] = mapped_column(String(64), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    failed_at: Mapped[datetime] = mapped_column(index=True)

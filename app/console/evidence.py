@@ -1,0 +1,111 @@
+"""What the verdict page shows: the signed verdict, its checks in the order that matters,
+the envelope, the headers an agent reads, the text as read, and the reviews so far."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db.models import StoredMessage
+from app.decision.policy import Policy
+from app.records.reviews import REVIEWABLE, review_state
+from app.records.verdicts import find_verdict, get_verdict
+from app.signing import VerdictSigner
+from app.verdict_types import CheckJson
+from mailhook.errors import UnusableMessage
+from mailhook.instructions import readable_text
+from mailhook.message import Channel, Envelope, header_values, parse_message
+
+# The headers that say who wrote a message, to whom, and what about.
+HEADERS: Final = ("From", "Sender", "Reply-To", "To", "Cc", "Subject", "Date", "Message-ID")
+# What the page shows of the text read at most: the verdict's evidence, not an archive.
+MAX_TEXT: Final = 20_000
+# The policy's actions, most serious first (app.decision.policy.ACTIONS).
+_SERIOUS: Final = {"reject": 0, "review": 1}
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRow:
+    name: str
+    result: str
+    reason: str
+    # What the policy does with this result: reject, review, or "" when nothing.
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    verdict: dict[str, Any]
+    checks: list[CheckRow]
+    envelope: dict[str, Any]
+    headers: list[tuple[str, str]]
+    text: str | None
+    text_cut: bool
+    state: dict[str, Any]
+    # Whether an agent may record the first review now.
+    reviewable: bool
+    # Whether the stored verdict's signature verifies with the service's key.
+    signature_valid: bool
+
+
+def evidence(session: Session, verdict_id: str, policy: Policy, signer: VerdictSigner) -> Evidence:
+    """Everything the verdict page shows; NotFound when there is no such verdict."""
+    signed = get_verdict(session, verdict_id)
+    verdict: dict[str, Any] = dict(signed)
+    row = find_verdict(session, verdict_id)
+    state = review_state(session, row.id)
+    raw = session.scalar(
+        select(StoredMessage.raw).where(StoredMessage.sha256 == row.message_sha256)
+    )
+    headers: list[tuple[str, str]] = []
+    text: str | None = None
+    cut = False
+    if raw:
+        try:
+            message = parse_message(raw, Envelope(), Channel.API)
+        except UnusableMessage:
+            message = None
+        if message is not None:
+            headers = [
+                (name, value) for name in HEADERS for value in header_values(message.parsed, name)
+            ]
+            read, cut = readable_text(message)
+            cut = cut or len(read) > MAX_TEXT
+            text = read[:MAX_TEXT]
+    return Evidence(
+        verdict=verdict,
+        checks=ordered_checks(signed["checks"], policy),
+        envelope=dict(row.envelope),
+        headers=headers,
+        text=text,
+        text_cut=cut,
+        state=state,
+        reviewable=(
+            state["current_decision"] in REVIEWABLE
+            and state["current_decision"] == row.decision
+            and not state["reviews"]
+        ),
+        signature_valid=signer.verifies_verdict(signed),
+    )
+
+
+def ordered_checks(checks: list[CheckJson], policy: Policy) -> list[CheckRow]:
+    """Failures first: what the policy rejects on, then what it holds for review, then
+    every other result but a pass, then the passes; the recorded order within each."""
+    rows = [
+        CheckRow(c["name"], c["result"], c["reason"], _action(policy, c["name"], c["result"]))
+        for c in checks
+    ]
+
+    def weight(row: CheckRow) -> int:
+        return _SERIOUS.get(row.action, 2 if row.result != "pass" else 3)
+
+    return sorted(rows, key=weight)
+
+
+def _action(policy: Policy, name: str, result: str) -> str:
+    action = policy.action_for(name, result)
+    return action if action in _SERIOUS else ""

@@ -1,0 +1,269 @@
+"""The console in a real browser: Debian's headless Chromium driven by Selenium through
+Debian's chromedriver (.ci/peers.sh ensure_chromium), on both databases.
+
+JavaScript is on here, unlike for the owner's page: the console needs none, so a script
+that ran could only be one a message smuggled in, and the test must be able to see it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.wait import WebDriverWait
+
+from app.decision.service import DecisionService
+from tests.app.api.test_reviews import verdict as scenario
+from tests.app.console.common import PASSWORD, agent, held, log_in
+from tests.browser import start_chromium
+from tests.support import LiveServer
+
+# Set to a directory (docs) to renew README's pictures of the console.
+SCREENSHOTS = "INTAKEGUARD_DOCS_SCREENSHOTS"
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[webdriver.Chrome]:
+    driver = start_chromium("1280,900", javascript=True)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def browser(chromium: webdriver.Chrome, live_api: LiveServer) -> webdriver.Chrome:
+    """The browser, logged out (its cookies for the test server dropped)."""
+    chromium.get(f"{live_api.url}/console/static/console.css")
+    chromium.delete_all_cookies()
+    chromium.get_log("browser")
+    return chromium
+
+
+class Marker:
+    """A loopback HTTP server that counts the requests a smuggled script or style made."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        seen = self.paths
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                seen.append(self.path)
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def marker() -> Iterator[Marker]:
+    server = Marker()
+    yield server
+    server.close()
+
+
+def text_of(browser: webdriver.Chrome) -> str:
+    text: str = browser.find_element(By.TAG_NAME, "body").text
+    return text
+
+
+def wait(browser: webdriver.Chrome) -> WebDriverWait[webdriver.Chrome]:
+    """Until a condition holds on the page a click leads to, which may still be loading."""
+    return WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException,))
+
+
+def shows(browser: webdriver.Chrome, words: str) -> None:
+    """Wait for the page the last click leads to, until it shows ``words``."""
+    wait(browser).until(lambda b: words in text_of(b))
+
+
+def shot(browser: webdriver.Chrome, tmp_path: Path, name: str, docs: bool = True) -> None:
+    """The whole page as ``name`` (README's pictures are the ``docs`` ones)."""
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(1280, min(max(int(height) + 120, 600), 4000))
+    picture = tmp_path / name
+    try:
+        assert browser.save_screenshot(str(picture))
+    finally:
+        browser.set_window_size(1280, 900)
+    print(f"screenshot: {picture}")
+    directory = os.environ.get(SCREENSHOTS)
+    if directory and docs:
+        Path(directory, name).write_bytes(picture.read_bytes())
+
+
+def no_alert(browser: webdriver.Chrome) -> None:
+    with pytest.raises(NoAlertPresentException):
+        browser.switch_to.alert.text  # noqa: B018 - reading it is the question
+
+
+def review_in_browser(
+    browser: webdriver.Chrome, verdict_id: str, decision: str, reason: str
+) -> None:
+    """From the queue, open the verdict, choose ``decision``, give ``reason``, record it."""
+    browser.find_element(By.CSS_SELECTOR, f'a[href="/console/verdicts/{verdict_id}"]').click()
+    wait(browser).until(lambda b: verdict_id in b.title)
+    browser.find_element(By.CSS_SELECTOR, f'input[name="decision"][value="{decision}"]').click()
+    browser.find_element(By.ID, "reason").send_keys(reason)
+    browser.find_element(By.CSS_SELECTOR, "form.review button[type=submit]").click()
+    wait(browser).until(lambda b: not b.find_elements(By.CSS_SELECTOR, "form.review"))
+
+
+def test_an_agent_logs_in_works_the_queue_and_reviews_in_a_real_browser(
+    api: httpx.Client,
+    service: DecisionService,
+    live_api: LiveServer,
+    browser: webdriver.Chrome,
+    tmp_path: Path,
+) -> None:
+    agent(service, "ola.nowak", name="Ola Nowak")
+    to_accept = held(api, "Prosze o kontakt")["id"]
+    to_reject = scenario(api, "otp_required")["id"]
+
+    browser.get(f"{live_api.url}/console/")
+    assert browser.current_url == f"{live_api.url}/console/login"
+    shot(browser, tmp_path, "console-login.png")
+    browser.find_element(By.ID, "login").send_keys("ola.nowak")
+    browser.find_element(By.ID, "password").send_keys("not the password")
+    browser.find_element(By.CSS_SELECTOR, "form.login button").click()
+    shows(browser, "Wrong login or password")
+    browser.find_element(By.ID, "login").send_keys("ola.nowak")
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "form.login button").click()
+    wait(browser).until(lambda b: b.title.startswith("Queue"))
+    queue = text_of(browser)
+    assert to_accept in queue and to_reject in queue and "Ola Nowak (ola.nowak, agent)" in queue
+    assert "otp_required" in queue and "acme.pl" in queue
+    shot(browser, tmp_path, "console-queue.png")
+
+    browser.find_element(By.CSS_SELECTOR, f'a[href="/console/verdicts/{to_reject}"]').click()
+    wait(browser).until(lambda b: to_reject in b.title)
+    page = text_of(browser)
+    assert "Checks" in page and "Envelope" in page and "Kod authinfo dla acme.pl" in page
+    assert "Rules version" in page and "recorded as ola.nowak" in page
+    shot(browser, tmp_path, "console-verdict.png")
+    browser.back()
+    wait(browser).until(lambda b: b.title.startswith("Queue"))
+
+    review_in_browser(browser, to_accept, "accepted", "Called the owner back; confirmed.")
+    assert "Called the owner back; confirmed." in text_of(browser)
+    browser.find_element(By.LINK_TEXT, "Queue").click()
+    wait(browser).until(lambda b: b.title.startswith("Queue"))
+    review_in_browser(browser, to_reject, "rejected", "The owner knows nothing of it.")
+
+    for verdict_id, decision, reason in (
+        (to_accept, "accepted", "Called the owner back; confirmed."),
+        (to_reject, "rejected", "The owner knows nothing of it."),
+    ):
+        state = api.get(f"/v1/verdicts/{verdict_id}/reviews").json()
+        assert state["current_decision"] == decision
+        assert [(r["agent"], r["reason"]) for r in state["reviews"]] == [("ola.nowak", reason)]
+    browser.find_element(By.LINK_TEXT, "Queue").click()
+    shows(browser, "Nothing waits")
+
+    # Nothing on any page was blocked by the page's own policy: it needs no exception.
+    blocked = [e for e in browser.get_log("browser") if "Content Security Policy" in e["message"]]
+    assert blocked == []
+
+    browser.find_element(By.CSS_SELECTOR, "header form button").click()
+    wait(browser).until(lambda b: b.current_url.endswith("/console/login"))
+    browser.get(f"{live_api.url}/console/verdicts/{to_accept}")
+    assert browser.current_url == f"{live_api.url}/console/login"
+
+
+def test_a_hostile_message_is_shown_as_text_and_nothing_in_it_runs(
+    api: httpx.Client,
+    service: DecisionService,
+    live_api: LiveServer,
+    browser: webdriver.Chrome,
+    marker: Marker,
+    tmp_path: Path,
+) -> None:
+    agent(service)
+    script = f"<script>fetch('{marker.url}/script');alert('script')</script>"
+    image = f"<img src=x onerror=\"fetch('{marker.url}/img');alert('img')\">"
+    link = "<a href=\"javascript:alert('link')\">open me</a>"
+    style = f"<style>body{{background:url({marker.url}/css)}}</style>"
+    hostile = held(
+        api,
+        f"Pilne {image}{script}",
+        sender=f'"{script}" <nobody@else.example>',
+        body=f"Prosze.\n{script}\n{image}\n{link}\n{style}\n",
+        reply_to=f'"{image}" <other@else.example>',
+    )["id"]
+    browser.get(f"{live_api.url}/console/login")
+    browser.find_element(By.ID, "login").send_keys("ola")
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "form.login button").click()
+    wait(browser).until(lambda b: b.title.startswith("Queue"))
+    no_alert(browser)
+    browser.find_element(By.CSS_SELECTOR, f'a[href="/console/verdicts/{hostile}"]').click()
+    wait(browser).until(lambda b: hostile in b.title)
+    no_alert(browser)
+    page = text_of(browser)
+    # Shown literally: the From display name, the Subject, Reply-To and the text.
+    for piece in (script, image, link, style):
+        assert piece in page, piece
+    assert f"Pilne {image}{script}" in page
+    main = browser.find_element(By.TAG_NAME, "main")
+    for tag in ("script", "img", "style", "a[href^='javascript']"):
+        assert main.find_elements(By.CSS_SELECTOR, tag) == [], tag
+    shot(browser, tmp_path, "console-hostile.png", docs=False)
+    # Give anything that slipped through time to call home: nothing did.
+    WebDriverWait(browser, 1, poll_frequency=0.2).until(lambda b: True)
+    assert marker.paths == []
+    no_alert(browser)
+
+
+def test_a_form_with_another_sessions_token_is_refused_in_the_browser(
+    api: httpx.Client,
+    service: DecisionService,
+    live_api: LiveServer,
+    browser: webdriver.Chrome,
+) -> None:
+    agent(service)
+    agent(service, "jan")
+    target = held(api)["id"]
+    with httpx.Client(base_url=live_api.url, timeout=30) as other:
+        assert log_in(other, "jan").status_code == 303
+        page = other.get(f"/console/verdicts/{target}").text
+        theirs = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    browser.get(f"{live_api.url}/console/login")
+    browser.find_element(By.ID, "login").send_keys("ola")
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "form.login button").click()
+    wait(browser).until(lambda b: b.title.startswith("Queue"))
+    browser.get(f"{live_api.url}/console/verdicts/{target}")
+    for token in (theirs, ""):
+        browser.execute_script(
+            "document.querySelector('form.review input[name=csrf]').value = arguments[0]", token
+        )
+        browser.find_element(By.CSS_SELECTOR, 'input[name="decision"][value="accepted"]').click()
+        browser.find_element(By.ID, "reason").send_keys("Forged.")
+        browser.find_element(By.CSS_SELECTOR, "form.review button[type=submit]").click()
+        shows(browser, "Form refused")
+        browser.back()
+        wait(browser).until(lambda b: target in b.title)
+    assert api.get(f"/v1/verdicts/{target}/reviews").json()["reviews"] == []
