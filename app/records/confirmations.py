@@ -34,7 +34,13 @@ from app.delivery.confirmations import (
 from app.delivery.outbox import enqueue
 from app.errors import Conflict, RateLimited
 from app.records.periodic import PeriodicWorker
-from app.records.reviews import ANSWERED, confirmation_json, confirmation_state, locked_verdict
+from app.records.reviews import (
+    ANSWERED,
+    confirmation_json,
+    confirmation_state,
+    documents_complete,
+    locked_verdict,
+)
 from app.records.verdicts import find_verdict
 
 log = logging.getLogger(__name__)
@@ -100,7 +106,8 @@ def _link(session: Session, row: Confirmation, now: datetime) -> Link:
             answered=answer,
         )
     verdict = find_verdict(session, str(row.verdict_ref))
-    if gone is None and _reviewed(session, verdict.id):
+    if gone is None and (_reviewed(session, verdict.id) or documents_complete(session, verdict.id)):
+        # An agent decided, or (a holder change) paper documents completed it.
         gone = "decided"
     # A holder change: the services are the current holder's, whoever is asked.
     customer = verdict_customer(session, verdict)

@@ -295,13 +295,17 @@ def _current_decision(session: Session, verdict: Verdict, reviews: list[Review])
     if reviews:
         return reviews[-1].decision
     if verdict.decision == "confirmation_required":
-        return _answered(session, verdict.id) or verdict.decision
-    if verdict.decision == "postal_required" and _documents_complete(session, verdict.id):
+        answered = _answered(session, verdict.id)
+        if answered is None and documents_complete(session, verdict.id):
+            # A holder change completed on paper before both holders answered by e-mail.
+            return "accepted"
+        return answered or verdict.decision
+    if verdict.decision == "postal_required" and documents_complete(session, verdict.id):
         return "accepted"
     return verdict.decision
 
 
-def _documents_complete(session: Session, verdict_id: str) -> bool:
+def documents_complete(session: Session, verdict_id: str) -> bool:
     return (
         session.scalar(
             select(DocumentReceipt.id).where(DocumentReceipt.completes_verdict == verdict_id)

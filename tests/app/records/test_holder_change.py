@@ -321,3 +321,38 @@ def test_nobody_answering_in_seven_days_expires_both_stages(
         assert holder.post(holder_url, data={"answer": "confirm"}).status_code == 410
     mail_worker(e_cesja, sink, Clock(), live_api.url).run_once()
     assert len(sink.messages()) == 1  # the new holder was never asked
+
+
+def test_paper_documents_still_complete_it_while_the_holders_have_not_both_answered(
+    api: httpx.Client, e_cesja: DecisionService, sink: Sink, live_api: LiveServer
+) -> None:
+    verdict, holder_url = first_stage(api, e_cesja, sink, live_api)
+    with httpx.Client(timeout=30) as holder:
+        assert holder.post(holder_url, data={"answer": "confirm"}).status_code == 200
+    new_url, _ = link_in(sent(sink, e_cesja, live_api.url))
+    checked = {"name": True, "address": True, "signature_or_stamp": True}
+    receipt = api.post(
+        f"/v1/verdicts/{verdict['id']}/documents", json={"agent": "ewa", "checked": checked}
+    )
+    assert receipt.status_code == 201, receipt.text
+    assert state(api, verdict["id"])["current_decision"] == "accepted"
+    # The desk decided on paper: the new holder's link decides nothing any more.
+    with httpx.Client(timeout=30) as new_holder:
+        page = new_holder.post(new_url, data={"answer": "deny"})
+        assert page.status_code == 410 and "already decided" in page.text
+    assert state(api, verdict["id"])["current_decision"] == "accepted"
+    assert api.get("/v1/audit/verify").json()["intact"] is True
+
+
+def test_documents_are_refused_once_a_holder_denied(
+    api: httpx.Client, e_cesja: DecisionService, sink: Sink, live_api: LiveServer
+) -> None:
+    verdict, holder_url = first_stage(api, e_cesja, sink, live_api)
+    with httpx.Client(timeout=30) as holder:
+        assert holder.post(holder_url, data={"answer": "deny"}).status_code == 200
+    checked = {"name": True, "address": True, "signature_or_stamp": True}
+    receipt = api.post(
+        f"/v1/verdicts/{verdict['id']}/documents", json={"agent": "ewa", "checked": checked}
+    )
+    assert receipt.status_code == 409, receipt.text
+    assert state(api, verdict["id"])["current_decision"] == "rejected"
