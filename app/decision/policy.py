@@ -238,29 +238,23 @@ def _owner_confirms(case: _Case) -> Outcome | None:
         return None
     if not policy.covers(case.required, case.assurance):
         return None
-    held = _settled_by_owner(case)
-    if held is None:
-        return None
-    return Outcome(
-        "confirmation_required",
-        (
-            f"The message asks for {case.what}, which needs the {case.required} level, but it "
-            f"only reaches {case.assurance} because {_SHORT_BECAUSE[case.assurance]}; the "
-            "owner is asked to confirm it through a link sent to the address registered in "
-            "the Customer Panel, and the desk acts only once it is confirmed.",
-            *(f.reason for f in held),
-            *case.raised,
-        ),
+    return _asked(
+        case,
+        f"The message asks for {case.what}, which needs the {case.required} level, but it "
+        f"only reaches {case.assurance} because {_SHORT_BECAUSE[case.assurance]}; the "
+        "owner is asked to confirm it through a link sent to the address registered in "
+        "the Customer Panel, and the desk acts only once it is confirmed.",
     )
 
 
-def _settled_by_owner(case: _Case) -> list[Finding] | None:
-    """The findings held for review, when a confirmation may settle every one of them
-    ([confirmation] findings); None when one needs an agent whatever the owner says."""
+def _asked(case: _Case, why: str) -> Outcome | None:
+    """confirmation_required for ``why``, when a confirmation may settle every finding held
+    for review ([confirmation] findings); None when one needs an agent whatever the owner
+    says."""
     held = [f for f in case.findings if case.action(f) == "review"]
     if any(f"{f.name}.{f.result}" not in case.policy.confirmation.findings for f in held):
         return None
-    return held
+    return Outcome("confirmation_required", (why, *(f.reason for f in held), *case.raised))
 
 
 def _both_holders_confirm(case: _Case) -> Outcome | None:
@@ -278,19 +272,13 @@ def _both_holders_confirm(case: _Case) -> Outcome | None:
         return None
     if case.assurance == "asserted" and "asserted" not in policy.from_levels:
         return None
-    held = _settled_by_owner(case)
-    if held is None:
-        return None
-    return Outcome(
-        "confirmation_required",
-        (
-            f"The message asks for {case.what} to customer {case.new_holder.login}; the "
-            "current holder confirms it through a link sent to the address registered in "
-            "the Customer Panel, then the new holder through a link to theirs, both within "
-            f"{HOLDER_CHANGE_DAYS} days; the desk acts only once both confirmed (signed "
-            "documents by post remain possible).",
-            *(f.reason for f in held),
-        ),
+    return _asked(
+        case,
+        f"The message asks for {case.what} to customer {case.new_holder.login}; the "
+        "current holder confirms it through a link sent to the address registered in "
+        "the Customer Panel, then the new holder through a link to theirs, both within "
+        f"{HOLDER_CHANGE_DAYS} days; the desk acts only once both confirmed (signed "
+        "documents by post remain possible).",
     )
 
 

@@ -115,6 +115,16 @@ def first_stage(
     return verdict, url
 
 
+def holder_confirmed(
+    api: httpx.Client, e_cesja: DecisionService, sink: Sink, live_api: LiveServer
+) -> tuple[dict[str, Any], Message]:
+    """The first stage confirmed by Ola: the verdict and the mail to the new holder."""
+    verdict, holder_url = first_stage(api, e_cesja, sink, live_api)
+    with httpx.Client(timeout=30) as holder:
+        assert holder.post(holder_url, data={"answer": "confirm"}).status_code == 200
+    return verdict, sent(sink, e_cesja, live_api.url)
+
+
 def test_both_holders_confirm_and_the_change_is_accepted(
     api: httpx.Client, e_cesja: DecisionService, sink: Sink, live_api: LiveServer
 ) -> None:
@@ -183,10 +193,8 @@ def test_both_holders_confirm_and_the_change_is_accepted(
 def test_the_new_holder_denies_and_it_is_rejected(
     api: httpx.Client, e_cesja: DecisionService, sink: Sink, live_api: LiveServer
 ) -> None:
-    verdict, holder_url = first_stage(api, e_cesja, sink, live_api)
-    with httpx.Client(timeout=30) as holder:
-        assert holder.post(holder_url, data={"answer": "confirm"}).status_code == 200
-    new_url, _ = link_in(sent(sink, e_cesja, live_api.url))
+    verdict, mail = holder_confirmed(api, e_cesja, sink, live_api)
+    new_url, _ = link_in(mail)
     with httpx.Client(timeout=30) as new_holder:
         done = new_holder.post(new_url, data={"answer": "deny"})
         assert done.status_code == 200 and "will not be carried out" in done.text
@@ -286,10 +294,7 @@ def test_the_default_policy_keeps_a_holder_change_postal(
 def test_seven_days_without_both_answers_expire_it(
     api: httpx.Client, e_cesja: DecisionService, sink: Sink, live_api: LiveServer
 ) -> None:
-    verdict, holder_url = first_stage(api, e_cesja, sink, live_api)
-    with httpx.Client(timeout=30) as holder:
-        assert holder.post(holder_url, data={"answer": "confirm"}).status_code == 200
-    mail = sent(sink, e_cesja, live_api.url)
+    verdict, mail = holder_confirmed(api, e_cesja, sink, live_api)
     new_url, _ = link_in(mail)
     # The link works until seven days after the request, whatever CONFIRM_TTL_MINUTES says.
     assert (utcnow() + timedelta(days=7)).strftime("%Y-%m-%d") in text_of(mail)
@@ -326,10 +331,8 @@ def test_nobody_answering_in_seven_days_expires_both_stages(
 def test_paper_documents_still_complete_it_while_the_holders_have_not_both_answered(
     api: httpx.Client, e_cesja: DecisionService, sink: Sink, live_api: LiveServer
 ) -> None:
-    verdict, holder_url = first_stage(api, e_cesja, sink, live_api)
-    with httpx.Client(timeout=30) as holder:
-        assert holder.post(holder_url, data={"answer": "confirm"}).status_code == 200
-    new_url, _ = link_in(sent(sink, e_cesja, live_api.url))
+    verdict, mail = holder_confirmed(api, e_cesja, sink, live_api)
+    new_url, _ = link_in(mail)
     checked = {"name": True, "address": True, "signature_or_stamp": True}
     receipt = api.post(
         f"/v1/verdicts/{verdict['id']}/documents", json={"agent": "ewa", "checked": checked}
