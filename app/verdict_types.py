@@ -18,8 +18,10 @@ __all__ = [
     "Channel",
     "CheckJson",
     "Decision",
+    "Explanation",
     "InstructionJson",
     "Verdict",
+    "VerdictBody",
 ]
 
 Decision = Literal[
@@ -47,6 +49,34 @@ class CheckJson(TypedDict):
 class InstructionJson(TypedDict):
     kinds: list[str]
     services: list[str]
+
+
+class VerdictBody(TypedDict):
+    """What the decision gives: the verdict but the fields its recording adds (id,
+    message_id, recorded_at, channel, signature)."""
+
+    decision: Decision
+    assurance: Assurance
+    customer: str | None
+    instruction: InstructionJson
+    checks: list[CheckJson]
+    reasons: list[str]
+    rules_version: str
+
+
+class Explanation(TypedDict):
+    """``intakeguard check``: what the verdict would be, recorded nowhere; ``decision``
+    is None when a temporary failure would have the message retried."""
+
+    message_id: str | None
+    channel: Channel
+    decision: Decision | None
+    assurance: Assurance
+    customer: str | None
+    instruction: InstructionJson
+    checks: list[CheckJson]
+    reasons: list[str]
+    rules_version: str
 
 
 class Verdict(TypedDict):

@@ -12,7 +12,8 @@ use is the modules named in ``__all__``, each through the names it does not mark
   ``declared``), ``findings`` (Finding), ``context`` (CheckContext, TrustConfig),
   ``dns`` (the resolver the checks share);
 - instruction extraction: ``instructions`` (Instruction, the catalogue's kinds),
-  ``patterns`` (catalogue patterns), ``text``;
+  ``patterns`` (catalogue patterns), ``requests`` (RequestWords, the catalogue's
+  ``[requests]``), ``text``;
 - what the registry shares with mail: ``addresses``, ``domains``, ``confusables``,
   ``identifiers`` (PESEL, NIP, REGON checksums);
 - ``errors`` (the root MailhookError and its tree) and ``metrics``.
@@ -38,6 +39,7 @@ __all__ = [
     "metrics",
     "milter",
     "patterns",
+    "requests",
     "receiver",
     "smtp",
     "smtp_config",

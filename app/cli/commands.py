@@ -11,13 +11,14 @@ import argparse
 import json
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from app.sysexits import EX_DATAERR, EX_OK
 
 if TYPE_CHECKING:
     from app.decision.rules import Rules
     from app.settings import Settings
+    from app.verdict_types import Explanation
 
 
 def prepare_store(settings: Settings) -> None:
@@ -221,7 +222,7 @@ def check(settings: Settings, args: argparse.Namespace) -> int:
     return EX_OK
 
 
-def _table(verdict: dict[str, Any]) -> str:
+def _table(verdict: Explanation) -> str:
     """The verdict as an agent reads it: summary, one row per check, reasons wrapped."""
     import shutil
     import textwrap

@@ -48,8 +48,9 @@ from app.records.verdicts import get_verdict, recorded_for_bytes, verdict_for_by
 from app.registry.codes import code_key, link_to_verdict
 from app.registry.index import RegistryIndex, RegistryView
 from app.registry.lookalikes import driver_lookup, imitated_domain
-from app.settings import ENV_PREFIX, Settings
+from app.settings import Settings
 from app.signing import VerdictSigner
+from app.verdict_types import CheckJson, Explanation, VerdictBody
 from app.verdict_types import Verdict as VerdictJson
 from mailhook.checks import run_pipeline
 from mailhook.context import CheckContext, TrustConfig
@@ -121,14 +122,9 @@ class DecisionService:
     def from_settings(cls, settings: Settings, signing_key: bytes) -> DecisionService:
         """The service ``settings`` describe: store, rules (validated), DNS and trust."""
         rules = load_rules(settings.rules_dir)
+        # Said once at start by the long-running services (app.server.serving), not by
+        # every pipe run: the pipe's last line must stay its verdict id.
         mail_out = settings.public_url is not None and settings.alert_smtp_relay is not None
-        if rules.policy.confirmation.enabled and not mail_out:
-            log.warning(
-                "confirmation by the registered owner is off: it needs %sPUBLIC_URL and "
-                "%sALERT_SMTP_RELAY; such requests are held for review instead",
-                ENV_PREFIX,
-                ENV_PREFIX,
-            )
         return cls(
             session_factory(make_engine(settings.database_url)),
             rules,
@@ -258,7 +254,7 @@ class DecisionService:
             earlier["id"],
         )
 
-    def explain(self, message: InboundMessage) -> dict[str, Any]:
+    def explain(self, message: InboundMessage) -> Explanation:
         """What the verdict would be, without recording anything (temperrors shown as such)."""
         findings = self.verify(message)
         instruction = extract(message, self.rules.catalogue)
@@ -269,12 +265,17 @@ class DecisionService:
                 session, findings, instruction, prints, seen, consume_code=False
             )
             session.rollback()
+        explanation: Explanation = {
+            "message_id": message.message_id,
+            "channel": message.channel.value,
+            **body,
+        }
         temporary = [f.reason for f in findings if f.result == "temperror"]
         if temporary:
             # What submit would do: no decision, a retry later.
-            body["decision"] = None
-            body["reasons"] = temporary
-        return {"message_id": message.message_id, "channel": message.channel.value, **body}
+            explanation["decision"] = None
+            explanation["reasons"] = temporary
+        return explanation
 
     def verify(self, message: InboundMessage) -> list[Finding]:
         """The mail checks' findings for ``message``.
@@ -317,7 +318,7 @@ class DecisionService:
         seen: Sightings,
         consume_code: bool,
         registry: RegistryView | None = None,
-    ) -> tuple[dict[str, Any], OneTimeCode | None, Customer | None]:
+    ) -> tuple[VerdictBody, OneTimeCode | None, Customer | None]:
         """The verdict body, the one-time code it used (consumed when ``consume_code``;
         else nothing is changed), and the new holder who confirms a holder change after the
         current one (e-cesja). ``prints``: the message's fingerprints; ``seen``: the earlier
@@ -384,7 +385,9 @@ class DecisionService:
                 # Identifiers are not listed here: the customer-identifier check names only their
                 # kind, and the API's verdict schema (which the signature must match) has no field.
                 "instruction": {"kinds": list(instruction.kinds), "services": list(match.services)},
-                "checks": [f.as_dict() for f in findings],
+                "checks": [
+                    CheckJson(name=f.name, result=f.result, reason=f.reason) for f in findings
+                ],
                 "reasons": list(decision.reasons),
                 "rules_version": self.rules.version,
             },

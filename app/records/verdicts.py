@@ -6,6 +6,7 @@ import base64
 import binascii
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -18,6 +19,7 @@ from app.db.types import iso_z, utcnow
 from app.errors import InvalidInput, NotFound
 from app.signing import VerdictSigner
 from app.verdict_types import Verdict as VerdictJson
+from app.verdict_types import VerdictBody
 from mailhook.message import InboundMessage
 
 MAX_PAGE = 200
@@ -27,7 +29,7 @@ _MAX_SEQ = 2**63 - 1
 
 
 def record_verdict(
-    session: Session, message: InboundMessage, body: dict[str, Any], signer: VerdictSigner
+    session: Session, message: InboundMessage, body: VerdictBody, signer: VerdictSigner
 ) -> VerdictJson:
     """Store the raw message (once per SHA-256) and the signed verdict; return its JSON."""
     rows = verdict_rows(message, body, signer)
@@ -55,11 +57,9 @@ class VerdictRows:
     chain_draft: chain.Draft
 
 
-def verdict_rows(
-    message: InboundMessage, body: dict[str, Any], signer: VerdictSigner
-) -> VerdictRows:
+def verdict_rows(message: InboundMessage, body: VerdictBody, signer: VerdictSigner) -> VerdictRows:
     """The signed verdict of ``message`` with decision ``body``, and the rows that record it."""
-    body = _storable(body)
+    storable: VerdictBody = _storable(body)
     now = utcnow()
     stored = {"sha256": message.sha256, "raw": message.raw, "received_at": now}
     verdict: dict[str, Any] = {
@@ -67,7 +67,7 @@ def verdict_rows(
         "message_id": _storable(message.message_id),
         "recorded_at": iso_z(now),
         "channel": message.channel.value,
-        **body,
+        **storable,
     }
     verdict["signature"] = signer.sign(verdict)
     row = dict(
@@ -103,7 +103,7 @@ def verdict_rows(
     return VerdictRows(cast(VerdictJson, verdict), stored, row, draft)
 
 
-def verdict_entry(verdict: dict[str, Any], message_sha256: str) -> dict[str, Any]:
+def verdict_entry(verdict: Mapping[str, Any], message_sha256: str) -> dict[str, Any]:
     """What the audit chain keeps of a verdict: the raw message by its SHA-256, the signed
     verdict by the digest of its JSON (as_json), and the fields a dispute starts from."""
     return {

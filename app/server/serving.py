@@ -98,6 +98,13 @@ async def serve(
             service.rules.version,
             settings.rules_source(),
         )
+        if service.rules.policy.confirmation.enabled and not service.confirmations_on:
+            log.warning(
+                "confirmation by the registered owner is off: it needs %sPUBLIC_URL and "
+                "%sALERT_SMTP_RELAY; such requests are held for review instead",
+                ENV_PREFIX,
+                ENV_PREFIX,
+            )
         if unread := settings.unread_local_rules():
             log.warning("rules: %s", unread)
     # Every listener is bound before anything serves: a port in use stops the start
