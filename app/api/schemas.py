@@ -216,12 +216,29 @@ class ReviewOut(BaseModel):
     recorded_at: str
 
 
+class ConfirmationPartyOut(BaseModel):
+    """One party asked to confirm: the holder, or a holder change's new holder."""
+
+    role: Literal["holder", "new_holder"]
+    status: Literal["waiting", "pending", "confirmed", "denied", "expired", "cancelled"] = Field(
+        description="waiting: not asked yet (the holder answers first); cancelled: never "
+        "asked, as the holder denied"
+    )
+    sent_at: str | None = Field(description="When their last link was sent (ISO 8601, UTC)")
+    decided_at: str | None = Field(description="When they answered; null until then")
+
+
 class ConfirmationOut(BaseModel):
     """The registered owner's confirmation of a confirmation_required verdict."""
 
     status: Literal["pending", "confirmed", "denied", "expired"]
     sent_at: str | None = Field(description="When the last link was sent (ISO 8601, UTC)")
     decided_at: str | None = Field(description="When the owner answered; null while pending")
+    parties: list[ConfirmationPartyOut] = Field(
+        default_factory=list,
+        description="Each party asked, in order: the holder; for a holder change confirmed "
+        "by both holders (e-cesja), then the new holder. Confirmed when all confirmed",
+    )
 
 
 class ReviewState(BaseModel):

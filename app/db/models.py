@@ -420,9 +420,13 @@ class Confirmation(Base):
 
     seq: Mapped[int] = mapped_column(BigIntegerKey, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(36), unique=True)
-    # "verdict" (confirm an instruction) or "panel_change" (a notice to the old address).
+    # "verdict" (confirm an instruction), "panel_change" (a notice to the old address),
+    # or the two stages of a holder change (e-cesja): "holder", then "new_holder".
     purpose: Mapped[str] = mapped_column(String(16))
     verdict_id: Mapped[str | None] = mapped_column(ForeignKey("verdicts.id"), unique=True)
+    # The second stage of a holder change: the verdict whose change the new holder (this
+    # row's customer) confirms; ``verdict_id`` stays null, one confirmation per verdict.
+    new_holder_for: Mapped[str | None] = mapped_column(String(36), unique=True, index=True)
     customer: Mapped[str] = mapped_column(String(64), index=True)
     # Where the link goes: the panel address (for a panel change, the old one).
     to_address: Mapped[str] = mapped_column(String(320))
@@ -433,8 +437,14 @@ class Confirmation(Base):
     sent_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
     sends: Mapped[int]
-    # pending, answered or expired.
+    # pending, answered or expired; a holder change's second stage is "waiting" until the
+    # current holder confirms, "cancelled" when they deny.
     status: Mapped[str] = mapped_column(String(10), index=True)
+
+    @property
+    def verdict_ref(self) -> str | None:
+        """The verdict this confirmation is about, whichever stage it is."""
+        return self.verdict_id or self.new_holder_for
 
 
 class ConfirmationAnswer(Base):

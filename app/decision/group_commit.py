@@ -48,7 +48,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audit import chain
-from app.db.models import StoredMessage, Verdict, table_of
+from app.db.models import Confirmation, StoredMessage, Verdict, table_of
 from app.decision.checks.replay import FINGERPRINTS, Fingerprints, fingerprint_rows
 from app.delivery.outbox import OUTBOX_EVENTS, event_row
 from app.errors import StoreUnavailable
@@ -86,6 +86,8 @@ class Decided:
     rows: VerdictRows | None = None
     code: Any = None
     earlier: VerdictJson | None = None
+    # Confirmation rows recorded with the verdict (a holder change's second stage).
+    confirmations: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(slots=True)
@@ -96,9 +98,12 @@ class _Batch:
     verdicts: list[dict[str, Any]] = field(default_factory=list)
     fingerprints: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    confirmations: list[dict[str, Any]] = field(default_factory=list)
     drafts: list[chain.Draft] = field(default_factory=list)
 
-    def add(self, rows: VerdictRows, prints: Fingerprints) -> None:
+    def add(
+        self, rows: VerdictRows, prints: Fingerprints, confirmations: tuple[dict[str, Any], ...]
+    ) -> None:
         verdict = rows.verdict
         self.stored.append(rows.stored)
         self.verdicts.append(rows.verdict_row)
@@ -106,6 +111,7 @@ class _Batch:
         self.fingerprints += fingerprint_rows(prints, verdict["id"], recorded_at)
         # Webhooks and the owner's alert go out exactly when the verdict commits.
         self.events.append(event_row("verdict.recorded", verdict))
+        self.confirmations += confirmations
         self.drafts.append(rows.chain_draft)
 
     def insert(self, session: Session) -> None:
@@ -115,6 +121,7 @@ class _Batch:
             (table_of(Verdict), self.verdicts),
             (FINGERPRINTS, self.fingerprints),
             (OUTBOX_EVENTS, self.events),
+            (table_of(Confirmation), self.confirmations),
         ):
             if rows:
                 session.execute(insert(table), rows)
@@ -241,7 +248,7 @@ class GroupCommit:
                     job.retransmission = True
                     decided.append((job, outcome.earlier))
                     continue
-                pending.add(outcome.rows, job.prints)
+                pending.add(outcome.rows, job.prints, outcome.confirmations)
                 if outcome.code is not None:
                     # The code points at the verdict that used it: inserted first.
                     pending.insert(session)

@@ -59,9 +59,13 @@ def at_least_review(name: str, result: str) -> str | None:
     return AT_LEAST_REVIEW.get(f"{name}.{result}")
 
 
-# "confirm_both" (e-cesja: both holders confirm at their panel addresses) is not built
-# yet; it is refused by name rather than loaded as a switch that does nothing.
-HOLDER_CHANGE = ("postal",)
+# A change of the domain holder: "postal" (signed documents by post), or "confirm_both"
+# (e-cesja: the current holder, then the new one, confirm at their panel addresses).
+HOLDER_CHANGE = ("postal", "confirm_both")
+# The catalogue's kind that "holder_change" of [confirmation] is about.
+HOLDER_CHANGE_KIND = "holder_change"
+# Both holders confirm within this many days of the request (e-cesja), else it expires.
+HOLDER_CHANGE_DAYS = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +86,23 @@ class Confirmation:
 
     def covers(self, required: str, assurance: str) -> bool:
         return self.enabled and required in self.levels and assurance in self.from_levels
+
+    @property
+    def both_holders(self) -> bool:
+        """Whether a holder change may be confirmed by both holders (e-cesja)."""
+        return self.enabled and self.holder_change == "confirm_both"
+
+
+@dataclass(frozen=True, slots=True)
+class NewHolder:
+    """Whom a holder change names as the new holder, as the registry knows them.
+
+    ``login``: the one registered customer, other than the current holder, the message
+    names by login; None with ``problem``, the sentence saying why there is none.
+    """
+
+    login: str | None
+    problem: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +175,10 @@ class _Case:
     raised: tuple[str, ...]
     # Whether the owner can be asked to confirm (a customer, and confirmation mail on).
     confirmable: bool = False
+    # A recent change of the panel address, or a recent "this was not me".
+    recent: bool = False
+    # For a holder change under "confirm_both": the new holder the message names.
+    new_holder: NewHolder | None = None
 
     def action(self, finding: Finding) -> str:
         # Policy.action_for never answers weaker than review for what was not understood
@@ -173,6 +198,7 @@ def decide(
     panel_email_changed: date | None = None,
     confirmable: bool = False,
     denied: date | None = None,
+    new_holder: NewHolder | None = None,
 ) -> Outcome:
     """Apply the policy: the first of _STEPS that applies decides, else the shortfall.
 
@@ -181,9 +207,14 @@ def decide(
     over a panel account changes the address first. ``denied`` is the day the owner
     answered "this was not me" to a confirmation, when that was recent: the same.
     ``confirmable``: the owner can be asked to confirm at the panel address.
+    ``new_holder``: for a holder change when the policy lets both holders confirm it,
+    whom the message names as the new holder.
     """
     required, raised = _requirement(wanted, panel_email_changed, denied)
-    case = _Case(list(findings), wanted, assurance, policy, required, raised, confirmable)
+    recent = panel_email_changed is not None or denied is not None
+    case = _Case(
+        list(findings), wanted, assurance, policy, required, raised, confirmable, recent, new_holder
+    )
     for step in _STEPS:
         decision = step(case)
         if decision is not None:
@@ -207,19 +238,47 @@ def _owner_confirms(case: _Case) -> Outcome | None:
         return None
     if not policy.covers(case.required, case.assurance):
         return None
+    return _asked(
+        case,
+        f"The message asks for {case.what}, which needs the {case.required} level, but it "
+        f"only reaches {case.assurance} because {_SHORT_BECAUSE[case.assurance]}; the "
+        "owner is asked to confirm it through a link sent to the address registered in "
+        "the Customer Panel, and the desk acts only once it is confirmed.",
+    )
+
+
+def _asked(case: _Case, why: str) -> Outcome | None:
+    """confirmation_required for ``why``, when a confirmation may settle every finding held
+    for review ([confirmation] findings); None when one needs an agent whatever the owner
+    says."""
     held = [f for f in case.findings if case.action(f) == "review"]
-    if any(f"{f.name}.{f.result}" not in policy.findings for f in held):
+    if any(f"{f.name}.{f.result}" not in case.policy.confirmation.findings for f in held):
         return None
-    return Outcome(
-        "confirmation_required",
-        (
-            f"The message asks for {case.what}, which needs the {case.required} level, but it "
-            f"only reaches {case.assurance} because {_SHORT_BECAUSE[case.assurance]}; the "
-            "owner is asked to confirm it through a link sent to the address registered in "
-            "the Customer Panel, and the desk acts only once it is confirmed.",
-            *(f.reason for f in held),
-            *case.raised,
-        ),
+    return Outcome("confirmation_required", (why, *(f.reason for f in held), *case.raised))
+
+
+def _both_holders_confirm(case: _Case) -> Outcome | None:
+    """A holder change that the current holder, then the new one, confirm at their panel
+    addresses (e-cesja, holder_change = "confirm_both"), instead of documents by post."""
+    policy = case.policy.confirmation
+    if not policy.both_holders or not case.confirmable or case.new_holder is None:
+        return None
+    if not case.wanted or any(k.name != HOLDER_CHANGE_KIND for k in case.wanted):
+        return None
+    if case.recent or case.new_holder.login is None:
+        return None  # documents by post (_postal says why)
+    # From the panel address: never "none", whatever [confirmation] senders says.
+    if case.assurance == "none":
+        return None
+    if case.assurance == "asserted" and "asserted" not in policy.from_levels:
+        return None
+    return _asked(
+        case,
+        f"The message asks for {case.what} to customer {case.new_holder.login}; the "
+        "current holder confirms it through a link sent to the address registered in "
+        "the Customer Panel, then the new holder through a link to theirs, both within "
+        f"{HOLDER_CHANGE_DAYS} days; the desk acts only once both confirmed (signed "
+        "documents by post remain possible).",
     )
 
 
@@ -239,8 +298,23 @@ def _postal(case: _Case) -> Outcome | None:
         (
             f"{postal[0].title} is accepted only on signed documents sent by post; "
             "tell the customer which documents to send.",
+            *_why_not_by_mail(case),
         ),
     )
+
+
+def _why_not_by_mail(case: _Case) -> tuple[str, ...]:
+    """Why a holder change that both holders could have confirmed needs paper after all."""
+    if case.new_holder is None or not case.confirmable:
+        return ()
+    if case.new_holder.problem is not None:
+        return (f"It cannot be confirmed by both holders by e-mail: {case.new_holder.problem}.",)
+    if case.recent:
+        return (
+            "It cannot be confirmed by both holders by e-mail: the panel address was changed, "
+            'or the owner answered "this was not me", recently.',
+        )
+    return ()
 
 
 def _unrecognised(case: _Case) -> Outcome | None:
@@ -292,6 +366,7 @@ def _shortfall(case: _Case) -> Outcome:
 # The order of the decision, declared once; the shortfall decides when none applies.
 _STEPS: tuple[Callable[[_Case], Outcome | None], ...] = (
     _rejecting,
+    _both_holders_confirm,
     _owner_confirms,
     _reviewing,
     _postal,

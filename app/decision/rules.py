@@ -274,12 +274,10 @@ def _confirmation(source: _Source, findings: dict[str, str]) -> Confirmation:
             )
     holder_change = table.get("holder_change", "postal")
     if holder_change not in HOLDER_CHANGE:
-        not_yet = " (confirm_both is not available in this version)"
         raise source.error(
             (*where, "holder_change"),
             f"[confirmation] holder_change: {holder_change!r} is not allowed; only "
-            + ", ".join(f'"{h}"' for h in HOLDER_CHANGE)
-            + (not_yet if holder_change == "confirm_both" else ""),
+            + ", ".join(f'"{h}"' for h in HOLDER_CHANGE),
         )
     return Confirmation(enabled, levels, senders, frozenset(listed), holder_change)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,8 +38,10 @@ from app.decision.checks.replay import (
 )
 from app.decision.checks.service_scope import service_scope
 from app.decision.group_commit import Decided, GroupCommit, Job
-from app.decision.policy import assurance_of, decide
+from app.decision.holder_change import named_new_holder
+from app.decision.policy import HOLDER_CHANGE_KIND, NewHolder, assurance_of, decide
 from app.decision.rules import Rules, load_rules
+from app.delivery.confirmations import new_holder_stage
 from app.errors import StoreUnavailable
 from app.records.confirmations import recent_denial
 from app.records.verdicts import get_verdict, recorded_for_bytes, verdict_for_bytes, verdict_rows
@@ -216,10 +219,18 @@ class DecisionService:
         if registry is None:
             # Once per batch: the registry's version read in its transaction.
             registry = session.info[_REGISTRY_VIEW] = self.registry.view(session)
-        body, code = self._decision(
+        body, code, new_holder = self._decision(
             session, job.findings, job.instruction, job.prints, seen, True, registry
         )
-        return Decided(rows=verdict_rows(job.message, body, self.signer), code=code)
+        rows = verdict_rows(job.message, body, self.signer)
+        # A holder change both holders confirm: the new holder's stage, waiting for the
+        # current holder's answer, recorded with the verdict (app.delivery.confirmations).
+        stages = (
+            (new_holder_stage(rows.verdict["id"], new_holder, rows.verdict_row["recorded_at"]),)
+            if new_holder is not None
+            else ()
+        )
+        return Decided(rows=rows, code=code, confirmations=stages)
 
     def _recorded(self, message: InboundMessage) -> VerdictJson | None:
         """The verdict recorded for ``message``'s bytes, if any (outside any batch)."""
@@ -250,7 +261,7 @@ class DecisionService:
         prints = fingerprints(message, sender_of(findings))
         with store_errors(), self.reads() as session:
             seen = sightings(session, prints)
-            body, _ = self._decision(
+            body, _, _ = self._decision(
                 session, findings, instruction, prints, seen, consume_code=False
             )
             session.rollback()
@@ -307,13 +318,20 @@ class DecisionService:
         seen: Sightings,
         consume_code: bool,
         registry: RegistryView | None = None,
-    ) -> tuple[VerdictBody, OneTimeCode | None]:
-        """The verdict body and the one-time code it used (consumed when ``consume_code``;
-        else nothing is changed). ``prints``: the message's fingerprints; ``seen``: the earlier
+    ) -> tuple[VerdictBody, OneTimeCode | None, Customer | None]:
+        """The verdict body, the one-time code it used (consumed when ``consume_code``;
+        else nothing is changed), and the new holder who confirms a holder change after the
+        current one (e-cesja). ``prints``: the message's fingerprints; ``seen``: the earlier
         messages like them, which the replay check judges (app.decision.checks.replay)."""
         findings = [*findings, *extraction_findings(instruction)]
         sender = sender_of(findings)
-        match = match_customer(session, sender, instruction, self.identifier_key, registry)
+        # A holder change both holders may confirm names the new holder by login: that
+        # login says to whom, not which account the request is about (the services do).
+        e_cesja = (
+            self.rules.policy.confirmation.both_holders and HOLDER_CHANGE_KIND in instruction.kinds
+        )
+        about = dataclasses.replace(instruction, logins=()) if e_cesja else instruction
+        match = match_customer(session, sender, about, self.identifier_key, registry)
         if match.finding is not None:
             findings.append(match.finding)
         if match.identifier_finding is not None:
@@ -337,6 +355,10 @@ class DecisionService:
         if code_finding is not None:
             findings.append(code_finding)
         assurance = assurance_of(findings, self.rules.policy)
+        new_holder: NewHolder | None = None
+        successor: Customer | None = None
+        if e_cesja and match.customer is not None:
+            new_holder, successor = named_new_holder(session, instruction.logins, match.customer)
         decide_with = partial(
             decide,
             findings,
@@ -345,6 +367,7 @@ class DecisionService:
             self.rules.policy,
             panel_email_changed=self._recent_change(match.customer),
             confirmable=self.confirmations_on and match.customer is not None,
+            new_holder=new_holder,
         )
         decision = decide_with()
         # An owner's recent "this was not me" raises the requirement, which can change
@@ -369,6 +392,8 @@ class DecisionService:
                 "rules_version": self.rules.version,
             },
             code,
+            # Only a holder change waiting for both holders has a second stage.
+            successor if decision.decision == "confirmation_required" else None,
         )
 
     def _recent_change(self, customer: Customer | None) -> date | None:

@@ -21,7 +21,7 @@ import secrets
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
@@ -45,6 +45,11 @@ _TOKEN_BYTES = 32
 _KEY_LABEL = b"intakeguard confirmation tokens v1"
 # A request waits this long for its mail when confirmations are throttled or resent.
 _RATE_WINDOW = timedelta(hours=1)
+# A holder change (e-cesja): both holders confirm within this time of the request, so
+# both stages' links work until then, whatever CONFIRM_TTL_MINUTES says.
+HOLDER_CHANGE_WINDOW = timedelta(days=7)
+# The two stages of a holder change, in order.
+HOLDER_STAGES = ("holder", "new_holder")
 
 
 def token_key(secret_key: bytes) -> bytes:
@@ -89,6 +94,7 @@ def plan_confirmation(
     existing = select(Confirmation.id).where(Confirmation.verdict_id == data.get("id"))
     if session.scalar(existing) is not None:
         return None  # a resend got there first and queued its own mail
+    purpose = "holder" if second_stage(session, str(data.get("id"))) is not None else "verdict"
     if sent_lately(session, customer.login, now) >= per_hour:
         log.warning(
             "confirmation for verdict %s not sent: customer %s had %d this hour; it stays "
@@ -98,7 +104,34 @@ def plan_confirmation(
             per_hour,
         )
         return None
-    return open_confirmation(session, "verdict", customer, now, verdict_id=str(data.get("id")))
+    return open_confirmation(session, purpose, customer, now, verdict_id=str(data.get("id")))
+
+
+def second_stage(session: Session, verdict_id: str) -> Confirmation | None:
+    """The new holder's stage of a holder change, if the verdict is one (e-cesja)."""
+    return session.scalar(select(Confirmation).where(Confirmation.new_holder_for == verdict_id))
+
+
+def new_holder_stage(
+    verdict_id: str, new_holder: Customer, recorded_at: datetime
+) -> dict[str, Any]:
+    """The row of a holder change's second stage, recorded with its verdict: it waits
+    for the current holder's "confirm" before its mail goes to the new holder's panel
+    address, and expires with the whole change, HOLDER_CHANGE_WINDOW after the request."""
+    return {
+        "id": str(uuid.uuid4()),
+        "purpose": "new_holder",
+        "verdict_id": None,
+        "new_holder_for": verdict_id,
+        "customer": new_holder.login,
+        "to_address": new_holder.panel_email,
+        "token_hash": None,
+        "created_at": recorded_at,
+        "sent_at": None,
+        "expires_at": recorded_at + HOLDER_CHANGE_WINDOW,
+        "sends": 0,
+        "status": "waiting",
+    }
 
 
 def _plan_notice(
@@ -154,6 +187,8 @@ class MailFacts:
     reference: str
     link: str
     expires_at: datetime
+    # A holder change: the new holder's login (as the registry writes it).
+    new_holder: str | None = None
 
 
 class ConfirmationMailer:
@@ -188,6 +223,10 @@ class ConfirmationMailer:
             if row is None or row.status != "pending":
                 return
             facts = self._facts(session, row, token, now)
+            if facts.expires_at <= now:
+                # A holder change past its window: nobody is asked any more.
+                row.status = "expired"
+                return
             row.token_hash = token_hash(self.key, token)
             row.sent_at = now
             row.expires_at = facts.expires_at
@@ -216,19 +255,28 @@ class ConfirmationMailer:
                 link=link,
                 expires_at=expires_at,
             )
-        verdict = session.scalar(select(Verdict).where(Verdict.id == row.verdict_id))
+        verdict = session.scalar(select(Verdict).where(Verdict.id == row.verdict_ref))
         if verdict is None:
             raise DeliveryFailed("the verdict is gone", permanent=True)
+        new_holder = None
+        holder: Customer | None = customer
+        if row.purpose in HOLDER_STAGES:
+            expires_at = aware(verdict.recorded_at) + HOLDER_CHANGE_WINDOW
+            stage = second_stage(session, verdict.id)
+            new_holder = stage.customer if stage is not None else None
+            holder = session.scalar(select(Customer).where(Customer.login == verdict.customer))
         return MailFacts(
-            # The address registered now: a confirmation goes nowhere else.
+            # The address registered now: a confirmation goes nowhere else (the new
+            # holder's stage: theirs).
             to=customer.panel_email,
             purpose=row.purpose,
-            about=services_named(customer, verdict.instruction),
+            about=services_named(holder, verdict.instruction) if holder else customer.login,
             kinds=tuple(self.kind_titles.get(k, k) for k in verdict.instruction.get("kinds", [])),
             arrived_at=verdict.recorded_at,
             reference=verdict.id,
             link=link,
             expires_at=expires_at,
+            new_holder=new_holder,
         )
 
 
@@ -238,6 +286,11 @@ def services_named(customer: Customer, instruction: Mapping[str, Any]) -> str:
     named = set(instruction.get("services") or ())
     services = [s.name_unicode for s in customer.services if s.name_unicode in named]
     return ", ".join(services) if services else customer.login
+
+
+def aware(moment: datetime) -> datetime:
+    """``moment`` with its time zone (SQLite hands back naive datetimes; the store writes UTC)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _utc(moment: datetime) -> str:
@@ -255,13 +308,17 @@ def build_confirmation(facts: MailFacts, from_address: str, message_key: str) ->
         message["Subject"] = plain(
             f"Zmiana adresu w Panelu Klienta / Panel address changed: {about}", 250
         )
+    elif facts.purpose in HOLDER_STAGES:
+        message["Subject"] = plain(
+            f"Potwierdź zmianę abonenta / Confirm a change of holder: {about}", 250
+        )
     else:
         message["Subject"] = plain(f"Potwierdź polecenie / Confirm an instruction: {about}", 250)
     message["Date"] = format_datetime(datetime.now().astimezone())
     message["Message-ID"] = f"<{plain(message_key, 64)}@{from_address.rpartition('@')[2]}>"
     # RFC 3834 §5: an automatic message, so auto-responders do not answer it.
     message["Auto-Submitted"] = "auto-generated"
-    lines = _panel_change_lines(facts) if facts.purpose == "panel_change" else _verdict_lines(facts)
+    lines = _LINES.get(facts.purpose, _verdict_lines)(facts)
     message.set_content("\n".join(lines) + "\n")
     return message
 
@@ -333,3 +390,77 @@ def _panel_change_lines(facts: MailFacts) -> list[str]:
         "To jest wiadomość automatyczna; odpowiedzi nie są czytane.",
         "This is an automatic message; replies are not read.",
     ]
+
+
+def _holder_lines(facts: MailFacts) -> list[str]:
+    """A holder change: to the current holder (first) or the new holder (second)."""
+    about, link, reference = plain(facts.about, 300), facts.link, facts.reference
+    arrived, until = _utc(facts.arrived_at), _utc(facts.expires_at)
+    account = plain(facts.new_holder or "-", 64)
+    kinds = "; ".join(plain(k, 120) for k in facts.kinds)
+    if facts.purpose == "holder":
+        what_pl = [
+            f"wpłynęło polecenie zmiany abonenta usługi: {about}",
+            f"  nowy abonent (login): {account}",
+        ]
+        what_en = [
+            f"we received an instruction to change the holder of: {about}",
+            f"  new holder (login): {account}",
+        ]
+        next_pl = "Po Twoim potwierdzeniu poprosimy o potwierdzenie nowego abonenta."
+        next_en = "Once you confirm, we ask the new holder to confirm too."
+    else:
+        what_pl = [
+            f"obecny abonent usługi {about} zlecił jej przeniesienie",
+            f"  na Twoje konto (login): {account}",
+        ]
+        what_en = [
+            f"the current holder of {about} asked to assign it",
+            f"  to your account (login): {account}",
+        ]
+        next_pl = "Obecny abonent już to potwierdził; zmiana wymaga jeszcze Twojej zgody."
+        next_en = "The current holder has confirmed; the change needs your consent too."
+    return [
+        "Dzień dobry,",
+        "",
+        *what_pl,
+        f"  rodzaj:   {kinds}",
+        f"  wpłynęło: {arrived}",
+        f"  numer:    {reference}",
+        "",
+        next_pl,
+        f"Otwórz link (jednorazowy, ważny do {until}) i wybierz Potwierdzam albo To nie ja:",
+        "",
+        f"  {link}",
+        "",
+        "Jeśli nie zgadzasz się na zmianę: wybierz To nie ja; nic nie zostanie zmienione.",
+        "Zmianę można też przeprowadzić na podstawie podpisanych dokumentów wysłanych pocztą.",
+        "",
+        "--- English ---",
+        "",
+        "Hello,",
+        "",
+        *what_en,
+        f"  kind:     {kinds}",
+        f"  received: {arrived}",
+        f"  reference: {reference}",
+        "",
+        next_en,
+        f"Open the link (single use, valid until {until}) and choose Confirm or Not me:",
+        "",
+        f"  {link}",
+        "",
+        "If you do not agree to the change: choose Not me; nothing will be changed.",
+        "The change can also be made on signed documents sent by post.",
+        "",
+        "To jest wiadomość automatyczna; odpowiedzi nie są czytane.",
+        "This is an automatic message; replies are not read.",
+    ]
+
+
+# The text of each purpose's mail; an instruction's is the default.
+_LINES = {
+    "panel_change": _panel_change_lines,
+    "holder": _holder_lines,
+    "new_holder": _holder_lines,
+}

@@ -24,11 +24,23 @@ from app.audit import chain, hashing
 from app.db.engine import store_errors
 from app.db.models import Confirmation, ConfirmationAnswer, Customer, Review, Verdict
 from app.db.types import iso_z, utcnow
-from app.delivery.confirmations import TOKEN_FORM, sent_lately, services_named, token_hash
+from app.delivery.confirmations import (
+    TOKEN_FORM,
+    second_stage,
+    sent_lately,
+    services_named,
+    token_hash,
+)
 from app.delivery.outbox import enqueue
 from app.errors import Conflict, RateLimited
 from app.records.periodic import PeriodicWorker
-from app.records.reviews import ANSWERED, confirmation_json, locked_verdict
+from app.records.reviews import (
+    ANSWERED,
+    confirmation_json,
+    confirmation_state,
+    documents_complete,
+    locked_verdict,
+)
 from app.records.verdicts import find_verdict
 
 log = logging.getLogger(__name__)
@@ -93,9 +105,11 @@ def _link(session: Session, row: Confirmation, now: datetime) -> Link:
             gone=gone,
             answered=answer,
         )
-    verdict = find_verdict(session, str(row.verdict_id))
-    if gone is None and _reviewed(session, verdict.id):
+    verdict = find_verdict(session, str(row.verdict_ref))
+    if gone is None and (_reviewed(session, verdict.id) or documents_complete(session, verdict.id)):
+        # An agent decided, or (a holder change) paper documents completed it.
         gone = "decided"
+    # A holder change: the services are the current holder's, whoever is asked.
     customer = verdict_customer(session, verdict)
     return Link(
         confirmation_id=row.id,
@@ -140,10 +154,10 @@ def answer(
     found = _by_token(session, key, token)
     if found is None:
         return None
-    if found.verdict_id is not None:
+    if found.verdict_ref is not None:
         # The verdict first, as reviews, actions and resends lock it: an answer and a
         # review of one verdict are decided one at a time, in one lock order.
-        locked_verdict(session, found.verdict_id)
+        locked_verdict(session, found.verdict_ref)
     # Then the link itself, read again under its lock (a replica may have answered it, a
     # resend replaced its token). SQLite: the IMMEDIATE transaction already serialises.
     row = session.scalar(
@@ -160,7 +174,7 @@ def answer(
     record = ConfirmationAnswer(
         id=str(uuid.uuid4()),
         confirmation_id=row.id,
-        verdict_id=row.verdict_id,
+        verdict_id=row.verdict_ref,
         customer=row.customer,
         answer=given,
         recorded_at=now,
@@ -168,28 +182,36 @@ def answer(
     session.add(record)
     row.status = "answered"
     session.flush()
-    state = confirmation_json(session, row, now)
-    decision = ANSWERED[given] if row.verdict_id is not None else None
+    verdict_id = row.verdict_ref
+    # A holder change's first "confirm" asks the new holder next; the verdict waits.
+    asks_next = _next_stage(session, row, given)
+    state = confirmation_state(session, verdict_id, now) if verdict_id else None
+    if state is None:
+        state = confirmation_json(session, row, now)
+    decision = ANSWERED[given] if verdict_id is not None and asks_next is None else None
     chain.append(
         session,
         "confirmation",
-        row.verdict_id or row.customer,
+        verdict_id or row.customer,
         {
             "answer_id": record.id,
             "confirmation_id": row.id,
             "purpose": row.purpose,
-            "verdict_id": row.verdict_id,
+            "verdict_id": verdict_id,
             "customer": row.customer,
             "answer": given,
             "record_sha256": hashing.record_digest(answer_json(record)),
             "row_sha256": hashing.digest_of(record),
         },
     )
-    if row.verdict_id is not None:
+    if asks_next is not None:
+        enqueue(session, "confirmation.requested", {"confirmation_id": asks_next.id})
+    elif verdict_id is not None:
         event = "verdict.confirmed" if given == "confirm" else "verdict.denied"
         data = {
-            "verdict_id": row.verdict_id,
-            "customer": row.customer,
+            "verdict_id": verdict_id,
+            # The verdict's customer (a holder change's current holder), whoever answered.
+            "customer": find_verdict(session, verdict_id).customer,
             "decision": decision,
             "confirmation": state,
         }
@@ -203,11 +225,27 @@ def answer(
     log.info(
         "confirmation %s (%s, customer %s) answered %s",
         row.id,
-        row.verdict_id or row.purpose,
+        verdict_id or row.purpose,
         row.customer,
         given,
     )
     return Answered(_link(session, row, now), decision)
+
+
+def _next_stage(session: Session, row: Confirmation, given: Answer) -> Confirmation | None:
+    """After the current holder's answer to a holder change: on "confirm", the new holder's
+    stage, now pending (its mail is queued by the caller); on "deny", that stage is
+    cancelled and nobody else is asked. None for every other confirmation."""
+    if row.purpose != "holder" or row.verdict_id is None:
+        return None
+    stage = session.scalar(
+        select(Confirmation).where(Confirmation.new_holder_for == row.verdict_id).with_for_update()
+    )
+    if stage is None or stage.status != "waiting":
+        return None
+    stage.status = "pending" if given == "confirm" else "cancelled"
+    session.flush()
+    return stage if given == "confirm" else None
 
 
 def answer_json(record: ConfirmationAnswer) -> dict[str, Any]:
@@ -234,11 +272,12 @@ def recent_denial(session: Session, login: str, since: datetime) -> date | None:
 
 
 def expire(session: Session, now: datetime) -> int:
-    """Mark every pending link past its time expired; how many. The verdicts stay
+    """Mark every pending link past its time expired, and a holder change's second stage
+    still waiting at the end of the change's window; how many. The verdicts stay
     confirmation_required: the desk resends or reviews them."""
     result = session.execute(
         update(Confirmation)
-        .where(Confirmation.status == "pending", Confirmation.expires_at <= now)
+        .where(Confirmation.status.in_(("pending", "waiting")), Confirmation.expires_at <= now)
         .values(status="expired")
     )
     count = int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -319,7 +358,7 @@ def resend(session: Session, verdict_id: str, now: datetime, per_hour: int) -> d
     if row is None:
         row = Confirmation(
             id=str(uuid.uuid4()),
-            purpose="verdict",
+            purpose="holder" if second_stage(session, verdict.id) is not None else "verdict",
             verdict_id=verdict.id,
             customer=customer.login,
             to_address=customer.panel_email,

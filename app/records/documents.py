@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit import chain, hashing
-from app.db.models import DocumentReceipt, Verdict
+from app.db.models import Confirmation, ConfirmationAnswer, DocumentReceipt, Verdict
 from app.db.types import iso_z
 from app.errors import Conflict, NotFound
 from app.logs import redact
@@ -33,6 +33,22 @@ class DocumentChecks:
         return self.name and self.address and self.signature_or_stamp
 
 
+def _holder_change_open(session: Session, verdict: Verdict) -> bool:
+    """A holder change waiting for both holders' e-mail confirmations (e-cesja), which
+    neither denied: paper documents may complete it instead, as they would have."""
+    if verdict.decision != "confirmation_required":
+        return False
+    second = select(Confirmation.id).where(Confirmation.new_holder_for == verdict.id)
+    if session.scalar(second) is None:
+        return False
+    answers = list(
+        session.scalars(
+            select(ConfirmationAnswer.answer).where(ConfirmationAnswer.verdict_id == verdict.id)
+        )
+    )
+    return "deny" not in answers and len(answers) < 2
+
+
 def record_documents(
     session: Session,
     verdict_id: str,
@@ -41,7 +57,8 @@ def record_documents(
     note: str | None,
     now: datetime,
 ) -> dict[str, Any]:
-    """Record documents received for a postal_required verdict; the verdict stays as it is.
+    """Record documents received for a postal_required verdict (or a holder change still
+    open to both holders' e-mail confirmation); the verdict stays as it is.
 
     NotFound for an unknown verdict; Conflict when it did not ask for documents, or
     when a complete receipt is already recorded for it.
@@ -51,10 +68,11 @@ def record_documents(
     verdict = session.scalar(select(Verdict).where(Verdict.id == verdict_id))
     if verdict is None:
         raise NotFound(f"no verdict with id {verdict_id!r}")
-    if verdict.decision != "postal_required":
+    if verdict.decision != "postal_required" and not _holder_change_open(session, verdict):
         raise Conflict(
             f"verdict {verdict_id} is {verdict.decision}, not postal_required: documents by "
-            "post complete only a verdict that asked for them"
+            "post complete only a verdict that asked for them (or a holder change that both "
+            "holders have not yet answered by e-mail)"
         )
     if checked.complete:
         earlier = session.scalar(

@@ -79,9 +79,10 @@ def record_review(
         raise Conflict(_not_reviewable(verdict))
     answer = _answer(session, verdict.id)
     if answer is not None:
+        outcome = _answered(session, verdict.id) or "waiting for the new holder's answer"
         raise Conflict(
             f"verdict {verdict.id} was decided by the registered owner, who answered "
-            f"{answer.answer} to the confirmation; it is {ANSWERED[answer.answer]}"
+            f"{answer.answer} to the confirmation; it is {outcome}"
         )
     reviews = _reviews(session, verdict.id)
     latest = reviews[-1] if reviews else None
@@ -186,34 +187,101 @@ def review_state(session: Session, verdict_id: str) -> dict[str, Any]:
 
 
 def confirmation_state(session: Session, verdict_id: str, now: datetime) -> dict[str, Any] | None:
-    """``{status, sent_at, decided_at}`` of the verdict's confirmation; None if none was sent."""
+    """``{status, sent_at, decided_at, parties}`` of the verdict's confirmation; None if
+    none was sent.
+
+    ``parties``: each one asked, ``{role: holder|new_holder, status, sent_at, decided_at}``
+    (a holder change has both; the new holder's status is ``waiting`` until the current
+    holder confirms, ``cancelled`` when they deny). The overall status is ``confirmed``
+    once every party confirmed, ``denied`` when any denied, ``expired`` when a stage ran
+    out of time, else ``pending``; ``decided_at`` is when that became so.
+    """
     row = session.scalar(select(Confirmation).where(Confirmation.verdict_id == verdict_id))
     # Planned but its mail not sent yet (the outbox is about to, or the hourly limit held
     # it back): nothing was sent.
-    return None if row is None or row.sends == 0 else confirmation_json(session, row, now)
+    if row is None or row.sends == 0:
+        return None
+    second = session.scalar(select(Confirmation).where(Confirmation.new_holder_for == verdict_id))
+    if second is None:
+        return confirmation_json(session, row, now)
+    parties = [_party(session, row, now), _party(session, second, now)]
+    statuses = [party["status"] for party in parties]
+    if "denied" in statuses:
+        status = "denied"
+    elif all(s == "confirmed" for s in statuses):
+        status = "confirmed"
+    elif "expired" in statuses:
+        status = "expired"
+    else:
+        status = "pending"
+    decided = [p["decided_at"] for p in parties if p["status"] in ("confirmed", "denied")]
+    final = status in ("confirmed", "denied")
+    return {
+        "status": status,
+        "sent_at": parties[0]["sent_at"],
+        "decided_at": max(decided) if final else None,
+        "parties": parties,
+    }
 
 
 def confirmation_json(session: Session, row: Confirmation, now: datetime) -> dict[str, Any]:
-    """status: pending, confirmed, denied or expired; times in ISO 8601 UTC."""
+    """status: pending, confirmed, denied or expired; times in ISO 8601 UTC; the one
+    party asked (a confirmation that is not a holder change's)."""
+    party = _party(session, row, now)
+    return {
+        "status": party["status"],
+        "sent_at": party["sent_at"],
+        "decided_at": party["decided_at"],
+        "parties": [party],
+    }
+
+
+def _party(session: Session, row: Confirmation, now: datetime) -> dict[str, Any]:
     answer = session.scalar(
         select(ConfirmationAnswer).where(ConfirmationAnswer.confirmation_id == row.id)
     )
     if answer is not None:
         status = "confirmed" if answer.answer == "confirm" else "denied"
+    elif row.status in ("waiting", "cancelled"):
+        status = row.status
     elif row.status == "expired" or (row.expires_at is not None and row.expires_at <= now):
         status = "expired"
     else:
         status = "pending"
     return {
+        "role": "new_holder" if row.purpose == "new_holder" else "holder",
         "status": status,
         "sent_at": iso_z(row.sent_at) if row.sent_at is not None else None,
         "decided_at": iso_z(answer.recorded_at) if answer is not None else None,
     }
 
 
+def _answered(session: Session, verdict_id: str) -> str | None:
+    """What the owners' answers make of a confirmation_required verdict: rejected when
+    anyone denied, accepted when everyone asked confirmed; None while someone has yet to
+    answer (a holder change's new holder), or nobody has."""
+    answers = list(
+        session.scalars(
+            select(ConfirmationAnswer.answer).where(ConfirmationAnswer.verdict_id == verdict_id)
+        )
+    )
+    if not answers:
+        return None
+    if "deny" in answers:
+        return ANSWERED["deny"]
+    stages = session.scalar(
+        select(Confirmation.id).where(Confirmation.new_holder_for == verdict_id)
+    )
+    needed = 2 if stages is not None else 1
+    return ANSWERED["confirm"] if len(answers) >= needed else None
+
+
 def _answer(session: Session, verdict_id: str) -> ConfirmationAnswer | None:
     return session.scalar(
-        select(ConfirmationAnswer).where(ConfirmationAnswer.verdict_id == verdict_id)
+        select(ConfirmationAnswer)
+        .where(ConfirmationAnswer.verdict_id == verdict_id)
+        .order_by(ConfirmationAnswer.seq)
+        .limit(1)
     )
 
 
@@ -227,14 +295,17 @@ def _current_decision(session: Session, verdict: Verdict, reviews: list[Review])
     if reviews:
         return reviews[-1].decision
     if verdict.decision == "confirmation_required":
-        answer = _answer(session, verdict.id)
-        return verdict.decision if answer is None else ANSWERED[answer.answer]
-    if verdict.decision == "postal_required" and _documents_complete(session, verdict.id):
+        answered = _answered(session, verdict.id)
+        if answered is None and documents_complete(session, verdict.id):
+            # A holder change completed on paper before both holders answered by e-mail.
+            return "accepted"
+        return answered or verdict.decision
+    if verdict.decision == "postal_required" and documents_complete(session, verdict.id):
         return "accepted"
     return verdict.decision
 
 
-def _documents_complete(session: Session, verdict_id: str) -> bool:
+def documents_complete(session: Session, verdict_id: str) -> bool:
     return (
         session.scalar(
             select(DocumentReceipt.id).where(DocumentReceipt.completes_verdict == verdict_id)

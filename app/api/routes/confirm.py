@@ -28,7 +28,7 @@ from app.api.deps import ServiceDep
 from app.db.engine import store_errors
 from app.db.types import utcnow
 from app.decision.service import DecisionService
-from app.delivery.confirmations import token_key
+from app.delivery.confirmations import HOLDER_STAGES, token_key
 from app.records.confirmations import ANSWERS, Answer, Answered, Link, answer, look_up
 
 log = logging.getLogger(__name__)
@@ -209,6 +209,8 @@ def _form(link: Link, service: DecisionService) -> str:
             "<h2>Panel address changed</h2><p>The account's e-mail address was changed. If it "
             "was not you, choose <b>Not me</b>.</p>"
         )
+    elif link.purpose in HOLDER_STAGES:
+        intro = _HOLDER_INTRO[link.purpose]
     else:
         intro = (
             "<h1>Potwierdź polecenie</h1><p>Czy to Ty wysłałeś(-aś) to polecenie do naszego "
@@ -232,6 +234,14 @@ def _done(result: Answered) -> str:
     if link.answered == "confirm":
         if link.purpose == "panel_change":
             return "<h1>Dziękujemy / Thank you</h1><p>Nic się nie zmienia. / Nothing changes.</p>"
+        if link.purpose == "holder":
+            return (
+                "<h1>Potwierdzone</h1><p>Dziękujemy. Teraz poprosimy nowego abonenta o "
+                "potwierdzenie; zmiana nastąpi dopiero po nim. Numer "
+                f"{html.escape(link.reference)}.</p>"
+                "<h2>Confirmed</h2><p>Thank you. We now ask the new holder to confirm; the "
+                f"change is made only after that. Reference {html.escape(link.reference)}.</p>"
+            )
         return (
             "<h1>Potwierdzone</h1><p>Dziękujemy. Nasze biuro obsługi wykona polecenie "
             f"{html.escape(link.reference)}.</p>"
@@ -283,6 +293,24 @@ def _gone(link: Link) -> str:
         f"quoting reference {reference}.</p>"
     )
 
+
+# A holder change (e-cesja): the current holder answers first, then the new holder.
+_HOLDER_INTRO = {
+    "holder": (
+        "<h1>Potwierdź zmianę abonenta</h1><p>Czy to Ty zleciłeś(-aś) przeniesienie tej usługi "
+        "na innego abonenta? Nic nie zostanie zrobione bez Twojego potwierdzenia i zgody "
+        "nowego abonenta.</p>"
+        "<h2>Confirm a change of holder</h2><p>Did you ask for this service to be assigned "
+        "to another holder? Nothing is done without your confirmation and the new holder's "
+        "consent.</p>"
+    ),
+    "new_holder": (
+        "<h1>Przejęcie usługi</h1><p>Obecny abonent zlecił przeniesienie tej usługi na Twoje "
+        "konto i to potwierdził. Czy się zgadzasz?</p>"
+        "<h2>Taking over a service</h2><p>The current holder asked for this service to be "
+        "assigned to your account and confirmed it. Do you agree?</p>"
+    ),
+}
 
 _UNKNOWN = (
     "<h1>Nieznany link</h1><p>Ten link niczego nie potwierdza: jest niepełny albo został "

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.db.models import Customer, FailedCodeAttempt
 from app.decision.checks.instruction_kind import instruction_kind
-from app.decision.policy import Outcome, assurance_of, decide
+from app.decision.policy import NewHolder, Outcome, assurance_of, decide
 from app.decision.rules import Rules, load_rules
 from app.decision.service import DecisionService
 from app.registry.codes import MAX_FAILED_ATTEMPTS, issue_code
@@ -557,6 +557,114 @@ def test_each_confirmation_path(
     wanted = tuple(rules.kind(name) for name in kinds)
     decision = decide(
         findings, wanted, assurance, rules.policy, confirmable=confirmable, denied=denied
+    )
+    assert decision.decision == outcome, decision.reasons
+    for text in shown:
+        assert any(text in reason for reason in decision.reasons), (text, decision.reasons)
+    assert_sentences(decision)
+
+
+E_CESJA = dataclasses.replace(
+    SHIPPED,
+    policy=dataclasses.replace(
+        SHIPPED.policy,
+        confirmation=dataclasses.replace(SHIPPED.policy.confirmation, holder_change="confirm_both"),
+    ),
+)
+BARTEK = NewHolder("bartek")
+BOTH = "then the new holder through a link to theirs"
+NOT_BY_MAIL = "cannot be confirmed by both holders by e-mail"
+# (findings, kinds, assurance, rules, new holder, confirmable, denied day, decision, text)
+HOLDER_CHANGE_PATHS = [
+    pytest.param(
+        [PASS], ("holder_change",), "asserted", E_CESJA, BARTEK, True, None,
+        "confirmation_required", [BOTH, "customer bartek"],
+        id="with confirm_both both holders are asked to confirm",
+    ),
+    pytest.param(
+        [PASS, DMARC], ("holder_change",), "authenticated", E_CESJA, BARTEK, True, None,
+        "confirmation_required", [BOTH],
+        id="authenticated mail is confirmed by both holders too",
+    ),
+    pytest.param(
+        [PASS], ("holder_change",), "asserted", SHIPPED, BARTEK, True, None,
+        "postal_required", ["signed documents sent by post"],
+        id="the default policy keeps it postal",
+    ),
+    pytest.param(
+        [PASS], ("holder_change",), "asserted", E_CESJA, NewHolder(None, "no login named"),
+        True, None, "postal_required", [NOT_BY_MAIL, "no login named"],
+        id="without a registered new holder it stays postal and says why",
+    ),
+    pytest.param(
+        [PASS], ("holder_change",), "asserted", E_CESJA, BARTEK, True, CHANGED,
+        "postal_required", [NOT_BY_MAIL, "recently"],
+        id="after a recent denial it stays postal",
+    ),
+    pytest.param(
+        [PASS], ("holder_change",), "asserted", E_CESJA, BARTEK, False, None,
+        "postal_required", ["signed documents sent by post"],
+        id="without confirmation mail it stays postal",
+    ),
+    pytest.param(
+        [PASS], ("holder_change", "invoice_duplicate"), "asserted", E_CESJA, BARTEK, True,
+        None, "postal_required", ["signed documents sent by post"],
+        id="beside another kind it stays postal",
+    ),
+    pytest.param(
+        [finding("customer-match", "none")], ("holder_change",), "none",
+        dataclasses.replace(
+            E_CESJA,
+            policy=dataclasses.replace(
+                E_CESJA.policy,
+                confirmation=dataclasses.replace(
+                    E_CESJA.policy.confirmation, from_levels=("none", "asserted")
+                ),
+            ),
+        ),
+        BARTEK, True, None, "review", [],
+        id="mail from another address never starts one, whatever senders says",
+    ),
+    pytest.param(
+        [PASS, DMARC_REJECT], ("holder_change",), "asserted", E_CESJA, BARTEK, True, None,
+        "rejected", ["p=reject"],
+        id="a rejecting finding wins over e-cesja",
+    ),
+    pytest.param(
+        [PASS, REVIEWING], ("holder_change",), "asserted", E_CESJA, BARTEK, True, None,
+        "review", ["Reply-To is a free mailbox"],
+        id="a review finding the policy does not list holds it for an agent",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    (
+        "findings", "kinds", "assurance", "rules", "new_holder", "confirmable", "denied",
+        "outcome", "shown",
+    ),
+    HOLDER_CHANGE_PATHS,
+)  # fmt: skip
+def test_each_holder_change_path(
+    findings: list[Finding],
+    kinds: tuple[str, ...],
+    assurance: str,
+    rules: Rules,
+    new_holder: NewHolder,
+    confirmable: bool,
+    denied: date | None,
+    outcome: str,
+    shown: list[str],
+) -> None:
+    wanted = tuple(rules.kind(name) for name in kinds)
+    decision = decide(
+        findings,
+        wanted,
+        assurance,
+        rules.policy,
+        confirmable=confirmable,
+        denied=denied,
+        new_holder=new_holder if rules.policy.confirmation.both_holders else None,
     )
     assert decision.decision == outcome, decision.reasons
     for text in shown:

@@ -275,10 +275,9 @@ REFUSALS = [
     (
         "policy.toml",
         'holder_change = "postal"',
-        'holder_change = "confirm_both"',
-        "[confirmation] holder_change: 'confirm_both' is not allowed; only \"postal\" "
-        "(confirm_both is not available in this version)",
-        'holder_change = "confirm_both"',
+        'holder_change = "e-mail"',
+        '[confirmation] holder_change: \'e-mail\' is not allowed; only "postal", "confirm_both"',
+        'holder_change = "e-mail"',
     ),
     (
         "policy.toml",
@@ -320,7 +319,7 @@ REFUSALS = [
         "a not-understood finding cannot be confirmed away",
         "confirmation replacing a level mail from the panel address reaches",
         "confirmation from senders that authenticate",
-        "e-cesja not available yet",
+        "holder change neither postal nor confirm_both",
         "enabled not bool",
     ],
 )
