@@ -203,6 +203,19 @@ def extract(message: InboundMessage, catalogue: Catalogue) -> Instruction:
         for kind in _unique([*tally.quoted_kinds, *tally.forwarded_kinds])
         if own_kinds and kind not in asked
     )
+    history = "\n".join(
+        piece.text for piece in reading.pieces if piece.role in (Role.QUOTED, Role.FORWARDED)
+    )
+    if own_kinds and history and catalogue.requests is not None:
+        # And what it asks for that no kind recognises ("Please transfer acme.pl" under
+        # a typed "On … wrote:"), as in the sender's own text (mailhook.requests).
+        unknown = unrecognised_requests(
+            history,
+            catalogue.requests,
+            tally.kinds_of,
+            (phrase for kind in catalogue.kinds if kind.name in asked for phrase in kind.phrases),
+        )
+        history_only += tuple(f"«{clause}»" for clause in unknown[:3])
     text = text_finding(reading.truncated, pointer, history_only)
     if text is not None:
         findings.append(text)
