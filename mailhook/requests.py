@@ -9,6 +9,14 @@ or its object, and that no phrase of any kind recognises is reported, unless eve
 action word in it also occurs in a clause that was recognised ("Proszę o zmianę
 rekordu DNS … i potwierdzenie zmiany") or in a phrase of a kind recognised.
 
+What makes a sentence ask is read generously, as what the reader does not understand
+must not fall through to an accept: a request word anywhere in it, an action verb in
+any of its clauses ("zmieńcie też dane do faktury": the verb's clause is recognised,
+its object's is not), a verb in the imperative the lists do not hold ("zrestartujcie",
+"zainstaluj"), a declaration ("niech", "nowe hasło", "ma dostać", "should"), or a label
+naming an object before a value ("Numer konta do zwrotu: PL…"). Some objects
+(passwords, access, second factors) hold the message wherever they are mentioned.
+
 Reading is on folded text (mailhook.text.fold), as phrases are matched, and bounded by
 what extraction reads of the sender's text (mailhook.reading.MAX_TEXT).
 """
@@ -48,25 +56,41 @@ class RequestWords:
     verbs: tuple[str, ...]
     # What it is done to ("hasl", "dostep", "password"): named in a clause that asks.
     objects: tuple[str, ...]
+    # Whole words that make a sentence an instruction without a verb ("niech", "nowe",
+    # "ma byc", "should"): "Nowe hasło: Lato2026!".
+    declarations: tuple[str, ...] = ()
+    # Objects whose mention alone asks ("hasl", "password", "2fa"): "Dostęp FTP dla
+    # marek, hasło dowolne" beside a duplicate invoice is for an agent to read.
+    standalone: tuple[str, ...] = ()
+    # Words that begin like a verb or an object and are neither ("dostepn": "dostępny",
+    # "kontakt" under "konta", "wlaczn": "włącznie").
+    exceptions: tuple[str, ...] = ()
     _markers: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+    _declarations: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
     _lexicon: _Lexicon = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_markers", _starts(self.markers))
-        object.__setattr__(self, "_lexicon", _Lexicon(self.verbs, self.objects))
+        object.__setattr__(self, "_declarations", _whole(self.declarations))
+        objects = tuple(dict.fromkeys((*self.objects, *self.standalone)))
+        lexicon = _Lexicon(self.verbs, objects, self.exceptions)
+        object.__setattr__(self, "_lexicon", lexicon)
 
-    def asks(
-        self, clause: str, sentence: str, verbs: frozenset[str], objects: frozenset[str]
-    ) -> frozenset[str] | None:
-        """The verbs and objects of ``clause`` (given) when it reads as a request (a verb
-        in it, or a marker in its sentence: "proszę o duplikat faktury i reset hasła"),
-        else None. A clause in a script no phrase is written in may ask anything:
-        FOREIGN."""
-        if not clause.isascii() and _foreign(clause):
-            return frozenset({FOREIGN})
-        if not verbs and (self._markers is None or self._markers.search(sentence) is None):
-            return None
-        return verbs | objects
+    def sentence_asks(self, sentence: str) -> bool:
+        """Whether ``sentence`` (folded) reads as an instruction whatever its verbs: a
+        request word, a declaration, or a label naming an object before a value."""
+        if self._markers is not None and self._markers.search(sentence) is not None:
+            return True
+        if self._declarations is not None and self._declarations.search(sentence) is not None:
+            return True
+        return any(
+            label.split()[0] not in _CONTACT_LABELS and any(self.found(label))
+            for label in _LABEL.findall(sentence)
+        )
+
+    def holds_alone(self, objects: frozenset[str]) -> bool:
+        """Whether one of ``objects`` asks by its mention alone."""
+        return not objects.isdisjoint(self.standalone)
 
     def found(self, clause: str, spanning: bool = True) -> tuple[frozenset[str], frozenset[str]]:
         """The verbs and the objects ``clause`` names, request or not (``spanning``:
@@ -88,12 +112,43 @@ def _foreign(clause: str) -> bool:
     return sum(1 for char in clause if char.isalpha() and not char.isascii()) >= _FOREIGN_LETTERS
 
 
-def _starts(words: tuple[str, ...]) -> re.Pattern[str] | None:
-    """Any of ``words`` at the start of a word (literal words: linear, no backtracking)."""
+def _whole(words: tuple[str, ...]) -> re.Pattern[str] | None:
+    """Any of ``words`` as whole words ("nowe", not "nowak")."""
+    return _starts(words, r"(?![\w])")
+
+
+# "Numer konta do zwrotu: PL61…": a label, then a value. A signature's and a forwarded
+# header block's labels ("tel.: …", "E-mail: …", "Od: …") name no instruction.
+_LABEL = re.compile(r"(?:^|[,(])\s*([^:,()]{1,60}?)\s*:\s*\S")
+_CONTACT_LABELS = frozenset(
+    {
+        *("e-mail", "email", "mail", "tel", "tel.", "telefon", "phone", "fax", "mobile"),
+        *("kom", "www", "web", "nip", "regon", "krs", "adres", "address"),
+        *("temat", "subject", "re", "fw", "fwd", "od", "do", "from", "to", "data", "date"),
+        *("wyslano", "sent", "dw", "cc"),
+    }
+)
+# Imperatives the verbs do not list ("zrestartujcie", "zainstaluj", "wyslij"): the plural
+# in -jcie, the singular in -uj and -ij; words of courtesy built the same way are not.
+_IMPERATIVE = re.compile(r"\b\w{2,}(?:jcie|uj|ij)\b")
+_COURTESY = frozenset({"dajcie", "pozdrawiaj", "pozdrawiajcie", "dziekuj"})
+
+
+def imperatives(clause: str) -> frozenset[str]:
+    """Words of ``clause`` (folded) in an imperative form."""
+    if "j" not in clause:
+        return _NOTHING
+    found = frozenset(_IMPERATIVE.findall(clause)) - _COURTESY
+    return found if found else _NOTHING
+
+
+def _starts(words: tuple[str, ...], end: str = "") -> re.Pattern[str] | None:
+    """Any of ``words`` at the start of a word (literal words: linear, no backtracking),
+    followed by ``end``."""
     if not words:
         return None
     alternatives = "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
-    return re.compile(rf"(?:^|[^\w])({alternatives})")
+    return re.compile(rf"(?:^|[^\w])({alternatives}){end}")
 
 
 _TOKEN = re.compile(r"\w+")
@@ -104,15 +159,22 @@ class _Lexicon:
     word (as an alternation of them would). Each word is looked up once: its prefixes
     are walked through a set and the answer remembered, so a clause costs a dictionary
     look-up a word, whatever the number of stems. Stems that span words ("mot de
-    passe", "e-mail") are searched for as a pattern."""
+    passe", "e-mail") are searched for as a pattern. An exception longer than the stem
+    a word starts with ("dostepn" over "dostep": "dostępny") makes it no word of a
+    request, unless a longer stem follows."""
 
     _MEMO_LIMIT = 100_000
 
-    def __init__(self, verbs: tuple[str, ...], objects: tuple[str, ...]) -> None:
+    def __init__(
+        self, verbs: tuple[str, ...], objects: tuple[str, ...], exceptions: tuple[str, ...] = ()
+    ) -> None:
         single = [stem for stem in (*verbs, *objects) if _TOKEN.fullmatch(stem)]
         self.verbs, self.objects = frozenset(verbs), frozenset(objects)
         self.single = frozenset(single)
-        self.prefixes = frozenset(stem[:k] for stem in single for k in range(1, len(stem) + 1))
+        self.unlike = frozenset(exceptions) - self.single
+        self.prefixes = frozenset(
+            stem[:k] for stem in (*single, *self.unlike) for k in range(1, len(stem) + 1)
+        )
         spanning = tuple(stem for stem in (*verbs, *objects) if stem not in self.single)
         self.spanning = _starts(spanning)
         self.memo: dict[str, str | None] = {}
@@ -128,6 +190,8 @@ class _Lexicon:
                 break
             if prefix in self.single:
                 longest = prefix
+            elif prefix in self.unlike:
+                longest = None
         if len(self.memo) >= self._MEMO_LIMIT:
             self.memo.clear()
         self.memo[word] = longest
@@ -195,7 +259,11 @@ def unrecognised_requests(
     folded = "\n".join(fold(line) for line in lines(text))
     spanning = words.spans_words(folded)
     for sentence in _SENTENCE_END.split(folded):
-        if sentence.isascii() and not any(words.found(sentence, spanning)):
+        if (
+            sentence.isascii()
+            and not any(words.found(sentence, spanning))
+            and not imperatives(sentence)
+        ):
             # Most sentences: no word of a request at all, no clause of it to read.
             continue
         asking.extend(_asking(sentence, words, kinds_of, spanning, recognised))
@@ -212,20 +280,32 @@ def _asking(
     recognised: set[str],
 ) -> list[tuple[str, frozenset[str]]]:
     """The clauses of ``sentence`` that ask, with their words; the words of those
-    recognised go into ``recognised``."""
-    asking = []
+    recognised go into ``recognised``. A clause asks when it names an action or its
+    object and its sentence asks: a request word or a declaration in it, or an action
+    verb in any of its clauses; or when it names an object that asks alone."""
+    read = []
+    acting = False
     for clause in _clauses_of(sentence):
         verbs, objects = words.found(clause, spanning)
-        if not verbs and not objects and (clause.isascii() or not _foreign(clause)):
+        commands = imperatives(clause)
+        foreign = not clause.isascii() and _foreign(clause)
+        if not verbs and not objects and not commands and not foreign:
             # Names nothing a desk does: neither a request nor a word of one.
             continue
+        actions = verbs | objects | commands
+        acting = acting or bool(verbs or commands)
         if kinds_of(clause):
-            recognised.update(verbs | objects)
+            recognised.update(actions)
             continue
-        actions = words.asks(clause, sentence, verbs, objects)
-        if actions:
-            asking.append((clause, actions))
-    return asking
+        read.append((clause, actions, objects, foreign))
+    if not read:
+        return []
+    asks = acting or words.sentence_asks(sentence)
+    return [
+        (clause, frozenset({FOREIGN}) if foreign else actions)
+        for clause, actions, objects, foreign in read
+        if foreign or asks or words.holds_alone(objects)
+    ]
 
 
 def _shown(clause: str) -> str:

@@ -129,15 +129,25 @@ def _catalogue(source: _Source) -> Catalogue:
     )
 
 
+# [requests] lists a rules directory written before them may leave out (each only ever
+# holds more messages but "exceptions"): words that make a sentence an instruction without
+# a verb, objects whose mere mention beside a recognised request holds it, and words that
+# begin like a verb or an object and are neither.
+_OPTIONAL_REQUEST_WORDS = ("declarations", "standalone", "exceptions")
+
+
 def _requests(source: _Source) -> RequestWords:
     """[requests]: required, as leaving it out would let a second request beside a
     recognised one through (fail closed); each list non-empty."""
     where = ("requests",)
     table = _table(source, where, source.document.get("requests"))
-    _only_keys(source, where, table, {"markers", "verbs", "objects"})
-    lists = {}
-    for key in ("markers", "verbs", "objects"):
+    _only_keys(source, where, table, {"markers", "verbs", "objects", *_OPTIONAL_REQUEST_WORDS})
+    lists: dict[str, tuple[str, ...]] = {}
+    for key in ("markers", "verbs", "objects", *_OPTIONAL_REQUEST_WORDS):
         words = table.get(key)
+        if key in _OPTIONAL_REQUEST_WORDS and words is None:
+            lists[key] = ()
+            continue
         if (
             not isinstance(words, list)
             or not words
@@ -147,7 +157,14 @@ def _requests(source: _Source) -> RequestWords:
                 (*where, key), f"[requests] {key}: a non-empty list of strings is needed"
             )
         lists[key] = tuple(dict.fromkeys(fold(w) for w in words))
-    return RequestWords(lists["markers"], lists["verbs"], lists["objects"])
+    return RequestWords(
+        lists["markers"],
+        lists["verbs"],
+        lists["objects"],
+        declarations=lists["declarations"],
+        standalone=lists["standalone"],
+        exceptions=lists["exceptions"],
+    )
 
 
 def _kind(source: _Source, name: str, raw: Any) -> InstructionKind:

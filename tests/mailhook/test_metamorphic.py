@@ -509,6 +509,12 @@ UNKNOWN_REQUESTS = [
     "proszę wyłączyć weryfikację dwuetapową",
     "please add a new user with full access",
     "proszę zmienić adres e-mail w panelu",
+    # In words the lists need not hold (mailhook.requests).
+    "nowe hasło do panelu: Lato2026!",
+    "niech Marek ma pełny dostęp do konta",
+    "zrestartujcie vps-12345 i zainstalujcie system od nowa",
+    "numer konta do zwrotu: PL61109010140000071219812874",
+    "Mark takes over as the account owner",
 ]
 JOINED = ["\n{b}", " {b}.", ", a także {b}.", " Also, {b}.", "\n\nPS. {b}"]
 

@@ -48,6 +48,36 @@ RIDING = [
 ]
 
 
+# Requests in words the lists need not hold: a declaration instead of a verb, an
+# imperative of a verb not listed, a label before a value, a verb in another clause of
+# the sentence than its object, an object that asks by its mention alone.
+UNLISTED = [
+    "Nowe hasło: Lato2026!",
+    "Login do panelu niech będzie teraz marek.nowak.",
+    "Marek ma dostać pełny dostęp do konta.",
+    "Niech pełnomocnikiem do spraw domeny będzie od dziś Marek Nowak.",
+    "Zrestartujcie vps-12345 i zainstalujcie system od nowa.",
+    "Backup z vps-12345 wrzućcie na ftp://198.51.100.7/.",
+    "Numer konta do zwrotu: PL61109010140000071219812874.",
+    "Dane kontaktowe właściciela: Marek Nowak, ul. Polna 1, Warszawa.",
+    "Zmieńcie też dane do faktury na Example Sp. z o.o.",
+    "Przy okazji zmieńcie numer telefonu na koncie na 600100200.",
+    "Dostęp FTP dla marek, hasło dowolne.",
+    "Reinstalacja systemu na vps-12345, dane nie są potrzebne.",
+    "Marek przejmuje konto.",
+    "Skrzynka biuro@acme.pl do likwidacji.",
+    "My new password should be Summer2026!",
+    "Mark takes over as the account owner.",
+    "Wipe vps-12345 and reboot it.",
+    "Give Mark full access to the account.",
+]
+
+
+@pytest.mark.parametrize("extra", UNLISTED)
+def test_a_request_in_words_the_lists_do_not_hold_is_reported(extra: str) -> None:
+    assert unrecognised(f"{INVOICE}\n{extra}\nJan")
+
+
 @pytest.mark.parametrize("extra", RIDING)
 def test_a_second_request_beside_a_recognised_one_is_reported(extra: str) -> None:
     assert unrecognised(f"{INVOICE}\n{extra}\nJan")
@@ -69,6 +99,14 @@ def test_the_same_request_in_the_subject_is_reported(extra: str) -> None:
         (f"{INVOICE}\n-- \nJan Kowalski\ntel. 600 100 200, e-mail: jan@acme.pl", "Faktura"),
         ("Proszę o zmianę rekordów MX i TXT dla acme.pl.", "Zmiana DNS"),
         (f"{INVOICE}\nPozdrawiam, Łukasz Żółćko-Müller, Straße 5", "Faktura"),
+        (f"{INVOICE}\nDajcie znać, gdyby czegoś brakowało.\nJan", "Faktura"),
+        (f"{INVOICE}\nProszę o informację zwrotną.\nJan", "Faktura"),
+        (f"{INVOICE}\nW razie pytań proszę o kontakt, jestem dostępny cały dzień.", "Faktura"),
+        ("Mam pytanie, do kiedy jest opłacony hosting acme.pl?", "Pytanie"),
+        (
+            f"{INVOICE}\nJan Kowalski\nTel.: 600 100 200\nE-mail: jan@acme.pl\nNIP: 5250001009",
+            "Faktura",
+        ),
     ],
     ids=[
         "invoice",
@@ -79,6 +117,11 @@ def test_the_same_request_in_the_subject_is_reported(extra: str) -> None:
         "signature",
         "records joined by i",
         "a name with diacritics",
+        "let us know",
+        "a reply asked for",
+        "contact me, available",
+        "paid until",
+        "a signature's labels",
     ],
 )
 def test_what_only_restates_thanks_or_signs_is_not(body: str, subject: str) -> None:

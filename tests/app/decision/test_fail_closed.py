@@ -65,6 +65,7 @@ C6 = "class 6 (automatic mail)"
 C7 = "class 7 (believed Authentication-Results)"
 C8 = "class 8 (addresses parsed loosely)"
 C10 = "class 10 (a second request riding on a recognised one)"
+C11 = "class 11 (a request in words the request lists do not hold)"
 OK = "legitimate"
 
 REVIEW = frozenset({"review"})
@@ -2208,6 +2209,94 @@ RIDING = [
     ),
 ]
 
+DNS_REQUEST = "Dzień dobry,\nproszę o zmianę rekordu DNS typu A dla acme.pl na 192.0.2.11.\n"
+
+
+def unlisted(sentence: str, request: str, extra: str) -> Any:
+    """``extra`` after acme's own recognised ``request``: held as instruction-kind partial."""
+    subject = "Faktura" if request is INVOICE_REQUEST else "DNS"
+    return attack(
+        sentence,
+        C11,
+        plain(subject, f"{request}{extra}\n\nJan Kowalski\n"),
+        REVIEW,
+        checks=(("instruction-kind", "partial"),),
+    )
+
+
+# Each ended accepted before: the second request had no request word and no listed verb,
+# or its verb sat in another clause than its object, or its object was not listed.
+UNLISTED = [
+    unlisted("a new password declared beside a DNS change", DNS_REQUEST, "Nowe hasło: Lato2026!"),
+    unlisted(
+        "a panel login declared with niech beside an invoice request",
+        INVOICE_REQUEST,
+        "Login do panelu niech będzie teraz marek.nowak.",
+    ),
+    unlisted(
+        "full access for someone else beside an invoice request",
+        INVOICE_REQUEST,
+        "Marek ma dostać pełny dostęp do konta.",
+    ),
+    unlisted(
+        "a proxy for the domain declared beside a DNS change",
+        DNS_REQUEST,
+        "Niech pełnomocnikiem do spraw domeny będzie od dziś Marek Nowak.",
+    ),
+    unlisted(
+        "a server reinstalled in verbs the lists do not hold",
+        INVOICE_REQUEST,
+        "Zrestartujcie vps-12345 i zainstalujcie system od nowa.",
+    ),
+    unlisted(
+        "a refund account given as a label and a value",
+        INVOICE_REQUEST,
+        "Numer konta do zwrotu: PL61109010140000071219812874.",
+    ),
+    unlisted(
+        "the owner's contact details given as a label and a value",
+        DNS_REQUEST,
+        "Dane kontaktowe właściciela: Marek Nowak, ul. Polna 1, Warszawa.",
+    ),
+    unlisted(
+        "billing details changed with the verb in a clause of its own",
+        DNS_REQUEST,
+        "Zmieńcie też dane do faktury na Example Sp. z o.o., NIP 1234567890.",
+    ),
+    unlisted(
+        "the account's phone number changed beside a DNS change",
+        DNS_REQUEST,
+        "Przy okazji zmieńcie numer telefonu na koncie na 600100200.",
+    ),
+    unlisted(
+        "FTP access and a password with no verb at all",
+        INVOICE_REQUEST,
+        "Dostęp FTP dla marek, hasło dowolne.",
+    ),
+    unlisted("the account taken over", INVOICE_REQUEST, "Marek przejmuje konto."),
+    unlisted(
+        "an English declaration of a new password",
+        INVOICE_REQUEST,
+        "My new password should be Summer2026!",
+    ),
+    unlisted(
+        "an English change of owner without a listed verb",
+        DNS_REQUEST,
+        "Mark takes over as the account owner.",
+    ),
+    legit(
+        "an invoice request that asks to be told when it is done stays accepted",
+        plain(
+            "Faktura",
+            f"{INVOICE_REQUEST}Dajcie znać, gdyby czegoś brakowało. Proszę o informację "
+            "zwrotną.\n-- \nJan Kowalski\nTel.: 600 100 200\nE-mail: jan@acme.pl\n",
+        ),
+        "accepted",
+        # "Proszę o informację" is the inquiry's phrase.
+        ("inquiry", "invoice_duplicate"),
+    ),
+]
+
 ROWS = [
     *UNRECOGNISED,
     *SERVICES,
@@ -2218,6 +2307,7 @@ ROWS = [
     *RESULTS,
     *ADDRESSES,
     *RIDING,
+    *UNLISTED,
     *LEGITIMATE,
 ]
 
