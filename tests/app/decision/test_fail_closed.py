@@ -2284,6 +2284,30 @@ UNLISTED = [
         DNS_REQUEST,
         "Mark takes over as the account owner.",
     ),
+    attack(
+        "another customer's login after 'klienta', without a colon, is never accepted",
+        C2,
+        plain("Faktura", f"{INVOICE_REQUEST}Chodzi o fakturę dla klienta beta.\nJan\n"),
+        FOREIGN,
+    ),
+    attack(
+        "another customer's login in English is never accepted",
+        C2,
+        plain("Invoice", "Please send a duplicate of invoice 11/2026 for customer beta.\n"),
+        REJECTED,
+    ),
+    attack(
+        "another customer's login ending a sentence is never accepted",
+        C2,
+        plain("Faktura", f"{INVOICE_REQUEST}Login: beta.\nJan\n"),
+        FOREIGN,
+    ),
+    legit(
+        "the sender's own login after 'klienta' stays accepted",
+        plain("Faktura", f"{INVOICE_REQUEST}Konto klienta acme.\nJan\n"),
+        "accepted",
+        ("invoice_duplicate",),
+    ),
     legit(
         "an invoice request that asks to be told when it is done stays accepted",
         plain(
