@@ -2284,6 +2284,22 @@ UNLISTED = [
         DNS_REQUEST,
         "Mark takes over as the account owner.",
     ),
+    unlisted(
+        "the account given away in the first person", INVOICE_REQUEST, "Oddaję konto Markowi."
+    ),
+    unlisted(
+        "who manages the account from now on",
+        INVOICE_REQUEST,
+        "Od teraz kontem zarządza Marek.",
+    ),
+    unlisted(
+        "a new holder stated as a fact",
+        INVOICE_REQUEST,
+        "Abonentem acme.pl jest teraz Example sp. z o.o.",
+    ),
+    unlisted(
+        "the account's owner stated in English", INVOICE_REQUEST, "The account now belongs to Mark."
+    ),
     attack(
         "another customer's login after 'klienta', without a colon, is never accepted",
         C2,
