@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
+from pydantic import AwareDatetime
 from pydantic_core import to_json
 
 from app.api.deps import ReadsDep, require
 from app.api.schemas import ErrorBody, VerdictOut, VerdictPage
 from app.auth import Principal
-from app.records.verdicts import MAX_PAGE, get_verdict, list_verdicts
-from app.registry.customers import LOGIN
+from app.records.verdicts import MAX_PAGE, VerdictFilter, get_verdict, list_verdicts
+from app.registry.customers import LOGIN, parse_service
 from app.verdict_types import Decision
 
 router = APIRouter(prefix="/v1/verdicts", tags=["verdicts"])
@@ -31,25 +32,49 @@ async def read_verdict(
     return stored_json(await reads.run(partial(get_verdict, verdict_id=verdict_id)))
 
 
-@router.get("", response_model=VerdictPage)
+@router.get("", response_model=VerdictPage, responses={422: {"model": ErrorBody}})
 async def read_verdicts(
     reads: ReadsDep,
     _: Annotated[Principal, Depends(require("verdicts:read"))],
     decision: Decision | None = None,
     customer: Annotated[str | None, Query(max_length=64, pattern=LOGIN.pattern)] = None,
     message_id: Annotated[str | None, Query(max_length=998, pattern=NO_NUL)] = None,
+    state: Annotated[
+        Literal["open"] | None,
+        Query(
+            description="open: review, otp_required, postal_required or "
+            "confirmation_required that no review, owner's answer or complete postal "
+            "documents settled yet (the console's queue)"
+        ),
+    ] = None,
+    service: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=253,
+            description="a domain (either form) or server id among the instruction's services",
+        ),
+    ] = None,
+    since: Annotated[
+        AwareDatetime | None, Query(description="recorded at or after (ISO 8601 with a zone)")
+    ] = None,
+    until: Annotated[
+        AwareDatetime | None, Query(description="recorded before (ISO 8601 with a zone)")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
     """Newest first, filtered; follow ``next_cursor`` for older verdicts."""
-    read = partial(
-        list_verdicts,
+    wanted = VerdictFilter(
         decision=decision,
         customer=customer,
         message_id=message_id,
-        limit=limit,
-        cursor=cursor,
+        state=state,
+        service=parse_service(service).unicode if service is not None else None,
+        since=since,
+        until=until,
     )
+    read = partial(list_verdicts, wanted=wanted, limit=limit, cursor=cursor)
     page = await reads.run(read)
     return stored_json({"items": page.items, "next_cursor": page.next_cursor})
 
