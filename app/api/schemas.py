@@ -70,6 +70,12 @@ class CustomerOut(BaseModel):
         )
 
 
+class CustomerList(BaseModel):
+    items: list[CustomerOut] = Field(
+        description="The customer holding the service asked for: one, or none when nobody does"
+    )
+
+
 class CheckOut(BaseModel):
     name: str
     result: str
