@@ -17,6 +17,9 @@ from app.errors import InvalidInput
 SCOPES: tuple[str, ...] = (
     "intake",
     "verdicts:read",
+    # GET /v1/verdicts/{id}/message: the headers and text of the message itself, which
+    # verdicts:read does not show (the sender's words, addresses, a customer's mail).
+    "messages:read",
     "review",
     "registry:read",
     "registry:write",

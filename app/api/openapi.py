@@ -23,6 +23,7 @@ OPERATION_IDS = {
     "POST /v1/messages": "submitMessage",
     "GET /v1/verdicts": "listVerdicts",
     "GET /v1/verdicts/{verdict_id}": "getVerdict",
+    "GET /v1/verdicts/{verdict_id}/message": "getVerdictMessage",
     "POST /v1/verdicts/{verdict_id}/review": "createReview",
     "GET /v1/verdicts/{verdict_id}/reviews": "listReviews",
     "POST /v1/verdicts/{verdict_id}/actions": "createAction",

@@ -109,6 +109,45 @@ class VerdictPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page")
 
 
+class HeaderOut(BaseModel):
+    name: str
+    value: str = Field(description="As a mail client shows it (RFC 2047 words decoded)")
+
+
+class PartOut(BaseModel):
+    label: str = Field(description='How an agent finds it: "1 text/plain", "2 attachment …"')
+    content_type: str
+    filename: str | None
+    attached: bool = Field(description="An attachment, or inside an attached message")
+    read: bool = Field(description="Whether its text could be read (else see problem)")
+    problem: str
+    hidden_text: str = Field(description="HTML text kept out of sight (also in its text)")
+    links: list[str] = Field(description="Where its HTML links point")
+
+
+class TextOut(BaseModel):
+    role: Literal["subject", "reply-subject", "own", "attached", "quoted", "forwarded", "unread"]
+    part: str | None = Field(description="The label of its part; null for a subject")
+    text: str
+
+
+class MessageOut(BaseModel):
+    verdict_id: str
+    message_id: str | None
+    message_sha256: str
+    envelope: dict[str, Any] = Field(description="As recorded with the verdict")
+    raw_kept: bool = Field(
+        description="false once retention or an erasure emptied the message: "
+        "then headers, parts and text are empty and only the verdict's record remains"
+    )
+    emptied_at: datetime | None
+    problem: str = Field(description="Why the kept message could not be read; empty if read")
+    headers: list[HeaderOut] = Field(description="The fields the checks read, top to bottom")
+    parts: list[PartOut]
+    text: list[TextOut] = Field(description="Every piece read, in the order a reader meets it")
+    truncated: bool = Field(description="The sender's text was longer than what is read")
+
+
 class PublicKey(BaseModel):
     kid: str
     alg: Literal["Ed25519"] = "Ed25519"

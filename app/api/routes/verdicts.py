@@ -10,10 +10,25 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import AwareDatetime
 from pydantic_core import to_json
 
-from app.api.deps import ReadsDep, require
-from app.api.schemas import ErrorBody, VerdictOut, VerdictPage
+from app.api.deps import ReadsDep, ReadSessionDep, require
+from app.api.schemas import (
+    ErrorBody,
+    HeaderOut,
+    MessageOut,
+    PartOut,
+    TextOut,
+    VerdictOut,
+    VerdictPage,
+)
 from app.auth import Principal
-from app.records.verdicts import MAX_PAGE, VerdictFilter, get_verdict, list_verdicts
+from app.records.message_view import stored_message
+from app.records.verdicts import (
+    MAX_PAGE,
+    VerdictFilter,
+    find_verdict,
+    get_verdict,
+    list_verdicts,
+)
 from app.registry.customers import LOGIN, parse_service
 from app.verdict_types import Decision
 
@@ -30,6 +45,52 @@ async def read_verdict(
     _: Annotated[Principal, Depends(require("verdicts:read"))],
 ) -> Response:
     return stored_json(await reads.run(partial(get_verdict, verdict_id=verdict_id)))
+
+
+@router.get(
+    "/{verdict_id}/message", response_model=MessageOut, responses={404: {"model": ErrorBody}}
+)
+def read_message(
+    verdict_id: str,
+    session: ReadSessionDep,
+    _: Annotated[Principal, Depends(require("messages:read"))],
+) -> MessageOut:
+    """The message a verdict is about, as the decision read it: the headers the checks
+    read and the text of every part; only what is recorded once it was emptied."""
+    row = find_verdict(session, verdict_id)
+    view = stored_message(session, row.message_sha256)
+    return MessageOut(
+        verdict_id=row.id,
+        message_id=row.message_id,
+        message_sha256=row.message_sha256,
+        envelope=row.envelope,
+        raw_kept=view.raw_kept,
+        emptied_at=view.emptied_at,
+        problem=view.problem,
+        headers=[HeaderOut(name=name, value=value) for name, value in view.headers],
+        parts=[
+            PartOut(
+                label=part.label,
+                content_type=part.content_type,
+                filename=part.filename,
+                attached=part.attached,
+                read=part.text is not None,
+                problem=part.problem,
+                hidden_text=part.hidden,
+                links=list(part.links),
+            )
+            for part in view.parts
+        ],
+        text=[
+            TextOut(
+                role=piece.role.value,
+                part=piece.part.label if piece.part else None,
+                text=piece.text,
+            )
+            for piece in view.pieces
+        ],
+        truncated=view.truncated,
+    )
 
 
 @router.get("", response_model=VerdictPage, responses={422: {"model": ErrorBody}})
