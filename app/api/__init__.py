@@ -18,6 +18,7 @@ from app.api.routes import (
     documents,
     messages,
     system,
+    tokens,
     verdicts,
     verifications,
 )
@@ -53,7 +54,7 @@ def create_app(settings: Settings, service: DecisionService | None = None) -> Fa
     app.add_middleware(RequestIdMiddleware)
     problems.install(app)
     openapi.install(app)
-    for module in (messages, verdicts, documents, customers, codes, verifications, system):
+    for module in (messages, verdicts, documents, customers, codes, verifications, tokens, system):
         app.include_router(module.router)
     app.include_router(webhook_routes.router)
     app.include_router(review_routes.router)

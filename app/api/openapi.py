@@ -58,6 +58,8 @@ OPERATION_IDS = {
     "POST /v1/audit/verify": "verifyAuditCheckpoints",
     "GET /v1/audit/checkpoints": "listAuditCheckpoints",
     "GET /v1/keys": "listKeys",
+    "GET /v1/tokens": "listTokens",
+    "DELETE /v1/tokens/{token_id}": "revokeToken",
     "GET /healthz": "getHealth",
     "GET /readyz": "getReadiness",
     "GET /metrics": "getMetrics",
@@ -66,7 +68,7 @@ OPERATION_IDS = {
 _UNKNOWN = "unknown query parameter"
 _ERROR_BODY = {"$ref": "#/components/schemas/ErrorBody"}
 _STANDARD = {
-    "401": "No bearer token, or an unknown or revoked one",
+    "401": "No bearer token, or an unknown, revoked or expired one",
     "403": "The token lacks the scope this operation needs",
     "422": "Invalid request: a malformed parameter or body, or an unknown query parameter",
 }

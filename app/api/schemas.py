@@ -148,6 +148,20 @@ class MessageOut(BaseModel):
     truncated: bool = Field(description="The sender's text was longer than what is read")
 
 
+class TokenOut(BaseModel):
+    id: int
+    name: str = Field(description="Who or what uses it")
+    scopes: list[str]
+    created_at: datetime
+    expires_at: datetime | None = Field(description="Refused from then on; null: never")
+    revoked_at: datetime | None
+    state: Literal["active", "expired", "revoked"]
+
+
+class TokenList(BaseModel):
+    items: list[TokenOut]
+
+
 class PublicKey(BaseModel):
     kid: str
     alg: Literal["Ed25519"] = "Ed25519"

@@ -36,7 +36,9 @@ def test_open_lists_what_waits_for_the_desk_newest_first(
     api: httpx.Client, service: DecisionService
 ) -> None:
     verdicts = record_queue(api)
-    waiting = [v for v in verdicts if v["decision"] in ("review", "postal_required", "otp_required")]
+    waiting = [
+        v for v in verdicts if v["decision"] in ("review", "postal_required", "otp_required")
+    ]
     assert len(waiting) == 3
     assert ids(read_all(api, limit=2, state="open")) == [v["id"] for v in reversed(waiting)]
     # The same set as the console's queue (which reads it oldest first).
