@@ -102,7 +102,7 @@ def test_a_malformed_filter_is_422(api: httpx.Client, name: str, value: str, men
 
 
 def test_an_unknown_parameter_of_a_list_is_422_naming_it(api: httpx.Client) -> None:
-    for path in ("/v1/verdicts", "/v1/customers", "/v1/webhooks"):
+    for path in ("/v1/verdicts", "/v1/customers", "/v1/tokens", "/v1/webhooks"):
         response = api.get(path, params={"stat": "open"})
         detail = assert_error(response, 422, "invalid_request", "query.stat")
         assert detail == [{"field": "query.stat", "message": "unknown query parameter"}], path
