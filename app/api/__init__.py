@@ -15,6 +15,7 @@ from app.api.routes import (
     confirm,
     confirmations,
     customers,
+    docs,
     documents,
     messages,
     system,
@@ -44,6 +45,11 @@ def create_app(settings: Settings, service: DecisionService | None = None) -> Fa
         summary="Verifies emailed instructions before a support desk acts on them.",
         version="0.1.0",
         lifespan=_lifespan,
+        # /docs is app.api.routes.docs, from local files; ReDoc would load its script from
+        # a CDN, so it is off.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
         generate_unique_id_function=openapi.operation_id,
         dependencies=[Depends(openapi.reject_unknown_query)],
     )
@@ -61,6 +67,7 @@ def create_app(settings: Settings, service: DecisionService | None = None) -> Fa
     app.include_router(review_routes.router)
     app.include_router(confirmations.router)
     app.include_router(audit_routes.router)
+    app.include_router(docs.router)
     app.include_router(console_pages.router)
     app.add_exception_handler(console_sso.NotAnAgent, console_pages.not_an_agent)
     if settings.confirm_listen is None:

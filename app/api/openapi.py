@@ -58,6 +58,9 @@ OPERATION_IDS = {
     "POST /v1/audit/verify": "verifyAuditCheckpoints",
     "GET /v1/audit/checkpoints": "listAuditCheckpoints",
     "GET /v1/keys": "listKeys",
+    # Swagger UI (app/api/routes/docs.py; not in the schema).
+    "GET /docs": "showApiDocs",
+    "GET /docs/static/{name}": "getApiDocsAsset",
     "GET /v1/tokens": "listTokens",
     "DELETE /v1/tokens/{token_id}": "revokeToken",
     "GET /healthz": "getHealth",
