@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import StoredMessage
+from mailhook.checks import sender_headers
 from mailhook.errors import UnusableMessage
 from mailhook.message import Channel, Envelope, header_items, parse_message
 from mailhook.parts import Part
@@ -26,8 +27,7 @@ from mailhook.reading import Piece, Role, read_message
 # found; who signed it; whether a program wrote it.
 HEADERS: Final = (
     "From",
-    "Sender",
-    "Reply-To",
+    *sender_headers.HEADERS,
     "To",
     "Cc",
     "Subject",
@@ -35,12 +35,6 @@ HEADERS: Final = (
     "Message-ID",
     "In-Reply-To",
     "References",
-    "Resent-From",
-    "Resent-Sender",
-    "Mail-Reply-To",
-    "Mail-Followup-To",
-    "Disposition-Notification-To",
-    "Return-Receipt-To",
     "Return-Path",
     "Received",
     "Authentication-Results",

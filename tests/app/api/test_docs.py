@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -11,7 +10,7 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 
-from tests.browser import start_chromium
+from tests.app.console.test_console_browser import chromium  # noqa: F401 (fixture by name)
 from tests.support import LiveServer
 
 _REFERENCE = re.compile(r'(?:src|href)="([^"]*)"')
@@ -48,17 +47,10 @@ def test_what_is_not_served(anonymous: httpx.Client, path: str) -> None:
     assert anonymous.get(path).status_code in (404, 422)
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[webdriver.Chrome]:
-    driver = start_chromium("1280,900", javascript=True)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
 def test_docs_render_in_a_browser_from_local_files(
-    chromium: webdriver.Chrome, live_api: LiveServer, anonymous: httpx.Client
+    chromium: webdriver.Chrome,  # noqa: F811 (the fixture imported above)
+    live_api: LiveServer,
+    anonymous: httpx.Client,
 ) -> None:
     chromium.get_log("browser")
     chromium.get(f"{live_api.url}/docs")

@@ -6,21 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-
 from app.auth import authenticate
 from app.db.engine import make_engine, session_factory
-from app.db.migrate import upgrade
 from tests.app.cli.test_cli import EX_DATAERR, intakeguard
-
-
-@pytest.fixture
-def store(empty_database: str) -> str:
-    """A migrated database of its own (the CLI migrates only SQLite by itself)."""
-    engine = make_engine(empty_database)
-    upgrade(engine)
-    engine.dispose()
-    return empty_database
+from tests.app.console.test_agents_cli import store  # noqa: F401 (fixture used by name)
 
 
 def create(url: str, cwd: Path, name: str, *extra: str) -> str:
@@ -51,7 +40,8 @@ def still_works(url: str, token: str) -> bool:
 
 
 def test_list_shows_every_token_without_its_secret_then_revoke_by_id_and_by_name(
-    store: str, tmp_path: Path
+    store: str,  # noqa: F811 (the fixture imported above)
+    tmp_path: Path,
 ) -> None:
     desk = create(store, tmp_path, "desk", "--expires-in", "30")
     first_ticketing = create(store, tmp_path, "ticketing")
@@ -84,7 +74,10 @@ def test_list_shows_every_token_without_its_secret_then_revoke_by_id_and_by_name
     assert all(r["revoked"] != "-" for r in listed(store, tmp_path))
 
 
-def test_revoking_nothing_or_a_bad_expiry_exits_65(store: str, tmp_path: Path) -> None:
+def test_revoking_nothing_or_a_bad_expiry_exits_65(
+    store: str,  # noqa: F811 (the fixture imported above)
+    tmp_path: Path,
+) -> None:
     create(store, tmp_path, "desk")
     for named in ("nobody", "99999999999999999999999"):
         result = intakeguard("token", "revoke", named, cwd=tmp_path, database_url=store)
