@@ -6,10 +6,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from app.auth import authenticate
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from app.auth import authenticate, hash_token
 from app.db.engine import make_engine, session_factory
+from app.db.migrate import upgrade
+from app.db.models import Base
 from tests.app.cli.test_cli import EX_DATAERR, intakeguard
 from tests.app.console.test_agents_cli import store  # noqa: F401 (fixture used by name)
+from tests.app.records.test_audit import alembic_config
 
 
 def create(url: str, cwd: Path, name: str, *extra: str) -> str:
@@ -92,3 +100,36 @@ def test_revoking_nothing_or_a_bad_expiry_exits_65(
         assert "--expires-in: from 1 to 3650 days" in result.stderr
         assert result.stdout == ""
     assert len(listed(store, tmp_path)) == 1
+
+
+def test_migration_0013_keeps_existing_tokens_working_and_downgrades(empty_database: str) -> None:
+    engine = make_engine(empty_database)
+    try:
+        upgrade(engine, "0012")
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO api_tokens (name, token_hash, scopes, created_at) "
+                    "VALUES ('old', :hash, '[\"intake\"]', CURRENT_TIMESTAMP)"
+                ),
+                {"hash": hash_token("igt_old")},
+            )
+        upgrade(engine)
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection,
+                opts={
+                    "include_object": lambda _, name, kind, *__: (
+                        kind != "table" or name == "api_tokens"
+                    ),
+                    "compare_type": True,
+                },
+            )
+            assert compare_metadata(context, Base.metadata) == []
+        with session_factory(engine)() as session:
+            assert authenticate(session, "igt_old", admin_token=None) is not None
+        command.downgrade(alembic_config(engine), "0012")
+        assert "expires_at" not in {c["name"] for c in inspect(engine).get_columns("api_tokens")}
+        upgrade(engine)
+    finally:
+        engine.dispose()
