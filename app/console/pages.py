@@ -22,7 +22,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
-from app.console import agents, sessions
+from app.console import agents, sessions, sso
 from app.console.evidence import evidence
 from app.console.queue import OPEN, open_verdicts
 from app.db.engine import store_errors
@@ -121,6 +121,13 @@ async def _in_store(request: Request, work: Callable[[Any], T], write: bool) -> 
 
 
 async def _who(request: Request) -> sessions.Current | None:
+    named = sso.claim(request.app.state.settings, request.scope, request.headers)
+    if named is not None:
+        # Single sign-on: the proxy vouches for this request (app.console.sso).
+        agent = await _read(request, lambda s: sso.agent_named(s, named.login))
+        if agent is None:
+            raise sso.NotAnAgent(named.login)
+        return sessions.Current(agent, sso.csrf_token(_login_key(request), agent))
     cookie = request.cookies.get(sessions.SESSION_COOKIE)
     if not cookie:
         return None
@@ -155,6 +162,16 @@ def _to_login() -> RedirectResponse:
 
 def _refused(status: int, title: str, detail: str) -> HTMLResponse:
     return _render("refused.html", status, title=title, detail=detail, who=None)
+
+
+async def not_an_agent(request: Request, exc: Exception) -> Response:
+    """The page for a login that single sign-on named but that is no enabled agent."""
+    return _refused(
+        403,
+        "Not an agent of the console",
+        "Your sign-on login is not an enabled agent here; ask a lead to add it "
+        "(intakeguard agents add).",
+    )
 
 
 def _too_large() -> HTMLResponse:
