@@ -19,6 +19,11 @@ _HYPHENATED = re.compile(r"(?<=[^\W\d_])-[ \t]*\r?\n[ \t>]*(?=[^\W\d_])")
 # "k0d"): the digit between letters, or leading or ending a word with one.
 _LEET_WORD = re.compile(r"\b(?=[^\W_]*[^\W\d_])(?=[^\W_]*[01345789])(?![^\W_]*\d{2})[^\W_]{3,}\b")
 _LEET = str.maketrans("0134578@$9", "oieastbasg")
+# Where a word holds a digit beside another character of a word: a word _LEET_WORD
+# matches holds a digit and a non-digit, so one such pair.
+_DIGIT_BESIDE = re.compile(r"[^\W\d_]\d|\d[^\W\d_]")
+_WORD_CHAR = re.compile(r"\w")
+_WORD_RUN = re.compile(r"\w*")
 # What a match of _HYPHENATED must hold.
 _HYPHEN_BREAK = re.compile(r"-[ \t]*\r?\n")
 # What str.splitlines() splits on, for reading a long body one line at a time.
@@ -46,8 +51,34 @@ def respelled(text: str) -> str | None:
     # costs a fraction of the rewriting pattern over every text.
     if _HYPHEN_BREAK.search(joined):
         joined = _HYPHENATED.sub("", joined)
-    joined = _LEET_WORD.sub(lambda word: word.group(0).translate(_LEET), joined)
+    joined = _read_digits(joined)
     return joined if joined != text else None
+
+
+def _read_digits(text: str) -> str:
+    r"""``text`` with _LEET_WORD's words read as letters: each word (a run of ``\w``,
+    where _LEET_WORD's boundaries are) holding a digit beside a non-digit is rewritten
+    alone, the rest copied; a whole-text rewrite tries the pattern at every word."""
+    pieces: list[str] = []
+    copied = 0
+    for pair in _DIGIT_BESIDE.finditer(text):
+        if pair.start() < copied:
+            continue
+        start = pair.start()
+        while start > copied and _WORD_CHAR.match(text, start - 1):
+            start -= 1
+        end = _WORD_RUN.match(text, pair.end()).end()
+        pieces.append(text[copied:start])
+        pieces.append(_LEET_WORD.sub(_as_letters, text[start:end]))
+        copied = end
+    if not pieces:
+        return text
+    pieces.append(text[copied:])
+    return "".join(pieces)
+
+
+def _as_letters(word: re.Match[str]) -> str:
+    return word.group(0).translate(_LEET)
 
 
 # A text is read for kinds and for services, each asking for this: worked out once.
