@@ -67,7 +67,8 @@ def _read_digits(text: str) -> str:
         start = pair.start()
         while start > copied and _WORD_CHAR.match(text, start - 1):
             start -= 1
-        end = _WORD_RUN.match(text, pair.end()).end()
+        run = _WORD_RUN.match(text, pair.end())  # "\w*" matches everywhere
+        end = run.end() if run is not None else pair.end()
         pieces.append(text[copied:start])
         pieces.append(_LEET_WORD.sub(_as_letters, text[start:end]))
         copied = end

@@ -15,9 +15,12 @@ from mailhook.text import (
     _ATTRIBUTION_ENDS,
     _ATTRIBUTION_STARTS,
     _FROM_HEADERS,
+    _LEET,
+    _LEET_WORD,
     _SENT_HEADERS,
     _SEPARATORS,
     _may_end_text,
+    _read_digits,
     fold,
     lines,
     respelled,
@@ -256,3 +259,12 @@ def test_every_subject_instance_is_read() -> None:
 )
 def test_words_spelt_out_or_in_digits_are_read_as_words(written: str, read: str | None) -> None:
     assert respelled(written) == read
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(st.sampled_from(list("ab0134_-. \n5x9Z²ą٣é")), max_size=40))
+def test_digits_read_as_letters_word_by_word_as_over_the_whole_text(text: str) -> None:
+    # Only the words holding a digit beside another word character are rewritten; the
+    # result must be the pattern's over the whole text, whatever the text.
+    whole = _LEET_WORD.sub(lambda word: word.group(0).translate(_LEET), text)
+    assert _read_digits(text) == whole
