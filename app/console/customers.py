@@ -94,7 +94,8 @@ def _changes(session: Session, login: str) -> list[dict[str, Any]]:
                 "recorded_at": row.recorded_at,
                 "kind": row.kind,
                 "created": payload.get("created"),
-                "services": payload.get("services"),
+                # Stored as A-labels; people read U-labels (żółw.pl, not xn--…).
+                "services": [parse_service(name).unicode for name in payload.get("services", [])],
                 "change": payload.get("change"),
             }
         )

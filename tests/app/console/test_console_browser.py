@@ -105,6 +105,8 @@ def shows(browser: webdriver.Chrome, words: str) -> None:
 
 def shot(browser: webdriver.Chrome, tmp_path: Path, name: str, docs: bool = True) -> None:
     """The whole page as ``name`` (README's pictures are the ``docs`` ones)."""
+    # From the top, even when the page was opened at an anchor (…#history).
+    browser.execute_script("window.scrollTo(0, 0)")
     height = browser.execute_script("return document.documentElement.scrollHeight")
     browser.set_window_size(1280, min(max(int(height) + 120, 600), 4000))
     picture = tmp_path / name
@@ -335,6 +337,7 @@ def test_the_desk_procedure_by_phone_in_a_real_browser(
     assert "j***@a***.pl" in page and "authinfo_sent" in page and used_by in page
     # An agent (not a lead) never has the whole panel address, not even in the source.
     assert "jan@acme.pl" not in browser.page_source
+    shown_services = browser.find_element(By.CSS_SELECTOR, "dd.services").text
     shot(browser, tmp_path, "console-customers.png")
 
     # Each through the REST API: the action under the logged-in agent, resting on the
@@ -344,7 +347,9 @@ def test_the_desk_procedure_by_phone_in_a_real_browser(
         ("ola.nowak", "authinfo_sent", "acme", used_by)
     ]
     assert api.get(f"/v1/verdicts/{postal}/reviews").json()["current_decision"] == "accepted"
-    assert "acme.pl" in api.get("/v1/customers/acme").json()["services"]
+    # The holder shown is the one the registry has, with the same services.
+    held_services = [s["name"] for s in api.get("/v1/customers/acme").json()["services"]]
+    assert shown_services == ", ".join(held_services)
     assert api.get("/v1/audit/verify").json()["intact"] is True
     blocked = [e for e in browser.get_log("browser") if "Content Security Policy" in e["message"]]
     assert blocked == []
