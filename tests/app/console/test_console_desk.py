@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from app.console.customers import mask_panel_address
+from app.console.web import CSP
 from app.db.models import AgentAction, AuditEntry, DocumentReceipt, Verification
 from app.decision.service import DecisionService
 from tests.app.api.common import KOWALSKI, NIP, PESEL, register
@@ -300,6 +301,8 @@ def test_the_pages_link_to_each_other_and_need_a_login(
     agent(service)
     log_in(browser)
     for path in ("/console/", "/console/verify", "/console/customers"):
-        page = browser.get(path).text
+        response = browser.get(path)
+        assert response.headers["content-security-policy"] == CSP
+        assert "<script" not in response.text
         for link in ('href="/console/"', 'href="/console/verify"', 'href="/console/customers"'):
-            assert link in page, (path, link)
+            assert link in response.text, (path, link)
