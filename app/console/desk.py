@@ -8,6 +8,7 @@ is ignored.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final, Literal
 
 from fastapi import APIRouter, Request
@@ -16,7 +17,17 @@ from sqlalchemy.exc import IntegrityError
 
 from app.console import sessions
 from app.console.evidence import evidence
-from app.console.web import free_text, one_line, posted, read, render, service_of, to_login, who
+from app.console.web import (
+    free_text,
+    one_line,
+    posted,
+    read,
+    refused,
+    render,
+    service_of,
+    to_login,
+    who,
+)
 from app.console.web import write as write_store
 from app.db.types import utcnow
 from app.errors import Conflict, InvalidInput, NotFound
@@ -79,16 +90,14 @@ async def verdict_page(
 
 
 def _no_verdict(current: sessions.Current, verdict_id: str) -> Response:
-    return render(
-        "refused.html", 404, title="No such verdict", detail=verdict_id[:100], who=current
-    )
+    return refused(404, "No such verdict", verdict_id[:100], current)
 
 
 async def _record(
     request: Request,
     current: sessions.Current,
     verdict_id: str,
-    work: Any,
+    work: Callable[[Any], object],
     typed: dict[str, str] | None = None,
 ) -> Response:
     """Record ``work(session)``; back to the verdict page, or the page with the refusal."""
