@@ -23,6 +23,8 @@ from app.api.routes import (
 )
 from app.api.routes import reviews as review_routes
 from app.api.routes import webhooks as webhook_routes
+from app.console import callers as console_callers
+from app.console import desk as console_desk
 from app.console import pages as console_pages
 from app.decision.service import DecisionService
 from app.logs import RequestIdMiddleware
@@ -59,7 +61,8 @@ def create_app(settings: Settings, service: DecisionService | None = None) -> Fa
     app.include_router(review_routes.router)
     app.include_router(confirmations.router)
     app.include_router(audit_routes.router)
-    app.include_router(console_pages.router)
+    for console in (console_pages, console_desk, console_callers):
+        app.include_router(console.router)
     if settings.confirm_listen is None:
         # Else the page has a listener of its own (create_confirm_app), without the API.
         app.include_router(confirm.router)
