@@ -40,6 +40,7 @@ OPERATION_IDS = {
     "GET /console/verdicts/{verdict_id}": "showConsoleVerdict",
     "POST /console/verdicts/{verdict_id}/review": "consoleReview",
     "GET /console/static/{name}": "getConsoleAsset",
+    "GET /console/language": "chooseConsoleLanguage",
     "PUT /v1/customers/{login}": "createCustomer",
     "GET /v1/customers/{login}": "getCustomer",
     "DELETE /v1/customers/{login}": "deleteCustomer",

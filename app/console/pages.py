@@ -3,27 +3,36 @@
 Every page is rendered on the server from app/console/templates (Jinja2, every value
 escaped) under a Content-Security-Policy that allows no script at all and styles only
 from /console/static; every task works without JavaScript. POSTs read a small
-urlencoded form and are refused (403) without the session's CSRF token.
+urlencoded form and are refused (403) without the session's CSRF token. Pages speak the
+request's language (app/console/i18n.py), chosen once per request by a dependency of the
+router, and offer a switch to the others (/console/language).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from importlib import resources
 from typing import Annotated, Any, Final, Literal, TypeVar
 from urllib.parse import parse_qs, urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context
+from jinja2.runtime import Context
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
-from app.console import agents, sessions
+from app.console import agents, i18n, sessions
 from app.console.evidence import evidence
+from app.console.explanations import DECISIONS, explanation, reason_check
+from app.console.i18n import N_
 from app.console.queue import OPEN, open_verdicts
 from app.db.engine import store_errors
 from app.db.types import utcnow
@@ -32,7 +41,37 @@ from app.errors import Conflict, NotFound
 from app.records.reviews import ReviewRequest, record_review
 from app.registry.customers import LOGIN
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+
+@dataclass(frozen=True, slots=True)
+class Speech:
+    """The language a request is answered in, and the page it asked for (for the switch)."""
+
+    lang: str
+    here: str
+
+    def gettext(self, message: str) -> str:
+        return i18n.translations(self.lang).gettext(message)
+
+
+# Set for each request by _language, before its route runs (FastAPI awaits an async
+# dependency in the route's own context); English for what runs outside a request.
+_SPEECH: ContextVar[Speech | None] = ContextVar("console_speech", default=None)
+_NO_REQUEST: Final = Speech(i18n.DEFAULT, "/console/")
+
+
+def _speech() -> Speech:
+    return _SPEECH.get() or _NO_REQUEST
+
+
+async def _language(request: Request) -> None:
+    lang = i18n.choose(
+        request.cookies.get(i18n.LANG_COOKIE), request.headers.get("accept-language")
+    )
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    _SPEECH.set(Speech(lang, here))
+
+
+router = APIRouter(prefix="/console", include_in_schema=False, dependencies=[Depends(_language)])
 
 # No script from anywhere, styles and images only from here, forms only to here, never
 # framed: a message's text is written by whoever sent it.
@@ -52,13 +91,9 @@ _HEADERS: Final = {
 _MAX_FORM_BYTES: Final = 16 * 1024
 MAX_REASON: Final = 2000
 _ASSETS: Final = {"console.css": "text/css; charset=utf-8"}
-_TEMPLATES: Final = Environment(
-    loader=PackageLoader("app.console", "templates"),
-    autoescape=True,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+# Where the switch may send the browser back to: a page of the console, nothing else.
+_BACK: Final = re.compile(r"^/console/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$")
+_LANG_MAX_AGE: Final = 365 * 24 * 3600
 T = TypeVar("T")
 
 
@@ -75,12 +110,61 @@ def _age(seconds: float) -> str:
     return f"{days} d {hours % 24} h"
 
 
-_TEMPLATES.filters["age"] = _age
+@pass_context
+def _explain(context: Context, name: str, result: str) -> str | None:
+    """What a check's result means in the page's language; None: its own reason alone."""
+    return explanation(context["lang"], name, result)
+
+
+@pass_context
+def _explain_reason(context: Context, reason: str, checks: list[Any]) -> str | None:
+    """A verdict's reason explained like the check it comes from; None for the policy's."""
+    found = reason_check(reason, checks)
+    return explanation(context["lang"], *found) if found is not None else None
+
+
+@cache
+def _templates(lang: str) -> Environment:
+    """The templates in ``lang``: one environment a language, its catalogue installed."""
+    environment = Environment(
+        loader=PackageLoader("app.console", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    # newstyle: a translation is markup-safe, and what is put into it is escaped.
+    environment.install_gettext_translations(  # type: ignore[attr-defined]
+        i18n.translations(lang), newstyle=True
+    )
+    environment.filters["age"] = _age
+    environment.globals.update(explain=_explain, explain_reason=_explain_reason)
+    return environment
 
 
 def _render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    body = _TEMPLATES.get_template(template).render(**context)
+    speech = _speech()
+    switch = [
+        (
+            lang,
+            i18n.NAMES[lang],
+            "/console/language?" + urlencode({"to": lang, "back": speech.here}),
+        )
+        for lang in i18n.LANGUAGES
+        if lang != speech.lang
+    ]
+    body = (
+        _templates(speech.lang)
+        .get_template(template)
+        .render(lang=speech.lang, switch=switch, decisions_explained=DECISIONS, **context)
+    )
     return HTMLResponse(body, status_code=status, headers=_HEADERS)
+
+
+def _(message: str) -> str:
+    """``message`` in the language of the request being answered."""
+    return _speech().gettext(message)
 
 
 def _service(request: Request) -> DecisionService:
@@ -154,12 +238,13 @@ def _to_login() -> RedirectResponse:
 
 
 def _refused(status: int, title: str, detail: str) -> HTMLResponse:
-    return _render("refused.html", status, title=title, detail=detail, who=None)
+    """A refusal; ``title`` and ``detail`` are translated here (mark literals with N_)."""
+    return _render("refused.html", status, title=_(title), detail=_(detail), who=None)
 
 
 def _too_large() -> HTMLResponse:
     return _refused(
-        413, "Form too large", "No form of the console is this large; nothing was recorded."
+        413, N_("Form too large"), N_("No form of the console is this large; nothing was recorded.")
     )
 
 
@@ -206,10 +291,14 @@ async def login(request: Request) -> Response:
     if form is None:
         return _too_large()
     if not pre:
-        return _refused(403, "Form refused", "Open the login page again and log in from there.")
+        return _refused(
+            403, N_("Form refused"), N_("Open the login page again and log in from there.")
+        )
     expected = sessions.login_token(_login_key(request), pre)
     if not sessions.csrf_matches(expected, form.get("csrf", "")):
-        return _refused(403, "Form refused", "Open the login page again and log in from there.")
+        return _refused(
+            403, N_("Form refused"), N_("Open the login page again and log in from there.")
+        )
     name, password = form.get("login", "").strip().lower(), form.get("password", "")
     address, now = _address(request), utcnow()
     old = request.cookies.get(sessions.SESSION_COOKIE)
@@ -225,16 +314,17 @@ async def login(request: Request) -> Response:
         if old:
             # Whatever session the browser brought ends; the new one has a new id.
             sessions.end(session, old)
-        cookie, _ = sessions.start(session, agent, now)
+        cookie, _started = sessions.start(session, agent, now)
         return cookie
 
     outcome = await _read(request, check)
     if outcome == "throttled":
         minutes = int(sessions.THROTTLE_WINDOW.total_seconds() // 60)
-        return _login_page(request, 429, f"Too many failed logins. Try again in {minutes} minutes.")
+        too_many = _("Too many failed logins. Try again in %(minutes)d minutes.")
+        return _login_page(request, 429, too_many % {"minutes": minutes})
     if isinstance(outcome, str):
         await _write(request, lambda s: sessions.record_failure(s, name, address, now))
-        return _login_page(request, 401, "Wrong login or password.")
+        return _login_page(request, 401, _("Wrong login or password."))
     agent = outcome
     cookie = await _write(request, lambda s: open_session(s, agent))
     response = RedirectResponse("/console/", status_code=303)
@@ -253,7 +343,7 @@ async def logout(request: Request) -> Response:
     if form is None:
         return _too_large()
     if not sessions.csrf_matches(who.csrf, form.get("csrf", "")):
-        return _refused(403, "Form refused", "Log out from a page of the console.")
+        return _refused(403, N_("Form refused"), N_("Log out from a page of the console."))
     cookie = request.cookies.get(sessions.SESSION_COOKIE, "")
     await _write(request, lambda s: sessions.end(s, cookie))
     response = _to_login()
@@ -300,7 +390,7 @@ async def queue(
         filtered=bool(given),
         next_url=next_url,
         first_url=("/console/?" + urlencode(given)) if after is not None else None,
-        titles=_service(request).kind_titles(),
+        titles=_service(request).kind_titles(_speech().lang),
     )
 
 
@@ -320,7 +410,7 @@ async def _verdict_page(
         shown = await _read(request, lambda s: evidence(s, verdict_id, policy, signer))
     except NotFound:
         return _render(
-            "refused.html", 404, title="No such verdict", detail=verdict_id[:100], who=who
+            "refused.html", 404, title=_("No such verdict"), detail=verdict_id[:100], who=who
         )
     return _render(
         "verdict.html",
@@ -329,7 +419,7 @@ async def _verdict_page(
         e=shown,
         v=shown.verdict,
         error=error,
-        titles=_service(request).kind_titles(),
+        titles=_service(request).kind_titles(_speech().lang),
         max_reason=MAX_REASON,
     )
 
@@ -341,20 +431,24 @@ async def review(request: Request, verdict_id: str) -> Response:
     form = await _form(request)
     if who is None:
         return _refused(
-            403, "Not logged in", "Your session ended: log in again. Nothing was recorded."
+            403, N_("Not logged in"), N_("Your session ended: log in again. Nothing was recorded.")
         )
     if form is None:
         return _too_large()
     if not sessions.csrf_matches(who.csrf, form.get("csrf", "")):
         return _refused(
-            403, "Form refused", "The form was not this session's. Nothing was recorded."
+            403, N_("Form refused"), N_("The form was not this session's. Nothing was recorded.")
         )
     decision, reason = form.get("decision", ""), form.get("reason", "").strip()
     if decision not in ("accepted", "rejected"):
-        return await _verdict_page(request, who, verdict_id, 400, "Choose accept or reject.")
+        return await _verdict_page(request, who, verdict_id, 400, _("Choose accept or reject."))
     if not reason or len(reason) > MAX_REASON:
         return await _verdict_page(
-            request, who, verdict_id, 400, f"Give the reason (1 to {MAX_REASON} characters)."
+            request,
+            who,
+            verdict_id,
+            400,
+            _("Give the reason (1 to %(most)d characters).") % {"most": MAX_REASON},
         )
     wanted: Literal["accepted", "rejected"] = "accepted" if decision == "accepted" else "rejected"
     asked = ReviewRequest(wanted, who.agent.login, reason)
@@ -363,16 +457,35 @@ async def review(request: Request, verdict_id: str) -> Response:
         await _write(request, lambda s: record_review(s, verdict_id, asked, now))
     except NotFound:
         return _render(
-            "refused.html", 404, title="No such verdict", detail=verdict_id[:100], who=who
+            "refused.html", 404, title=_("No such verdict"), detail=verdict_id[:100], who=who
         )
     except Conflict as exc:
         return await _verdict_page(request, who, verdict_id, 409, str(exc))
     except IntegrityError:
         # Another agent's first review of the same verdict was recorded first.
         return await _verdict_page(
-            request, who, verdict_id, 409, "Another review was recorded first; see it below."
+            request, who, verdict_id, 409, _("Another review was recorded first; see it below.")
         )
     return RedirectResponse(f"/console/verdicts/{verdict_id}", status_code=303)
+
+
+# --- the language switch ---------------------------------------------------------------
+
+
+@router.get("/language")
+async def language(
+    request: Request,
+    to: Annotated[str, Query(max_length=8)],
+    back: Annotated[str, Query(max_length=2000)] = "/console/",
+) -> Response:
+    """Remember the language chosen (cookie ``lang``) and go back to the page it was
+    chosen on; only a page of the console, so the link cannot send anyone elsewhere."""
+    if to not in i18n.LANGUAGES:
+        return _refused(400, N_("No such language"), N_("The console speaks English and Polish."))
+    target = back if _BACK.match(back) and "//" not in back else "/console/"
+    response = RedirectResponse(target, status_code=303)
+    _set_cookie(request, response, i18n.LANG_COOKIE, to, "/console/", _LANG_MAX_AGE)
+    return response
 
 
 # --- assets ------------------------------------------------------------------------------
