@@ -321,6 +321,12 @@ def explanation(lang: str, name: str, result: str) -> str | None:
     return translated(lang, source) if source is not None else None
 
 
+def decision_explanation(lang: str, decision: str) -> str | None:
+    """What ``decision`` asks of the desk, in ``lang``; None where it is not translated."""
+    source = DECISIONS.get(decision)
+    return translated(lang, source) if source is not None else None
+
+
 def reason_check(reason: str, checks: list[Any]) -> tuple[str, str] | None:
     """The (name, result) of the check whose reason ``reason`` is, None when a reason is
     the policy's own sentence (the decision's, not a check's)."""

@@ -31,7 +31,12 @@ from starlette.concurrency import run_in_threadpool
 
 from app.console import agents, i18n, sessions
 from app.console.evidence import evidence
-from app.console.explanations import DECISIONS, explanation, reason_check
+from app.console.explanations import (
+    DECISIONS,
+    decision_explanation,
+    explanation,
+    reason_check,
+)
 from app.console.i18n import N_
 from app.console.queue import OPEN, open_verdicts
 from app.db.engine import store_errors
@@ -117,6 +122,12 @@ def _explain(context: Context, name: str, result: str) -> str | None:
 
 
 @pass_context
+def _explain_decision(context: Context, decision: str) -> str | None:
+    """What a decision asks of the desk in the page's language; None: not translated."""
+    return decision_explanation(context["lang"], decision)
+
+
+@pass_context
 def _explain_reason(context: Context, reason: str, checks: list[Any]) -> str | None:
     """A verdict's reason explained like the check it comes from; None for the policy's."""
     found = reason_check(reason, checks)
@@ -139,7 +150,9 @@ def _templates(lang: str) -> Environment:
         i18n.translations(lang), newstyle=True
     )
     environment.filters["age"] = _age
-    environment.globals.update(explain=_explain, explain_reason=_explain_reason)
+    environment.globals.update(
+        explain=_explain, explain_reason=_explain_reason, explain_decision=_explain_decision
+    )
     return environment
 
 

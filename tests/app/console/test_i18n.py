@@ -201,6 +201,10 @@ def test_the_queue_and_a_verdict_explain_the_checks_in_polish(
     first = next(c for c in waiting["checks"] if c["reason"] == waiting["reasons"][0])
     polish = explanation("pl", first["name"], first["result"])
     assert polish and _html(polish) in queue.text
+    # A reason of the policy's own (not a check's) gives way to what its decision asks.
+    assert re.search(
+        r'<td class="reason" title="The message asks for [^"]*">Czeka na kod', queue.text
+    )
     # The catalogue's Polish title of the kind.
     assert "Transfer domeny do innego rejestratora, kod AuthInfo" in queue.text
 
