@@ -73,6 +73,11 @@ async def _language(request: Request) -> None:
         request.cookies.get(i18n.LANG_COOKIE), request.headers.get("accept-language")
     )
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if request.method != "GET":
+        # A form's answer (an error shown after a POST): back to the page the form is on,
+        # /console/verdicts/{id} for .../review, as the form's own URL takes no GET.
+        parent = request.url.path.rsplit("/", 1)[0]
+        here = parent if parent.startswith("/console/") else "/console/"
     _SPEECH.set(Speech(lang, here))
 
 

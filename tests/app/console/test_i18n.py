@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -22,7 +23,7 @@ from app.decision.rules import load_rules
 from app.decision.service import DecisionService
 from mailhook.checks import declared
 from tests.app.api.test_reviews import verdict as scenario
-from tests.app.console.common import agent, held, log_in
+from tests.app.console.common import agent, csrf_of, held, log_in
 from tests.support import LiveServer
 
 REPO = Path(__file__).resolve().parents[3]
@@ -150,6 +151,8 @@ def test_the_login_page_speaks_the_browsers_language_and_offers_the_other(
     client.headers["Accept-Language"] = "pl"
     wrong = log_in(client, password="not the password")
     assert wrong.status_code == 401 and "Błędny login lub hasło." in wrong.text
+    # The switch on a form's answer leads back to a page, not to the form's POST URL.
+    assert 'href="/console/language?to=en&amp;back=%2Fconsole%2F"' in wrong.text
 
 
 def test_the_switch_sets_a_cookie_that_overrides_the_header_and_goes_back(
@@ -218,6 +221,14 @@ def test_the_queue_and_a_verdict_explain_the_checks_in_polish(
         assert explained and _html(explained) in page.text, check
         # The check's own reason stays beside it, marked as English.
         assert _html(check["reason"]) in page.text
+
+    refused = client.post(
+        f"/console/verdicts/{coded['id']}/review",
+        data={"csrf": csrf_of(page), "reason": "Bez decyzji."},
+    )
+    assert refused.status_code == 400 and "Wybierz: zaakceptuj albo odrzuć." in refused.text
+    back = urlencode({"to": "en", "back": f"/console/verdicts/{coded['id']}"})
+    assert f'href="/console/language?{back.replace("&", "&amp;")}"' in refused.text
 
     client.headers["Accept-Language"] = "en"
     english = client.get(f"/console/verdicts/{coded['id']}")
