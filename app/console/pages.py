@@ -4,8 +4,7 @@ Every page is rendered on the server from app/console/templates (Jinja2, every v
 escaped) under a Content-Security-Policy that allows no script at all and styles only
 from /console/static; every task works without JavaScript. POSTs read a small
 urlencoded form and are refused (403) without the session's CSRF token. Pages speak the
-request's language (app/console/i18n.py), chosen once per request by a dependency of the
-router, and offer a switch to the others (/console/language).
+request's language (app/console/rendering.py) and offer a switch (/console/language).
 """
 
 from __future__ import annotations
@@ -14,29 +13,18 @@ import hashlib
 import re
 import secrets
 from collections.abc import Callable
-from contextvars import ContextVar
-from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
 from importlib import resources
 from typing import Annotated, Any, Final, Literal, TypeVar
 from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, PackageLoader, StrictUndefined, pass_context
-from jinja2.runtime import Context
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
-from app.console import agents, i18n, sessions
+from app.console import agents, i18n, rendering, sessions
 from app.console.evidence import evidence
-from app.console.explanations import (
-    DECISIONS,
-    decision_explanation,
-    explanation,
-    reason_check,
-)
 from app.console.i18n import N_
 from app.console.queue import OPEN, open_verdicts
 from app.db.engine import store_errors
@@ -46,42 +34,9 @@ from app.errors import Conflict, NotFound
 from app.records.reviews import ReviewRequest, record_review
 from app.registry.customers import LOGIN
 
-
-@dataclass(frozen=True, slots=True)
-class Speech:
-    """The language a request is answered in, and the page it asked for (for the switch)."""
-
-    lang: str
-    here: str
-
-    def gettext(self, message: str) -> str:
-        return i18n.translations(self.lang).gettext(message)
-
-
-# Set for each request by _language, before its route runs (FastAPI awaits an async
-# dependency in the route's own context); English for what runs outside a request.
-_SPEECH: ContextVar[Speech | None] = ContextVar("console_speech", default=None)
-_NO_REQUEST: Final = Speech(i18n.DEFAULT, "/console/")
-
-
-def _speech() -> Speech:
-    return _SPEECH.get() or _NO_REQUEST
-
-
-async def _language(request: Request) -> None:
-    lang = i18n.choose(
-        request.cookies.get(i18n.LANG_COOKIE), request.headers.get("accept-language")
-    )
-    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    if request.method != "GET":
-        # A form's answer (an error shown after a POST): back to the page the form is on,
-        # /console/verdicts/{id} for .../review, as the form's own URL takes no GET.
-        parent = request.url.path.rsplit("/", 1)[0]
-        here = parent if parent.startswith("/console/") else "/console/"
-    _SPEECH.set(Speech(lang, here))
-
-
-router = APIRouter(prefix="/console", include_in_schema=False, dependencies=[Depends(_language)])
+router = APIRouter(
+    prefix="/console", include_in_schema=False, dependencies=[Depends(rendering.choose_language)]
+)
 
 # No script from anywhere, styles and images only from here, forms only to here, never
 # framed: a message's text is written by whoever sent it.
@@ -107,82 +62,13 @@ _LANG_MAX_AGE: Final = 365 * 24 * 3600
 T = TypeVar("T")
 
 
-def _age(seconds: float) -> str:
-    """How long ago, as a person says it: 45 s, 12 min, 3 h 20 min, 2 d 4 h."""
-    whole = int(seconds)
-    if whole < 60:
-        return f"{max(whole, 0)} s"
-    minutes, hours, days = whole // 60, whole // 3600, whole // 86400
-    if hours == 0:
-        return f"{minutes} min"
-    if days == 0:
-        return f"{hours} h {minutes % 60} min"
-    return f"{days} d {hours % 24} h"
-
-
-@pass_context
-def _explain(context: Context, name: str, result: str) -> str | None:
-    """What a check's result means in the page's language; None: its own reason alone."""
-    return explanation(context["lang"], name, result)
-
-
-@pass_context
-def _explain_decision(context: Context, decision: str) -> str | None:
-    """What a decision asks of the desk in the page's language; None: not translated."""
-    return decision_explanation(context["lang"], decision)
-
-
-@pass_context
-def _explain_reason(context: Context, reason: str, checks: list[Any]) -> str | None:
-    """A verdict's reason explained like the check it comes from; None for the policy's."""
-    found = reason_check(reason, checks)
-    return explanation(context["lang"], *found) if found is not None else None
-
-
-@cache
-def _templates(lang: str) -> Environment:
-    """The templates in ``lang``: one environment a language, its catalogue installed."""
-    environment = Environment(
-        loader=PackageLoader("app.console", "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        extensions=["jinja2.ext.i18n"],
-    )
-    # newstyle: a translation is markup-safe, and what is put into it is escaped.
-    environment.install_gettext_translations(  # type: ignore[attr-defined]
-        i18n.translations(lang), newstyle=True
-    )
-    environment.filters["age"] = _age
-    environment.globals.update(
-        explain=_explain, explain_reason=_explain_reason, explain_decision=_explain_decision
-    )
-    return environment
-
-
 def _render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    speech = _speech()
-    switch = [
-        (
-            lang,
-            i18n.NAMES[lang],
-            "/console/language?" + urlencode({"to": lang, "back": speech.here}),
-        )
-        for lang in i18n.LANGUAGES
-        if lang != speech.lang
-    ]
-    body = (
-        _templates(speech.lang)
-        .get_template(template)
-        .render(lang=speech.lang, switch=switch, decisions_explained=DECISIONS, **context)
-    )
+    body = rendering.page(template, **context)
     return HTMLResponse(body, status_code=status, headers=_HEADERS)
 
 
-def _(message: str) -> str:
-    """``message`` in the language of the request being answered."""
-    return _speech().gettext(message)
+# ``message`` in the language of the request being answered.
+_ = rendering.gettext
 
 
 def _service(request: Request) -> DecisionService:
@@ -408,7 +294,7 @@ async def queue(
         filtered=bool(given),
         next_url=next_url,
         first_url=("/console/?" + urlencode(given)) if after is not None else None,
-        titles=_service(request).kind_titles(_speech().lang),
+        titles=_service(request).kind_titles(rendering.speech().lang),
     )
 
 
@@ -437,7 +323,7 @@ async def _verdict_page(
         e=shown,
         v=shown.verdict,
         error=error,
-        titles=_service(request).kind_titles(_speech().lang),
+        titles=_service(request).kind_titles(rendering.speech().lang),
         max_reason=MAX_REASON,
     )
 
