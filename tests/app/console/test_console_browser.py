@@ -298,6 +298,7 @@ def test_the_switch_turns_the_console_polish_in_a_real_browser(
     wait(browser).until(lambda b: coded in b.title)
     page = text_of(browser)
     assert "Sprawdzenia" in page and "Koperta" in page and "Czeka na kod jednorazowy" in page
+    shot(browser, tmp_path, "console-verdict-pl.png", docs=False)
     # The cookie outlives the page: back in English only when switched back.
     browser.find_element(By.LINK_TEXT, "English").click()
     wait(browser).until(lambda b: coded in b.title and "Checks" in text_of(b))
