@@ -45,6 +45,7 @@ OPERATION_IDS = {
     "POST /console/verify": "consoleVerify",
     "GET /console/customers": "showConsoleCustomers",
     "GET /console/static/{name}": "getConsoleAsset",
+    "GET /console/language": "chooseConsoleLanguage",
     "PUT /v1/customers/{login}": "createCustomer",
     "GET /v1/customers/{login}": "getCustomer",
     "DELETE /v1/customers/{login}": "deleteCustomer",

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final, Literal, get_args
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.console import sessions
+from app.console import rendering, sessions
 from app.console.customers import customer_page, holder_of
-from app.console.web import one_line, posted, read, render, to_login, who, write
+from app.console.i18n import N_
+from app.console.web import console_router, one_line, posted, read, render, to_login, who, write
 from app.db.types import utcnow
 from app.errors import InvalidInput, NotFound
 from app.records.verifications import CallerClaims, record_verification
@@ -23,16 +24,23 @@ from app.registry.codes import normalise_code
 from app.registry.customers import LOGIN
 from app.registry.identifiers import IdentifierKind
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = console_router()
+# ``message`` in the language of the request being answered.
+_ = rendering.gettext
 
 Channel = Literal["phone", "chat"]
 CHANNELS: Final = get_args(Channel)
 # What an agent may do at each stage of the procedure (app.records.verifications).
 STAGES: Final = (
-    ("none", "Disclose nothing and change nothing; ask for the identifier or the login and code."),
-    ("identified", "Give information about the service; change nothing without a code."),
-    ("authorized", "Make the change asked for, and record it with this verification's id."),
+    (
+        "none",
+        N_("Disclose nothing and change nothing; ask for the identifier or the login and code."),
+    ),
+    ("identified", N_("Give information about the service; change nothing without a code.")),
+    ("authorized", N_("Make the change asked for, and record it with this verification's id.")),
 )
+# Words the pages show through _(value): the channels, and a customer's kind.
+SHOWN_WORDS: Final = (N_("phone"), N_("chat"), N_("person"), N_("company"))
 # The fields that are shown again; never the identifier nor the code.
 _KEPT: Final = ("channel", "service", "identifier_kind", "login")
 
@@ -93,29 +101,29 @@ def _claims(
     """What the caller said, as the record takes it; or what is wrong with the form."""
     channel = kept["channel"]
     if channel not in CHANNELS:
-        return "Choose phone or chat."
+        return _("Choose phone or chat.")
     service = kept["service"]
     if not service or len(service) > 253 or not one_line(service):
-        return "Give the service the caller names (a domain or server id)."
+        return _("Give the service the caller names (a domain or server id).")
     identifier = fields.get("identifier", "").strip()
     kind = None
     if identifier:
         try:
             kind = IdentifierKind(kept["identifier_kind"])
         except ValueError:
-            return "Say which identifier the caller gave: PESEL, NIP or REGON."
+            return _("Say which identifier the caller gave: PESEL, NIP or REGON.")
         if len(identifier) > 20:
-            return "That identifier is too long to be a PESEL, NIP or REGON."
+            return _("That identifier is too long to be a PESEL, NIP or REGON.")
     login, code_text = kept["login"], fields.get("code", "").strip()
     if login and not LOGIN.fullmatch(login):
-        return "The login is 2 to 64 lower-case letters, digits, '.', '_' or '-'."
+        return _("The login is 2 to 64 lower-case letters, digits, '.', '_' or '-'.")
     code = None
     if code_text:
         code = normalise_code(code_text)
         if code is None:
-            return "A one-time code is 8 digits, like 1234-5678."
+            return _("A one-time code is 8 digits, like 1234-5678.")
         if not login:
-            return "A one-time code is checked together with the login."
+            return _("A one-time code is checked together with the login.")
     return CallerClaims(
         channel="phone" if channel == "phone" else "chat",
         service=service,
@@ -147,21 +155,24 @@ async def customers(
         if service:
             holder = holder_of(session, service) or ""
             if not holder:
-                return f"No customer holds {service}."
+                return service
         return customer_page(session, holder, whole) if holder else None
 
     if service and wanted:
-        return _customers_page(current, asked, None, "Look up by service or by login.", 400)
+        return _customers_page(current, asked, None, _("Look up by service or by login."), 400)
     if wanted and not LOGIN.fullmatch(wanted):
-        return _customers_page(current, asked, None, "No customer has that login.", 404)
+        return _customers_page(current, asked, None, _("No customer has that login."), 404)
     try:
         found = await read(request, look)
     except InvalidInput as exc:
         return _customers_page(current, asked, None, str(exc), 400)
     except NotFound:
-        return _customers_page(current, asked, None, f"No customer has the login {wanted}.", 404)
+        missing = _("No customer has the login %(login)s.") % {"login": wanted}
+        return _customers_page(current, asked, None, missing, 404)
     if isinstance(found, str):
-        return _customers_page(current, asked, None, found, 404)
+        # The service no customer holds.
+        missing = _("No customer holds %(service)s.") % {"service": found}
+        return _customers_page(current, asked, None, missing, 404)
     return _customers_page(current, asked, found, "", 200)
 
 

@@ -11,18 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.exc import IntegrityError
 
-from app.console import sessions
+from app.console import rendering, sessions
 from app.console.evidence import evidence
 from app.console.web import (
+    console_router,
     free_text,
     one_line,
     posted,
     read,
-    refused,
     render,
     service_of,
     to_login,
@@ -35,7 +35,9 @@ from app.records.documents import DocumentChecks, record_documents
 from app.records.reviews import ActionRequest, ReviewRequest, record_action, record_review
 from app.registry.customers import LOGIN
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = console_router()
+# ``message`` in the language of the request being answered.
+_ = rendering.gettext
 
 # As POST /v1/verdicts/{id}/review and /actions and /documents take them.
 MAX_REASON: Final = 2000
@@ -77,7 +79,7 @@ async def verdict_page(
         e=shown,
         v=shown.verdict,
         error=error,
-        titles=service_of(request).kind_titles(),
+        titles=service_of(request).kind_titles(rendering.speech().lang),
         max_reason=MAX_REASON,
         limits={
             "action": MAX_ACTION,
@@ -90,7 +92,10 @@ async def verdict_page(
 
 
 def _no_verdict(current: sessions.Current, verdict_id: str) -> Response:
-    return refused(404, "No such verdict", verdict_id[:100], current)
+    # The id asked for, as typed: shown, never looked up in the catalogue.
+    return render(
+        "refused.html", 404, title=_("No such verdict"), detail=verdict_id[:100], who=current
+    )
 
 
 async def _record(
@@ -112,7 +117,7 @@ async def _record(
     except IntegrityError:
         # Another agent's first review of the same verdict was recorded first.
         return await verdict_page(
-            request, current, verdict_id, 409, "Another review was recorded first; see it below."
+            request, current, verdict_id, 409, _("Another review was recorded first; see it below.")
         )
     return RedirectResponse(f"/console/verdicts/{verdict_id}#history", status_code=303)
 
@@ -126,11 +131,10 @@ async def review(request: Request, verdict_id: str) -> Response:
     current, fields = checked
     decision, reason = fields.get("decision", ""), fields.get("reason", "").strip()
     if decision not in ("accepted", "rejected"):
-        return await verdict_page(request, current, verdict_id, 400, "Choose accept or reject.")
+        return await verdict_page(request, current, verdict_id, 400, _("Choose accept or reject."))
     if not reason or len(reason) > MAX_REASON or not free_text(reason):
-        return await verdict_page(
-            request, current, verdict_id, 400, f"Give the reason (1 to {MAX_REASON} characters)."
-        )
+        too_long = _("Give the reason (1 to %(most)d characters).") % {"most": MAX_REASON}
+        return await verdict_page(request, current, verdict_id, 400, too_long)
     wanted: Literal["accepted", "rejected"] = "accepted" if decision == "accepted" else "rejected"
     asked = ReviewRequest(wanted, current.agent.login, reason)
     now = utcnow()
@@ -165,15 +169,15 @@ async def action(request: Request, verdict_id: str) -> Response:
 
 def _action_problem(typed: dict[str, str]) -> str:
     if not typed["action"] or len(typed["action"]) > MAX_ACTION or not one_line(typed["action"]):
-        return f"Name the action in one line (1 to {MAX_ACTION} characters)."
+        return _("Name the action in one line (1 to %(most)d characters).") % {"most": MAX_ACTION}
     details = typed["details"]
     if not details or len(details) > MAX_DETAILS or not free_text(details):
-        return f"Describe what was changed (1 to {MAX_DETAILS} characters)."
+        return _("Describe what was changed (1 to %(most)d characters).") % {"most": MAX_DETAILS}
     if not LOGIN.fullmatch(typed["login"]):
-        return "Give the customer's login (as in the Customer Panel)."
+        return _("Give the customer's login (as in the Customer Panel).")
     code_ref = typed["code_ref"]
     if len(code_ref) > MAX_CODE_REF or not one_line(code_ref):
-        return "The code reference is the id of a verdict or verification, one line."
+        return _("The code reference is the id of a verdict or verification, one line.")
     return ""
 
 
@@ -186,9 +190,8 @@ async def documents(request: Request, verdict_id: str) -> Response:
     current, fields = checked
     note = fields.get("note", "").strip()
     if len(note) > MAX_NOTE or not free_text(note):
-        return await verdict_page(
-            request, current, verdict_id, 400, f"The note has at most {MAX_NOTE} characters."
-        )
+        too_long = _("The note has at most %(most)d characters.") % {"most": MAX_NOTE}
+        return await verdict_page(request, current, verdict_id, 400, too_long)
     # A checkbox is sent only when ticked.
     ticked = DocumentChecks(
         name=fields.get("name") == "yes",

@@ -1,24 +1,28 @@
 """The console's routes: login and logout, the queue, and the stylesheet.
 
 The verdict page and its forms are app.console.desk; phone and chat verification and
-the customers page app.console.callers; how every page is served app.console.web.
+the customers page app.console.callers; how every page is served app.console.web, in the
+request's language app.console.rendering, which the switch here (/console/language) sets.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from importlib import resources
 from typing import Annotated, Any, Final, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.console import agents, sessions
+from app.console import agents, i18n, rendering, sessions
+from app.console.i18n import N_
 from app.console.queue import OPEN, open_verdicts
 from app.console.web import (
     client_address,
+    console_router,
     form,
     lifetime,
     read,
@@ -34,9 +38,14 @@ from app.console.web import (
 from app.db.types import utcnow
 from app.registry.customers import LOGIN
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = console_router()
 
 _ASSETS: Final = {"console.css": "text/css; charset=utf-8"}
+# Where the switch may send the browser back to: a page of the console, nothing else.
+_BACK: Final = re.compile(r"^/console/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$")
+_LANG_MAX_AGE: Final = 365 * 24 * 3600
+# ``message`` in the language of the request being answered.
+_ = rendering.gettext
 
 
 def _login_key(request: Request) -> bytes:
@@ -71,10 +80,14 @@ async def login(request: Request) -> Response:
     if fields is None:
         return too_large()
     if not pre:
-        return refused(403, "Form refused", "Open the login page again and log in from there.")
+        return refused(
+            403, N_("Form refused"), N_("Open the login page again and log in from there.")
+        )
     expected = sessions.login_token(_login_key(request), pre)
     if not sessions.csrf_matches(expected, fields.get("csrf", "")):
-        return refused(403, "Form refused", "Open the login page again and log in from there.")
+        return refused(
+            403, N_("Form refused"), N_("Open the login page again and log in from there.")
+        )
     name, password = fields.get("login", "").strip().lower(), fields.get("password", "")
     address, now = client_address(request), utcnow()
     old = request.cookies.get(sessions.SESSION_COOKIE)
@@ -90,16 +103,17 @@ async def login(request: Request) -> Response:
         if old:
             # Whatever session the browser brought ends; the new one has a new id.
             sessions.end(session, old)
-        cookie, _ = sessions.start(session, agent, now)
+        cookie, _started = sessions.start(session, agent, now)
         return cookie
 
     outcome = await read(request, check)
     if outcome == "throttled":
         minutes = int(sessions.THROTTLE_WINDOW.total_seconds() // 60)
-        return _login_page(request, 429, f"Too many failed logins. Try again in {minutes} minutes.")
+        too_many = _("Too many failed logins. Try again in %(minutes)d minutes.")
+        return _login_page(request, 429, too_many % {"minutes": minutes})
     if isinstance(outcome, str):
         await write(request, lambda s: sessions.record_failure(s, name, address, now))
-        return _login_page(request, 401, "Wrong login or password.")
+        return _login_page(request, 401, _("Wrong login or password."))
     agent = outcome
     cookie = await write(request, lambda s: open_session(s, agent))
     response = RedirectResponse("/console/", status_code=303)
@@ -118,7 +132,7 @@ async def logout(request: Request) -> Response:
     if fields is None:
         return too_large()
     if not sessions.csrf_matches(current.csrf, fields.get("csrf", "")):
-        return refused(403, "Form refused", "Log out from a page of the console.")
+        return refused(403, N_("Form refused"), N_("Log out from a page of the console."))
     cookie = request.cookies.get(sessions.SESSION_COOKIE, "")
     await write(request, lambda s: sessions.end(s, cookie))
     response = to_login()
@@ -165,8 +179,27 @@ async def queue(
         filtered=bool(given),
         next_url=next_url,
         first_url=("/console/?" + urlencode(given)) if after is not None else None,
-        titles=service_of(request).kind_titles(),
+        titles=service_of(request).kind_titles(rendering.speech().lang),
     )
+
+
+# --- the language switch ---------------------------------------------------------------
+
+
+@router.get("/language")
+async def language(
+    request: Request,
+    to: Annotated[str, Query(max_length=8)],
+    back: Annotated[str, Query(max_length=2000)] = "/console/",
+) -> Response:
+    """Remember the language chosen (cookie ``lang``) and go back to the page it was
+    chosen on; only a page of the console, so the link cannot send anyone elsewhere."""
+    if to not in i18n.LANGUAGES:
+        return refused(400, N_("No such language"), N_("The console speaks English and Polish."))
+    target = back if _BACK.match(back) and "//" not in back else "/console/"
+    response = RedirectResponse(target, status_code=303)
+    set_cookie(request, response, i18n.LANG_COOKIE, to, "/console/", _LANG_MAX_AGE)
+    return response
 
 
 # --- assets ------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any, Final
 from sqlalchemy import Text, cast, exists, select
 from sqlalchemy.orm import Session
 
+from app.console.explanations import reason_check
 from app.db.models import ConfirmationAnswer, DocumentReceipt, Review, Verdict
 
 OPEN: Final = ("review", "otp_required", "postal_required", "confirmation_required")
@@ -32,6 +33,8 @@ class QueueRow:
     services: list[str]
     kinds: list[str]
     reason: str
+    # The (name, result) of the check the reason is from; None for the policy's own.
+    check: tuple[str, str] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,7 @@ def open_verdicts(
 def _row(verdict: Verdict) -> QueueRow:
     instruction: dict[str, Any] = verdict.instruction
     reasons: list[Any] = verdict.reasons
+    reason = str(reasons[0]) if reasons else ""
     return QueueRow(
         seq=verdict.seq,
         id=verdict.id,
@@ -88,5 +92,6 @@ def _row(verdict: Verdict) -> QueueRow:
         customer=verdict.customer,
         services=[str(s) for s in instruction.get("services", [])],
         kinds=[str(k) for k in instruction.get("kinds", [])],
-        reason=str(reasons[0]) if reasons else "",
+        reason=reason,
+        check=reason_check(reason, list(verdict.checks)) if reason else None,
     )

@@ -1,10 +1,11 @@
-"""How a console page is served: templates, the page's security headers, the logged-in
+"""How a console page is served: its router, the page's security headers, the logged-in
 agent, the store, and the small urlencoded forms every POST reads.
 
 Every page is rendered on the server from app/console/templates (Jinja2, every value
 escaped) under a Content-Security-Policy that allows no script at all and styles only
 from /console/static; every task works without JavaScript. POSTs read a small
-urlencoded form and are refused (403) without the session's CSRF token.
+urlencoded form and are refused (403) without the session's CSRF token. Pages speak the
+request's language (app/console/rendering.py) and offer a switch (/console/language).
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from datetime import timedelta
 from typing import Any, Final, TypeVar
 from urllib.parse import parse_qs
 
-from fastapi import Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, PackageLoader, StrictUndefined
 from starlette.concurrency import run_in_threadpool
 
-from app.console import sessions
+from app.console import rendering, sessions
+from app.console.i18n import N_
 from app.db.engine import store_errors
 from app.db.types import utcnow
 from app.decision.service import DecisionService
@@ -42,38 +43,23 @@ _HEADERS: Final = {
 # A review's reason or an action's details are a few sentences; the login form two
 # short fields.
 _MAX_FORM_BYTES: Final = 16 * 1024
-_TEMPLATES: Final = Environment(
-    loader=PackageLoader("app.console", "templates"),
-    autoescape=True,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    extensions=["jinja2.ext.i18n"],
-)
-# UI text goes through gettext (``_("…")`` in the templates); until catalogues are
-# installed, the English of the templates is shown as written.
-_TEMPLATES.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
 T = TypeVar("T")
+# ``message`` in the language of the request being answered.
+_ = rendering.gettext
 
 
-def _age(seconds: float) -> str:
-    """How long ago, as a person says it: 45 s, 12 min, 3 h 20 min, 2 d 4 h."""
-    whole = int(seconds)
-    if whole < 60:
-        return f"{max(whole, 0)} s"
-    minutes, hours, days = whole // 60, whole // 3600, whole // 86400
-    if hours == 0:
-        return f"{minutes} min"
-    if days == 0:
-        return f"{hours} h {minutes % 60} min"
-    return f"{days} d {hours % 24} h"
-
-
-_TEMPLATES.filters["age"] = _age
+def console_router() -> APIRouter:
+    """A router of console pages: each request's language chosen before its route runs."""
+    return APIRouter(
+        prefix="/console",
+        include_in_schema=False,
+        dependencies=[Depends(rendering.choose_language)],
+    )
 
 
 def render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    body = _TEMPLATES.get_template(template).render(**context)
+    """``template`` in the request's language, with the switch, under the page's headers."""
+    body = rendering.page(template, **context)
     return HTMLResponse(body, status_code=status, headers=_HEADERS)
 
 
@@ -145,13 +131,13 @@ async def posted(request: Request) -> tuple[sessions.Current, dict[str, str]] | 
     fields = await form(request)
     if current is None:
         return refused(
-            403, "Not logged in", "Your session ended: log in again. Nothing was recorded."
+            403, N_("Not logged in"), N_("Your session ended: log in again. Nothing was recorded.")
         )
     if fields is None:
         return too_large()
     if not sessions.csrf_matches(current.csrf, fields.get("csrf", "")):
         return refused(
-            403, "Form refused", "The form was not this session's. Nothing was recorded."
+            403, N_("Form refused"), N_("The form was not this session's. Nothing was recorded.")
         )
     return current, fields
 
@@ -160,15 +146,14 @@ def to_login() -> RedirectResponse:
     return RedirectResponse("/console/login", status_code=303)
 
 
-def refused(
-    status: int, title: str, detail: str, current: sessions.Current | None = None
-) -> HTMLResponse:
-    return render("refused.html", status, title=title, detail=detail, who=current)
+def refused(status: int, title: str, detail: str) -> HTMLResponse:
+    """A refusal; ``title`` and ``detail`` are translated here (mark literals with N_)."""
+    return render("refused.html", status, title=_(title), detail=_(detail), who=None)
 
 
 def too_large() -> HTMLResponse:
     return refused(
-        413, "Form too large", "No form of the console is this large; nothing was recorded."
+        413, N_("Form too large"), N_("No form of the console is this large; nothing was recorded.")
     )
 
 

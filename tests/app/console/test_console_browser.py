@@ -373,3 +373,35 @@ def test_a_lead_sees_the_whole_address_and_a_disabled_agents_session_ends(
     browser.get(f"{live_api.url}/console/customers?login=acme")
     assert browser.current_url.endswith("/console/login")
     assert "jan@acme.pl" not in browser.page_source
+
+
+def test_the_switch_turns_the_console_polish_in_a_real_browser(
+    api: httpx.Client,
+    service: DecisionService,
+    live_api: LiveServer,
+    browser: webdriver.Chrome,
+    tmp_path: Path,
+) -> None:
+    agent(service, "ola.nowak", name="Ola Nowak")
+    waiting = held(api, "Prosze o kontakt")["id"]
+    coded = scenario(api, "otp_required")["id"]
+    log_in_browser(browser, live_api, "ola.nowak")
+
+    browser.find_element(By.LINK_TEXT, "Polski").click()
+    wait(browser).until(lambda b: b.title.startswith("Kolejka"))
+    assert browser.current_url == f"{live_api.url}/console/"
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "pl"
+    queue = text_of(browser)
+    assert "Otwarte werdykty" in queue and waiting in queue and coded in queue
+    assert "Transfer domeny do innego rejestratora, kod AuthInfo" in queue
+    shot(browser, tmp_path, "console-queue-pl.png")
+
+    browser.find_element(By.CSS_SELECTOR, f'a[href="/console/verdicts/{coded}"]').click()
+    wait(browser).until(lambda b: coded in b.title)
+    page = text_of(browser)
+    assert "Sprawdzenia" in page and "Koperta" in page and "Czeka na kod jednorazowy" in page
+    shot(browser, tmp_path, "console-verdict-pl.png", docs=False)
+    # The cookie outlives the page: back in English only when switched back.
+    browser.find_element(By.LINK_TEXT, "English").click()
+    wait(browser).until(lambda b: coded in b.title and "Checks" in text_of(b))
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
