@@ -41,6 +41,8 @@ class Speech:
 # dependency in the route's own context); English for what runs outside a request.
 _SPEECH: ContextVar[Speech | None] = ContextVar("console_speech", default=None)
 _NO_REQUEST: Final = Speech(i18n.DEFAULT, "/console/")
+# The forms posted to the URL of the page they are on (a GET of it shows the form).
+_FORMS_ON_THEIR_PAGE: Final = frozenset({"/console/login", "/console/verify"})
 
 
 def speech() -> Speech:
@@ -55,9 +57,14 @@ async def choose_language(request: Request) -> None:
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     if request.method != "GET":
         # A form's answer (an error shown after a POST): back to the page the form is on,
-        # /console/verdicts/{id} for .../review, as the form's own URL takes no GET.
-        parent = request.url.path.rsplit("/", 1)[0]
-        here = parent if parent.startswith("/console/") else "/console/"
+        # empty. /console/verify is that page itself; /console/verdicts/{id} is the page
+        # of .../review, whose own URL takes no GET.
+        path = request.url.path
+        parent = path.rsplit("/", 1)[0]
+        if path in _FORMS_ON_THEIR_PAGE:
+            here = path
+        else:
+            here = parent if parent.startswith("/console/") else "/console/"
     _SPEECH.set(Speech(lang, here))
 
 

@@ -151,8 +151,8 @@ def test_the_login_page_speaks_the_browsers_language_and_offers_the_other(
     client.headers["Accept-Language"] = "pl"
     wrong = log_in(client, password="not the password")
     assert wrong.status_code == 401 and "Błędny login lub hasło." in wrong.text
-    # The switch on a form's answer leads back to a page, not to the form's POST URL.
-    assert 'href="/console/language?to=en&amp;back=%2Fconsole%2F"' in wrong.text
+    # The switch on a form's answer leads back to the form's page, empty.
+    assert 'href="/console/language?to=en&amp;back=%2Fconsole%2Flogin"' in wrong.text
 
 
 def test_the_switch_sets_a_cookie_that_overrides_the_header_and_goes_back(
@@ -241,3 +241,45 @@ def test_the_queue_and_a_verdict_explain_the_checks_in_polish(
 
 def _html(text: str) -> str:
     return str(escape(text))
+
+
+def test_the_desks_pages_and_their_refusals_speak_polish_with_the_switch(
+    client: httpx.Client, service: DecisionService, api: httpx.Client
+) -> None:
+    accepted = scenario(api, "accepted")["id"]
+    postal = scenario(api, "postal_required")["id"]
+    agent(service)
+    assert log_in(client).status_code == 303
+    client.headers["Accept-Language"] = "pl"
+    pages = {
+        "/console/verify": ("Zweryfikuj rozmówcę", "Co wolno agentowi", "telefon", "czat"),
+        "/console/customers?login=acme": ("Ostatnie zmiany", "Weryfikacje", "firma"),
+        f"/console/verdicts/{accepted}": ("Zapisz czynność", "Użyty kod jednorazowy", "Historia"),
+        f"/console/verdicts/{postal}": ("Dokumenty pocztowe", "Podpisane lub opatrzone pieczęcią"),
+    }
+    for path, polish in pages.items():
+        page = client.get(path)
+        assert page.status_code == 200 and _lang_of(page) == "pl", path
+        for text in (*polish, "Klienci", "Wyloguj"):
+            assert text in page.text, (path, text)
+        back = urlencode({"to": "en", "back": path})
+        assert f'href="/console/language?{back.replace("&", "&amp;")}"' in page.text, path
+
+    verify = client.get("/console/verify")
+    wrong = client.post("/console/verify", data={"csrf": csrf_of(verify), "channel": "fax"})
+    assert wrong.status_code == 400 and "Wybierz telefon albo czat." in wrong.text
+    # The switch on the form's answer leads back to the form's page.
+    assert 'href="/console/language?to=en&amp;back=%2Fconsole%2Fverify"' in wrong.text
+    missing = client.get("/console/customers", params={"service": "nobody.example"})
+    assert (
+        missing.status_code == 404 and "Żaden klient nie ma usługi nobody.example." in missing.text
+    )
+    action = client.post(
+        f"/console/verdicts/{accepted}/actions",
+        data={"csrf": csrf_of(verify), "action": "", "details": "x", "login": "acme"},
+    )
+    assert action.status_code == 400
+    assert "Nazwij czynność w jednym wierszu (od 1 do 100 znaków)." in action.text
+    nothing = client.get("/console/verdicts/no-such-id")
+    assert nothing.status_code == 404 and "Nie ma takiego werdyktu" in nothing.text
+    assert "no-such-id" in nothing.text
