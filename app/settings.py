@@ -5,13 +5,14 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -33,6 +34,17 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("json", "text")
 
 CommaList = Annotated[list[str], NoDecode]
+# RFC 9110 §5.1: a field name is a token.
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# Fields that carry something else than a login a proxy vouches for: a browser or the
+# client sets them, or HTTP itself does.
+_NOT_A_USER_HEADER = frozenset(
+    (
+        "authorization", "cookie", "host", "origin", "referer", "user-agent", "content-type",
+        "content-length", "transfer-encoding", "connection", "forwarded", "x-forwarded-for",
+        "x-forwarded-proto", "x-forwarded-host", "x-real-ip",
+    )
+)  # fmt: skip
 
 
 def default_rules_dir() -> Path:
@@ -128,6 +140,10 @@ class Settings(BaseSettings):
     # CONSOLE_SESSION_HOURS in any case.
     console_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     console_session_hours: int = Field(default=12, ge=1, le=7 * 24)
+    # Single sign-on (app.console.sso): the header a reverse proxy sets to the agent's
+    # login, believed only from the CONSOLE_TRUSTED_PROXIES addresses; unset: off.
+    console_trusted_user_header: str | None = None
+    console_trusted_proxies: CommaList = Field(default_factory=list, validate_default=True)
     # Raw messages older than this are emptied by app.records.retention; verdicts and hashes stay.
     raw_retention_days: int = Field(default=90, ge=1, le=36500)
     # /readyz turns 503 below this much free space on SQLite's filesystem (MiB); a message
@@ -144,6 +160,7 @@ class Settings(BaseSettings):
         "trusted_relays",
         "provider_domains",
         "webhook_allowed_hosts",
+        "console_trusted_proxies",
         mode="before",
     )
     @classmethod
@@ -177,6 +194,33 @@ class Settings(BaseSettings):
     def _nameservers(cls, value: list[str]) -> list[str]:
         for item in value:
             split_nameserver(item)
+        return value
+
+    @field_validator("console_trusted_user_header")
+    @classmethod
+    def _user_header(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if not _HEADER_NAME.fullmatch(value):
+            raise ValueError(f"{value!r} is not an HTTP header name (RFC 9110 §5.1)")
+        if value.lower() in _NOT_A_USER_HEADER:
+            raise ValueError(
+                f"{value!r} is a header browsers or proxies set for another purpose; "
+                "name one the proxy sets only to the user's login (e.g. X-Remote-User)"
+            )
+        return value
+
+    @field_validator("console_trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        value = cls._networks(value)
+        if info.data.get("console_trusted_user_header") and not value:
+            raise ValueError(
+                f"required with {ENV_PREFIX}CONSOLE_TRUSTED_USER_HEADER: the addresses or "
+                "networks of the reverse proxies that set it (without them the header "
+                "would be believed from nobody, and single sign-on would silently be off)"
+            )
         return value
 
     @field_validator("trusted_relays")

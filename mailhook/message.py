@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from email.feedparser import FeedParser
 from email.headerregistry import HeaderRegistry
@@ -183,17 +184,23 @@ def _nested_parts_exceed(raw: bytes, limit: int) -> bool:
 
 
 def header_values(msg: EmailMessage, name: str) -> list[str]:
-    """All values of header ``name`` as text, tolerating broken encodings.
+    """All values of header ``name`` as text, tolerating broken encodings."""
+    return [value for _, value in header_items(msg, {name.lower()})]
+
+
+def header_items(msg: EmailMessage, names: Collection[str]) -> list[tuple[str, str]]:
+    """(name as written, value as text) of every field whose lower-case name is in
+    ``names``, top to bottom, tolerating broken encodings.
 
     The modern policy parses headers lazily and may raise on malformed input; we
     fall back to the raw folded value so a broken header becomes evidence, not a crash.
     """
-    values: list[str] = []
+    items: list[tuple[str, str]] = []
     for key, raw_value in msg.raw_items():
-        if key.lower() != name.lower():
+        if key.lower() not in names:
             continue
         try:
-            values.append(str(msg.policy.header_fetch_parse(key, raw_value)))
+            items.append((key, str(msg.policy.header_fetch_parse(key, raw_value))))
         except Exception:  # noqa: BLE001 - any parser defect means "read it raw"
-            values.append(str(raw_value))
-    return values
+            items.append((key, str(raw_value)))
+    return items

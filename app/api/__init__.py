@@ -15,9 +15,11 @@ from app.api.routes import (
     confirm,
     confirmations,
     customers,
+    docs,
     documents,
     messages,
     system,
+    tokens,
     verdicts,
     verifications,
 )
@@ -26,6 +28,8 @@ from app.api.routes import webhooks as webhook_routes
 from app.console import callers as console_callers
 from app.console import desk as console_desk
 from app.console import pages as console_pages
+from app.console import sso as console_sso
+from app.console import web as console_web
 from app.decision.service import DecisionService
 from app.logs import RequestIdMiddleware
 from app.metrics import bind_store
@@ -44,6 +48,11 @@ def create_app(settings: Settings, service: DecisionService | None = None) -> Fa
         summary="Verifies emailed instructions before a support desk acts on them.",
         version="0.1.0",
         lifespan=_lifespan,
+        # /docs is app.api.routes.docs, from local files; ReDoc would load its script from
+        # a CDN, so it is off.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
         generate_unique_id_function=openapi.operation_id,
         dependencies=[Depends(openapi.reject_unknown_query)],
     )
@@ -55,14 +64,16 @@ def create_app(settings: Settings, service: DecisionService | None = None) -> Fa
     app.add_middleware(RequestIdMiddleware)
     problems.install(app)
     openapi.install(app)
-    for module in (messages, verdicts, documents, customers, codes, verifications, system):
+    for module in (messages, verdicts, documents, customers, codes, verifications, tokens, system):
         app.include_router(module.router)
     app.include_router(webhook_routes.router)
     app.include_router(review_routes.router)
     app.include_router(confirmations.router)
     app.include_router(audit_routes.router)
+    app.include_router(docs.router)
     for console in (console_pages, console_desk, console_callers):
         app.include_router(console.router)
+    app.add_exception_handler(console_sso.NotAnAgent, console_web.not_an_agent)
     if settings.confirm_listen is None:
         # Else the page has a listener of its own (create_confirm_app), without the API.
         app.include_router(confirm.router)

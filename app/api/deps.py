@@ -78,7 +78,7 @@ async def authenticated(
         reads: LoopReads = request.app.state.loop_reads
         principal = await reads.run(partial(token_principal, token=token))
     if principal is None:
-        raise Unauthorized("the bearer token is unknown or revoked")
+        raise Unauthorized("the bearer token is unknown or revoked, or has expired")
     return principal
 
 

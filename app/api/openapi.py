@@ -23,6 +23,7 @@ OPERATION_IDS = {
     "POST /v1/messages": "submitMessage",
     "GET /v1/verdicts": "listVerdicts",
     "GET /v1/verdicts/{verdict_id}": "getVerdict",
+    "GET /v1/verdicts/{verdict_id}/message": "getVerdictMessage",
     "POST /v1/verdicts/{verdict_id}/review": "createReview",
     "GET /v1/verdicts/{verdict_id}/reviews": "listReviews",
     "POST /v1/verdicts/{verdict_id}/actions": "createAction",
@@ -46,6 +47,7 @@ OPERATION_IDS = {
     "GET /console/customers": "showConsoleCustomers",
     "GET /console/static/{name}": "getConsoleAsset",
     "GET /console/language": "chooseConsoleLanguage",
+    "GET /v1/customers": "findCustomers",
     "PUT /v1/customers/{login}": "createCustomer",
     "GET /v1/customers/{login}": "getCustomer",
     "DELETE /v1/customers/{login}": "deleteCustomer",
@@ -62,6 +64,11 @@ OPERATION_IDS = {
     "POST /v1/audit/verify": "verifyAuditCheckpoints",
     "GET /v1/audit/checkpoints": "listAuditCheckpoints",
     "GET /v1/keys": "listKeys",
+    # Swagger UI (app/api/routes/docs.py; not in the schema).
+    "GET /docs": "showApiDocs",
+    "GET /docs/static/{name}": "getApiDocsAsset",
+    "GET /v1/tokens": "listTokens",
+    "DELETE /v1/tokens/{token_id}": "revokeToken",
     "GET /healthz": "getHealth",
     "GET /readyz": "getReadiness",
     "GET /metrics": "getMetrics",
@@ -70,7 +77,7 @@ OPERATION_IDS = {
 _UNKNOWN = "unknown query parameter"
 _ERROR_BODY = {"$ref": "#/components/schemas/ErrorBody"}
 _STANDARD = {
-    "401": "No bearer token, or an unknown or revoked one",
+    "401": "No bearer token, or an unknown, revoked or expired one",
     "403": "The token lacks the scope this operation needs",
     "422": "Invalid request: a malformed parameter or body, or an unknown query parameter",
 }

@@ -70,6 +70,12 @@ class CustomerOut(BaseModel):
         )
 
 
+class CustomerList(BaseModel):
+    items: list[CustomerOut] = Field(
+        description="The customer holding the service asked for: one, or none when nobody does"
+    )
+
+
 class CheckOut(BaseModel):
     name: str
     result: str
@@ -101,6 +107,59 @@ class VerdictOut(BaseModel):
 class VerdictPage(BaseModel):
     items: list[VerdictOut]
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page")
+
+
+class HeaderOut(BaseModel):
+    name: str
+    value: str = Field(description="As a mail client shows it (RFC 2047 words decoded)")
+
+
+class PartOut(BaseModel):
+    label: str = Field(description='How an agent finds it: "1 text/plain", "2 attachment …"')
+    content_type: str
+    filename: str | None
+    attached: bool = Field(description="An attachment, or inside an attached message")
+    read: bool = Field(description="Whether its text could be read (else see problem)")
+    problem: str
+    hidden_text: str = Field(description="HTML text kept out of sight (also in its text)")
+    links: list[str] = Field(description="Where its HTML links point")
+
+
+class TextOut(BaseModel):
+    role: Literal["subject", "reply-subject", "own", "attached", "quoted", "forwarded", "unread"]
+    part: str | None = Field(description="The label of its part; null for a subject")
+    text: str
+
+
+class MessageOut(BaseModel):
+    verdict_id: str
+    message_id: str | None
+    message_sha256: str
+    envelope: dict[str, Any] = Field(description="As recorded with the verdict")
+    raw_kept: bool = Field(
+        description="false once retention or an erasure emptied the message: "
+        "then headers, parts and text are empty and only the verdict's record remains"
+    )
+    emptied_at: datetime | None
+    problem: str = Field(description="Why the kept message could not be read; empty if read")
+    headers: list[HeaderOut] = Field(description="The fields the checks read, top to bottom")
+    parts: list[PartOut]
+    text: list[TextOut] = Field(description="Every piece read, in the order a reader meets it")
+    truncated: bool = Field(description="The sender's text was longer than what is read")
+
+
+class TokenOut(BaseModel):
+    id: int
+    name: str = Field(description="Who or what uses it")
+    scopes: list[str]
+    created_at: datetime
+    expires_at: datetime | None = Field(description="Refused from then on; null: never")
+    revoked_at: datetime | None
+    state: Literal["active", "expired", "revoked"]
+
+
+class TokenList(BaseModel):
+    items: list[TokenOut]
 
 
 class PublicKey(BaseModel):

@@ -44,13 +44,49 @@ def token_create(settings: Settings, args: argparse.Namespace) -> int:
 
     prepare_store(settings)
     with store_errors(), session_factory(make_engine(settings.database_url)).begin() as session:
-        token = create_token(session, args.name, args.scope)
+        token = create_token(session, args.name, args.scope, args.expires_in)
     print(token)
+    until = f", expiring in {args.expires_in} day(s)" if args.expires_in else ""
     print(
-        f"token for {args.name!r} with scopes {' '.join(sorted(set(args.scope)))};"
+        f"token for {args.name!r} with scopes {' '.join(sorted(set(args.scope)))}{until};"
         " store it now, it is not shown again",
         file=sys.stderr,
     )
+    return EX_OK
+
+
+def token_list(settings: Settings, args: argparse.Namespace) -> int:
+    from app.auth import list_tokens
+    from app.db.engine import make_engine, session_factory, store_errors
+    from app.db.types import iso_z, utcnow
+
+    prepare_store(settings)
+    with store_errors(), session_factory(make_engine(settings.database_url))() as session:
+        tokens = list_tokens(session)
+    now = utcnow()
+    print("id\tname\tstate\tscopes\tcreated\texpires\trevoked")
+    for token in tokens:
+        created, expires, revoked = (
+            iso_z(moment) if moment else "-"
+            for moment in (token.created_at, token.expires_at, token.revoked_at)
+        )
+        print(
+            f"{token.id}\t{token.name}\t{token.state(now)}\t{' '.join(token.scopes)}"
+            f"\t{created}\t{expires}\t{revoked}"
+        )
+    return EX_OK
+
+
+def token_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    from app.auth import revoke_tokens
+    from app.db.engine import make_engine, session_factory, store_errors
+    from app.db.types import utcnow
+
+    prepare_store(settings)
+    with store_errors(), session_factory(make_engine(settings.database_url)).begin() as session:
+        revoked = revoke_tokens(session, args.token, utcnow())
+    for token in revoked:
+        print(f"token {token.id} ({token.name}) revoked", file=sys.stderr)
     return EX_OK
 
 

@@ -176,11 +176,29 @@ def _parser() -> argparse.ArgumentParser:
         nargs="+",
         action="extend",
         metavar="SCOPE",
-        help="scopes granted: intake, verdicts:read, review, registry:read, registry:write, "
-        "codes:issue, audit, webhooks, relay (a remote smtp/pipe receiver's mail from our "
-        "relays)",
+        help="scopes granted: intake, verdicts:read, messages:read, review, registry:read, "
+        "registry:write, codes:issue, audit, webhooks, tokens:admin, relay (a remote "
+        "smtp/pipe receiver's mail from our relays)",
+    )
+    create.add_argument(
+        "--expires-in",
+        type=int,
+        metavar="DAYS",
+        help="refuse the token this many days from now (1-3650); default: until revoked",
     )
     create.set_defaults(run=commands.token_create)
+    listing = token.add_parser(
+        "list", help="the stored tokens: id, name, state, scopes, times (never the secret)"
+    )
+    listing.set_defaults(run=commands.token_list)
+    revoke = token.add_parser(
+        "revoke",
+        help="revoke a token by id, or every unrevoked token of a name",
+        description="Exit 0 revoked (or revoked already), 65 no such token, 75 database "
+        "unavailable.",
+    )
+    revoke.add_argument("token", metavar="ID|NAME", help="a token's id (digits) or its name")
+    revoke.set_defaults(run=commands.token_revoke)
 
     agents = group("agents", "the people who log in to the agents' console (/console/)")
     agents_add = agents.add_parser(

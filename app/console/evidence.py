@@ -7,22 +7,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.models import StoredMessage
 from app.db.types import iso_z
 from app.decision.policy import Policy
 from app.records.documents import documents_expected, receipts_of
+from app.records.message_view import MessageView, stored_message
 from app.records.reviews import REVIEWABLE, list_actions, review_state
 from app.records.verdicts import find_verdict, get_verdict
 from app.signing import VerdictSigner
 from app.verdict_types import CheckJson
-from mailhook.errors import UnusableMessage
-from mailhook.instructions import readable_text
-from mailhook.message import Channel, Envelope, header_values, parse_message
 
-# The headers that say who wrote a message, to whom, and what about.
+# The headers that say who wrote a message, to whom, and what about (the REST API's
+# message view has every one the checks read: app.records.message_view).
 HEADERS: Final = ("From", "Sender", "Reply-To", "To", "Cc", "Subject", "Date", "Message-ID")
 # What the page shows of the text read at most: the verdict's evidence, not an archive.
 MAX_TEXT: Final = 20_000
@@ -68,24 +65,11 @@ def evidence(session: Session, verdict_id: str, policy: Policy, signer: VerdictS
     verdict: dict[str, Any] = dict(signed)
     row = find_verdict(session, verdict_id)
     state = review_state(session, row.id)
-    raw = session.scalar(
-        select(StoredMessage.raw).where(StoredMessage.sha256 == row.message_sha256)
-    )
-    headers: list[tuple[str, str]] = []
-    text: str | None = None
-    cut = False
-    if raw:
-        try:
-            message = parse_message(raw, Envelope(), Channel.API)
-        except UnusableMessage:
-            message = None
-        if message is not None:
-            headers = [
-                (name, value) for name in HEADERS for value in header_values(message.parsed, name)
-            ]
-            read, cut = readable_text(message)
-            cut = cut or len(read) > MAX_TEXT
-            text = read[:MAX_TEXT]
+    view = stored_message(session, row.message_sha256)
+    headers = [(name, value) for name in HEADERS for value in _values(view, name)]
+    read = view.own_text()
+    cut = view.truncated or len(read) > MAX_TEXT
+    text = read[:MAX_TEXT] if view.raw_kept and not view.problem else None
     return Evidence(
         verdict=verdict,
         checks=ordered_checks(signed["checks"], policy),
@@ -116,6 +100,10 @@ def evidence(session: Session, verdict_id: str, policy: Policy, signer: VerdictS
         actionable=state["current_decision"] == "accepted" and row.customer is not None,
         documents_wanted=documents_expected(session, row.id),
     )
+
+
+def _values(view: MessageView, name: str) -> list[str]:
+    return [value for each, value in view.headers if each == name]
 
 
 def ordered_checks(checks: list[CheckJson], policy: Policy) -> list[CheckRow]:

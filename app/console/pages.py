@@ -7,7 +7,6 @@ request's language app.console.rendering, which the switch here (/console/langua
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from importlib import resources
@@ -25,6 +24,7 @@ from app.console.web import (
     console_router,
     form,
     lifetime,
+    login_key,
     read,
     refused,
     render,
@@ -48,11 +48,6 @@ _LANG_MAX_AGE: Final = 365 * 24 * 3600
 _ = rendering.gettext
 
 
-def _login_key(request: Request) -> bytes:
-    secret: bytes = request.app.state.settings.require_secret_key()
-    return hashlib.sha256(b"intakeguard console login\0" + secret).digest()
-
-
 # --- login and logout ------------------------------------------------------------------
 
 
@@ -67,7 +62,7 @@ def _login_page(request: Request, status: int, error: str) -> Response:
     # A fresh pre-login value each time the form is shown; the token is bound to it.
     value = secrets.token_urlsafe(32)
     response = render(
-        "login.html", status, csrf=sessions.login_token(_login_key(request), value), error=error
+        "login.html", status, csrf=sessions.login_token(login_key(request), value), error=error
     )
     set_cookie(request, response, sessions.LOGIN_COOKIE, value, "/console/login", None)
     return response
@@ -83,7 +78,7 @@ async def login(request: Request) -> Response:
         return refused(
             403, N_("Form refused"), N_("Open the login page again and log in from there.")
         )
-    expected = sessions.login_token(_login_key(request), pre)
+    expected = sessions.login_token(login_key(request), pre)
     if not sessions.csrf_matches(expected, fields.get("csrf", "")):
         return refused(
             403, N_("Form refused"), N_("Open the login page again and log in from there.")

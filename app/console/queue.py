@@ -1,25 +1,23 @@
 """The queue: verdicts still waiting for the desk, oldest first.
 
-Open is what ``GET /v1/verdicts/{id}/reviews`` would call a current decision of
-``review``, ``otp_required``, ``postal_required`` or ``confirmation_required``
-(app.records.reviews): no review yet, no answer from the owner, no postal documents that
-complete it. Computed in one statement, so a page of the queue costs one query.
+What is open is app.records.open_state's (shared with ``GET /v1/verdicts?state=open``),
+computed in one statement, so a page of the queue costs one query.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Text, cast, exists, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.console.explanations import reason_check
-from app.db.models import ConfirmationAnswer, DocumentReceipt, Review, Verdict
+from app.db.models import Verdict
+from app.records.open_state import OPEN, names_service, still_open
 
-OPEN: Final = ("review", "otp_required", "postal_required", "confirmation_required")
+__all__ = ["OPEN", "PAGE_SIZE", "QueuePage", "QueueRow", "open_verdicts"]
 PAGE_SIZE: Final = 50
 
 
@@ -56,22 +54,14 @@ def open_verdicts(
     """One page of the open verdicts, oldest first, after verdict ``seq`` ``after``."""
     query = (
         select(Verdict)
-        .where(
-            Verdict.decision.in_(OPEN if decision is None else [decision]),
-            ~exists().where(Review.verdict_id == Verdict.id),
-            ~exists().where(ConfirmationAnswer.verdict_id == Verdict.id),
-            ~exists().where(DocumentReceipt.completes_verdict == Verdict.id),
-        )
+        .where(still_open(OPEN if decision is None else [decision]))
         .order_by(Verdict.seq)
         .limit(limit + 1)
     )
     if customer is not None:
         query = query.where(Verdict.customer == customer)
     if service is not None:
-        # The instruction's JSON text holds each service as a JSON string, written by
-        # the same serialiser (json.dumps): the quoted name matches whole names only.
-        quoted = json.dumps(service).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(cast(Verdict.instruction, Text).like(f"%{quoted}%", escape="\\"))
+        query = query.where(names_service(service))
     if after is not None:
         query = query.where(Verdict.seq > after)
     verdicts = list(session.scalars(query))

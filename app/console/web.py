@@ -10,6 +10,7 @@ request's language (app/console/rendering.py) and offer a switch (/console/langu
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from collections.abc import Callable
 from datetime import timedelta
@@ -20,7 +21,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.console import rendering, sessions
+from app.console import rendering, sessions, sso
 from app.console.i18n import N_
 from app.db.engine import store_errors
 from app.db.types import utcnow
@@ -100,7 +101,19 @@ async def _in_store(request: Request, work: Callable[[Any], T], write: bool) -> 
     return await run_in_threadpool(run)
 
 
+def login_key(request: Request) -> bytes:
+    secret: bytes = request.app.state.settings.require_secret_key()
+    return hashlib.sha256(b"intakeguard console login\0" + secret).digest()
+
+
 async def who(request: Request) -> sessions.Current | None:
+    named = sso.claim(request.app.state.settings, request.scope, request.headers)
+    if named is not None:
+        # Single sign-on: the proxy vouches for this request (app.console.sso).
+        agent = await read(request, lambda s: sso.agent_named(s, named.login))
+        if agent is None:
+            raise sso.NotAnAgent(named.login)
+        return sessions.Current(agent, sso.csrf_token(login_key(request), agent))
     cookie = request.cookies.get(sessions.SESSION_COOKIE)
     if not cookie:
         return None
@@ -149,6 +162,18 @@ def to_login() -> RedirectResponse:
 def refused(status: int, title: str, detail: str) -> HTMLResponse:
     """A refusal; ``title`` and ``detail`` are translated here (mark literals with N_)."""
     return render("refused.html", status, title=_(title), detail=_(detail), who=None)
+
+
+async def not_an_agent(request: Request, exc: Exception) -> Response:
+    """The page for a login that single sign-on named but that is no enabled agent."""
+    return refused(
+        403,
+        N_("Not an agent of the console"),
+        N_(
+            "Your sign-on login is not an enabled agent here; ask a lead to add it "
+            "(intakeguard agents add)."
+        ),
+    )
 
 
 def too_large() -> HTMLResponse:

@@ -107,6 +107,8 @@ class ApiToken(Base):
     scopes: Mapped[list[Any]]
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    # Refused from this moment on, as if revoked; None: until revoked.
+    expires_at: Mapped[datetime | None]
 
 
 class StoredMessage(Base):

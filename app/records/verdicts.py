@@ -8,7 +8,8 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from datetime import datetime
+from typing import Any, Literal, cast
 
 from sqlalchemy import Connection, Row, bindparam, insert, select
 from sqlalchemy.orm import Session
@@ -17,6 +18,7 @@ from app.audit import chain, hashing
 from app.db.models import StoredMessage, Verdict, table_of
 from app.db.types import iso_z, utcnow
 from app.errors import InvalidInput, NotFound
+from app.records.open_state import names_service, still_open
 from app.signing import VerdictSigner
 from app.verdict_types import Verdict as VerdictJson
 from app.verdict_types import VerdictBody
@@ -214,24 +216,46 @@ class Page:
     next_cursor: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class VerdictFilter:
+    """What ``GET /v1/verdicts`` narrows the list to; every field None: all verdicts."""
+
+    decision: str | None = None
+    customer: str | None = None
+    message_id: str | None = None
+    # "open": only verdicts still waiting for the desk (app.records.open_state).
+    state: Literal["open"] | None = None
+    # A service as the registry writes it (U-label), among the instruction's services.
+    service: str | None = None
+    # recorded_at >= since and < until.
+    since: datetime | None = None
+    until: datetime | None = None
+
+
 def list_verdicts(
     session: Session | Connection,
     *,
-    decision: str | None = None,
-    customer: str | None = None,
-    message_id: str | None = None,
+    wanted: VerdictFilter = VerdictFilter(),
     limit: int = 50,
     cursor: str | None = None,
 ) -> Page:
     """Newest first; ``cursor`` from a previous page continues after its last item."""
     limit = min(limit, MAX_PAGE)
     query = select(*_SIGNED_COLUMNS).order_by(_TABLE.c.seq.desc()).limit(limit + 1)
-    if decision is not None:
-        query = query.where(_TABLE.c.decision == decision)
-    if customer is not None:
-        query = query.where(_TABLE.c.customer == customer)
-    if message_id is not None:
-        query = query.where(_TABLE.c.message_id == message_id)
+    if wanted.decision is not None:
+        query = query.where(_TABLE.c.decision == wanted.decision)
+    if wanted.customer is not None:
+        query = query.where(_TABLE.c.customer == wanted.customer)
+    if wanted.message_id is not None:
+        query = query.where(_TABLE.c.message_id == wanted.message_id)
+    if wanted.state == "open":
+        query = query.where(still_open())
+    if wanted.service is not None:
+        query = query.where(names_service(wanted.service))
+    if wanted.since is not None:
+        query = query.where(_TABLE.c.recorded_at >= wanted.since)
+    if wanted.until is not None:
+        query = query.where(_TABLE.c.recorded_at < wanted.until)
     if cursor is not None:
         query = query.where(_TABLE.c.seq < _decode_cursor(cursor))
     rows = session.execute(query).all()

@@ -14,14 +14,16 @@ import time
 from collections.abc import Awaitable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import text
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app import metrics
 from app.api import create_app, create_confirm_app
+from app.console.sso import RecordPeer
 from app.db.engine import make_engine, store_errors
 from app.decision.service import DecisionService
 from app.delivery.outbox import OutboxWorker
@@ -213,6 +215,12 @@ class _Running:
             log_config=None,  # our handler and format (app.logs)
             log_level=settings.log_level.lower(),
             access_log=True,
+            proxy_headers=False,  # applied below, inside RecordPeer
+        )
+        # uvicorn's X-Forwarded-* handling as it would apply it (from FORWARDED_ALLOW_IPS),
+        # with the connection's own address kept for single sign-on (app.console.sso).
+        config.app = RecordPeer(
+            ProxyHeadersMiddleware(cast(Any, self.app), trusted_hosts=config.forwarded_allow_ips)
         )
         self.api = _ApiServer(config)
         self.api_task = asyncio.create_task(self.api.serve(sockets=[sock]))

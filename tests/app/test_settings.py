@@ -264,3 +264,49 @@ def test_require_secret_key_says_how_to_set_it() -> None:
 def test_require_secret_key_returns_the_key_as_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INTAKEGUARD_SECRET_KEY", SECRET)
     assert load_settings().require_secret_key() == SECRET.encode()
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        pytest.param(
+            {"CONSOLE_TRUSTED_USER_HEADER": "X-Remote-User"},
+            "INTAKEGUARD_CONSOLE_TRUSTED_PROXIES: required with "
+            "INTAKEGUARD_CONSOLE_TRUSTED_USER_HEADER",
+            id="the header without the proxies it is believed from",
+        ),
+        pytest.param(
+            {"CONSOLE_TRUSTED_USER_HEADER": "X Remote User", "CONSOLE_TRUSTED_PROXIES": "10.0.0.1"},
+            "INTAKEGUARD_CONSOLE_TRUSTED_USER_HEADER: 'X Remote User' is not an HTTP header name",
+            id="a header name with spaces",
+        ),
+        pytest.param(
+            {"CONSOLE_TRUSTED_USER_HEADER": "Cookie", "CONSOLE_TRUSTED_PROXIES": "10.0.0.1"},
+            "INTAKEGUARD_CONSOLE_TRUSTED_USER_HEADER: 'Cookie' is a header browsers",
+            id="a header the browser sets",
+        ),
+        pytest.param(
+            {"CONSOLE_TRUSTED_USER_HEADER": "X-Remote-User", "CONSOLE_TRUSTED_PROXIES": "proxy"},
+            "INTAKEGUARD_CONSOLE_TRUSTED_PROXIES: 'proxy' is not an IP address or network",
+            id="a proxy named by host name",
+        ),
+    ],
+)
+def test_single_sign_on_settings_are_checked_together(
+    monkeypatch: pytest.MonkeyPatch, values: dict[str, str], expected: str
+) -> None:
+    for name, value in values.items():
+        monkeypatch.setenv(f"INTAKEGUARD_{name}", value)
+    assert config_error().startswith(expected)
+
+
+def test_single_sign_on_is_off_by_default_and_reads_proxies_as_a_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert Settings().console_trusted_user_header is None
+    assert Settings().console_trusted_proxies == []
+    monkeypatch.setenv("INTAKEGUARD_CONSOLE_TRUSTED_USER_HEADER", " X-Remote-User ")
+    monkeypatch.setenv("INTAKEGUARD_CONSOLE_TRUSTED_PROXIES", "10.0.0.5, 192.0.2.0/28,::1")
+    settings = Settings()
+    assert settings.console_trusted_user_header == "X-Remote-User"
+    assert settings.console_trusted_proxies == ["10.0.0.5", "192.0.2.0/28", "::1"]

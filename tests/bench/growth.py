@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from app.db.engine import make_engine, session_factory
 from app.db.migrate import upgrade
 from app.decision.checks.customer_match import match_customer
-from app.records.verdicts import _encode_cursor, list_verdicts
+from app.records.verdicts import VerdictFilter, _encode_cursor, list_verdicts
 from app.registry.lookalikes import imitated_domain
 from mailhook.instructions import Instruction
 
@@ -150,10 +150,13 @@ def verdict_pages(
 ) -> dict[str, Callable[[], object]]:
     """Reading a page of 50: newest, by decision, by customer, and deep (a cursor midway)."""
 
-    def page(**filters: Any) -> Callable[[], object]:
+    def page(cursor: str | None = None, **filters: Any) -> Callable[[], object]:
+        wanted = VerdictFilter(**filters)
+
         def read() -> None:
             with sessions() as session:
-                assert len(list_verdicts(session, limit=50, **filters).items) == 50
+                page = list_verdicts(session, wanted=wanted, limit=50, cursor=cursor)
+                assert len(page.items) == 50
 
         return read
 

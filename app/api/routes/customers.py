@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Path, Response, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Response, status
 
 from app.api.deps import ReadSessionDep, SessionDep, SettingsDep, require
 from app.api.idempotency import IdempotencyDep
-from app.api.schemas import CustomerIn, CustomerOut, ErasureIn, ErasureOut, ErrorBody
+from app.api.schemas import (
+    CustomerIn,
+    CustomerList,
+    CustomerOut,
+    ErasureIn,
+    ErasureOut,
+    ErrorBody,
+)
 from app.auth import Principal
 from app.db.engine import checkpoint_sqlite
 from app.records.erasure import erase_customer
@@ -16,6 +23,8 @@ from app.registry.customers import (
     CustomerData,
     delete_customer,
     get_customer,
+    owners_of,
+    parse_service,
     put_customer,
     validate,
 )
@@ -55,6 +64,24 @@ def put(
     if created:
         response.status_code = status.HTTP_201_CREATED
     return CustomerOut.of(row)
+
+
+@router.get("", response_model=CustomerList, responses={422: {"model": ErrorBody}})
+def holders(
+    session: ReadSessionDep,
+    _: Annotated[Principal, Depends(require("registry:read"))],
+    service: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=253,
+            description="A domain (U-label or A-label, any case) or a server id",
+        ),
+    ],
+) -> CustomerList:
+    """Who holds ``service``: the registered customer, panel address in full."""
+    name = parse_service(service).ascii
+    return CustomerList(items=[CustomerOut.of(c) for c in owners_of(session, (name,)).values()])
 
 
 @router.get("/{login}", response_model=CustomerOut, responses={404: {"model": ErrorBody}})

@@ -2284,6 +2284,46 @@ UNLISTED = [
         DNS_REQUEST,
         "Mark takes over as the account owner.",
     ),
+    unlisted(
+        "the account given away in the first person", INVOICE_REQUEST, "Oddaję konto Markowi."
+    ),
+    unlisted(
+        "who manages the account from now on",
+        INVOICE_REQUEST,
+        "Od teraz kontem zarządza Marek.",
+    ),
+    unlisted(
+        "a new holder stated as a fact",
+        INVOICE_REQUEST,
+        "Abonentem acme.pl jest teraz Example sp. z o.o.",
+    ),
+    unlisted(
+        "the account's owner stated in English", INVOICE_REQUEST, "The account now belongs to Mark."
+    ),
+    attack(
+        "another customer's login after 'klienta', without a colon, is never accepted",
+        C2,
+        plain("Faktura", f"{INVOICE_REQUEST}Chodzi o fakturę dla klienta beta.\nJan\n"),
+        FOREIGN,
+    ),
+    attack(
+        "another customer's login in English is never accepted",
+        C2,
+        plain("Invoice", "Please send a duplicate of invoice 11/2026 for customer beta.\n"),
+        REJECTED,
+    ),
+    attack(
+        "another customer's login ending a sentence is never accepted",
+        C2,
+        plain("Faktura", f"{INVOICE_REQUEST}Login: beta.\nJan\n"),
+        FOREIGN,
+    ),
+    legit(
+        "the sender's own login after 'klienta' stays accepted",
+        plain("Faktura", f"{INVOICE_REQUEST}Konto klienta acme.\nJan\n"),
+        "accepted",
+        ("invoice_duplicate",),
+    ),
     legit(
         "an invoice request that asks to be told when it is done stays accepted",
         plain(

@@ -134,8 +134,8 @@ REFUSALS = [
     ),
     (
         "instructions.toml",
-        "\\s*([a-z0-9][a-z0-9._-]{1,63})'",
-        "\\s*[a-z0-9][a-z0-9._-]{1,63}'",
+        "\\s*([a-z0-9][a-z0-9._-]{0,62}[a-z0-9])'",
+        "\\s*[a-z0-9][a-z0-9._-]{0,62}[a-z0-9]'",
         "[services.login_pattern]: needs a capturing group for the value",
         "login_pattern = ",
     ),
