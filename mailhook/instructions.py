@@ -109,6 +109,8 @@ class InstructionKind:
     # It changes or ends a service (a domain, a server): the message must name which one
     # of the sender's (app.decision.checks.service_scope).
     acts_on_service: bool = False
+    # The title in Polish, for the desk's console in Polish; None: the title is shown.
+    title_pl: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

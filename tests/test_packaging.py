@@ -298,6 +298,22 @@ def test_the_console_is_served_from_the_wheel(serving: tuple[str, Path]) -> None
     css = httpx.get(f"{url}/console/static/console.css", timeout=30)
     assert css.status_code == 200
     assert css.content == (REPO / "app" / "console" / "static" / "console.css").read_bytes()
+    # Its catalogues too, compiled from the .po sources the wheel carries: the page in Polish.
+    polish = httpx.get(f"{url}/console/login", headers={"Accept-Language": "pl"}, timeout=30)
+    assert '<html lang="pl">' in polish.text and "Zaloguj się" in polish.text
+
+
+def test_the_wheel_carries_the_consoles_catalogues_as_they_are(installed: Installed) -> None:
+    source = REPO / "app" / "console" / "locale"
+    shipped = installed.site_packages / "app" / "console" / "locale"
+    catalogues = sorted(path.relative_to(source) for path in source.rglob("*.po"))
+    assert [str(path) for path in catalogues] == [
+        "en/LC_MESSAGES/console.po",
+        "pl/LC_MESSAGES/console.po",
+    ]
+    assert sorted(path.relative_to(shipped) for path in shipped.rglob("*.po")) == catalogues
+    for path in catalogues:
+        assert (shipped / path).read_bytes() == (source / path).read_bytes(), path
 
 
 # --- the lock ----------------------------------------------------------------------------

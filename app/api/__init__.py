@@ -25,8 +25,11 @@ from app.api.routes import (
 )
 from app.api.routes import reviews as review_routes
 from app.api.routes import webhooks as webhook_routes
+from app.console import callers as console_callers
+from app.console import desk as console_desk
 from app.console import pages as console_pages
 from app.console import sso as console_sso
+from app.console import web as console_web
 from app.decision.service import DecisionService
 from app.logs import RequestIdMiddleware
 from app.metrics import bind_store
@@ -68,8 +71,9 @@ def create_app(settings: Settings, service: DecisionService | None = None) -> Fa
     app.include_router(confirmations.router)
     app.include_router(audit_routes.router)
     app.include_router(docs.router)
-    app.include_router(console_pages.router)
-    app.add_exception_handler(console_sso.NotAnAgent, console_pages.not_an_agent)
+    for console in (console_pages, console_desk, console_callers):
+        app.include_router(console.router)
+    app.add_exception_handler(console_sso.NotAnAgent, console_web.not_an_agent)
     if settings.confirm_listen is None:
         # Else the page has a listener of its own (create_confirm_app), without the API.
         app.include_router(confirm.router)

@@ -33,14 +33,20 @@ OPERATION_IDS = {
     # The owner's page (not in the schema: HTML for people, not an API operation).
     "GET,HEAD /confirm/{token}": "showConfirmation",
     "POST /confirm/{token}": "answerConfirmation",
-    # The agents' console (not in the schema either: app/console/pages.py).
+    # The agents' console (not in the schema either: app/console/).
     "GET /console/login": "showConsoleLogin",
     "POST /console/login": "consoleLogin",
     "POST /console/logout": "consoleLogout",
     "GET /console/": "showConsoleQueue",
     "GET /console/verdicts/{verdict_id}": "showConsoleVerdict",
     "POST /console/verdicts/{verdict_id}/review": "consoleReview",
+    "POST /console/verdicts/{verdict_id}/actions": "consoleAction",
+    "POST /console/verdicts/{verdict_id}/documents": "consoleDocuments",
+    "GET /console/verify": "showConsoleVerify",
+    "POST /console/verify": "consoleVerify",
+    "GET /console/customers": "showConsoleCustomers",
     "GET /console/static/{name}": "getConsoleAsset",
+    "GET /console/language": "chooseConsoleLanguage",
     "GET /v1/customers": "findCustomers",
     "PUT /v1/customers/{login}": "createCustomer",
     "GET /v1/customers/{login}": "getCustomer",

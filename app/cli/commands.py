@@ -354,7 +354,11 @@ def rules_check(settings: Settings, args: argparse.Namespace) -> int:
         print(f"intakeguard: warning: {unread}", file=sys.stderr)
     for kind in rules.catalogue.kinds:
         needs = "signed documents by post" if kind.postal_only else kind.requires
-        print(f"  {kind.name:<18} needs {needs:<24} ({len(kind.phrases)} phrases) {kind.title}")
+        polish = f" / {kind.title_pl}" if kind.title_pl else ""
+        print(
+            f"  {kind.name:<18} needs {needs:<24} ({len(kind.phrases)} phrases) "
+            f"{kind.title}{polish}"
+        )
     print(f"  unrecognised request -> {rules.policy.unrecognised_requires}")
     confirmation = rules.policy.confirmation
     if confirmation.enabled:

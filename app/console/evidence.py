@@ -1,5 +1,6 @@
 """What the verdict page shows: the signed verdict, its checks in the order that matters,
-the envelope, the headers an agent reads, the text as read, and the reviews so far."""
+the envelope, the headers an agent reads, the text as read, and its history: reviews,
+actions, postal documents and the owner's confirmation."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from typing import Any, Final
 
 from sqlalchemy.orm import Session
 
+from app.db.types import iso_z
 from app.decision.policy import Policy
+from app.records.documents import documents_expected, receipts_of
 from app.records.message_view import MessageView, stored_message
-from app.records.reviews import REVIEWABLE, review_state
+from app.records.reviews import REVIEWABLE, list_actions, review_state
 from app.records.verdicts import find_verdict, get_verdict
 from app.signing import VerdictSigner
 from app.verdict_types import CheckJson
@@ -46,6 +49,14 @@ class Evidence:
     reviewable: bool
     # Whether the stored verdict's signature verifies with the service's key.
     signature_valid: bool
+    # What agents did for the customer under this verdict, oldest first.
+    actions: list[dict[str, Any]]
+    # Postal documents received for it, oldest first.
+    receipts: list[dict[str, Any]]
+    # Whether an action may be recorded now: the verdict stands accepted for a customer.
+    actionable: bool
+    # Whether postal documents may be recorded now (asked for, none complete yet).
+    documents_wanted: bool
 
 
 def evidence(session: Session, verdict_id: str, policy: Policy, signer: VerdictSigner) -> Evidence:
@@ -73,6 +84,21 @@ def evidence(session: Session, verdict_id: str, policy: Policy, signer: VerdictS
             and not state["reviews"]
         ),
         signature_valid=signer.verifies_verdict(signed),
+        actions=list_actions(session, row.id),
+        receipts=[
+            {
+                "recorded_at": iso_z(r.recorded_at),
+                "agent": r.agent,
+                "name": r.name_checked,
+                "address": r.address_checked,
+                "signature_or_stamp": r.signature_or_stamp_checked,
+                "complete": r.complete,
+                "note": r.note,
+            }
+            for r in receipts_of(session, row.id)
+        ],
+        actionable=state["current_decision"] == "accepted" and row.customer is not None,
+        documents_wanted=documents_expected(session, row.id),
     )
 
 

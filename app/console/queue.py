@@ -13,6 +13,7 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.console.explanations import reason_check
 from app.db.models import Verdict
 from app.records.open_state import OPEN, names_service, still_open
 
@@ -30,6 +31,8 @@ class QueueRow:
     services: list[str]
     kinds: list[str]
     reason: str
+    # The (name, result) of the check the reason is from; None for the policy's own.
+    check: tuple[str, str] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +73,7 @@ def open_verdicts(
 def _row(verdict: Verdict) -> QueueRow:
     instruction: dict[str, Any] = verdict.instruction
     reasons: list[Any] = verdict.reasons
+    reason = str(reasons[0]) if reasons else ""
     return QueueRow(
         seq=verdict.seq,
         id=verdict.id,
@@ -78,5 +82,6 @@ def _row(verdict: Verdict) -> QueueRow:
         customer=verdict.customer,
         services=[str(s) for s in instruction.get("services", [])],
         kinds=[str(k) for k in instruction.get("kinds", [])],
-        reason=str(reasons[0]) if reasons else "",
+        reason=reason,
+        check=reason_check(reason, list(verdict.checks)) if reason else None,
     )

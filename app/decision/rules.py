@@ -174,7 +174,10 @@ def _kind(source: _Source, name: str, raw: Any) -> InstructionKind:
         raise source.error(where, f"[{label}]: a kind name is lower-case snake_case")
     table = _table(source, where, raw)
     _only_keys(
-        source, where, table, {"title", "phrases", "requires", "postal_only", "acts_on_service"}
+        source,
+        where,
+        table,
+        {"title", "title_pl", "phrases", "requires", "postal_only", "acts_on_service"},
     )
     phrases = table.get("phrases")
     if (
@@ -194,6 +197,11 @@ def _kind(source: _Source, name: str, raw: Any) -> InstructionKind:
     title = table.get("title", name)
     if not isinstance(title, str) or not title.strip():
         raise source.error((*where, "title"), f"[{label}] title: a non-empty string is needed")
+    title_pl = table.get("title_pl")
+    if title_pl is not None and (not isinstance(title_pl, str) or not title_pl.strip()):
+        raise source.error(
+            (*where, "title_pl"), f"[{label}] title_pl: a non-empty string is needed"
+        )
     postal_only = table.get("postal_only", False)
     if not isinstance(postal_only, bool):
         raise source.error((*where, "postal_only"), f"[{label}] postal_only: true or false")
@@ -207,6 +215,7 @@ def _kind(source: _Source, name: str, raw: Any) -> InstructionKind:
         requires=requires,
         postal_only=postal_only,
         acts_on_service=acts_on_service,
+        title_pl=title_pl,
     )
 
 

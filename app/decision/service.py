@@ -138,9 +138,13 @@ class DecisionService:
             confirmations_on=mail_out,
         )
 
-    def kind_titles(self) -> dict[str, str]:
-        """The catalogue's title of each instruction kind (confirmation mail names them)."""
-        return {kind.name: kind.title for kind in self.rules.catalogue.kinds}
+    def kind_titles(self, lang: str = "en") -> dict[str, str]:
+        """The catalogue's title of each instruction kind (confirmation mail names them);
+        for ``lang`` "pl" its Polish title (title_pl) where the catalogue gives one."""
+        return {
+            kind.name: (kind.title_pl if lang == "pl" and kind.title_pl else kind.title)
+            for kind in self.rules.catalogue.kinds
+        }
 
     def submit(self, message: InboundMessage) -> VerdictJson:
         """Decide on ``message`` and record the verdict.

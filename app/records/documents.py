@@ -49,6 +49,24 @@ def _holder_change_open(session: Session, verdict: Verdict) -> bool:
     return "deny" not in answers and len(answers) < 2
 
 
+def documents_expected(session: Session, verdict_id: str) -> bool:
+    """Whether postal documents may still be recorded for the verdict: it asked for them
+    (or is a holder change open to them) and no complete receipt is recorded yet."""
+    verdict = session.scalar(select(Verdict).where(Verdict.id == verdict_id))
+    if verdict is None:
+        return False
+    if verdict.decision != "postal_required" and not _holder_change_open(session, verdict):
+        return False
+    done = select(DocumentReceipt.id).where(DocumentReceipt.completes_verdict == verdict_id)
+    return session.scalar(done) is None
+
+
+def receipts_of(session: Session, verdict_id: str) -> list[DocumentReceipt]:
+    """Every receipt of documents recorded for the verdict, oldest first."""
+    query = select(DocumentReceipt).where(DocumentReceipt.verdict_id == verdict_id)
+    return list(session.scalars(query.order_by(DocumentReceipt.seq)))
+
+
 def record_documents(
     session: Session,
     verdict_id: str,

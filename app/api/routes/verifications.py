@@ -14,8 +14,8 @@ from app.api.idempotency import IdempotencyDep
 from app.api.schemas import ErrorBody
 from app.auth import Principal
 from app.db.types import utcnow
-from app.records.verifications import CallerClaims, verify_caller
-from app.registry.codes import code_key, normalise_code
+from app.records.verifications import CallerClaims, record_verification
+from app.registry.codes import normalise_code
 from app.registry.customers import LOGIN
 from app.registry.identifiers import IdentifierKind
 from app.settings import Settings
@@ -89,8 +89,7 @@ def _verify(session: Session, settings: Settings, body: VerificationIn) -> dict[
         (k for k in IdentifierKind if getattr(body, k.value) is not None),
         None,
     )
-    secret = settings.require_secret_key()
-    return verify_caller(
+    return record_verification(
         session,
         CallerClaims(
             channel=body.channel,
@@ -101,7 +100,6 @@ def _verify(session: Session, settings: Settings, body: VerificationIn) -> dict[
             login=body.login,
             code=body.code,
         ),
-        identifier_key=secret,
-        code_key=code_key(secret),
-        now=utcnow(),
+        settings.require_secret_key(),
+        utcnow(),
     )

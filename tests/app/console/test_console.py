@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select, update
 
 from app.console.agents import disable_agent
-from app.console.pages import CSP
 from app.console.queue import open_verdicts
 from app.console.sessions import MAX_FAILURES_PER_LOGIN, SESSION_COOKIE
+from app.console.web import CSP
 from app.db.models import ConsoleSession, Review, Verdict
 from app.db.types import utcnow
 from app.decision.service import DecisionService

@@ -18,9 +18,13 @@ import pytest
 from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
+from app.console.agents import disable_agent
+from app.db.types import utcnow
 from app.decision.service import DecisionService
+from tests.app.api.common import NIP
 from tests.app.api.test_reviews import verdict as scenario
 from tests.app.console.common import PASSWORD, agent, held, log_in
 from tests.browser import start_chromium
@@ -101,6 +105,8 @@ def shows(browser: webdriver.Chrome, words: str) -> None:
 
 def shot(browser: webdriver.Chrome, tmp_path: Path, name: str, docs: bool = True) -> None:
     """The whole page as ``name`` (README's pictures are the ``docs`` ones)."""
+    # From the top, even when the page was opened at an anchor (…#history).
+    browser.execute_script("window.scrollTo(0, 0)")
     height = browser.execute_script("return document.documentElement.scrollHeight")
     browser.set_window_size(1280, min(max(int(height) + 120, 600), 4000))
     picture = tmp_path / name
@@ -117,6 +123,15 @@ def shot(browser: webdriver.Chrome, tmp_path: Path, name: str, docs: bool = True
 def no_alert(browser: webdriver.Chrome) -> None:
     with pytest.raises(NoAlertPresentException):
         browser.switch_to.alert.text  # noqa: B018 - reading it is the question
+
+
+def log_in_browser(browser: webdriver.Chrome, live_api: LiveServer, login: str) -> None:
+    """Log ``login`` in through the login form, to the queue."""
+    browser.get(f"{live_api.url}/console/login")
+    browser.find_element(By.ID, "login").send_keys(login)
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "form.login button").click()
+    wait(browser).until(lambda b: b.title.startswith("Queue"))
 
 
 def review_in_browser(
@@ -213,11 +228,7 @@ def test_a_hostile_message_is_shown_as_text_and_nothing_in_it_runs(
         body=f"Prosze.\n{script}\n{image}\n{link}\n{style}\n",
         reply_to=f'"{image}" <other@else.example>',
     )["id"]
-    browser.get(f"{live_api.url}/console/login")
-    browser.find_element(By.ID, "login").send_keys("ola")
-    browser.find_element(By.ID, "password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "form.login button").click()
-    wait(browser).until(lambda b: b.title.startswith("Queue"))
+    log_in_browser(browser, live_api, "ola")
     no_alert(browser)
     browser.find_element(By.CSS_SELECTOR, f'a[href="/console/verdicts/{hostile}"]').click()
     wait(browser).until(lambda b: hostile in b.title)
@@ -250,11 +261,7 @@ def test_a_form_with_another_sessions_token_is_refused_in_the_browser(
         assert log_in(other, "jan").status_code == 303
         page = other.get(f"/console/verdicts/{target}").text
         theirs = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
-    browser.get(f"{live_api.url}/console/login")
-    browser.find_element(By.ID, "login").send_keys("ola")
-    browser.find_element(By.ID, "password").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "form.login button").click()
-    wait(browser).until(lambda b: b.title.startswith("Queue"))
+    log_in_browser(browser, live_api, "ola")
     browser.get(f"{live_api.url}/console/verdicts/{target}")
     for token in (theirs, ""):
         browser.execute_script(
@@ -267,3 +274,134 @@ def test_a_form_with_another_sessions_token_is_refused_in_the_browser(
         browser.back()
         wait(browser).until(lambda b: target in b.title)
     assert api.get(f"/v1/verdicts/{target}/reviews").json()["reviews"] == []
+
+
+def test_the_desk_procedure_by_phone_in_a_real_browser(
+    browser: webdriver.Chrome,
+    live_api: LiveServer,
+    api: httpx.Client,
+    service: DecisionService,
+    tmp_path: Path,
+) -> None:
+    """A phone verification to authorized with a real code, an action resting on it,
+    postal documents, a customer looked up by service; each checked through the REST API."""
+    agent(service, "ola.nowak", name="Ola Nowak")
+    to_act_on = scenario(api, "accepted")["id"]
+    postal = scenario(api, "postal_required")["id"]
+    code = api.post("/v1/customers/acme/codes").json()["code"]
+    log_in_browser(browser, live_api, "ola.nowak")
+
+    browser.find_element(By.LINK_TEXT, "Verify a caller").click()
+    wait(browser).until(lambda b: b.title.startswith("Verify a caller"))
+    browser.find_element(By.CSS_SELECTOR, 'input[name="channel"][value="phone"]').click()
+    browser.find_element(By.ID, "service").send_keys("acme.pl")
+    Select(browser.find_element(By.ID, "identifier_kind")).select_by_value("nip")
+    browser.find_element(By.ID, "identifier").send_keys(NIP)
+    browser.find_element(By.ID, "login").send_keys("acme")
+    browser.find_element(By.ID, "code").send_keys(code)
+    browser.find_element(By.CSS_SELECTOR, "form.verify button[type=submit]").click()
+    shows(browser, "Stage reached")
+    assert browser.find_element(By.ID, "stage").text == "authorized"
+    assert "the agent may make the change asked for" in text_of(browser)
+    # Neither the NIP nor the code is in the page, nor in any field of the form.
+    for secret in (NIP, code, code.replace("-", "")):
+        assert secret not in browser.page_source
+    used_by = browser.find_element(By.CSS_SELECTOR, "code.verification-id").text
+    shot(browser, tmp_path, "console-verify.png")
+
+    browser.get(f"{live_api.url}/console/verdicts/{to_act_on}")
+    wait(browser).until(lambda b: to_act_on in b.title)
+    assert browser.find_element(By.ID, "login").get_attribute("value") == "acme"
+    browser.find_element(By.ID, "action").send_keys("authinfo_sent")
+    browser.find_element(By.ID, "details").send_keys("AuthInfo sent to the panel address.")
+    browser.find_element(By.ID, "code_ref").send_keys(used_by)
+    browser.find_element(By.CSS_SELECTOR, "form.action button[type=submit]").click()
+    shows(browser, "Action: authinfo_sent")
+    shot(browser, tmp_path, "console-action.png")
+
+    browser.get(f"{live_api.url}/console/verdicts/{postal}")
+    wait(browser).until(lambda b: postal in b.title)
+    for box in ("name", "address", "signature_or_stamp"):
+        browser.find_element(By.CSS_SELECTOR, f'form.documents input[name="{box}"]').click()
+    browser.find_element(By.ID, "note").send_keys("Received by registered post, stamped.")
+    shot(browser, tmp_path, "console-documents.png")
+    browser.find_element(By.CSS_SELECTOR, "form.documents button[type=submit]").click()
+    shows(browser, "Postal documents: complete")
+
+    browser.find_element(By.LINK_TEXT, "Customers").click()
+    wait(browser).until(lambda b: b.title.startswith("Customers"))
+    browser.find_element(By.ID, "service").send_keys("acme.pl")
+    browser.find_element(By.CSS_SELECTOR, "form.filters button").click()
+    shows(browser, "ACME sp. z o.o.")
+    page = text_of(browser)
+    assert "j***@a***.pl" in page and "authinfo_sent" in page and used_by in page
+    # An agent (not a lead) never has the whole panel address, not even in the source.
+    assert "jan@acme.pl" not in browser.page_source
+    shown_services = browser.find_element(By.CSS_SELECTOR, "dd.services").text
+    shot(browser, tmp_path, "console-customers.png")
+
+    # Each through the REST API: the action under the logged-in agent, resting on the
+    # verification's use of the code; the documents completing the verdict; the holder.
+    actions = api.get(f"/v1/verdicts/{to_act_on}/actions").json()
+    assert [(a["agent"], a["action"], a["login"], a["code_ref"]) for a in actions] == [
+        ("ola.nowak", "authinfo_sent", "acme", used_by)
+    ]
+    assert api.get(f"/v1/verdicts/{postal}/reviews").json()["current_decision"] == "accepted"
+    # The holder shown is the one the registry has, with the same services.
+    held_services = [s["name"] for s in api.get("/v1/customers/acme").json()["services"]]
+    assert shown_services == ", ".join(held_services)
+    assert api.get("/v1/audit/verify").json()["intact"] is True
+    blocked = [e for e in browser.get_log("browser") if "Content Security Policy" in e["message"]]
+    assert blocked == []
+
+
+def test_a_lead_sees_the_whole_address_and_a_disabled_agents_session_ends(
+    api: httpx.Client,
+    service: DecisionService,
+    live_api: LiveServer,
+    browser: webdriver.Chrome,
+) -> None:
+    agent(service, "ewa", role="lead")
+    scenario(api, "accepted")
+    log_in_browser(browser, live_api, "ewa")
+    browser.get(f"{live_api.url}/console/customers?login=acme")
+    assert "jan@acme.pl" in text_of(browser)
+    with service.sessions.begin() as session:
+        disable_agent(session, "ewa", utcnow())
+    browser.find_element(By.LINK_TEXT, "Customers").click()
+    wait(browser).until(lambda b: b.current_url.endswith("/console/login"))
+    browser.get(f"{live_api.url}/console/customers?login=acme")
+    assert browser.current_url.endswith("/console/login")
+    assert "jan@acme.pl" not in browser.page_source
+
+
+def test_the_switch_turns_the_console_polish_in_a_real_browser(
+    api: httpx.Client,
+    service: DecisionService,
+    live_api: LiveServer,
+    browser: webdriver.Chrome,
+    tmp_path: Path,
+) -> None:
+    agent(service, "ola.nowak", name="Ola Nowak")
+    waiting = held(api, "Prosze o kontakt")["id"]
+    coded = scenario(api, "otp_required")["id"]
+    log_in_browser(browser, live_api, "ola.nowak")
+
+    browser.find_element(By.LINK_TEXT, "Polski").click()
+    wait(browser).until(lambda b: b.title.startswith("Kolejka"))
+    assert browser.current_url == f"{live_api.url}/console/"
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "pl"
+    queue = text_of(browser)
+    assert "Otwarte werdykty" in queue and waiting in queue and coded in queue
+    assert "Transfer domeny do innego rejestratora, kod AuthInfo" in queue
+    shot(browser, tmp_path, "console-queue-pl.png")
+
+    browser.find_element(By.CSS_SELECTOR, f'a[href="/console/verdicts/{coded}"]').click()
+    wait(browser).until(lambda b: coded in b.title)
+    page = text_of(browser)
+    assert "Sprawdzenia" in page and "Koperta" in page and "Czeka na kod jednorazowy" in page
+    shot(browser, tmp_path, "console-verdict-pl.png", docs=False)
+    # The cookie outlives the page: back in English only when switched back.
+    browser.find_element(By.LINK_TEXT, "English").click()
+    wait(browser).until(lambda b: coded in b.title and "Checks" in text_of(b))
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"

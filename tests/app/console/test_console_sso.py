@@ -63,6 +63,11 @@ def test_the_header_logs_in_from_the_trusted_proxy_only(
                 assert queue.status_code == 200, queue.text
                 assert "Ola Nowak (ola, agent)" in queue.text and target in queue.text
                 assert "set-cookie" not in queue.headers
+                # Every page of the desk knows her: the customers' and verify pages too.
+                for desk_page in ("/console/customers", "/console/verify"):
+                    shown = browser.get(desk_page)
+                    assert shown.status_code == 200, (desk_page, shown.text)
+                    assert "Ola Nowak (ola, agent)" in shown.text
                 assert browser.get("/console/login").headers["location"] == "/console/"
                 page = browser.get(f"/console/verdicts/{target}")
                 url, body = f"/console/verdicts/{target}/review", {"decision": "rejected"}
@@ -82,6 +87,13 @@ def test_the_header_logs_in_from_the_trusted_proxy_only(
                 assert refused.status_code == 403, (named, refused.text)
                 assert "Not an agent of the console" in refused.text
                 assert "<script>" not in refused.text
+        # The refusal speaks the browser's language, like every page of the console.
+        polish = {HEADER: "nobody", "Accept-Language": "pl"}
+        with client_from(service, PROXY, **polish) as browser:
+            refused = browser.get("/console/verify")
+            assert refused.status_code == 403, refused.text
+            assert "Brak dostępu do konsoli agentów" in refused.text
+            assert "Not an agent of the console" not in refused.text
         # From the proxy without the header: the console's own login.
         with client_from(service, PROXY) as browser:
             assert browser.get("/console/").headers["location"] == "/console/login"

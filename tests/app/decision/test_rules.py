@@ -77,7 +77,7 @@ REFUSALS = [
         'title = "Question about a service"',
         'title = "Q"\ncolour = "red"',
         "[kinds.inquiry] unknown key 'colour'; expected one of acts_on_service, phrases, "
-        "postal_only, requires, title",
+        "postal_only, requires, title, title_pl",
         'colour = "red"',
     ),
     (
@@ -171,6 +171,13 @@ REFUSALS = [
     ),
     (
         "instructions.toml",
+        'title_pl = "Pytanie o usługę"',
+        'title_pl = " "',
+        "[kinds.inquiry] title_pl: a non-empty string is needed",
+        'title_pl = " "',
+    ),
+    (
+        "instructions.toml",
         "postal_only = true",
         'postal_only = "yes"',
         "[kinds.holder_change] postal_only: true or false",
@@ -238,7 +245,7 @@ REFUSALS = [
         "[kinds.inquiry]",
         "[kinds.inquiry.extra]\nx = 1\n[kinds.inquiry]",
         "[kinds.inquiry] unknown key 'extra'; expected one of acts_on_service, phrases, "
-        "postal_only, requires, title",
+        "postal_only, requires, title, title_pl",
         "[kinds.inquiry.extra]",
     ),
     (
@@ -306,6 +313,7 @@ REFUSALS = [
         "regex construct RE2 lacks",
         "empty phrase",
         "title not text",
+        "polish title blank",
         "postal_only not bool",
         "kind name",
         "kind not a table",
