@@ -66,9 +66,10 @@ async def verdict_page(
     typed: dict[str, str] | None = None,
 ) -> Response:
     """The verdict's page; ``error`` above its forms, the action form refilled from ``typed``."""
-    policy, signer = service_of(request).rules.policy, service_of(request).signer
+    service = service_of(request)
+    policy, signer, catalogue = service.rules.policy, service.signer, service.rules.catalogue
     try:
-        shown = await read(request, lambda s: evidence(s, verdict_id, policy, signer))
+        shown = await read(request, lambda s: evidence(s, verdict_id, policy, signer, catalogue))
     except NotFound:
         return _no_verdict(current, verdict_id)
     typed = typed or {}

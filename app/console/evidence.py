@@ -7,8 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from app.console.marking import marked
 from app.db.types import iso_z
 from app.decision.policy import Policy
 from app.records.documents import documents_expected, receipts_of
@@ -17,6 +19,7 @@ from app.records.reviews import REVIEWABLE, list_actions, review_state
 from app.records.verdicts import find_verdict, get_verdict
 from app.signing import VerdictSigner
 from app.verdict_types import CheckJson
+from mailhook.instructions import Catalogue
 
 # The headers that say who wrote a message, to whom, and what about (the REST API's
 # message view has every one the checks read: app.records.message_view).
@@ -42,6 +45,7 @@ class Evidence:
     checks: list[CheckRow]
     envelope: dict[str, Any]
     headers: list[tuple[str, str]]
+    # The text as read, its recognised phrases and services marked (escaped Markup).
     text: str | None
     text_cut: bool
     state: dict[str, Any]
@@ -59,8 +63,16 @@ class Evidence:
     documents_wanted: bool
 
 
-def evidence(session: Session, verdict_id: str, policy: Policy, signer: VerdictSigner) -> Evidence:
-    """Everything the verdict page shows; NotFound when there is no such verdict."""
+def evidence(
+    session: Session,
+    verdict_id: str,
+    policy: Policy,
+    signer: VerdictSigner,
+    catalogue: Catalogue | None = None,
+) -> Evidence:
+    """Everything the verdict page shows; NotFound when there is no such verdict. With
+    ``catalogue``, the text marks the phrases of the kinds asked for and the services
+    named (app.console.marking)."""
     signed = get_verdict(session, verdict_id)
     verdict: dict[str, Any] = dict(signed)
     row = find_verdict(session, verdict_id)
@@ -70,6 +82,8 @@ def evidence(session: Session, verdict_id: str, policy: Policy, signer: VerdictS
     read = view.own_text()
     cut = view.truncated or len(read) > MAX_TEXT
     text = read[:MAX_TEXT] if view.raw_kept and not view.problem else None
+    if text is not None and catalogue is not None:
+        text = _marked(text, verdict.get("instruction") or {}, catalogue)
     return Evidence(
         verdict=verdict,
         checks=ordered_checks(signed["checks"], policy),
@@ -123,3 +137,9 @@ def ordered_checks(checks: list[CheckJson], policy: Policy) -> list[CheckRow]:
 def _action(policy: Policy, name: str, result: str) -> str:
     action = policy.action_for(name, result)
     return action if action in _SERIOUS else ""
+
+
+def _marked(text: str, instruction: dict[str, Any], catalogue: Catalogue) -> Markup:
+    asked = set(instruction.get("kinds") or ())
+    phrases = [phrase for kind in catalogue.kinds if kind.name in asked for phrase in kind.phrases]
+    return marked(text, phrases, instruction.get("services") or ())

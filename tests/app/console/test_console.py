@@ -17,9 +17,10 @@ from app.console.web import CSP
 from app.db.models import ConsoleSession, Review, Verdict
 from app.db.types import utcnow
 from app.decision.service import DecisionService
+from tests.app.api.common import register, submit
 from tests.app.api.test_reviews import verdict as scenario
 from tests.app.console.common import PASSWORD, agent, csrf_of, held, log_in
-from tests.support import LiveServer
+from tests.support import LiveServer, make_message
 
 
 @pytest.fixture
@@ -318,3 +319,19 @@ def test_a_page_moves_the_idle_clock_on_at_most_once_a_minute(
         session.execute(update(ConsoleSession).values(last_seen_at=ago))
     assert browser.get("/console/").status_code == 200
     assert last_seen() < timedelta(seconds=30)
+
+
+def test_the_text_as_read_marks_the_recognised_phrases_and_services(
+    browser: httpx.Client, service: DecisionService, api: httpx.Client
+) -> None:
+    agent(service)
+    body = "Proszę o duplikat faktury 12/2026 dla acme.pl. <b>Nie</b> pogrubione.\n"
+    assert register(api).status_code in (200, 201)
+    response = submit(api, make_message(subject="Faktura", body=body, sender="jan@acme.pl"))
+    target = response.json()
+    assert target["instruction"] == {"kinds": ["invoice_duplicate"], "services": ["acme.pl"]}
+    log_in(browser)
+    page = browser.get(f"/console/verdicts/{target['id']}").text
+    assert "<mark>duplikat</mark> faktury" in page
+    assert "<mark>acme.pl</mark>" in page
+    assert "&lt;b&gt;Nie&lt;/b&gt; pogrubione" in page
