@@ -13,12 +13,14 @@ use is the modules named in ``__all__``, each through the names it does not mark
   ``dns`` (the resolver the checks share);
 - instruction extraction: ``instructions`` (Instruction, the catalogue's kinds),
   ``patterns`` (catalogue patterns), ``requests`` (RequestWords, the catalogue's
-  ``[requests]``), ``text``;
+  ``[requests]``), ``text``, ``reading`` (the text of a message as extraction reads it,
+  piece by piece: read_message, Piece, Role) and ``parts`` (Part, a MIME part as read),
+  which the REST API's and the console's message view show;
 - what the registry shares with mail: ``addresses``, ``domains``, ``confusables``,
   ``identifiers`` (PESEL, NIP, REGON checksums);
 - ``errors`` (the root MailhookError and its tree) and ``metrics``.
 
-Everything else (``parts``, ``htmltext``, ``normalise``, ``services``, ``smtp_data``,
+Everything else (``htmltext``, ``normalise``, ``services``, ``smtp_data``,
 ``smtp_limits``, ``milter_protocol``, ``milter_stamp``, the modules of ``checks`` …) is
 internal to the mail side.
 """
@@ -38,7 +40,9 @@ __all__ = [
     "message",
     "metrics",
     "milter",
+    "parts",
     "patterns",
+    "reading",
     "receiver",
     "requests",
     "smtp",
