@@ -119,7 +119,7 @@ def _whole(words: tuple[str, ...]) -> re.Pattern[str] | None:
 
 # "Numer konta do zwrotu: PL61…": a label, then a value. A signature's and a forwarded
 # header block's labels ("tel.: …", "E-mail: …", "Od: …") name no instruction.
-_LABEL = re.compile(r"(?:^|[,(])\s*([^:,()]{1,60}?)\s*:\s*\S")
+_LABEL = re.compile(r"(?:^|[,(])\s*([^:,()\s][^:,()]{0,59}?)\s*:\s*\S")
 _CONTACT_LABELS = frozenset(
     {
         *("e-mail", "email", "mail", "tel", "tel.", "telefon", "phone", "fax", "mobile"),

@@ -128,6 +128,13 @@ def test_what_only_restates_thanks_or_signs_is_not(body: str, subject: str) -> N
     assert unrecognised(body, subject) == ()
 
 
+@pytest.mark.parametrize("odd", [", : x", "( : x", ":x", " , :", "a, :: b", ",\t: tak"])
+def test_a_colon_with_no_label_before_it_is_read_without_error(odd: str) -> None:
+    """A colon after a comma or a bracket with nothing between is no label (it once
+    crashed the reader); the password beside the invoice request still holds it."""
+    assert unrecognised(f"{INVOICE}\nhasło{odd}\nJan")
+
+
 def test_nothing_recognised_is_left_to_instruction_kind_none() -> None:
     assert unrecognised("Proszę zresetować hasło do panelu.") == ()
 
