@@ -124,6 +124,18 @@ def text_finding(
     )
 
 
+def reader_fault(exc: Exception) -> Finding:
+    """instruction-text error: the reader itself failed on the message (a defect)."""
+    return Finding(
+        TEXT_CHECK,
+        "error",
+        "The instruction reader failed on this message's text (an internal error, "
+        f"{type(exc).__name__}), so nothing it asks for was recognised; an agent should "
+        "read it. Please report the message to the maintainers.",
+        {"error": type(exc).__name__},
+    )
+
+
 def _history_finding(history_only: tuple[str, ...]) -> Finding:
     # A reader cannot tell history from the sender's own words where the mail does not
     # show it as a quote: an "On … wrote:" line typed by the sender, a blockquote styled

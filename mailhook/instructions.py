@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from mailhook.instruction_findings import (
     Concerns,
     PartRead,
     parts_finding,
+    reader_fault,
     text_finding,
 )
 from mailhook.message import InboundMessage
@@ -92,6 +94,7 @@ ATTACHMENT_WORDS: tuple[str, ...] = (
     "dyspozycj",
     "authinfo",
 )
+log = logging.getLogger(__name__)
 _NAME_SEPARATORS = re.compile(r"[\W_]+")
 # The longest word of each phrase: the one least often in a text without the phrase.
 _LONGEST_WORDS: dict[str, str] = {}
@@ -165,6 +168,26 @@ class Instruction:
 
 
 def extract(message: InboundMessage, catalogue: Catalogue) -> Instruction:
+    """What ``message`` asks for (see _read_instruction); a reader fault is no pass.
+
+    Should the reader itself fail on some text (a defect of ours), the message is not
+    left to a temporary failure the sender's server retries until it bounces, nor read
+    as asking for nothing: it gets an instruction-text error, which holds it for an
+    agent (app.decision.policy: an error of any check is at least review).
+    """
+    try:
+        return _read_instruction(message, catalogue)
+    except Exception as exc:  # any reader defect holds the message for an agent
+        log.exception("the instruction reader failed on message %s", message.message_id)
+        return Instruction(
+            kinds=(),
+            services=(),
+            logins=(),
+            findings=(reader_fault(exc),),
+        )
+
+
+def _read_instruction(message: InboundMessage, catalogue: Catalogue) -> Instruction:
     """Find the kinds, services (domains as A-labels, server ids) and logins named.
 
     Every subject and every part a person may open is read (mailhook.reading). The kinds

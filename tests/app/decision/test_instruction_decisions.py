@@ -895,6 +895,26 @@ def test_an_unrecognised_request_names_what_the_agent_must_do(service: DecisionS
     assert verdict["reasons"] == [kind["reason"]]
 
 
+def test_a_reader_fault_holds_the_message_for_an_agent(
+    service: DecisionService, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A defect of the reader (here injected: no real text is known to raise) is neither a
+    temporary failure retried until the mail bounces nor a message asking for nothing."""
+    register(service, "acme", ACME)
+
+    def broken(message: object) -> object:
+        raise IndexError("list index out of range")
+
+    monkeypatch.setattr("mailhook.instructions.read_message", broken)
+    raw = plain("Duplikat faktury", "Proszę o duplikat faktury za październik dla acme.pl.")
+    verdict = service.submit(parse_message(raw, FROM_ACME, Channel.API))
+    assert verdict["decision"] == "review"
+    text = next(c for c in verdict["checks"] if c["name"] == "instruction-text")
+    assert text["result"] == "error"
+    assert "IndexError" in text["reason"]
+    assert any("instruction reader failed" in r.getMessage() for r in caplog.records)
+
+
 def test_the_kinds_that_change_a_service_are_marked_in_the_catalogue() -> None:
     rules = load_rules(RULES)
     assert {kind.name for kind in rules.catalogue.kinds if kind.acts_on_service} == {
