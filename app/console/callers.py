@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Final, Literal, get_args
 
 from fastapi import Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.console import rendering, sessions
 from app.console.customers import customer_page, holder_of
@@ -19,7 +19,12 @@ from app.console.i18n import N_
 from app.console.web import console_router, one_line, posted, read, render, to_login, who, write
 from app.db.types import utcnow
 from app.errors import InvalidInput, NotFound
-from app.records.verifications import CallerClaims, record_verification
+from app.records.verifications import (
+    CallerClaims,
+    record_verification,
+    recorded_verification,
+    verification_json,
+)
 from app.registry.codes import normalise_code
 from app.registry.customers import LOGIN
 from app.registry.identifiers import IdentifierKind
@@ -46,11 +51,30 @@ _KEPT: Final = ("channel", "service", "identifier_kind", "login")
 
 
 @router.get("/verify", response_class=HTMLResponse)
-async def verify_form(request: Request) -> Response:
+async def verify_form(
+    request: Request, done: Annotated[str | None, Query(max_length=36)] = None
+) -> Response:
+    """The form; with ``done``, also the verification the agent just recorded (the
+    answer to a POST is a redirect here, so reloading the page records nothing again)."""
     current = await who(request)
     if current is None:
         return to_login()
-    return _verify_page(current, {}, None, "", 200)
+    if done is None:
+        return _verify_page(current, {}, None, "", 200)
+    whole = current.agent.role == "lead"
+
+    def look(session: Any) -> tuple[dict[str, str], dict[str, Any]] | None:
+        row = recorded_verification(session, done)
+        # An agent sees their own verifications; a lead every one.
+        if row is None or (row.agent != current.agent.login and not whole):
+            return None
+        kept = {"channel": row.channel, "service": row.service, "login": row.login or ""}
+        return kept, verification_json(row)
+
+    found = await read(request, look)
+    if found is None:
+        return _verify_page(current, {}, None, _("No verification of yours has that id."), 404)
+    return _verify_page(current, found[0], found[1], "", 200)
 
 
 def _verify_page(
@@ -92,7 +116,8 @@ async def verify(request: Request) -> Response:
     except InvalidInput as exc:
         # The service's name (never an identifier: those are checked inside, as reasons).
         return _verify_page(current, kept, None, str(exc), 400)
-    return _verify_page(current, kept, result, "", 200)
+    # Post, redirect, get: a reload shows the result without recording it twice.
+    return RedirectResponse(f"/console/verify?done={result['id']}", status_code=303)
 
 
 def _claims(

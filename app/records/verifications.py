@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit import chain, hashing
@@ -204,6 +205,11 @@ def _conclusion(stage: str, owner: Customer, service: str) -> str:
         f"The caller is not identified for {service}: ask for the PESEL (person) or NIP or "
         "REGON (company) registered for it, or the login and a one-time code."
     )
+
+
+def recorded_verification(session: Session, verification_id: str) -> Verification | None:
+    """The verification recorded under ``verification_id``, if any."""
+    return session.scalar(select(Verification).where(Verification.id == verification_id))
 
 
 def verification_json(row: Verification) -> dict[str, Any]:

@@ -165,6 +165,14 @@ def verify_form(browser: httpx.Client) -> str:
     return csrf_of(page)
 
 
+def verified(browser: httpx.Client, data: dict[str, str]) -> httpx.Response:
+    """POST the form: its answer is a redirect to the result (post, redirect, get)."""
+    posted = browser.post("/console/verify", data=data)
+    assert posted.status_code == 303, posted.text
+    assert posted.headers["location"].startswith("/console/verify?done=")
+    return browser.get(posted.headers["location"])
+
+
 def test_a_phone_verification_reaches_authorized_with_a_real_code_and_echoes_nothing(
     browser: httpx.Client, service: DecisionService, api: httpx.Client
 ) -> None:
@@ -174,15 +182,16 @@ def test_a_phone_verification_reaches_authorized_with_a_real_code_and_echoes_not
     log_in(browser)
     token = verify_form(browser)
     call = {"channel": "phone", "service": "acme.pl", "identifier_kind": "nip", "csrf": token}
-    identified = browser.post("/console/verify", data={**call, "identifier": NIP})
+    identified = verified(browser, {**call, "identifier": NIP})
     assert identified.status_code == 200, identified.text
     assert stage_of(identified) == "identified"
     assert "may give information about the service" in identified.text
-    authorized = browser.post(
-        "/console/verify",
-        data={**call, "identifier": NIP, "login": "acme", "code": code, "agent": "x"},
+    authorized = verified(
+        browser, {**call, "identifier": NIP, "login": "acme", "code": code, "agent": "x"}
     )
     assert authorized.status_code == 200 and stage_of(authorized) == "authorized"
+    # Reloading the result records nothing again.
+    assert stage_of(browser.get(str(authorized.url))) == "authorized"
     # Neither the number nor the code comes back in the page, in any spelling.
     for page in (identified.text, authorized.text):
         for secret in (NIP, NIP.replace("-", ""), code, code.replace("-", "")):
@@ -201,8 +210,18 @@ def test_a_phone_verification_reaches_authorized_with_a_real_code_and_echoes_not
         ("ola", "authorized"),
     ]
     # The code is used up: the same one again does not authorize.
-    again = browser.post("/console/verify", data={**call, "login": "acme", "code": code})
+    again = verified(browser, {**call, "login": "acme", "code": code})
     assert stage_of(again) == "none" and "used" in again.text
+    # Another agent does not see this agent's verification; a lead does.
+    agent(service, "piotr")
+    agent(service, "lena", role="lead")
+    for login, shown in (("piotr", False), ("lena", True)):
+        with httpx.Client(base_url=str(browser.base_url), timeout=30) as other:
+            log_in(other, login)
+            page = other.get(str(authorized.url))
+            assert (page.status_code, stage_of(page) == "authorized") == (
+                (200, True) if shown else (404, False)
+            ), login
     # And the verification is a code_ref an action on an accepted verdict may rest on.
     target = scenario(api, "accepted")["id"]
     token = csrf_of(browser.get(f"/console/verdicts/{target}"))
