@@ -139,11 +139,12 @@ def render_html(source: str) -> Rendered:
                 out.text(" " + shown + " ", hidden=hiding.active)
         if closing and reversing.close(name):
             out.text(_POP, hidden=hiding.active)
-        elif not closing and name not in _VOID and reversing.open(name, attributes):
-            # Text drawn right to left whatever its letters (<bdo dir=rtl>, HTML §4.5.24;
-            # CSS unicode-bidi: bidi-override): written as the override it is (U+202E …
-            # U+202C), which mailhook.normalise puts in the order a reader sees.
-            out.text(_OVERRIDE, hidden=hiding.active)
+        # Text drawn right to left whatever its letters (<bdo dir=rtl>, HTML §4.5.24;
+        # CSS unicode-bidi: bidi-override): written as the override it is (U+202E …
+        # U+202C), which mailhook.normalise puts in the order a reader sees. Written
+        # after the line break a block element starts with: an override ends at a line's
+        # end (UAX #9 §3.3.1), and one before the break would reverse nothing.
+        overriding = not closing and name not in _VOID and reversing.open(name, attributes)
         if closing:
             hiding.close(name)
         elif name not in _VOID and not rest.rstrip().endswith("/"):
@@ -154,6 +155,8 @@ def render_html(source: str) -> Rendered:
             out.newline()
         elif name in _BOXES and _drawn(name, attributes):
             out.text(" ", hidden=hiding.active)
+        if overriding:
+            out.text(_OVERRIDE, hidden=hiding.active)
     if titles:
         out.newline()
         out.text(" ".join(titles), hidden=False)

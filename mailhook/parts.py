@@ -337,6 +337,13 @@ def _decoded(part: MIMEPart) -> tuple[str | None, str]:
         # RFC 2045 §5.2 defaults to US-ASCII, yet 8-bit text under that label (or none)
         # is UTF-8 in practice; UTF-8 reads every ASCII body unchanged.
         charset = "utf-8"
+    if charset not in _UTF16_32 and payload.startswith(_BYTE_ORDER_MARKS):
+        # A UTF-16 or UTF-32 byte order mark under another charset (or none): clients
+        # that sniff it show the text in it, so it is read so (UTF-32's mark starts
+        # like UTF-16's little-endian one).
+        charset = (
+            "utf-32" if payload.startswith((b"\x00\x00\xfe\xff", b"\xff\xfe\x00\x00")) else "utf-16"
+        )
     if charset in _UTF16_32 and not payload.startswith(_BYTE_ORDER_MARKS):
         # RFC 2781 §4.3: UTF-16 without a byte order mark is big-endian (and so is
         # UTF-32 without one, as clients decode it); Python would take the machine's.

@@ -15,7 +15,10 @@ any of its clauses ("zmieńcie też dane do faktury": the verb's clause is recog
 its object's is not), a verb in the imperative the lists do not hold ("zrestartujcie",
 "zainstaluj"), a declaration ("niech", "nowe hasło", "ma dostać", "should"), or a label
 naming an object before a value ("Numer konta do zwrotu: PL…"). Some objects
-(passwords, access, second factors) hold the message wherever they are mentioned.
+(passwords, access, second factors) hold the message wherever they are mentioned, and so
+does a bank account number. A recognised clause is read for what it names beyond its
+kinds' words; a line in another language of Latin letters (marks Polish does not use)
+is read like a foreign script; words spelt out are read joined as well.
 
 Reading is on folded text (mailhook.text.fold), as phrases are matched, and bounded by
 what extraction reads of the sender's text (mailhook.reading.MAX_TEXT).
@@ -23,11 +26,13 @@ what extraction reads of the sender's text (mailhook.reading.MAX_TEXT).
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from mailhook.text import fold, lines
+from mailhook.text import fold, lines, respelled
 
 # Where a sentence ends (a full stop, a line); within it, where a clause does (a comma,
 # a colon, a bracket); then the words that join two requests in one clause.
@@ -36,6 +41,24 @@ _CLAUSE_END = re.compile(
     r":(?=\s|$)|[,()]|(?:\s(?:i|oraz|a takze|takze|tez|rowniez|ponadto|dodatkowo|"
     r"przy okazji|and|also|as well as|plus|then|additionally))+\s"
 )
+# Words a recognised request names in passing: the service it is about ("duplikat
+# faktury za domenę acme.pl"), where the answer goes ("na adres jan@acme.pl"; an address
+# written is checked by named-addresses) and its sending or issuing ("wystawienie
+# duplikatu", "send me the EPP code"). No second request in a recognised clause: the
+# kind says what is done.
+IN_PASSING = frozenset(
+    {"domen", "domain", "dominio", "serwer", "server", "konto", "konta", "adres", "address"}
+    | {"e-mail", "email", "wysl", "przesl", "wystaw", "wydaj", "wydac", "send", "issue"}
+    | {"generate", "wygeneruj"}
+)
+# A bank account number (folded): an IBAN (ISO 13616: a country, two check digits, up to
+# 30 letters and digits, written in groups of four or not), or a Polish NRB (26 digits).
+# Where money is to go is a payment detail, never read as a harmless word.
+_ACCOUNT_NUMBER = re.compile(
+    r"\b(?:[a-z]{2}\d{2}(?: ?[a-z0-9]{4}){3,7}(?: ?[a-z0-9]{1,4})?|\d{2}(?: ?\d{4}){6})\b"
+)
+# What a sentence giving one counts as naming: never a word of a recognised clause.
+ACCOUNT = "(a bank account number)"
 # A clause quoted in a reason: enough for an agent to find it.
 _SHOWN = 80
 # Letters folding leaves outside ASCII are of a script no phrase is written in
@@ -110,6 +133,45 @@ def _foreign(clause: str) -> bool:
     """Whether ``clause`` (folded) holds _FOREIGN_LETTERS letters folding left outside
     ASCII."""
     return sum(1 for char in clause if char.isalpha() and not char.isascii()) >= _FOREIGN_LETTERS
+
+
+def _other_language(text: str, words: RequestWords) -> list[str]:
+    """The lines of ``text`` (folded) written in a language of Latin letters the catalogue
+    is not written in, as letters with marks Polish does not use show ("Převeďte doménu
+    acme.pl k jinému registrátorovi", "Löschen Sie die Domain"): folding takes the marks
+    off, and what is left may ask for anything in words no list holds. Such a line is
+    held when it names a word of a request, or when it is a sentence of several words
+    with several such letters (a name in a signature, "Jiří Dvořák", is neither)."""
+    found = []
+    for line in lines(text):
+        if line.isascii():
+            continue
+        marked = sum(1 for char in line if _other_latin(char))
+        if not marked:
+            continue
+        folded = fold(line)
+        if (
+            any(words.found(folded))
+            or imperatives(folded)
+            or words.sentence_asks(folded)
+            or (marked >= _FOREIGN_LETTERS and len(folded.split()) >= _SENTENCE_WORDS)
+        ):
+            found.append(folded)
+    return found
+
+
+# Latin letters with marks Polish writes: any other is of another language.
+_POLISH_MARKED = frozenset("ąćęłńóśźżĄĆĘŁŃÓŚŹŻ")
+# A line of this many words is a sentence, not a name.
+_SENTENCE_WORDS = 4
+
+
+@functools.lru_cache(maxsize=4096)
+def _other_latin(char: str) -> bool:
+    """Whether ``char`` is a Latin letter with a mark Polish does not use ("ř", "ü", "é")."""
+    if char.isascii() or char in _POLISH_MARKED or not char.isalpha():
+        return False
+    return unicodedata.name(char, "").startswith("LATIN")
 
 
 def _whole(words: tuple[str, ...]) -> re.Pattern[str] | None:
@@ -255,10 +317,20 @@ def unrecognised_requests(
     recognised: set[str] = set()
     for phrase in phrases:
         recognised.update(words.named(phrase))
+    explained = frozenset(recognised)
     asking: list[tuple[str, frozenset[str]]] = []
     folded = "\n".join(fold(line) for line in lines(text))
+    # And as a person reads it: "a-u-t-h-i-n-f-o", "P r z e n i e ś c i e" are words
+    # (mailhook.text.respelled), which may ask for what the text as written does not.
+    variant = respelled(text)
+    if variant is not None:
+        folded += "\n" + "\n".join(fold(line) for line in lines(variant))
     spanning = words.spans_words(folded)
+    asking.extend((_shown(line), frozenset({FOREIGN})) for line in _other_language(text, words))
     for sentence in _SENTENCE_END.split(folded):
+        if _ACCOUNT_NUMBER.search(sentence):
+            # "Zwrot nadpłaty na PL61 1090 …": where money goes, whatever the words.
+            asking.append((sentence, frozenset({ACCOUNT})))
         if (
             sentence.isascii()
             and not any(words.found(sentence, spanning))
@@ -266,7 +338,7 @@ def unrecognised_requests(
         ):
             # Most sentences: no word of a request at all, no clause of it to read.
             continue
-        asking.extend(_asking(sentence, words, kinds_of, spanning, recognised))
+        asking.extend(_asking(sentence, words, kinds_of, spanning, recognised, explained))
     return tuple(
         dict.fromkeys(_shown(clause) for clause, actions in asking if not actions <= recognised)
     )
@@ -278,11 +350,17 @@ def _asking(
     kinds_of: Callable[[str], tuple[str, ...]],
     spanning: bool,
     recognised: set[str],
+    explained: frozenset[str],
 ) -> list[tuple[str, frozenset[str]]]:
     """The clauses of ``sentence`` that ask, with their words; the words of those
     recognised go into ``recognised``. A clause asks when it names an action or its
     object and its sentence asks: a request word or a declaration in it, or an action
-    verb in any of its clauses; or when it names an object that asks alone."""
+    verb in any of its clauses; or when it names an object that asks alone.
+
+    A recognised clause may carry a second request with no comma before it ("proszę o
+    duplikat faktury a potem o przepisanie acme.pl na Example", "zmianę danych abonenta"
+    read as a contact change): what it names beyond the words of the recognised kinds'
+    phrases (``explained``) and the services they act on is read as a clause of its own."""
     read = []
     acting = False
     for clause in _clauses_of(sentence):
@@ -295,8 +373,11 @@ def _asking(
         actions = verbs | objects | commands
         acting = acting or bool(verbs or commands)
         if kinds_of(clause):
-            recognised.update(actions)
-            continue
+            beyond = actions - explained - IN_PASSING
+            recognised.update(actions - beyond)
+            if not beyond and not foreign:
+                continue
+            actions, objects = beyond, objects & beyond
         read.append((clause, actions, objects, foreign))
     if not read:
         return []

@@ -13,6 +13,11 @@ from mailhook.normalise import normalise
 # Three or more single characters of a word or domain, one space or tab apart.
 _SPELT_OUT = re.compile(r"(?<!\S)(?:[\w.-][ \t]){2,}[\w.-](?=[\s,;:!?)\]]|\.?$|\.\s)")
 _SPACES = re.compile(r"[ \t]")
+# A word spelt out letter by letter with a dot, dash, underscore or star between them
+# ("a-u-t-h-i-n-f-o", "A.U.T.H.I.N.F.O"): four letters or more, so initials
+# ("J.K.") and "e-mail" stay as they are.
+_LETTERED = re.compile(r"(?<![\w.*-])(?:[^\W\d_][-.*_]){3,}[^\W\d_](?![\w*-]|\.\w)")
+_LETTER_MARKS = re.compile(r"[-.*_]")
 # A word hyphenated at the end of a line ("Auth-\nInfo", "prze-\nniesienie"): one word.
 _HYPHENATED = re.compile(r"(?<=[^\W\d_])-[ \t]*\r?\n[ \t>]*(?=[^\W\d_])")
 # A word with a letter and a digit a reader takes for one ("tr4nsfer", "4uth1nf0",
@@ -40,13 +45,15 @@ def fold(text: str) -> str:
 def respelled(text: str) -> str | None:
     """``text`` as a person reads words spelt out or in digits, if that differs.
 
-    "t r a n s f e r", "b e t a . p l" and "Auth-\\nInfo" hyphenated at a line's end are
-    read as one word, "tr4nsf3r" and
+    "t r a n s f e r", "b e t a . p l", "a-u-t-h-i-n-f-o" and "Auth-\\nInfo" hyphenated
+    at a line's end are read as one word, "tr4nsf3r" and
     "4uth1nf0" as letters: phrases and services are looked for in this reading too, so
     that writing them so hides nothing. Only what a reader would take for a letter is
     turned into one: digits inside a word of letters ("vps-12345", "11/2026" stay).
     """
     joined = spelt_out_joined(text) or text
+    if _LETTER_MARKS.search(joined):
+        joined = _LETTERED.sub(lambda run: _LETTER_MARKS.sub("", run.group(0)), joined)
     # Only where it can apply: a search for the "-" and line break a match must hold
     # costs a fraction of the rewriting pattern over every text.
     if _HYPHEN_BREAK.search(joined):

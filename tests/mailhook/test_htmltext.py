@@ -166,3 +166,15 @@ def test_text_drawn_by_css_is_read_and_hidden() -> None:
     )
     assert rendered.hidden == "kod AuthInfo"
     assert rendered.text.endswith("kod AuthInfo")
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        '<p style="unicode-bidi:bidi-override;direction:rtl">lp.ateb ofnIhtuA dok</p>',
+        '<div><bdo dir="rtl">lp.ateb ofnIhtuA dok</bdo></div>',
+    ],
+)
+def test_a_block_drawn_right_to_left_is_read_as_drawn(html: str) -> None:
+    # The override goes after the line break the block starts with, or it reverses nothing.
+    assert fold(html_to_text("<p>Faktura</p>" + html)) == "faktura kod authinfo beta.pl"

@@ -515,8 +515,28 @@ UNKNOWN_REQUESTS = [
     "zrestartujcie vps-12345 i zainstalujcie system od nowa",
     "numer konta do zwrotu: PL61109010140000071219812874",
     "Mark takes over as the account owner",
+    # In another language than the catalogue's, with or without a request word of it.
+    "Převeďte doménu acme.pl k jinému registrátorovi",
+    "Löschen Sie die Domain acme.pl",
+    "El nuevo titular de acme.pl es Example SL",
+    "Neuer Inhaber der Domain acme.pl ist die Example GmbH",
+    "Envoyez-moi le code d'autorisation pour acme.pl",
+    # A bank account with no word of a request at all.
+    "zwrot nadpłaty na PL61 1090 1014 0000 0712 1981 2874",
 ]
 JOINED = ["\n{b}", " {b}.", ", a także {b}.", " Also, {b}.", "\n\nPS. {b}"]
+# Requests of a kind that needs more, or of none, that only a reading of the recognised
+# clause's other words finds when written in it.
+SAME_CLAUSE_EXTRAS = [
+    "przepisanie acme.pl na Example sp. z o.o.",
+    "przeniesienie acme.pl do OVH",
+    "zmieńcie operatora acme.pl na OVH",
+    "please hand acme.pl over to Example Ltd",
+    "передайте домен acme.pl іншому реєстратору",
+]
+# Joined to the recognised request in its own clause, with no comma or listed conjunction:
+# "Proszę o duplikat faktury VAT dla acme.pl a potem {b}".
+IN_ONE_CLAUSE = [" {b}.", " a potem {b}.", " a następnie o {b}.", " wraz z {b}.", " – {b}."]
 
 
 @DECISIONS
@@ -525,11 +545,18 @@ def test_a_request_no_kind_knows_never_rides_on_an_accepted_one(
     sqlite_service: DecisionService, data: st.DataObject
 ) -> None:
     """Wherever and however a request the catalogue does not know is joined to an
-    accepted one (after it, before it, in the same sentence, as a PS), the message is held."""
+    accepted one (after it, before it, in the same sentence or clause, as a PS), the
+    message is held."""
     text = data.draw(st.sampled_from(ACCEPTED_REQUESTS), label="request")
-    extra = data.draw(st.sampled_from(UNKNOWN_REQUESTS), label="extra")
-    joined = data.draw(st.sampled_from(JOINED), label="joined").format(b=extra)
-    body = f"{text}{joined}" if data.draw(st.booleans(), label="after") else f"{extra}.\n{text}"
+    extra = data.draw(st.sampled_from(UNKNOWN_REQUESTS + SAME_CLAUSE_EXTRAS), label="extra")
+    if data.draw(st.booleans(), label="in one clause"):
+        # With no comma before it: in the recognised request's own clause.
+        joined = data.draw(st.sampled_from(IN_ONE_CLAUSE), label="joined").format(b=extra)
+        body = f"{text.rstrip('.')}{joined}"
+    else:
+        joined = data.draw(st.sampled_from(JOINED), label="joined").format(b=extra)
+        after = data.draw(st.booleans(), label="after")
+        body = f"{text}{joined}" if after else f"{extra}.\n{text}"
     verdict = decide(sqlite_service, plain_mail(body))
     assert verdict["decision"] in HELD, (
         f"fail closed: {body!r} is {verdict['decision']}: {verdict['reasons']}"

@@ -213,6 +213,16 @@ def test_utf16_without_a_byte_order_mark_is_read_big_endian(charset: str, payloa
     assert message_parts(parse(raw)).parts[0].text == "kod AuthInfo"
 
 
+@pytest.mark.parametrize("label", ["", "; charset=us-ascii", "; charset=utf-8"])
+def test_a_utf16_byte_order_mark_under_another_charset_is_read_as_utf16(label: str) -> None:
+    # Clients that sniff the mark show the text in it: read so, not as bytes with NULs.
+    raw = (
+        f"From: a@example.com\r\nContent-Type: text/plain{label}\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+    ).encode() + base64.encodebytes("kod AuthInfo".encode("utf-16"))
+    assert message_parts(parse(raw)).parts[0].text == "kod AuthInfo"
+
+
 def test_a_part_with_two_content_types_is_not_read() -> None:
     raw = (
         b"From: a@example.com\r\nContent-Type: text/plain\r\nContent-Type: text/html\r\n\r\n"

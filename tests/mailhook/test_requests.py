@@ -45,6 +45,22 @@ RIDING = [
     "S'il vous plaît, changez le mot de passe.",
     "Будь ласка, передайте домен acme.pl іншому реєстратору.",
     "请把域名转移",
+    # With no marker: a line of Latin letters with marks Polish does not use is of a
+    # language the catalogue is not written in; and a bank account asks by itself.
+    "Převeďte doménu acme.pl k jinému registrátorovi.",
+    "Löschen Sie die Domain acme.pl.",
+    "Zmeňte držiteľa domény acme.pl na Example s.r.o.",
+    "El nuevo titular de acme.pl es Example SL.",
+    "Zwrot nadpłaty na PL61 1090 1014 0000 0712 1981 2874.",
+    # In the recognised request's own clause (no comma or listed conjunction before it),
+    # or a holder change read as a change of details: its words beyond the recognised
+    # kinds' are read.
+    "Proszę o duplikat faktury VAT za acme.pl a potem o przepisanie acme.pl na Example.",
+    "Proszę o duplikat faktury VAT za acme.pl a następnie o przeniesienie acme.pl do OVH.",
+    "Proszę o duplikat faktury VAT za acme.pl wraz z przepisaniem acme.pl na Example.",
+    "Proszę o duplikat faktury VAT za acme.pl zmieńcie operatora acme.pl na OVH.",
+    "Proszę o zmianę danych abonenta domeny acme.pl na Example sp. z o.o.",
+    "Proszę o duplikat faktury передайте домен acme.pl іншому реєстратору.",
 ]
 
 
@@ -103,6 +119,8 @@ def test_the_same_request_in_the_subject_is_reported(extra: str) -> None:
         (f"{INVOICE}\nProszę o informację zwrotną.\nJan", "Faktura"),
         (f"{INVOICE}\nW razie pytań proszę o kontakt, jestem dostępny cały dzień.", "Faktura"),
         ("Mam pytanie, do kiedy jest opłacony hosting acme.pl?", "Pytanie"),
+        ("Proszę o duplikat faktury VAT za domenę acme.pl na adres jan@acme.pl.", "Faktura"),
+        (f"{INVOICE}\nPozdrawiam,\nJiří Dvořák", "Faktura"),
         (
             f"{INVOICE}\nJan Kowalski\nTel.: 600 100 200\nE-mail: jan@acme.pl\nNIP: 5250001009",
             "Faktura",
@@ -121,6 +139,8 @@ def test_the_same_request_in_the_subject_is_reported(extra: str) -> None:
         "a reply asked for",
         "contact me, available",
         "paid until",
+        "the service and the address in the recognised clause",
+        "a Czech name in the signature",
         "a signature's labels",
     ],
 )

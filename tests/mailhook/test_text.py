@@ -255,6 +255,9 @@ def test_every_subject_instance_is_read() -> None:
         pytest.param("dla b e t a . p l.", "dla beta.pl.", id="a domain spelt out"),
         pytest.param("k0d 4uth1nf0", "kod authinfo", id="digits for letters"),
         pytest.param("vps-12345, 11/2026, kod 1234-5678", None, id="numbers stay"),
+        pytest.param("kod a-u-t-h-i-n-f-o.", "kod authinfo.", id="letters between dashes"),
+        pytest.param("kod A.U.T.H.I.N.F.O.", "kod AUTHINFO.", id="letters between dots"),
+        pytest.param("J.K., e-mail, www.a.b.c.pl", None, id="initials and names stay"),
     ],
 )
 def test_words_spelt_out_or_in_digits_are_read_as_words(written: str, read: str | None) -> None:

@@ -66,6 +66,9 @@ C7 = "class 7 (believed Authentication-Results)"
 C8 = "class 8 (addresses parsed loosely)"
 C10 = "class 10 (a second request riding on a recognised one)"
 C11 = "class 11 (a request in words the request lists do not hold)"
+C12 = "class 12 (a second request in the recognised request's own clause)"
+C13 = "class 13 (a request in a language the catalogue is not written in)"
+C14 = "class 14 (text read otherwise than a person sees it)"
 OK = "legitimate"
 
 REVIEW = frozenset({"review"})
@@ -2337,6 +2340,121 @@ UNLISTED = [
     ),
 ]
 
+
+def riding(
+    sentence: str, guards: str, extra: str, joined: str = "\n", held: frozenset[str] = REVIEW
+) -> Any:
+    """``extra`` joined to acme's own recognised invoice request: held (for review)."""
+    body = f"{INVOICE_REQUEST.rstrip().rstrip('.')}{joined}{extra}\n\nJan Kowalski\n"
+    return attack(sentence, guards, plain("Faktura", body), held)
+
+
+# Each ended accepted before: the clause was recognised as an invoice request, and what
+# else it asked for was taken as part of that request.
+SAME_CLAUSE = [
+    riding(
+        "a holder change after 'a potem'", C12, "o przepisanie acme.pl na Example.", " a potem "
+    ),
+    riding(
+        "a transfer after 'a następnie'", C12, "o przeniesienie acme.pl do OVH.", " a następnie "
+    ),
+    riding("a holder change after 'wraz z'", C12, "przepisaniem acme.pl na Example.", " wraz z "),
+    riding("an imperative with no comma before it", C12, "zmieńcie operatora acme.pl na OVH.", " "),
+    riding("a deletion with no comma before it", C12, "proszę skasować acme.pl.", " "),
+    riding("a password with no comma before it", C12, "please change the password.", " "),
+    attack(
+        "a holder change written as a change of the holder's details is held",
+        C12,
+        plain("Dane", "Proszę o zmianę danych abonenta domeny acme.pl na Example sp. z o.o."),
+        OWN_HOLDER,
+    ),
+    attack(
+        "a holder change written as an update of the registrant's details is held",
+        C12,
+        plain("Dane", "Proszę zaktualizować dane właściciela acme.pl: Example sp. z o.o."),
+        OWN_HOLDER,
+    ),
+]
+# Each ended accepted before: no word of the request lists in it, or only an object.
+LANGUAGES = [
+    riding("a Czech transfer", C13, "Převeďte doménu acme.pl k jinému registrátorovi."),
+    riding("a Slovak holder change", C13, "Zmeňte držiteľa domény acme.pl na Example s.r.o."),
+    riding("a German deletion", C13, "Löschen Sie die Domain acme.pl."),
+    riding(
+        "a German holder declared", C13, "Neuer Inhaber der Domain acme.pl ist die Example GmbH."
+    ),
+    riding("a Spanish transfer", C13, "Transfieran el dominio acme.pl a otro registrador."),
+    riding("a Spanish holder declared", C13, "El nuevo titular de acme.pl es Example SL."),
+    riding("a French authorisation code", C13, "Envoyez-moi le code d'autorisation pour acme.pl."),
+    riding("an Italian transfer", C13, "Trasferite il dominio acme.pl a un altro registrar."),
+    riding(
+        "a Ukrainian transfer in the same clause",
+        C13,
+        "передайте домен acme.pl іншому реєстратору.",
+        " ",
+    ),
+    riding(
+        "a Czech request in the same sentence",
+        C13,
+        "a převod domény acme.pl k jinému registrátorovi.",
+        " ",
+    ),
+    attack(
+        "a whole Czech message with an invoice word in it is held",
+        C13,
+        plain(
+            "Faktura", "Dobrý den, prosím o kopie faktury 11/2026 a změnu držitele domény acme.pl."
+        ),
+        REVIEW,
+    ),
+    riding(
+        "a refund to a bank account with no request word",
+        C10,
+        "Zwrot nadpłaty na PL61 1090 1014 0000 0712 1981 2874.",
+    ),
+]
+OVERRIDE = "unicode-bidi:bidi-override;direction:rtl"
+# Each ended accepted before.
+DRAWN = [
+    riding(
+        "an AuthInfo code spelt with dashes",
+        C14,
+        "Proszę też o kod a-u-t-h-i-n-f-o.",
+        held=OWN_TRANSFER,
+    ),
+    riding(
+        "an AuthInfo code spelt with dots",
+        C14,
+        "Proszę też o kod A.U.T.H.I.N.F.O.",
+        held=OWN_TRANSFER,
+    ),
+    riding("a verb spelt out with spaces", C14, "P r z e n i e ś c i e  acme.pl do OVH."),
+    attack(
+        "a paragraph drawn right to left by CSS is read as it is drawn",
+        C14,
+        html(
+            "Faktura",
+            "<p>Proszę o duplikat faktury 11/2026.</p>"
+            f'<p style="{OVERRIDE}">{"Proszę też o kod AuthInfo dla acme.pl."[::-1]}</p>',
+        ),
+        NOT_ACCEPTED,
+    ),
+    attack(
+        "a UTF-16 text attachment labelled with no charset is read",
+        C14,
+        plain(
+            "Faktura",
+            INVOICE_REQUEST,
+            parts=(
+                Part(
+                    "Proszę o kod AuthInfo dla acme.pl.".encode("utf-16"), "plain", "text", "x.txt"
+                ),
+            ),
+        ),
+        REVIEW,
+    ),
+]
+
 ROWS = [
     *UNRECOGNISED,
     *SERVICES,
@@ -2348,6 +2466,9 @@ ROWS = [
     *ADDRESSES,
     *RIDING,
     *UNLISTED,
+    *SAME_CLAUSE,
+    *LANGUAGES,
+    *DRAWN,
     *LEGITIMATE,
 ]
 
