@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from email.feedparser import FeedParser
 from email.headerregistry import HeaderRegistry
@@ -14,6 +14,7 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
+from mailhook import _bodies
 from mailhook.errors import UnusableMessage
 
 
@@ -53,6 +54,12 @@ class InboundMessage:
     @cached_property
     def sha256(self) -> str:
         return hashlib.sha256(self.raw).hexdigest()
+
+    @cached_property
+    def crlf_only(self) -> bool:
+        """Whether every CR and every LF of the message is in a CRLF, as in all mail
+        received by SMTP: then its body needs no line ends made alike before hashing."""
+        return crlf_only(self.raw)
 
     @cached_property
     def message_id(self) -> str | None:
@@ -128,8 +135,19 @@ class _MessagePolicy(EmailPolicy):
         return headers[key]
 
 
-def parse_message(raw: bytes, envelope: Envelope, channel: Channel) -> InboundMessage:
+def crlf_only(raw: bytes) -> bool:
+    """Whether every CR and every LF of ``raw`` is in a CRLF."""
+    # As many CRs and LFs together as two per CRLF: each CR and LF is in one.
+    return len(raw) - len(raw.translate(None, b"\r\n")) == 2 * raw.count(b"\r\n")
+
+
+def parse_message(
+    raw: bytes, envelope: Envelope, channel: Channel, sha256: str | None = None
+) -> InboundMessage:
     """Parse ``raw`` with the standard library's modern policy.
+
+    ``sha256``: the hex SHA-256 of ``raw`` when the door hashed it as it arrived (the
+    SMTP door does), so that it is not hashed again.
 
     Raises UnusableMessage when there is nothing a verdict could be about: an empty
     input or one without any header section (RFC 5322 §2.1).
@@ -140,32 +158,54 @@ def parse_message(raw: bytes, envelope: Envelope, channel: Channel) -> InboundMe
     # a thousand deep exhaust its stack. A message opening more nested parts than any real
     # one is read as its header section (what the checks read) and one unparsed body.
     headers_only = _nested_parts_exceed(raw, MAX_NESTED_PARTS)
+    only_crlf = crlf_only(raw)
     try:
-        parsed = _parse_bytes(raw, headers_only)
+        parsed = _parse_bytes(raw, headers_only, crlf_only=only_crlf)
     except RecursionError:
-        parsed = _parse_bytes(raw, headers_only=True)
+        parsed = _parse_bytes(raw, headers_only=True, crlf_only=only_crlf)
     if not isinstance(parsed, EmailMessage) or not parsed.keys() or not _FIELD.match(raw):
         raise UnusableMessage(
             "no RFC 5322 header section found; send the complete message, headers first"
         )
-    return InboundMessage(raw=raw, envelope=envelope, channel=channel, parsed=parsed)
+    message = InboundMessage(raw=raw, envelope=envelope, channel=channel, parsed=parsed)
+    message.__dict__["crlf_only"] = only_crlf  # InboundMessage.crlf_only, known already
+    if sha256 is not None:
+        # Where functools.cached_property keeps the value it computed.
+        message.__dict__["sha256"] = sha256
+    return message
 
 
-def _parse_bytes(raw: bytes, headers_only: bool) -> Message:
+def _parse_bytes(
+    raw: bytes,
+    headers_only: bool,
+    min_run_bytes: int = _bodies.MIN_RUN_BYTES,
+    crlf_only: bool = False,
+) -> Message:
     """What ``BytesParser().parsebytes(raw, headers_only)`` returns, in less memory.
 
     parsebytes decodes the whole message into one str and wraps that in a StringIO,
     which stores it at four bytes a character: a 10 MB message peaked at 79 MB more
     while parsed. Parser.parse feeds its FeedParser 8192 characters at a time; this
     feeds it the same pieces, each decoded from 8192 bytes (ASCII decodes byte for
-    character), so the parser sees exactly the same input.
+    character), so the parser sees exactly the same input, except that long runs of
+    body text go in as one placeholder line each and are put back after parsing
+    (mailhook._bodies: the same message in a fraction of the parser's time).
     """
+    runs = _bodies.collapsed_runs(raw, min_run_bytes, crlf_only)
+    if runs:
+        # Long runs of body text fed as one placeholder line each (mailhook._bodies).
+        parsed = _feed(_bodies.pieces(raw, runs, _PARSE_PIECE), headers_only)
+        if _bodies.restore(parsed, raw, runs):
+            return parsed
+    return _feed(_bodies.pieces(raw, [], _PARSE_PIECE), headers_only)
+
+
+def _feed(pieces: Iterable[str], headers_only: bool) -> Message:
     feeder = FeedParser(policy=_MessagePolicy())
     if headers_only:
         feeder._set_headersonly()  # type: ignore[attr-defined]  # as Parser.parse does
-    view = memoryview(raw)
-    for start in range(0, len(raw), _PARSE_PIECE):
-        feeder.feed(str(view[start : start + _PARSE_PIECE], "ascii", "surrogateescape"))
+    for piece in pieces:
+        feeder.feed(piece)
     return feeder.close()
 
 

@@ -17,7 +17,7 @@ from mailhook.errors import RefusedCredentials, TemporaryFailure, UnusableMessag
 from mailhook.handoff import Handoff
 from mailhook.message import Channel, Envelope, parse_message
 from mailhook.smtp_config import SmtpConfig, mailbox_of
-from mailhook.smtp_data import read_data
+from mailhook.smtp_data import ReceivedData, read_data
 from mailhook.smtp_limits import Admission, SessionClocks
 from mailhook.tracing import new_request_id, request_id
 from mailhook.xforward import parse_xforward
@@ -89,9 +89,13 @@ class IntakeHandler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: SmtpEnvelope) -> str:
         raw = envelope.original_content or b""
         forwarded: dict[str, str] | None = None
+        sha256: str | None = None
         if isinstance(server, IntakeSMTP):
             # XFORWARD attributes hold for one transaction only.
             forwarded, server.xforward = server.xforward, None
+            received, server.received = server.received, None
+            if received is not None and received.raw is raw:
+                sha256 = received.sha256
         if forwarded is not None:
             # The relay spoke for the client: what it left out is unknown, not the relay's
             # own address or HELO (Postfix omits attributes it does not know).
@@ -109,7 +113,7 @@ class IntakeHandler:
         )
         try:
             async with self.checking.share(len(raw)):
-                message = parse_message(raw, message_envelope, Channel.SMTP)
+                message = parse_message(raw, message_envelope, Channel.SMTP, sha256)
                 receipt = await self.handoff.submit(message)
         except UnusableMessage as exc:
             return replies.UNUSABLE_MESSAGE.format(reason=_one_line(str(exc)))
@@ -143,6 +147,8 @@ class IntakeSMTP(SMTP):
         self._clocks: SessionClocks | None = None
         # None until a trusted relay sends XFORWARD in the current transaction.
         self.xforward: dict[str, str] | None = None
+        # The DATA of the current transaction, with its digest taken as it arrived.
+        self.received: ReceivedData | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self._counted:
@@ -287,7 +293,8 @@ class IntakeSMTP(SMTP):
             self._reset_timeout()
             return
         # decode_data=False (mailhook.receiver): the content is the bytes as received.
-        self.envelope.content = self.envelope.original_content = data
+        self.envelope.content = self.envelope.original_content = data.raw
+        self.received = data
         # Checking is our time, not the client's: no idle timer until the answer is out,
         # and the session's time limit waits for it (SessionClocks).
         assert self._clocks is not None
@@ -300,7 +307,7 @@ class IntakeSMTP(SMTP):
         await self.push(replies.DATA_DEFAULT_OK if status is MISSING else status)
         self._reset_timeout()
 
-    async def _read_data(self) -> bytes | str:
+    async def _read_data(self) -> ReceivedData | str:
         """The DATA section, watched for its rate instead of by the idle timer."""
         if self._timeout_handle is not None:
             self._timeout_handle.cancel()

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from app.decision.service import DecisionService
 from app.settings import cpu_count
 from tests.bench import growth
 from tests.bench.api_load import run_load
@@ -36,6 +37,7 @@ from tests.bench.servers import (
     scratch_postgres,
 )
 from tests.bench.smtp_load import closed_loop, concurrent_big, open_loop, unique_copies
+from tests.bench.smtp_sizes import measure_smtp_sizes
 from tests.bench.targets import evaluate, table
 from tests.bench.verify import measure_sizes, measure_verification, verification_service
 from tests.support import ADMIN_TOKEN
@@ -131,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         run.part("verify", lambda: measure_verification(service, corpus))
         run.part("record", lambda: measure_recording(corpus, dns, run.scratch))
         sizes = [KB, 10 * KB, 100 * KB, MB, 5 * MB, 25 * MB]
-        run.part("sizes", lambda: measure_sizes(service, corpus, sizes, BENCH_DIR / "sizes"))
+        run.part("sizes", lambda: _sizes(run, service, corpus, dns, sizes))
         if args.rspamd is None:
             if "rspamd" in args.parts:
                 run.figures["rspamd"] = {
@@ -334,6 +336,24 @@ def _postgres(run: Run, corpus: Corpus, dns: str) -> dict[str, Any]:
         log = run.scratch / "serve-postgres.log"
         with intakeguard_serve(url, dns, log, run.args.workers) as server:
             figures, _ = _smtp_phases(server, corpus, run, "postgres")
+    return figures
+
+
+def _sizes(
+    run: Run, service: DecisionService, corpus: Corpus, dns: str, sizes: list[int]
+) -> dict[str, Any]:
+    """Verification in process by size, then the same sizes from 1 MB up end to end over
+    SMTP (server CPU per MB, every process of ``serve --workers N``)."""
+    figures = measure_sizes(service, corpus, sizes, BENCH_DIR / "sizes")
+    url = f"sqlite:///{run.scratch}/sizes.db"
+    large = [size for size in (*sizes, 10 * MB) if size >= MB]
+    # Room for the 25 MB message and the Received line on top of it.
+    limit = str(max(large) + MB)
+    log = run.scratch / "serve-sizes.log"
+    with intakeguard_serve(url, dns, log, run.args.workers, max_message_bytes=limit) as server:
+        figures["smtp"] = measure_smtp_sizes(
+            server, corpus, sorted(set(large)), BENCH_DIR / "sizes"
+        )
     return figures
 
 

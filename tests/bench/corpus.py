@@ -193,6 +193,33 @@ def sized_message(size: int, tag: str = "size") -> bytes:
     return _received(domain, size) + signed
 
 
+def sized_text_message(size: int, tag: str = "text") -> bytes:
+    """A DKIM-signed message of about ``size`` bytes whose body is one long plain text."""
+    rng = random.Random(size)
+    domain = SENDER_DOMAINS[0]
+    words = ("faktura", "zamowienie", "dostawa", "termin", "platnosc", "sklep", "konto")
+    lines, length = [], 0
+    while length < size - 1500:
+        # Now and then a sentence ends a line, as in written text.
+        end = "." if rng.random() < 0.2 else ","
+        line = " ".join(rng.choice(words) for _ in range(9)) + end + "\r\n"
+        lines.append(line)
+        length += len(line)
+    headers = [
+        ("From", f"Klient <klient1@{domain}>"),
+        ("To", RCPT),
+        ("Subject", f"Raport ({tag} {size})"),
+        ("Date", DATE),
+        ("Message-ID", f"<{tag}-{size}@{domain}>"),
+        ("MIME-Version", "1.0"),
+        ("Content-Type", "text/plain; charset=utf-8"),
+    ]
+    signed = dkim_sign(
+        _lines(headers, "".join(lines)), domain, SELECTOR, "rsa2048", linesep=b"\r\n"
+    )
+    return _received(domain, size) + signed
+
+
 def write_zones(directory: Path) -> None:
     """Zone files for the sender domains, the sealing list and the parent ``example``."""
     directory.mkdir(parents=True, exist_ok=True)

@@ -103,6 +103,13 @@ TARGETS = (
         lambda v, f: v <= 1.5,
     ),
     Target(
+        "cpu_per_mb",
+        "server CPU ms per MB over SMTP, worst size and kind ≥ 1 MB",
+        "≤ 15",
+        lambda f: _worst_per_mb(f),
+        lambda v, f: v <= 15,
+    ),
+    Target(
         "growth_registry",
         "registry lookup, large ÷ 1k customers",
         "≤ 1.5",
@@ -168,6 +175,17 @@ def evaluate(figures: dict[str, Any]) -> dict[str, dict[str, Any]]:
         met = None if value is None else target.met(value, figures)
         judged[target.key] = {"value": value, "target": target.wanted, "met": met}
     return judged
+
+
+def _worst_per_mb(figures: dict[str, Any]) -> float | None:
+    """The highest server CPU per MB among the SMTP sizes part's kinds and sizes."""
+    smtp = _get(figures, "sizes", "smtp")
+    if not isinstance(smtp, dict):
+        return None
+    values = [
+        v for per_size in smtp.values() if isinstance(per_size, dict) for v in per_size.values()
+    ]
+    return max(values) if values else None
 
 
 def table(figures: dict[str, Any], judged: dict[str, dict[str, Any]]) -> str:

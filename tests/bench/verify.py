@@ -15,7 +15,7 @@ from app.decision.service import DecisionService
 from mailhook.dns import Resolver
 from mailhook.instructions import extract
 from mailhook.message import Channel, Envelope, parse_message
-from tests.bench.corpus import SEALER, Corpus, sized_message
+from tests.bench.corpus import SEALER, Corpus, sized_message, sized_text_message
 from tests.support import make_settings
 
 
@@ -118,12 +118,26 @@ def measure_sizes(
         for _ in range(rounds):
             verify_once(service, raw, envelope)
         per_size[str(size)] = round(1000 * (time.process_time() - cpu0) / rounds, 2)
+    # The same sizes from 1 MB up as one long text body (what the reader reads whole).
+    text_per_mb: dict[str, float] = {}
+    for size in (size for size in sizes if size >= 1024 * 1024):
+        path = cache / f"text-{size}.eml"
+        if not path.exists():
+            path.write_bytes(sized_text_message(size))
+        raw = path.read_bytes()
+        verify_once(service, raw, envelope)
+        cpu0 = time.process_time()
+        verify_once(service, raw, envelope)
+        text_per_mb[str(size)] = round(
+            1000 * (time.process_time() - cpu0) / (size / 1024 / 1024), 1
+        )
     largest = max(per_size, key=int)
     reference = str(1024 * 1024) if str(1024 * 1024) in per_size else min(per_size, key=int)
     per_byte = {k: v / int(k) for k, v in per_size.items()}
     return {
         "cpu_ms_by_size": per_size,
         "cpu_ms_per_mb": {k: round(v * 1024 * 1024, 1) for k, v in per_byte.items()},
+        "text_cpu_ms_per_mb": text_per_mb,
         "growth_vs": reference,
         "growth": round(per_byte[largest] / per_byte[reference], 2),
     }

@@ -125,12 +125,21 @@ CASES = {
     "dot in a long line": HEAD + b"x" * 1500 + b".\r\n" + b".\r\n",
     "long line, then too much": HEAD + line(3000) + line(1000) * 120 + b".\r\n",
     "too much, then a long line": HEAD + line(1000) * 120 + line(3000) + b".\r\n",
+    # The end of data found without its line's CR (mailhook.smtp_data._END).
+    "a dot after a bare LF, the end after a CR": HEAD + b"a\rb\n.\r\nc\r\r\n.\r\n",
+    "an empty line, then the end": HEAD + b"\r\n.\r\n",
+    "dot lines of every kind": HEAD + b"x.\r\n..\r\n.x\r\n\n.\r\n\r.\r\n.\r\r\n.\r\n",
+    "a dot-stuffed long line": HEAD + b"." + line(1500) + b"after\r\n.\r\n",
+    "a long line ending in CR": HEAD + b"y" * 1002 + b"\r" + b"\r\n.\r\n",
+    "a line of 1003 over the limit": HEAD + line(1000) * 99 + line(1003) + line(3000) + b".\r\n",
+    "a line of 1004 over the limit": HEAD + line(1000) * 99 + line(1004) + b".\r\n",
+    "a large message": HEAD + (line(70) + b"." + line(75)) * 600 + b".\r\n",
     "exactly the limit": HEAD + line(1000) * 99 + line(LIMIT - 99_000 - len(HEAD)) + b".\r\n",
     "one over the limit": HEAD + line(1000) * 99 + line(LIMIT - 98_999 - len(HEAD)) + b".\r\n",
 }
 
 
-@pytest.mark.parametrize("chunk", [0, 7], ids=["whole", "in-pieces"])
+@pytest.mark.parametrize("chunk", [0, 1, 2, 3, 7], ids=["whole", "1", "2", "3", "7"])
 @pytest.mark.parametrize("data", CASES.values(), ids=CASES.keys())
 def test_data_is_read_as_stock_aiosmtpd_reads_it(
     smtp: SmtpThread, handoff: RecordingHandoff, stock: StockThread, data: bytes, chunk: int

@@ -92,7 +92,7 @@ def fingerprints(message: InboundMessage, sender: str | None) -> Fingerprints:
     return Fingerprints(
         signatures=tuple(_sha256(b) for b in dkim_signature_values(message)),
         message_id=_sha256(f"{sender or ''}\0{message_id}") if message_id else None,
-        body_sha256=body_sha256(message.raw),
+        body_sha256=body_sha256(message.raw, message.crlf_only),
         message_sha256=message.sha256,
     )
 
@@ -120,14 +120,18 @@ def dkim_signature_values(message: InboundMessage) -> list[str]:
     return values
 
 
-def body_sha256(raw: bytes) -> str:
+def body_sha256(raw: bytes, crlf_only: bool = False) -> str:
     """SHA-256 of the body, line ends and trailing empty lines aside (RFC 6376 §3.4.3).
 
     The same message handed over by SMTP (CRLF) and by a pipe (LF) has the same body.
+    ``crlf_only``: every CR and LF of ``raw`` is in a CRLF (InboundMessage.crlf_only).
     """
     end = _HEADER_END.search(raw)
     body = raw[end.end() :] if end else b""
-    return hashlib.sha256(body.replace(b"\r\n", b"\n").rstrip(b"\n")).hexdigest()
+    # Where every CR is in a CRLF, deleting the CRs is the same as replacing the CRLFs,
+    # in a fraction of the time.
+    lf_only = body.translate(None, b"\r") if crlf_only else body.replace(b"\r\n", b"\n")
+    return hashlib.sha256(lf_only.rstrip(b"\n")).hexdigest()
 
 
 def check_replay(prints: Fingerprints, seen: Sightings) -> Finding:

@@ -302,6 +302,10 @@ def test_split_for_dkimpy_reads_a_message_as_dkimpy_does(pieces: list[bytes]) ->
     raw = b"".join(pieces)
     head, body = split_for_dkimpy(raw)
     assert _parsed(head, body) == _parsed(raw, None)
+    crlf = raw.count(b"\r\n")
+    if raw.count(b"\n") == crlf == raw.count(b"\r"):
+        # What InboundMessage.crlf_only says of such a message: the same split.
+        assert split_for_dkimpy(raw, crlf_only=True) == (head, body)
 
 
 def _parsed(raw: bytes, body: bytes | None) -> object:

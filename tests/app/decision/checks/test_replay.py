@@ -199,3 +199,25 @@ def test_the_body_hash_ignores_line_ends_and_trailing_empty_lines() -> None:
     assert body_sha256(b"A: b\r\n\r\nline\r\n\r\n\r\n") == body_sha256(b"A: b\n\nline\n")
     assert body_sha256(b"A: b\r\n\r\nline\r\n") != body_sha256(b"A: b\r\n\r\nline 2\r\n")
     assert body_sha256(b"A: b\r\n") == body_sha256(b"A: c\r\n\r\n")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"A: b\r\n\r\nline\r\n\r\n\r\n",
+        b"A: b\r\n\r\n\r\n",
+        b"A: b\r\n\r\n",
+        b"A: b\r\n\r\n.\r\n..\r\nlast",
+        b"A: b\r\n\r\n" + b"base64 line\r\n" * 5000,
+    ],
+)
+def test_the_body_hash_of_crlf_only_messages_is_the_same_either_way(raw: bytes) -> None:
+    assert message(raw).crlf_only
+    assert body_sha256(raw, crlf_only=True) == body_sha256(raw)
+
+
+@pytest.mark.parametrize(
+    "raw", [b"A: b\r\n\r\nbare\rCR\r\n", b"A: b\r\n\r\nbare\nLF\r\n", b"A: b\n\nline\n"]
+)
+def test_a_message_with_a_bare_cr_or_lf_is_not_crlf_only(raw: bytes) -> None:
+    assert not message(raw).crlf_only
