@@ -20,7 +20,7 @@ from app.decision.service import DecisionService
 from app.settings import Settings
 from mailhook.checks import _dkim_patches
 from tests.dns_server import FixtureDnsServer
-from tests.support import ADMIN_TOKEN, FIXTURES, RULES, LiveServer, make_settings
+from tests.support import ADMIN_TOKEN, FIXTURES, RULES, TLS, LiveServer, make_settings
 
 POSTGRES_URL = os.environ.get(
     "INTAKEGUARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -170,14 +170,17 @@ def live_api(settings: Settings, session_service: DecisionService) -> Iterator[L
 def api(live_api: LiveServer, service: DecisionService) -> Iterator[httpx.Client]:
     """A client of the live API, authenticated with the admin token, on an empty store."""
     with httpx.Client(
-        base_url=live_api.url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30
+        verify=TLS,
+        base_url=live_api.url,
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        timeout=30,
     ) as client:
         yield client
 
 
 @pytest.fixture
 def anonymous(live_api: LiveServer, service: DecisionService) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_api.url, timeout=30) as client:
+    with httpx.Client(verify=TLS, base_url=live_api.url, timeout=30) as client:
         yield client
 
 

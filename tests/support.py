@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from email.message import EmailMessage
@@ -31,6 +32,10 @@ DEFAULT_KINDS = (
     "holder_change",
 )
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
+# One TLS context for every test's HTTP client: without it httpx builds one per client and
+# loads the CA bundle each time, tens of milliseconds for each of the thousands of clients a
+# run opens. The tests speak plain HTTP on loopback; no handshake ever uses it.
+TLS = ssl.create_default_context()
 
 
 def free_port() -> int:

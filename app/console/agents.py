@@ -6,6 +6,7 @@ and a disabled login can never be given to someone else.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from dataclasses import dataclass
@@ -30,9 +31,16 @@ MAX_PASSWORD = 1024
 
 # argon2-cffi's defaults are RFC 9106's second recommendation (argon2id, 64 MiB, t=3, p=4).
 _HASHER = PasswordHasher()
-# Verified against when the login is unknown, so an unknown login takes as long as a
-# wrong password and the timing tells nothing.
-_DUMMY_HASH = _HASHER.hash("not the password of anyone")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the login is unknown, so an unknown login takes as long as a
+    wrong password and the timing tells nothing. Made at the first login, not at import:
+    every command and worker that imports this module paid for a hash it never used."""
+    return _HASHER.hash("not the password of anyone")
+
+
 # Each verification holds 64 MiB for a tenth of a second or more: a flood of logins must
 # not hold one per thread of the pool (40 by default) at once. The rest wait their turn.
 _HASHING = threading.BoundedSemaphore(2)
@@ -103,12 +111,13 @@ def disable_agent(session: Session, login: str, now: datetime) -> Agent:
 
 def authenticate(session: Session, login: str, password: str) -> Agent | None:
     """The enabled agent whose password this is; None otherwise, in the same time."""
+    dummy = _dummy_hash()  # first, so that the first login of all costs the same either way
     row = None
     if LOGIN.fullmatch(login) and len(password) <= MAX_PASSWORD:
         row = session.scalar(select(ConsoleAgent).where(ConsoleAgent.login == login))
     try:
         with _HASHING:
-            _HASHER.verify(row.password_hash if row is not None else _DUMMY_HASH, password)
+            _HASHER.verify(row.password_hash if row is not None else dummy, password)
     except (VerificationError, InvalidHashError):
         return None
     if row is None or row.disabled_at is not None:

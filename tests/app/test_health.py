@@ -26,7 +26,7 @@ from tests.app.server.test_doors import DESK, smtp_send
 from tests.conftest import ON_CI
 from tests.dns_server import FixtureDnsServer
 from tests.smtp_server import SmtpThread
-from tests.support import LiveServer, make_message, make_settings
+from tests.support import TLS, LiveServer, make_message, make_settings
 
 
 @pytest.fixture
@@ -81,7 +81,10 @@ def test_no_dns_server_at_all_is_still_ready(
     # The environment outranks the values given (and points at the fixture server).
     monkeypatch.setenv("INTAKEGUARD_DNS_NAMESERVERS", silent_dns)
     settings = make_settings(database_url, dns_timeout=0.5)
-    with LiveServer(create_app(settings)) as server, httpx.Client(base_url=server.url) as client:
+    with (
+        LiveServer(create_app(settings)) as server,
+        httpx.Client(verify=TLS, base_url=server.url) as client,
+    ):
         response = client.get("/readyz")
     assert response.status_code == 200, response.text
     assert response.json()["checks"]["dns"] == "degraded"
@@ -138,7 +141,7 @@ def test_a_full_sqlite_disk_is_not_ready_while_intake_is_deferred(small_filesyst
     config = SmtpConfig(recipients=(DESK,))
     with (
         LiveServer(create_app(settings, service)) as api,
-        httpx.Client(base_url=api.url, timeout=30) as client,
+        httpx.Client(verify=TLS, base_url=api.url, timeout=30) as client,
         SmtpThread(lambda: InProcessHandoff(service), config) as smtp,
     ):
         assert client.get("/readyz").status_code == 200
@@ -162,7 +165,10 @@ def test_a_read_only_postgresql_is_not_ready(postgresql_url: str) -> None:
     options = "-c default_transaction_read_only=on"
     url = make_url(postgresql_url).update_query_dict({"options": options})
     settings = make_settings(url.render_as_string(hide_password=False))
-    with LiveServer(create_app(settings)) as server, httpx.Client(base_url=server.url) as client:
+    with (
+        LiveServer(create_app(settings)) as server,
+        httpx.Client(verify=TLS, base_url=server.url) as client,
+    ):
         response = client.get("/readyz")
     assert response.status_code == 503, response.text
     assert response.json()["detail"] == "the database takes no writes (transaction_read_only)"
@@ -170,7 +176,7 @@ def test_a_read_only_postgresql_is_not_ready(postgresql_url: str) -> None:
 
 def test_not_ready_once_shutting_down(database_url: str) -> None:
     app = create_app(make_settings(database_url))
-    with LiveServer(app) as server, httpx.Client(base_url=server.url) as client:
+    with LiveServer(app) as server, httpx.Client(verify=TLS, base_url=server.url) as client:
         assert client.get("/readyz").status_code == 200
         app.state.shutting_down = True
         response = client.get("/readyz")

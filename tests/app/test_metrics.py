@@ -21,7 +21,7 @@ from tests.app.server.test_shutdown import free_port, running
 from tests.dns_server import FixtureDnsServer
 from tests.mailhook.test_smtp import self_signed_context
 from tests.smtp_server import SmtpThread
-from tests.support import make_message
+from tests.support import TLS, make_message
 
 DESK = "support@hosting.example"
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -200,7 +200,7 @@ def test_smtp_alone_serves_metrics_on_its_own_port(
         service.wait_until_listening(service.smtp_port)
         with smtplib.SMTP("127.0.0.1", service.smtp_port, timeout=30) as client:
             assert client.noop()[0] == 250
-        with httpx.Client(base_url=f"http://{address}", timeout=10) as client:
+        with httpx.Client(verify=TLS, base_url=f"http://{address}", timeout=10) as client:
             samples, _ = scrape(client)
         service.terminate()
         assert service.wait() == 0, service.stderr()

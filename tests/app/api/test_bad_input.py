@@ -26,7 +26,7 @@ from tests.app.api.common import (
     register,
     submit,
 )
-from tests.support import ADMIN_TOKEN, LiveServer, make_message, make_settings
+from tests.support import ADMIN_TOKEN, TLS, LiveServer, make_message, make_settings
 
 # Nothing listens on port 1 of the loopback: every connection is refused at once.
 DOWN_DATABASE_URL = "postgresql://postgres@127.0.0.1:1/none"
@@ -328,7 +328,10 @@ def down_api() -> Iterator[httpx.Client]:
     with (
         LiveServer(create_app(make_settings(DOWN_DATABASE_URL))) as server,
         httpx.Client(
-            base_url=server.url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30
+            verify=TLS,
+            base_url=server.url,
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            timeout=30,
         ) as client,
     ):
         yield client
@@ -379,7 +382,10 @@ def test_readiness_follows_the_database(down_api: httpx.Client, anonymous: httpx
 
 def test_readiness_wants_a_migrated_database(tmp_path: Path) -> None:
     settings = make_settings(f"sqlite:///{tmp_path / 'empty.db'}")
-    with LiveServer(create_app(settings)) as server, httpx.Client(base_url=server.url) as client:
+    with (
+        LiveServer(create_app(settings)) as server,
+        httpx.Client(verify=TLS, base_url=server.url) as client,
+    ):
         response = client.get("/readyz")
     assert response.status_code == 503, response.text
     assert response.json()["status"] == "unavailable"

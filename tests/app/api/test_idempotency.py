@@ -15,6 +15,7 @@ from app.records.retention import IDEMPOTENCY_WINDOW, run_retention
 from tests.app.api.common import assert_error
 from tests.app.api.test_reviews import act, verdict
 from tests.app.records.test_audit import assert_new_table_migrates
+from tests.support import TLS
 
 
 def _key() -> dict[str, str]:
@@ -74,7 +75,9 @@ def test_two_posts_at_once_with_one_key_record_once(api: httpx.Client) -> None:
     bodies: list[tuple[int, object]] = []
 
     def send() -> None:
-        with httpx.Client(base_url=str(api.base_url), headers=api.headers, timeout=30) as client:
+        with httpx.Client(
+            verify=TLS, base_url=str(api.base_url), headers=api.headers, timeout=30
+        ) as client:
             start.wait()
             response = _act(client, target, key)
             bodies.append((response.status_code, response.json()))

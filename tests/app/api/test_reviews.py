@@ -29,7 +29,7 @@ from tests.app.delivery.test_webhooks import (  # noqa: F401 (fixtures used by n
     make_worker,
     receiver_fixture,
 )
-from tests.support import make_message
+from tests.support import TLS, make_message
 
 FROM_ACME = {"client_ip": "192.0.2.10", "helo": "mx.acme.pl", "mail_from": "jan@acme.pl"}
 # (sender, subject, decision): one verdict of each kind an agent meets.
@@ -163,7 +163,9 @@ def test_two_first_reviews_at_once_record_exactly_one(api: httpx.Client) -> None
     statuses: list[int] = []
 
     def send(decision: str) -> None:
-        with httpx.Client(base_url=str(api.base_url), headers=api.headers, timeout=30) as client:
+        with httpx.Client(
+            verify=TLS, base_url=str(api.base_url), headers=api.headers, timeout=30
+        ) as client:
             start.wait()
             statuses.append(review(client, target, decision=decision).status_code)
 
@@ -311,7 +313,9 @@ def _reject_and_act_at_once(api: httpx.Client, target: str, first_id: str) -> di
     statuses: dict[str, int] = {}
 
     def send(kind: str) -> None:
-        with httpx.Client(base_url=str(api.base_url), headers=api.headers, timeout=30) as client:
+        with httpx.Client(
+            verify=TLS, base_url=str(api.base_url), headers=api.headers, timeout=30
+        ) as client:
             start.wait()
             if kind == "review":
                 reject = {"decision": "rejected", "reason": "Fraud.", "supersedes": first_id}

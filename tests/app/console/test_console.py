@@ -20,19 +20,19 @@ from app.decision.service import DecisionService
 from tests.app.api.common import register, submit
 from tests.app.api.test_reviews import verdict as scenario
 from tests.app.console.common import PASSWORD, agent, csrf_of, held, log_in
-from tests.support import LiveServer, make_message
+from tests.support import TLS, LiveServer, make_message
 
 
 @pytest.fixture
 def browser(live_api: LiveServer, service: DecisionService) -> Iterator[httpx.Client]:
     """A client without a token, keeping cookies like a browser, on an empty store."""
-    with httpx.Client(base_url=live_api.url, timeout=30) as client:
+    with httpx.Client(verify=TLS, base_url=live_api.url, timeout=30) as client:
         yield client
 
 
 @pytest.fixture
 def other(live_api: LiveServer, service: DecisionService) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_api.url, timeout=30) as client:
+    with httpx.Client(verify=TLS, base_url=live_api.url, timeout=30) as client:
         yield client
 
 

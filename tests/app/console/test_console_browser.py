@@ -28,7 +28,7 @@ from tests.app.api.common import NIP
 from tests.app.api.test_reviews import verdict as scenario
 from tests.app.console.common import PASSWORD, agent, held, log_in
 from tests.browser import start_chromium
-from tests.support import LiveServer
+from tests.support import TLS, LiveServer
 
 # Set to a directory (docs) to renew README's pictures of the console.
 SCREENSHOTS = "INTAKEGUARD_DOCS_SCREENSHOTS"
@@ -257,7 +257,7 @@ def test_a_form_with_another_sessions_token_is_refused_in_the_browser(
     agent(service)
     agent(service, "jan")
     target = held(api)["id"]
-    with httpx.Client(base_url=live_api.url, timeout=30) as other:
+    with httpx.Client(verify=TLS, base_url=live_api.url, timeout=30) as other:
         assert log_in(other, "jan").status_code == 303
         page = other.get(f"/console/verdicts/{target}").text
         theirs = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]

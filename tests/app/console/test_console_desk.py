@@ -20,12 +20,13 @@ from app.decision.service import DecisionService
 from tests.app.api.common import KOWALSKI, NIP, PESEL, register
 from tests.app.api.test_reviews import verdict as scenario
 from tests.app.console.common import agent, csrf_of, held, log_in
+from tests.support import TLS
 
 
 @pytest.fixture
 def browser(live_api: Any, service: DecisionService) -> Iterator[httpx.Client]:
     """A client without a token, keeping cookies like a browser, on an empty store."""
-    with httpx.Client(base_url=live_api.url, timeout=30) as client:
+    with httpx.Client(verify=TLS, base_url=live_api.url, timeout=30) as client:
         yield client
 
 

@@ -19,7 +19,7 @@ from tests.app.console.common import PASSWORD, csrf_of
 from tests.app.server.test_shutdown import RunningService, running
 from tests.app.server.test_supervisor import api, store  # noqa: F401 (fixture used by name)
 from tests.dns_server import FixtureDnsServer
-from tests.support import make_message
+from tests.support import TLS, make_message
 
 PROXY, ELSEWHERE = "127.0.0.2", "127.0.0.1"
 HEADER = "X-Remote-User"
@@ -30,7 +30,7 @@ def client_from(service: RunningService, address: str, **headers: str) -> Iterat
     """A client whose connections leave from ``address``."""
     transport = httpx.HTTPTransport(local_address=address)
     with httpx.Client(
-        base_url=service.http_url, transport=transport, headers=headers, timeout=60
+        verify=TLS, base_url=service.http_url, transport=transport, headers=headers, timeout=60
     ) as client:
         yield client
 

@@ -18,6 +18,7 @@ from tests.app.server.test_supervisor import (  # noqa: F401 (fixtures used by n
     store,
     two_workers,
 )
+from tests.support import TLS
 
 PAGES = 24
 AT_ONCE = 6
@@ -43,7 +44,7 @@ def test_a_session_works_on_every_worker_and_ends_on_all(
         engine.dispose()
     # A connection of its own for every request: each is accepted by either worker.
     with httpx.Client(
-        base_url=two_workers.http_url, headers={"Connection": "close"}, timeout=60
+        verify=TLS, base_url=two_workers.http_url, headers={"Connection": "close"}, timeout=60
     ) as browser:
         assert log_in(browser).status_code == 303
 

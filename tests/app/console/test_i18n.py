@@ -24,7 +24,7 @@ from app.decision.service import DecisionService
 from mailhook.checks import declared
 from tests.app.api.test_reviews import verdict as scenario
 from tests.app.console.common import agent, csrf_of, held, log_in
-from tests.support import LiveServer
+from tests.support import TLS, LiveServer
 
 REPO = Path(__file__).resolve().parents[3]
 LOCALE = REPO / "app" / "console" / "locale"
@@ -124,7 +124,7 @@ def test_every_kind_of_the_default_catalogue_has_a_polish_title() -> None:
 
 @pytest.fixture
 def client(live_api: LiveServer, service: DecisionService) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_api.url, timeout=30) as browser:
+    with httpx.Client(verify=TLS, base_url=live_api.url, timeout=30) as browser:
         yield browser
 
 

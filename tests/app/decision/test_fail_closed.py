@@ -52,7 +52,7 @@ from tests.adversarial_mail import (
 )
 from tests.dns_server import FixtureDnsServer
 from tests.smtp_server import SmtpThread
-from tests.support import ADMIN_TOKEN, LiveServer, make_settings
+from tests.support import ADMIN_TOKEN, TLS, LiveServer, make_settings
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -2521,7 +2521,10 @@ def _stack_on(url: str, dns_server: FixtureDnsServer) -> Iterator[Stack]:
     with (
         LiveServer(create_app(settings, service)) as live,
         httpx.Client(
-            base_url=live.url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30
+            verify=TLS,
+            base_url=live.url,
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            timeout=30,
         ) as api,
         SmtpThread(lambda: InProcessHandoff(service), relay) as smtp_relay,
         SmtpThread(lambda: InProcessHandoff(service), direct) as smtp_direct,

@@ -27,7 +27,7 @@ from app.delivery.webhooks import SECRET_PREFIX, SecretBox, WebhookSender
 from app.settings import Settings
 from mailhook.metrics import PREFIX
 from tests.app.api.common import ACME, assert_error, assert_signed, register, submit
-from tests.support import ADMIN_TOKEN, SECRET_KEY, LiveServer, make_message
+from tests.support import ADMIN_TOKEN, SECRET_KEY, TLS, LiveServer, make_message
 
 SPOOF = {
     "sender": "Jan Kowalski <jan.kowalski@freemail.example>",
@@ -144,7 +144,10 @@ def hooks_server_fixture(
 def hooks_fixture(hooks_server: LiveServer, service: DecisionService) -> Iterator[httpx.Client]:
     """A client of an API that allows webhooks to 127.0.0.1, on an empty store."""
     with httpx.Client(
-        base_url=hooks_server.url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30
+        verify=TLS,
+        base_url=hooks_server.url,
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        timeout=30,
     ) as client:
         yield client
 
@@ -304,7 +307,7 @@ def test_webhooks_need_the_webhooks_scope(
     with service.sessions.begin() as session:
         token = create_token(session, "reader", ["verdicts:read"])
     with httpx.Client(
-        base_url=hooks_server.url, headers={"Authorization": f"Bearer {token}"}
+        verify=TLS, base_url=hooks_server.url, headers={"Authorization": f"Bearer {token}"}
     ) as client:
         assert_error(client.get("/v1/webhooks"), 403, "forbidden", "webhooks")
         refused = client.post("/v1/webhooks", json={"url": "http://127.0.0.1/", "events": ["*"]})
@@ -312,7 +315,7 @@ def test_webhooks_need_the_webhooks_scope(
     with service.sessions.begin() as session:
         token = create_token(session, "ticketing", ["webhooks"])
     with httpx.Client(
-        base_url=hooks_server.url, headers={"Authorization": f"Bearer {token}"}
+        verify=TLS, base_url=hooks_server.url, headers={"Authorization": f"Bearer {token}"}
     ) as client:
         assert client.get("/v1/webhooks").status_code == 200
 

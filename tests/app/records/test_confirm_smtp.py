@@ -23,7 +23,7 @@ from tests.app.records.confirming import (
 )
 from tests.app.server.test_doors import DESK, smtp_config
 from tests.smtp_server import SmtpThread
-from tests.support import LiveServer, make_message
+from tests.support import TLS, LiveServer, make_message
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def test_a_request_by_smtp_is_confirmed_through_the_mailed_link(
     [envelope] = sink.envelopes
     assert envelope.rcpt_tos == [OLA["panel_email"]]
     url, _ = link_in(sink.messages()[0])
-    with httpx.Client(timeout=30) as owner:
+    with httpx.Client(verify=TLS, timeout=30) as owner:
         assert owner.post(url, data={"answer": "confirm"}).status_code == 200
     state = api.get(f"/v1/verdicts/{verdict_id}/reviews").json()
     assert state["current_decision"] == "accepted"

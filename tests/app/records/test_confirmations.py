@@ -36,7 +36,7 @@ from tests.app.records.confirming import (
     mail_worker,
     register_ola,
 )
-from tests.support import SECRET_KEY, LiveServer
+from tests.support import SECRET_KEY, TLS, LiveServer
 
 
 @pytest.fixture
@@ -113,7 +113,7 @@ def test_the_owner_confirms_through_the_link_in_the_mail(
     assert pending["confirmation"]["sent_at"].endswith("Z")
     assert pending["confirmation"]["decided_at"] is None
 
-    with httpx.Client(timeout=30) as browser:
+    with httpx.Client(verify=TLS, timeout=30) as browser:
         page = browser.get(url)
         assert page.status_code == 200
         assert page.headers["content-type"].startswith("text/html")
@@ -161,7 +161,7 @@ def test_this_was_not_me_rejects_it_and_raises_the_next_request_a_level(
 ) -> None:
     register_ola(api)
     verdict, url, _ = mailed_link(api, confirming, sink, live_api)
-    with httpx.Client(timeout=30) as browser:
+    with httpx.Client(verify=TLS, timeout=30) as browser:
         done = browser.post(url, data={"answer": "deny"})
     assert done.status_code == 200
     # The owner is told what happens next.
@@ -186,7 +186,7 @@ def test_link_scanners_and_prefetch_never_decide(
     register_ola(api)
     verdict, url, _ = mailed_link(api, confirming, sink, live_api)
     prefetch = [{"Purpose": "prefetch"}, {"Sec-Purpose": "prefetch"}, {"X-Moz": "prefetch"}]
-    with httpx.Client(timeout=30) as scanner:
+    with httpx.Client(verify=TLS, timeout=30) as scanner:
         for headers in [{}, *prefetch]:
             assert scanner.get(url, headers=headers).status_code == 200
             assert scanner.head(url, headers=headers).status_code == 200
@@ -195,7 +195,7 @@ def test_link_scanners_and_prefetch_never_decide(
         assert scanner.get(url, follow_redirects=True).status_code == 200
     assert state(api, verdict["id"])["confirmation"]["status"] == "pending"
     assert events(confirming, "verdict.confirmed") == []
-    with httpx.Client(timeout=30) as owner:
+    with httpx.Client(verify=TLS, timeout=30) as owner:
         # A form without a known answer records nothing.
         assert owner.post(url, data={"answer": "yes"}).status_code == 400
         assert owner.post(url).status_code == 400
@@ -211,7 +211,7 @@ def test_forged_and_truncated_tokens_are_404_then_throttled(
     _, url, token = mailed_link(api, confirming, sink, live_api)
     base = url[: -len(token)]
     forged = ("A" * 43, token[:-1], token[:20], token[:-1] + ("B" if token[-1] != "B" else "C"))
-    with httpx.Client(timeout=30) as guesser:
+    with httpx.Client(verify=TLS, timeout=30) as guesser:
         for guess in forged:
             page = guesser.get(base + guess)
             assert page.status_code == 404, guess
@@ -233,7 +233,7 @@ def test_an_expired_link_is_410_and_expire_marks_it(
     worker.run_once()
     url, _ = link_in(sink.messages()[-1])
     time.sleep(1.5)
-    with httpx.Client(timeout=30) as owner:
+    with httpx.Client(verify=TLS, timeout=30) as owner:
         page = owner.get(url)
         assert page.status_code == 410 and "expired" in page.text
         assert owner.post(url, data={"answer": "confirm"}).status_code == 410
@@ -252,7 +252,7 @@ def test_an_expired_link_is_410_and_expire_marks_it(
     mail_worker(confirming, sink, Clock(), live_api.url).run_once()
     new_url, _ = link_in(sink.messages()[-1])
     assert new_url != url
-    with httpx.Client(timeout=30) as owner:
+    with httpx.Client(verify=TLS, timeout=30) as owner:
         assert owner.get(url).status_code == 404
         assert owner.post(new_url, data={"answer": "confirm"}).status_code == 200
     assert state(api, verdict["id"])["current_decision"] == "accepted"
@@ -295,7 +295,7 @@ def test_nothing_the_sender_wrote_reaches_the_mail_or_the_page(
     [message] = sink.messages()
     text = text_of(message)
     url, _ = link_in(message)
-    with httpx.Client(timeout=30) as owner:
+    with httpx.Client(verify=TLS, timeout=30) as owner:
         page = owner.get(url).text
         done = owner.post(url, data={"answer": "confirm"}).text
     for seen, where in ((mail, "mail"), (text, "mail text"), (page, "page"), (done, "answer")):
@@ -317,7 +317,7 @@ def test_a_panel_address_change_is_told_to_the_old_address_which_may_deny_it(
     assert "Panel address changed" in message["Subject"]
     assert "nowa@no-dmarc.pl" not in (envelope.original_content or b"").decode()
     url, _ = link_in(message)
-    with httpx.Client(timeout=30) as owner:
+    with httpx.Client(verify=TLS, timeout=30) as owner:
         assert owner.get(url).status_code == 200
         done = owner.post(url, data={"answer": "deny"})
     assert done.status_code == 200 and "Reported: not you" in done.text
@@ -404,7 +404,7 @@ def test_the_desk_and_the_owner_decide_one_at_a_time(
     # An agent decides first: the link then records nothing, and says why.
     review = {"decision": "rejected", "agent": "ewa", "reason": "called the customer: not her"}
     assert api.post(f"/v1/verdicts/{verdict['id']}/review", json=review).status_code == 201
-    with httpx.Client(timeout=30) as owner:
+    with httpx.Client(verify=TLS, timeout=30) as owner:
         page = owner.post(url, data={"answer": "confirm"})
     assert page.status_code == 410 and "already decided" in page.text
     decided = state(api, verdict["id"])

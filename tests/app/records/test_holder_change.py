@@ -23,7 +23,7 @@ from tests.app.delivery.test_alerts import Sink, text_of
 from tests.app.delivery.test_webhooks import Clock
 from tests.app.records.confirming import ask, confirmations_on, link_in, mail_worker, register_ola
 from tests.app.records.test_confirmations import events, state
-from tests.support import LiveServer
+from tests.support import TLS, LiveServer
 
 # The new holder: a registered customer with a panel address of their own.
 BARTEK: dict[str, Any] = {
@@ -120,7 +120,7 @@ def holder_confirmed(
 ) -> tuple[dict[str, Any], Message]:
     """The first stage confirmed by Ola: the verdict and the mail to the new holder."""
     verdict, holder_url = first_stage(api, e_cesja, sink, live_api)
-    with httpx.Client(timeout=30) as holder:
+    with httpx.Client(verify=TLS, timeout=30) as holder:
         assert holder.post(holder_url, data={"answer": "confirm"}).status_code == 200
     return verdict, sent(sink, e_cesja, live_api.url)
 
@@ -135,7 +135,7 @@ def test_both_holders_confirm_and_the_change_is_accepted(
         ("holder", "pending"),
         ("new_holder", "waiting"),
     ]
-    with httpx.Client(timeout=30) as holder:
+    with httpx.Client(verify=TLS, timeout=30) as holder:
         page = holder.get(holder_url)
         assert page.status_code == 200 and "Confirm a change of holder" in page.text
         assert MARKER not in page.text and verdict["id"] in page.text
@@ -157,7 +157,7 @@ def test_both_holders_confirm_and_the_change_is_accepted(
     assert MARKER not in str(mail) and "evil.example" not in str(mail)
     new_url, _ = link_in(mail)
     assert new_url != holder_url
-    with httpx.Client(timeout=30) as new_holder:
+    with httpx.Client(verify=TLS, timeout=30) as new_holder:
         page = new_holder.get(new_url)
         assert page.status_code == 200 and "Taking over a service" in page.text
         assert MARKER not in page.text
@@ -195,7 +195,7 @@ def test_the_new_holder_denies_and_it_is_rejected(
 ) -> None:
     verdict, mail = holder_confirmed(api, e_cesja, sink, live_api)
     new_url, _ = link_in(mail)
-    with httpx.Client(timeout=30) as new_holder:
+    with httpx.Client(verify=TLS, timeout=30) as new_holder:
         done = new_holder.post(new_url, data={"answer": "deny"})
         assert done.status_code == 200 and "will not be carried out" in done.text
     denied = state(api, verdict["id"])
@@ -219,7 +219,7 @@ def test_the_holder_denies_it_is_rejected_and_the_new_holder_never_mailed(
     api: httpx.Client, e_cesja: DecisionService, sink: Sink, live_api: LiveServer
 ) -> None:
     verdict, holder_url = first_stage(api, e_cesja, sink, live_api)
-    with httpx.Client(timeout=30) as holder:
+    with httpx.Client(verify=TLS, timeout=30) as holder:
         assert holder.post(holder_url, data={"answer": "deny"}).status_code == 200
     denied = state(api, verdict["id"])
     assert denied["current_decision"] == "rejected"
@@ -238,7 +238,7 @@ def test_the_link_of_the_first_stage_cannot_answer_the_second(
     api: httpx.Client, e_cesja: DecisionService, sink: Sink, live_api: LiveServer
 ) -> None:
     verdict, holder_url = first_stage(api, e_cesja, sink, live_api)
-    with httpx.Client(timeout=30) as holder:
+    with httpx.Client(verify=TLS, timeout=30) as holder:
         assert holder.post(holder_url, data={"answer": "confirm"}).status_code == 200
         # The same link again, now that the new holder is asked: used, decides nothing.
         again = holder.post(holder_url, data={"answer": "confirm"})
@@ -307,7 +307,7 @@ def test_seven_days_without_both_answers_expire_it(
     assert expired["current_decision"] == "confirmation_required"
     assert expired["confirmation"]["status"] == "expired"
     assert [p["status"] for p in expired["confirmation"]["parties"]] == ["confirmed", "expired"]
-    with httpx.Client(timeout=30) as new_holder:
+    with httpx.Client(verify=TLS, timeout=30) as new_holder:
         page = new_holder.post(new_url, data={"answer": "confirm"})
         assert page.status_code == 410 and "expired" in page.text
     assert state(api, verdict["id"])["current_decision"] == "confirmation_required"
@@ -322,7 +322,7 @@ def test_nobody_answering_in_seven_days_expires_both_stages(
     expired = state(api, verdict["id"])["confirmation"]
     assert expired["status"] == "expired"
     assert [p["status"] for p in expired["parties"]] == ["expired", "expired"]
-    with httpx.Client(timeout=30) as holder:
+    with httpx.Client(verify=TLS, timeout=30) as holder:
         assert holder.post(holder_url, data={"answer": "confirm"}).status_code == 410
     mail_worker(e_cesja, sink, Clock(), live_api.url).run_once()
     assert len(sink.messages()) == 1  # the new holder was never asked
@@ -340,7 +340,7 @@ def test_paper_documents_still_complete_it_while_the_holders_have_not_both_answe
     assert receipt.status_code == 201, receipt.text
     assert state(api, verdict["id"])["current_decision"] == "accepted"
     # The desk decided on paper: the new holder's link decides nothing any more.
-    with httpx.Client(timeout=30) as new_holder:
+    with httpx.Client(verify=TLS, timeout=30) as new_holder:
         page = new_holder.post(new_url, data={"answer": "deny"})
         assert page.status_code == 410 and "already decided" in page.text
     assert state(api, verdict["id"])["current_decision"] == "accepted"
@@ -351,7 +351,7 @@ def test_documents_are_refused_once_a_holder_denied(
     api: httpx.Client, e_cesja: DecisionService, sink: Sink, live_api: LiveServer
 ) -> None:
     verdict, holder_url = first_stage(api, e_cesja, sink, live_api)
-    with httpx.Client(timeout=30) as holder:
+    with httpx.Client(verify=TLS, timeout=30) as holder:
         assert holder.post(holder_url, data={"answer": "deny"}).status_code == 200
     checked = {"name": True, "address": True, "signature_or_stamp": True}
     receipt = api.post(

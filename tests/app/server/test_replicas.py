@@ -25,7 +25,7 @@ from app.db.models import AuditEntry, Base, Verdict
 from tests.app.api.common import ACME, RFC822
 from tests.app.server.test_shutdown import INTAKEGUARD, RunningService, running, service_environment
 from tests.dns_server import FixtureDnsServer
-from tests.support import ADMIN_TOKEN, make_message
+from tests.support import ADMIN_TOKEN, TLS, make_message
 
 DESK = "support@desk.example"
 ENVELOPE = {"client_ip": "192.0.2.10", "helo": "mx.acme.pl", "mail_from": "jan@acme.pl"}
@@ -102,7 +102,10 @@ def api_door(client: httpx.Client) -> Door:
 
 def api_client(service: RunningService) -> httpx.Client:
     return httpx.Client(
-        base_url=service.http_url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=60
+        verify=TLS,
+        base_url=service.http_url,
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        timeout=60,
     )
 
 

@@ -33,7 +33,7 @@ from tests.app.server.test_shutdown import (
     start_data,
 )
 from tests.dns_server import FixtureDnsServer
-from tests.support import ADMIN_TOKEN, make_message
+from tests.support import ADMIN_TOKEN, TLS, make_message
 
 MESSAGES = 24
 _STARTED = re.compile(r"worker (\d+) started \(pid (\d+)\)")
@@ -92,7 +92,10 @@ def send_concurrently(service: RunningService, messages: list[bytes]) -> list[st
 
 def api(service: RunningService) -> httpx.Client:
     return httpx.Client(
-        base_url=service.http_url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=60
+        verify=TLS,
+        base_url=service.http_url,
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        timeout=60,
     )
 
 
@@ -164,7 +167,7 @@ def test_metrics_count_the_traffic_of_every_worker(
             tmp_path, dns_server, "serve", "--workers", "2", metrics_listen=metrics_listen
         ) as service,
         api(service) as client,
-        httpx.Client(base_url=f"http://{metrics_listen}", timeout=30) as metrics_port,
+        httpx.Client(verify=TLS, base_url=f"http://{metrics_listen}", timeout=30) as metrics_port,
     ):
         wait_ready(service)
         before = scrape(client).get(received, 0.0)
