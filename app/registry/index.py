@@ -18,16 +18,17 @@ again as messages ask for them.
 
 from __future__ import annotations
 
+import functools
 import secrets
 import threading
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Label, bindparam, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from app.db.models import Customer, RegistryVersion, table_of
-from app.registry.customers import Owned, owned_services
+from app.registry.customers import Owned, customers_by_panel_email, owned_services
 
 # Names remembered at most (each with its customer's columns, about 2 KB: some 40 MB per
 # process when full); past it the index starts afresh, and a larger registry still
@@ -35,7 +36,10 @@ from app.registry.customers import Owned, owned_services
 MAX_NAMES = 20_000
 _VERSION = table_of(RegistryVersion)
 _READ_VERSION = select(_VERSION.c.version).where(_VERSION.c.id == 1)
+# Not read yet: RegistryIndex.view reads it.
+_UNREAD = object()
 _CUSTOMER_COLUMNS = tuple(column.key for column in table_of(Customer).columns)
+_PANEL_ADDRESSES = select(table_of(Customer).c.panel_email).limit(bindparam("limit"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,24 +58,34 @@ class RegistryIndex:
         self._lock = threading.Lock()
         self._version: int | None = None
         self._names: dict[str, _Remembered | None] = {}
+        # Customers by panel address (the address of a sender who names no service).
+        self._senders: dict[str, tuple[dict[str, Any], ...]] = {}
+        # Every customer's panel address, when there are at most max_names customers:
+        # a sender not among them is nobody's, without a query. None: not read yet at
+        # this version; (None,): too many to keep.
+        self._addresses: tuple[frozenset[str] | None] | None = None
         self._max_names = max_names
 
-    def view(self, session: Session, writable: bool = True) -> RegistryView:
+    def view(self, session: Session, writable: bool = True, version: Any = _UNREAD) -> RegistryView:
         """The index as valid in ``session``'s transaction (reads the registry version).
 
         ``writable``: the transaction may write; a missing version row (the table emptied
         by hand) is then put back with a number never used, else nothing is remembered.
+        ``version``: the version as ``version_column`` read it in this same transaction,
+        with other things in one statement; not given, it is read here.
         """
-        query = _READ_VERSION
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(read=True)
-        version = session.execute(query).scalar()
+        if version is _UNREAD:
+            version = session.execute(
+                select(version_column(session.get_bind().dialect.name))
+            ).scalar()
         if version is None and writable:
             version = secrets.randbits(62)
             session.execute(insert(_VERSION), [{"id": 1, "version": version}])
         with self._lock:
             if version != self._version:
                 self._names.clear()
+                self._senders.clear()
+                self._addresses = None
                 self._version = version
         return RegistryView(self, session, version)
 
@@ -89,6 +103,44 @@ class RegistryIndex:
             if len(self._names) + len(found) > self._max_names:
                 self._names.clear()
             self._names.update(found)
+
+    def _panel_addresses(self, version: int, session: Session) -> frozenset[str] | None:
+        """Every panel address at ``version`` (read once per version, in ``session``'s
+        transaction, which is at that version); None when the registry is too large."""
+        with self._lock:
+            if version == self._version and self._addresses is not None:
+                return self._addresses[0]
+        read = session.execute(_PANEL_ADDRESSES, {"limit": self._max_names + 1}).scalars().all()
+        addresses = frozenset(read) if len(read) <= self._max_names else None
+        with self._lock:
+            if version == self._version:
+                self._addresses = (addresses,)
+        return addresses
+
+    def _sender(self, version: int, address: str) -> tuple[dict[str, Any], ...] | None:
+        with self._lock:
+            return self._senders.get(address) if version == self._version else None
+
+    def _remember_sender(
+        self, version: int, address: str, customers: tuple[dict[str, Any], ...]
+    ) -> None:
+        with self._lock:
+            if version != self._version:
+                return
+            if len(self._senders) >= self._max_names:
+                self._senders.clear()
+            self._senders[address] = customers
+
+
+@functools.cache
+def version_column(dialect: str) -> Label[Any]:
+    """The registry's version as a scalar subquery, for a statement of the transaction
+    that uses the index. PostgreSQL reads the row ``FOR SHARE``: a change under way (its
+    trigger updates the row) is waited for, and a change waits for this transaction."""
+    query = _READ_VERSION
+    if dialect == "postgresql":
+        query = query.with_for_update(read=True)
+    return query.scalar_subquery().label("registry_version")
 
 
 class RegistryView:
@@ -124,6 +176,20 @@ class RegistryView:
                     self._customer(remembered.customer),
                 )
         return found
+
+    def customers_by_panel_email(self, address: str) -> list[Customer]:
+        """As app.registry.customers.customers_by_panel_email, in this view's transaction."""
+        if self._version is None:
+            return customers_by_panel_email(self._session, address)
+        addresses = self._index._panel_addresses(self._version, self._session)
+        if addresses is not None and address not in addresses:
+            return []
+        known = self._index._sender(self._version, address)
+        if known is None:
+            found = customers_by_panel_email(self._session, address)
+            known = tuple({key: getattr(c, key) for key in _CUSTOMER_COLUMNS} for c in found)
+            self._index._remember_sender(self._version, address, known)
+        return [self._customer(columns) for columns in known]
 
     def _customer(self, columns: dict[str, Any]) -> Customer:
         """The customer of these columns as an instance of this session, without a query."""

@@ -78,7 +78,7 @@ def match_customer(
         # theirs just as for a named service.
         by_login = [identified[0].customer]
     services = tuple(dict.fromkeys(named.service.name_unicode for named in stated))
-    match = _resolve(session, sender, holders, by_login, services, _held(stated))
+    match = _resolve(session, sender, holders, by_login, services, _held(stated), registry)
     return replace(
         match,
         identifier_finding=finding,
@@ -115,6 +115,7 @@ def _resolve(
     by_login: list[Customer],
     services: tuple[str, ...],
     held: dict[str, list[str]],
+    registry: RegistryView | None = None,
 ) -> Match:
     # Whom the request can be about: the holders of the services it names; failing
     # those, the customers whose login it gives.
@@ -124,7 +125,7 @@ def _resolve(
         return Match(customer=only, services=services, finding=None)
     if about:
         return _match_named(sender, about, by_login, services, held)
-    return _match_sender(session, sender, services)
+    return _match_sender(session, sender, services, registry)
 
 
 def _match_named(
@@ -178,8 +179,14 @@ def _match_named(
     )
 
 
-def _match_sender(session: Session, sender: str, services: tuple[str, ...]) -> Match:
-    candidates = customers_by_panel_email(session, sender)
+def _match_sender(
+    session: Session, sender: str, services: tuple[str, ...], registry: RegistryView | None
+) -> Match:
+    candidates = (
+        registry.customers_by_panel_email(sender)
+        if registry is not None
+        else customers_by_panel_email(session, sender)
+    )
     if len(candidates) == 1:
         customer = candidates[0]
         return Match(
