@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +29,13 @@ from sqlalchemy import Label, bindparam, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from app.db.models import Customer, RegistryVersion, table_of
-from app.registry.customers import Owned, customers_by_panel_email, owned_services
+from app.registry.customers import (
+    MAX_LOGINS,
+    Owned,
+    customers_by_login,
+    customers_by_panel_email,
+    owned_services,
+)
 
 # Names remembered at most (each with its customer's columns, about 2 KB: some 40 MB per
 # process when full); past it the index starts afresh, and a larger registry still
@@ -39,7 +46,11 @@ _READ_VERSION = select(_VERSION.c.version).where(_VERSION.c.id == 1)
 # Not read yet: RegistryIndex.view reads it.
 _UNREAD = object()
 _CUSTOMER_COLUMNS = tuple(column.key for column in table_of(Customer).columns)
-_PANEL_ADDRESSES = select(table_of(Customer).c.panel_email).limit(bindparam("limit"))
+# The columns whose every value the index keeps while the registry is small.
+_ALL_OF = {
+    column: select(table_of(Customer).c[column]).limit(bindparam("limit"))
+    for column in ("panel_email", "login")
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,12 +69,13 @@ class RegistryIndex:
         self._lock = threading.Lock()
         self._version: int | None = None
         self._names: dict[str, _Remembered | None] = {}
-        # Customers by panel address (the address of a sender who names no service).
-        self._senders: dict[str, tuple[dict[str, Any], ...]] = {}
-        # Every customer's panel address, when there are at most max_names customers:
-        # a sender not among them is nobody's, without a query. None: not read yet at
-        # this version; (None,): too many to keep.
-        self._addresses: tuple[frozenset[str] | None] | None = None
+        # Customers by panel address (of a sender who names no service) or by login, as
+        # read: keyed by (column, value).
+        self._customers: dict[tuple[str, str], tuple[dict[str, Any], ...]] = {}
+        # Every customer's panel address and login, when there are at most max_names
+        # customers: a value not among them is nobody's, without a query. Absent: not
+        # read yet at this version; None: too many to keep.
+        self._all: dict[str, frozenset[str] | None] = {}
         self._max_names = max_names
 
     def view(self, session: Session, writable: bool = True, version: Any = _UNREAD) -> RegistryView:
@@ -84,8 +96,8 @@ class RegistryIndex:
         with self._lock:
             if version != self._version:
                 self._names.clear()
-                self._senders.clear()
-                self._addresses = None
+                self._customers.clear()
+                self._all.clear()
                 self._version = version
         return RegistryView(self, session, version)
 
@@ -104,32 +116,35 @@ class RegistryIndex:
                 self._names.clear()
             self._names.update(found)
 
-    def _panel_addresses(self, version: int, session: Session) -> frozenset[str] | None:
-        """Every panel address at ``version`` (read once per version, in ``session``'s
-        transaction, which is at that version); None when the registry is too large."""
+    def _all_of(self, version: int, session: Session, column: str) -> frozenset[str] | None:
+        """Every customer's ``column`` at ``version`` (read once per version, in
+        ``session``'s transaction, which is at that version); None when too many."""
         with self._lock:
-            if version == self._version and self._addresses is not None:
-                return self._addresses[0]
-        read = session.execute(_PANEL_ADDRESSES, {"limit": self._max_names + 1}).scalars().all()
-        addresses = frozenset(read) if len(read) <= self._max_names else None
+            if version == self._version and column in self._all:
+                return self._all[column]
+        limit = self._max_names + 1
+        read = session.execute(_ALL_OF[column], {"limit": limit}).scalars().all()
+        values = frozenset(read) if len(read) < limit else None
         with self._lock:
             if version == self._version:
-                self._addresses = (addresses,)
-        return addresses
+                self._all[column] = values
+        return values
 
-    def _sender(self, version: int, address: str) -> tuple[dict[str, Any], ...] | None:
+    def _customers_of(
+        self, version: int, key: tuple[str, str]
+    ) -> tuple[dict[str, Any], ...] | None:
         with self._lock:
-            return self._senders.get(address) if version == self._version else None
+            return self._customers.get(key) if version == self._version else None
 
-    def _remember_sender(
-        self, version: int, address: str, customers: tuple[dict[str, Any], ...]
+    def _remember_customers(
+        self, version: int, key: tuple[str, str], customers: tuple[dict[str, Any], ...]
     ) -> None:
         with self._lock:
             if version != self._version:
                 return
-            if len(self._senders) >= self._max_names:
-                self._senders.clear()
-            self._senders[address] = customers
+            if len(self._customers) >= self._max_names:
+                self._customers.clear()
+            self._customers[key] = customers
 
 
 @functools.cache
@@ -179,16 +194,31 @@ class RegistryView:
 
     def customers_by_panel_email(self, address: str) -> list[Customer]:
         """As app.registry.customers.customers_by_panel_email, in this view's transaction."""
+        return self._customers_by("panel_email", address, customers_by_panel_email)
+
+    def customers_by_login(self, logins: tuple[str, ...]) -> list[Customer]:
+        """As app.registry.customers.customers_by_login, in this view's transaction."""
+        found: list[Customer] = []
+        # Logins are unique: one query for one login gives what one for all of them did.
+        for login in dict.fromkeys(logins[:MAX_LOGINS]):
+            found += self._customers_by("login", login, _by_login)
+        return found
+
+    def _customers_by(
+        self, column: str, value: str, query: Callable[[Session, str], list[Customer]]
+    ) -> list[Customer]:
+        """The customers whose ``column`` is ``value``: from memory, or by ``query``."""
         if self._version is None:
-            return customers_by_panel_email(self._session, address)
-        addresses = self._index._panel_addresses(self._version, self._session)
-        if addresses is not None and address not in addresses:
+            return query(self._session, value)
+        every = self._index._all_of(self._version, self._session, column)
+        if every is not None and value not in every:
             return []
-        known = self._index._sender(self._version, address)
+        key = (column, value)
+        known = self._index._customers_of(self._version, key)
         if known is None:
-            found = customers_by_panel_email(self._session, address)
-            known = tuple({key: getattr(c, key) for key in _CUSTOMER_COLUMNS} for c in found)
-            self._index._remember_sender(self._version, address, known)
+            read = query(self._session, value)
+            known = tuple({name: getattr(c, name) for name in _CUSTOMER_COLUMNS} for c in read)
+            self._index._remember_customers(self._version, key, known)
         return [self._customer(columns) for columns in known]
 
     def _customer(self, columns: dict[str, Any]) -> Customer:
@@ -196,3 +226,7 @@ class RegistryView:
         customer = Customer(**columns)
         make_transient_to_detached(customer)
         return self._session.merge(customer, load=False)
+
+
+def _by_login(session: Session, login: str) -> list[Customer]:
+    return customers_by_login(session, (login,))

@@ -63,7 +63,9 @@ def match_customer(
     stated = _in_order(resolved, named)
     holders = _unique_customers(named.service.customer for named in stated)
     by_login = sorted(
-        customers_by_login(session, instruction.logins),
+        registry.customers_by_login(instruction.logins)
+        if registry is not None
+        else customers_by_login(session, instruction.logins),
         key=lambda c: instruction.logins.index(c.login),
     )
     identified = identified_customers(session, instruction.identifiers, identifier_key)

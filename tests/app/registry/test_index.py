@@ -119,3 +119,28 @@ def test_a_sender_naming_no_service_is_answered_from_memory_until_the_registry_c
         other.sessions.kw["bind"].dispose()
     assert customer_match(submit_from(service, "jan@acme.pl", "Po zmianie")) == "none"
     assert customer_match(submit_from(service, "nowy@acme.pl", "Nowy adres")) == "pass"
+
+
+def test_a_login_is_answered_from_memory_until_the_registry_changes(
+    service: DecisionService,
+) -> None:
+    """A login, known or nobody's, comes from the index; a customer registered since
+    under a login asked before is found, with the panel address it has."""
+    register(service, "jan@acme.pl")
+    engine = service.sessions.kw["bind"]
+
+    def login_match(login: str, subject: str) -> str:
+        body = f"Prosze o duplikat faktury, login: {login}.\n"
+        raw = make_message(subject=subject, body=body)
+        return customer_match(service.submit(parse_message(raw, ENVELOPE, Channel.SMTP)))
+
+    assert login_match("acme", "Pierwsza") == "pass"
+    assert login_match("nikt", "Nikt") == "pass", "nobody's login: the sender's customer"
+    with services_read(engine, "customers") as reads:
+        assert login_match("acme", "Druga") == "pass"
+        assert login_match("nikt", "Nikt znowu") == "pass"
+    assert reads == [], "both answers came from the index"
+    data = CustomerData(panel_email="inny@acme.pl", kind="person", name="Inny", services=())
+    with service.sessions.begin() as session:
+        put_customer(session, validate("nikt", data), service.identifier_key or b"")
+    assert login_match("nikt", "Teraz jest") == "fail", "the login is another's now"
