@@ -38,6 +38,11 @@ _CHAIN_LOCK = 0x1A7A6E0A
 # The newest entry, which the next one chains to; built once (appended to per verdict).
 _ENTRIES = table_of(AuditEntry)
 _HEAD = select(_ENTRIES.c.seq, _ENTRIES.c.entry_hash).order_by(_ENTRIES.c.seq.desc()).limit(1)
+# The head's two columns as scalar subqueries, for a statement that reads other things too.
+HEAD_SEQ = _HEAD.with_only_columns(_ENTRIES.c.seq).scalar_subquery().label("chain_seq")
+HEAD_HASH = _HEAD.with_only_columns(_ENTRIES.c.entry_hash).scalar_subquery().label("chain_hash")
+# Where a transaction that holds the chain's lock to its end keeps the head (see hold_head).
+_HELD_HEAD = "intakeguard_chain_head"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,14 +66,59 @@ def append(
     return append_many(session, [Draft(kind, subject, payload, personal)])[0]
 
 
+def hold_head(session: Session, head: tuple[int | None, str | None] | None = None) -> None:
+    """Let ``session``'s transaction follow the chain's head in memory: from ``head`` (its
+    seq and hash, None when the chain is empty), or from what its first append reads.
+
+    Only for a transaction that nothing rolls back in part (no savepoint around an
+    append) and, given ``head``, that read it under the chain's lock: a SQLite write
+    transaction (BEGIN IMMEDIATE). Either way, once the lock is taken it is held to the
+    commit (PostgreSQL's advisory lock is transaction-scoped), so no other appender can
+    move the head meanwhile, and later appends need neither the lock nor a read.
+    """
+    if head is None:
+        session.info[_HELD_HEAD] = None
+        return
+    seq, entry_hash = head
+    session.info[_HELD_HEAD] = (seq, entry_hash) if seq is not None else (0, GENESIS)
+
+
 def append_many(session: Session, drafts: list[Draft]) -> list[AuditEntry]:
     """Append entries in order under one lock; call it late in the transaction, since
     the lock is held until commit and every other appender waits for it."""
     if not drafts:
         return []
-    _lock_chain(session)
-    head = session.execute(_HEAD).first()
-    seq, prev = (head.seq, head.entry_hash) if head is not None else (0, GENESIS)
+    entries, sides = _chained(session, drafts)
+    # Bulk inserts, not the unit of work: the rows are only ever inserted, and on the hot
+    # path (one entry per verdict) the ORM's bookkeeping cost more than the insert.
+    session.execute(insert(_ENTRIES), [_columns(entry, AuditEntry) for entry in entries])
+    if sides:
+        # After the entries: each side row's foreign key names one.
+        rows = [_columns(side, AuditPersonal) for side in sides]
+        session.execute(insert(table_of(AuditPersonal)), rows)
+    return entries
+
+
+def entry_rows(session: Session, drafts: list[Draft]) -> list[dict[str, Any]]:
+    """The ``audit_entries`` rows appending ``drafts`` (none with personal data), for the
+    caller to insert in this transaction with other rows, in one statement, before any
+    other append: the chain's lock is taken (or held) and the head followed as by
+    append_many."""
+    if any(draft.personal is not None for draft in drafts):
+        raise ValueError("entries with personal data are appended by append_many")
+    entries, _ = _chained(session, drafts) if drafts else ([], [])
+    return [_columns(entry, AuditEntry) for entry in entries]
+
+
+def _chained(session: Session, drafts: list[Draft]) -> tuple[list[AuditEntry], list[AuditPersonal]]:
+    """The entries of ``drafts`` chained to the head (under the lock), and their side rows."""
+    held: tuple[int, str] | None = session.info.get(_HELD_HEAD)
+    if held is not None:
+        seq, prev = held
+    else:
+        _lock_chain(session)
+        head = session.execute(_HEAD).first()
+        seq, prev = (head.seq, head.entry_hash) if head is not None else (0, GENESIS)
     recorded_at = _timestamp(utcnow())
     entries: list[AuditEntry] = []
     sides: list[AuditPersonal] = []
@@ -95,14 +145,10 @@ def append_many(session: Session, drafts: list[Draft]) -> list[AuditEntry]:
         )
         entries.append(entry)
         prev = entry.entry_hash
-    # Bulk inserts, not the unit of work: the rows are only ever inserted, and on the hot
-    # path (one entry per verdict) the ORM's bookkeeping cost more than the insert.
-    session.execute(insert(_ENTRIES), [_columns(entry, AuditEntry) for entry in entries])
-    if sides:
-        # After the entries: each side row's foreign key names one.
-        rows = [_columns(side, AuditPersonal) for side in sides]
-        session.execute(insert(table_of(AuditPersonal)), rows)
-    return entries
+    if _HELD_HEAD in session.info:
+        # The rows are inserted in this transaction or it fails as a whole.
+        session.info[_HELD_HEAD] = (seq, prev)
+    return entries, sides
 
 
 def _columns(row: AuditEntry | AuditPersonal, model: type[Base]) -> dict[str, Any]:

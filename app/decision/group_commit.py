@@ -15,9 +15,10 @@ holds its verdict, and the door answers 250 / 201 / exit 0 only then. Within a b
 - the decision of each message is made in turn, in the batch's transaction, so a later
   message sees what an earlier one did (a one-time code used, a DKIM signature seen:
   app.decision.checks.replay is given the batch's unflushed fingerprints);
-- the rows are inserted table by table at the end (one statement each), and the audit
-  chain gets one append of all the batch's entries: its head is read once, under the
-  chain's lock (SQLite's write lock, PostgreSQL's advisory lock), and followed in memory;
+- the rows are inserted at the end, each verdict's rows of five tables with its audit
+  chain entry as one row of a view, in one statement (app.records.verdict_records); the
+  chain's head is read once per batch, under the chain's lock (SQLite's write lock,
+  PostgreSQL's advisory lock), and followed in memory (app.audit.chain.hold_head);
 - a message whose bytes are already in the batch gets the verdict of the first copy;
 - a message carrying a one-time code writes during its decision (the code used, its
   audit entry): the batch's rows so far are inserted before it, so the chain keeps the
@@ -47,11 +48,11 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.audit import chain
-from app.db.models import Confirmation, StoredMessage, Verdict, table_of
-from app.decision.checks.replay import FINGERPRINTS, Fingerprints, fingerprint_rows
-from app.delivery.outbox import OUTBOX_EVENTS, event_row
+from app.db.models import Confirmation, table_of
+from app.decision.checks.replay import Fingerprints, fingerprint_rows
+from app.delivery.outbox import event_row
 from app.errors import StoreUnavailable
+from app.records.verdict_records import Recorded, insert_verdicts
 from app.records.verdicts import VerdictRows
 from app.verdict_types import Verdict as VerdictJson
 from mailhook.findings import Finding
@@ -92,42 +93,33 @@ class Decided:
 
 @dataclass(slots=True)
 class _Batch:
-    """The rows of a batch not yet inserted, in the order they were decided."""
+    """The verdicts of a batch not yet inserted, in the order they were decided."""
 
-    stored: list[dict[str, Any]] = field(default_factory=list)
-    verdicts: list[dict[str, Any]] = field(default_factory=list)
+    verdicts: list[Recorded] = field(default_factory=list)
+    # Their fingerprint rows, which later messages of the batch are checked against.
     fingerprints: list[dict[str, Any]] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
     confirmations: list[dict[str, Any]] = field(default_factory=list)
-    drafts: list[chain.Draft] = field(default_factory=list)
 
     def add(
         self, rows: VerdictRows, prints: Fingerprints, confirmations: tuple[dict[str, Any], ...]
     ) -> None:
         verdict = rows.verdict
-        self.stored.append(rows.stored)
-        self.verdicts.append(rows.verdict_row)
         recorded_at = datetime.fromisoformat(verdict["recorded_at"])
         self.fingerprints += fingerprint_rows(prints, verdict["id"], recorded_at)
         # Webhooks and the owner's alert go out exactly when the verdict commits.
-        self.events.append(event_row("verdict.recorded", verdict))
+        event = event_row("verdict.recorded", verdict)
+        self.verdicts.append(Recorded(rows, prints.body_sha256, prints.lookup_keys(), event))
         self.confirmations += confirmations
-        self.drafts.append(rows.chain_draft)
 
     def insert(self, session: Session) -> None:
-        """Insert every row so far, table by table, parents first (foreign keys)."""
-        for table, rows in (
-            (table_of(StoredMessage), self.stored),
-            (table_of(Verdict), self.verdicts),
-            (FINGERPRINTS, self.fingerprints),
-            (OUTBOX_EVENTS, self.events),
-            (table_of(Confirmation), self.confirmations),
-        ):
-            if rows:
-                session.execute(insert(table), rows)
-                rows.clear()
-        chain.append_many(session, self.drafts)
-        self.drafts.clear()
+        """Insert every verdict so far (one statement: app.records.verdict_records), then
+        the confirmations, whose foreign keys name them."""
+        insert_verdicts(session, self.verdicts)
+        self.verdicts.clear()
+        self.fingerprints.clear()
+        if self.confirmations:
+            session.execute(insert(table_of(Confirmation)), self.confirmations)
+            self.confirmations.clear()
 
 
 # What decides one job in the batch's transaction and signs its verdict, given the

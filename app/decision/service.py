@@ -11,10 +11,11 @@ from functools import partial
 from time import perf_counter
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Label
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import metrics
+from app.audit import chain
 from app.db.engine import (
     lookup_engine,
     make_engine,
@@ -46,7 +47,7 @@ from app.errors import StoreUnavailable
 from app.records.confirmations import recent_denial
 from app.records.verdicts import get_verdict, recorded_for_bytes, verdict_for_bytes, verdict_rows
 from app.registry.codes import code_key, link_to_verdict
-from app.registry.index import RegistryIndex, RegistryView
+from app.registry.index import RegistryIndex, RegistryView, version_column
 from app.registry.lookalikes import driver_lookup, imitated_domain
 from app.settings import Settings
 from app.signing import VerdictSigner
@@ -212,17 +213,19 @@ class DecisionService:
         one-time code it used; or, if its bytes were recorded before, that verdict.
         ``unflushed``: fingerprints of verdicts earlier in the same batch, not inserted
         yet (app.decision.group_commit)."""
-        seen = sightings(session, job.prints, unflushed)
+        registry = session.info.get(_REGISTRY_VIEW)
+        if registry is None:
+            # The batch's first statement: what its first message needs, the registry's
+            # version, and on SQLite the chain's head as well.
+            seen, registry = self._open_batch(session, job.prints)
+        else:
+            seen = sightings(session, job.prints, unflushed)
         if seen.recorded_verdict is not None:
             # The same bytes again are a retransmission (a 250 lost on the way back, a
             # pipe retried): they get the first verdict, so each is recorded exactly once.
             earlier = get_verdict(session, seen.recorded_verdict)
             self._answering_with(job.message, earlier)
             return Decided(earlier=earlier)
-        registry = session.info.get(_REGISTRY_VIEW)
-        if registry is None:
-            # Once per batch: the registry's version read in its transaction.
-            registry = session.info[_REGISTRY_VIEW] = self.registry.view(session)
         body, code, new_holder = self._decision(
             session, job.findings, job.instruction, job.prints, seen, True, registry
         )
@@ -235,6 +238,26 @@ class DecisionService:
             else ()
         )
         return Decided(rows=rows, code=code, confirmations=stages)
+
+    def _open_batch(self, session: Session, prints: Fingerprints) -> tuple[Sightings, RegistryView]:
+        """The first message's sightings, with, in the same statement, the registry's
+        version (the batch's view of the index) and, on SQLite, the audit chain's head.
+
+        SQLite's write transaction began IMMEDIATE and holds the database's write lock to
+        its commit, so the head read now stays the head: the batch's appends follow it in
+        memory. PostgreSQL's head is read after the chain's advisory lock, in a statement
+        of its own (one that began before the lock was granted could see an older head),
+        once per batch too (app.audit.chain.hold_head).
+        """
+        dialect = session.get_bind().dialect.name
+        also: tuple[Label[Any], ...] = (version_column(dialect),)
+        if dialect == "sqlite":
+            also += (chain.HEAD_SEQ, chain.HEAD_HASH)
+        seen = sightings(session, prints, (), also)
+        registry = self.registry.view(session, version=seen.also[0])
+        session.info[_REGISTRY_VIEW] = registry
+        chain.hold_head(session, seen.also[1:] if dialect == "sqlite" else None)
+        return seen, registry
 
     def _recorded(self, message: InboundMessage) -> VerdictJson | None:
         """The verdict recorded for ``message``'s bytes, if any (outside any batch)."""

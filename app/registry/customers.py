@@ -343,10 +343,14 @@ def owners_of(session: Session, services: tuple[str, ...]) -> dict[str, Customer
     return {name: owned.customer for name, owned in owned_services(session, services).items()}
 
 
+# Logins looked up per message at most.
+MAX_LOGINS = 50
+
+
 def customers_by_login(session: Session, logins: tuple[str, ...]) -> list[Customer]:
     if not logins:
         return []
-    return list(session.scalars(_BY_LOGIN, {"logins": list(logins[:50])}))
+    return list(session.scalars(_BY_LOGIN, {"logins": list(logins[:MAX_LOGINS])}))
 
 
 def customers_by_panel_email(session: Session, address: str) -> list[Customer]:

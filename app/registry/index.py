@@ -18,16 +18,24 @@ again as messages ask for them.
 
 from __future__ import annotations
 
+import functools
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Label, bindparam, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from app.db.models import Customer, RegistryVersion, table_of
-from app.registry.customers import Owned, owned_services
+from app.registry.customers import (
+    MAX_LOGINS,
+    Owned,
+    customers_by_login,
+    customers_by_panel_email,
+    owned_services,
+)
 
 # Names remembered at most (each with its customer's columns, about 2 KB: some 40 MB per
 # process when full); past it the index starts afresh, and a larger registry still
@@ -35,7 +43,14 @@ from app.registry.customers import Owned, owned_services
 MAX_NAMES = 20_000
 _VERSION = table_of(RegistryVersion)
 _READ_VERSION = select(_VERSION.c.version).where(_VERSION.c.id == 1)
+# Not read yet: RegistryIndex.view reads it.
+_UNREAD = object()
 _CUSTOMER_COLUMNS = tuple(column.key for column in table_of(Customer).columns)
+# The columns whose every value the index keeps while the registry is small.
+_ALL_OF = {
+    column: select(table_of(Customer).c[column]).limit(bindparam("limit"))
+    for column in ("panel_email", "login")
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,24 +69,35 @@ class RegistryIndex:
         self._lock = threading.Lock()
         self._version: int | None = None
         self._names: dict[str, _Remembered | None] = {}
+        # Customers by panel address (of a sender who names no service) or by login, as
+        # read: keyed by (column, value).
+        self._customers: dict[tuple[str, str], tuple[dict[str, Any], ...]] = {}
+        # Every customer's panel address and login, when there are at most max_names
+        # customers: a value not among them is nobody's, without a query. Absent: not
+        # read yet at this version; None: too many to keep.
+        self._all: dict[str, frozenset[str] | None] = {}
         self._max_names = max_names
 
-    def view(self, session: Session, writable: bool = True) -> RegistryView:
+    def view(self, session: Session, writable: bool = True, version: Any = _UNREAD) -> RegistryView:
         """The index as valid in ``session``'s transaction (reads the registry version).
 
         ``writable``: the transaction may write; a missing version row (the table emptied
         by hand) is then put back with a number never used, else nothing is remembered.
+        ``version``: the version as ``version_column`` read it in this same transaction,
+        with other things in one statement; not given, it is read here.
         """
-        query = _READ_VERSION
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(read=True)
-        version = session.execute(query).scalar()
+        if version is _UNREAD:
+            version = session.execute(
+                select(version_column(session.get_bind().dialect.name))
+            ).scalar()
         if version is None and writable:
             version = secrets.randbits(62)
             session.execute(insert(_VERSION), [{"id": 1, "version": version}])
         with self._lock:
             if version != self._version:
                 self._names.clear()
+                self._customers.clear()
+                self._all.clear()
                 self._version = version
         return RegistryView(self, session, version)
 
@@ -89,6 +115,47 @@ class RegistryIndex:
             if len(self._names) + len(found) > self._max_names:
                 self._names.clear()
             self._names.update(found)
+
+    def _all_of(self, version: int, session: Session, column: str) -> frozenset[str] | None:
+        """Every customer's ``column`` at ``version`` (read once per version, in
+        ``session``'s transaction, which is at that version); None when too many."""
+        with self._lock:
+            if version == self._version and column in self._all:
+                return self._all[column]
+        limit = self._max_names + 1
+        read = session.execute(_ALL_OF[column], {"limit": limit}).scalars().all()
+        values = frozenset(read) if len(read) < limit else None
+        with self._lock:
+            if version == self._version:
+                self._all[column] = values
+        return values
+
+    def _customers_of(
+        self, version: int, key: tuple[str, str]
+    ) -> tuple[dict[str, Any], ...] | None:
+        with self._lock:
+            return self._customers.get(key) if version == self._version else None
+
+    def _remember_customers(
+        self, version: int, key: tuple[str, str], customers: tuple[dict[str, Any], ...]
+    ) -> None:
+        with self._lock:
+            if version != self._version:
+                return
+            if len(self._customers) >= self._max_names:
+                self._customers.clear()
+            self._customers[key] = customers
+
+
+@functools.cache
+def version_column(dialect: str) -> Label[Any]:
+    """The registry's version as a scalar subquery, for a statement of the transaction
+    that uses the index. PostgreSQL reads the row ``FOR SHARE``: a change under way (its
+    trigger updates the row) is waited for, and a change waits for this transaction."""
+    query = _READ_VERSION
+    if dialect == "postgresql":
+        query = query.with_for_update(read=True)
+    return query.scalar_subquery().label("registry_version")
 
 
 class RegistryView:
@@ -125,8 +192,41 @@ class RegistryView:
                 )
         return found
 
+    def customers_by_panel_email(self, address: str) -> list[Customer]:
+        """As app.registry.customers.customers_by_panel_email, in this view's transaction."""
+        return self._customers_by("panel_email", address, customers_by_panel_email)
+
+    def customers_by_login(self, logins: tuple[str, ...]) -> list[Customer]:
+        """As app.registry.customers.customers_by_login, in this view's transaction."""
+        found: list[Customer] = []
+        # Logins are unique: one query for one login gives what one for all of them did.
+        for login in dict.fromkeys(logins[:MAX_LOGINS]):
+            found += self._customers_by("login", login, _by_login)
+        return found
+
+    def _customers_by(
+        self, column: str, value: str, query: Callable[[Session, str], list[Customer]]
+    ) -> list[Customer]:
+        """The customers whose ``column`` is ``value``: from memory, or by ``query``."""
+        if self._version is None:
+            return query(self._session, value)
+        every = self._index._all_of(self._version, self._session, column)
+        if every is not None and value not in every:
+            return []
+        key = (column, value)
+        known = self._index._customers_of(self._version, key)
+        if known is None:
+            read = query(self._session, value)
+            known = tuple({name: getattr(c, name) for name in _CUSTOMER_COLUMNS} for c in read)
+            self._index._remember_customers(self._version, key, known)
+        return [self._customer(columns) for columns in known]
+
     def _customer(self, columns: dict[str, Any]) -> Customer:
         """The customer of these columns as an instance of this session, without a query."""
         customer = Customer(**columns)
         make_transient_to_detached(customer)
         return self._session.merge(customer, load=False)
+
+
+def _by_login(session: Session, login: str) -> list[Customer]:
+    return customers_by_login(session, (login,))

@@ -63,7 +63,9 @@ def match_customer(
     stated = _in_order(resolved, named)
     holders = _unique_customers(named.service.customer for named in stated)
     by_login = sorted(
-        customers_by_login(session, instruction.logins),
+        registry.customers_by_login(instruction.logins)
+        if registry is not None
+        else customers_by_login(session, instruction.logins),
         key=lambda c: instruction.logins.index(c.login),
     )
     identified = identified_customers(session, instruction.identifiers, identifier_key)
@@ -78,7 +80,7 @@ def match_customer(
         # theirs just as for a named service.
         by_login = [identified[0].customer]
     services = tuple(dict.fromkeys(named.service.name_unicode for named in stated))
-    match = _resolve(session, sender, holders, by_login, services, _held(stated))
+    match = _resolve(session, sender, holders, by_login, services, _held(stated), registry)
     return replace(
         match,
         identifier_finding=finding,
@@ -115,6 +117,7 @@ def _resolve(
     by_login: list[Customer],
     services: tuple[str, ...],
     held: dict[str, list[str]],
+    registry: RegistryView | None = None,
 ) -> Match:
     # Whom the request can be about: the holders of the services it names; failing
     # those, the customers whose login it gives.
@@ -124,7 +127,7 @@ def _resolve(
         return Match(customer=only, services=services, finding=None)
     if about:
         return _match_named(sender, about, by_login, services, held)
-    return _match_sender(session, sender, services)
+    return _match_sender(session, sender, services, registry)
 
 
 def _match_named(
@@ -178,8 +181,14 @@ def _match_named(
     )
 
 
-def _match_sender(session: Session, sender: str, services: tuple[str, ...]) -> Match:
-    candidates = customers_by_panel_email(session, sender)
+def _match_sender(
+    session: Session, sender: str, services: tuple[str, ...], registry: RegistryView | None
+) -> Match:
+    candidates = (
+        registry.customers_by_panel_email(sender)
+        if registry is not None
+        else customers_by_panel_email(session, sender)
+    )
     if len(candidates) == 1:
         customer = candidates[0]
         return Match(

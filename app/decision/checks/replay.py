@@ -12,9 +12,11 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Connection,
+    Label,
     Row,
     Select,
     String,
+    Subquery,
     and_,
     bindparam,
     cast,
@@ -23,6 +25,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    true,
     union_all,
 )
 from sqlalchemy.orm import Session
@@ -220,30 +223,38 @@ class Sightings:
 
     rows: list[Any]
     recorded_verdict: str | None = None
+    # The values of the ``also`` columns sightings() was asked to read with them.
+    also: tuple[Any, ...] = ()
 
 
 def sightings(
     session: Session | Connection,
     prints: Fingerprints,
     unflushed: Sequence[dict[str, Any]] = (),
+    also: tuple[Label[Any], ...] = (),
 ) -> Sightings:
     """What the store knows of a message like this one: one statement for both questions
     asked of every message (recorded before? seen with other content?).
 
     ``unflushed``: fingerprint rows (fingerprint_rows) written in this transaction but not
-    inserted yet; they count as seen after every stored one, as they were.
+    inserted yet; they count as seen after every stored one, as they were. ``also``:
+    scalar subqueries the same statement reads (what a batch's transaction needs first:
+    the registry version, the audit chain's head), so they cost no statement of their own.
     """
-    query = _sightings_query(len(prints.signatures), prints.message_id is not None)
+    query = _sightings_query(len(prints.signatures), prints.message_id is not None, also)
     values = {f"signature_{i}": value for i, value in enumerate(prints.signatures)}
     if prints.message_id is not None:
         values["message_id"] = prints.message_id
     values["message_sha256"] = prints.message_sha256
     rows: list[Any] = []
     recorded: str | None = None
+    extra: tuple[Any, ...] = ()
     for row in session.execute(query, values):
+        if also:
+            extra = tuple(row[-len(also) :])
         if row.kind == _RECORDED:
             recorded = row.verdict_id
-        else:
+        elif row.kind is not None:
             rows.append(row)
     if unflushed:
         keys = set(prints.lookup_keys())
@@ -252,14 +263,29 @@ def sightings(
             for row in unflushed
             if (row["kind"], row["value"]) in keys
         ]
-    return Sightings(rows, recorded)
+    return Sightings(rows, recorded, extra)
 
 
-@functools.lru_cache(maxsize=2 * (MAX_SIGNATURES + 1))
-def _sightings_query(signatures: int, message_id: bool) -> Select[Any]:
+@functools.lru_cache(maxsize=4 * (MAX_SIGNATURES + 1))
+def _sightings_query(
+    signatures: int, message_id: bool, also: tuple[Label[Any], ...] = ()
+) -> Select[Any]:
     """The lookup of earlier sightings and of a verdict for the same bytes, by its shape;
     built and compiled once per shape (a query built anew for every message cost more
-    than running it)."""
+    than running it). With ``also``, those columns follow on every row, and one row with
+    the sightings' columns NULL stands for none found."""
+    found = _found(signatures, message_id)
+    if not also:
+        return select(found).order_by(found.c.position)
+    # A one-row anchor joined to what was found: the ``also`` columns come back even when
+    # nothing was.
+    anchor = select(literal_column("1").label("anchor")).subquery()
+    joined = anchor.outerjoin(found, true())
+    columns = [found.c[name] for name in (*_SIGHTING, "position")]
+    return select(*columns, *also).select_from(joined).order_by(found.c.position)
+
+
+def _found(signatures: int, message_id: bool) -> Subquery:
     # Plain columns of the table, as plain rows: loading ORM objects cost more than the
     # query, and nothing here changes them (app.db.models.table_of).
     table = FINGERPRINTS
@@ -288,7 +314,7 @@ def _sightings_query(signatures: int, message_id: bool) -> Select[Any]:
             and_(table.c.kind == MESSAGE_ID, table.c.value == bindparam("message_id"))
         )
     if not conditions:
-        return recorded
+        return recorded.subquery()
     seen = (
         select(*(table.c[name] for name in _SIGHTING), table.c.id.label("position"))
         .where(or_(*conditions))
@@ -297,8 +323,7 @@ def _sightings_query(signatures: int, message_id: bool) -> Select[Any]:
     )
     # Each part in a subquery of its own (its ORDER BY and LIMIT kept); the sightings
     # first, so their column types read the rows.
-    both = union_all(seen.subquery().select(), recorded.subquery().select()).subquery()
-    return select(both).order_by(both.c.position)
+    return union_all(seen.subquery().select(), recorded.subquery().select()).subquery()
 
 
 def _when(row: Row[Any]) -> str:

@@ -34,13 +34,19 @@ def customer_match(verdict: VerdictJson) -> str:
     return next(c["result"] for c in verdict["checks"] if c["name"] == "customer-match")
 
 
+def submit_from(service: DecisionService, sender: str, subject: str) -> VerdictJson:
+    """A message that names no service: its customer is the sender's, if any."""
+    raw = make_message(sender=sender, subject=subject, body="Prosze o duplikat faktury.\n")
+    return service.submit(parse_message(raw, ENVELOPE, Channel.SMTP))
+
+
 @contextmanager
-def services_read(engine: Engine) -> Iterator[list[str]]:
-    """The statements that read the services table while the block runs."""
+def services_read(engine: Engine, table: str = "services") -> Iterator[list[str]]:
+    """The statements that read ``table`` while the block runs."""
     seen: list[str] = []
 
     def statement(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
-        if sql.lstrip().upper().startswith("SELECT") and "FROM services" in sql:
+        if sql.lstrip().upper().startswith("SELECT") and f"FROM {table}" in sql:
             seen.append(sql)
 
     event.listen(engine, "before_cursor_execute", statement)
@@ -92,3 +98,49 @@ def test_a_change_made_by_hand_in_sql_is_seen_too(service: DecisionService) -> N
     with service.sessions.begin() as session:
         session.execute(text("DELETE FROM services"))
     assert customer_match(submit(service, "Bez uslugi")) != "fail"
+
+
+def test_a_sender_naming_no_service_is_answered_from_memory_until_the_registry_changes(
+    service: DecisionService, settings: Settings
+) -> None:
+    """Who holds a panel address, and that an address is nobody's, come from the index;
+    a change in another process makes the old address nobody's and the new one match."""
+    register(service, "jan@acme.pl")
+    engine = service.sessions.kw["bind"]
+    assert customer_match(submit_from(service, "jan@acme.pl", "Pierwsza")) == "pass"
+    with services_read(engine, "customers") as reads:
+        assert customer_match(submit_from(service, "jan@acme.pl", "Druga")) == "pass"
+        assert customer_match(submit_from(service, "obcy@acme.pl", "Obcy")) == "none"
+    assert reads == [], "both answers came from the index"
+    other = build_service(settings)
+    try:
+        register(other, "nowy@acme.pl")
+    finally:
+        other.sessions.kw["bind"].dispose()
+    assert customer_match(submit_from(service, "jan@acme.pl", "Po zmianie")) == "none"
+    assert customer_match(submit_from(service, "nowy@acme.pl", "Nowy adres")) == "pass"
+
+
+def test_a_login_is_answered_from_memory_until_the_registry_changes(
+    service: DecisionService,
+) -> None:
+    """A login, known or nobody's, comes from the index; a customer registered since
+    under a login asked before is found, with the panel address it has."""
+    register(service, "jan@acme.pl")
+    engine = service.sessions.kw["bind"]
+
+    def login_match(login: str, subject: str) -> str:
+        body = f"Prosze o duplikat faktury, login: {login}.\n"
+        raw = make_message(subject=subject, body=body)
+        return customer_match(service.submit(parse_message(raw, ENVELOPE, Channel.SMTP)))
+
+    assert login_match("acme", "Pierwsza") == "pass"
+    assert login_match("nikt", "Nikt") == "pass", "nobody's login: the sender's customer"
+    with services_read(engine, "customers") as reads:
+        assert login_match("acme", "Druga") == "pass"
+        assert login_match("nikt", "Nikt znowu") == "pass"
+    assert reads == [], "both answers came from the index"
+    data = CustomerData(panel_email="inny@acme.pl", kind="person", name="Inny", services=())
+    with service.sessions.begin() as session:
+        put_customer(session, validate("nikt", data), service.identifier_key or b"")
+    assert login_match("nikt", "Teraz jest") == "fail", "the login is another's now"
