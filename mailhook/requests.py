@@ -64,6 +64,8 @@ _SHOWN = 80
 # Letters folding leaves outside ASCII are of a script no phrase is written in
 # (Cyrillic, Greek, Arabic, CJK…): this many in a clause and it may ask anything.
 _FOREIGN_LETTERS = 3
+# named() answers kept (the catalogue's phrases, a few hundred, and recent clauses).
+_NAMED_MEMO = 4096
 # What such a clause counts as naming: never a word of a recognised clause.
 FOREIGN = "(a script the catalogue is not written in)"
 
@@ -91,8 +93,11 @@ class RequestWords:
     _markers: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
     _declarations: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
     _lexicon: _Lexicon = field(init=False, repr=False, compare=False)
+    # named() of the texts read lately: the catalogue's phrases, read for every message.
+    _named: dict[str, frozenset[str]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "_named", {})
         object.__setattr__(self, "_markers", _starts(self.markers))
         object.__setattr__(self, "_declarations", _whole(self.declarations))
         objects = tuple(dict.fromkeys((*self.objects, *self.standalone)))
@@ -125,8 +130,14 @@ class RequestWords:
 
     def named(self, clause: str) -> frozenset[str]:
         """The verbs and objects ``clause`` names, request or not."""
-        verbs, objects = self.found(clause)
-        return verbs | objects
+        known = self._named.get(clause)
+        if known is None:
+            verbs, objects = self.found(clause)
+            known = verbs | objects
+            if len(self._named) >= _NAMED_MEMO:
+                self._named.clear()
+            self._named[clause] = known
+        return known
 
 
 def _foreign(clause: str) -> bool:
@@ -324,7 +335,12 @@ def unrecognised_requests(
     # (mailhook.text.respelled), which may ask for what the text as written does not.
     variant = respelled(text)
     if variant is not None:
-        folded += "\n" + "\n".join(fold(line) for line in lines(variant))
+        # Only its lines that differ: a line ends every sentence, so a line read the same
+        # in both adds no clause (most respellings touch a word or two).
+        read = set(folded.split("\n"))
+        other = [line for line in map(fold, lines(variant)) if line not in read]
+        if other:
+            folded += "\n" + "\n".join(other)
     spanning = words.spans_words(folded)
     asking.extend((_shown(line), frozenset({FOREIGN})) for line in _other_language(text, words))
     for sentence in _SENTENCE_END.split(folded):
