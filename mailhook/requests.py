@@ -44,10 +44,12 @@ _CLAUSE_END = re.compile(
 # Words a recognised request names in passing: the service it is about ("duplikat
 # faktury za domenę acme.pl"), where the answer goes ("na adres jan@acme.pl"; an address
 # written is checked by named-addresses) and its sending or issuing ("wystawienie
-# duplikatu", "send me the EPP code"). No second request in a recognised clause: the
-# kind says what is done.
+# duplikatu", "send me the EPP code"), and the account it is for, by its login ("na
+# nowego abonenta login: bartek"; whose login it is, the login check says). No second
+# request in a recognised clause: the kind says what is done.
 IN_PASSING = frozenset(
     {"domen", "domain", "dominio", "serwer", "server", "konto", "konta", "adres", "address"}
+    | {"login"}
     | {"e-mail", "email", "wysl", "przesl", "wystaw", "wydaj", "wydac", "send", "issue"}
     | {"generate", "wygeneruj"}
 )
@@ -199,6 +201,8 @@ _CONTACT_LABELS = frozenset(
         *("kom", "www", "web", "nip", "regon", "krs", "adres", "address"),
         *("temat", "subject", "re", "fw", "fwd", "od", "do", "from", "to", "data", "date"),
         *("wyslano", "sent", "dw", "cc"),
+        # "Login: acme" says which account (the login check says whose), asks nothing.
+        "login",
     }
 )
 # Imperatives the verbs do not list ("zrestartujcie", "zainstaluj", "wyslij"): the plural

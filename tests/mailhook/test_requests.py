@@ -125,6 +125,8 @@ def test_the_same_request_in_the_subject_is_reported(extra: str) -> None:
             f"{INVOICE}\nJan Kowalski\nTel.: 600 100 200\nE-mail: jan@acme.pl\nNIP: 5250001009",
             "Faktura",
         ),
+        ("Proszę o zmianę abonenta domeny acme.pl na nowego abonenta login: bartek", "Cesja"),
+        (f"{INVOICE} Login: acme", "Faktura"),
     ],
     ids=[
         "invoice",
@@ -142,6 +144,8 @@ def test_the_same_request_in_the_subject_is_reported(extra: str) -> None:
         "the service and the address in the recognised clause",
         "a Czech name in the signature",
         "a signature's labels",
+        "the new holder's login in the recognised clause",
+        "the account's login after the request",
     ],
 )
 def test_what_only_restates_thanks_or_signs_is_not(body: str, subject: str) -> None:

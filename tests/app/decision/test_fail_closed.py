@@ -2328,6 +2328,12 @@ UNLISTED = [
         ("invoice_duplicate",),
     ),
     legit(
+        "the sender's own login after 'Login:' stays accepted",
+        plain("Faktura", f"{INVOICE_REQUEST}Login: acme\nJan\n"),
+        "accepted",
+        ("invoice_duplicate",),
+    ),
+    legit(
         "an invoice request that asks to be told when it is done stays accepted",
         plain(
             "Faktura",
