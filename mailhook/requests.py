@@ -44,12 +44,10 @@ _CLAUSE_END = re.compile(
 # Words a recognised request names in passing: the service it is about ("duplikat
 # faktury za domenę acme.pl"), where the answer goes ("na adres jan@acme.pl"; an address
 # written is checked by named-addresses) and its sending or issuing ("wystawienie
-# duplikatu", "send me the EPP code"), and the account it is for, by its login ("na
-# nowego abonenta login: bartek"; whose login it is, the login check says). No second
-# request in a recognised clause: the kind says what is done.
+# duplikatu", "send me the EPP code"). No second request in a recognised clause: the
+# kind says what is done.
 IN_PASSING = frozenset(
     {"domen", "domain", "dominio", "serwer", "server", "konto", "konta", "adres", "address"}
-    | {"login"}
     | {"e-mail", "email", "wysl", "przesl", "wystaw", "wydaj", "wydac", "send", "issue"}
     | {"generate", "wygeneruj"}
 )
@@ -59,6 +57,14 @@ IN_PASSING = frozenset(
 _ACCOUNT_NUMBER = re.compile(
     r"\b(?:[a-z]{2}\d{2}(?: ?[a-z0-9]{4}){3,7}(?: ?[a-z0-9]{1,4})?|\d{2}(?: ?\d{4}){6})\b"
 )
+# The account a recognised request is for, named by its login at the clause's end ("na
+# nowego abonenta login: bartek", "login bartek"; whose login it is, the login check
+# says), or said to have none ("bez loginu"): the word as a label, else never inflected
+# ("wraz z loginem" names what is changed).
+_LOGIN_NAMED = re.compile(r"\b(?:login(?:\s+[a-z0-9][a-z0-9._-]*)?|bez loginu)\s*$")
+# The label "Login: acme" says which account and asks nothing (the whole label only:
+# "Login do panelu: marek" may ask for one).
+_ACCOUNT_LABEL = "login"
 # What a sentence giving one counts as naming: never a word of a recognised clause.
 ACCOUNT = "(a bank account number)"
 # A clause quoted in a reason: enough for an agent to find it.
@@ -114,7 +120,9 @@ class RequestWords:
         if self._declarations is not None and self._declarations.search(sentence) is not None:
             return True
         return any(
-            label.split()[0] not in _CONTACT_LABELS and any(self.found(label))
+            label.split()[0] not in _CONTACT_LABELS
+            and label != _ACCOUNT_LABEL
+            and any(self.found(label))
             for label in _LABEL.findall(sentence)
         )
 
@@ -201,8 +209,6 @@ _CONTACT_LABELS = frozenset(
         *("kom", "www", "web", "nip", "regon", "krs", "adres", "address"),
         *("temat", "subject", "re", "fw", "fwd", "od", "do", "from", "to", "data", "date"),
         *("wyslano", "sent", "dw", "cc"),
-        # "Login: acme" says which account (the login check says whose), asks nothing.
-        "login",
     }
 )
 # Imperatives the verbs do not list ("zrestartujcie", "zainstaluj", "wyslij"): the plural
@@ -394,6 +400,8 @@ def _asking(
         acting = acting or bool(verbs or commands)
         if kinds_of(clause):
             beyond = actions - explained - IN_PASSING
+            if "login" in beyond and _LOGIN_NAMED.search(clause):
+                beyond -= {"login"}
             recognised.update(actions - beyond)
             if not beyond and not foreign:
                 continue

@@ -60,6 +60,8 @@ RIDING = [
     "Proszę o duplikat faktury VAT za acme.pl wraz z przepisaniem acme.pl na Example.",
     "Proszę o duplikat faktury VAT za acme.pl zmieńcie operatora acme.pl na OVH.",
     "Proszę o zmianę danych abonenta domeny acme.pl na Example sp. z o.o.",
+    # The login as what is changed, inflected, not as the account's label.
+    "Proszę o zmianę adresu korespondencyjnego wraz z loginem na marek.nowak.",
     "Proszę o duplikat faktury передайте домен acme.pl іншому реєстратору.",
 ]
 
@@ -70,6 +72,7 @@ RIDING = [
 UNLISTED = [
     "Nowe hasło: Lato2026!",
     "Login do panelu niech będzie teraz marek.nowak.",
+    "Login do panelu: marek.nowak",
     "Marek ma dostać pełny dostęp do konta.",
     "Niech pełnomocnikiem do spraw domeny będzie od dziś Marek Nowak.",
     "Zrestartujcie vps-12345 i zainstalujcie system od nowa.",

@@ -2303,6 +2303,11 @@ UNLISTED = [
     unlisted(
         "the account's owner stated in English", INVOICE_REQUEST, "The account now belongs to Mark."
     ),
+    unlisted(
+        "a panel login given under a label of more than the word",
+        INVOICE_REQUEST,
+        "Login do panelu: marek.nowak",
+    ),
     attack(
         "another customer's login after 'klienta', without a colon, is never accepted",
         C2,
