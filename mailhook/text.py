@@ -42,7 +42,6 @@ def fold(text: str) -> str:
     return normalise(text)
 
 
-@functools.lru_cache(maxsize=16)
 def respelled(text: str) -> str | None:
     """``text`` as a person reads words spelt out or in digits, if that differs.
 
