@@ -68,7 +68,12 @@ async def verify_form(
         # An agent sees their own verifications; a lead every one.
         if row is None or (row.agent != current.agent.login and not whole):
             return None
-        kept = {"channel": row.channel, "service": row.service, "login": row.login or ""}
+        kept = {
+            "channel": row.channel,
+            "service": row.service,
+            "identifier_kind": row.identifier_kind or "",
+            "login": row.login or "",
+        }
         return kept, verification_json(row)
 
     found = await read(request, look)
