@@ -36,7 +36,9 @@ from mailhook.services import (
     written_addresses,
 )
 from mailhook.services import to_a_label as to_a_label
+from mailhook.shown_headers import shown_header_texts
 from mailhook.text import fold, respelled, spelt_out_joined
+from mailhook.unexplained import HarmlessForms, unexplained_sentences
 
 # How sure we are that the registered customer sent a message, weakest first
 # (app.decision.policy.assurance_of).
@@ -130,6 +132,9 @@ class Catalogue:
     # What makes a clause a request ([requests]): without it, a request no kind
     # recognises beside one that is goes unreported (mailhook.requests).
     requests: RequestWords | None = None
+    # What a sentence may be and ask nothing ([unexplained]): without it, a sentence
+    # beside the recognised request is not read for what it points at.
+    forms: HarmlessForms | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +207,7 @@ def _read_instruction(message: InboundMessage, catalogue: Catalogue) -> Instruct
     for piece in reading.pieces:
         tally.add(piece)
     tally.outside_parts(message.parsed)
+    tally.outside_headers(message.parsed)
     own_kinds = set(tally.kinds)
     pointer = tally.pointer
     if tally.reply_kinds and (not own_kinds or pointer is not None):
@@ -241,7 +247,8 @@ def _read_instruction(message: InboundMessage, catalogue: Catalogue) -> Instruct
             (phrase for kind in catalogue.kinds if kind.name in asked for phrase in kind.phrases),
         )
         history_only += tuple(f"«{clause}»" for clause in unknown[:3])
-    text = text_finding(reading.truncated, pointer, history_only)
+    unexplained = tally.unexplained(reading.own_text()) if asked else ()
+    text = text_finding(reading.truncated, pointer, history_only, unexplained)
     if text is not None:
         findings.append(text)
     return Instruction(
@@ -335,6 +342,7 @@ class _Tally:
                 kinds
                 or (part.filename and _name_suggests(part.filename, self.catalogue))
                 or self._asks_unrecognised(piece.text)
+                or self.unexplained(piece.text)
             ):
                 self.attachments.append(part.label)
             return
@@ -371,6 +379,27 @@ class _Tally:
                 text = _cleaned(text[:MAX_TEXT])
                 if self._kinds_of(text, fold(text)) or self._asks_unrecognised(text):
                     self.hidden.append(f"the MIME {where}")
+
+    def outside_headers(self, msg: EmailMessage) -> None:
+        """Header fields a client or the desk's tool may show beside the body (display
+        names, Organization, Comments, Keywords, Thread-Topic, X- fields): text asking
+        for anything there is hidden text. X- fields are mostly a program's, so only a
+        request in them counts, not what they point at."""
+        for name, text, shown in shown_header_texts(msg):
+            text = _cleaned(text[:MAX_LINE])
+            if (
+                self._kinds_of(text, fold(text))
+                or self._asks_unrecognised(text)
+                or (shown and self.unexplained(text))
+            ):
+                self.hidden.append(f"the {name} header")
+
+    def unexplained(self, text: str) -> tuple[str, ...]:
+        """Sentences of ``text`` no kind explains that point somewhere (mailhook.unexplained)."""
+        forms = self.catalogue.forms
+        if forms is None:
+            return ()
+        return unexplained_sentences(text, forms, self.kinds_of, self.catalogue.server_id_pattern)
 
     def concerns(self) -> Concerns:
         return Concerns(

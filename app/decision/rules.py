@@ -34,6 +34,7 @@ from mailhook.instructions import ASSURANCE_LEVELS, Catalogue, InstructionKind
 from mailhook.patterns import TextPattern
 from mailhook.requests import RequestWords
 from mailhook.text import fold
+from mailhook.unexplained import HarmlessForms
 
 RULE_FILES = ("instructions.toml", "policy.toml")
 _KIND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -105,7 +106,7 @@ class _Source:
 
 def _catalogue(source: _Source) -> Catalogue:
     document = source.document
-    _only_keys(source, (), document, {"services", "requests", "kinds"})
+    _only_keys(source, (), document, {"services", "requests", "kinds", "unexplained"})
     services = _table(source, ("services",), document.get("services"))
     _only_keys(
         source, ("services",), services, {"server_id_pattern", "login_pattern", "code_pattern"}
@@ -126,6 +127,7 @@ def _catalogue(source: _Source) -> Catalogue:
         ),
         phrase_index=Re2PhraseIndex.of(kinds),
         requests=_requests(source),
+        forms=_forms(source),
     )
 
 
@@ -165,6 +167,23 @@ def _requests(source: _Source) -> RequestWords:
         standalone=lists["standalone"],
         exceptions=lists["exceptions"],
     )
+
+
+def _forms(source: _Source) -> HarmlessForms | None:
+    """[unexplained]: the words of harmless sentences; without it (a rules directory
+    written before it) no sentence is read for what it points at."""
+    where = ("unexplained",)
+    table = _table(source, where, source.document.get("unexplained"))
+    if not table:
+        return None
+    _only_keys(source, where, table, {"parties", "labels"})
+    lists = []
+    for key in ("parties", "labels"):
+        words = table.get(key)
+        if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
+            raise source.error((*where, key), f"[unexplained] {key}: a list of strings is needed")
+        lists.append(tuple(dict.fromkeys(fold(w) for w in words)))
+    return HarmlessForms(parties=lists[0], labels=lists[1])
 
 
 def _kind(source: _Source, name: str, raw: Any) -> InstructionKind:

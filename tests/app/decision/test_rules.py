@@ -84,7 +84,7 @@ REFUSALS = [
         "instructions.toml",
         "[services]",
         "[servers]\nx = 1\n[services]",
-        "unknown key 'servers'; expected one of kinds, requests, services",
+        "unknown key 'servers'; expected one of kinds, requests, services, unexplained",
         "[servers]",
     ),
     (

@@ -43,6 +43,7 @@ from tests.app.decision.fail_closed.parts import PARTS, PHRASES
 from tests.app.decision.fail_closed.riding import DRAWN, LANGUAGES, RIDING, SAME_CLAUSE, UNLISTED
 from tests.app.decision.fail_closed.rows import Row
 from tests.app.decision.fail_closed.services import SERVICES
+from tests.app.decision.fail_closed.unexplained import UNEXPLAINED
 from tests.app.decision.fail_closed.unrecognised import UNRECOGNISED
 from tests.dns_server import FixtureDnsServer
 from tests.smtp_server import SmtpThread
@@ -64,6 +65,7 @@ ROWS = [
     *SAME_CLAUSE,
     *LANGUAGES,
     *DRAWN,
+    *UNEXPLAINED,
     *LEGITIMATE,
 ]
 
