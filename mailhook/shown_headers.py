@@ -7,6 +7,9 @@ from email.errors import MessageError
 from email.message import EmailMessage
 from email.utils import getaddresses
 
+# Each field is read up to this many characters: a list of thousands of addresses costs
+# the standard library's parser seconds, and no display name a person reads is longer.
+MAX_FIELD = 8 * 1024
 # Fields whose display names a client shows (RFC 5322 §3.4: the phrase before an address).
 ADDRESS_FIELDS = ("from", "sender", "reply-to", "to", "cc")
 # Fields of free text for people (RFC 5322 §3.6.5, and Outlook's Thread-Topic).
@@ -24,7 +27,7 @@ def shown_header_texts(msg: EmailMessage) -> Iterator[tuple[str, str, bool]]:
             and not folded.startswith("x-")
         ):
             continue
-        text = _decoded(msg, name, raw)
+        text = _decoded(msg, name, raw[:MAX_FIELD])
         if folded in ADDRESS_FIELDS:
             found = _addresses(text)
             if not any("@" in address for _, address in found):

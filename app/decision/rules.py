@@ -176,14 +176,14 @@ def _forms(source: _Source) -> HarmlessForms | None:
     table = _table(source, where, source.document.get("unexplained"))
     if not table:
         return None
-    _only_keys(source, where, table, {"parties", "labels"})
+    _only_keys(source, where, table, {"parties", "labels", "courtesies"})
     lists = []
-    for key in ("parties", "labels"):
-        words = table.get(key)
+    for key in ("parties", "labels", "courtesies"):
+        words = table.get(key, [])
         if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
             raise source.error((*where, key), f"[unexplained] {key}: a list of strings is needed")
         lists.append(tuple(dict.fromkeys(fold(w) for w in words)))
-    return HarmlessForms(parties=lists[0], labels=lists[1])
+    return HarmlessForms(parties=lists[0], labels=lists[1], courtesies=lists[2])
 
 
 def _kind(source: _Source, name: str, raw: Any) -> InstructionKind:
@@ -196,7 +196,7 @@ def _kind(source: _Source, name: str, raw: Any) -> InstructionKind:
         source,
         where,
         table,
-        {"title", "title_pl", "phrases", "requires", "postal_only", "acts_on_service"},
+        {"title", "title_pl", "phrases", "requires", *_KIND_FLAGS},
     )
     phrases = table.get("phrases")
     if (
@@ -221,21 +221,25 @@ def _kind(source: _Source, name: str, raw: Any) -> InstructionKind:
         raise source.error(
             (*where, "title_pl"), f"[{label}] title_pl: a non-empty string is needed"
         )
-    postal_only = table.get("postal_only", False)
-    if not isinstance(postal_only, bool):
-        raise source.error((*where, "postal_only"), f"[{label}] postal_only: true or false")
-    acts_on_service = table.get("acts_on_service", False)
-    if not isinstance(acts_on_service, bool):
-        raise source.error((*where, "acts_on_service"), f"[{label}] acts_on_service: true or false")
     return InstructionKind(
         name=name,
         title=title,
         phrases=tuple(fold(p) for p in phrases),
         requires=requires,
-        postal_only=postal_only,
-        acts_on_service=acts_on_service,
         title_pl=title_pl,
+        **{flag: _flag(source, where, table, flag) for flag in _KIND_FLAGS},
     )
+
+
+# A kind's true-or-false keys, each false unless written.
+_KIND_FLAGS = ("postal_only", "acts_on_service", "gives_addresses", "question")
+
+
+def _flag(source: _Source, where: tuple[str, ...], table: dict[str, Any], key: str) -> bool:
+    value = table.get(key, False)
+    if not isinstance(value, bool):
+        raise source.error((*where, key), f"[{'.'.join(where)}] {key}: true or false")
+    return value
 
 
 def declared_checks() -> dict[str, Declaration]:

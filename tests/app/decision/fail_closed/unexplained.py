@@ -79,6 +79,60 @@ PARAPHRASES = [
         "Please also trasnfer acme.pl to OVH.",
     )
 ]
+
+
+def clause(sentence: str, extra: str, request: str = INVOICE) -> Any:
+    """``extra`` written in the recognised request's own sentence."""
+    body = f"{request.rstrip().rstrip('.')}{extra}.\n{SIGNATURE}"
+    return attack(f"in the request's sentence: {sentence}", C15, plain("Faktura", body), REVIEW)
+
+
+QUESTION = "Dzień dobry,\nmam pytanie o status zamówienia 4411 dla acme.pl.\n"
+# Each ended accepted before: a clause of the recognised sentence, with no word of the
+# request lists, or a request word and no listed verb or object.
+CLAUSES = [
+    clause("a paraphrase after a comma", ", acme.pl idzie do OVH"),
+    clause("the code given to someone named", ", a kod proszę dać Markowi"),
+    clause("a declaration after 'i'", " i niech Marek dostanie acme.pl"),
+    clause("a sale after a dash", " - acme.pl sprzedaliśmy firmie Example"),
+    clause("an English party after a comma", ", after that register it to them"),
+    clause("a paraphrase in brackets", " (acme.pl przechodzi do OVH)"),
+    clause("another party in a question", ", after that register it to them", QUESTION),
+    clause("a paraphrase naming a company in a question", ", acme.pl idzie do OVH", QUESTION),
+]
+# Each ended accepted before: a request word, and a verb or object no list holds.
+UNLISTED_ASKING = [
+    attack(
+        f"a request in unlisted words: {sentence}",
+        C15,
+        plain("Faktura", f"{INVOICE}{sentence}\n{SIGNATURE}"),
+        REVIEW,
+    )
+    for sentence in (
+        "Proszę wygasić usługi.",
+        "Niech żona dostanie kod.",
+        "kod do wyjścia proszę dla mnie.",
+        "Everything goes to my wife.",
+    )
+]
+# Each ended accepted before: a server named by a number or an IP the server id pattern
+# does not read, in a request that names no service of its own.
+SERVERS = [
+    attack(
+        f"a server named loosely: {written}",
+        C15,
+        plain("Faktura", f"Dzień dobry,\nproszę o duplikat faktury 11/2026 za {written}.\n"),
+        REVIEW,
+    )
+    for written in (
+        "serwer 77777",
+        "VPS ID 77777",
+        "vps (77777)",
+        "77777 (vps)",
+        "203.0.113.77",
+        "2001:db8::77",
+    )
+]
 UNEXPLAINED = [
     *PARAPHRASES,
     *metamorphic("acme.pl idzie do OVH"),
@@ -98,6 +152,9 @@ UNEXPLAINED = [
         ),
         REVIEW,
     ),
+    *CLAUSES,
+    *UNLISTED_ASKING,
+    *SERVERS,
     legit(
         "a signature with names, contacts and the own site stays accepted",
         plain(
@@ -116,6 +173,15 @@ UNEXPLAINED = [
         ),
         "accepted",
         ("dns_change",),
+    ),
+    legit(
+        "a question naming the own server, and the customer's own server by a space, stay accepted",
+        plain(
+            "Pytanie",
+            "Proszę o informację, do kiedy opłacony jest VPS 12345.\nDziękuję z góry.\n",
+        ),
+        "accepted",
+        ("inquiry",),
     ),
     legit(
         "an Organization field and display name of the sender's own stay accepted",
