@@ -145,6 +145,26 @@ UNEXPLAINED = [
         REVIEW,
     ),
     attack(
+        "a transfer asked in the HTML title, which no client draws in the body",
+        C15,
+        Mail(
+            subject="Faktura",
+            html="<html><head><title>Proszę o przeniesienie acme.pl do OVH</title></head>"
+            f"<body><p>{INVOICE}</p></body></html>",
+        ),
+        REVIEW,
+    ),
+    attack(
+        "a transfer asked in a meta description",
+        C15,
+        Mail(
+            subject="Faktura",
+            html='<html><head><meta name="description" content="Proszę o przeniesienie '
+            f'acme.pl do OVH"></head><body><p>{INVOICE}</p></body></html>',
+        ),
+        REVIEW,
+    ),
+    attack(
         "a Thread-Topic field asking for a holder change",
         C15,
         plain(
@@ -182,6 +202,17 @@ UNEXPLAINED = [
         ),
         "accepted",
         ("inquiry",),
+    ),
+    legit(
+        "a generator's meta data and a title repeating the request stay accepted",
+        Mail(
+            subject="Faktura",
+            html='<html><head><meta name="Generator" content="Microsoft Word 15 (filtered '
+            'medium)"><title>Duplikat faktury</title></head>'
+            f"<body><p>{INVOICE}</p></body></html>",
+        ),
+        "accepted",
+        ("invoice_duplicate",),
     ),
     legit(
         "an Organization field and display name of the sender's own stay accepted",
