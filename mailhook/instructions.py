@@ -393,11 +393,11 @@ class _Tally:
     def outside_headers(self, msg: EmailMessage) -> None:
         """Header fields a client or the desk's tool may show beside the body (display
         names, Organization, Comments, Keywords, Thread-Topic, X- fields): text asking
-        for anything there is hidden text. X- fields are mostly a program's, so only a
-        request in them counts, not what they point at."""
+        for more than the sender's own text there is hidden text. X- fields are mostly a
+        program's, so only a request in them counts, not what they point at."""
         for name, text, shown in shown_header_texts(msg):
             text = _cleaned(text[:MAX_LINE])
-            if self._asks_anything(text) or (shown and self.unexplained(text)):
+            if self._asks_more(text) or (shown and self.unexplained(text)):
                 self.hidden.append(f"the {name} header")
 
     def _asks_more(self, text: str) -> bool:
@@ -405,10 +405,6 @@ class _Tally:
         something no kind recognises."""
         more = set(self._kinds_of(text, fold(text))) - set(self.kinds)
         return bool(more) or self._asks_unrecognised(text)
-
-    def _asks_anything(self, text: str) -> bool:
-        """Whether ``text`` asks for something, recognised or not."""
-        return bool(self._kinds_of(text, fold(text))) or self._asks_unrecognised(text)
 
     def unexplained(self, text: str) -> tuple[str, ...]:
         """Sentences of ``text`` no kind explains that point somewhere (mailhook.unexplained)."""

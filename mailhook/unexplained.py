@@ -29,9 +29,9 @@ _IP = (
     r"|\b[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6}::(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6})?"
 )
 _IP_ADDRESS = re.compile(_IP, re.IGNORECASE)
-# References that are no service name: an IP address, a run of five digits or more (a
+# References that are no service name: an IP address, a number of five digits or more (a
 # server's or account's number).
-_REFERENCE = re.compile(rf"{_IP}|\d{{5,}}", re.IGNORECASE)
+_REFERENCE = re.compile(rf"{_IP}|\b\d{{5,}}\b", re.IGNORECASE)
 # An arrow says where something goes ("acme.pl -> OVH"): never a harmless form.
 _ARROW = re.compile(r"->|=>|[→⇒»]")
 # Where a clause of a sentence as written ends: a comma, a colon, a bracket, a dash
@@ -239,14 +239,18 @@ def _names(sentence: str, forms: HarmlessForms) -> list[str]:
 
 def _harmless(sentence: str, folded: str, forms: HarmlessForms) -> bool:
     """A line of names (a signature: "Jan Kowalski", "ACME sp. z o.o."), or a label with
-    what it names: every word is a label word, a name, a number or part of a service."""
+    what it names: every word is a label word, a name, a number, one letter (an initial,
+    a tag's "b") or part of a service."""
     if _ARROW.search(sentence) or _any_word(forms.parties, folded):
         return False
     rest = _REFERENCE.sub(" ", _SERVER_ID.sub(" ", _without_names(sentence)))
     # Nothing left but what it names ("https://www.acme.pl"): which services a message
     # names, service-scope judges.
     return all(
-        word[0].isupper() or word[0].isdigit() or _any_word(forms.labels, fold(word))
+        word[0].isupper()
+        or word[0].isdigit()
+        or len(word) == 1
+        or _any_word(forms.labels, fold(word))
         for word in _WORD.findall(rest)
     )
 

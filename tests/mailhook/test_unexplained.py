@@ -73,6 +73,7 @@ def test_a_clause_of_the_recognised_sentence_is_read() -> None:
         "Proszę o potwierdzenie.\nZ góry dziękuję!\n",
         "Strona acme.pl działa poprawnie.\n",
         "Serwer vps-12345 działa bez zarzutu.\n",
+        "Ola Nowak\n",
         "Hosting mamy u Was od 2019 roku.\n",
         "Lista dyskusyjna klientów: wypisz się pod adresem lista@mailer.example\n",
     ],
