@@ -291,6 +291,10 @@ EXPLANATIONS: Final[dict[str, str]] = {
     "upstream-results.pass": N_(
         "Our own mail server's authentication results were read and taken into account."
     ),
+    "upstream-results.repeated": N_(
+        "Authentication results in our server's name appear more than once: one was "
+        "there before our server saw the message, so none of them is used."
+    ),
     "upstream-results.temperror": N_(
         "The upstream authentication results could not be read for now."
     ),

@@ -132,30 +132,39 @@ def aligned_pass(
     spf_domain = _spf_pass_domain(message, context)
     if spf_domain and aligned(spf_domain, from_domain, strict=alignment.spf_strict):
         return AlignedPass("spf", "spf", spf_domain)
+    null_sender = _null_path(message.envelope.mail_from)
     upstream = context.earlier.get("upstream-results")
     if upstream is not None and upstream.result == "pass":
-        found = _aligned_upstream(upstream.evidence, from_domain, alignment)
+        found = _aligned_upstream(upstream.evidence, from_domain, alignment, null_sender)
         if found is not None:
             return AlignedPass("upstream", *found, voucher=upstream.evidence.get("authserv_id"))
     arc = context.earlier.get("arc")
     if arc is not None and arc.result == "pass":
-        found = _aligned_upstream(arc.evidence.get("upstream") or {}, from_domain, alignment)
+        found = _aligned_upstream(
+            arc.evidence.get("upstream") or {}, from_domain, alignment, null_sender
+        )
         if found is not None:
             return AlignedPass("arc", *found, voucher=arc.evidence.get("sealer"))
     return None
 
 
 def _aligned_upstream(
-    upstream: Mapping[str, Any], from_domain: str, alignment: Alignment
+    upstream: Mapping[str, Any], from_domain: str, alignment: Alignment, null_sender: bool
 ) -> tuple[str, str] | None:
-    """(method, domain) of an aligned pass an upstream verifier reported, if any."""
+    """(method, domain) of an aligned pass an upstream verifier reported, if any.
+
+    An SPF pass for the HELO name counts only for a null MAIL FROM, as for our own SPF
+    check (_spf_pass_domain): next to a real MAIL FROM it says nothing of the From domain.
+    """
     for domain in upstream.get("dkim_pass_domains") or ():
         if aligned(str(domain), from_domain, strict=alignment.dkim_strict):
             return "dkim", normalise_domain(str(domain))
     spf_domain = upstream.get("spf_domain")
+    identity_counts = upstream.get("spf_identity") == "mailfrom" or null_sender
     if (
         upstream.get("spf") == "pass"
         and spf_domain
+        and identity_counts
         and aligned(str(spf_domain), from_domain, strict=alignment.spf_strict)
     ):
         return "spf", normalise_domain(str(spf_domain))
