@@ -33,6 +33,7 @@ _VERBS = {
     "pass": "passes",
     "fail": "fails",
     "partial-body": "does not cover the whole body",
+    "testing": "counts as unsigned",
     "temperror": "cannot be checked for now",
     "permerror": "is malformed",
 }
@@ -46,7 +47,7 @@ class SignatureResult:
     s: str
     a: str
     bits: int | None
-    result: str  # pass | fail | partial-body | temperror | permerror
+    result: str  # pass | fail | partial-body | testing | temperror | permerror
     reason: str
     partial_body: bool
     b: str
@@ -277,6 +278,15 @@ def _judge(
             bits=bits,
             partial_body=True,
         )
+    if _testing(record):
+        # RFC 6376 §3.6.1 t=y: verifiers MUST NOT treat mail of a domain testing DKIM
+        # differently from unsigned mail, so its signature vouches for nothing.
+        return _result(
+            tags,
+            "testing",
+            f"the key at {key_name} says the domain is testing DKIM (t=y)",
+            bits=bits,
+        )
     return _result(tags, "pass", "the signature verifies", bits=bits)
 
 
@@ -296,6 +306,15 @@ def _key_facts(record: bytes | None) -> tuple[int | None, str | None, str | None
     except (dkim.DKIMException, binascii.Error, ValueError) as exc:
         return None, None, f"cannot be used ({_plain(exc)})"
     return int(bits) if bits else None, _text(key_type or b""), None
+
+
+def _testing(record: bytes | None) -> bool:
+    """Whether the key record's t= flags say the domain is testing DKIM (RFC 6376 §3.6.1)."""
+    try:
+        flags = parse_tag_value(record or b"").get(b"t", b"")
+    except InvalidTagValueList:
+        return False
+    return b"y" in (flag.strip().lower() for flag in flags.split(b":"))
 
 
 def _canonical_body_length(verifier: dkim.DKIM, tags: dict[bytes, bytes]) -> int:
@@ -340,7 +359,7 @@ def _overall(results: list[SignatureResult]) -> str:
         return "pass"
     if "temperror" in outcomes:
         return "temperror"
-    if outcomes & {"fail", "partial-body"}:
+    if outcomes & {"fail", "partial-body", "testing"}:
         return "fail"
     return "permerror"
 
