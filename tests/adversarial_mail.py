@@ -101,6 +101,9 @@ class Mail:
     dkim_headers: tuple[str, ...] | None = None
     # Content-Transfer-Encoding of the text parts, e.g. "quoted-printable".
     cte: str | None = None
+    # The selector of acme.pl the signature names (fixtures/dns/acme.pl.zone): the key is
+    # the rsa2048 one either way.
+    dkim_selector: str = "rsa2048"
 
 
 def fill(text: str, code: str | None) -> str:
@@ -174,15 +177,15 @@ def build(mail: Mail, code: str | None = None) -> bytes:
     )
     raw = head + mime_body(mail, code).as_bytes(policy=SMTP)
     if mail.dkim_headers is not None:
-        raw = sign_as_acme(raw, mail.dkim_headers)
+        raw = sign_as_acme(raw, mail.dkim_headers, mail.dkim_selector)
     return b"".join(header_line(name, fill(value, code)) for name, value in mail.on_top) + raw
 
 
-def sign_as_acme(raw: bytes, headers: tuple[str, ...]) -> bytes:
-    """``raw`` with a DKIM signature of acme.pl (selector rsa2048) on top."""
+def sign_as_acme(raw: bytes, headers: tuple[str, ...], selector: str = "rsa2048") -> bytes:
+    """``raw`` with a DKIM signature of acme.pl (by default selector rsa2048) on top."""
     signature = dkim.sign(
         raw,
-        b"rsa2048",
+        selector.encode(),
         b"acme.pl",
         (FIXTURES / "keys" / "rsa2048.pem").read_bytes(),
         include_headers=[name.encode() for name in headers],
