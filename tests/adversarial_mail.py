@@ -104,6 +104,8 @@ class Mail:
     # The selector of acme.pl the signature names (fixtures/dns/acme.pl.zone): the key is
     # the rsa2048 one either way.
     dkim_selector: str = "rsa2048"
+    # Whom the author wrote to (To); the envelope recipient is the desk whatever it says.
+    to: str = DESK
 
 
 def fill(text: str, code: str | None) -> str:
@@ -166,7 +168,7 @@ def build(mail: Mail, code: str | None = None) -> bytes:
     head = b"".join(
         [
             header_line("From", mail.sender),
-            header_line("To", DESK),
+            header_line("To", mail.to),
             subject,
             header_line("Date", formatdate()),
             # uuid4, not make_msgid: hypothesis seeds `random`, and make_msgid's
@@ -225,6 +227,8 @@ class Stack:
             "client_ip": route.client_ip,
             "helo": route.helo,
             "mail_from": route.mail_from,
+            # As the SMTP doors are told in RCPT TO.
+            "rcpt": DESK,
         }
         if relay:
             params["relay"] = "true"

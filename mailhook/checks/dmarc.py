@@ -129,7 +129,7 @@ def aligned_pass(
     for domain in dkim.get("pass_domains") or ():
         if aligned(str(domain), from_domain, strict=alignment.dkim_strict):
             return AlignedPass("dkim", "dkim", normalise_domain(str(domain)))
-    spf_domain = _spf_pass_domain(message, context)
+    spf_domain = spf_pass_domain(message, context)
     if spf_domain and aligned(spf_domain, from_domain, strict=alignment.spf_strict):
         return AlignedPass("spf", "spf", spf_domain)
     null_sender = _null_path(message.envelope.mail_from)
@@ -154,7 +154,7 @@ def _aligned_upstream(
     """(method, domain) of an aligned pass an upstream verifier reported, if any.
 
     An SPF pass for the HELO name counts only for a null MAIL FROM, as for our own SPF
-    check (_spf_pass_domain): next to a real MAIL FROM it says nothing of the From domain.
+    check (spf_pass_domain): next to a real MAIL FROM it says nothing of the From domain.
     """
     for domain in upstream.get("dkim_pass_domains") or ():
         if aligned(str(domain), from_domain, strict=alignment.dkim_strict):
@@ -264,7 +264,7 @@ def _what_failed(
     spf_result, spf_domain = spf.get("result"), spf.get("domain")
     if spf_finding is None:
         spf_part = "SPF was not checked"
-    elif spf_result == "pass" and spf_domain and _spf_pass_domain(message, context):
+    elif spf_result == "pass" and spf_domain and spf_pass_domain(message, context):
         strictly = "strictly " if alignment.spf_strict else ""
         spf_part = f"SPF passed for {spf_domain}, which is not {strictly}aligned with {from_domain}"
     elif spf_result == "pass" and spf_domain:
@@ -307,7 +307,7 @@ def _pass_reason(from_domain: str, found: AlignedPass, discovery: PolicyDiscover
     return f"DMARC passes for {from_domain}{how} for {found.domain}{note}."
 
 
-def _spf_pass_domain(message: InboundMessage, context: CheckContext) -> str | None:
+def spf_pass_domain(message: InboundMessage, context: CheckContext) -> str | None:
     """The domain SPF passed for, when it is the identity DMARC aligns.
 
     RFC 7489 §4.1 aligns the MAIL FROM identity; RFC 7208 §2.4: with a null MAIL FROM,

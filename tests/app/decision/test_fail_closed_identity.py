@@ -16,6 +16,7 @@ import pytest
 
 from tests.adversarial_mail import (
     ACME_MX,
+    DESK,
     HELD,
     OUTSIDE,
     SIGNED,
@@ -45,6 +46,8 @@ __all__ = ["stack"]
 I1 = "identity 1 (a trusted Authentication-Results header repeated below our relay's)"
 I2 = "identity 2 (an upstream SPF pass for the HELO name vouching for a real sender)"
 I3 = "identity 3 (a signature of a domain testing DKIM)"
+I4 = "identity 4 (a signed message written to someone else, sent on to the desk)"
+I5 = "identity 5 (a recipient added above the signature, where a reply to all goes)"
 
 REVIEW = frozenset({"review"})
 REJECTED = frozenset({"rejected"})
@@ -148,6 +151,51 @@ TESTING = [
     ),
 ]
 
+# What acme's customer wrote to others, signed by acme.pl, that they send on to the desk.
+WRITTEN_ELSEWHERE = {
+    "an agency that is also a customer": "biuro@agencja.pl",
+    "a free mailbox": "kto@gmail.com",
+    "no one but undisclosed recipients": "undisclosed-recipients:;",
+}
+SENT_ON = [
+    pytest.param(
+        Row(
+            I4,
+            invoice(dkim_headers=SIGNED, to=to),
+            REVIEW,
+            route=OUTSIDE,
+            checks=(("addressed-to", "elsewhere"),),
+        ),
+        id=f"{I4}: a request written to {whom} and sent on from outside is held",
+    )
+    for whom, to in WRITTEN_ELSEWHERE.items()
+] + [
+    pytest.param(
+        Row(
+            I4,
+            invoice(dkim_headers=SIGNED, to="biuro@agencja.pl", on_top=(("Cc", DESK),)),
+            REVIEW,
+            route=OUTSIDE,
+            checks=(("addressed-to", "elsewhere"),),
+        ),
+        id=f"{I4}: the desk in a Cc added above the signature does not count",
+    ),
+]
+
+ADDED = [
+    pytest.param(
+        Row(
+            I5,
+            invoice(dkim_headers=SIGNED, on_top=((header, "kto@gmail.com"),)),
+            REVIEW,
+            route=OUTSIDE,
+            checks=(("addressed-to", "unsigned"),),
+        ),
+        id=f"{I5}: a {header} to a free mailbox put above acme's signature is held",
+    )
+    for header in ("Cc", "To")
+]
+
 LEGITIMATE = [
     legit(
         "our relay's one header reporting an aligned SPF pass",
@@ -175,9 +223,23 @@ LEGITIMATE = [
         route=OUTSIDE,
         rest_relay=True,
     ),
+    legit(
+        "a signed request from outside with a colleague at acme.pl in a Cc it does not sign",
+        invoice(dkim_headers=SIGNED, headers=(("Cc", "ksiegowosc@acme.pl"),)),
+        route=OUTSIDE,
+    ),
+    legit(
+        "a signed request Bcc'd to the desk from acme's own server",
+        invoice(dkim_headers=SIGNED, to="ksiegowosc@agencja.pl"),
+    ),
+    legit(
+        "a signed request to the desk and the customer's agency in Cc, from outside",
+        invoice(dkim_headers=(*SIGNED, "cc"), to=DESK, headers=(("Cc", "biuro@agencja.pl"),)),
+        route=OUTSIDE,
+    ),
 ]
 
-ROWS = [*REPEATED, *HELO, *TESTING, *LEGITIMATE]
+ROWS = [*REPEATED, *HELO, *TESTING, *SENT_ON, *ADDED, *LEGITIMATE]
 
 
 def verdict_of(stack: Stack, row: Row, door: Door) -> dict[str, Any]:
@@ -240,3 +302,17 @@ def test_an_upstream_helo_pass_decides_as_no_header(stack: Stack, door: Door) ->
         ),
     )
     assert verdict_of(stack, helo, door)["decision"] == verdict_of(stack, bare, door)["decision"]
+
+
+@pytest.mark.parametrize("door", ["rest", "smtp"])
+@pytest.mark.parametrize("to", sorted(WRITTEN_ELSEWHERE.values()))
+def test_whom_a_signed_message_was_written_to_matters_only_without_spf(
+    stack: Stack, door: Door, to: str
+) -> None:
+    # I4: from acme's own server the recipients change nothing (a Bcc); sent on from
+    # outside, the same signed request written to someone else is held.
+    for route, elsewhere in ((ACME_MX, "accepted"), (OUTSIDE, "review")):
+        to_desk = Row(I4, invoice(dkim_headers=SIGNED), HELD, route=route)
+        assert verdict_of(stack, to_desk, door)["decision"] == "accepted"
+        written_elsewhere = replace(to_desk, mail=invoice(dkim_headers=SIGNED, to=to))
+        assert verdict_of(stack, written_elsewhere, door)["decision"] == elsewhere
