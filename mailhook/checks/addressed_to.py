@@ -40,10 +40,15 @@ def check_addressed_to(message: InboundMessage, context: CheckContext) -> Findin
         return Finding(
             NAME, "pass", f"SPF authenticates the sending server for {from_domain} itself."
         )
-    desk = _organisations(message.envelope.rcpt)
+    desk = _organisations(message.envelope.rcpt) | {
+        organisational_domain(domain) for domain in context.trust.desk_domains
+    }
     if not desk:
         return Finding(
-            NAME, "none", "No envelope recipient was given, so the desk cannot be looked for."
+            NAME,
+            "none",
+            "No envelope recipient was given and no desk domain is configured, so the desk "
+            "cannot be looked for.",
         )
     written_to, added = _recipients(message, _signed_counts(context, from_domain, dmarc.evidence))
     if not written_to & desk:

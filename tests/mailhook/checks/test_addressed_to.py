@@ -6,7 +6,7 @@ import pytest
 
 from mailhook.checks import PIPELINE, registered
 from mailhook.checks.addressed_to import check_addressed_to
-from mailhook.context import CheckContext
+from mailhook.context import CheckContext, TrustConfig
 from mailhook.findings import Finding
 from mailhook.message import Channel, Envelope, parse_message
 from tests.support import make_message
@@ -111,7 +111,21 @@ def test_mail_that_does_not_authenticate_is_none() -> None:
 def test_without_an_envelope_recipient_the_desk_is_not_known() -> None:
     finding = check(written_to("biuro@agencja.pl"), DMARC_PASS, spf("fail", "acme.pl"), rcpt=())
     assert finding.result == "none"
-    assert finding.reason == ("No envelope recipient was given, so the desk cannot be looked for.")
+    assert finding.reason == (
+        "No envelope recipient was given and no desk domain is configured, so the desk "
+        "cannot be looked for."
+    )
+
+
+def test_the_configured_desk_domains_count_as_the_desk() -> None:
+    # The desk's public address (PROVIDER_DOMAINS, INTAKE_RECIPIENTS) where the mail server
+    # hands the message to another address, or a REST caller gives none.
+    message = parse_message(written_to(DESK), Envelope(rcpt=("intake@localhost",)), Channel.PIPE)
+    trust = TrustConfig(desk_domains=frozenset({"hosting.example"}))
+    earlier = {f.name: f for f in (SIGNED, DMARC_PASS, spf("fail", "acme.pl"))}
+    context = CheckContext(trust=trust).with_earlier(earlier)
+    assert check_addressed_to(message, context).result == "pass"
+    assert check_addressed_to(message, CheckContext().with_earlier(earlier)).result == "elsewhere"
 
 
 def test_no_recipient_header_at_all_is_elsewhere() -> None:
