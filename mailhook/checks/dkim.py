@@ -12,7 +12,7 @@ from dkim.canonicalization import CanonicalizationPolicy, InvalidCanonicalizatio
 from dkim.util import InvalidTagValueList, parse_tag_value
 
 from mailhook.checks import _dkim_patches
-from mailhook.checks._dkim_keys import DKIM, parse_key_record
+from mailhook.checks._dkim_keys import DKIM, parse_key_record, testing_key
 from mailhook.checks._registry import register
 from mailhook.context import CheckContext
 from mailhook.dns import DnsTempError, Resolver
@@ -278,7 +278,7 @@ def _judge(
             bits=bits,
             partial_body=True,
         )
-    if _testing(record):
+    if testing_key(record):
         # RFC 6376 §3.6.1 t=y: verifiers MUST NOT treat mail of a domain testing DKIM
         # differently from unsigned mail, so its signature vouches for nothing.
         return _result(
@@ -306,15 +306,6 @@ def _key_facts(record: bytes | None) -> tuple[int | None, str | None, str | None
     except (dkim.DKIMException, binascii.Error, ValueError) as exc:
         return None, None, f"cannot be used ({_plain(exc)})"
     return int(bits) if bits else None, _text(key_type or b""), None
-
-
-def _testing(record: bytes | None) -> bool:
-    """Whether the key record's t= flags say the domain is testing DKIM (RFC 6376 §3.6.1)."""
-    try:
-        flags = parse_tag_value(record or b"").get(b"t", b"")
-    except InvalidTagValueList:
-        return False
-    return b"y" in (flag.strip().lower() for flag in flags.split(b":"))
 
 
 def _canonical_body_length(verifier: dkim.DKIM, tags: dict[bytes, bytes]) -> int:
