@@ -20,6 +20,7 @@ from mailhook.instruction_findings import (
     text_finding,
 )
 from mailhook.message import InboundMessage
+from mailhook.names import WrittenName, written_names
 from mailhook.normalise import clean
 from mailhook.parts import Part
 from mailhook.patterns import PhraseIndex, TextPattern
@@ -161,6 +162,9 @@ class Instruction:
     # Words a reader takes for a service's name without its suffix ("dla domeny beta"),
     # in the sender's own text: looked up as labels of registered domains.
     bare_names: tuple[str, ...] = ()
+    # Runs of words of the sender's own text a reader may take for a company's or a
+    # person's name (mailhook.names): looked up as registered customers' names.
+    names: tuple[WrittenName, ...] = ()
 
     def identifier_kinds(self) -> list[str]:
         """Which kinds of identifier the message gives ("pesel", …), never the numbers."""
@@ -257,6 +261,7 @@ def _read_instruction(message: InboundMessage, catalogue: Catalogue) -> Instruct
         unrecognised=unrecognised,
         addresses=_unique(tally.addresses),
         bare_names=_unique(bare_names(fold(reading.own_text()))),
+        names=written_names(reading.own_text()),
     )
 
 

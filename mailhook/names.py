@@ -1,0 +1,252 @@
+"""Customers' names as keys, and the names a text gives as a reader takes them for names."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Final
+
+from mailhook.normalise import clean, normalise
+
+# A name is looked for as 1 to this many words; a key of more words is never stored.
+MAX_WORDS: Final = 6
+# A company's name of one word is a key only with this many letters ("Beta", "Kwiatex"):
+# shorter ones ("AB", "Max") are words and initials in every text.
+MIN_SINGLE_LETTERS: Final = 4
+# Words that name a kind of business or what the desk's mail is about: a company named
+# only that ("Studio sp. z o.o.") gets no one-word key, as every message would name it.
+GENERIC_WORDS: Final = frozenset(
+    {
+        "admin",
+        "agencja",
+        "biuro",
+        "company",
+        "domain",
+        "domena",
+        "firma",
+        "faktura",
+        "group",
+        "grupa",
+        "hosting",
+        "hotel",
+        "info",
+        "invoice",
+        "klient",
+        "kontakt",
+        "konto",
+        "panel",
+        "poczta",
+        "polska",
+        "poland",
+        "serwer",
+        "serwis",
+        "sklep",
+        "spolka",
+        "studio",
+        "support",
+        "test",
+    }
+)
+# Legal forms, folded, each written as its words; the first of each line is the form
+# compared (app.decision.checks.named_customer compares the sender's own name with it).
+_FORMS: Final = (
+    ("sp z o o", "sp z oo", "spzoo", "sp zoo", "spolka z o o", "spolka z oo",
+     "spolka z ograniczona odpowiedzialnoscia"),
+    ("s a", "sa", "spolka akcyjna"),
+    ("p s a", "psa", "prosta spolka akcyjna"),
+    ("s k a", "ska", "sp k a", "spolka komandytowo akcyjna"),
+    ("sp j", "spj", "spolka jawna"),
+    ("sp k", "spk", "spolka komandytowa"),
+    ("sp p", "spp", "spolka partnerska"),
+    ("s c", "sc", "spolka cywilna"),
+    ("ltd", "limited"),
+    ("llc", "l l c"),
+    ("llp",),
+    ("plc",),
+    ("inc", "incorporated"),
+    ("corp", "corporation"),
+    ("co",),
+    ("gmbh",),
+    ("gmbh co kg",),
+    ("ag",),
+    ("kg",),
+    ("s r o", "sro"),
+    ("b v", "bv"),
+)  # fmt: skip
+# Written form (a tuple of words) -> the form compared.
+LEGAL_FORMS: Final[dict[tuple[str, ...], str]] = {
+    tuple(written.split()): forms[0] for forms in _FORMS for written in forms
+}
+# Most words a legal form is written in.
+_FORM_WORDS: Final = max(len(written) for written in LEGAL_FORMS)
+# Forms that are ordinary words too ("są" folds to "sa", "co" is Polish "what"): only
+# written with a dot or in capitals do they mark the words before them as a name.
+_PLAIN_WORDS: Final = frozenset({"sa", "co", "ag", "kg", "sc", "ska", "sro", "bv"})
+# A word: letters and digits. Everything else (punctuation, quotes, "&", dashes, white
+# space and line breaks) only separates words, on both sides of the comparison.
+_WORD: Final = re.compile(r"[^\W_]+")
+# Text between quotation marks of any kind a reader knows („…”, “…”, "…", «…», »…«, ‚…’),
+# on one line. The straight apostrophe is left out: it is also a letter of names (O'Neil).
+_QUOTES: Final = '„“”"«»‚‘’'
+_QUOTED: Final = re.compile(f"[{_QUOTES}]([^{_QUOTES}\\n]{{1,200}})[{_QUOTES}]")
+# What may stand before a word in the middle of a sentence (not after a full stop, a
+# colon or at the start of the text).
+_WITHIN_SENTENCE: Final = ",;(&/+-"
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenName:
+    """Words of a text a reader may take for a name: their key, the key with the legal
+    form written after them (``exact``), where they stand (word positions) and how they
+    were written."""
+
+    key: str
+    exact: str
+    start: int
+    end: int
+    written: str
+
+
+def name_words(name: str) -> list[str]:
+    """``name`` folded (case, diacritics, look-alike letters) as its words, without
+    punctuation, quotes or white space: "„Beta” Sp. z o.o." → beta, sp, z, o, o."""
+    return _WORD.findall(normalise(clean(name)))
+
+
+def legal_form(words: list[str]) -> tuple[list[str], str | None]:
+    """``words`` without the legal forms they end with, and the last of those forms."""
+    form: str | None = None
+    stripped = True
+    while stripped and words:
+        stripped = False
+        for size in range(min(_FORM_WORDS, len(words) - 1), 0, -1):
+            found = LEGAL_FORMS.get(tuple(words[-size:]))
+            if found is not None:
+                form = form or found
+                words, stripped = words[:-size], True
+                break
+    return words, form
+
+
+def customer_name_keys(kind: str, name: str) -> tuple[str, ...]:
+    """The keys a registered customer is found by when a text gives its name.
+
+    A company: its name without the legal form, when that is two words or more, or one
+    distinctive word (MIN_SINGLE_LETTERS letters, not in GENERIC_WORDS). A person: first
+    and last name, in both orders ("ola nowak", "nowak ola"), and the whole name when
+    there are middle names; a single name is no key. Names of more than MAX_WORDS words
+    have none: no text is searched for so long a name.
+    """
+    words, _ = legal_form(name_words(name))
+    if not words or len(words) > MAX_WORDS:
+        return ()
+    if kind == "person":
+        if len(words) < 2 or len(words[0]) < 2 or len(words[-1]) < 2:
+            return ()
+        first, last = words[0], words[-1]
+        keys = [" ".join(words), f"{first} {last}", f"{last} {first}"]
+        return tuple(dict.fromkeys(keys))
+    if len(words) == 1:
+        word = words[0]
+        letters = sum(char.isalpha() for char in word)
+        if letters < MIN_SINGLE_LETTERS or word in GENERIC_WORDS:
+            return ()
+    elif max(len(word) for word in words) < 3:
+        # Initials only ("A B"): a pair of letters in any text.
+        return ()
+    return (" ".join(words),)
+
+
+def exact_name_keys(kind: str, name: str) -> tuple[str, ...]:
+    """A customer's name as compared with a name as written, legal form included: a
+    company's key and form ("beta sp z o o", or "beta" for a name without one); a
+    person's keys (a person has no legal form)."""
+    if kind == "person":
+        return customer_name_keys(kind, name)
+    words, form = legal_form(name_words(name))
+    key = " ".join(words)
+    return (key if form is None else f"{key} {form}",)
+
+
+@dataclass(frozen=True, slots=True)
+class _Word:
+    folded: str
+    raw: str
+    start: int
+    end: int
+    capital: bool
+    quoted: bool
+    within_sentence: bool
+
+
+def written_names(text: str) -> tuple[WrittenName, ...]:
+    """The runs of 1 to MAX_WORDS words of ``text`` a reader may take for a name.
+
+    A run of several words starts with a capital ("Ola Nowak", "BETA Ltd") or within
+    quotation marks („beta software”), or is followed by a legal form ("beta sp. z
+    o.o."). A single word needs more, as capitals start sentences: quotation marks, a
+    legal form after it, or a capital within a sentence ("faktura dla Kwiatex").
+    Words run on over line breaks and markup, so a name split over two lines is one.
+    """
+    text = clean(text)
+    words = list(_words(text))
+    # The legal form written from each word on: (its words, the form, whether it marks).
+    forms = [_form_at(words, at) for at in range(len(words) + 1)]
+    found: list[WrittenName] = []
+    for start, first in enumerate(words):
+        named = first.capital or first.quoted
+        if not named and not any(marks for _, _, marks in forms[start + 1 : start + MAX_WORDS + 1]):
+            # Most words of a text: lower case, and no legal form follows within reach.
+            continue
+        key = ""
+        for end in range(start + 1, min(start + MAX_WORDS, len(words)) + 1):
+            key = f"{key} {words[end - 1].folded}" if key else words[end - 1].folded
+            size, form, marks = forms[end]
+            if not (named or marks):
+                continue
+            if end - start == 1 and not (marks or first.quoted or first.within_sentence):
+                continue
+            last = words[end - 1 + size]
+            written = " ".join(text[first.start : last.end].split())[:120]
+            exact = f"{key} {form}" if form is not None else key
+            found.append(WrittenName(key, exact, start, end, written))
+    return tuple(found)
+
+
+def _words(text: str) -> Iterator[_Word]:
+    quoted = [(m.start(1), m.end(1)) for m in _QUOTED.finditer(text)] if _has_quotes(text) else []
+    previous_end = -1
+    for match in _WORD.finditer(text):
+        raw = match.group(0)
+        # What stands before the word, across white space and line breaks: another word
+        # or a comma means the sentence goes on; a full stop, a colon or nothing, not.
+        gap = text[max(previous_end, 0) : match.start()].rstrip() if previous_end >= 0 else ""
+        within = (previous_end >= 0 and not gap) or (bool(gap) and gap[-1] in _WITHIN_SENTENCE)
+        previous_end = match.end()
+        yield _Word(
+            folded=normalise(raw),
+            raw=raw,
+            start=match.start(),
+            end=match.end(),
+            capital=raw[0].isupper(),
+            quoted=any(low <= match.start() < high for low, high in quoted),
+            within_sentence=within,
+        )
+
+
+def _has_quotes(text: str) -> bool:
+    return any(quote in text for quote in _QUOTES)
+
+
+def _form_at(words: list[_Word], at: int) -> tuple[int, str | None, bool]:
+    """The legal form written from word ``at`` on: how many words, the form compared, and
+    whether it marks the words before it as a name (see _PLAIN_WORDS)."""
+    for size in range(min(_FORM_WORDS, len(words) - at), 0, -1):
+        form = LEGAL_FORMS.get(tuple(word.folded for word in words[at : at + size]))
+        if form is None:
+            continue
+        written = words[at]
+        plain = size == 1 and written.folded in _PLAIN_WORDS and not written.raw.isupper()
+        return size, form, not plain
+    return 0, None, False
