@@ -186,7 +186,7 @@ def written_names(text: str) -> tuple[WrittenName, ...]:
     A run of several words starts with a capital ("Ola Nowak", "BETA Ltd") or within
     quotation marks („beta software”), or is followed by a legal form ("beta sp. z
     o.o."). A single word needs more, as capitals start sentences: quotation marks, a
-    legal form after it, or a capital within a sentence ("faktura dla Kwiatex").
+    legal form after it, or a capital within a sentence and line ("faktura dla Kwiatex").
     Words run on over line breaks and markup, so a name split over two lines is one.
     """
     text = clean(text)
@@ -219,10 +219,12 @@ def _words(text: str) -> Iterator[_Word]:
     previous_end = -1
     for match in _WORD.finditer(text):
         raw = match.group(0)
-        # What stands before the word, across white space and line breaks: another word
-        # or a comma means the sentence goes on; a full stop, a colon or nothing, not.
-        gap = text[max(previous_end, 0) : match.start()].rstrip() if previous_end >= 0 else ""
-        within = (previous_end >= 0 and not gap) or (bool(gap) and gap[-1] in _WITHIN_SENTENCE)
+        # What stands before the word on its line: another word or a comma means the
+        # sentence goes on; a full stop, a colon, a line break or nothing, not (a line
+        # often ends without a full stop: a greeting, the subject above the body).
+        gap = text[previous_end : match.start()] if previous_end >= 0 else "\n"
+        mark = gap.rstrip(" \t")[-1:]
+        within = "\n" not in gap and (not mark or mark in _WITHIN_SENTENCE)
         previous_end = match.end()
         yield _Word(
             folded=normalise(raw),
