@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from app.registry.index import RegistryView
 from app.registry.name_keys import name_key_owners
-from mailhook.names import WrittenName
+from mailhook.names import NameRuns, WrittenName
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,21 +20,29 @@ class NamedCustomer:
 
 
 def named_customers(
-    session: Session, names: tuple[WrittenName, ...], registry: RegistryView | None = None
+    session: Session, runs: NameRuns, registry: RegistryView | None = None
 ) -> tuple[NamedCustomer, ...]:
-    """The registered customers ``names`` (mailhook.names.written_names) give, in order.
+    """The registered customers the runs of words of a text (mailhook.names) name, in order.
 
     A name within a longer one found ("Beta" within "Beta Software") is part of that
     one, not a name of its own: of names that overlap in the text, the longest counts.
-    ``registry``: the in-memory index of this transaction, if any (app.registry.index).
+    ``registry``: the in-memory index of this transaction, if any (app.registry.index):
+    with every key in memory, only runs that are someone's name are looked at further.
     """
-    if not names:
+    every = registry.every_name_key() if registry is not None else None
+    if every is not None:
+        written = runs.named(every)
+        keys = tuple(dict.fromkeys(name.key for name in written))
+    else:
+        written, keys = (), tuple(sorted(runs.keys()))
+    if not keys:
         return ()
-    keys = tuple(dict.fromkeys(name.key for name in names))
     owners = (
         registry.name_key_owners(keys) if registry is not None else name_key_owners(session, keys)
     )
-    found = [NamedCustomer(name, owners[name.key]) for name in names if name.key in owners]
+    if every is None:
+        written = runs.named(owners)
+    found = [NamedCustomer(name, owners[name.key]) for name in written if name.key in owners]
     chosen: list[NamedCustomer] = []
     for named in sorted(found, key=lambda n: (n.written.start - n.written.end, n.written.start)):
         if not any(_overlap(named.written, other.written) for other in chosen):

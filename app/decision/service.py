@@ -371,7 +371,7 @@ class DecisionService:
         named = named_addresses(instruction.addresses, match.customer, self.provider_domains)
         if named is not None:
             findings.append(named)
-        if match.customer is not None and instruction.names:
+        if match.customer is not None and instruction.names.words:
             by_name = named_customers(session, instruction.names, registry)
             named = named_customer(by_name, match.customer)
             if named is not None:

@@ -1,10 +1,11 @@
-"""The registry's services kept in memory, each process's, valid for one registry version.
+"""The registry's services and names kept in memory, each process's, for one registry version.
 
-Every message asks which of the names it gives are registered services, and whose: a
-query per message whose answer changes only when the registry does. The index answers
-from memory what it read before, as long as the registry's version (``registry_version``,
-raised by database triggers in the same transaction as any change of ``customers`` or
-``services``, migration 0010) is the one it read it at.
+Every message asks which of the names it gives are registered services, and whose, and
+which customers its text names by name: queries per message whose answers change only
+when the registry does. The index answers from memory what it read before, as long as
+the registry's version (``registry_version``, raised by database triggers in the same
+transaction as any change of ``customers``, ``services`` or ``customer_name_keys``,
+migrations 0010 and 0015) is the one it read it at.
 
 The version is read in the transaction that uses the answer (RegistryIndex.view), so
 what a decision sees is the registry as of that transaction, never older: on SQLite
@@ -226,6 +227,13 @@ class RegistryView:
         for login in dict.fromkeys(logins[:MAX_LOGINS]):
             found += self._customers_by("login", login, _by_login)
         return found
+
+    def every_name_key(self) -> frozenset[str] | None:
+        """Every customer's name key (read once per registry version); None when there
+        are more than the index keeps, or no version to keep them at."""
+        if self._version is None:
+            return None
+        return self._index._all_of(self._version, self._session, "name_key")
 
     def name_key_owners(self, keys: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
         """As app.registry.name_keys.name_key_owners, in this view's transaction: a key
