@@ -56,13 +56,21 @@ def parse_service(value: str) -> ServiceName:
     text = value.strip().rstrip(".").lower()
     if "." not in text:
         if not _SERVER_ID.match(text):
-            raise InvalidInput(f"services: {value!r} is neither a domain name nor a server id")
+            raise InvalidInput(
+                f"services: {value!r} is neither a domain name nor a server id",
+                reason="not-a-service",
+                values={"service": value[:100]},
+            )
         return ServiceName("server", text, text)
     try:
         ascii_name = idna.encode(text, uts46=True).decode("ascii")
         unicode_name = idna.decode(ascii_name)
     except (idna.IDNAError, UnicodeError) as exc:
-        raise InvalidInput(f"services: {value!r} is not a valid domain name ({exc})") from None
+        raise InvalidInput(
+            f"services: {value!r} is not a valid domain name ({exc})",
+            reason="not-a-domain",
+            values={"service": value[:100]},
+        ) from None
     return ServiceName("domain", ascii_name, unicode_name)
 
 
