@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Container, Iterator
 from dataclasses import dataclass
@@ -254,15 +255,19 @@ class NameRuns:
         """(key, first word, word after the last) of each run."""
         words, forms = self.words, self.forms
         marking = [marks for _, _, marks in forms]
+        # Where a legal form that marks a name starts, in order.
+        marked_at = [at for at, marks in enumerate(marking) if marks]
+        last_word = len(words)
         for start, first in enumerate(words):
-            reach = min(start + MAX_WORDS, len(words))
+            reach = start + MAX_WORDS if start + MAX_WORDS < last_word else last_word
+            # The last end within reach at which a legal form marks the run (0: none).
+            before = bisect.bisect_right(marked_at, reach)
+            marked = marked_at[before - 1] if before and marked_at[before - 1] > start else 0
             # Whether every word of the run so far is capitalised or quoted.
             named = first.named
-            if not named and not any(marking[start + 1 : reach + 1]):
+            if not named and not marked:
                 # Most words of a text: lower case, and no legal form follows within reach.
                 continue
-            # The last end at which a legal form marks the run, if any (0: none).
-            marked = max((end for end in range(start + 1, reach + 1) if marking[end]), default=0)
             key = first.folded
             for end in range(start + 1, reach + 1):
                 if end - 1 > start:
