@@ -1,4 +1,9 @@
-"""The keys customers are found by when a text gives their name, written with each customer."""
+"""The keys customers are found by when a text gives their name, written with each customer.
+
+They are derived from the name (mailhook.names), which registry entries commit to;
+``audit verify`` holds the stored keys to that derivation, so a change of how keys are
+made needs a migration that computes them again (as 0015 first did).
+"""
 
 from __future__ import annotations
 
@@ -50,6 +55,18 @@ def insert_name_keys(session: Session, customers: Iterable[tuple[int, str, str]]
     ]
     if rows:
         session.execute(insert(_KEYS), rows)
+
+
+def keys_of_customers(session: Session, customer_ids: list[int]) -> dict[int, frozenset[str]]:
+    """The stored keys of each of ``customer_ids`` that has any (``audit verify`` compares
+    them with the keys of the name its entry commits to)."""
+    found: dict[int, set[str]] = {}
+    rows = session.execute(
+        select(_KEYS.c.customer_id, _KEYS.c.key).where(_KEYS.c.customer_id.in_(customer_ids))
+    )
+    for customer_id, key in rows:
+        found.setdefault(customer_id, set()).add(key)
+    return {customer_id: frozenset(keys) for customer_id, keys in found.items()}
 
 
 def name_key_owners(session: Session, keys: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
