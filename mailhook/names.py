@@ -177,8 +177,8 @@ def exact_name_keys(kind: str, name: str) -> tuple[str, ...]:
 
 
 class _Word(NamedTuple):
-    """A word of a text and what is known of how it stands there (a tuple: a long text
-    has thousands, made faster so than any other way)."""
+    """A word of a text and how it stands there (a tuple: a long text has thousands,
+    and a tuple is the cheapest thing to make)."""
 
     folded: str
     raw: str
