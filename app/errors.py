@@ -10,11 +10,28 @@
 
 Third-party exceptions are translated at the boundary: a SQLAlchemy operational
 error becomes StoreUnavailable. A verdict is never an exception.
+
+A refusal an agent meets in the console also carries a ``reason`` (a name) and the
+``values`` its sentence needs: the console says it in the agent's language
+(app/console/refusals.py); the message itself is the API's, in English.
 """
+
+from collections.abc import Mapping
 
 
 class IntakeguardError(Exception):
     """Root of every exception raised by ``app``."""
+
+    def __init__(
+        self,
+        detail: str = "",
+        *,
+        reason: str | None = None,
+        values: Mapping[str, object] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.values = {name: str(value) for name, value in (values or {}).items()}
 
 
 class ConfigError(IntakeguardError):

@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     # What the milter does with mail whose verdict is rejected: stamp it and pass it on
     # (tag), have the MTA hold it (quarantine), or refuse it with a 550 (reject).
     milter_rejected: Literal["tag", "quarantine", "reject"] = "tag"
+    # The desk's addresses and @domains the milter checks; other mail goes on unchecked.
+    milter_recipients: CommaList = Field(default_factory=list)
     dns_nameservers: CommaList = Field(default_factory=list)
     dns_timeout: float = Field(default=5.0, gt=0, le=60)
     authserv_id: str = "intakeguard"
@@ -157,6 +159,7 @@ class Settings(BaseSettings):
         "trusted_authserv_ids",
         "trusted_arc_sealers",
         "intake_recipients",
+        "milter_recipients",
         "trusted_relays",
         "provider_domains",
         "webhook_allowed_hosts",
@@ -233,7 +236,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"{item!r} is not an IP address or network") from None
         return value
 
-    @field_validator("intake_recipients")
+    @field_validator("intake_recipients", "milter_recipients")
     @classmethod
     def _recipients(cls, value: list[str]) -> list[str]:
         for item in value:

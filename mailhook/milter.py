@@ -28,6 +28,7 @@ from mailhook.errors import RefusedCredentials, TemporaryFailure, UnusableMessag
 from mailhook.handoff import Handoff, Receipt
 from mailhook.message import Channel, Envelope, parse_message
 from mailhook.milter_stamp import headers_to_remove, stamp
+from mailhook.smtp_config import is_recipient
 from mailhook.tracing import new_request_id, request_id
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,10 @@ class MilterConfig:
     session may idle between its commands (Postfix's smtpd_timeout is 300 s)."""
     max_checking_bytes: int = 32 * 1024 * 1024
     """As the SMTP door's (mailhook.smtp_config): bytes of messages checked at once."""
+    recipients: tuple[str, ...] = ()
+    """MILTER_RECIPIENTS: the desk's addresses and @domains. A message to none of them
+    goes on unchecked, without a verdict, and with our stamp removed if it brings one;
+    empty: every message is checked."""
 
     def trusts(self, ip: str | None) -> bool:
         if ip is None:
@@ -73,6 +78,10 @@ class MilterConfig:
         except ValueError:
             return False
         return any(address in network for network in self.trusted_relays)
+
+    def checks(self, rcpt: list[str]) -> bool:
+        """Whether a message to ``rcpt`` is the desk's: one recipient of ours is enough."""
+        return not self.recipients or any(is_recipient(r, self.recipients) for r in rcpt)
 
 
 @dataclass
@@ -238,6 +247,8 @@ class MilterSession:
         if data:
             self._body(data)
         self.transaction = None
+        if not self.config.checks(transaction.rcpt):
+            return self._passed_on(transaction)
         if transaction.too_big:
             too_big = replies.MILTER_TOO_BIG.format(limit=self.config.max_message_bytes)
             return [wire.reply_code(too_big)]
@@ -279,16 +290,30 @@ class MilterSession:
             log.exception("intake failed for a message from %s", self.client_ip)
             return replies.TEMPORARY_FAILURE.format(reason="An internal error occurred.")
 
+    def _passed_on(self, transaction: _Transaction) -> list[bytes]:
+        """Mail for none of MILTER_RECIPIENTS: no verdict, and no stamp of ours it brought.
+
+        A forged stamp must not reach the desk by a way round (an alias, a forward); mail
+        over MAX_MESSAGE_BYTES was not kept, so it has nothing to remove: not the desk's
+        mail, it is not the desk's limit either.
+        """
+        log.debug("not for the desk (%d recipients): passed on unchecked", len(transaction.rcpt))
+        return [*self._unstamped(transaction.headers), wire.packet(wire.CONTINUE)]
+
+    def _unstamped(self, headers: list[tuple[str, str]]) -> list[bytes]:
+        """The header changes that remove what a sender may not bring: our stamp."""
+        return [
+            wire.header_action(wire.CHANGE_HEADER, index, name, "")
+            for name, index in headers_to_remove(headers, self.config.authserv_id)
+        ]
+
     def _stamped(self, receipt: Receipt, headers: list[tuple[str, str]]) -> list[bytes]:
         """Remove what the sender may not bring, add our stamp, and let the mail go on."""
         rejected = receipt.decision == "rejected"
         if rejected and self.config.rejected is RejectedMail.REJECT:
             return [wire.reply_code(replies.MILTER_REJECTED.format(verdict_id=receipt.verdict_id))]
         space = " " if self.steps & wire.HEADER_LEADING_SPACE else ""
-        actions = [
-            wire.header_action(wire.CHANGE_HEADER, index, name, "")
-            for name, index in headers_to_remove(headers, self.config.authserv_id)
-        ]
+        actions = self._unstamped(headers)
         # Inserted at the top one by one, from the last: they read in stamp()'s order.
         for name, value in reversed(stamp(receipt, self.config.authserv_id)):
             actions.append(wire.header_action(wire.INSERT_HEADER, 0, name, space + value))

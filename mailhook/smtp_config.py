@@ -57,11 +57,7 @@ class SmtpConfig:
         ``"desk@hosting.example"@elsewhere.example`` is a mailbox at elsewhere.example.
         Case, a trailing dot and a U-label domain do not make another mailbox.
         """
-        mailbox = mailbox_of(address)
-        if mailbox is None:
-            return False
-        domain = mailbox.rpartition("@")[2]
-        return any(_recipient_matches(mailbox, domain, wanted) for wanted in self.recipients)
+        return is_recipient(address, self.recipients)
 
     def trusts(self, ip: str | None) -> bool:
         if ip is None:
@@ -71,6 +67,15 @@ class SmtpConfig:
         except ValueError:
             return False
         return any(address in network for network in self.trusted_relays)
+
+
+def is_recipient(address: str, recipients: tuple[str, ...]) -> bool:
+    """Whether ``address`` (a RCPT TO path) is one of ``recipients`` (addresses, @domains)."""
+    mailbox = mailbox_of(address)
+    if mailbox is None:
+        return False
+    domain = mailbox.rpartition("@")[2]
+    return any(_recipient_matches(mailbox, domain, wanted) for wanted in recipients)
 
 
 def _recipient_matches(mailbox: str, domain: str, wanted: str) -> bool:

@@ -15,6 +15,7 @@ may follow one another in a file.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 from app.audit.chain import head, timestamp
 from app.db.models import AuditCheckpoint
 from app.db.types import utcnow
-from app.signing import VerdictSigner
+from app.signing import PublicKey, VerdictSigner
 
 ORIGIN = "intakeguard audit chain"
 _DASH = "\u2014 "
@@ -73,8 +74,13 @@ def recent(session: Session, limit: int) -> list[AuditCheckpoint]:
     )
 
 
-def parse(text: str, signer: VerdictSigner) -> list[Checkpoint]:
-    """Every checkpoint in ``text``, each checked to be signed by ``signer``'s key."""
+def parse(text: str, keys: PublicKey | Sequence[PublicKey]) -> list[Checkpoint]:
+    """Every checkpoint in ``text``, each checked to be signed by one of ``keys``.
+
+    The service's own key (a ``VerdictSigner``), or public keys an auditor holds: this
+    service's, and those it signed with before a rotation of its secret key.
+    """
+    accepted = {key.key_id: key for key in ([keys] if isinstance(keys, PublicKey) else keys)}
     lines = text.replace("\r\n", "\n").split("\n")
     checkpoints: list[Checkpoint] = []
     index = 0
@@ -82,14 +88,14 @@ def parse(text: str, signer: VerdictSigner) -> list[Checkpoint]:
         if not lines[index].strip():
             index += 1
             continue
-        checkpoints.append(_one(lines[index : index + 6], index + 1, signer))
+        checkpoints.append(_one(lines[index : index + 6], index + 1, accepted))
         index += 6
     if not checkpoints:
         raise CheckpointError("no checkpoint found")
     return checkpoints
 
 
-def _one(lines: list[str], line: int, signer: VerdictSigner) -> Checkpoint:
+def _one(lines: list[str], line: int, keys: dict[str, PublicKey]) -> Checkpoint:
     if len(lines) < 6 or lines[0] != ORIGIN or lines[4] != "" or not lines[5].startswith(_DASH):
         raise CheckpointError(
             f"line {line}: not a checkpoint (expected {ORIGIN!r}, size, head hash, time, "
@@ -101,11 +107,12 @@ def _one(lines: list[str], line: int, signer: VerdictSigner) -> Checkpoint:
         raise CheckpointError(f"line {line + 1}: the size {lines[1]!r} is not a number") from None
     key_id, _, signature = lines[5][len(_DASH) :].partition(" ")
     checkpoint = Checkpoint(size, lines[2], lines[3], key_id, signature)
-    if key_id != signer.key_id:
+    key = keys.get(key_id)
+    if key is None:
         raise CheckpointError(
             f"line {line}: the checkpoint is signed by {key_id!r}, not by this service's key "
-            f"{signer.key_id!r}; refused"
+            f"{' or '.join(repr(k) for k in keys)}; refused"
         )
-    if not signer.verifies(checkpoint.body(), signature):
+    if not key.verifies(checkpoint.body(), signature):
         raise CheckpointError(f"line {line}: the checkpoint's signature does not verify; refused")
     return checkpoint

@@ -18,6 +18,7 @@ from app.sysexits import EX_DATAERR, EX_OK
 if TYPE_CHECKING:
     from app.decision.rules import Rules
     from app.settings import Settings
+    from app.signing import PublicKey
     from app.verdict_types import Explanation
 
 
@@ -193,13 +194,13 @@ def audit_verify(settings: Settings, args: argparse.Namespace) -> int:
     from app.audit.checkpoints import CheckpointError, parse
     from app.db.engine import make_engine, session_factory, store_errors
     from app.records.audit_verify import verify_against
-    from app.signing import VerdictSigner
 
     checkpoints = []
     if args.checkpoint is not None:
         try:
+            keys = _checkpoint_keys(settings, args.public_key)
             text = args.checkpoint.read_text(encoding="utf-8")
-            checkpoints = parse(text, VerdictSigner(settings.require_secret_key()))
+            checkpoints = parse(text, keys)
         except (OSError, UnicodeError, CheckpointError) as exc:
             print(f"intakeguard: --checkpoint {args.checkpoint}: {exc}", file=sys.stderr)
             return EX_DATAERR
@@ -217,6 +218,23 @@ def audit_verify(settings: Settings, args: argparse.Namespace) -> int:
     if not args.json:
         print(f"audit chain intact: {report.entries} entries, head {report.head_hash}")
     return EX_OK
+
+
+def _checkpoint_keys(settings: Settings, public_keys: list[PublicKey] | None) -> list[PublicKey]:
+    """The keys a checkpoint may be signed by: those given with --public-key (no secret
+    needed), else this service's own, derived from its secret key."""
+    from app.errors import ConfigError
+    from app.settings import ENV_PREFIX
+    from app.signing import VerdictSigner
+
+    if public_keys:
+        return public_keys
+    if settings.secret_key is None:
+        raise ConfigError(
+            f"{ENV_PREFIX}SECRET_KEY: missing; set it, or give the public key(s) the "
+            "checkpoints were signed with: --public-key KEY (GET /v1/keys lists them)"
+        )
+    return [VerdictSigner(settings.require_secret_key())]
 
 
 def audit_checkpoint(settings: Settings, args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ from app.sysexits import EX_CONFIG, EX_DATAERR, EX_IOERR, EX_OK, EX_TEMPFAIL, EX
 if TYPE_CHECKING:
     from app.server.worker_role import WorkerRole
     from app.settings import Settings
+    from app.signing import PublicKey
 
 
 log = logging.getLogger("intakeguard")
@@ -289,6 +290,15 @@ def _parser() -> argparse.ArgumentParser:
         help="signed checkpoints (from `audit checkpoint`, one or more in the file): the "
         "chain must still extend every one, or exit 65",
     )
+    audit_verify.add_argument(
+        "--public-key",
+        action="append",
+        type=_public_key,
+        metavar="KEY",
+        help="a public key the checkpoints may be signed with, as GET /v1/keys gives it "
+        "(repeat it for the keys of before a rotation); without it, this service's own "
+        "key, which needs INTAKEGUARD_SECRET_KEY",
+    )
     audit_verify.set_defaults(run=commands.audit_verify)
     audit_checkpoint = audit.add_parser(
         "checkpoint",
@@ -318,6 +328,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     confirmations_expire.set_defaults(run=commands.confirmations_expire)
     return parser
+
+
+def _public_key(value: str) -> PublicKey:
+    from app.signing import PublicKey
+
+    try:
+        return PublicKey(value.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _version() -> str:

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from app.console import rendering, sessions
 from app.console.customers import customer_page, holder_of
 from app.console.i18n import N_
+from app.console.refusals import refusal
 from app.console.web import console_router, one_line, posted, read, render, to_login, who, write
 from app.db.types import utcnow
 from app.errors import InvalidInput, NotFound
@@ -120,7 +121,7 @@ async def verify(request: Request) -> Response:
         result = await write(request, lambda s: record_verification(s, claims, secret, now))
     except InvalidInput as exc:
         # The service's name (never an identifier: those are checked inside, as reasons).
-        return _verify_page(current, kept, None, str(exc), 400)
+        return _verify_page(current, kept, None, refusal(exc), 400)
     # Post, redirect, get: a reload shows the result without recording it twice.
     return RedirectResponse(f"/console/verify?done={result['id']}", status_code=303)
 
@@ -195,7 +196,7 @@ async def customers(
     try:
         found = await read(request, look)
     except InvalidInput as exc:
-        return _customers_page(current, asked, None, str(exc), 400)
+        return _customers_page(current, asked, None, refusal(exc), 400)
     except NotFound:
         missing = _("No customer has the login %(login)s.") % {"login": wanted}
         return _customers_page(current, asked, None, missing, 404)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.console import rendering, sessions
 from app.console.evidence import evidence
+from app.console.refusals import refusal
 from app.console.web import (
     console_router,
     free_text,
@@ -112,9 +113,9 @@ async def _record(
     except NotFound:
         return _no_verdict(current, verdict_id)
     except InvalidInput as exc:
-        return await verdict_page(request, current, verdict_id, 400, str(exc), typed)
+        return await verdict_page(request, current, verdict_id, 400, refusal(exc), typed)
     except Conflict as exc:
-        return await verdict_page(request, current, verdict_id, 409, str(exc), typed)
+        return await verdict_page(request, current, verdict_id, 409, refusal(exc), typed)
     except IntegrityError:
         # Another agent's first review of the same verdict was recorded first.
         return await verdict_page(

@@ -90,7 +90,9 @@ def record_documents(
         raise Conflict(
             f"verdict {verdict_id} is {verdict.decision}, not postal_required: documents by "
             "post complete only a verdict that asked for them (or a holder change that both "
-            "holders have not yet answered by e-mail)"
+            "holders have not yet answered by e-mail)",
+            reason="documents-not-asked",
+            values={"decision": verdict.decision},
         )
     if checked.complete:
         earlier = session.scalar(
@@ -99,7 +101,9 @@ def record_documents(
         if earlier is not None:
             raise Conflict(
                 f"verdict {verdict_id} was already completed by receipt {earlier.id} "
-                f"recorded by {earlier.agent}; nothing more is needed"
+                f"recorded by {earlier.agent}; nothing more is needed",
+                reason="documents-already-complete",
+                values={"agent": earlier.agent},
             )
     missing = [
         what

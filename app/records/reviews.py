@@ -76,31 +76,37 @@ def record_review(
     and the request does not supersede the current review."""
     verdict = locked_verdict(session, verdict_id)
     if verdict.decision not in REVIEWABLE:
-        raise Conflict(_not_reviewable(verdict))
+        raise _not_reviewable(verdict)
     answer = _answer(session, verdict.id)
     if answer is not None:
         outcome = _answered(session, verdict.id) or "waiting for the new holder's answer"
         raise Conflict(
             f"verdict {verdict.id} was decided by the registered owner, who answered "
-            f"{answer.answer} to the confirmation; it is {outcome}"
+            f"{answer.answer} to the confirmation; it is {outcome}",
+            reason="decided-by-owner",
+            values={"answer": answer.answer},
         )
     reviews = _reviews(session, verdict.id)
     latest = reviews[-1] if reviews else None
     if latest is None and request.supersedes is not None:
         raise Conflict(
             f"verdict {verdict.id} has no review yet, so there is none to supersede; "
-            "send the review without 'supersedes'"
+            "send the review without 'supersedes'",
+            reason="nothing-to-supersede",
         )
     if latest is not None and request.supersedes is None:
         raise Conflict(
             f"verdict {verdict.id} was already reviewed: {latest.decision} by {latest.agent} "
             f"(review {latest.id}); to correct it, send 'supersedes': '{latest.id}' with "
-            "the reason for the correction"
+            "the reason for the correction",
+            reason="already-reviewed",
+            values={"decision": latest.decision, "agent": latest.agent},
         )
     if latest is not None and request.supersedes != latest.id:
         raise Conflict(
             f"review {request.supersedes!r} is not the current review of verdict {verdict.id}; "
-            f"the current one is {latest.id}, and only it can be superseded"
+            f"the current one is {latest.id}, and only it can be superseded",
+            reason="not-the-current-review",
         )
     review = Review(
         id=str(uuid.uuid4()),
@@ -161,15 +167,18 @@ def locked_verdict(session: Session, verdict_id: str) -> Verdict:
     return verdict
 
 
-def _not_reviewable(verdict: Verdict) -> str:
+def _not_reviewable(verdict: Verdict) -> Conflict:
     if verdict.decision == "postal_required":
-        return (
+        return Conflict(
             f"verdict {verdict.id} is postal_required: it is completed by signed documents "
-            "received by post (POST /v1/verdicts/{id}/documents), not by a review"
+            "received by post (POST /v1/verdicts/{id}/documents), not by a review",
+            reason="review-of-postal",
         )
-    return (
+    return Conflict(
         f"verdict {verdict.id} is {verdict.decision}, which is final; only review, "
-        "otp_required and confirmation_required verdicts are decided by an agent"
+        "otp_required and confirmation_required verdicts are decided by an agent",
+        reason="review-of-final",
+        values={"decision": verdict.decision},
     )
 
 
@@ -334,16 +343,19 @@ def record_action(
     verdict = locked_verdict(session, verdict_id)
     current = _current_decision(session, verdict, _reviews(session, verdict.id))
     if current != "accepted":
-        raise Conflict(_refusal(verdict, current))
+        raise _refusal(verdict, current)
     if verdict.customer is None:
         raise Conflict(
             f"verdict {verdict.id} names no customer, so it cannot authorise anything done "
-            "for one; record the action under a verdict about that customer"
+            "for one; record the action under a verdict about that customer",
+            reason="no-customer",
         )
     if request.login != verdict.customer:
         raise Conflict(
             f"verdict {verdict.id} is about customer {verdict.customer!r}, not "
-            f"{request.login!r}; record the action under the verdict that concerns them"
+            f"{request.login!r}; record the action under the verdict that concerns them",
+            reason="another-customer",
+            values={"customer": verdict.customer, "login": request.login},
         )
     code_ref = (
         None if request.code_ref is None else _code_use(session, request.login, request.code_ref)
@@ -398,7 +410,8 @@ def _code_use(session: Session, login: str, code_ref: str) -> str:
     except ValueError:
         raise InvalidInput(
             "code_ref: must be the id of the verdict or verification where the customer's "
-            "one-time code was used"
+            "one-time code was used",
+            reason="code-ref-not-an-id",
         ) from None
     used = session.scalar(
         select(OneTimeCode.id)
@@ -415,31 +428,41 @@ def _code_use(session: Session, login: str, code_ref: str) -> str:
     if used is None:
         raise Conflict(
             f"code_ref {reference}: no one-time code of customer {login!r} was used "
-            "by that verdict or verification"
+            "by that verdict or verification",
+            reason="code-not-used-there",
+            values={"login": login},
         )
     return reference
 
 
-def _refusal(verdict: Verdict, current: str) -> str:
+def _refusal(verdict: Verdict, current: str) -> Conflict:
+    """Why nothing may be done yet on the instruction of ``verdict``, now ``current``."""
     if current == "rejected":
         how = {
             "rejected": "was rejected",
             "confirmation_required": "was rejected (denied by the registered owner, or on review)",
         }.get(verdict.decision, "was rejected on review")
-        return f"verdict {verdict.id} {how}: nothing may be done on its instruction"
+        return Conflict(
+            f"verdict {verdict.id} {how}: nothing may be done on its instruction",
+            reason="act-on-rejected",
+        )
     if current == "postal_required":
-        return (
+        return Conflict(
             f"verdict {verdict.id} waits for signed documents by post; record them "
-            "(POST /v1/verdicts/{id}/documents) before acting"
+            "(POST /v1/verdicts/{id}/documents) before acting",
+            reason="act-before-documents",
         )
     if current == "confirmation_required":
-        return (
+        return Conflict(
             f"verdict {verdict.id} waits for the registered owner to confirm it through the "
-            "link sent to the panel address; act once it is confirmed (or review it)"
+            "link sent to the panel address; act once it is confirmed (or review it)",
+            reason="act-before-confirmation",
         )
-    return (
+    return Conflict(
         f"verdict {verdict.id} is {current} and has not been accepted on review; review it "
-        "(POST /v1/verdicts/{id}/review) before acting"
+        "(POST /v1/verdicts/{id}/review) before acting",
+        reason="act-before-review",
+        values={"decision": current},
     )
 
 

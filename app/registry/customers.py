@@ -18,6 +18,7 @@ from app.db.types import iso_z, utcnow
 from app.delivery.outbox import enqueue
 from app.errors import Conflict, InvalidInput, NotFound
 from app.registry.identifiers import IdentifierKind, keyed_hash, mask, normalise
+from app.registry.name_keys import write_name_keys
 from app.registry.state import registry_sha256
 from mailhook.addresses import InvalidAddress, normalise_address
 from mailhook.confusables import skeleton
@@ -55,13 +56,21 @@ def parse_service(value: str) -> ServiceName:
     text = value.strip().rstrip(".").lower()
     if "." not in text:
         if not _SERVER_ID.match(text):
-            raise InvalidInput(f"services: {value!r} is neither a domain name nor a server id")
+            raise InvalidInput(
+                f"services: {value!r} is neither a domain name nor a server id",
+                reason="not-a-service",
+                values={"service": value[:100]},
+            )
         return ServiceName("server", text, text)
     try:
         ascii_name = idna.encode(text, uts46=True).decode("ascii")
         unicode_name = idna.decode(ascii_name)
     except (idna.IDNAError, UnicodeError) as exc:
-        raise InvalidInput(f"services: {value!r} is not a valid domain name ({exc})") from None
+        raise InvalidInput(
+            f"services: {value!r} is not a valid domain name ({exc})",
+            reason="not-a-domain",
+            values={"service": value[:100]},
+        ) from None
     return ServiceName("domain", ascii_name, unicode_name)
 
 
@@ -180,6 +189,8 @@ def put_customer(session: Session, customer: ValidCustomer, key: bytes) -> tuple
                 )
             )
     session.flush()
+    # The keys its name is found by in a message's text (a rename replaces them).
+    write_name_keys(session, row.id, customer.kind, customer.name)
     chain.append_many(
         session, [customer_entry(customer, created, registry_sha256(session, row.id))]
     )

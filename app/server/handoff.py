@@ -8,14 +8,16 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from app.errors import StoreUnavailable
+from app.errors import ConfigError, StoreUnavailable
+from app.settings import ENV_PREFIX
 from mailhook.errors import RefusedCredentials, TemporaryFailure, UnusableMessage
-from mailhook.handoff import Receipt
+from mailhook.handoff import Handoff, Receipt
 from mailhook.message import InboundMessage
 from mailhook.tracing import request_id
 
 if TYPE_CHECKING:
     from app.decision.service import DecisionService
+    from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -105,3 +107,33 @@ def _detail(response: httpx.Response) -> str:
         return response.text[:200]
     detail = body.get("detail") if isinstance(body, dict) else None
     return str(detail)[:400] if detail is not None else response.text[:200]
+
+
+def make_handoff(settings: Settings, service: DecisionService | None = None) -> Handoff:
+    """Over HTTP when INTAKEGUARD_API_URL is set, else in process on the local store."""
+    if settings.api_url:
+        if settings.api_token is None:
+            raise ConfigError(
+                f"{ENV_PREFIX}API_TOKEN: missing; create one with "
+                "`intakeguard token create --name smtp --scope intake relay` on the API side"
+            )
+        return HttpHandoff(settings.api_url, settings.api_token.get_secret_value())
+    if service is None:
+        # Imported here: the pipe over HTTP needs none of the decision side.
+        from app.decision.service import DecisionService
+
+        service = DecisionService.from_settings(settings, settings.require_secret_key())
+    return InProcessHandoff(service)
+
+
+def deliver(handoff: Handoff, message: InboundMessage) -> Receipt:
+    """Hand one message over and wait for the receipt (the pipe's only step)."""
+
+    async def run() -> Receipt:
+        try:
+            return await handoff.submit(message)
+        finally:
+            if isinstance(handoff, HttpHandoff):
+                await handoff.aclose()
+
+    return asyncio.run(run())

@@ -65,6 +65,7 @@ def milter_config(settings: Settings) -> MilterConfig:
             ipaddress.ip_network(r, strict=False) for r in settings.trusted_relays
         ),
         max_message_bytes=settings.max_message_bytes,
+        recipients=tuple(settings.milter_recipients),
     )
 
 

@@ -1,7 +1,7 @@
 """The pipe door: ``intakeguard pipe``, one message on stdin from the local mail server.
 
 A thin adapter like the SMTP door (mailhook.receiver): it makes the canonical message
-(mailhook.message) and hands it off (app.server.serving.make_handoff), in process or to
+(mailhook.message) and hands it off (app.server.handoff.make_handoff), in process or to
 a remote API; the exit status (sysexits) is the mail server's cue to deliver, bounce or
 retry.
 """
@@ -12,7 +12,7 @@ import logging
 import sys
 
 from app.db.migrate import prepare_store
-from app.server import serving
+from app.server.handoff import deliver, make_handoff
 from app.settings import Settings
 from app.sysexits import EX_DATAERR, EX_NOPERM, EX_OK, EX_TEMPFAIL
 from mailhook.errors import RefusedCredentials, TemporaryFailure, UnusableMessage
@@ -42,7 +42,7 @@ def receive(settings: Settings, envelope: Envelope) -> int:
         message = parse_message(raw, envelope, Channel.PIPE)
         if not settings.api_url:
             prepare_store(settings)
-        receipt = serving.deliver(serving.make_handoff(settings), message)
+        receipt = deliver(make_handoff(settings), message)
     except UnusableMessage as exc:
         print(f"intakeguard: unusable message: {exc}", file=sys.stderr)
         return EX_DATAERR

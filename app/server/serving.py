@@ -27,11 +27,11 @@ from app.console.sso import RecordPeer
 from app.db.engine import make_engine, store_errors
 from app.decision.service import DecisionService
 from app.delivery.outbox import OutboxWorker
-from app.errors import ConfigError, StoreUnavailable
+from app.errors import StoreUnavailable
 from app.records.checkpoints import CheckpointWorker
 from app.records.confirmations import ExpiryWorker
 from app.records.retention import RetentionWorker
-from app.server.handoff import HttpHandoff, InProcessHandoff
+from app.server.handoff import make_handoff
 from app.server.listeners import (
     bind_listener,
     listen_error,
@@ -41,28 +41,13 @@ from app.server.listeners import (
 )
 from app.server.worker_role import WorkerRole
 from app.settings import ENV_PREFIX, Settings, split_listen
-from mailhook.handoff import Handoff, Receipt
-from mailhook.message import InboundMessage
+from mailhook.handoff import Handoff
 from mailhook.milter import MilterServer, start_milter
 from mailhook.receiver import SmtpReceiver, start_receiver
 
 _T = TypeVar("_T")
 
 log = logging.getLogger(__name__)
-
-
-def make_handoff(settings: Settings, service: DecisionService | None = None) -> Handoff:
-    """Over HTTP when INTAKEGUARD_API_URL is set, else in process on the local store."""
-    if settings.api_url:
-        if settings.api_token is None:
-            raise ConfigError(
-                f"{ENV_PREFIX}API_TOKEN: missing; create one with "
-                "`intakeguard token create --name smtp --scope intake relay` on the API side"
-            )
-        return HttpHandoff(settings.api_url, settings.api_token.get_secret_value())
-    if service is None:
-        service = DecisionService.from_settings(settings, settings.require_secret_key())
-    return InProcessHandoff(service)
 
 
 class BackgroundWorker(Protocol):
@@ -380,16 +365,3 @@ def signals_deferred() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-def deliver(handoff: Handoff, message: InboundMessage) -> Receipt:
-    """Hand one message over and wait for the receipt (the pipe's only step)."""
-
-    async def run() -> Receipt:
-        try:
-            return await handoff.submit(message)
-        finally:
-            if isinstance(handoff, HttpHandoff):
-                await handoff.aclose()
-
-    return asyncio.run(run())

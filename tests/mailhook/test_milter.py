@@ -102,13 +102,14 @@ class Mta:
         version, actions, answered = struct.unpack(">III", data)
         return version, actions, answered
 
-    def envelope(self) -> None:
+    def envelope(self, *rcpt: bytes) -> None:
         """CONNECT, HELO, MAIL and RCPT as Postfix sends them (no replies negotiated)."""
         self.send(wire.CONNECT, b"mx.acme.pl\x004" + struct.pack(">H", 40000) + b"192.0.2.10\0")
         self.send(wire.MACRO, b"Cj\0postfix.desk.example\0{daemon_name}\0smtpd\0")
         self.send(wire.HELO, b"mx.acme.pl\0")
         self.send(wire.MAIL, b"<jan@acme.pl>\0SIZE=100\0")
-        self.send(wire.RCPT, b"<support@desk.example>\0")
+        for address in rcpt or (b"support@desk.example",):
+            self.send(wire.RCPT, b"<" + address + b">\0")
 
     def message(self, headers: list[tuple[bytes, bytes]], body: bytes) -> list[tuple[bytes, bytes]]:
         """Headers, end of headers, the body and the end of message; the answer to it."""
@@ -329,6 +330,58 @@ def test_a_message_over_the_limit_is_refused_without_being_handed_over(
     ]
     assert handoff.messages == []
     mta.close()
+
+
+FORGED_STAMP = [
+    (b"Authentication-Results", b" intakeguard.desk.example; dmarc=pass"),
+    (b"X-Intakeguard-Verdict", b" accepted; id=forged"),
+]
+
+
+@pytest.mark.parametrize(
+    ("rcpt", "checked"),
+    [
+        pytest.param((b"support@desk.example",), True, id="the desk's address"),
+        pytest.param((b"Support@DESK.example.",), True, id="in other case, with a trailing dot"),
+        pytest.param(
+            (b"ola@beta.example", b"sales@desk.example"), True, id="the desk among others"
+        ),
+        pytest.param((b"ola@beta.example",), False, id="none of the desk's"),
+        pytest.param((b'"support@desk.example"@beta.example',), False, id="a quoted look-alike"),
+        pytest.param((b"support@desk.example.beta.example",), False, id="a longer domain"),
+    ],
+)
+def test_milter_recipients_choose_the_mail_checked_and_others_lose_a_forged_stamp(
+    handoff: RecordingHandoff, rcpt: tuple[bytes, ...], checked: bool
+) -> None:
+    with milter(handoff, recipients=("@desk.example",)) as server:
+        mta = Mta(server)
+        mta.negotiate()
+        mta.envelope(*rcpt)
+        answer = mta.message([*FORGED_STAMP, *HEADERS], BODY)
+        mta.close()
+    # Either way the forged stamp goes; only the desk's mail is handed over and stamped.
+    assert sorted(answer[:2]) == [
+        delete(b"Authentication-Results", 1),
+        delete(b"X-Intakeguard-Verdict", 1),
+    ]
+    inserted = [command for command, _ in answer if command == wire.INSERT_HEADER]
+    assert (len(handoff.messages), bool(inserted)) == ((1, True) if checked else (0, False))
+    assert answer[-1] == (wire.CONTINUE, b"")
+
+
+def test_mail_not_for_the_desk_over_the_size_limit_goes_on_unchecked(
+    handoff: RecordingHandoff,
+) -> None:
+    with milter(handoff, recipients=("support@desk.example",)) as server:
+        mta = Mta(server)
+        mta.negotiate()
+        mta.envelope(b"ola@beta.example")
+        assert mta.message(HEADERS, b"x" * 10_001) == [(wire.CONTINUE, b"")]
+        mta.envelope(b"support@desk.example")
+        assert mta.message(HEADERS, b"x" * 10_001)[0][0] == wire.REPLY_CODE
+        mta.close()
+    assert handoff.messages == []
 
 
 NEGOTIATED = wire.packet(wire.NEGOTIATE, struct.pack(">III", 6, POSTFIX_ACTIONS, POSTFIX_STEPS))

@@ -19,8 +19,10 @@ from markupsafe import escape
 import app.decision.rules  # noqa: F401
 from app.console.explanations import DECISIONS, EXPLANATIONS, explanation
 from app.console.i18n import LANG_COOKIE, LANGUAGES, choose, from_accept_language, translated
+from app.console.refusals import DECISION_NAMES, SENTENCES
 from app.decision.rules import load_rules
 from app.decision.service import DecisionService
+from app.verdict_types import DECISIONS as VERDICT_DECISIONS
 from mailhook.checks import declared
 from tests.app.api.test_reviews import verdict as scenario
 from tests.app.console.common import agent, csrf_of, held, log_in
@@ -114,6 +116,14 @@ def test_every_check_result_a_check_can_give_is_explained_in_polish() -> None:
         assert explanation("en", name, result) is None
     for decision in DECISIONS.values():
         assert translated("pl", decision)
+
+
+def test_every_refusal_an_agent_can_meet_has_a_sentence_and_every_sentence_a_refusal() -> None:
+    raised: set[str] = set()
+    for source in (REPO / "app").rglob("*.py"):
+        raised |= set(re.findall(r'reason="([a-z-]+)"', source.read_text(encoding="utf-8")))
+    assert sorted(raised ^ set(SENTENCES)) == []
+    assert set(DECISION_NAMES) == set(VERDICT_DECISIONS)
 
 
 def test_every_kind_of_the_default_catalogue_has_a_polish_title() -> None:
@@ -283,3 +293,19 @@ def test_the_desks_pages_and_their_refusals_speak_polish_with_the_switch(
     nothing = client.get("/console/verdicts/no-such-id")
     assert nothing.status_code == 404 and "Nie ma takiego werdyktu" in nothing.text
     assert "no-such-id" in nothing.text
+    # Refusals of the records layer, in Polish too: a review of a final verdict, an action
+    # before the documents came, an action for another customer.
+    token = csrf_of(verify)
+    final = client.post(
+        f"/console/verdicts/{accepted}/review",
+        data={"csrf": token, "decision": "rejected", "reason": "Pomyłka."},
+    )
+    assert final.status_code == 409
+    assert "Stan werdyktu: przyjęty, to decyzja ostateczna." in final.text
+    act = {"csrf": token, "action": "Zmiana rekordu DNS", "details": "x", "login": "acme"}
+    early = client.post(f"/console/verdicts/{postal}/actions", data=act)
+    assert early.status_code == 409
+    assert "czeka na podpisane dokumenty pocztowe: zapisz je" in early.text
+    other = client.post(f"/console/verdicts/{accepted}/actions", data={**act, "login": "beta"})
+    assert other.status_code == 409 and "Ten werdykt dotyczy klienta acme, nie beta" in other.text
+    assert "verdict " not in other.text.split("<main", 1)[-1]

@@ -16,7 +16,7 @@ from app.decision.service import DecisionService
 from app.records.checkpoints import CheckpointWorker, write_checkpoint
 from app.signing import VerdictSigner
 from tests.app.api.common import register, submit
-from tests.app.cli.test_cli import EX_DATAERR, intakeguard
+from tests.app.cli.test_cli import EX_CONFIG, EX_DATAERR, EX_USAGE, intakeguard
 from tests.app.records.test_audit import (
     FROM_ACME,
     assert_new_table_migrates,
@@ -149,6 +149,43 @@ def test_a_checkpoint_from_another_key_is_refused(
     )  # fmt: skip
     assert refused.returncode == EX_DATAERR
     assert "not by this service's key" in refused.stderr
+
+
+def test_an_auditor_verifies_checkpoints_with_public_keys_and_no_secret(
+    api: httpx.Client, service: DecisionService, database_url: str, tmp_path: Path
+) -> None:
+    """The public key of GET /v1/keys is enough; keys of before a rotation can be given too."""
+    assert register(api).status_code == 201
+    verdict(api)
+    [published] = api.get("/v1/keys").json()["keys"]
+    old_key = VerdictSigner(OTHER_KEY.encode()).public_key
+    kept = tmp_path / "checkpoints"
+    # One checkpoint signed before a rotation of the secret key, one after.
+    kept.write_text(checkpoint(service, OTHER_KEY) + checkpoint(service))
+    auditor = {"database_url": database_url, "secret_key": None}
+
+    def audit(*keys: str) -> Any:
+        given = [arg for key in keys for arg in ("--public-key", key)]
+        return intakeguard("audit", "verify", "--checkpoint", kept, *given, cwd=tmp_path, **auditor)
+
+    both = audit(old_key, published["public_key"])
+    assert both.returncode == 0, both.stderr
+    assert "audit chain intact" in both.stdout
+    only_new = audit(published["public_key"])
+    assert only_new.returncode == EX_DATAERR
+    assert f"signed by {VerdictSigner(OTHER_KEY.encode()).key_id!r}" in only_new.stderr
+    # Without a key and without the secret: it says how to give one.
+    no_key = audit()
+    assert no_key.returncode == EX_CONFIG
+    assert "--public-key" in no_key.stderr and "SECRET_KEY" in no_key.stderr
+    bad = audit("not-a-key")
+    assert bad.returncode == EX_USAGE
+    assert "not an Ed25519 public key" in bad.stderr
+    # A checkpoint rewritten by someone holding only the public key does not verify.
+    forged = kept.read_text().replace("\n2\n", "\n1\n", 1)
+    kept.write_text(forged)
+    refused = audit(old_key, published["public_key"])
+    assert refused.returncode == EX_DATAERR and "does not verify" in refused.stderr
 
 
 def test_the_worker_writes_a_checkpoint(api: httpx.Client, service: DecisionService) -> None:

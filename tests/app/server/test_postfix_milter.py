@@ -69,7 +69,7 @@ def desk(service: DecisionService) -> DecisionService:
     return service
 
 
-def send(postfix: PostfixInstance, raw: bytes) -> tuple[int, str]:
+def send(postfix: PostfixInstance, raw: bytes, rcpt: str = DESK) -> tuple[int, str]:
     """One SMTP transaction with Postfix from the client: the last reply it got."""
     with smtplib.SMTP(
         "127.0.0.1",
@@ -80,7 +80,7 @@ def send(postfix: PostfixInstance, raw: bytes) -> tuple[int, str]:
     ) as client:
         client.ehlo()
         # With the milter unreachable Postfix answers MAIL FROM already.
-        for code, reply in (client.mail(SENDER), client.rcpt(DESK)):
+        for code, reply in (client.mail(SENDER), client.rcpt(rcpt)):
             if code != 250:
                 return code, reply.decode()
         code, reply = client.data(raw)
@@ -90,10 +90,16 @@ def send(postfix: PostfixInstance, raw: bytes) -> tuple[int, str]:
 class Mailroom:
     """A sink, the milter (in this process, on the test's store) and Postfix between."""
 
-    def __init__(self, service: DecisionService, root: Path, rejected: RejectedMail) -> None:
+    def __init__(
+        self,
+        service: DecisionService,
+        root: Path,
+        rejected: RejectedMail,
+        recipients: tuple[str, ...] = (),
+    ) -> None:
         self.service = service
         self.sink = MailSink()
-        config = MilterConfig(authserv_id=AUTHSERV_ID, rejected=rejected)
+        config = MilterConfig(authserv_id=AUTHSERV_ID, rejected=rejected, recipients=recipients)
         self.milter = MilterThread(lambda: InProcessHandoff(service), config)
         self.postfix = PostfixInstance(root, main=milter_main(self.milter.port, self.sink.port))
 
@@ -108,8 +114,8 @@ class Mailroom:
         self.milter.stop()
         self.sink.__exit__()
 
-    def send(self, raw: bytes) -> tuple[int, str]:
-        return send(self.postfix, raw)
+    def send(self, raw: bytes, rcpt: str = DESK) -> tuple[int, str]:
+        return send(self.postfix, raw, rcpt)
 
     def delivered(self, count: int = 1) -> list[Message]:
         return self.postfix.wait(
@@ -217,6 +223,25 @@ def test_a_stamp_forged_by_the_sender_is_removed(mailroom: Mailroom) -> None:
     assert stamp == ["X-Intakeguard-Verdict", "X-Intakeguard-Signature"]
     assert message["X-Intakeguard-Verdict"].startswith("rejected; ")
     assert message["X-Intakeguard-Signature"] == verdict.signature
+
+
+def test_with_milter_recipients_only_the_desks_mail_is_checked_and_stamped(
+    desk: DecisionService,
+    postfix_root: Path,  # noqa: F811
+) -> None:
+    with Mailroom(desk, postfix_root, RejectedMail.TAG, recipients=(DESK,)) as room:
+        # Another mailbox of the same server: on unchecked, and the forged stamp is gone.
+        assert room.send(FORGED + spoof(), rcpt="sales@desk.example")[0] == 250
+        (other,) = room.delivered()
+        assert room.verdicts() == []
+        assert room.send(spoof())[0] == 250
+        desks = room.delivered(2)[1]
+        (verdict,) = room.verdicts()
+    assert not [name for name in other if name.lower().startswith("x-intakeguard-")]
+    assert other.get_all("Authentication-Results") == [
+        "mx.other.example; spf=pass smtp.mailfrom=acme.pl"
+    ]
+    assert desks["X-Intakeguard-Verdict"].endswith(f"; id={verdict.id}")
 
 
 def test_milter_stopped_postfix_defers_and_the_retry_is_stamped_once(
