@@ -91,7 +91,7 @@ class DecisionService:
         self.reads = read_only_sessions(sessions)
         # For a single Core query where a whole ORM session (or transaction) is overhead.
         self.read_engine: Engine = lookup_engine(sessions)
-        # Held around the verdict's write transaction (see writer_turn).
+        # Held around each batch's write transaction (see writer_turn, group_commit).
         self.writer_turn = writer_turn(sessions.kw["bind"])
         self.rules = rules
         # A panel address changed within this many days raises the requirement a level.
@@ -119,6 +119,7 @@ class DecisionService:
             link_to_verdict,
             self._recorded,
             on_batch=metrics.COMMIT_BATCH_SIZE.observe,
+            turn=self.writer_turn,
         )
 
     @classmethod
@@ -204,8 +205,9 @@ class DecisionService:
 
     @contextmanager
     def _write_transaction(self) -> Iterator[Session]:
-        """The write transaction of a batch of verdicts (see app.decision.group_commit)."""
-        with self.writer_turn, store_errors(), self.sessions.begin() as session:
+        """The write transaction of a batch of verdicts, begun in the writer turn its
+        leader holds (see app.decision.group_commit)."""
+        with store_errors(), self.sessions.begin() as session:
             yield session
 
     def _decide_and_sign(
