@@ -224,6 +224,11 @@ EXPLANATIONS: Final[dict[str, str]] = {
         "send something to a stranger."
     ),
     "named-addresses.pass": N_("The e-mail addresses the message names are the customer's own."),
+    "named-customer.other": N_(
+        "The message names another registered customer by name: the request may be about "
+        "that customer's account."
+    ),
+    "named-customer.pass": N_("The customers the message names by name are the sender."),
     "one-time-code.error": N_(
         "The one-time code could not be checked (no secret key is configured)."
     ),
