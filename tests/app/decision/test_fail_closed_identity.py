@@ -30,13 +30,13 @@ from tests.adversarial_mail import (
 # its Row, stack fixture, delivery and test are imported from wherever they are, the
 # test under a name pytest does not collect a second time.
 try:
-    from tests.app.decision.fail_closed.rows import OK, Row
+    from tests.app.decision.fail_closed.rows import OK, REJECTED, REVIEW, Row
     from tests.app.decision.fail_closed.test_fail_closed import deliver, stack
     from tests.app.decision.fail_closed.test_fail_closed import (
         test_what_a_person_can_read_decides as as_the_table_decides,
     )
 except ModuleNotFoundError:
-    from tests.app.decision.test_fail_closed import OK, Row, deliver, stack
+    from tests.app.decision.test_fail_closed import OK, REJECTED, REVIEW, Row, deliver, stack
     from tests.app.decision.test_fail_closed import (
         test_what_a_person_can_read_decides as as_the_table_decides,
     )
@@ -49,8 +49,6 @@ I3 = "identity 3 (a signature of a domain testing DKIM)"
 I4 = "identity 4 (a signed message written to someone else, sent on to the desk)"
 I5 = "identity 5 (a recipient added above the signature, where a reply to all goes)"
 
-REVIEW = frozenset({"review"})
-REJECTED = frozenset({"rejected"})
 INVOICE = "Dzień dobry,\nproszę o duplikat faktury 11/2026.\n\nJan Kowalski\n"
 # What our relay writes on top for mail from outside that nothing authenticates.
 RELAY_FAILED = (
