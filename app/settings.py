@@ -347,6 +347,11 @@ class Settings(BaseSettings):
             authserv_id=self.authserv_id,
             trusted_authserv_ids=frozenset(i.lower() for i in self.trusted_authserv_ids),
             trusted_arc_sealers=frozenset(d.lower().rstrip(".") for d in self.trusted_arc_sealers),
+            # The provider's own domains and those of the intake addresses: where a customer
+            # writes to the desk, whatever address the mail server then hands it to.
+            desk_domains=frozenset(
+                [*self.provider_domains, *(r.rpartition("@")[2] for r in self.intake_recipients)]
+            ),
         )
 
     def rules_source(self) -> str:

@@ -18,7 +18,8 @@ use is the modules named in ``__all__``, each through the names it does not mark
   piece by piece: read_message, Piece, Role) and ``parts`` (Part, a MIME part as read),
   which the REST API's and the console's message view show;
 - what the registry shares with mail: ``addresses``, ``domains``, ``confusables``,
-  ``identifiers`` (PESEL, NIP, REGON checksums);
+  ``identifiers`` (PESEL, NIP, REGON checksums), ``names`` (a customer's name as the
+  keys it is found by, and the runs of a text that may be names);
 - ``errors`` (the root MailhookError and its tree) and ``metrics``.
 
 Everything else (``htmltext``, ``normalise``, ``services``, ``smtp_data``,
@@ -41,6 +42,7 @@ __all__ = [
     "message",
     "metrics",
     "milter",
+    "names",
     "parts",
     "patterns",
     "reading",

@@ -32,6 +32,9 @@ class UpstreamResults:
 
     spf: str | None = None
     spf_domain: str | None = None
+    # "mailfrom" or "helo": which identity spf_domain is (RFC 7208 §2.4); DMARC aligns
+    # a HELO name only for a null MAIL FROM.
+    spf_identity: str | None = None
     dkim_pass_domains: tuple[str, ...] = ()
     dmarc: str | None = None
     header_from: str | None = None
@@ -40,6 +43,7 @@ class UpstreamResults:
         return {
             "spf": self.spf,
             "spf_domain": self.spf_domain,
+            "spf_identity": self.spf_identity,
             "dkim_pass_domains": list(self.dkim_pass_domains),
             "dmarc": self.dmarc,
             "header_from": self.header_from,
@@ -116,6 +120,7 @@ def upstream_results(headers: Sequence[ResultsHeader]) -> UpstreamResults:
     return UpstreamResults(
         spf=_result(spf) if spf is not None else None,
         spf_domain=_spf_domain(spf) if spf is not None else None,
+        spf_identity=_spf_identity(spf) if spf is not None else None,
         dkim_pass_domains=tuple(dkim_domains),
         dmarc=_result(dmarc) if dmarc is not None else None,
         header_from=_domain_of(_property(dmarc, "header", "from")) if dmarc is not None else None,
@@ -135,6 +140,12 @@ def _spf_domain(result: Any) -> str | None:
     return _domain_of(_property(result, "smtp", "mailfrom")) or _domain_of(
         _property(result, "smtp", "helo")
     )
+
+
+def _spf_identity(result: Any) -> str | None:
+    if _domain_of(_property(result, "smtp", "mailfrom")):
+        return "mailfrom"
+    return "helo" if _domain_of(_property(result, "smtp", "helo")) else None
 
 
 def _dkim_domain(result: Any) -> str | None:

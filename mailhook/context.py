@@ -15,11 +15,13 @@ LookalikeLookup = Callable[[str], str | None]
 
 @dataclass(frozen=True, slots=True)
 class TrustConfig:
-    """Whose word we take: our authserv-id, trusted upstream ids and ARC sealers."""
+    """Whose word we take: our authserv-id, trusted upstream ids and ARC sealers; and
+    the domains the desk is written to at besides the envelope recipients'."""
 
     authserv_id: str = "intakeguard"
     trusted_authserv_ids: frozenset[str] = frozenset()
     trusted_arc_sealers: frozenset[str] = frozenset()
+    desk_domains: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

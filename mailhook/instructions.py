@@ -20,6 +20,7 @@ from mailhook.instruction_findings import (
     text_finding,
 )
 from mailhook.message import InboundMessage
+from mailhook.names import NO_NAMES, NameRuns, name_runs
 from mailhook.normalise import clean
 from mailhook.parts import Part
 from mailhook.patterns import PhraseIndex, TextPattern
@@ -172,6 +173,10 @@ class Instruction:
     # Words a reader takes for a service's name without its suffix ("dla domeny beta"),
     # in the sender's own text: looked up as labels of registered domains.
     bare_names: tuple[str, ...] = ()
+    # Runs of words of the sender's own text a reader may take for a company's or a
+    # person's name (mailhook.names): looked up as registered customers' names. Derived
+    # from the text, not what the message asks for: no part of comparing instructions.
+    names: NameRuns = field(default=NO_NAMES, compare=False)
 
     def identifier_kinds(self) -> list[str]:
         """Which kinds of identifier the message gives ("pesel", …), never the numbers."""
@@ -270,6 +275,7 @@ def _read_instruction(message: InboundMessage, catalogue: Catalogue) -> Instruct
         unrecognised=unrecognised,
         addresses=_unique(tally.addresses),
         bare_names=_unique(bare_names(fold(reading.own_text()))),
+        names=name_runs(reading.own_text()),
     )
 
 

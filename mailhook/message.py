@@ -152,7 +152,8 @@ def parse_message(
     Raises UnusableMessage when there is nothing a verdict could be about: an empty
     input or one without any header section (RFC 5322 §2.1).
     """
-    if not raw.strip():
+    # What ``not raw.strip()`` says, without copying the whole message to say it.
+    if not raw or raw.isspace():
         raise UnusableMessage("the message is empty")
     # The parser's work grows with lines times MIME nesting depth, and parts nested about
     # a thousand deep exhaust its stack. A message opening more nested parts than any real

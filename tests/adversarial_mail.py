@@ -101,6 +101,11 @@ class Mail:
     dkim_headers: tuple[str, ...] | None = None
     # Content-Transfer-Encoding of the text parts, e.g. "quoted-printable".
     cte: str | None = None
+    # The selector of acme.pl the signature names (fixtures/dns/acme.pl.zone): the key is
+    # the rsa2048 one either way.
+    dkim_selector: str = "rsa2048"
+    # Whom the author wrote to (To); the envelope recipient is the desk whatever it says.
+    to: str = DESK
 
 
 def fill(text: str, code: str | None) -> str:
@@ -163,7 +168,7 @@ def build(mail: Mail, code: str | None = None) -> bytes:
     head = b"".join(
         [
             header_line("From", mail.sender),
-            header_line("To", DESK),
+            header_line("To", mail.to),
             subject,
             header_line("Date", formatdate()),
             # uuid4, not make_msgid: hypothesis seeds `random`, and make_msgid's
@@ -174,15 +179,15 @@ def build(mail: Mail, code: str | None = None) -> bytes:
     )
     raw = head + mime_body(mail, code).as_bytes(policy=SMTP)
     if mail.dkim_headers is not None:
-        raw = sign_as_acme(raw, mail.dkim_headers)
+        raw = sign_as_acme(raw, mail.dkim_headers, mail.dkim_selector)
     return b"".join(header_line(name, fill(value, code)) for name, value in mail.on_top) + raw
 
 
-def sign_as_acme(raw: bytes, headers: tuple[str, ...]) -> bytes:
-    """``raw`` with a DKIM signature of acme.pl (selector rsa2048) on top."""
+def sign_as_acme(raw: bytes, headers: tuple[str, ...], selector: str = "rsa2048") -> bytes:
+    """``raw`` with a DKIM signature of acme.pl (by default selector rsa2048) on top."""
     signature = dkim.sign(
         raw,
-        b"rsa2048",
+        selector.encode(),
         b"acme.pl",
         (FIXTURES / "keys" / "rsa2048.pem").read_bytes(),
         include_headers=[name.encode() for name in headers],
@@ -222,6 +227,8 @@ class Stack:
             "client_ip": route.client_ip,
             "helo": route.helo,
             "mail_from": route.mail_from,
+            # As the SMTP doors are told in RCPT TO.
+            "rcpt": DESK,
         }
         if relay:
             params["relay"] = "true"

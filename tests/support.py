@@ -95,12 +95,13 @@ def make_message(
     sender: str = "Jan Kowalski <jan@acme.pl>",
     subject: str = "Pytanie o domene acme.pl",
     body: str = "Dzien dobry, mam pytanie o domene acme.pl.\n",
+    to: str = "support@hosting.example",
     **headers: str,
 ) -> bytes:
     """A well-formed message; keyword arguments add headers (underscores become hyphens)."""
     message = EmailMessage()
     message["From"] = sender
-    message["To"] = "support@hosting.example"
+    message["To"] = to
     message["Subject"] = subject
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain="acme.pl")

@@ -16,6 +16,27 @@ from typing import Any, Final
 from app.console.i18n import N_, translated
 
 EXPLANATIONS: Final[dict[str, str]] = {
+    "addressed-to.elsewhere": N_(
+        "Only the sender's signature vouches for this message, and it was written to "
+        "someone else: it may be the customer's message to another party, sent on to us."
+    ),
+    "addressed-to.error": N_(
+        "Checking whom the message was written to failed unexpectedly; treat it with care."
+    ),
+    "addressed-to.none": N_(
+        "Whom the message was written to was not compared (it does not authenticate, or "
+        "no recipient was given)."
+    ),
+    "addressed-to.pass": N_(
+        "The message was written to the desk, or came from the sender's own mail server."
+    ),
+    "addressed-to.unsigned": N_(
+        "Someone was added to the recipients after the sender signed the message: a reply "
+        "to all would reach them."
+    ),
+    "addressed-to.temperror": N_(
+        "Whom the message was written to could not be checked for now; the check is repeated later."
+    ),
     "arc.error": N_(
         "Checking the forwarding seal (ARC) failed unexpectedly; treat the message with care."
     ),
@@ -207,6 +228,11 @@ EXPLANATIONS: Final[dict[str, str]] = {
         "send something to a stranger."
     ),
     "named-addresses.pass": N_("The e-mail addresses the message names are the customer's own."),
+    "named-customer.other": N_(
+        "The message names another registered customer by name: the request may be about "
+        "that customer's account."
+    ),
+    "named-customer.pass": N_("The customers the message names by name are the sender."),
     "one-time-code.error": N_(
         "The one-time code could not be checked (no secret key is configured)."
     ),
@@ -294,6 +320,10 @@ EXPLANATIONS: Final[dict[str, str]] = {
     ),
     "upstream-results.pass": N_(
         "Our own mail server's authentication results were read and taken into account."
+    ),
+    "upstream-results.repeated": N_(
+        "Authentication results in our server's name appear more than once: one was "
+        "there before our server saw the message, so none of them is used."
     ),
     "upstream-results.temperror": N_(
         "The upstream authentication results could not be read for now."

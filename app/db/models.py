@@ -85,10 +85,24 @@ class Service(Base):
     customer: Mapped[Customer] = relationship(back_populates="services")
 
 
+class CustomerNameKey(Base):
+    """A key a customer's name is found by in a message's text (mailhook.names): a
+    company's name without its legal form, a person's first and last name. Written with
+    the customer (app.registry.name_keys); read by the key, through the index."""
+
+    __tablename__ = "customer_name_keys"
+
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(300), primary_key=True, index=True)
+
+
 class RegistryVersion(Base):
-    """One row: a number every change of ``customers`` or ``services`` raises, in the
-    change's own transaction (database triggers, migration 0010), so a process can tell
-    whether what it remembers of the registry (app.registry.index) is still current."""
+    """One row: a number every change of ``customers``, ``services`` or
+    ``customer_name_keys`` raises, in the change's own transaction (database triggers,
+    migrations 0010 and 0015), so a process can tell whether what it remembers of the
+    registry (app.registry.index) is still current."""
 
     __tablename__ = "registry_version"
 

@@ -1,13 +1,15 @@
 """Group commit: verdicts decided at the same time recorded in one transaction, one fsync.
 
 Each thread that has a verdict to record (an SMTP session's, a REST request's) queues
-it and waits. Whoever finds no commit under way leads: it takes everything queued (up
-to ``MAX_BATCH``), decides and records it in one write transaction, commits, and hands
-each waiter its verdict; meanwhile newcomers queue for the next batch. No thread waits
-for company: a lone message is a batch of one, committed at once; under load a batch
-holds whatever arrived while the previous one was committing. So the writer's serial
-section (the transaction, the fsync, on SQLite the write lock shared by every process)
-is paid once per batch instead of once per message.
+it and waits. Whoever finds no commit under way leads: it waits for the store's writer
+turn (on SQLite the write lock every process of the file shares; app.db.engine), then
+takes everything queued (up to ``MAX_BATCH``), decides and records it in one write
+transaction, commits, and hands each waiter its verdict; meanwhile newcomers queue for
+the next batch. No thread waits for company: a lone message is a batch of one,
+committed at once; under load a batch holds whatever arrived while the previous one
+was committing, this process's or another's (the batch is taken once the turn is had,
+not before waiting for it). So the writer's serial section (the transaction, the
+fsync, the write lock) is paid once per batch instead of once per message.
 
 Nothing changes about what is acknowledged: a waiter returns only after the commit that
 holds its verdict, and the door answers 250 / 201 / exit 0 only then. Within a batch:
@@ -33,13 +35,15 @@ message's trouble never becomes another's.
 Several processes (``serve --workers``) and replicas each batch their own messages;
 the store serialises their batches (see app.db.engine.writer_turn and
 app.audit.chain), so the chain stays one line without a writer process in between.
+PostgreSQL has no writer turn (``turn`` does nothing): its batches are decided side by
+side and meet at the chain's lock, late in the transaction.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -129,7 +133,7 @@ Decide = Callable[[Session, Job, list[dict[str, Any]]], Decided]
 LinkCode = Callable[[Session, Any, str], None]
 # The verdict recorded earlier for these bytes (another process's), if any.
 Earlier = Callable[[InboundMessage], VerdictJson | None]
-# The write transaction of a batch: writer turn, driver errors translated, BEGIN…COMMIT.
+# The write transaction of a batch: driver errors translated, BEGIN…COMMIT.
 Transaction = Callable[[], AbstractContextManager[Session]]
 
 
@@ -144,8 +148,12 @@ class GroupCommit:
         earlier: Earlier,
         max_batch: int = MAX_BATCH,
         on_batch: Callable[[int], None] | None = None,
+        turn: AbstractContextManager[object] | None = None,
     ) -> None:
         self.transaction = transaction
+        # The store's writer turn (app.db.engine.writer_turn), held by the leader from
+        # before it takes its batch to after the batch's commit.
+        self._writer_turn = turn if turn is not None else nullcontext()
         self._decide = decide
         self._link_code = link_code
         self._earlier = earlier
@@ -179,11 +187,9 @@ class GroupCommit:
                     self._turn.wait()
                     continue
                 self._leading = True
-                batch = self._queue[: self._max_batch]
-                del self._queue[: self._max_batch]
                 self._turn.release()
                 try:
-                    self._commit(batch)
+                    self._lead()
                 finally:
                     self._turn.acquire()
                     self._leading = False
@@ -192,6 +198,28 @@ class GroupCommit:
             raise job.error
         assert job.verdict is not None
         return job.verdict
+
+    def _lead(self) -> None:
+        """Wait for the writer turn, then take and commit a batch: what queued while the
+        turn was awaited (another process's batch committing) is in it."""
+        batch: list[Job] = []
+        try:
+            with self._writer_turn:
+                batch = self._take()
+                self._commit(batch)
+        except Exception as exc:  # noqa: BLE001 - each waiter gets it as a temporary failure
+            # Only the turn can fail here (_commit leaves every job of its batch done):
+            # nothing was recorded, and the queue must not wait for a turn that fails.
+            failure = StoreUnavailable(f"the store's writer turn failed: {exc}")
+            for job in batch or self._take():
+                if not job.done:
+                    job.error, job.done = failure, True
+
+    def _take(self) -> list[Job]:
+        with self._turn:
+            batch = self._queue[: self._max_batch]
+            del self._queue[: self._max_batch]
+        return batch
 
     def _commit(self, batch: list[Job]) -> None:
         """Record ``batch``, leaving each job done with its verdict or its error."""

@@ -31,6 +31,8 @@ AT_LEAST_REVIEW: dict[str, str] = {
     "instruction-kind.partial": _NOT_UNDERSTOOD,
     "named-addresses.other": "the message names a mail address that is not the customer's, "
     "where the desk may send a customer's documents or mail",
+    "named-customer.other": "the message names another registered customer by name, whose "
+    "account the desk may act on or disclose",
     "service-scope.none": _NOT_OWN,
     "service-scope.foreign": _NOT_OWN,
     "service-scope.mixed": _NOT_OWN,

@@ -21,6 +21,7 @@ from app.decision.checks import (  # noqa: F401
     customer_match,
     instruction_kind,
     named_addresses,
+    named_customer,
     one_time_code,
     replay,
     service_scope,

@@ -29,6 +29,7 @@ from app.db.types import utcnow
 from app.decision.checks.customer_match import match_customer
 from app.decision.checks.instruction_kind import instruction_kind
 from app.decision.checks.named_addresses import named_addresses
+from app.decision.checks.named_customer import named_customer
 from app.decision.checks.one_time_code import one_time_code
 from app.decision.checks.replay import (
     Fingerprints,
@@ -40,6 +41,7 @@ from app.decision.checks.replay import (
 from app.decision.checks.service_scope import service_scope
 from app.decision.group_commit import Decided, GroupCommit, Job
 from app.decision.holder_change import named_new_holder
+from app.decision.named_customers import named_customers
 from app.decision.policy import HOLDER_CHANGE_KIND, NewHolder, assurance_of, decide
 from app.decision.rules import Rules, load_rules
 from app.delivery.confirmations import new_holder_stage
@@ -89,7 +91,7 @@ class DecisionService:
         self.reads = read_only_sessions(sessions)
         # For a single Core query where a whole ORM session (or transaction) is overhead.
         self.read_engine: Engine = lookup_engine(sessions)
-        # Held around the verdict's write transaction (see writer_turn).
+        # Held around each batch's write transaction (see writer_turn, group_commit).
         self.writer_turn = writer_turn(sessions.kw["bind"])
         self.rules = rules
         # A panel address changed within this many days raises the requirement a level.
@@ -117,6 +119,7 @@ class DecisionService:
             link_to_verdict,
             self._recorded,
             on_batch=metrics.COMMIT_BATCH_SIZE.observe,
+            turn=self.writer_turn,
         )
 
     @classmethod
@@ -202,8 +205,9 @@ class DecisionService:
 
     @contextmanager
     def _write_transaction(self) -> Iterator[Session]:
-        """The write transaction of a batch of verdicts (see app.decision.group_commit)."""
-        with self.writer_turn, store_errors(), self.sessions.begin() as session:
+        """The write transaction of a batch of verdicts, begun in the writer turn its
+        leader holds (see app.decision.group_commit)."""
+        with store_errors(), self.sessions.begin() as session:
             yield session
 
     def _decide_and_sign(
@@ -369,6 +373,11 @@ class DecisionService:
         named = named_addresses(instruction.addresses, match.customer, self.provider_domains)
         if named is not None:
             findings.append(named)
+        if match.customer is not None and instruction.names.words:
+            by_name = named_customers(session, instruction.names, registry)
+            named = named_customer(by_name, match.customer)
+            if named is not None:
+                findings.append(named)
         findings.append(check_replay(prints, seen))
         code_finding, code = one_time_code(
             session,

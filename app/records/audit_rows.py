@@ -37,7 +37,9 @@ from app.records.confirmations import answer_json
 from app.records.reviews import action_json, review_json
 from app.records.verdicts import as_json
 from app.records.verifications import verification_json
+from app.registry.name_keys import keys_of_customers
 from app.registry.state import REGISTRY_KINDS, registry_digests
+from mailhook.names import customer_name_keys
 
 _BATCH = 1000
 
@@ -317,7 +319,7 @@ class RegistryCheck:
         while True:
             rows = list(
                 session.execute(
-                    select(Customer.id, Customer.login)
+                    select(Customer.id, Customer.login, Customer.kind, Customer.name)
                     .where(Customer.id > after)
                     .order_by(Customer.id)
                     .limit(_BATCH)
@@ -326,7 +328,8 @@ class RegistryCheck:
             if not rows:
                 break
             digests = registry_digests(session, [row.id for row in rows])
-            for customer_id, login in rows:
+            keys = keys_of_customers(session, [row.id for row in rows])
+            for customer_id, login, kind, name in rows:
                 seen.add(login)
                 latest = self.latest.get(login)
                 if latest is None:
@@ -338,6 +341,9 @@ class RegistryCheck:
                     return seq, f"entry {seq} removed the customer {login}, who is stored"
                 if digest is not None and digests.get(customer_id) != digest:
                     return seq, f"entry {seq}: the customer {login} it records was changed"
+                if keys.get(customer_id, frozenset()) != frozenset(customer_name_keys(kind, name)):
+                    # Derived from the name the entry commits to: kept as the name gives.
+                    return seq, f"entry {seq}: the name keys of customer {login} were changed"
             after = rows[-1].id
         for login, (seq, digest, stored) in sorted(self.latest.items(), key=lambda i: i[1][0]):
             if stored and digest is not None and login not in seen:

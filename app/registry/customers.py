@@ -18,6 +18,7 @@ from app.db.types import iso_z, utcnow
 from app.delivery.outbox import enqueue
 from app.errors import Conflict, InvalidInput, NotFound
 from app.registry.identifiers import IdentifierKind, keyed_hash, mask, normalise
+from app.registry.name_keys import write_name_keys
 from app.registry.state import registry_sha256
 from mailhook.addresses import InvalidAddress, normalise_address
 from mailhook.confusables import skeleton
@@ -188,6 +189,8 @@ def put_customer(session: Session, customer: ValidCustomer, key: bytes) -> tuple
                 )
             )
     session.flush()
+    # The keys its name is found by in a message's text (a rename replaces them).
+    write_name_keys(session, row.id, customer.kind, customer.name)
     chain.append_many(
         session, [customer_entry(customer, created, registry_sha256(session, row.id))]
     )

@@ -26,6 +26,7 @@ from app.registry.customers import (
     service_skeleton,
     validate,
 )
+from app.registry.name_keys import insert_name_keys
 from app.registry.state import registry_digests
 
 COLUMNS = ("login", "kind", "name", "panel_email", "pesel", "nip", "regon", "services")
@@ -191,6 +192,7 @@ def import_customers(
         ]
         if services:
             session.execute(insert(Service), services)
+        insert_name_keys(session, ((ids[c.login], c.kind, c.name) for c in batch))
         report.created += len(batch)
         done = report.updated + report.created
         if done < len(customers):

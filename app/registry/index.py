@@ -1,10 +1,11 @@
-"""The registry's services kept in memory, each process's, valid for one registry version.
+"""The registry's services and names kept in memory, each process's, for one registry version.
 
-Every message asks which of the names it gives are registered services, and whose: a
-query per message whose answer changes only when the registry does. The index answers
-from memory what it read before, as long as the registry's version (``registry_version``,
-raised by database triggers in the same transaction as any change of ``customers`` or
-``services``, migration 0010) is the one it read it at.
+Every message asks which of the names it gives are registered services, and whose, and
+which customers its text names by name: queries per message whose answers change only
+when the registry does. The index answers from memory what it read before, as long as
+the registry's version (``registry_version``, raised by database triggers in the same
+transaction as any change of ``customers``, ``services`` or ``customer_name_keys``,
+migrations 0010 and 0015) is the one it read it at.
 
 The version is read in the transaction that uses the answer (RegistryIndex.view), so
 what a decision sees is the registry as of that transaction, never older: on SQLite
@@ -28,7 +29,7 @@ from typing import Any
 from sqlalchemy import Label, bindparam, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from app.db.models import Customer, RegistryVersion, table_of
+from app.db.models import Customer, CustomerNameKey, RegistryVersion, table_of
 from app.registry.customers import (
     MAX_LOGINS,
     Owned,
@@ -36,11 +37,15 @@ from app.registry.customers import (
     customers_by_panel_email,
     owned_services,
 )
+from app.registry.name_keys import name_key_owners
 
 # Names remembered at most (each with its customer's columns, about 2 KB: some 40 MB per
 # process when full); past it the index starts afresh, and a larger registry still
 # answers, by a query per message for the names not remembered.
 MAX_NAMES = 20_000
+# Name keys of customers kept as one set at most (mailhook.names; some 100 bytes each):
+# a key a text gives that is not among them is nobody's, without a query.
+MAX_NAME_KEYS = 200_000
 _VERSION = table_of(RegistryVersion)
 _READ_VERSION = select(_VERSION.c.version).where(_VERSION.c.id == 1)
 # Not read yet: RegistryIndex.view reads it.
@@ -51,6 +56,7 @@ _ALL_OF = {
     column: select(table_of(Customer).c[column]).limit(bindparam("limit"))
     for column in ("panel_email", "login")
 }
+_ALL_OF["name_key"] = select(table_of(CustomerNameKey).c.key).distinct().limit(bindparam("limit"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +71,7 @@ class _Remembered:
 class RegistryIndex:
     """Registered services by name (None: not registered), for one registry version."""
 
-    def __init__(self, max_names: int = MAX_NAMES) -> None:
+    def __init__(self, max_names: int = MAX_NAMES, max_keys: int = MAX_NAME_KEYS) -> None:
         self._lock = threading.Lock()
         self._version: int | None = None
         self._names: dict[str, _Remembered | None] = {}
@@ -76,7 +82,10 @@ class RegistryIndex:
         # customers: a value not among them is nobody's, without a query. Absent: not
         # read yet at this version; None: too many to keep.
         self._all: dict[str, frozenset[str] | None] = {}
+        # The logins each name key belongs to, as read (an empty tuple: nobody's).
+        self._owners: dict[str, tuple[str, ...]] = {}
         self._max_names = max_names
+        self._max_keys = max_keys
 
     def view(self, session: Session, writable: bool = True, version: Any = _UNREAD) -> RegistryView:
         """The index as valid in ``session``'s transaction (reads the registry version).
@@ -98,6 +107,7 @@ class RegistryIndex:
                 self._names.clear()
                 self._customers.clear()
                 self._all.clear()
+                self._owners.clear()
                 self._version = version
         return RegistryView(self, session, version)
 
@@ -122,7 +132,7 @@ class RegistryIndex:
         with self._lock:
             if version == self._version and column in self._all:
                 return self._all[column]
-        limit = self._max_names + 1
+        limit = (self._max_keys if column == "name_key" else self._max_names) + 1
         read = session.execute(_ALL_OF[column], {"limit": limit}).scalars().all()
         values = frozenset(read) if len(read) < limit else None
         with self._lock:
@@ -145,6 +155,20 @@ class RegistryIndex:
             if len(self._customers) >= self._max_names:
                 self._customers.clear()
             self._customers[key] = customers
+
+    def _known_owners(self, version: int, keys: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+        with self._lock:
+            if version != self._version:
+                return {}
+            return {key: self._owners[key] for key in keys if key in self._owners}
+
+    def _remember_owners(self, version: int, found: dict[str, tuple[str, ...]]) -> None:
+        with self._lock:
+            if version != self._version:
+                return
+            if len(self._owners) + len(found) > self._max_names:
+                self._owners.clear()
+            self._owners.update(found)
 
 
 @functools.cache
@@ -203,6 +227,30 @@ class RegistryView:
         for login in dict.fromkeys(logins[:MAX_LOGINS]):
             found += self._customers_by("login", login, _by_login)
         return found
+
+    def every_name_key(self) -> frozenset[str] | None:
+        """Every customer's name key (read once per registry version); None when there
+        are more than the index keeps, or no version to keep them at."""
+        if self._version is None:
+            return None
+        return self._index._all_of(self._version, self._session, "name_key")
+
+    def name_key_owners(self, keys: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+        """As app.registry.name_keys.name_key_owners, in this view's transaction: a key
+        nobody's name gives is answered from the set of every key, one read before from
+        memory, and only the rest by a query."""
+        if self._version is None:
+            return name_key_owners(self._session, keys)
+        every = self._index._all_of(self._version, self._session, "name_key")
+        wanted = tuple(dict.fromkeys(k for k in keys if every is None or k in every))
+        known = self._index._known_owners(self._version, wanted)
+        missing = tuple(key for key in wanted if key not in known)
+        if missing:
+            read = name_key_owners(self._session, missing)
+            fresh = {key: read.get(key, ()) for key in missing}
+            self._index._remember_owners(self._version, fresh)
+            known.update(fresh)
+        return {key: logins for key, logins in known.items() if logins}
 
     def _customers_by(
         self, column: str, value: str, query: Callable[[Session, str], list[Customer]]

@@ -12,6 +12,7 @@ from mailhook import metrics
 # the check); the registry itself is a leaf they import (mailhook.checks._registry).
 from mailhook.checks import (  # noqa: F401
     _registry,
+    addressed_to,
     arc,
     auto_submitted,
     date_header,
@@ -76,6 +77,7 @@ PIPELINE: tuple[str, ...] = (
     "arc",
     "upstream-results",
     "dmarc",
+    "addressed-to",
 )
 
 

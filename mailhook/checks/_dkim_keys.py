@@ -27,6 +27,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+from dkim.util import InvalidTagValueList, parse_tag_value
 
 # Distinct key records kept parsed: far more selectors than one receiver sees in a TTL.
 MAX_CACHED_KEYS = 1024
@@ -138,3 +139,12 @@ def _rsa_verify(hash: Any, signature: bytes, public_key: Any) -> bool:
     except InvalidSignature:
         return False
     return True
+
+
+def testing_key(record: bytes | None) -> bool:
+    """Whether the key record's t= flags say the domain is testing DKIM (RFC 6376 §3.6.1)."""
+    try:
+        flags = parse_tag_value(record or b"").get(b"t", b"")
+    except InvalidTagValueList:
+        return False
+    return b"y" in (flag.strip().lower() for flag in flags.split(b":"))

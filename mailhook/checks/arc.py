@@ -43,7 +43,7 @@ def check_arc(message: InboundMessage, context: CheckContext) -> Finding:
         )
     if context.resolver is None:
         return _temperror("no DNS resolver is configured", None)
-    head, body = split_for_dkimpy(message.raw)
+    head, body = split_for_dkimpy(message.raw, message.crlf_only)
     _dkim_patches.apply()  # before anything reaches dkimpy; once per process (its docstring)
     try:
         arc = ARC(head, logger=_dkimpy_log, minkey=MIN_KEY_BITS)

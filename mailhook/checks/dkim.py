@@ -12,7 +12,7 @@ from dkim.canonicalization import CanonicalizationPolicy, InvalidCanonicalizatio
 from dkim.util import InvalidTagValueList, parse_tag_value
 
 from mailhook.checks import _dkim_patches
-from mailhook.checks._dkim_keys import DKIM, parse_key_record
+from mailhook.checks._dkim_keys import DKIM, parse_key_record, testing_key
 from mailhook.checks._registry import register
 from mailhook.context import CheckContext
 from mailhook.dns import DnsTempError, Resolver
@@ -33,6 +33,7 @@ _VERBS = {
     "pass": "passes",
     "fail": "fails",
     "partial-body": "does not cover the whole body",
+    "testing": "counts as unsigned",
     "temperror": "cannot be checked for now",
     "permerror": "is malformed",
 }
@@ -46,7 +47,7 @@ class SignatureResult:
     s: str
     a: str
     bits: int | None
-    result: str  # pass | fail | partial-body | temperror | permerror
+    result: str  # pass | fail | partial-body | testing | temperror | permerror
     reason: str
     partial_body: bool
     b: str
@@ -277,6 +278,15 @@ def _judge(
             bits=bits,
             partial_body=True,
         )
+    if testing_key(record):
+        # RFC 6376 §3.6.1 t=y: verifiers MUST NOT treat mail of a domain testing DKIM
+        # differently from unsigned mail, so its signature vouches for nothing.
+        return _result(
+            tags,
+            "testing",
+            f"the key at {key_name} says the domain is testing DKIM (t=y)",
+            bits=bits,
+        )
     return _result(tags, "pass", "the signature verifies", bits=bits)
 
 
@@ -340,7 +350,7 @@ def _overall(results: list[SignatureResult]) -> str:
         return "pass"
     if "temperror" in outcomes:
         return "temperror"
-    if outcomes & {"fail", "partial-body"}:
+    if outcomes & {"fail", "partial-body", "testing"}:
         return "fail"
     return "permerror"
 

@@ -129,33 +129,42 @@ def aligned_pass(
     for domain in dkim.get("pass_domains") or ():
         if aligned(str(domain), from_domain, strict=alignment.dkim_strict):
             return AlignedPass("dkim", "dkim", normalise_domain(str(domain)))
-    spf_domain = _spf_pass_domain(message, context)
+    spf_domain = spf_pass_domain(message, context)
     if spf_domain and aligned(spf_domain, from_domain, strict=alignment.spf_strict):
         return AlignedPass("spf", "spf", spf_domain)
+    null_sender = _null_path(message.envelope.mail_from)
     upstream = context.earlier.get("upstream-results")
     if upstream is not None and upstream.result == "pass":
-        found = _aligned_upstream(upstream.evidence, from_domain, alignment)
+        found = _aligned_upstream(upstream.evidence, from_domain, alignment, null_sender)
         if found is not None:
             return AlignedPass("upstream", *found, voucher=upstream.evidence.get("authserv_id"))
     arc = context.earlier.get("arc")
     if arc is not None and arc.result == "pass":
-        found = _aligned_upstream(arc.evidence.get("upstream") or {}, from_domain, alignment)
+        found = _aligned_upstream(
+            arc.evidence.get("upstream") or {}, from_domain, alignment, null_sender
+        )
         if found is not None:
             return AlignedPass("arc", *found, voucher=arc.evidence.get("sealer"))
     return None
 
 
 def _aligned_upstream(
-    upstream: Mapping[str, Any], from_domain: str, alignment: Alignment
+    upstream: Mapping[str, Any], from_domain: str, alignment: Alignment, null_sender: bool
 ) -> tuple[str, str] | None:
-    """(method, domain) of an aligned pass an upstream verifier reported, if any."""
+    """(method, domain) of an aligned pass an upstream verifier reported, if any.
+
+    An SPF pass for the HELO name counts only for a null MAIL FROM, as for our own SPF
+    check (spf_pass_domain): next to a real MAIL FROM it says nothing of the From domain.
+    """
     for domain in upstream.get("dkim_pass_domains") or ():
         if aligned(str(domain), from_domain, strict=alignment.dkim_strict):
             return "dkim", normalise_domain(str(domain))
     spf_domain = upstream.get("spf_domain")
+    identity_counts = upstream.get("spf_identity") == "mailfrom" or null_sender
     if (
         upstream.get("spf") == "pass"
         and spf_domain
+        and identity_counts
         and aligned(str(spf_domain), from_domain, strict=alignment.spf_strict)
     ):
         return "spf", normalise_domain(str(spf_domain))
@@ -255,7 +264,7 @@ def _what_failed(
     spf_result, spf_domain = spf.get("result"), spf.get("domain")
     if spf_finding is None:
         spf_part = "SPF was not checked"
-    elif spf_result == "pass" and spf_domain and _spf_pass_domain(message, context):
+    elif spf_result == "pass" and spf_domain and spf_pass_domain(message, context):
         strictly = "strictly " if alignment.spf_strict else ""
         spf_part = f"SPF passed for {spf_domain}, which is not {strictly}aligned with {from_domain}"
     elif spf_result == "pass" and spf_domain:
@@ -298,7 +307,7 @@ def _pass_reason(from_domain: str, found: AlignedPass, discovery: PolicyDiscover
     return f"DMARC passes for {from_domain}{how} for {found.domain}{note}."
 
 
-def _spf_pass_domain(message: InboundMessage, context: CheckContext) -> str | None:
+def spf_pass_domain(message: InboundMessage, context: CheckContext) -> str | None:
     """The domain SPF passed for, when it is the identity DMARC aligns.
 
     RFC 7489 §4.1 aligns the MAIL FROM identity; RFC 7208 §2.4: with a null MAIL FROM,

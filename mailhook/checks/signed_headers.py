@@ -25,7 +25,7 @@ COVERED_FIELDS: tuple[str, ...] = ("From", "Subject")
 @register(NAME, "the aligned DKIM signature covers every From and Subject", results=RESULTS)
 def check_signed_headers(message: InboundMessage, context: CheckContext) -> Finding:
     mailbox = from_mailbox(message, context)
-    signatures = _aligned_passes(context, mailbox.domain if mailbox else None)
+    signatures = aligned_passes(context, mailbox.domain if mailbox else None)
     if not signatures:
         return Finding(
             NAME,
@@ -58,7 +58,7 @@ def check_signed_headers(message: InboundMessage, context: CheckContext) -> Find
     )
 
 
-def _aligned_passes(context: CheckContext, from_domain: str | None) -> list[Mapping[str, Any]]:
+def aligned_passes(context: CheckContext, from_domain: str | None) -> list[Mapping[str, Any]]:
     """The verified signatures whose d= is in the From domain's organisation (RFC 7489 §3.1.1)."""
     if from_domain is None:
         return []

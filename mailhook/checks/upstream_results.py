@@ -11,7 +11,7 @@ from mailhook.findings import Finding
 from mailhook.message import InboundMessage
 
 NAME = "upstream-results"
-RESULTS: tuple[str, ...] = ("pass", "none", "forged")
+RESULTS: tuple[str, ...] = ("pass", "none", "forged", "repeated")
 
 
 @dataclass
@@ -22,6 +22,8 @@ class _Reading:
     forged: list[str] = field(default_factory=list)
     forged_ids: list[str] = field(default_factory=list)
     untrusted: list[str] = field(default_factory=list)
+    # Trusted ids met again below their topmost header: (id, how many more).
+    repeated: dict[str, int] = field(default_factory=dict)
     unreadable: int = 0
 
 
@@ -54,6 +56,14 @@ def check_upstream_results(message: InboundMessage, context: CheckContext) -> Fi
             reason=f"An Authentication-Results header is forged: {reading.forged[0]}"
             + (f" ({more} more forged header{'s' if more > 1 else ''} too)." if more else "."),
             evidence=evidence,
+        )
+    if reading.repeated:
+        # Nothing of the run is used: which instance our server wrote cannot be told.
+        return Finding(
+            name=NAME,
+            result="repeated",
+            reason=_repeated_reason(reading.repeated),
+            evidence={**evidence, "repeated": sorted(reading.repeated)},
         )
     if reading.trusted:
         # "pass" says that trusted results were found; what they report (a fail, too)
@@ -108,17 +118,42 @@ def _sort(values: list[str], context: CheckContext, *, trusted_hop: bool) -> _Re
                 f"it claims intakeguard's own authserv-id {writer}, which no server before us "
                 "may use"
             )
-        elif writer in trusted_ids and not reading.untrusted:
-            reading.trusted.append(header)
         elif writer in trusted_ids:
-            reading.forged_ids.append(writer)
-            reading.forged.append(
-                f"it claims the trusted authserv-id {writer} but sits below a header written "
-                f"by the untrusted {reading.untrusted[0]}, so our servers did not write it"
-            )
+            _file_trusted(reading, header)
         else:
             reading.untrusted.append(writer)
     return reading
+
+
+def _file_trusted(reading: _Reading, header: ResultsHeader) -> None:
+    """File a header claiming a trusted id: trusted, repeated, or forged below another."""
+    writer = header.authserv_id
+    if reading.untrusted:
+        reading.forged_ids.append(writer)
+        reading.forged.append(
+            f"it claims the trusted authserv-id {writer} but sits below a header written "
+            f"by the untrusted {reading.untrusted[0]}, so our servers did not write it"
+        )
+    elif any(earlier.authserv_id == writer for earlier in reading.trusted):
+        # RFC 8601 §5: a server removes the headers claiming its own id before adding its
+        # own, so it writes one per pass; another below it was there before our server
+        # saw the message (the sender's), or our relay does not remove them.
+        reading.repeated[writer] = reading.repeated.get(writer, 0) + 1
+    else:
+        reading.trusted.append(header)
+
+
+def _repeated_reason(repeated: dict[str, int]) -> str:
+    said = ", ".join(
+        f"{writer} {'once' if count == 1 else f'{count} times'} more"
+        for writer, count in repeated.items()
+    )
+    return (
+        "A trusted authserv-id appears again below its topmost Authentication-Results header "
+        f"({said}): our server writes one per pass and removes any other (RFC 8601 §5), so "
+        "another was there before it saw the message, written by the sender or on the way; "
+        "no trusted header is used, and an agent should look at the message."
+    )
 
 
 def _none_reason(reading: _Reading) -> str:

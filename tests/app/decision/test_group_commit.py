@@ -44,8 +44,11 @@ def submit_together(
     service: DecisionService, raws: list[bytes]
 ) -> tuple[list[VerdictJson | None], list[BaseException]]:
     """Each of ``raws`` submitted by a thread of its own while the store is held: the
-    first leads a batch of its own, the others queue for the next; released once all of
-    them wait. Verdicts in the order of ``raws``."""
+    first leads and waits for the store, the others queue; released once all of them
+    wait. On SQLite the leader takes its batch once it has the writer turn, so all of
+    them are one batch; on PostgreSQL (no writer turn) it took its own message alone
+    and waits at the chain's lock, and the others make the next batch. Verdicts in the
+    order of ``raws``."""
     results: list[VerdictJson | None] = [None] * len(raws)
     errors: list[BaseException] = []
 
@@ -62,7 +65,11 @@ def submit_together(
         wait_until(lambda: service.group_commit.leading)
         for thread in threads[1:]:
             thread.start()
-        wait_until(lambda: service.group_commit.queued() >= len(raws) - 1)
+        # On SQLite the leader's own message waits in the queue too, for the turn.
+        queued = (
+            len(raws) if service.sessions.kw["bind"].dialect.name == "sqlite" else len(raws) - 1
+        )
+        wait_until(lambda: service.group_commit.queued() >= queued)
     for thread in threads:
         thread.join(timeout=60)
     return results, errors
@@ -95,7 +102,11 @@ def test_verdicts_queued_together_commit_in_one_batch_each_recorded_once(
     finally:
         service.group_commit.on_batch = None
     assert errors == []
-    assert sorted(sizes) == [1, 7], "the first alone, then everything that queued meanwhile"
+    if service.sessions.kw["bind"].dialect.name == "sqlite":
+        # Taken after the writer turn: what queued while another held it joins the batch.
+        assert sizes == [8], "one batch: every message that queued while the turn was held"
+    else:
+        assert sorted(sizes) == [1, 7], "the first alone, then everything that queued meanwhile"
     ids = {verdict["id"] for verdict in results if verdict is not None}
     assert len(ids) == 8
     assert count(service, Verdict) == count(service, OutboxEvent) == 8
@@ -186,3 +197,33 @@ def test_one_message_failing_in_a_batch_leaves_the_others_recorded(
     assert count(service, Verdict) == count(service, OutboxEvent) == 3
     with service.sessions() as session:
         assert verify_chain(session).intact
+
+
+def test_a_writer_turn_that_fails_gives_the_queue_a_temporary_failure(
+    service: DecisionService,
+) -> None:
+    """The turn is taken before the batch: when taking it fails (its lock file gone
+    unwritable), the messages waiting get StoreUnavailable, none is left queued, and the
+    next message, with the turn back, is recorded."""
+    group = service.group_commit
+    turn = group._writer_turn
+
+    @contextmanager
+    def failing() -> Iterator[None]:
+        raise OSError("flock: input/output error")
+        yield  # pragma: no cover - never reached
+
+    group._writer_turn = failing()
+    try:
+        raw = make_message(subject="Bez kolejki")
+        error: BaseException | None = None
+        try:
+            service.submit(parse_message(raw, ENVELOPE, Channel.SMTP))
+        except StoreUnavailable as exc:
+            error = exc
+    finally:
+        group._writer_turn = turn
+    assert isinstance(error, StoreUnavailable) and "writer turn" in str(error)
+    assert group.queued() == 0 and count(service, Verdict) == 0
+    verdict = service.submit(parse_message(raw, ENVELOPE, Channel.SMTP))
+    assert count(service, Verdict) == 1 and verdict["id"]

@@ -136,7 +136,7 @@ def mailroom(desk: DecisionService, postfix_root: Path) -> Iterator[Mailroom]:  
 
 
 def test_a_genuine_customer_arrives_stamped_accepted(mailroom: Mailroom) -> None:
-    raw = signed_by_acme(make_message(subject="Duplikat faktury 12/2026 dla acme.pl"))
+    raw = signed_by_acme(make_message(subject="Duplikat faktury 12/2026 dla acme.pl", to=DESK))
     code, reply = mailroom.send(raw)
     assert code == 250, reply
     (message,) = mailroom.delivered()
@@ -247,7 +247,7 @@ def test_with_milter_recipients_only_the_desks_mail_is_checked_and_stamped(
 def test_milter_stopped_postfix_defers_and_the_retry_is_stamped_once(
     mailroom: Mailroom,
 ) -> None:
-    raw = signed_by_acme(make_message(subject="Pytanie o domene acme.pl"))
+    raw = signed_by_acme(make_message(subject="Pytanie o domene acme.pl", to=DESK))
     mailroom.milter.stop()
     code, reply = mailroom.send(raw)
     # milter_default_action = tempfail: the client keeps the message and retries.
@@ -395,7 +395,7 @@ def test_with_milter_rejected_quarantine_a_spoof_is_held_stamped(
 def test_dns_trouble_is_a_451_through_postfix_and_the_retry_is_stamped(
     mailroom: Mailroom, dns_faults: dict[str, str]
 ) -> None:
-    raw = signed_by_acme(make_message(subject="Pytanie o domene acme.pl"))
+    raw = signed_by_acme(make_message(subject="Pytanie o domene acme.pl", to=DESK))
     dns_faults["rsa2048._domainkey.acme.pl"] = "servfail"
     code, reply = mailroom.send(raw)
     # Never through unstamped, never a verdict from half the evidence: the client retries.

@@ -18,6 +18,7 @@ LISTS = TrustConfig(trusted_arc_sealers=frozenset({"lists.example"}))
 ACME_PASSED = {
     "spf": "pass",
     "spf_domain": "acme.pl",
+    "spf_identity": "mailfrom",
     "dkim_pass_domains": ["acme.pl"],
     "dmarc": "pass",
     "header_from": "acme.pl",

@@ -315,3 +315,18 @@ def _parsed(raw: bytes, body: bytes | None) -> object:
     except Exception as exc:  # noqa: BLE001 - dkimpy raises IndexError on some input
         return type(exc)
     return headers, rest if body is None else body
+
+
+def test_a_signature_of_a_domain_testing_dkim_counts_as_none(resolver: Resolver) -> None:
+    # RFC 6376 §3.6.1 t=y: such mail is not to be treated otherwise than unsigned mail.
+    raw = make_message(sender="jan@acme.pl")
+    key = (FIXTURES / "keys" / "rsa2048.pem").read_bytes()
+    signed = dkim.sign(raw, b"testing", b"acme.pl", key, include_headers=[b"from"]) + raw
+    finding = check_raw(signed, resolver)
+    assert finding.result == "fail"
+    assert finding.reason == (
+        "1 signature: acme.pl (rsa-sha256, 2048 bits) counts as unsigned: the key at "
+        "testing._domainkey.acme.pl says the domain is testing DKIM (t=y)."
+    )
+    assert only_signature(finding)["result"] == "testing"
+    assert finding.evidence["pass_domains"] == []

@@ -487,3 +487,32 @@ def test_an_unknown_aligned_dkim_key_is_a_temperror_even_if_a_third_party_passes
     )
     assert finding.result == "temperror"
     assert "a DKIM key lookup met a temporary failure" in finding.reason
+
+
+def upstream(*values: str, mail_from: str) -> tuple[InboundMessage, Finding]:
+    """A message through our relay carrying ``values`` as Authentication-Results."""
+    head = "".join(f"Authentication-Results: {value}\r\n" for value in values).encode()
+    envelope = Envelope(mail_from=mail_from, trusted_hop=True)
+    message = parse_message(head + make_message(sender="jan@acme.pl"), envelope, Channel.API)
+    return message, check_upstream_results(message, CheckContext(trust=TRUST))
+
+
+def test_an_upstream_helo_pass_next_to_a_real_mail_from_does_not_count(
+    resolver: Resolver,
+) -> None:
+    # As for our own SPF check: the HELO name stands in only for a null MAIL FROM.
+    header = "mx.hosting.example; spf=pass smtp.helo=acme.pl"
+    message, results = upstream(header, mail_from="jan@acme.pl")
+    assert run(message, resolver, spf("none", "x"), dkim(), results).result == "reject"
+    bounce, results = upstream(header, mail_from="")
+    assert run(bounce, resolver, spf("none", "x"), dkim(), results).result == "pass"
+
+
+def test_a_repeated_trusted_header_vouches_for_nothing(resolver: Resolver) -> None:
+    message, results = upstream(
+        "mx.hosting.example; spf=fail smtp.mailfrom=jan@acme.pl; dkim=none",
+        "mx.hosting.example; dkim=pass header.d=acme.pl",
+        mail_from="jan@acme.pl",
+    )
+    assert results.result == "repeated"
+    assert run(message, resolver, spf("fail", "acme.pl"), dkim(), results).result == "reject"

@@ -48,6 +48,7 @@ def test_the_header_of_our_own_mta_on_top_is_trusted() -> None:
         "forged": [],
         "spf": "pass",
         "spf_domain": "acme.pl",
+        "spf_identity": "mailfrom",
         "dkim_pass_domains": ["acme.pl"],
         "dmarc": "pass",
         "header_from": "acme.pl",
@@ -236,3 +237,42 @@ def test_the_spf_domain_is_read_by_the_one_address_parser() -> None:
     ):
         finding = check(with_results(f"mx.hosting.example; spf=pass smtp.mailfrom={mailfrom}"))
         assert finding.evidence["spf_domain"] == domain, mailfrom
+
+
+def test_a_trusted_id_again_below_its_topmost_header_is_repeated_and_vouches_for_nothing() -> None:
+    # Our relay's own header on top, the sender's copy of our id below it: the relay did
+    # not remove it (RFC 8601 §5), and pooling both would believe the sender's DKIM pass.
+    finding = check(
+        with_results(
+            "mx.hosting.example; spf=fail smtp.mailfrom=jan@acme.pl; dkim=none",
+            "mx.hosting.example; dkim=pass header.d=acme.pl; dmarc=pass header.from=acme.pl",
+        )
+    )
+    assert finding.result == "repeated"
+    assert finding.reason == (
+        "A trusted authserv-id appears again below its topmost Authentication-Results header "
+        "(mx.hosting.example once more): our server writes one per pass and removes any "
+        "other (RFC 8601 §5), so another was there before it saw the message, written by "
+        "the sender or on the way; no trusted header is used, and an agent should look at "
+        "the message."
+    )
+    assert finding.evidence["repeated"] == ["mx.hosting.example"]
+    assert finding.evidence["dkim_pass_domains"] == []
+
+
+def test_a_trusted_id_below_an_untrusted_header_stays_forged_even_if_repeated() -> None:
+    finding = check(
+        with_results(
+            "mx.hosting.example; spf=fail smtp.mailfrom=jan@acme.pl",
+            "mx.outside.example; spf=pass",
+            "mx.hosting.example; dkim=pass header.d=acme.pl",
+        )
+    )
+    assert finding.result == "forged"
+
+
+def test_the_spf_identity_says_whether_the_helo_name_was_checked() -> None:
+    helo = check(with_results("mx.hosting.example; spf=pass smtp.helo=mx.acme.pl"))
+    mailfrom = check(with_results("mx.hosting.example; spf=pass smtp.mailfrom=jan@acme.pl"))
+    assert helo.evidence["spf_identity"] == "helo"
+    assert mailfrom.evidence["spf_identity"] == "mailfrom"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -221,3 +222,28 @@ def test_the_body_hash_of_crlf_only_messages_is_the_same_either_way(raw: bytes) 
 )
 def test_a_message_with_a_bare_cr_or_lf_is_not_crlf_only(raw: bytes) -> None:
     assert not message(raw).crlf_only
+
+
+def _body_sha256_by_copies(raw: bytes) -> str:
+    """body_sha256 as it was written first: the body sliced, its CRLFs replaced, stripped."""
+    end = re.search(rb"\r?\n\r?\n", raw)
+    body = raw[end.end() :] if end else b""
+    return hashlib.sha256(body.replace(b"\r\n", b"\n").rstrip(b"\n")).hexdigest()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"no header end",
+        b"A: b\r\n\r\n",
+        b"A: b\r\n\r\n" + b"\r\n" * 5000,  # only empty lines, more than the tail looked at
+        b"A: b\r\n\r\nline\r\n" + b"\r\n" * 5000,
+        b"A: b\r\n\r\n" + b"x" * 5000 + b"\r\n" * 2047,
+        b"A: b\r\nC: d\r\n\r\nline\r\n\r\nlast",
+        b"A: b\n\n" + b"\n" * 4096,
+        b"A: b\n\nline\r\nbare\rCR\n" + b"\n" * 4097,
+    ],
+)
+def test_the_body_hash_is_what_slicing_replacing_and_stripping_gives(raw: bytes) -> None:
+    crlf = message(raw).crlf_only if raw.startswith(b"A") else False
+    assert body_sha256(raw, crlf_only=crlf) == _body_sha256_by_copies(raw)

@@ -1,0 +1,359 @@
+"""Customers' names as keys, and the names a text gives as a reader takes them for names."""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Container, Iterator
+from dataclasses import dataclass
+from typing import Final, NamedTuple
+
+from mailhook.normalise import clean, normalise
+
+# A name is looked for as 1 to this many words; a key of more words is never stored.
+MAX_WORDS: Final = 6
+# A company's name of one word is a key only with this many letters ("Beta", "Kwiatex"):
+# shorter ones ("AB", "Max") are words and initials in every text.
+MIN_SINGLE_LETTERS: Final = 4
+# Words that name a kind of business or what the desk's mail is about: a company named
+# only that ("Studio sp. z o.o.") gets no one-word key, as every message would name it.
+GENERIC_WORDS: Final = frozenset(
+    {
+        "admin",
+        "agencja",
+        "biuro",
+        "company",
+        "domain",
+        "domena",
+        "firma",
+        "faktura",
+        "group",
+        "grupa",
+        "hosting",
+        "hotel",
+        "info",
+        "invoice",
+        "klient",
+        "kontakt",
+        "konto",
+        "panel",
+        "poczta",
+        "polska",
+        "poland",
+        "serwer",
+        "serwis",
+        "sklep",
+        "spolka",
+        "studio",
+        "support",
+        "test",
+    }
+)
+# Legal forms, folded, each written as its words; the first of each line is the form
+# compared (app.decision.checks.named_customer compares the sender's own name with it).
+_FORMS: Final = (
+    ("sp z o o", "sp z oo", "spzoo", "sp zoo", "spolka z o o", "spolka z oo",
+     "spolka z ograniczona odpowiedzialnoscia"),
+    ("s a", "sa", "spolka akcyjna"),
+    ("p s a", "psa", "prosta spolka akcyjna"),
+    ("s k a", "ska", "sp k a", "spolka komandytowo akcyjna"),
+    ("sp j", "spj", "spolka jawna"),
+    ("sp k", "spk", "spolka komandytowa"),
+    ("sp p", "spp", "spolka partnerska"),
+    ("s c", "sc", "spolka cywilna"),
+    ("ltd", "limited"),
+    ("llc", "l l c"),
+    ("llp",),
+    ("plc",),
+    ("inc", "incorporated"),
+    ("corp", "corporation"),
+    ("co",),
+    ("gmbh",),
+    ("gmbh co kg",),
+    ("ag",),
+    ("kg",),
+    ("s r o", "sro"),
+    ("b v", "bv"),
+)  # fmt: skip
+# Written form (a tuple of words) -> the form compared.
+LEGAL_FORMS: Final[dict[tuple[str, ...], str]] = {
+    tuple(written.split()): forms[0] for forms in _FORMS for written in forms
+}
+# Most words a legal form is written in.
+_FORM_WORDS: Final = max(len(written) for written in LEGAL_FORMS)
+# Forms that are ordinary words too ("są" folds to "sa", "co" is Polish "what"): only
+# written with a dot or in capitals do they mark the words before them as a name.
+_PLAIN_WORDS: Final = frozenset({"sa", "co", "ag", "kg", "sc", "ska", "sro", "bv"})
+# The first words of legal forms: where none stands, no form is looked for.
+_FORM_FIRST: Final = frozenset(written[0] for written in LEGAL_FORMS)
+# A word: letters and digits. Everything else (punctuation, quotes, "&", dashes, white
+# space and line breaks) only separates words, on both sides of the comparison.
+_WORD: Final = re.compile(r"[^\W_]+")
+# Text between quotation marks of any kind a reader knows („…”, “…”, "…", «…», »…«, ‚…’),
+# on one line. The straight apostrophe is left out: it is also a letter of names (O'Neil).
+_QUOTES: Final = '„“”"«»‚‘’'
+_QUOTED: Final = re.compile(f"[{_QUOTES}]([^{_QUOTES}\\n]{{1,200}})[{_QUOTES}]")
+# What may stand before a word in the middle of a sentence (not after a full stop, a
+# colon or at the start of the text).
+_WITHIN_SENTENCE: Final = ",;(&/+-"
+# What ends a run of words that may be one name: no name holds these between its words
+# (a full stop does only after an initial, "P.H.U. Kowalski"; legal forms, "sp. z o.o.",
+# are read after the run).
+_ENDS_RUN: Final = frozenset(".,;:!?()[]{}<>|")
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenName:
+    """Words of a text a reader may take for a name: their key, the key with the legal
+    form written after them (``exact``), where they stand (word positions), and the
+    words as written, legal form included (white space made single spaces)."""
+
+    key: str
+    exact: str
+    start: int
+    end: int
+    written: str
+
+
+def name_words(name: str) -> list[str]:
+    """``name`` folded (case, diacritics, look-alike letters) as its words, without
+    punctuation, quotes or white space: "„Beta” Sp. z o.o." → beta, sp, z, o, o."""
+    return _WORD.findall(normalise(clean(name)))
+
+
+def legal_form(words: list[str]) -> tuple[list[str], str | None]:
+    """``words`` without the legal forms they end with, and the last of those forms."""
+    form: str | None = None
+    stripped = True
+    while stripped and words:
+        stripped = False
+        for size in range(min(_FORM_WORDS, len(words) - 1), 0, -1):
+            found = LEGAL_FORMS.get(tuple(words[-size:]))
+            if found is not None:
+                form = form or found
+                words, stripped = words[:-size], True
+                break
+    return words, form
+
+
+def customer_name_keys(kind: str, name: str) -> tuple[str, ...]:
+    """The keys a registered customer is found by when a text gives its name.
+
+    A company: its name without the legal form, when that is two words or more, or one
+    distinctive word (MIN_SINGLE_LETTERS letters, not in GENERIC_WORDS). A person: first
+    and last name, in both orders ("ola nowak", "nowak ola"), and the whole name when
+    there are middle names; a single name is no key. Names of more than MAX_WORDS words
+    have none: no text is searched for so long a name.
+    """
+    words, _ = legal_form(name_words(name))
+    if not words or len(words) > MAX_WORDS:
+        return ()
+    if kind == "person":
+        if len(words) < 2 or len(words[0]) < 2 or len(words[-1]) < 2:
+            return ()
+        first, last = words[0], words[-1]
+        keys = [" ".join(words), f"{first} {last}", f"{last} {first}"]
+        return tuple(dict.fromkeys(keys))
+    if len(words) == 1:
+        word = words[0]
+        letters = sum(char.isalpha() for char in word)
+        if letters < MIN_SINGLE_LETTERS or word in GENERIC_WORDS:
+            return ()
+    elif max(len(word) for word in words) < 3:
+        # Initials only ("A B"): a pair of letters in any text.
+        return ()
+    return (" ".join(words),)
+
+
+def exact_name_keys(kind: str, name: str) -> tuple[str, ...]:
+    """A customer's name as compared with a name as written, legal form included: a
+    company's key and form ("beta sp z o o", or "beta" for a name without one); a
+    person's keys (a person has no legal form)."""
+    if kind == "person":
+        return customer_name_keys(kind, name)
+    words, form = legal_form(name_words(name))
+    key = " ".join(words)
+    return (key if form is None else f"{key} {form}",)
+
+
+class _Word(NamedTuple):
+    """A word of a text and how it stands there (a tuple: a long text has thousands,
+    and a tuple is the cheapest thing to make)."""
+
+    folded: str
+    raw: str
+    start: int
+    end: int
+    # Capitalised or within quotation marks.
+    named: bool
+    quoted: bool
+    within_sentence: bool
+    # Whether it may be part of one name with the word before it (see _ENDS_RUN).
+    joined: bool
+
+
+class NameRuns:
+    """The runs of 1 to MAX_WORDS words of a text a reader may take for a name.
+
+    A run of several words is capitalised or quoted word by word ("Ola Nowak", "BETA
+    Ltd", „beta software”), or is followed by a legal form ("beta sp. z o.o.", "Zielony
+    ogród sp. j."). A single word needs more, as capitals start sentences: quotation
+    marks, a legal form after it, or a capital within a sentence and line ("faktura dla
+    Kwiatex"). Words run on over line breaks and markup, so a name split over two lines
+    is one; punctuation other than quotes ends a run (_ENDS_RUN).
+
+    The runs are walked when asked for, not kept: a long text of capitalised words has
+    some six per word, and only the few that are registered names are ever needed. It
+    holds the sender's text, PESEL and NIP included, so as mailhook.identifiers'
+    Identifier it shows none of it (``repr``, ``asdict`` of an Instruction) and is never
+    pickled.
+    """
+
+    __slots__ = ("forms", "text", "words")
+
+    def __init__(
+        self,
+        text: str = "",
+        words: tuple[_Word, ...] = (),
+        forms: tuple[tuple[int, str | None, bool], ...] = ((0, None, False),),
+    ) -> None:
+        self.text = text
+        self.words = words
+        # The legal form written from each word on: (its words, the form compared,
+        # whether it marks the words before it as a name); one more than there are words.
+        self.forms = forms
+
+    def __repr__(self) -> str:
+        return f"NameRuns({len(self.words)} words)"
+
+    def __copy__(self) -> NameRuns:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, object]) -> NameRuns:
+        return self
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("NameRuns are not pickled: they carry the sender's text")
+
+    def keys(self) -> frozenset[str]:
+        """The key of every run."""
+        return frozenset(key for key, _, _ in self._runs())
+
+    def named(self, keys: Container[str]) -> tuple[WrittenName, ...]:
+        """The runs whose key is one of ``keys``, in the order they are written."""
+        return tuple(
+            self._written(key, start, end) for key, start, end in self._runs() if key in keys
+        )
+
+    def _written(self, key: str, start: int, end: int) -> WrittenName:
+        size, form, _ = self.forms[end]
+        exact = f"{key} {form}" if form is not None else key
+        first, last = self.words[start].start, self.words[end - 1 + size].end
+        return WrittenName(key, exact, start, end, " ".join(self.text[first:last].split())[:120])
+
+    def _runs(self) -> Iterator[tuple[str, int, int]]:
+        """(key, first word, word after the last) of each run."""
+        words, forms = self.words, self.forms
+        marking = [marks for _, _, marks in forms]
+        # Where a legal form that marks a name starts, in order.
+        marked_at = [at for at, marks in enumerate(marking) if marks]
+        last_word = len(words)
+        for start, first in enumerate(words):
+            reach = start + MAX_WORDS if start + MAX_WORDS < last_word else last_word
+            # The last end within reach at which a legal form marks the run (0: none).
+            before = bisect.bisect_right(marked_at, reach)
+            marked = marked_at[before - 1] if before and marked_at[before - 1] > start else 0
+            # Whether every word of the run so far is capitalised or quoted.
+            named = first.named
+            if not named and not marked:
+                # Most words of a text: lower case, and no legal form follows within reach.
+                continue
+            key = first.folded
+            for end in range(start + 1, reach + 1):
+                if end - 1 > start:
+                    word = words[end - 1]
+                    named = named and word.named
+                    if not word.joined or (not named and end > marked):
+                        break
+                    key = f"{key} {word.folded}"
+                marks = marking[end]
+                if not (named or marks):
+                    continue
+                if end - start == 1 and not (marks or first.quoted or first.within_sentence):
+                    continue
+                yield key, start, end
+
+
+# The runs of a text with no words: what a message whose text was not read gives.
+NO_NAMES: Final = NameRuns()
+
+
+def name_runs(text: str) -> NameRuns:
+    """The runs of words of ``text`` a reader may take for a name (see NameRuns)."""
+    text = clean(text)
+    words = tuple(_words(text))
+    forms = tuple(_form_at(words, at) for at in range(len(words) + 1))
+    return NameRuns(text, words, forms)
+
+
+def written_names(text: str) -> tuple[WrittenName, ...]:
+    """Every run of ``text`` a reader may take for a name (NameRuns), as written."""
+    runs = name_runs(text)
+    return runs.named(runs.keys())
+
+
+def _words(text: str) -> Iterator[_Word]:
+    # The quoted spans, in order: the words (in order too) walk along them once.
+    spans = [(m.start(1), m.end(1)) for m in _QUOTED.finditer(text)] if _has_quotes(text) else []
+    span = 0
+    previous_end = -1
+    previous_initial = False
+    for match in _WORD.finditer(text):
+        raw, start = match.group(0), match.start()
+        while span < len(spans) and spans[span][1] <= start:
+            span += 1
+        # What stands before the word on its line: another word or a comma means the
+        # sentence goes on; a full stop, a colon, a line break or nothing, not (a line
+        # often ends without a full stop: a greeting, the subject above the body).
+        gap = text[previous_end:start] if previous_end >= 0 else "\n"
+        if gap == " ":
+            # Most words: one space after another word, within a sentence and a run.
+            within, ends_run = True, False
+        else:
+            mark = gap.rstrip(" \t")[-1:]
+            within = "\n" not in gap and (not mark or mark in _WITHIN_SENTENCE)
+            ends_run = not _ENDS_RUN.isdisjoint(gap) and not (
+                previous_initial and gap.strip() == "."
+            )
+        previous_end, previous_initial = match.end(), len(raw) == 1
+        quoted = span < len(spans) and spans[span][0] <= start
+        yield _Word(
+            # normalise() of an ASCII word is its lower case.
+            folded=raw.lower() if raw.isascii() else normalise(raw),
+            raw=raw,
+            start=start,
+            end=match.end(),
+            named=raw[0].isupper() or quoted,
+            quoted=quoted,
+            within_sentence=within,
+            joined=not ends_run,
+        )
+
+
+def _has_quotes(text: str) -> bool:
+    return any(quote in text for quote in _QUOTES)
+
+
+def _form_at(words: tuple[_Word, ...], at: int) -> tuple[int, str | None, bool]:
+    """The legal form written from word ``at`` on: how many words, the form compared, and
+    whether it marks the words before it as a name (see _PLAIN_WORDS)."""
+    if at == len(words) or words[at].folded not in _FORM_FIRST:
+        return 0, None, False
+    for size in range(min(_FORM_WORDS, len(words) - at), 0, -1):
+        form = LEGAL_FORMS.get(tuple(word.folded for word in words[at : at + size]))
+        if form is None:
+            continue
+        written = words[at]
+        plain = size == 1 and written.folded in _PLAIN_WORDS and not written.raw.isupper()
+        return size, form, not plain
+    return 0, None, False
