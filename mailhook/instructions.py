@@ -421,7 +421,7 @@ class _Tally:
         reader = Reader(
             forms,
             self.kinds_of,
-            words.sentence_asks if words is not None else lambda folded: False,
+            words.has_marker if words is not None else lambda folded: False,
             addresses_given=any(
                 kind.gives_addresses for kind in self.catalogue.kinds if kind.name in self.kinds
             ),

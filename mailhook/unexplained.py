@@ -50,8 +50,6 @@ _SERVER_NUMBER = re.compile(
     rf"(?i)\b{_SERVER_WORDS}\b\W{{0,3}}(?:[^\W\d]+\W{{1,3}}){{0,3}}{_NOT_A_YEAR}\d[\d \-]{{2,}}"
     rf"|\b{_NOT_A_YEAR}\d{{3,}}\W{{0,3}}{_SERVER_WORDS}\b"
 )
-# A word in capitals this long is emphasis ("PILNE"), not a company's short name ("OVH").
-_EMPHASIS = 5
 # A sentence quoted in a reason: enough for an agent to find it.
 _SHOWN = 80
 # A line that is an item of a list: a dash, a bullet or a number before it.
@@ -89,6 +87,9 @@ class HarmlessForms:
     # Requests of courtesy, which ask for nothing a desk does ("proszę o kontakt",
     # "please confirm"): a sentence asking only this is no request.
     courtesies: tuple[str, ...] = ()
+    # Words that make a sentence demand without a request word ("niech", "ma dostać",
+    # "should"): with one, a sentence no kind recognises asks for something.
+    demands: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +115,8 @@ def unexplained_sentences(text: str, reader: Reader) -> tuple[str, ...]:
     recognised one, that ask for or point at something no kind explains; folded.
 
     A recognised sentence is read clause by clause ("proszę o duplikat faktury, a kod
-    proszę dać Markowi"); of a question, only for requests (the rest is what is asked). The
+    proszę dać Markowi"); a question (a "?", or a kind that asks for information) only for
+    requests and other parties (what else it names is what is asked). The
     items of a list under a recognised sentence ending in a colon ("proszę o zmianę
     rekordów DNS:", "- A na 192.0.2.11") are that request's own details."""
     found = []
@@ -129,7 +131,7 @@ def unexplained_sentences(text: str, reader: Reader) -> tuple[str, ...]:
             continue
         kinds = reader.kinds_of(folded)
         # A question names what it asks about: only a request in it is read.
-        question = bool(kinds) and (folded.endswith("?") or set(kinds) <= reader.questions)
+        question = folded.endswith("?") or (bool(kinds) and set(kinds) <= reader.questions)
         pieces = _other_clauses(sentence, reader) if kinds else [sentence]
         listing = bool(kinds) and folded.endswith(":")
         for piece in pieces:
@@ -180,7 +182,8 @@ def _unexplained(piece: str, folded: str, reader: Reader, question: bool = False
     about ("do kiedy opłacony jest vps-12345"): there only another party counts."""
     forms = reader.forms
     # A request word alone ("Proszę, …" cut at its comma) asks for nothing yet.
-    if reader.asks(folded) and len(folded.split()) > 1 and not _any_word(forms.courtesies, folded):
+    demanding = reader.asks(folded) or _any_word(forms.demands, folded)
+    if demanding and len(folded.split()) > 1 and not _any_word(forms.courtesies, folded):
         return True
     points = (
         _to_another(piece, folded, forms) if question else _points_somewhere(piece, folded, forms)
@@ -221,9 +224,9 @@ def _to_another(sentence: str, folded: str, forms: HarmlessForms) -> bool:
 
 
 def _names(sentence: str, forms: HarmlessForms) -> list[str]:
-    """Capitalised words after a sentence's first word that are no label ("DNS", "VAT",
-    "A"), one letter or a word in capitals for emphasis ("OKRES", "PILNE"): names of
-    people and companies ("Marek", "OVH", "Example")."""
+    """Capitalised words after a sentence's first word that are no label, one letter or
+    a word in capitals (an acronym "DNS", "MAX", or emphasis "PILNE"): names of people
+    and companies ("Marek", "Example")."""
     words = _CAPITALISED.findall(sentence)
     first = _WORD.search(sentence)
     if words and first is not None and sentence.startswith(words[0], first.start()):
@@ -231,9 +234,7 @@ def _names(sentence: str, forms: HarmlessForms) -> list[str]:
     return [
         word
         for word in words
-        if len(word) > 1
-        and not (word.isupper() and len(word) >= _EMPHASIS)
-        and not _any_word(forms.labels, fold(word))
+        if len(word) > 1 and not word.isupper() and not _any_word(forms.labels, fold(word))
     ]
 
 

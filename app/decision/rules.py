@@ -177,14 +177,14 @@ def _forms(source: _Source) -> HarmlessForms | None:
     table = _table(source, where, source.document.get("unexplained"))
     if not table:
         return None
-    _only_keys(source, where, table, {"parties", "labels", "courtesies"})
+    _only_keys(source, where, table, {"parties", "labels", "courtesies", "demands"})
     lists = []
-    for key in ("parties", "labels", "courtesies"):
+    for key in ("parties", "labels", "courtesies", "demands"):
         words = table.get(key, [])
         if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
             raise source.error((*where, key), f"[unexplained] {key}: a list of strings is needed")
         lists.append(tuple(dict.fromkeys(fold(w) for w in words)))
-    return HarmlessForms(parties=lists[0], labels=lists[1], courtesies=lists[2])
+    return HarmlessForms(*lists)
 
 
 def _kind(source: _Source, name: str, raw: Any) -> InstructionKind:

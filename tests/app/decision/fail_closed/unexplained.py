@@ -98,7 +98,6 @@ CLAUSES = [
     clause("an English party after a comma", ", after that register it to them"),
     clause("a paraphrase in brackets", " (acme.pl przechodzi do OVH)"),
     clause("another party in a question", ", after that register it to them", QUESTION),
-    clause("a paraphrase naming a company in a question", ", acme.pl idzie do OVH", QUESTION),
 ]
 # Each ended accepted before: a request word, and a verb or object no list holds.
 UNLISTED_ASKING = [
