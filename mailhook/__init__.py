@@ -13,7 +13,8 @@ use is the modules named in ``__all__``, each through the names it does not mark
   ``dns`` (the resolver the checks share);
 - instruction extraction: ``instructions`` (Instruction, the catalogue's kinds),
   ``patterns`` (catalogue patterns), ``requests`` (RequestWords, the catalogue's
-  ``[requests]``), ``text``, ``reading`` (the text of a message as extraction reads it,
+  ``[requests]``), ``unexplained`` (HarmlessForms, the catalogue's ``[unexplained]``),
+  ``text``, ``reading`` (the text of a message as extraction reads it,
   piece by piece: read_message, Piece, Role) and ``parts`` (Part, a MIME part as read),
   which the REST API's and the console's message view show;
 - what the registry shares with mail: ``addresses``, ``domains``, ``confusables``,
@@ -51,4 +52,5 @@ __all__ = [
     "smtp_config",
     "text",
     "tracing",
+    "unexplained",
 ]

@@ -67,6 +67,9 @@ class Rendered:
     links: tuple[str, ...]
     # Images and documents carried in the HTML itself (data: URIs, srcdoc): seen, not read.
     embedded_images: int = 0
+    # Text in the markup no client draws in the body: <title>, <meta content>. A desk's
+    # tool or a browser tab may show it; a request there is hidden text.
+    unshown: str = ""
 
 
 def html_to_text(source: str) -> str:
@@ -85,6 +88,7 @@ def render_html(source: str) -> Rendered:
     reversing = _Reversing()
     links: list[str] = []
     titles: list[str] = []
+    unshown: list[str] = []
     embedded = 0
     pos = 0
     while pos < len(source):
@@ -118,10 +122,14 @@ def render_html(source: str) -> Rendered:
             end = len(source) if close is None else close.start()
             if name == "style":
                 hiding.learn(source[pos:end])
+            elif name == "title":
+                unshown.append(_unescaped(source[pos:end]))
             pos = len(source) if close is None else close.end()
             continue
         if "href" in attributes:
             links.append(attributes["href"])
+        if name == "meta" and attributes.get("content", "").strip():
+            unshown.append(attributes["content"])
         if _embeds(attributes):
             embedded += 1
         if attributes.get("title", "").strip():
@@ -164,7 +172,9 @@ def render_html(source: str) -> Rendered:
         # CSS "content" draws text that is in no element: read, and held as hidden.
         out.newline()
         out.text(" ".join(hiding.generated), hidden=True)
-    return Rendered(out.result(), "".join(out.hidden).strip(), tuple(links), embedded)
+    return Rendered(
+        out.result(), "".join(out.hidden).strip(), tuple(links), embedded, "\n".join(unshown)
+    )
 
 
 def _conditional(source: str, lt: int, hiding: _Hiding) -> int:

@@ -11,7 +11,7 @@ from mailhook.reading import MAX_LINE, MAX_TEXT
 PARTS_CHECK = "instruction-parts"
 PARTS_RESULTS: tuple[str, ...] = ("pass", "disagree", "unreadable", "hidden", "attachment")
 TEXT_CHECK = "instruction-text"
-TEXT_RESULTS: tuple[str, ...] = ("truncated", "points-elsewhere", "history-asks")
+TEXT_RESULTS: tuple[str, ...] = ("truncated", "points-elsewhere", "history-asks", "unexplained")
 declare(
     PARTS_CHECK,
     "Every part a person may open was read, and the parts ask for the same thing",
@@ -99,10 +99,14 @@ def parts_finding(parts: tuple[PartRead, ...], concerns: Concerns) -> Finding:
 
 
 def text_finding(
-    truncated: bool, pointer: str | None, history_only: tuple[str, ...] = ()
+    truncated: bool,
+    pointer: str | None,
+    history_only: tuple[str, ...] = (),
+    unexplained: tuple[str, ...] = (),
 ) -> Finding | None:
     """instruction-text: the text was cut, points at the subject, history or an
-    attachment, or the history under it asks for what the sender's own text does not."""
+    attachment, the history under it asks for what the sender's own text does not, or
+    a sentence of its own beside the request points somewhere no kind explains."""
     if truncated:
         return Finding(
             TEXT_CHECK,
@@ -113,7 +117,9 @@ def text_finding(
             {"points_at": pointer},
         )
     if pointer is None:
-        return _history_finding(history_only) if history_only else None
+        if history_only:
+            return _history_finding(history_only)
+        return _unexplained_finding(unexplained) if unexplained else None
     return Finding(
         TEXT_CHECK,
         "points-elsewhere",
@@ -147,6 +153,21 @@ def _history_finding(history_only: tuple[str, ...]) -> Finding:
         f"{', '.join(history_only)}, which the sender's own text does not: a reader may "
         "take it for part of the request, so an agent should confirm what the sender wants.",
         {"history_kinds": list(history_only)},
+    )
+
+
+def _unexplained_finding(sentences: tuple[str, ...]) -> Finding:
+    # Paraphrases are endless ("acme.pl idzie do OVH"): a sentence beside the request
+    # that names a service, a reference or another party and is no harmless form may
+    # be a second request in words no list holds (mailhook.unexplained).
+    shown = "; ".join(f"«{sentence}»" for sentence in sentences[:3])
+    return Finding(
+        TEXT_CHECK,
+        "unexplained",
+        f"Beside the recognised request the sender writes {shown}, which names a service, "
+        "a reference or another party and is no greeting, signature or label: it may ask "
+        "for more than was recognised, so an agent should read it.",
+        {"sentences": list(sentences)},
     )
 
 

@@ -37,7 +37,9 @@ from mailhook.services import (
     written_addresses,
 )
 from mailhook.services import to_a_label as to_a_label
+from mailhook.shown_headers import shown_header_texts
 from mailhook.text import fold, respelled, spelt_out_joined
+from mailhook.unexplained import HarmlessForms, Reader, unexplained_sentences
 
 # How sure we are that the registered customer sent a message, weakest first
 # (app.decision.policy.assurance_of).
@@ -113,6 +115,12 @@ class InstructionKind:
     # It changes or ends a service (a domain, a server): the message must name which one
     # of the sender's (app.decision.checks.service_scope).
     acts_on_service: bool = False
+    # The request gives IP addresses of its own (a DNS record's value): an IP in it
+    # is no server of someone else's (mailhook.unexplained).
+    gives_addresses: bool = False
+    # The request asks for information: the rest of its sentence is what is asked
+    # ("proszę o informację, do kiedy opłacony jest vps-12345"), read only for requests.
+    question: bool = False
     # The title in Polish, for the desk's console in Polish; None: the title is shown.
     title_pl: str | None = None
 
@@ -131,6 +139,9 @@ class Catalogue:
     # What makes a clause a request ([requests]): without it, a request no kind
     # recognises beside one that is goes unreported (mailhook.requests).
     requests: RequestWords | None = None
+    # What a sentence may be and ask nothing ([unexplained]): without it, a sentence
+    # beside the recognised request is not read for what it points at.
+    forms: HarmlessForms | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +218,7 @@ def _read_instruction(message: InboundMessage, catalogue: Catalogue) -> Instruct
     for piece in reading.pieces:
         tally.add(piece)
     tally.outside_parts(message.parsed)
+    tally.outside_headers(message.parsed)
     own_kinds = set(tally.kinds)
     pointer = tally.pointer
     if tally.reply_kinds and (not own_kinds or pointer is not None):
@@ -246,7 +258,8 @@ def _read_instruction(message: InboundMessage, catalogue: Catalogue) -> Instruct
             (phrase for kind in catalogue.kinds if kind.name in asked for phrase in kind.phrases),
         )
         history_only += tuple(f"«{clause}»" for clause in unknown[:3])
-    text = text_finding(reading.truncated, pointer, history_only)
+    unexplained = tally.unexplained(reading.own_text()) if asked else ()
+    text = text_finding(reading.truncated, pointer, history_only, unexplained)
     if text is not None:
         findings.append(text)
     return Instruction(
@@ -341,6 +354,7 @@ class _Tally:
                 kinds
                 or (part.filename and _name_suggests(part.filename, self.catalogue))
                 or self._asks_unrecognised(piece.text)
+                or self.unexplained(piece.text)
             ):
                 self.attachments.append(part.label)
             return
@@ -350,6 +364,10 @@ class _Tally:
         self.addresses.extend(written_addresses(_cleaned(piece.text), part.links))
         if part.hidden:
             self.hidden.append(part.label)
+        if part.unshown and self._asks_more(_cleaned(part.unshown[:MAX_TEXT])):
+            # A program's <meta> (a generator's name) asks nothing, a <title> repeating
+            # the subject nothing more: only a request beyond the sender's own counts.
+            self.hidden.append(f"{part.label} (its title or meta data)")
         if self.pointer is None:
             self.pointer = _pointer(folded)
         key = ("alternatives", part.alternative[0]) if part.alternative else part.label
@@ -377,6 +395,46 @@ class _Tally:
                 text = _cleaned(text[:MAX_TEXT])
                 if self._kinds_of(text, fold(text)) or self._asks_unrecognised(text):
                     self.hidden.append(f"the MIME {where}")
+
+    def outside_headers(self, msg: EmailMessage) -> None:
+        """Header fields a client or the desk's tool may show beside the body (display
+        names, Organization, Comments, Keywords, Thread-Topic, X- fields): text asking
+        for more than the sender's own text there is hidden text. X- fields are mostly a
+        program's, so only a request in them counts, not what they point at."""
+        for name, text, shown in shown_header_texts(msg):
+            text = _cleaned(text[:MAX_LINE])
+            if self._asks_more(text) or (shown and self.unexplained(text)):
+                self.hidden.append(f"the {name} header")
+
+    def _asks_more(self, text: str) -> bool:
+        """Whether ``text`` asks for a kind the sender's own text has not, or for
+        something no kind recognises."""
+        more = set(self._kinds_of(text, fold(text))) - set(self.kinds)
+        return bool(more) or self._asks_unrecognised(text)
+
+    def unexplained(self, text: str) -> tuple[str, ...]:
+        """Sentences of ``text`` no kind explains that point somewhere (mailhook.unexplained)."""
+        forms = self.catalogue.forms
+        if forms is None:
+            return ()
+        words = self.catalogue.requests
+        reader = Reader(
+            forms,
+            self.kinds_of,
+            words.has_marker if words is not None else lambda folded: False,
+            addresses_given=any(
+                kind.gives_addresses for kind in self.catalogue.kinds if kind.name in self.kinds
+            ),
+            questions=frozenset(kind.name for kind in self.catalogue.kinds if kind.question),
+            # The server ids found so far (the sender's own text, history, attachments):
+            # each read once by services_named, never again per sentence.
+            known_numbers=frozenset(
+                "".join(filter(str.isdigit, service))
+                for service in [*self.services, *self.mentioned]
+                if "." not in service
+            ),
+        )
+        return unexplained_sentences(text, reader)
 
     def concerns(self) -> Concerns:
         return Concerns(

@@ -87,6 +87,8 @@ class Part:
     links: tuple[str, ...] = ()
     # Images inside an HTML part's own markup (data: URIs): shown, never read.
     embedded_images: int = 0
+    # HTML text no client draws in the body (<title>, <meta content>).
+    unshown: str = ""
     # (group, branch) when the part is one of the alternatives of a multipart/alternative
     # (RFC 2046 §5.1.4): a client shows one branch of each group, any one.
     alternative: tuple[int, int] | None = None
@@ -211,6 +213,7 @@ def _leaf(part: MIMEPart, unread: Part) -> Part:
             hidden=shown.hidden,
             links=shown.links,
             embedded_images=shown.embedded_images,
+            unshown=shown.unshown,
         )
     if content_type == "text/plain":
         text = _unflowed(part, text)

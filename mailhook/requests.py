@@ -112,6 +112,10 @@ class RequestWords:
         lexicon = _Lexicon(self.verbs, objects, self.exceptions)
         object.__setattr__(self, "_lexicon", lexicon)
 
+    def has_marker(self, sentence: str) -> bool:
+        """Whether ``sentence`` (folded) holds a request word ("prosze", "please")."""
+        return self._markers is not None and self._markers.search(sentence) is not None
+
     def sentence_asks(self, sentence: str) -> bool:
         """Whether ``sentence`` (folded) reads as an instruction whatever its verbs: a
         request word, a declaration, or a label naming an object before a value."""

@@ -20,7 +20,15 @@ from app.decision.service import DecisionService
 from app.settings import Settings
 from mailhook.checks import _dkim_patches
 from tests.dns_server import FixtureDnsServer
-from tests.support import ADMIN_TOKEN, FIXTURES, RULES, TLS, LiveServer, make_settings
+from tests.support import (
+    ADMIN_TOKEN,
+    FIXTURES,
+    RULES,
+    TLS,
+    LiveServer,
+    make_settings,
+    scratch_database,
+)
 
 POSTGRES_URL = os.environ.get(
     "INTAKEGUARD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -68,20 +76,8 @@ def postgresql_url() -> Iterator[str]:
 @pytest.fixture(params=BACKENDS)
 def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database of its own with no schema, on each backend: for migration tests."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrate.db'}"
-        return
-    session_url = make_url(request.getfixturevalue("postgresql_url"))
-    server = create_engine(session_url, isolation_level="AUTOCOMMIT")
-    name = f"intakeguard_migrate_{uuid.uuid4().hex[:12]}"
-    with server.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield session_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with server.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        server.dispose()
+    with scratch_database(request, tmp_path / "migrate.db", "intakeguard_migrate") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -6,14 +6,20 @@ import socket
 import ssl
 import threading
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 import dkim
+import pytest
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from app.settings import Settings
 
@@ -115,3 +121,25 @@ def signed_by_acme(raw: bytes) -> bytes:
         include_headers=[b"from", b"to", b"subject", b"date", b"message-id"],
     )
     return signature + raw
+
+
+@contextmanager
+def scratch_database(
+    request: pytest.FixtureRequest, sqlite_path: Path, prefix: str
+) -> Iterator[str]:
+    """A database of its own on the backend ``request.param`` names: a SQLite file at
+    ``sqlite_path``, or a PostgreSQL database named after ``prefix``, dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{sqlite_path}"
+        return
+    session_url = make_url(request.getfixturevalue("postgresql_url"))
+    server = create_engine(session_url, isolation_level="AUTOCOMMIT")
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with server.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield session_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()

@@ -201,6 +201,10 @@ EXPLANATIONS: Final[dict[str, str]] = {
         "The sender's text refers to a request elsewhere (below, in an attachment) "
         "instead of stating it."
     ),
+    "instruction-text.unexplained": N_(
+        "Beside the recognised request the sender writes something that names a service, "
+        "a number or another party: it may ask for more."
+    ),
     "instruction-text.truncated": N_("The message is too long to be read whole; read it yourself."),
     "lookalike-domain.error": N_("Checking for look-alike domains failed unexpectedly."),
     "lookalike-domain.fail": N_(

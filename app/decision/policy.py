@@ -44,6 +44,8 @@ AT_LEAST_REVIEW: dict[str, str] = {
     "instruction-text.truncated": _NOT_READ,
     "instruction-text.history-asks": "the quoted or forwarded text asks for more than the "
     "sender's own, and a reader may not tell where the sender's words end",
+    "instruction-text.unexplained": "a sentence beside the recognised request names a service, "
+    "a reference or another party in words no kind explains",
     "instruction-text.points-elsewhere": "the sender's text points at a request written "
     "elsewhere (the subject, the quoted history, an attachment)",
     "header-count.fail": "a repeated header may show the reader another value than the one checked",

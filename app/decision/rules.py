@@ -35,6 +35,7 @@ from mailhook.instructions import ASSURANCE_LEVELS, Catalogue, InstructionKind
 from mailhook.patterns import TextPattern
 from mailhook.requests import RequestWords
 from mailhook.text import fold
+from mailhook.unexplained import HarmlessForms
 
 RULE_FILES = ("instructions.toml", "policy.toml")
 _KIND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -106,7 +107,7 @@ class _Source:
 
 def _catalogue(source: _Source) -> Catalogue:
     document = source.document
-    _only_keys(source, (), document, {"services", "requests", "kinds"})
+    _only_keys(source, (), document, {"services", "requests", "kinds", "unexplained"})
     services = _table(source, ("services",), document.get("services"))
     _only_keys(
         source, ("services",), services, {"server_id_pattern", "login_pattern", "code_pattern"}
@@ -127,6 +128,7 @@ def _catalogue(source: _Source) -> Catalogue:
         ),
         phrase_index=Re2PhraseIndex.of(kinds),
         requests=_requests(source),
+        forms=_forms(source),
     )
 
 
@@ -168,6 +170,23 @@ def _requests(source: _Source) -> RequestWords:
     )
 
 
+def _forms(source: _Source) -> HarmlessForms | None:
+    """[unexplained]: the words of harmless sentences; without it (a rules directory
+    written before it) no sentence is read for what it points at."""
+    where = ("unexplained",)
+    table = _table(source, where, source.document.get("unexplained"))
+    if not table:
+        return None
+    _only_keys(source, where, table, {"parties", "labels", "courtesies", "demands"})
+    lists = []
+    for key in ("parties", "labels", "courtesies", "demands"):
+        words = table.get(key, [])
+        if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
+            raise source.error((*where, key), f"[unexplained] {key}: a list of strings is needed")
+        lists.append(tuple(dict.fromkeys(fold(w) for w in words)))
+    return HarmlessForms(*lists)
+
+
 def _kind(source: _Source, name: str, raw: Any) -> InstructionKind:
     where = ("kinds", name)
     label = f"kinds.{name}"
@@ -178,7 +197,7 @@ def _kind(source: _Source, name: str, raw: Any) -> InstructionKind:
         source,
         where,
         table,
-        {"title", "title_pl", "phrases", "requires", "postal_only", "acts_on_service"},
+        {"title", "title_pl", "phrases", "requires", *_KIND_FLAGS},
     )
     phrases = table.get("phrases")
     if (
@@ -203,21 +222,25 @@ def _kind(source: _Source, name: str, raw: Any) -> InstructionKind:
         raise source.error(
             (*where, "title_pl"), f"[{label}] title_pl: a non-empty string is needed"
         )
-    postal_only = table.get("postal_only", False)
-    if not isinstance(postal_only, bool):
-        raise source.error((*where, "postal_only"), f"[{label}] postal_only: true or false")
-    acts_on_service = table.get("acts_on_service", False)
-    if not isinstance(acts_on_service, bool):
-        raise source.error((*where, "acts_on_service"), f"[{label}] acts_on_service: true or false")
     return InstructionKind(
         name=name,
         title=title,
         phrases=tuple(fold(p) for p in phrases),
         requires=requires,
-        postal_only=postal_only,
-        acts_on_service=acts_on_service,
         title_pl=title_pl,
+        **{flag: _flag(source, where, table, flag) for flag in _KIND_FLAGS},
     )
+
+
+# A kind's true-or-false keys, each false unless written.
+_KIND_FLAGS = ("postal_only", "acts_on_service", "gives_addresses", "question")
+
+
+def _flag(source: _Source, where: tuple[str, ...], table: dict[str, Any], key: str) -> bool:
+    value = table.get(key, False)
+    if not isinstance(value, bool):
+        raise source.error((*where, key), f"[{'.'.join(where)}] {key}: true or false")
+    return value
 
 
 def declared_checks() -> dict[str, Declaration]:

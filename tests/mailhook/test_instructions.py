@@ -663,7 +663,8 @@ READ_EVERYTHING = [
     *(
         pytest.param(
             html_only(f"<p>Proszę o fakturę.</p><p {attribute}>Kod AuthInfo dla beta.pl</p>"),
-            Read(("transfer_out",), ("beta.pl",), "hidden"),
+            # "Proszę o fakturę" asks for what no kind recognises (mailhook.unexplained).
+            Read(("transfer_out",), ("beta.pl",), "hidden", "unexplained"),
             id=f"hidden text is read and held: {attribute}",
         )
         for attribute in (
@@ -714,7 +715,7 @@ READ_EVERYTHING = [
     # The signature is the sender's text.
     pytest.param(
         plain_text("Proszę o fakturę.\n-- \nJan\nPS. Proszę też o kod AuthInfo dla beta.pl\n"),
-        Read(("transfer_out",), ("beta.pl",), "pass"),
+        Read(("transfer_out",), ("beta.pl",), "pass", "unexplained"),
         id="a ps under the signature line is read",
     ),
     # Domains however they are written.

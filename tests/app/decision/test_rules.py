@@ -76,15 +76,15 @@ REFUSALS = [
         "instructions.toml",
         'title = "Question about a service"',
         'title = "Q"\ncolour = "red"',
-        "[kinds.inquiry] unknown key 'colour'; expected one of acts_on_service, phrases, "
-        "postal_only, requires, title, title_pl",
+        "[kinds.inquiry] unknown key 'colour'; expected one of acts_on_service, "
+        "gives_addresses, phrases, postal_only, question, requires, title, title_pl",
         'colour = "red"',
     ),
     (
         "instructions.toml",
         "[services]",
         "[servers]\nx = 1\n[services]",
-        "unknown key 'servers'; expected one of kinds, requests, services",
+        "unknown key 'servers'; expected one of kinds, requests, services, unexplained",
         "[servers]",
     ),
     (
@@ -244,8 +244,8 @@ REFUSALS = [
         "instructions.toml",
         "[kinds.inquiry]",
         "[kinds.inquiry.extra]\nx = 1\n[kinds.inquiry]",
-        "[kinds.inquiry] unknown key 'extra'; expected one of acts_on_service, phrases, "
-        "postal_only, requires, title, title_pl",
+        "[kinds.inquiry] unknown key 'extra'; expected one of acts_on_service, "
+        "gives_addresses, phrases, postal_only, question, requires, title, title_pl",
         "[kinds.inquiry.extra]",
     ),
     (

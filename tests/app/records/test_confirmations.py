@@ -270,8 +270,10 @@ def injected_message(marker: str) -> bytes:
     message["Subject"] = f"Duplikat faktury 7/2026 dla no-dmarc.pl {marker} {url}"
     message["Date"] = formatdate()
     message["Message-ID"] = make_msgid(domain="no-dmarc.pl")
+    # In the request's own sentence: a line of its own naming another domain would be
+    # held as unexplained (mailhook.unexplained) before any confirmation is asked for.
     message.set_content(
-        f"Prosze o duplikat faktury 7/2026 dla domeny no-dmarc.pl.\n{marker} {url} {html}\n"
+        f"Prosze o duplikat faktury 7/2026 dla domeny no-dmarc.pl {marker} {url} {html}\n"
     )
     # Text that asks for nothing: read, and no reason to hold the message.
     message.add_attachment("Dzien dobry.\n", filename=f"{marker}-<b>{url}</b>.txt")

@@ -1,0 +1,271 @@
+"""Sentences of the sender's own text that no kind explains and that point somewhere.
+
+A recognised request can carry a second one in words no list holds ("acme.pl idzie do
+OVH", "I sold acme.pl, please register it to them", "Niech nowy właściciel dostanie
+kod"): paraphrases are endless, so they are not matched. Instead each sentence of the
+sender's own text outside the recognised ones is read for what it points at: a service,
+an address, an IP, a long number, an arrow ("a reference"), or another party ("them",
+"company", a name written mid-sentence). One that does and is no known harmless form
+(a signature line of names, a contact line, a label naming the service the message is
+about) is unexplained: an agent reads the message (instruction-text unexplained).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from mailhook.normalise import clean
+from mailhook.text import fold, lines
+
+# Where a sentence of the text as written ends: a full stop, "!", "?" or ";" before a
+# space, or a line. "acme.pl" and "11.2026" stay whole.
+_SENTENCE_END = re.compile(r"[.!?;](?=\s|$)|\n")
+# An IPv4 address, or an IPv6 one written whole or with "::" (a time "10:00:00" is not).
+_IP = (
+    r"\b\d{1,3}(?:\.\d{1,3}){3}\b|\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b"
+    r"|\b[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6}::(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6})?"
+)
+_IP_ADDRESS = re.compile(_IP, re.IGNORECASE)
+# References that are no service name: an IP address, a number of five digits or more (a
+# server's or account's number).
+_REFERENCE = re.compile(rf"{_IP}|\b\d{{5,}}\b", re.IGNORECASE)
+# An arrow says where something goes ("acme.pl -> OVH"): never a harmless form.
+_ARROW = re.compile(r"->|=>|[→⇒»]")
+# Where a clause of a sentence as written ends: a comma, a colon, a bracket, a dash
+# between spaces, or a word joining two requests.
+_CLAUSE_END = re.compile(
+    r":(?=\s|$)|[,()]|\s[-–—]\s|\s(?:i|oraz|a także|także|też|również|ponadto|dodatkowo|bo|"
+    r"a potem|potem|następnie|and|also|then|plus|because|after that|as well as)(?=\s)",
+    re.IGNORECASE,
+)
+# A number written by a word for a server, before or after it ("serwer 77777", "VPS
+# ID 77777", "77777 (vps)"), as the server id pattern does not read it; a year
+# ("hosting od 2019") is no number of a server.
+_SERVER_WORDS = r"(?:serw\w*|server\w*|vps|srv|ded\w*|maszyn\w*|machine\w*|instanc\w*|hosting\w*)"
+_NOT_A_YEAR = r"(?!(?:19|20)\d\d\b)"
+_SERVER_NUMBER = re.compile(
+    rf"(?i)\b{_SERVER_WORDS}\b\W{{0,3}}(?:[^\W\d]+\W{{1,3}}){{0,3}}{_NOT_A_YEAR}\d[\d \-]{{2,}}"
+    rf"|\b{_NOT_A_YEAR}\d{{3,}}\W{{0,3}}{_SERVER_WORDS}\b"
+)
+# A sentence quoted in a reason: enough for an agent to find it.
+_SHOWN = 80
+# A line that is an item of a list: a dash, a bullet or a number before it.
+_LIST_ITEM = re.compile(r"\s*(?:[-*•–]|\d{1,2}[.)])\s")
+# What names a place in running text, written out: a link, a mail address (also with
+# "[at]"), a domain. The reader finds services once over all of the text
+# (mailhook.services); here a sentence is only asked whether it names one.
+_MAIL = r"[\w.+-]+\s?(?:@|\[at\]|\(at\)|\{at\})\s?[\w-]+(?:\.[\w-]+)+"
+_MAIL_ADDRESS = re.compile(_MAIL, re.IGNORECASE)
+_PLACE = (
+    r"\b(?:https?://|mailto:|www\.)\S+"
+    r"|(?<![\w@.-])(?:[^\W_][\w-]*\.)+[^\W\d_]{2,}(?![\w@-]|\.[^\W_])"
+)
+_NAMED_PLACE = re.compile(rf"{_PLACE}|{_MAIL}", re.IGNORECASE)
+_PLACE_ONLY = re.compile(_PLACE, re.IGNORECASE)
+# A server id as the catalogue writes them ("vps-12345", "srv 100").
+_SERVER_ID = re.compile(r"(?i)\b(?:srv|vps|ded|hosting)[ _#.:/-]{0,3}\d{3,10}\b")
+# A word this long in a list is a stem; a shorter one is matched whole.
+_STEM = 4
+# A word written with a capital letter: a name of a person or a company mid-sentence.
+_CAPITALISED = re.compile(r"(?<![\w.@/-])[A-ZĄĆĘŁŃÓŚŹŻ][\w-]*")
+_WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")
+
+
+@dataclass(frozen=True, slots=True)
+class HarmlessForms:
+    """The catalogue's words for the forms a sentence may take and ask nothing (folded)."""
+
+    # Words naming another party: "them", "ich", "firma", "company", "wife".
+    parties: tuple[str, ...]
+    # Words of a label or a description of the service the message is about, which
+    # with the services, numbers and names it gives are the whole of a harmless
+    # sentence ("Domena: acme.pl", "Dotyczy konta acme", "tel. 600 100 200").
+    labels: tuple[str, ...]
+    # Requests of courtesy, which ask for nothing a desk does ("proszę o kontakt",
+    # "please confirm"): a sentence asking only this is no request.
+    courtesies: tuple[str, ...] = ()
+    # Words that make a sentence demand without a request word ("niech", "ma dostać",
+    # "should"): with one, a sentence no kind recognises asks for something.
+    demands: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """How the sentences are judged: the catalogue's forms, what recognises a request,
+    what makes a sentence ask (markers, declarations), and what else the message gives."""
+
+    forms: HarmlessForms
+    kinds_of: Callable[[str], tuple[str, ...]]
+    asks: Callable[[str], bool] = lambda folded: False
+    # Whether a recognised kind gives IP addresses as values (a DNS change).
+    addresses_given: bool = False
+    # The numbers of the server ids the reader found in the text (mailhook.services,
+    # read once over all of it): "VPS 12345" is vps-12345, no other server.
+    known_numbers: frozenset[str] = frozenset()
+    # The kinds that ask for information (inquiry): a sentence they recognise is a
+    # question, and what else it names is what is asked.
+    questions: frozenset[str] = frozenset()
+
+
+def unexplained_sentences(text: str, reader: Reader) -> tuple[str, ...]:
+    """The sentences of ``text`` (the sender's own, as written), or clauses of a
+    recognised one, that ask for or point at something no kind explains; folded.
+
+    A recognised sentence is read clause by clause ("proszę o duplikat faktury, a kod
+    proszę dać Markowi"); a question (a "?", or a kind that asks for information) only for
+    requests and other parties (what else it names is what is asked). The
+    items of a list under a recognised sentence ending in a colon ("proszę o zmianę
+    rekordów DNS:", "- A na 192.0.2.11") are that request's own details."""
+    found = []
+    listing = False
+    for sentence, item in _sentences(text):
+        folded = fold(sentence)
+        if not folded or (item and listing):
+            continue
+        listing = False
+        if _server_named_loosely(sentence, reader):
+            found.append(_shown(folded))
+            continue
+        kinds = reader.kinds_of(folded)
+        # A question names what it asks about: only a request in it is read.
+        question = folded.endswith("?") or (bool(kinds) and set(kinds) <= reader.questions)
+        pieces = _other_clauses(sentence, reader) if kinds else [sentence]
+        listing = bool(kinds) and folded.endswith(":")
+        for piece in pieces:
+            piece_folded = fold(piece)
+            if _unexplained(piece, piece_folded, reader, question):
+                found.append(_shown(piece_folded))
+    return tuple(dict.fromkeys(found))
+
+
+def _server_named_loosely(sentence: str, reader: Reader) -> bool:
+    """Whether ``sentence`` names a server in a way the services found do not cover:
+    a number by a word for a server ("serwer 77777", "77777 (vps)") or an IP address
+    where no recognised kind gives one. Which server is meant, an agent reads."""
+    rest = _without_names(sentence)
+    if any(
+        _digits(match.group(0)) not in reader.known_numbers
+        for match in _SERVER_NUMBER.finditer(rest)
+    ):
+        return True
+    return not reader.addresses_given and _IP_ADDRESS.search(rest) is not None
+
+
+def _without_names(sentence: str) -> str:
+    """``sentence`` without the links, mail addresses and domains it writes."""
+    return _NAMED_PLACE.sub(" ", sentence)
+
+
+def _digits(text: str) -> str:
+    return "".join(char for char in text if char.isdigit())
+
+
+def _shown(folded: str) -> str:
+    return folded if len(folded) <= _SHOWN else folded[: _SHOWN - 1] + "…"
+
+
+def _other_clauses(sentence: str, reader: Reader) -> list[str]:
+    """The clauses of a recognised ``sentence`` that no kind recognises."""
+    return [
+        clause.strip()
+        for clause in _CLAUSE_END.split(sentence)
+        if clause.strip() and not reader.kinds_of(fold(clause))
+    ]
+
+
+def _unexplained(piece: str, folded: str, reader: Reader, question: bool = False) -> bool:
+    """Whether ``piece`` asks for something beyond courtesy, or points somewhere and is
+    no harmless form. Part of a question names services and numbers as what it asks
+    about ("do kiedy opłacony jest vps-12345"): there only another party counts."""
+    forms = reader.forms
+    # A request word alone ("Proszę, …" cut at its comma) asks for nothing yet.
+    demanding = reader.asks(folded) or _any_word(forms.demands, folded)
+    if demanding and len(folded.split()) > 1 and not _any_word(forms.courtesies, folded):
+        return True
+    points = (
+        _to_another(piece, folded, forms) if question else _points_somewhere(piece, folded, forms)
+    )
+    return points and not _harmless(piece, folded, forms)
+
+
+def _sentences(text: str) -> Iterable[tuple[str, bool]]:
+    """Each sentence of ``text``, and whether it is a list item ("- …", "1. …")."""
+    for line in lines(clean(text)):
+        item = _LIST_ITEM.match(line) is not None
+        start = 0
+        # Each sentence with the mark that ends it: a question is told by its "?".
+        for end in [m.end() for m in _SENTENCE_END.finditer(line)] + [len(line)]:
+            sentence = line[start:end].strip()
+            start = end
+            if sentence:
+                yield sentence, item
+
+
+def _points_somewhere(sentence: str, folded: str, forms: HarmlessForms) -> bool:
+    """Whether ``sentence`` names a service, an address, a reference or another party."""
+    # A mail address alone is no pointer here: named-addresses holds one that is not
+    # the customer's, and "pisz na jan@acme.pl" asks nothing.
+    return bool(
+        _PLACE_ONLY.search(_MAIL_ADDRESS.sub(" ", sentence))
+        or _SERVER_ID.search(sentence)
+        or _REFERENCE.search(sentence)
+        or _to_another(sentence, folded, forms)
+    )
+
+
+def _to_another(sentence: str, folded: str, forms: HarmlessForms) -> bool:
+    """Whether ``sentence`` names another party, by a word, a name or an arrow."""
+    return bool(
+        _ARROW.search(sentence) or _any_word(forms.parties, folded) or _names(sentence, forms)
+    )
+
+
+def _names(sentence: str, forms: HarmlessForms) -> list[str]:
+    """Capitalised words after a sentence's first word that are no label, one letter or
+    a word in capitals (an acronym "DNS", "MAX", or emphasis "PILNE"): names of people
+    and companies ("Marek", "Example")."""
+    words = _CAPITALISED.findall(sentence)
+    first = _WORD.search(sentence)
+    if words and first is not None and sentence.startswith(words[0], first.start()):
+        words = words[1:]
+    return [
+        word
+        for word in words
+        if len(word) > 1 and not word.isupper() and not _any_word(forms.labels, fold(word))
+    ]
+
+
+def _harmless(sentence: str, folded: str, forms: HarmlessForms) -> bool:
+    """A line of names (a signature: "Jan Kowalski", "ACME sp. z o.o."), or a label with
+    what it names: every word is a label word, a name, a number, one letter (an initial,
+    a tag's "b") or part of a service."""
+    if _ARROW.search(sentence) or _any_word(forms.parties, folded):
+        return False
+    rest = _REFERENCE.sub(" ", _SERVER_ID.sub(" ", _without_names(sentence)))
+    # Nothing left but what it names ("https://www.acme.pl"): which services a message
+    # names, service-scope judges.
+    return all(
+        word[0].isupper()
+        or word[0].isdigit()
+        or len(word) == 1
+        or _any_word(forms.labels, fold(word))
+        for word in _WORD.findall(rest)
+    )
+
+
+def _any_word(words: tuple[str, ...], folded: str) -> bool:
+    """Whether one of ``words`` is in ``folded`` text: a word of four letters or more
+    as the start of a word (a stem), a shorter one as a whole word ("im" is no "imie")."""
+    return bool(words) and _words_pattern(words).search(folded) is not None
+
+
+@functools.lru_cache(maxsize=16)
+def _words_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern for all of ``words``: one scan of a sentence, not one per word."""
+    stems = "|".join(re.escape(word) for word in words if len(word) >= _STEM)
+    whole = "|".join(re.escape(word) for word in words if len(word) < _STEM)
+    either = [f"(?:{stems})" if stems else "", f"(?:{whole})(?!\\w)" if whole else ""]
+    return re.compile(r"(?<!\w)(?:" + "|".join(part for part in either if part) + ")")
