@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import logging
 import re
 import tomllib
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ from mailhook.patterns import TextPattern
 from mailhook.requests import RequestWords
 from mailhook.text import fold
 from mailhook.unexplained import HarmlessForms
+
+log = logging.getLogger(__name__)
 
 RULE_FILES = ("instructions.toml", "policy.toml")
 _KIND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -171,12 +174,14 @@ def _requests(source: _Source) -> RequestWords:
 
 
 def _forms(source: _Source) -> HarmlessForms | None:
-    """[unexplained]: the words of harmless sentences; without it (a rules directory
-    written before it) no sentence is read for what it points at."""
+    """[unexplained]: the words of harmless sentences. A rules directory written before
+    the table has the shipped catalogue's lists: leaving the table out must not stop the
+    reading of what a sentence points at (fail closed), only writing it changes them."""
     where = ("unexplained",)
-    table = _table(source, where, source.document.get("unexplained"))
-    if not table:
-        return None
+    written = source.document.get("unexplained")
+    if written is None:
+        return _shipped_forms(source)
+    table = _table(source, where, written)
     _only_keys(source, where, table, {"parties", "labels", "courtesies", "demands"})
     lists = []
     for key in ("parties", "labels", "courtesies", "demands"):
@@ -185,6 +190,21 @@ def _forms(source: _Source) -> HarmlessForms | None:
             raise source.error((*where, key), f"[unexplained] {key}: a list of strings is needed")
         lists.append(tuple(dict.fromkeys(fold(w) for w in words)))
     return HarmlessForms(*lists)
+
+
+def _shipped_forms(source: _Source) -> HarmlessForms | None:
+    from app.settings import default_rules_dir
+
+    shipped = default_rules_dir() / "instructions.toml"
+    if source.path.resolve() == shipped.resolve():
+        raise source.error(("unexplained",), "[unexplained]: the shipped catalogue needs it")
+    log.warning(
+        "%s has no [unexplained] table: the shipped catalogue's words are used; copy its "
+        "table from %s to change them",
+        source.path,
+        shipped,
+    )
+    return _forms(_Source.parse(shipped, shipped.read_bytes()))
 
 
 def _kind(source: _Source, name: str, raw: Any) -> InstructionKind:

@@ -55,6 +55,20 @@ def test_a_copy_loads_with_the_same_version(repo_rules: Path) -> None:
     assert load_rules(repo_rules).version == load_rules(RULES).version
 
 
+def test_a_catalogue_without_unexplained_reads_with_the_shipped_words(
+    repo_rules: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A rules directory written before [unexplained]: the check still runs (fail closed).
+    path = repo_rules / "instructions.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[: text.index("[unexplained]")], encoding="utf-8")
+    shipped = load_rules(RULES).catalogue.forms
+    with caplog.at_level("WARNING"):
+        older = load_rules(repo_rules).catalogue.forms
+    assert shipped is not None and older == shipped
+    assert "has no [unexplained] table" in caplog.text
+
+
 def test_the_version_changes_when_a_file_changes(repo_rules: Path) -> None:
     before = load_rules(repo_rules).version
     edit(repo_rules / "policy.toml", 'shortfall = "review"', 'shortfall = "reject"')
