@@ -209,19 +209,43 @@ class NameRuns:
     pickled.
     """
 
-    __slots__ = ("forms", "text", "words")
+    __slots__ = ("_forms", "_source", "_text", "_words")
 
-    def __init__(
-        self,
-        text: str = "",
-        words: tuple[_Word, ...] = (),
-        forms: tuple[tuple[int, str | None, bool], ...] = ((0, None, False),),
-    ) -> None:
-        self.text = text
-        self.words = words
-        # The legal form written from each word on: (its words, the form compared,
-        # whether it marks the words before it as a name); one more than there are words.
-        self.forms = forms
+    def __init__(self, source: str = "") -> None:
+        # The text as given; it is cleaned and split into words only when first asked
+        # for: most messages (no customer matched) never are.
+        self._source = source
+        self._text: str | None = None
+        self._words: tuple[_Word, ...] = ()
+        self._forms: tuple[tuple[int, str | None, bool], ...] = ((0, None, False),)
+
+    @property
+    def text(self) -> str:
+        """The text, cleaned (mailhook.normalise.clean), that the words are of."""
+        if self._text is None:
+            self._read()
+        assert self._text is not None
+        return self._text
+
+    @property
+    def words(self) -> tuple[_Word, ...]:
+        if self._text is None:
+            self._read()
+        return self._words
+
+    @property
+    def forms(self) -> tuple[tuple[int, str | None, bool], ...]:
+        """The legal form written from each word on: (its words, the form compared, whether
+        it marks the words before it as a name); one more than there are words."""
+        if self._text is None:
+            self._read()
+        return self._forms
+
+    def _read(self) -> None:
+        text = clean(self._source) if self._source else ""
+        words = tuple(_words(text))
+        self._forms = tuple(_form_at(words, at) for at in range(len(words) + 1))
+        self._words, self._text = words, text
 
     def __repr__(self) -> str:
         return f"NameRuns({len(self.words)} words)"
@@ -289,11 +313,9 @@ NO_NAMES: Final = NameRuns()
 
 
 def name_runs(text: str) -> NameRuns:
-    """The runs of words of ``text`` a reader may take for a name (see NameRuns)."""
-    text = clean(text)
-    words = tuple(_words(text))
-    forms = tuple(_form_at(words, at) for at in range(len(words) + 1))
-    return NameRuns(text, words, forms)
+    """The runs of words of ``text`` a reader may take for a name (see NameRuns), read
+    when first asked for."""
+    return NameRuns(text)
 
 
 def written_names(text: str) -> tuple[WrittenName, ...]:
