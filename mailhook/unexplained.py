@@ -29,6 +29,8 @@ _IP = (
     r"|\b[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6}::(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6})?"
 )
 _IP_ADDRESS = re.compile(_IP, re.IGNORECASE)
+# What every server number and IP address holds (an IPv6 one may be letters and colons).
+_DIGIT_OR_COLON = re.compile(r"[\d:]")
 # References that are no service name: an IP address, a number of five digits or more (a
 # server's or account's number).
 _REFERENCE = re.compile(rf"{_IP}|\b\d{{5,}}\b", re.IGNORECASE)
@@ -145,6 +147,9 @@ def _server_named_loosely(sentence: str, reader: Reader) -> bool:
     """Whether ``sentence`` names a server in a way the services found do not cover:
     a number by a word for a server ("serwer 77777", "77777 (vps)") or an IP address
     where no recognised kind gives one. Which server is meant, an agent reads."""
+    if _DIGIT_OR_COLON.search(sentence) is None:
+        # Both need a digit, or an IPv6 address's colon: most sentences have neither.
+        return False
     rest = _without_names(sentence)
     if any(
         _digits(match.group(0)) not in reader.known_numbers
