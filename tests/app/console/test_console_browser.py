@@ -16,7 +16,11 @@ from pathlib import Path
 import httpx
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
+from selenium.common.exceptions import (
+    NoAlertPresentException,
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
@@ -89,7 +93,14 @@ def marker() -> Iterator[Marker]:
 
 
 def text_of(browser: webdriver.Chrome) -> str:
-    text: str = browser.find_element(By.TAG_NAME, "body").text
+    try:
+        text: str = browser.find_element(By.TAG_NAME, "body").text
+    except WebDriverException as exc:
+        # The page a click leads to replaced the one being read: Chromium reports it as an
+        # inspector error, not as a stale element. A wait reads the new page again.
+        if "does not belong to the document" not in str(exc):
+            raise
+        raise StaleElementReferenceException(str(exc)) from exc
     return text
 
 
