@@ -80,10 +80,10 @@ def refusal(error: IntakeguardError) -> str:
     if sentence is None:
         return str(error)
     values = dict(error.values)
-    if "decision" in values:
-        values["decision"] = (
-            rendering.gettext(DECISION_NAMES.get(values["decision"], "")) or (values["decision"])
-        )
+    # gettext("") is the catalogue's header: a decision without a name stays as written.
+    name = DECISION_NAMES.get(values.get("decision", ""))
+    if name is not None:
+        values["decision"] = rendering.gettext(name)
     return rendering.gettext(sentence) % values
 
 

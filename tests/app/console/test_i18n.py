@@ -19,9 +19,10 @@ from markupsafe import escape
 import app.decision.rules  # noqa: F401
 from app.console.explanations import DECISIONS, EXPLANATIONS, explanation
 from app.console.i18n import LANG_COOKIE, LANGUAGES, choose, from_accept_language, translated
-from app.console.refusals import DECISION_NAMES, SENTENCES
+from app.console.refusals import DECISION_NAMES, SENTENCES, refusal
 from app.decision.rules import load_rules
 from app.decision.service import DecisionService
+from app.errors import Conflict
 from app.verdict_types import DECISIONS as VERDICT_DECISIONS
 from mailhook.checks import declared
 from tests.app.api.test_reviews import verdict as scenario
@@ -124,6 +125,11 @@ def test_every_refusal_an_agent_can_meet_has_a_sentence_and_every_sentence_a_ref
         raised |= set(re.findall(r'reason="([a-z-]+)"', source.read_text(encoding="utf-8")))
     assert sorted(raised ^ set(SENTENCES)) == []
     assert set(DECISION_NAMES) == set(VERDICT_DECISIONS)
+    # A decision no sentence names is shown as written, never as the catalogue's header.
+    odd = Conflict("x", reason="act-before-review", values={"decision": "unheard_of"})
+    assert refusal(odd).startswith("This verdict is unheard_of and has not been accepted")
+    known = Conflict("x", reason="act-before-review", values={"decision": "review"})
+    assert refusal(known).startswith("This verdict is held for review and")
 
 
 def test_every_kind_of_the_default_catalogue_has_a_polish_title() -> None:
