@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Literal, get_args
 
+from mailhook.carriers import armoured, descriptions, drawn_differently, link_texts
 from mailhook.findings import Finding
 from mailhook.identifiers import Identifier, find_identifiers
 from mailhook.instruction_findings import (
@@ -345,6 +346,7 @@ class _Tally:
             self.mentioned.extend(services)
             return
         self.reads.append(_part_read(part, "", True, kinds, services))
+        self._carriers(piece.text, part)
         if part.embedded_images:
             embedded = f"{part.embedded_images} images or documents in its markup"
             self.unreadable.append(f"{part.label} ({embedded})")
@@ -382,6 +384,18 @@ class _Tally:
             seen.services.update(services)
             seen.labels.append(part.label)
 
+    def _carriers(self, text: str, part: Part) -> None:
+        """What a part carries beside its lines (mailhook.carriers): an encrypted block is
+        not read, characters drawn two ways and a request in a link's address are hidden."""
+        if armoured(text):
+            self.unreadable.append(f"{part.label} (an encrypted block in its text)")
+        if drawn_differently(text):
+            self.hidden.append(f"{part.label} (characters some clients draw as a blank)")
+        for words in link_texts(text, part.links):
+            if self._asks_more(_cleaned(words)):
+                self.hidden.append(f"{part.label} (a request in a link's address)")
+                break
+
     def outside_parts(self, msg: EmailMessage) -> None:
         """Text before the first and after the last part of a multipart (RFC 2046 §5.1.1
         preamble and epilogue): clients should not show it, some do. Asking for
@@ -392,9 +406,16 @@ class _Tally:
             for where, text in (("preamble", multipart.preamble), ("epilogue", multipart.epilogue)):
                 if not text or not text.strip():
                     continue
-                text = _cleaned(text[:MAX_TEXT])
+                # 8-bit bytes outside the parts reach here as surrogate escapes, which
+                # no pattern can read: as UTF-8, as for a part without a charset.
+                raw = text[:MAX_TEXT].encode("utf-8", "surrogateescape")
+                text = _cleaned(raw.decode("utf-8", "replace"))
                 if self._kinds_of(text, fold(text)) or self._asks_unrecognised(text):
                     self.hidden.append(f"the MIME {where}")
+        for text in descriptions(msg):
+            if self._asks_more(_cleaned(text)):
+                self.hidden.append("a part's Content-Description")
+                break
 
     def outside_headers(self, msg: EmailMessage) -> None:
         """Header fields a client or the desk's tool may show beside the body (display
@@ -445,6 +466,8 @@ class _Tally:
         )
 
     def _subject(self, piece: Piece) -> None:
+        if drawn_differently(piece.text):
+            self.hidden.append("the subject (characters some clients draw as a blank)")
         services = self._services_in(piece.text)
         self.services.extend(services)
         kinds = self._kinds_of(piece.text, fold(piece.text))

@@ -37,6 +37,7 @@ from tests.adversarial_mail import (
     check_result,
     loopback,
 )
+from tests.app.decision.fail_closed.carried import CARRIED, CARRIED_LEGITIMATE, METAMORPHIC
 from tests.app.decision.fail_closed.headers import ADDRESSES, AUTOMATIC, HEADERS, RESULTS
 from tests.app.decision.fail_closed.legitimate import LEGITIMATE
 from tests.app.decision.fail_closed.parts import PARTS, PHRASES
@@ -66,7 +67,10 @@ ROWS = [
     *LANGUAGES,
     *DRAWN,
     *UNEXPLAINED,
+    *CARRIED,
+    *METAMORPHIC,
     *LEGITIMATE,
+    *CARRIED_LEGITIMATE,
 ]
 
 
