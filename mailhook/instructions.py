@@ -229,14 +229,16 @@ def _read_instruction(message: InboundMessage, catalogue: Catalogue) -> Instruct
         pointer = "forwarded text asks for " + ", ".join(_unique(tally.forwarded_kinds))
     own = _cleaned(reading.own_text())
     asked = set(tally.kinds)
+    recognised = tuple(
+        phrase for kind in catalogue.kinds if kind.name in asked for phrase in kind.phrases
+    )
     unrecognised: tuple[str, ...] = ()
     if asked and catalogue.requests is not None:
         unrecognised = unrecognised_requests(
-            reading.own_text(),
-            catalogue.requests,
-            tally.kinds_of,
-            (phrase for kind in catalogue.kinds if kind.name in asked for phrase in kind.phrases),
+            reading.own_text(), catalogue.requests, tally.kinds_of, recognised
         )
+    if tally.links:
+        tally.hidden_in_links(recognised)
     parts = tuple(tally.reads)
     findings = [parts_finding(parts, tally.concerns())]
     # What history asks for beyond the sender's own request: held, as a reader may not
@@ -319,6 +321,8 @@ class _Tally:
         # of alternatives) -> the kinds it asks for, and its parts' labels.
         self.sections: dict[object, tuple[set[str], list[str]]] = {}
         self._kinds_of_text: dict[str, tuple[str, ...]] = {}
+        # (part label, the words of a link's address) of the parts read as the body.
+        self.links: list[tuple[str, str]] = []
 
     def add(self, piece: Piece) -> None:
         part = piece.part
@@ -391,10 +395,24 @@ class _Tally:
             self.unreadable.append(f"{part.label} (an encrypted block in its text)")
         if drawn_differently(text):
             self.hidden.append(f"{part.label} (characters some clients draw as a blank)")
-        for words in link_texts(text, part.links):
-            if self._asks_more(_cleaned(words)):
-                self.hidden.append(f"{part.label} (a request in a link's address)")
-                break
+        self.links.extend((part.label, _cleaned(words)) for words in link_texts(text, part.links))
+
+    def hidden_in_links(self, phrases: tuple[str, ...]) -> None:
+        """A link's address asking for a kind the sender's own text does not, or for
+        something no kind recognises (the words of the recognised kinds' ``phrases``
+        count as recognised: "…/jak-zmienic-rekord-dns" beside a DNS change asks nothing
+        more) is hidden text: a person reads it in the text or on hovering."""
+        words = self.catalogue.requests
+        held: list[str] = []
+        for label, text in self.links:
+            if label in held:
+                continue
+            more = set(self._kinds_of(text, fold(text))) - set(self.kinds)
+            if more or (
+                words is not None and unrecognised_requests(text, words, self.kinds_of, phrases)
+            ):
+                held.append(label)
+        self.hidden.extend(f"{label} (a request in a link's address)" for label in held)
 
     def outside_parts(self, msg: EmailMessage) -> None:
         """Text before the first and after the last part of a multipart (RFC 2046 §5.1.1
@@ -447,6 +465,7 @@ class _Tally:
                 kind.gives_addresses for kind in self.catalogue.kinds if kind.name in self.kinds
             ),
             questions=frozenset(kind.name for kind in self.catalogue.kinds if kind.question),
+            acting=frozenset(kind.name for kind in self.catalogue.kinds if kind.acts_on_service),
             # The server ids found so far (the sender's own text, history, attachments):
             # each read once by services_named, never again per sentence.
             known_numbers=frozenset(

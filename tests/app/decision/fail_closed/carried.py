@@ -15,10 +15,12 @@ from urllib.parse import quote
 
 from tests.adversarial_mail import Mail
 from tests.app.decision.fail_closed.rows import OWN_TRANSFER, REVIEW, attack, legit, plain
+from tests.app.decision.fail_closed.unexplained import C15
 
 C16 = "class 16 (an encoding or container the reader did not open)"
 C17 = "class 17 (a request carried outside a part's lines: a link, a description)"
 C18 = "class 18 (characters some clients draw as a blank and others as nothing)"
+NAMED = "named customer (another customer's name as written)"
 INVOICE = "Dzień dobry,\nproszę o duplikat faktury 11/2026 za acme.pl.\n"
 SIGNATURE = "\nPozdrawiam\nJan Kowalski\n"
 # Requests an agent must see: each alone is held (a code, another customer, an unlisted
@@ -206,9 +208,10 @@ CLASSES: tuple[tuple[str, Callable[[str], list[tuple[str, Mail]]]], ...] = (
 )
 
 # Each ended accepted on main before this round: the invoice request was recognised and
-# the payload beside it was not read.
+# the payload beside it was not read. Read, the sender's own AuthInfo request asks for
+# the code (a link's path is the sender's text too); held as hidden, it is review.
 CARRIED = [
-    attack(f"{where}: «{payload}»", guards, mail, REVIEW)
+    attack(f"{where}: «{payload}»", guards, mail, OWN_TRANSFER)
     for payload in PAYLOADS
     for guards, surfaces in CLASSES
     for where, mail in surfaces(payload)
@@ -325,6 +328,88 @@ CARRIED_LEGITIMATE = [
             f"-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\n{INVOICE}\n"
             "-----BEGIN PGP SIGNATURE-----\n\niHUEARYIAB0WIQ\n=abcd\n-----END PGP SIGNATURE-----\n",
         ),
+        "accepted",
+        ("invoice_duplicate",),
+    ),
+]
+
+
+# Round 2's leftovers, each accepted on main: another party in capitals after "na rzecz"
+# or a direction word, in a recognised request or in a question, and another customer's
+# person name written in lower case.
+LEFTOVERS = [
+    attack(
+        "a cancellation 'na rzecz' a company in capitals",
+        C15,
+        plain("Rezygnacja", f"{INVOICE}Rezygnujemy z acme.pl na rzecz OVH.\n{SIGNATURE}"),
+        REVIEW,
+        checks=(("instruction-text", "unexplained"),),
+    ),
+    attack(
+        "a cancellation 'in favour of' a company in capitals",
+        C15,
+        plain("Cancel", f"{INVOICE}We cancel acme.pl in favour of OVH.\n{SIGNATURE}"),
+        REVIEW,
+    ),
+    attack(
+        "a paraphrase in a question, the party in capitals",
+        C15,
+        plain("Faktura", f"{INVOICE}Could acme.pl go to OVH next week?\n{SIGNATURE}"),
+        REVIEW,
+        checks=(("instruction-text", "unexplained"),),
+    ),
+    attack(
+        "a Polish question, the party in capitals after 'do'",
+        C15,
+        plain("Faktura", f"{INVOICE}Czy acme.pl może przejść do OVH?\n{SIGNATURE}"),
+        REVIEW,
+    ),
+    attack(
+        "another customer's person name in lower case",
+        NAMED,
+        plain("Faktura", "Dzień dobry,\nproszę o duplikat faktury 11/2026 dla ola nowak.\n"),
+        REVIEW,
+        checks=(("named-customer", "other"),),
+    ),
+    attack(
+        "another customer's person name, the first name in lower case",
+        NAMED,
+        plain("Faktura", "Dzień dobry,\nproszę o duplikat faktury 11/2026 dla ola Nowak.\n"),
+        REVIEW,
+        checks=(("named-customer", "other"),),
+    ),
+]
+
+LEFTOVERS_LEGITIMATE = [
+    legit(
+        "a help page's link naming the request the sender makes",
+        plain(
+            "DNS",
+            "Dzień dobry,\nzgodnie z https://pomoc.hosting.example/jak-zmienic-rekord-dns "
+            "proszę o zmianę rekordu DNS typu A dla acme.pl na 192.0.2.11.\n",
+        ),
+        "accepted",
+        ("dns_change",),
+    ),
+    legit(
+        "an invoice made out 'na rzecz' the sender's own company in capitals",
+        plain(
+            "Faktura",
+            "Dzień dobry,\nproszę o duplikat faktury 11/2026 wystawionej\n"
+            "na rzecz ACME sp. z o.o.\n",
+        ),
+        "accepted",
+        ("invoice_duplicate",),
+    ),
+    legit(
+        "an amount's limit in capitals after Polish 'to'",
+        plain("Faktura", f"{INVOICE}Kwota to MAX 100 zł.\n{SIGNATURE}"),
+        "accepted",
+        ("invoice_duplicate",),
+    ),
+    legit(
+        "the sender's own name in lower case",
+        plain("Faktura", f"{INVOICE}\njan kowalski\n"),
         "accepted",
         ("invoice_duplicate",),
     ),

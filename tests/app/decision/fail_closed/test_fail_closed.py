@@ -37,7 +37,13 @@ from tests.adversarial_mail import (
     check_result,
     loopback,
 )
-from tests.app.decision.fail_closed.carried import CARRIED, CARRIED_LEGITIMATE, METAMORPHIC
+from tests.app.decision.fail_closed.carried import (
+    CARRIED,
+    CARRIED_LEGITIMATE,
+    LEFTOVERS,
+    LEFTOVERS_LEGITIMATE,
+    METAMORPHIC,
+)
 from tests.app.decision.fail_closed.headers import ADDRESSES, AUTOMATIC, HEADERS, RESULTS
 from tests.app.decision.fail_closed.legitimate import LEGITIMATE
 from tests.app.decision.fail_closed.parts import PARTS, PHRASES
@@ -69,8 +75,10 @@ ROWS = [
     *UNEXPLAINED,
     *CARRIED,
     *METAMORPHIC,
+    *LEFTOVERS,
     *LEGITIMATE,
     *CARRIED_LEGITIMATE,
+    *LEFTOVERS_LEGITIMATE,
 ]
 
 
