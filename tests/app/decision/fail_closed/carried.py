@@ -337,46 +337,39 @@ CARRIED_LEGITIMATE = [
 # Round 2's leftovers, each accepted on main: another party in capitals after "na rzecz"
 # or a direction word, in a recognised request or in a question, and another customer's
 # person name written in lower case.
+def _beside_invoice(sentence: str, subject: str = "Faktura") -> Mail:
+    return plain(subject, f"{INVOICE}{sentence}\n{SIGNATURE}")
+
+
+UNEXPLAINED = (("instruction-text", "unexplained"),)
 LEFTOVERS = [
-    attack(
-        "a cancellation 'na rzecz' a company in capitals",
-        C15,
-        plain("Rezygnacja", f"{INVOICE}Rezygnujemy z acme.pl na rzecz OVH.\n{SIGNATURE}"),
-        REVIEW,
-        checks=(("instruction-text", "unexplained"),),
+    *(
+        attack(f"{why}: {sentence}", C15, _beside_invoice(sentence), REVIEW, checks=UNEXPLAINED)
+        for why, sentence in (
+            (
+                "a cancellation 'na rzecz' a company in capitals",
+                "Rezygnujemy z acme.pl na rzecz OVH.",
+            ),
+            ("a cancellation 'in favour of' one", "We cancel acme.pl in favour of OVH."),
+            (
+                "a paraphrase in a question, the party in capitals",
+                "Could acme.pl go to OVH next week?",
+            ),
+            (
+                "a Polish question, the party in capitals after 'do'",
+                "Czy acme.pl może przejść do OVH?",
+            ),
+        )
     ),
-    attack(
-        "a cancellation 'in favour of' a company in capitals",
-        C15,
-        plain("Cancel", f"{INVOICE}We cancel acme.pl in favour of OVH.\n{SIGNATURE}"),
-        REVIEW,
-    ),
-    attack(
-        "a paraphrase in a question, the party in capitals",
-        C15,
-        plain("Faktura", f"{INVOICE}Could acme.pl go to OVH next week?\n{SIGNATURE}"),
-        REVIEW,
-        checks=(("instruction-text", "unexplained"),),
-    ),
-    attack(
-        "a Polish question, the party in capitals after 'do'",
-        C15,
-        plain("Faktura", f"{INVOICE}Czy acme.pl może przejść do OVH?\n{SIGNATURE}"),
-        REVIEW,
-    ),
-    attack(
-        "another customer's person name in lower case",
-        NAMED,
-        plain("Faktura", "Dzień dobry,\nproszę o duplikat faktury 11/2026 dla ola nowak.\n"),
-        REVIEW,
-        checks=(("named-customer", "other"),),
-    ),
-    attack(
-        "another customer's person name, the first name in lower case",
-        NAMED,
-        plain("Faktura", "Dzień dobry,\nproszę o duplikat faktury 11/2026 dla ola Nowak.\n"),
-        REVIEW,
-        checks=(("named-customer", "other"),),
+    *(
+        attack(
+            f"another customer's person name written «{written}»",
+            NAMED,
+            plain("Faktura", f"Dzień dobry,\nproszę o duplikat faktury 11/2026 dla {written}.\n"),
+            REVIEW,
+            checks=(("named-customer", "other"),),
+        )
+        for written in ("ola nowak", "ola Nowak", "nowak ola")
     ),
 ]
 
