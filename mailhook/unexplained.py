@@ -77,7 +77,12 @@ _TOWARDS = re.compile(r"(?:^|\s)(?:na rzecz|do|to|into|dla|for|of|u)\s+$", re.IG
 _TOWARDS_REACH = 12
 # The first words of the legal forms a company's name is written with ("sp", "ltd").
 _FORM_STARTS = frozenset(written[0] for written in LEGAL_FORMS)
-
+# What a match of _PLACE must hold ("://", "www.", "mailto:", a dot before a letter), and
+# one of _MAIL ("@", "at" in brackets). The patterns above cost microseconds a sentence,
+# tried at every position; what they must hold is looked for first: most sentences name
+# no place and hold no "@".
+_MAY_NAME_PLACE = re.compile(r"\.[^\W\d_]|://|www\.|mailto:", re.IGNORECASE)
+_MAY_NAME_MAIL = re.compile(r"@|[\[({]at[\])}]", re.IGNORECASE)
 # A server id as the catalogue writes them ("vps-12345", "srv 100").
 _SERVER_ID = re.compile(r"(?i)\b(?:srv|vps|ded|hosting)[ _#.:/-]{0,3}\d{3,10}\b")
 # A word this long in a list is a stem; a shorter one is matched whole.
@@ -175,7 +180,16 @@ def _server_named_loosely(sentence: str, reader: Reader) -> bool:
 
 def _without_names(sentence: str) -> str:
     """``sentence`` without the links, mail addresses and domains it writes."""
+    if _MAY_NAME_PLACE.search(sentence) is None and _MAY_NAME_MAIL.search(sentence) is None:
+        return sentence
     return _NAMED_PLACE.sub(" ", sentence)
+
+
+def _names_place(sentence: str) -> bool:
+    """Whether ``sentence`` names a link or a domain outside the mail addresses it writes."""
+    if _MAY_NAME_MAIL.search(sentence) is not None:
+        sentence = _MAIL_ADDRESS.sub(" ", sentence)
+    return _MAY_NAME_PLACE.search(sentence) is not None and _PLACE_ONLY.search(sentence) is not None
 
 
 def _digits(text: str) -> str:
@@ -229,10 +243,11 @@ def _points_somewhere(sentence: str, folded: str, forms: HarmlessForms) -> bool:
     """Whether ``sentence`` names a service, an address, a reference or another party."""
     # A mail address alone is no pointer here: named-addresses holds one that is not
     # the customer's, and "pisz na jan@acme.pl" asks nothing.
+    # A server id and a reference hold a digit, or an IPv6 address's colon.
+    numbered = _DIGIT_OR_COLON.search(sentence) is not None
     return bool(
-        _PLACE_ONLY.search(_MAIL_ADDRESS.sub(" ", sentence))
-        or _SERVER_ID.search(sentence)
-        or _REFERENCE.search(sentence)
+        _names_place(sentence)
+        or (numbered and (_SERVER_ID.search(sentence) or _REFERENCE.search(sentence)))
         or _to_another(sentence, folded, forms)
     )
 
