@@ -277,7 +277,12 @@ def _read_instruction(message: InboundMessage, catalogue: Catalogue) -> Instruct
         findings=tuple(findings),
         unrecognised=unrecognised,
         addresses=_unique(tally.addresses),
-        bare_names=_unique(bare_names(fold(reading.own_text()))),
+        bare_names=_unique(
+            bare_names(
+                fold(reading.own_text()),
+                acting=any(kind.acts_on_service for kind in catalogue.kinds if kind.name in asked),
+            )
+        ),
         names=name_runs(reading.own_text()),
     )
 

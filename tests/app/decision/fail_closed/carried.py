@@ -14,7 +14,15 @@ from typing import Any
 from urllib.parse import quote
 
 from tests.adversarial_mail import Mail
-from tests.app.decision.fail_closed.rows import OWN_TRANSFER, REVIEW, attack, legit, plain
+from tests.app.decision.fail_closed.rows import (
+    C2,
+    FOREIGN,
+    OWN_TRANSFER,
+    REVIEW,
+    attack,
+    legit,
+    plain,
+)
 from tests.app.decision.fail_closed.unexplained import C15
 
 C16 = "class 16 (an encoding or container the reader did not open)"
@@ -405,5 +413,45 @@ LEFTOVERS_LEGITIMATE = [
         plain("Faktura", f"{INVOICE}\njan kowalski\n"),
         "accepted",
         ("invoice_duplicate",),
+    ),
+]
+
+
+DNS_FOR = "Dzień dobry,\nproszę o zmianę rekordu MX dla {} na mx.acme.pl.\n"
+# Another customer's service written so that a person reads it and the reader did not:
+# each ended accepted on main (services: acme.pl only).
+ASKING_FOR = {"a DNS change": DNS_FOR, "an invoice": INVOICE.replace("acme.pl", "acme.pl i {}")}
+NAMED_AS_READ = [
+    attack(
+        f"another customer's service {how}, in {request}",
+        C2,
+        plain("DNS", template.format(written)),
+        FOREIGN,
+    )
+    for how, written, requests in (
+        ("without its suffix after 'dla'", "kwiaty", ("a DNS change",)),
+        ("with a combining dot under a letter of its suffix", "kwiaty.p\u0323l", tuple(ASKING_FOR)),
+        (
+            "as the user name of a link to an address",
+            "http://beta.pl@192.0.2.1/",
+            tuple(ASKING_FOR),
+        ),
+    )
+    for request in requests
+    for template in (ASKING_FOR[request],)
+]
+
+NAMED_AS_READ_LEGITIMATE = [
+    legit(
+        "a DNS change for the sender's own domain named without its suffix",
+        plain("DNS", "Dzień dobry,\nproszę o zmianę rekordu MX dla acme na mx1.acme.pl.\n"),
+        "accepted",
+        ("dns_change",),
+    ),
+    legit(
+        "a DNS change 'for' a word that names no domain",
+        plain("DNS", "Hi,\nplease change the MX record for acme.pl to mx1.acme.pl for us.\n"),
+        "accepted",
+        ("dns_change",),
     ),
 ]

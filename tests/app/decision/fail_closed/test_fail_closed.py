@@ -43,6 +43,8 @@ from tests.app.decision.fail_closed.carried import (
     LEFTOVERS,
     LEFTOVERS_LEGITIMATE,
     METAMORPHIC,
+    NAMED_AS_READ,
+    NAMED_AS_READ_LEGITIMATE,
 )
 from tests.app.decision.fail_closed.headers import ADDRESSES, AUTOMATIC, HEADERS, RESULTS
 from tests.app.decision.fail_closed.legitimate import LEGITIMATE
@@ -76,9 +78,11 @@ ROWS = [
     *CARRIED,
     *METAMORPHIC,
     *LEFTOVERS,
+    *NAMED_AS_READ,
     *LEGITIMATE,
     *CARRIED_LEGITIMATE,
     *LEFTOVERS_LEGITIMATE,
+    *NAMED_AS_READ_LEGITIMATE,
 ]
 
 
