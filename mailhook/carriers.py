@@ -1,5 +1,6 @@
 """Text a person may read outside the lines of a part: in a link, a part's description,
-characters some clients draw and others do not, and blocks no client shows as written.
+characters some clients draw and others do not, and text no client shows as written
+(an encrypted block, bytes that do not decode).
 
 Each is read for what it asks (mailhook.instructions); none is the sender's own request.
 """
@@ -71,6 +72,12 @@ def descriptions(msg: EmailMessage) -> Iterator[str]:
 def drawn_differently(text: str) -> bool:
     """Whether ``text`` holds a character some clients draw as a blank and others as nothing."""
     return not text.isascii() and _BLANK_OR_NOTHING.search(text) is not None
+
+
+def undecoded(text: str) -> bool:
+    """Whether ``text`` holds the replacement character: bytes its charset does not
+    decode (a client guessing another charset shows letters there), or "&#0;" in HTML."""
+    return "\ufffd" in text
 
 
 def armoured(text: str) -> bool:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Literal, get_args
 
-from mailhook.carriers import armoured, descriptions, drawn_differently, link_texts
+from mailhook.carriers import armoured, descriptions, drawn_differently, link_texts, undecoded
 from mailhook.findings import Finding
 from mailhook.identifiers import Identifier, find_identifiers
 from mailhook.instruction_findings import (
@@ -394,10 +394,13 @@ class _Tally:
             seen.labels.append(part.label)
 
     def _carriers(self, text: str, part: Part) -> None:
-        """What a part carries beside its lines (mailhook.carriers): an encrypted block is
-        not read, characters drawn two ways and a request in a link's address are hidden."""
+        """What a part carries beside its lines (mailhook.carriers): an encrypted block and
+        bytes that do not decode are not read, characters drawn two ways are hidden, and
+        a link's address is read (hidden_in_links)."""
         if armoured(text):
             self.unreadable.append(f"{part.label} (an encrypted block in its text)")
+        if undecoded(text):
+            self.unreadable.append(f"{part.label} (bytes its charset does not decode)")
         if drawn_differently(text):
             self.hidden.append(f"{part.label} (characters some clients draw as a blank)")
         self.links.extend((part.label, _cleaned(words)) for words in link_texts(text, part.links))

@@ -72,6 +72,8 @@ _QP_LINES = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _CHARSET_PARAMETER = re.compile(r";charset=([a-z0-9_.:-]+)", re.IGNORECASE)
+# C0 control characters other than white space, and DEL: a client draws none of them.
+_CONTROLS = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
 # Transfer encodings an attached message may come in against RFC 2046 §5.2.1, which
 # clients decode all the same (and then show the message).
 _ENCODED_MESSAGE = frozenset({"base64", "quoted-printable"})
@@ -243,6 +245,9 @@ def _leaf(part: MIMEPart, unread: Part) -> Part:
     text, problem = _decoded(part)
     if text is None:
         return replace(unread, problem=problem)
+    if _CONTROLS.search(text) is not None:
+        # Control characters render as nothing ("P\x00r\x00o…" shows "Pro…"): read so.
+        text = _CONTROLS.sub("", text)
     if content_type in _UNRENDERED_MARKUP:
         return replace(unread, problem="markup that is not rendered")
     if content_type in _HTML:

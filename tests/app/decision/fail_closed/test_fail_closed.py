@@ -40,6 +40,8 @@ from tests.adversarial_mail import (
 from tests.app.decision.fail_closed.carried import (
     CARRIED,
     CARRIED_LEGITIMATE,
+    DRAWN_AS_READ,
+    DRAWN_AS_READ_LEGITIMATE,
     LEFTOVERS,
     LEFTOVERS_LEGITIMATE,
     METAMORPHIC,
@@ -79,10 +81,12 @@ ROWS = [
     *METAMORPHIC,
     *LEFTOVERS,
     *NAMED_AS_READ,
+    *DRAWN_AS_READ,
     *LEGITIMATE,
     *CARRIED_LEGITIMATE,
     *LEFTOVERS_LEGITIMATE,
     *NAMED_AS_READ_LEGITIMATE,
+    *DRAWN_AS_READ_LEGITIMATE,
 ]
 
 
