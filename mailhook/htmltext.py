@@ -113,8 +113,8 @@ def render_html(source: str) -> Rendered:
             if source.startswith("<!--->", lt):
                 pos = lt + 6
                 continue
-            end = _COMMENT_END.search(source, lt + 4)
-            pos = len(source) if end is None else end.end()
+            closed = _COMMENT_END.search(source, lt + 4)
+            pos = len(source) if closed is None else closed.end()
             continue
         tag = _TAG.match(source, lt)
         if tag is None:
