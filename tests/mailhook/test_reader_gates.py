@@ -100,3 +100,15 @@ def test_place_shortcut_on_examples(sentence: str) -> None:
 def test_spelt_out_on_examples(written: str) -> None:
     joined = text._SPELT_OUT.sub(lambda run: text._SPACES.sub("", run.group(0)), written)
     assert text.spelt_out_joined(written) == (joined if joined != written else None)
+
+
+_CAPITALISED_AS_WRITTEN = re.compile(r"(?<![\w.@/-])[A-ZĄĆĘŁŃÓŚŹŻ][\w-]*")
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.lists(st.sampled_from([*"aAbBZŻżĄ1 .@/-_,", "Jan", "Ola-Nowak"]), max_size=30).map("".join)
+)
+def test_capitalised_words_as_before(sentence: str) -> None:
+    """The pattern with its look-behind after the capital finds the words it did before."""
+    assert unexplained._CAPITALISED.findall(sentence) == _CAPITALISED_AS_WRITTEN.findall(sentence)
