@@ -302,17 +302,27 @@ def _names(sentence: str, lists: _Lists) -> list[str]:
     a word in capitals (an acronym "DNS", "MAX", or emphasis "PILNE"): names of people
     and companies ("Marek", "Example"). A word in capitals that something goes to ("do
     OVH", "go to OVH", "na rzecz OVH") is a company's name."""
-    matches = list(_CAPITALISED.finditer(sentence))
+    words = _CAPITALISED.findall(sentence)
+    if not words:
+        return []
     first = _WORD.search(sentence)
-    if matches and first is not None and matches[0].start() == first.start():
-        matches = matches[1:]
-    return [
-        match.group(0)
-        for match in matches
-        if len(match.group(0)) > 1
-        and (not match.group(0).isupper() or _towards(sentence, match.start()))
-        and not lists.label(match.group(0))
+    after_first = 0
+    if first is not None and sentence.startswith(words[0], first.start()):
+        words, after_first = words[1:], first.start() + len(words[0])
+    found = [
+        word for word in words if len(word) > 1 and not word.isupper() and not lists.label(word)
     ]
+    if any(len(word) > 1 and word.isupper() for word in words):
+        # Where the words in capitals stand is read only when there are some.
+        found += [
+            match.group(0)
+            for match in _CAPITALISED.finditer(sentence, after_first)
+            if len(match.group(0)) > 1
+            and match.group(0).isupper()
+            and _towards(sentence, match.start())
+            and not lists.label(match.group(0))
+        ]
+    return found
 
 
 def _towards(sentence: str, at: int) -> bool:
