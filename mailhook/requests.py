@@ -305,7 +305,13 @@ class _Lexicon:
     def found(self, clause: str, spanning: bool = True) -> tuple[frozenset[str], frozenset[str]]:
         """The verbs and the objects ``clause`` names (``spanning``: those that span
         words too)."""
-        stems = {stem for word in _TOKEN.findall(clause) if (stem := self.stem_of(word))}
+        memo = self.memo
+        stems = set()
+        for word in _TOKEN.findall(clause):
+            # The memo read here, not through stem_of: a call a word is most of the cost.
+            stem = memo[word] if word in memo else self.stem_of(word)
+            if stem:
+                stems.add(stem)
         if spanning and self.spanning is not None:
             stems.update(match.group(1) for match in self.spanning.finditer(clause))
         if not stems:
