@@ -312,7 +312,7 @@ def _names(sentence: str, lists: _Lists) -> list[str]:
     found = [
         word for word in words if len(word) > 1 and not word.isupper() and not lists.label(word)
     ]
-    if any(len(word) > 1 and word.isupper() for word in words):
+    if any(map(str.isupper, words)):
         # Where the words in capitals stand is read only when there are some.
         found += [
             match.group(0)
