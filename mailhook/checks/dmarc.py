@@ -264,6 +264,11 @@ def _what_failed(
     spf_result, spf_domain = spf.get("result"), spf.get("domain")
     if spf_finding is None:
         spf_part = "SPF was not checked"
+    elif spf_result == "pass" and spf.get("anyone_passes"):
+        spf_part = (
+            f"SPF passed for {spf_domain} only through {spf['anyone_passes']}, which "
+            "authenticates no one"
+        )
     elif spf_result == "pass" and spf_domain and spf_pass_domain(message, context):
         strictly = "strictly " if alignment.spf_strict else ""
         spf_part = f"SPF passed for {spf_domain}, which is not {strictly}aligned with {from_domain}"
@@ -312,11 +317,14 @@ def spf_pass_domain(message: InboundMessage, context: CheckContext) -> str | Non
 
     RFC 7489 §4.1 aligns the MAIL FROM identity; RFC 7208 §2.4: with a null MAIL FROM,
     SPF checks postmaster@HELO, so the HELO name stands in. A HELO pass next to a real
-    MAIL FROM proves nothing about the From domain.
+    MAIL FROM proves nothing about the From domain, nor does a pass any host gets.
     """
     spf = _evidence_of(context, "spf")
     domain = spf.get("domain")
     if spf.get("result") != "pass" or not domain:
+        return None
+    if spf.get("anyone_passes"):
+        # A record any host passes (+all, a:%{h}, …; see the spf check) vouches for no one.
         return None
     if spf.get("identity") == "helo" and not _null_path(message.envelope.mail_from):
         return None
