@@ -24,6 +24,7 @@ from app.decision.checks import (  # noqa: F401
     named_addresses,
     named_customer,
     one_time_code,
+    registered_alignment,
     replay,
     service_scope,
 )

@@ -31,6 +31,7 @@ from app.decision.checks.instruction_kind import instruction_kind
 from app.decision.checks.named_addresses import named_addresses
 from app.decision.checks.named_customer import named_customer
 from app.decision.checks.one_time_code import one_time_code
+from app.decision.checks.registered_alignment import registered_alignment
 from app.decision.checks.replay import (
     Fingerprints,
     Sightings,
@@ -365,6 +366,9 @@ class DecisionService:
         match = match_customer(session, sender, about, self.identifier_key, registry)
         if match.finding is not None:
             findings.append(match.finding)
+        across = registered_alignment(session, findings)
+        if across is not None:
+            findings.append(across)
         if match.identifier_finding is not None:
             findings.append(match.identifier_finding)
         wanted = tuple(self.rules.kind(name) for name in instruction.kinds)

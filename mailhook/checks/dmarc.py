@@ -102,7 +102,12 @@ def check_dmarc(message: InboundMessage, context: CheckContext) -> Finding:
             name=NAME,
             result="pass",
             reason=_pass_reason(from_domain, found, discovery),
-            evidence=_evidence(from_domain, org_domain, discovery, found.via),
+            evidence={
+                **_evidence(from_domain, org_domain, discovery, found.via),
+                # Every identifier that aligns, the first one found first: the decision
+                # compares them with the registered services (registered-alignment).
+                "aligned_domains": _aligned_domains(message, context, from_domain, found),
+            },
         )
     undecided = _temporary_trouble(context)
     if undecided:
@@ -146,6 +151,23 @@ def aligned_pass(
         if found is not None:
             return AlignedPass("arc", *found, voucher=arc.evidence.get("sealer"))
     return None
+
+
+def _aligned_domains(
+    message: InboundMessage, context: CheckContext, from_domain: str, found: AlignedPass
+) -> list[str]:
+    """``found``'s domain, then every other domain our own DKIM and SPF passed for in the
+    From domain's organisation (relaxed alignment, whatever the record asks)."""
+    ours = [str(d) for d in _evidence_of(context, "dkim").get("pass_domains") or ()]
+    spf_domain = spf_pass_domain(message, context)
+    candidates = [found.domain, *ours, *([spf_domain] if spf_domain else [])]
+    return list(
+        dict.fromkeys(
+            normalise_domain(domain)
+            for domain in candidates
+            if aligned(domain, from_domain, strict=False)
+        )
+    )
 
 
 def _aligned_upstream(
