@@ -20,6 +20,7 @@ from typing import Any
 from app.decision.checks import (  # noqa: F401
     customer_identifier,
     customer_match,
+    handed_over_by,
     instruction_kind,
     named_addresses,
     named_customer,
