@@ -366,3 +366,42 @@ def test_only_another_customer_handing_mail_over_holds_it(
         route=replace(WSPOLNA_MX, mail_from=sender),
     )
     assert decision(stack, row, door) == ("review" if sender == EWA else "accepted")
+
+
+def reason_of(verdict: dict[str, Any], name: str) -> str:
+    reason: str = next(check["reason"] for check in verdict["checks"] if check["name"] == name)
+    return reason
+
+
+REASONS = {
+    "registered-alignment": (
+        Row(I9, invoice(PLATFORM, dkim_headers=SIGNED, dkim_domain="evil.platform.pl"), HELD),
+        PLATFORM_EVIL,
+        "DMARC passes for acme.platform.pl only through evil.platform.pl, which relaxed "
+        "alignment joins to it by their common organisational domain platform.pl; but "
+        "acme.platform.pl is within the registered service acme.platform.pl, and "
+        "evil.platform.pl is not (it is within evil.platform.pl, registered to another "
+        "customer): its signature or server need not be the customer's. An agent should "
+        "confirm who sent the message.",
+    ),
+    "handed-over-by": (
+        Row(I10, invoice(WSPOLNA, dkim_headers=SIGNED, dkim_domain="wspolna.pl"), HELD),
+        replace(WSPOLNA_MX, mail_from=EWA),
+        "The message is from the address of customer wjan, but ewa@wspolna.pl (MAIL FROM) "
+        "handed it over, the panel address of customer wewa: one customer wrote in another's "
+        "name. Confirm with wjan before acting on it.",
+    ),
+    "dkim": (
+        Row(I8, invoice(dkim_headers=SIGNED, dkim_domain="kowal.pl", dkim_selector="sha1"), HELD),
+        FROM_OUTSIDE,
+        "1 signature: kowal.pl (rsa-sha256, 2048 bits) fails: the key at "
+        "sha1._domainkey.kowal.pl allows only sha1 hashes (h=), not the signature's sha256 "
+        "(RFC 6376 §3.6.1).",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REASONS))
+def test_the_reason_tells_an_agent_why(stack: Stack, name: str) -> None:
+    row, route, reason = REASONS[name]
+    assert reason_of(verdict_of(stack, replace(row, route=route), "rest"), name) == reason
