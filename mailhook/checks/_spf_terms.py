@@ -137,3 +137,52 @@ def trace_check1(query: spf.query, record: str, domain: str, recursion: int, res
     """Note that ``query`` evaluated ``domain``'s ``record`` at ``recursion`` with ``result``."""
     trace: list[tuple[int, str, str, str]] = query.__dict__.setdefault("trace", [])
     trace.append((recursion, domain, record, result[0]))
+
+
+def record_lets_anyone_pass(txt: Callable[[str], list[bytes]], domain: str) -> str | None:
+    """What in ``domain``'s SPF record (or a record it includes or redirects to) lets any
+    host pass, or None; for a pass someone else reported, whose client we do not know.
+
+    ``txt`` looks up a name's TXT records (mailhook.dns.Resolver.txt: it raises
+    DnsTempError, which is let through). A term any host passes anywhere in the records
+    evaluation can reach is one an impostor reaches by failing the others. At most
+    MAX_DEPTH records are read, as RFC 7208 §4.6.4 bounds the lookups.
+    """
+    pending: list[tuple[str, list[str]]] = [(domain, [])]
+    read: set[str] = set()
+    while pending and len(read) < MAX_DEPTH:
+        name, path = pending.pop(0)
+        if name in read:
+            continue
+        read.add(name)
+        for term in _spf_terms(txt, name):
+            chain = [*path, term]
+            why = _lets_anyone_pass(term)
+            if why is not None:
+                return " → ".join(f"'{t}'" for t in chain) + f", which {why}"
+            target = _followed(term)
+            if target is not None:
+                pending.append((target, chain))
+    return None
+
+
+def _spf_terms(txt: Callable[[str], list[bytes]], name: str) -> list[str]:
+    records = [
+        text
+        for text in (raw.decode("utf-8", "replace") for raw in txt(name))
+        if text.lower() == "v=spf1" or text.lower().startswith("v=spf1 ")
+    ]
+    if len(records) != 1:
+        return []  # none, or several (permerror, RFC 7208 §4.5): nothing passes
+    return [term for term in records[0].split(" ")[1:] if term]
+
+
+def _followed(term: str) -> str | None:
+    """The domain an include or redirect without macros leads to, else None."""
+    body = term.lstrip("+-~?")
+    kind, _, target = body.partition(":") if ":" in body else body.partition("=")
+    if kind.lower() not in ("include", "redirect") or not target or "%" in target:
+        return None
+    if term[:1] in ("-", "~", "?") and kind.lower() == "include":
+        return None  # a failing include gives no pass
+    return target.rstrip(".").lower()

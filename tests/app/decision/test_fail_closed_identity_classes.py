@@ -20,7 +20,18 @@ from typing import Any
 
 import pytest
 
-from tests.adversarial_mail import ACME_MX, DESK, HELD, OUTSIDE, SIGNED, Door, Mail, Route, Stack
+from tests.adversarial_mail import (
+    ACME_MX,
+    DESK,
+    HELD,
+    OUTSIDE,
+    SIGNED,
+    TRUSTED_AUTHSERV_ID,
+    Door,
+    Mail,
+    Route,
+    Stack,
+)
 from tests.app.decision.fail_closed.rows import OK, REJECTED, REVIEW, Row
 from tests.app.decision.fail_closed.test_fail_closed import stack
 from tests.app.decision.fail_closed.test_fail_closed import (
@@ -81,6 +92,17 @@ def legit(sentence: str, mail: Mail, **fields: Any) -> Any:
     return pytest.param(replace(row, **fields), id=f"{OK}: {sentence}")
 
 
+FROM_OUTSIDE = replace(OUTSIDE, mail_from="jan@kowal.pl")
+
+
+def relay_reports(mail_from: str) -> str:
+    """Our relay's Authentication-Results for an SPF pass of ``mail_from`` (no DKIM)."""
+    return (
+        f"{TRUSTED_AUTHSERV_ID}; spf=pass smtp.mailfrom={mail_from}; dkim=none; "
+        "dmarc=pass header.from=kowal.pl"
+    )
+
+
 # The MAIL FROM at a subdomain of kowal.pl whose SPF record any host passes (relaxed
 # alignment joins it to From kowal.pl), and what the record says.
 ANYONE_PASSES = {
@@ -103,6 +125,21 @@ SPF_ANYONE = [
     )
     for record, mail_from in ANYONE_PASSES.items()
 ] + [
+    attack(
+        "our relay's header reporting such a pass (and DMARC on it) vouches for no one",
+        I6,
+        invoice(on_top=(("Authentication-Results", relay_reports("jan@all.kowal.pl")),)),
+        REJECTED,
+        route=replace(ABUSER, mail_from="jan@all.kowal.pl"),
+        rest_relay=True,
+        checks=(("upstream-results", "pass"), ("dmarc", "reject")),
+    ),
+    legit(
+        "our relay's header reporting kowal.pl's own server",
+        invoice(on_top=(("Authentication-Results", relay_reports("jan@kowal.pl")),)),
+        route=replace(FROM_OUTSIDE, client_ip="192.0.2.44"),
+        rest_relay=True,
+    ),
     legit("kowal.pl's own server", invoice(), route=KOWAL_MX),
     legit(
         "a per-client record (exists:%{i}…) passing kowal.pl's own server",
@@ -154,7 +191,6 @@ ECHOES = [
     for header, value in PROGRAM_MARKS.items()
 ]
 
-FROM_OUTSIDE = replace(OUTSIDE, mail_from="jan@kowal.pl")
 KEYS = [
     attack(
         "a key published for sha1 only (h=sha1) does not verify a rsa-sha256 signature",
