@@ -338,15 +338,13 @@ def _refused_reports(context: CheckContext, from_domain: str) -> list[str]:
     """ "; the SPF pass x reported …" for each trusted report set aside because any host
     passes the record it passed (_Reported); may raise DnsTempError."""
     notes: list[str] = []
-    reports = (
-        ("upstream-results", "authserv_id", lambda e: e),
-        ("arc", "sealer", lambda e: e.get("upstream") or {}),
-    )
-    for name, voucher_key, results_of in reports:
+    reports = (("upstream-results", "authserv_id"), ("arc", "sealer"))
+    for name, voucher_key in reports:
         finding = context.earlier.get(name)
         if finding is None or finding.result != "pass" or context.resolver is None:
             continue
-        results = results_of(finding.evidence)
+        evidence = finding.evidence
+        results: Mapping[str, Any] = evidence if name != "arc" else evidence.get("upstream") or {}
         domain = str(results.get("spf_domain") or "")
         if results.get("spf") != "pass" or not aligned(domain, from_domain, strict=False):
             continue
