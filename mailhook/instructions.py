@@ -422,6 +422,7 @@ class _Tally:
             forms,
             self.kinds_of,
             words.has_marker if words is not None else lambda folded: False,
+            ask_words=words.markers if words is not None else (),
             addresses_given=any(
                 kind.gives_addresses for kind in self.catalogue.kinds if kind.name in self.kinds
             ),

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailhook import text, unexplained
+from mailhook import requests, text, unexplained
 
 # Characters the patterns turn on, and those re.IGNORECASE folds oddly.
 _ALPHABET = st.sampled_from(
@@ -100,3 +100,41 @@ def test_place_shortcut_on_examples(sentence: str) -> None:
 def test_spelt_out_on_examples(written: str) -> None:
     joined = text._SPELT_OUT.sub(lambda run: text._SPACES.sub("", run.group(0)), written)
     assert text.spelt_out_joined(written) == (joined if joined != written else None)
+
+
+_CAPITALISED_AS_WRITTEN = re.compile(r"(?<![\w.@/-])[A-ZĄĆĘŁŃÓŚŹŻ][\w-]*")
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.lists(st.sampled_from([*"aAbBZŻżĄ1 .@/-_,", "Jan", "Ola-Nowak"]), max_size=30).map("".join)
+)
+def test_capitalised_words_as_before(sentence: str) -> None:
+    """The pattern with its look-behind after the capital finds the words it did before."""
+    assert unexplained._CAPITALISED.findall(sentence) == _CAPITALISED_AS_WRITTEN.findall(sentence)
+
+
+_ACCOUNT_TEXT = st.lists(
+    st.sampled_from([*"pl0123456789 x", "٦", "١", "۱", "1234 ", "pl61 ", "\u0966"]), max_size=45
+).map("".join)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_ACCOUNT_TEXT)
+def test_account_gate_says_maybe_wherever_an_account_number_is(folded: str) -> None:
+    if requests._ACCOUNT_NUMBER.search(folded):
+        assert requests._MAY_HOLD_ACCOUNT.search(folded) is not None
+
+
+@pytest.mark.parametrize(
+    "folded",
+    [
+        "zwrot na pl61 1090 1014 0000 0712 1981 2874 prosze",
+        "61109010140000071219812874",
+        "٦١١٠٩٠١٠١٤٠٠٠٠٠٧١٢١٩٨١٢٨٧٤",  # Arabic-Indic digits: Python's \d, not RE2's
+        "de89370400440532013000",
+    ],
+)
+def test_account_gate_on_examples(folded: str) -> None:
+    assert requests._ACCOUNT_NUMBER.search(folded) is not None
+    assert requests._MAY_HOLD_ACCOUNT.search(folded) is not None
