@@ -20,10 +20,12 @@ from typing import Any
 from app.decision.checks import (  # noqa: F401
     customer_identifier,
     customer_match,
+    handed_over_by,
     instruction_kind,
     named_addresses,
     named_customer,
     one_time_code,
+    registered_alignment,
     replay,
     service_scope,
 )
