@@ -33,8 +33,8 @@ from app.decision.phrase_index import Re2PhraseIndex
 from app.decision.policy import ACTIONS, HOLDER_CHANGE, Confirmation, Policy, at_least_review
 from app.decision.regex_safety import UnsafePattern, compile_pattern
 from app.errors import ConfigError
+from mailhook.catalogue import ASSURANCE_LEVELS, Catalogue, InstructionKind
 from mailhook.checks import Declaration, declared
-from mailhook.instructions import ASSURANCE_LEVELS, Catalogue, InstructionKind
 from mailhook.patterns import TextPattern
 from mailhook.requests import RequestWords
 from mailhook.text import fold
