@@ -99,7 +99,8 @@ def _read_instruction(message: InboundMessage, catalogue: Catalogue) -> Instruct
     Every subject and every part a person may open is read (mailhook.reading). The kinds
     and services are those of the sender's own text in the parts shown as the body, and
     of the subject; a reply's subject ("Re: …") names services, and its kinds count when
-    the sender's own text asks for nothing or points at the subject. What attachments,
+    the sender's own text asks for nothing (someone else's words then: points-elsewhere)
+    or points at the subject. What attachments,
     quoted and forwarded text ask for is recorded per part, never as the sender's; history
     asking for more than the sender's own text is reported (instruction-text history-asks).
     """
@@ -113,6 +114,11 @@ def _read_instruction(message: InboundMessage, catalogue: Catalogue) -> Instruct
     pointer = tally.pointer
     if tally.reply_kinds and (not own_kinds or pointer is not None):
         tally.kinds.extend(tally.reply_kinds)
+        if pointer is None:
+            # "Tak, potwierdzam" under "Re: Zmiana rekordów DNS acme.pl": the request is
+            # the replied-to message's words, and that message may be anyone's (a
+            # Reply-To naming the desk). An agent confirms what the sender wants.
+            pointer = "the subject replied to asks for " + ", ".join(unique(tally.reply_kinds))
     if tally.forwarded_kinds and not own_kinds and pointer is None:
         # A forward with nothing of the forwarder's own: someone else's request.
         pointer = "forwarded text asks for " + ", ".join(unique(tally.forwarded_kinds))

@@ -766,8 +766,8 @@ READ_EVERYTHING = [
     *(
         pytest.param(
             plain_text("Dziękuję.", subject=subject),
-            Read(("transfer_out",), ("beta.pl",), "pass"),
-            id=f"a reply subject asks when the text asks nothing: {subject}",
+            Read(("transfer_out",), ("beta.pl",), "pass", "points-elsewhere"),
+            id=f"a reply subject asks, as another's words, when the text asks nothing: {subject}",
         )
         for subject in (
             "Re: kod AuthInfo beta.pl",
