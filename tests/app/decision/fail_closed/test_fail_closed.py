@@ -51,6 +51,7 @@ from tests.app.decision.fail_closed.carried import (
 from tests.app.decision.fail_closed.headers import ADDRESSES, AUTOMATIC, HEADERS, RESULTS
 from tests.app.decision.fail_closed.legitimate import LEGITIMATE
 from tests.app.decision.fail_closed.parts import PARTS, PHRASES
+from tests.app.decision.fail_closed.replied import REPLIED
 from tests.app.decision.fail_closed.riding import DRAWN, LANGUAGES, RIDING, SAME_CLAUSE, UNLISTED
 from tests.app.decision.fail_closed.rows import Row
 from tests.app.decision.fail_closed.services import SERVICES
@@ -77,6 +78,7 @@ ROWS = [
     *LANGUAGES,
     *DRAWN,
     *UNEXPLAINED,
+    *REPLIED,
     *CARRIED,
     *METAMORPHIC,
     *LEFTOVERS,
