@@ -314,7 +314,13 @@ def bare_names(folded: str, acting: bool = False) -> list[str]:
     found = []
     matches = [*(_SERVICE_NOUN.finditer(folded) if nouns else ()), *_AFTER_A_NAME.finditer(folded)]
     if acting and ("dla" in folded or "for" in folded):
-        matches.extend(_FOR_A_NAME.finditer(folded))
+        # "dla domeny acme.pl": the word for a service is no name (the noun's own
+        # reading above finds what follows it).
+        matches.extend(
+            match
+            for match in _FOR_A_NAME.finditer(folded)
+            if not match.group(1).lower().startswith(_NOUNS)
+        )
     for match in matches:
         word = match.group(1).lower()
         if word not in _NOT_A_NAME and not word.isdigit() and len(word) >= 2:
