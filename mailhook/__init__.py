@@ -11,9 +11,10 @@ use is the modules named in ``__all__``, each through the names it does not mark
 - the checks: ``checks`` (the pipeline, ``declare`` for a check run elsewhere,
   ``declared``), ``findings`` (Finding), ``context`` (CheckContext, TrustConfig),
   ``dns`` (the resolver the checks share);
-- instruction extraction: ``instructions`` (Instruction, the catalogue's kinds),
-  ``patterns`` (catalogue patterns), ``requests`` (RequestWords, the catalogue's
-  ``[requests]``), ``unexplained`` (HarmlessForms, the catalogue's ``[unexplained]``),
+- instruction extraction: ``instructions`` (Instruction, extract), ``catalogue`` (the
+  Catalogue, its kinds and their phrases), ``patterns`` (catalogue patterns),
+  ``requests`` (RequestWords, the catalogue's ``[requests]``), ``unexplained``
+  (HarmlessForms, the catalogue's ``[unexplained]``),
   ``text``, ``reading`` (the text of a message as extraction reads it,
   piece by piece: read_message, Piece, Role) and ``parts`` (Part, a MIME part as read),
   which the REST API's and the console's message view show;
@@ -22,13 +23,14 @@ use is the modules named in ``__all__``, each through the names it does not mark
   keys it is found by, and the runs of a text that may be names);
 - ``errors`` (the root MailhookError and its tree) and ``metrics``.
 
-Everything else (``htmltext``, ``normalise``, ``services``, ``smtp_data``,
-``smtp_limits``, ``milter_protocol``, ``milter_stamp``, the modules of ``checks`` …) is
-internal to the mail side.
+Everything else (``tally``, ``literals``, ``carriers``, ``htmltext``, ``normalise``,
+``services``, ``smtp_data``, ``smtp_limits``, ``milter_protocol``, ``milter_stamp``, the
+modules of ``checks`` …) is internal to the mail side.
 """
 
 __all__ = [
     "addresses",
+    "catalogue",
     "checks",
     "confusables",
     "context",
