@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from mailhook.carriers import armoured, drawn_differently, link_texts
-from mailhook.parts import unfolded_content_lines
+from mailhook.text_formats import unfolded_content_lines
 
 
 @pytest.mark.parametrize(
