@@ -10,7 +10,10 @@ back-off and jitter for more than 24 hours before it dead-letters one.
 Several replicas on PostgreSQL: one dispatcher at a time (a transaction-scoped advisory
 lock), deliveries claimed with ``FOR UPDATE SKIP LOCKED`` and a lease, so no two
 workers post the same delivery at once. SQLite has a single writer and ignores
-``FOR UPDATE``; a plain select is enough there.
+``FOR UPDATE``; a plain select is enough there. The worker's write transactions take the
+store's writer turn (app.db.engine.writer_turn) like the batches of verdicts do: a
+dispatch that met a batch at SQLite's lock instead slept in its busy handler, and so did
+the batch that met the dispatch, up to tens of milliseconds each with the lock free.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ import logging
 import random
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -29,7 +33,7 @@ from sqlalchemy import exists, insert, or_, select, text
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from app import metrics
-from app.db.engine import store_errors
+from app.db.engine import store_errors, writer_turn
 from app.db.models import OutboxDelivery, OutboxEvent, WebhookSubscription, table_of
 from app.db.types import utcnow
 from app.delivery.alerts import AlertSender, alert_sender_from_settings, plain, plan_alert
@@ -118,6 +122,8 @@ class OutboxWorker:
         confirmations: ConfirmationMailer | None = None,
     ) -> None:
         self.sessions = sessions
+        # Held around each write transaction, as by the verdicts' group commit.
+        self._writer_turn = writer_turn(sessions.kw["bind"])
         # Confirmation mail to registered owners (app.delivery.confirmations), if on.
         self.confirmations = confirmations
         self.webhooks = webhooks
@@ -205,7 +211,7 @@ class OutboxWorker:
     def dispatch(self) -> int:
         """Turn up to BATCH events into deliveries; returns how many events it took."""
         now = self.now()
-        with store_errors(), self.sessions.begin() as session:
+        with self._write() as session:
             if session.get_bind().dialect.name == "postgresql" and not session.scalar(
                 text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _DISPATCH_LOCK}
             ):
@@ -238,6 +244,12 @@ class OutboxWorker:
                 event.dispatched_at = now
             return len(events)
 
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        """A write transaction begun in the store's writer turn, held to its commit."""
+        with self._writer_turn, store_errors(), self.sessions.begin() as session:
+            yield session
+
     def _claim(self) -> list[_Claimed]:
         now = self.now()
         older = aliased(OutboxDelivery)
@@ -259,7 +271,7 @@ class OutboxWorker:
             .limit(BATCH)
             .with_for_update(skip_locked=True, of=OutboxDelivery)
         )
-        with store_errors(), self.sessions.begin() as session:
+        with self._write() as session:
             rows = list(session.scalars(query))
             for row in rows:
                 # A lease, not a held lock: no transaction stays open across the HTTP call.
@@ -331,7 +343,7 @@ class OutboxWorker:
             return dict(delivery.payload)
 
     def _record(self, delivery_id: str, now: datetime, error: str | None, permanent: bool) -> None:
-        with store_errors(), self.sessions.begin() as session:
+        with self._write() as session:
             row = session.scalar(select(OutboxDelivery).where(OutboxDelivery.id == delivery_id))
             if row is None:
                 return
