@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal, NotRequired, TypedDict, get_args
 
-from mailhook.instructions import ASSURANCE_LEVELS, Assurance
+from mailhook.catalogue import ASSURANCE_LEVELS, Assurance
 
 __all__ = [
     "ASSURANCE_LEVELS",

@@ -35,7 +35,7 @@ class PhraseIndex(Protocol):
     """Every catalogue phrase at once: which kinds' phrases occur in a folded text.
 
     Built by the rules loader on a linear-time engine (one pass over the text for all
-    phrases); it must find exactly what ``mailhook.instructions.phrase_pattern`` finds,
+    phrases); it must find exactly what ``mailhook.catalogue.phrase_pattern`` finds,
     phrase by phrase.
     """
 

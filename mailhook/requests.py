@@ -32,6 +32,9 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+import re2
+
+from mailhook.literals import literal_gate
 from mailhook.text import fold, lines, respelled
 
 # Where a sentence ends (a full stop, a line); within it, where a clause does (a comma,
@@ -56,6 +59,11 @@ IN_PASSING = frozenset(
 # Where money is to go is a payment detail, never read as a harmless word.
 _ACCOUNT_NUMBER = re.compile(
     r"\b(?:[a-z]{2}\d{2}(?: ?[a-z0-9]{4}){3,7}(?: ?[a-z0-9]{1,4})?|\d{2}(?: ?\d{4}){6})\b"
+)
+# What a match of it must hold, in RE2 (whose \d is ASCII; Python's is any decimal
+# digit, \p{Nd}), looked for once in the whole text before any sentence is searched.
+_MAY_HOLD_ACCOUNT = re2.compile(
+    r"[a-z]{2}\p{Nd}{2}(?: ?[a-z0-9]{4}){3}|\p{Nd}{2}(?: ?\p{Nd}{4}){6}"
 )
 # The account a recognised request is for, named by its login at the clause's end ("na
 # nowego abonenta login: bartek", "login bartek"; whose login it is, the login check
@@ -264,6 +272,7 @@ class _Lexicon:
         )
         spanning = tuple(stem for stem in (*verbs, *objects) if stem not in self.single)
         self.spanning = _starts(spanning)
+        self._may_span = literal_gate(spanning)
         self.memo: dict[str, str | None] = {}
 
     def stem_of(self, word: str) -> str | None:
@@ -287,12 +296,22 @@ class _Lexicon:
     def spans_words(self, text: str) -> bool:
         """Whether ``text`` holds a stem that spans words (looked for in each clause
         only then: the pattern costs more than the rest of a clause's reading)."""
-        return self.spanning is not None and self.spanning.search(text) is not None
+        return (
+            self.spanning is not None
+            and self._may_span(text)
+            and self.spanning.search(text) is not None
+        )
 
     def found(self, clause: str, spanning: bool = True) -> tuple[frozenset[str], frozenset[str]]:
         """The verbs and the objects ``clause`` names (``spanning``: those that span
         words too)."""
-        stems = {stem for word in _TOKEN.findall(clause) if (stem := self.stem_of(word))}
+        memo = self.memo
+        stems = set()
+        for word in _TOKEN.findall(clause):
+            # The memo read here, not through stem_of: a call a word is most of the cost.
+            stem = memo[word] if word in memo else self.stem_of(word)
+            if stem:
+                stems.add(stem)
         if spanning and self.spanning is not None:
             stems.update(match.group(1) for match in self.spanning.finditer(clause))
         if not stems:
@@ -357,8 +376,9 @@ def unrecognised_requests(
             folded += "\n" + "\n".join(other)
     spanning = words.spans_words(folded)
     asking.extend((_shown(line), frozenset({FOREIGN})) for line in _other_language(text, words))
+    accounts = _MAY_HOLD_ACCOUNT.search(folded) is not None
     for sentence in _SENTENCE_END.split(folded):
-        if _ACCOUNT_NUMBER.search(sentence):
+        if accounts and _ACCOUNT_NUMBER.search(sentence):
             # "Zwrot nadpłaty na PL61 1090 …": where money goes, whatever the words.
             asking.append((sentence, frozenset({ACCOUNT})))
         if (

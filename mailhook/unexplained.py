@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from mailhook.literals import literal_gate
 from mailhook.normalise import clean
 from mailhook.text import fold, lines
 
@@ -67,12 +68,21 @@ _PLACE = (
 )
 _NAMED_PLACE = re.compile(rf"{_PLACE}|{_MAIL}", re.IGNORECASE)
 _PLACE_ONLY = re.compile(_PLACE, re.IGNORECASE)
+# What a match of _PLACE must hold ("://", "www.", "mailto:", a dot before a letter), and
+# one of _MAIL ("@", "at" in brackets). The patterns above cost microseconds a sentence,
+# tried at every position; what they must hold is looked for first: most sentences name
+# no place and hold no "@".
+_MAY_NAME_PLACE = re.compile(r"\.[^\W\d_]|://|www\.|mailto:", re.IGNORECASE)
+_MAY_NAME_MAIL = re.compile(r"@|[\[({]at[\])}]", re.IGNORECASE)
 # A server id as the catalogue writes them ("vps-12345", "srv 100").
 _SERVER_ID = re.compile(r"(?i)\b(?:srv|vps|ded|hosting)[ _#.:/-]{0,3}\d{3,10}\b")
 # A word this long in a list is a stem; a shorter one is matched whole.
 _STEM = 4
 # A word written with a capital letter: a name of a person or a company mid-sentence.
-_CAPITALISED = re.compile(r"(?<![\w.@/-])[A-ZĄĆĘŁŃÓŚŹŻ][\w-]*")
+# (Not after a word character, ".", "@", "/" or "-": the look-behind is written after the
+# capital, so that the pattern starts with a set of letters, looked for four times as
+# fast as a look-behind tried at every position.)
+_CAPITALISED = re.compile(r"[A-ZĄĆĘŁŃÓŚŹŻ](?<![\w.@/-].)[\w-]*")
 _WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")
 
 
@@ -102,6 +112,9 @@ class Reader:
     forms: HarmlessForms
     kinds_of: Callable[[str], tuple[str, ...]]
     asks: Callable[[str], bool] = lambda folded: False
+    # The words ``asks`` finds (it finds one of them, as written, or nothing): a text
+    # holding none of them is not asked sentence by sentence. None: always asked.
+    ask_words: tuple[str, ...] | None = None
     # Whether a recognised kind gives IP addresses as values (a DNS change).
     addresses_given: bool = False
     # The numbers of the server ids the reader found in the text (mailhook.services,
@@ -123,7 +136,9 @@ def unexplained_sentences(text: str, reader: Reader) -> tuple[str, ...]:
     rekordów DNS:", "- A na 192.0.2.11") are that request's own details."""
     found = []
     listing = False
-    for sentence, item in _sentences(text):
+    cleaned = clean(text)
+    lists = _Lists(reader, fold(cleaned))
+    for sentence, item in _sentences(cleaned):
         folded = fold(sentence)
         if not folded or (item and listing):
             continue
@@ -138,9 +153,40 @@ def unexplained_sentences(text: str, reader: Reader) -> tuple[str, ...]:
         listing = bool(kinds) and folded.endswith(":")
         for piece in pieces:
             piece_folded = fold(piece)
-            if _unexplained(piece, piece_folded, reader, question):
+            if _unexplained(piece, piece_folded, lists, question):
                 found.append(_shown(piece_folded))
     return tuple(dict.fromkeys(found))
+
+
+class _Lists:
+    """The word lists a sentence is read for, each first looked for in the whole text
+    (mailhook.literals): a list none of whose words the text holds answers no for
+    every sentence at once."""
+
+    def __init__(self, reader: Reader, whole: str) -> None:
+        forms = reader.forms
+        self.forms = forms
+        self._asks = reader.asks
+        self.asking = reader.ask_words is None or literal_gate(reader.ask_words)(whole)
+        self.demanding = literal_gate(forms.demands)(whole)
+        self.courteous = literal_gate(forms.courtesies)(whole)
+        self.naming_parties = literal_gate(forms.parties)(whole)
+
+    def asks(self, folded: str) -> bool:
+        return self.asking and self._asks(folded)
+
+    def demands(self, folded: str) -> bool:
+        return self.demanding and _any_word(self.forms.demands, folded)
+
+    def courtesy(self, folded: str) -> bool:
+        return self.courteous and _any_word(self.forms.courtesies, folded)
+
+    def parties(self, folded: str) -> bool:
+        return self.naming_parties and _any_word(self.forms.parties, folded)
+
+    def label(self, word: str) -> bool:
+        """Whether ``word`` (as written) is a label word."""
+        return _any_word(self.forms.labels, fold(word))
 
 
 def _server_named_loosely(sentence: str, reader: Reader) -> bool:
@@ -161,7 +207,16 @@ def _server_named_loosely(sentence: str, reader: Reader) -> bool:
 
 def _without_names(sentence: str) -> str:
     """``sentence`` without the links, mail addresses and domains it writes."""
+    if _MAY_NAME_PLACE.search(sentence) is None and _MAY_NAME_MAIL.search(sentence) is None:
+        return sentence
     return _NAMED_PLACE.sub(" ", sentence)
+
+
+def _names_place(sentence: str) -> bool:
+    """Whether ``sentence`` names a link or a domain outside the mail addresses it writes."""
+    if _MAY_NAME_MAIL.search(sentence) is not None:
+        sentence = _MAIL_ADDRESS.sub(" ", sentence)
+    return _MAY_NAME_PLACE.search(sentence) is not None and _PLACE_ONLY.search(sentence) is not None
 
 
 def _digits(text: str) -> str:
@@ -181,24 +236,24 @@ def _other_clauses(sentence: str, reader: Reader) -> list[str]:
     ]
 
 
-def _unexplained(piece: str, folded: str, reader: Reader, question: bool = False) -> bool:
+def _unexplained(piece: str, folded: str, lists: _Lists, question: bool = False) -> bool:
     """Whether ``piece`` asks for something beyond courtesy, or points somewhere and is
     no harmless form. Part of a question names services and numbers as what it asks
     about ("do kiedy opłacony jest vps-12345"): there only another party counts."""
-    forms = reader.forms
     # A request word alone ("Proszę, …" cut at its comma) asks for nothing yet.
-    demanding = reader.asks(folded) or _any_word(forms.demands, folded)
-    if demanding and len(folded.split()) > 1 and not _any_word(forms.courtesies, folded):
+    demanding = lists.asks(folded) or lists.demands(folded)
+    if demanding and len(folded.split()) > 1 and not lists.courtesy(folded):
         return True
     points = (
-        _to_another(piece, folded, forms) if question else _points_somewhere(piece, folded, forms)
+        _to_another(piece, folded, lists) if question else _points_somewhere(piece, folded, lists)
     )
-    return points and not _harmless(piece, folded, forms)
+    return points and not _harmless(piece, folded, lists)
 
 
-def _sentences(text: str) -> Iterable[tuple[str, bool]]:
-    """Each sentence of ``text``, and whether it is a list item ("- …", "1. …")."""
-    for line in lines(clean(text)):
+def _sentences(cleaned: str) -> Iterable[tuple[str, bool]]:
+    """Each sentence of ``cleaned`` text (mailhook.normalise.clean), and whether it is a
+    list item ("- …", "1. …")."""
+    for line in lines(cleaned):
         item = _LIST_ITEM.match(line) is not None
         start = 0
         # Each sentence with the mark that ends it: a question is told by its "?".
@@ -209,26 +264,25 @@ def _sentences(text: str) -> Iterable[tuple[str, bool]]:
                 yield sentence, item
 
 
-def _points_somewhere(sentence: str, folded: str, forms: HarmlessForms) -> bool:
+def _points_somewhere(sentence: str, folded: str, lists: _Lists) -> bool:
     """Whether ``sentence`` names a service, an address, a reference or another party."""
     # A mail address alone is no pointer here: named-addresses holds one that is not
     # the customer's, and "pisz na jan@acme.pl" asks nothing.
+    # A server id and a reference hold a digit, or an IPv6 address's colon.
+    numbered = _DIGIT_OR_COLON.search(sentence) is not None
     return bool(
-        _PLACE_ONLY.search(_MAIL_ADDRESS.sub(" ", sentence))
-        or _SERVER_ID.search(sentence)
-        or _REFERENCE.search(sentence)
-        or _to_another(sentence, folded, forms)
+        _names_place(sentence)
+        or (numbered and (_SERVER_ID.search(sentence) or _REFERENCE.search(sentence)))
+        or _to_another(sentence, folded, lists)
     )
 
 
-def _to_another(sentence: str, folded: str, forms: HarmlessForms) -> bool:
+def _to_another(sentence: str, folded: str, lists: _Lists) -> bool:
     """Whether ``sentence`` names another party, by a word, a name or an arrow."""
-    return bool(
-        _ARROW.search(sentence) or _any_word(forms.parties, folded) or _names(sentence, forms)
-    )
+    return bool(_ARROW.search(sentence) or lists.parties(folded) or _names(sentence, lists))
 
 
-def _names(sentence: str, forms: HarmlessForms) -> list[str]:
+def _names(sentence: str, lists: _Lists) -> list[str]:
     """Capitalised words after a sentence's first word that are no label, one letter or
     a word in capitals (an acronym "DNS", "MAX", or emphasis "PILNE"): names of people
     and companies ("Marek", "Example")."""
@@ -237,26 +291,21 @@ def _names(sentence: str, forms: HarmlessForms) -> list[str]:
     if words and first is not None and sentence.startswith(words[0], first.start()):
         words = words[1:]
     return [
-        word
-        for word in words
-        if len(word) > 1 and not word.isupper() and not _any_word(forms.labels, fold(word))
+        word for word in words if len(word) > 1 and not word.isupper() and not lists.label(word)
     ]
 
 
-def _harmless(sentence: str, folded: str, forms: HarmlessForms) -> bool:
+def _harmless(sentence: str, folded: str, lists: _Lists) -> bool:
     """A line of names (a signature: "Jan Kowalski", "ACME sp. z o.o."), or a label with
     what it names: every word is a label word, a name, a number, one letter (an initial,
     a tag's "b") or part of a service."""
-    if _ARROW.search(sentence) or _any_word(forms.parties, folded):
+    if _ARROW.search(sentence) or lists.parties(folded):
         return False
     rest = _REFERENCE.sub(" ", _SERVER_ID.sub(" ", _without_names(sentence)))
     # Nothing left but what it names ("https://www.acme.pl"): which services a message
     # names, service-scope judges.
     return all(
-        word[0].isupper()
-        or word[0].isdigit()
-        or len(word) == 1
-        or _any_word(forms.labels, fold(word))
+        word[0].isupper() or word[0].isdigit() or len(word) == 1 or lists.label(word)
         for word in _WORD.findall(rest)
     )
 

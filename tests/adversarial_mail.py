@@ -104,6 +104,9 @@ class Mail:
     # The selector of acme.pl the signature names (fixtures/dns/acme.pl.zone): the key is
     # the rsa2048 one either way.
     dkim_selector: str = "rsa2048"
+    # The signing domain (d=) and, when given, the i= identity; the key is rsa2048's.
+    dkim_domain: str = "acme.pl"
+    dkim_identity: str | None = None
     # Whom the author wrote to (To); the envelope recipient is the desk whatever it says.
     to: str = DESK
 
@@ -179,17 +182,27 @@ def build(mail: Mail, code: str | None = None) -> bytes:
     )
     raw = head + mime_body(mail, code).as_bytes(policy=SMTP)
     if mail.dkim_headers is not None:
-        raw = sign_as_acme(raw, mail.dkim_headers, mail.dkim_selector)
+        raw = sign_as_acme(
+            raw, mail.dkim_headers, mail.dkim_selector, mail.dkim_domain, mail.dkim_identity
+        )
     return b"".join(header_line(name, fill(value, code)) for name, value in mail.on_top) + raw
 
 
-def sign_as_acme(raw: bytes, headers: tuple[str, ...], selector: str = "rsa2048") -> bytes:
-    """``raw`` with a DKIM signature of acme.pl (by default selector rsa2048) on top."""
+def sign_as_acme(
+    raw: bytes,
+    headers: tuple[str, ...],
+    selector: str = "rsa2048",
+    domain: str = "acme.pl",
+    identity: str | None = None,
+) -> bytes:
+    """``raw`` with a DKIM signature of acme.pl (or ``domain``; by default selector rsa2048,
+    always the rsa2048 key) on top."""
     signature = dkim.sign(
         raw,
         selector.encode(),
-        b"acme.pl",
+        domain.encode(),
         (FIXTURES / "keys" / "rsa2048.pem").read_bytes(),
+        identity=identity.encode() if identity else None,
         include_headers=[name.encode() for name in headers],
     )
     return signature + raw

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.bench import extract_only
 from tests.bench.corpus import ARC_SHARE, build_corpus
 from tests.bench.servers import dns_server
 from tests.bench.targets import evaluate, table
@@ -45,3 +46,9 @@ def test_targets_table_names_every_target() -> None:
     assert judged["smtp_sqlite_rate"]["met"] is None
     printed = table(figures, judged)
     assert "verification CPU/msg ÷ rspamd's" in printed and "not measured" in printed
+
+
+def test_extraction_alone_reads_the_corpus(tmp_path: Path) -> None:
+    """The part counted under callgrind: every corpus message asks for something."""
+    assert extract_only.main(["5", "--corpus", str(MESSAGES)], root=tmp_path) == 5
+    assert extract_only.main(["0", "--corpus", str(MESSAGES)], root=tmp_path) == 0

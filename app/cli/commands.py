@@ -362,7 +362,8 @@ def _table(verdict: Explanation) -> str:
 
 
 def rules_check(settings: Settings, args: argparse.Namespace) -> int:
-    from app.decision.rules import declared_checks, load_rules
+    from app.decision.rules import load_rules
+    from app.decision.rules_policy import declared_checks
 
     directory = args.dir or settings.rules_dir
     source = "named on the command line" if args.dir else settings.rules_source()

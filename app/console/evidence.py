@@ -19,7 +19,7 @@ from app.records.reviews import REVIEWABLE, list_actions, review_state
 from app.records.verdicts import find_verdict, get_verdict
 from app.signing import VerdictSigner
 from app.verdict_types import CheckJson
-from mailhook.instructions import Catalogue
+from mailhook.catalogue import Catalogue
 
 # The headers that say who wrote a message, to whom, and what about (the REST API's
 # message view has every one the checks read: app.records.message_view).

@@ -166,6 +166,12 @@ EXPLANATIONS: Final[dict[str, str]] = {
     "from-mailbox.pass": N_("The message has exactly one valid sender address."),
     "from-mailbox.temperror": N_("The sender's address could not be checked for now."),
     "header-count.error": N_("Counting the headers failed unexpectedly."),
+    "handed-over-by.other-customer": N_(
+        "Another registered customer's address handed this message over in the "
+        "customer's name (as its envelope sender or Sender): the domain is proven, the "
+        "person is not."
+    ),
+    "handed-over-by.pass": N_("No other registered customer handed this message over."),
     "header-count.fail": N_(
         "A header that may appear only once appears twice: mail programs may show different values."
     ),
@@ -246,6 +252,14 @@ EXPLANATIONS: Final[dict[str, str]] = {
     "one-time-code.unchecked": N_(
         "The message carries a one-time code, but it counts only in a message from the "
         "registered address that the domain confirms."
+    ),
+    "registered-alignment.crossed": N_(
+        "The domain that vouches for the sender lies outside the customer's registered "
+        "service (a neighbouring name on a shared platform): it proves nothing about "
+        "this customer."
+    ),
+    "registered-alignment.pass": N_(
+        "The domain that vouches for the sender lies within the customer's registered service."
     ),
     "replay.duplicate": N_(
         "The same message was already received earlier: a copy delivered again; check "

@@ -1,7 +1,7 @@
 """The text as read, with what the decision recognised in it marked: the phrases of the
 kinds the message asks for and the services it names (the verdict page's evidence).
 
-Phrases are found as extraction finds them (mailhook.instructions.phrase_pattern over
+Phrases are found as extraction finds them (mailhook.catalogue.phrase_pattern over
 folded text); each folded character remembers the character of the text it came from,
 so a match is marked where the agent reads it, to the end of its word ("Zmianę" for
 "zmian"). Every character
@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from markupsafe import Markup, escape
 
-from mailhook.instructions import phrase_pattern
+from mailhook.catalogue import phrase_pattern
 from mailhook.text import fold
 
 # Marks beyond this many are not drawn: the page is evidence, not a concordance.

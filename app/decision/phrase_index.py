@@ -11,7 +11,7 @@ few dozen more would not fit RE2's memory budget at all. When every phrase is AS
 the catalogue's folded phrases are, the set is built with ASCII classes instead and the
 text is searched with each non-ASCII word character written as "_", which is a word
 character as it was and completes no phrase: the same matches as Python's ``\w``
-patterns (mailhook.instructions.phrase_pattern), compiled in milliseconds.
+patterns (mailhook.catalogue.phrase_pattern), compiled in milliseconds.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 import re2
 
 from app.errors import ConfigError
-from mailhook.instructions import InstructionKind
+from mailhook.catalogue import InstructionKind
 
 # What Python's ``\w`` is for str patterns (letters, numbers, the underscore; marks are
 # not): the phrase patterns of mailhook.instructions are written with it.
@@ -39,7 +39,7 @@ _NON_ASCII_WORD = re.compile(r"(?![\x00-\x7f])\w")
 
 
 def phrase_source(phrase: str, ascii_classes: bool = False) -> str:
-    """The RE2 form of ``mailhook.instructions.phrase_pattern(phrase)``.
+    """The RE2 form of ``mailhook.catalogue.phrase_pattern(phrase)``.
 
     The first word starts a word; each further word starts the word after the
     previous one's, with white space between: every word may be a stem. With

@@ -14,8 +14,8 @@ from datetime import date
 from app.decision.checks import instruction_kind
 from app.decision.checks.instruction_kind import described
 from app.verdict_types import ASSURANCE_LEVELS, Assurance, Decision
+from mailhook.catalogue import InstructionKind
 from mailhook.findings import Finding
-from mailhook.instructions import InstructionKind
 
 ACTIONS = ("reject", "review", "ignore")
 

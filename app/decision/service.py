@@ -27,10 +27,12 @@ from app.db.engine import (
 from app.db.models import Customer, OneTimeCode
 from app.db.types import utcnow
 from app.decision.checks.customer_match import match_customer
+from app.decision.checks.handed_over_by import handed_over_by
 from app.decision.checks.instruction_kind import instruction_kind
 from app.decision.checks.named_addresses import named_addresses
 from app.decision.checks.named_customer import named_customer
 from app.decision.checks.one_time_code import one_time_code
+from app.decision.checks.registered_alignment import registered_alignment
 from app.decision.checks.replay import (
     Fingerprints,
     Sightings,
@@ -365,6 +367,12 @@ class DecisionService:
         match = match_customer(session, sender, about, self.identifier_key, registry)
         if match.finding is not None:
             findings.append(match.finding)
+        for identity in (
+            registered_alignment(session, findings),
+            handed_over_by(session, findings, match.customer, registry),
+        ):
+            if identity is not None:
+                findings.append(identity)
         if match.identifier_finding is not None:
             findings.append(match.identifier_finding)
         wanted = tuple(self.rules.kind(name) for name in instruction.kinds)

@@ -148,3 +148,33 @@ def testing_key(record: bytes | None) -> bool:
     except InvalidTagValueList:
         return False
     return b"y" in (flag.strip().lower() for flag in flags.split(b":"))
+
+
+def key_refuses(record: bytes | None, signature: dict[bytes, bytes]) -> str | None:
+    """What the key record says against its use for ``signature`` (its tags), or None.
+
+    RFC 6376 §3.6.1: a key whose h= does not list the signature's hash algorithm is not
+    to be used for it (§6.1.2, "inappropriate hash algorithm"); a key flagged t=s is
+    for signatures whose i= domain is d= itself, never a subdomain of it.
+    """
+    try:
+        key = parse_tag_value(record or b"")
+    except InvalidTagValueList:
+        return None  # judged elsewhere (the key's facts)
+    algorithm = signature.get(b"a", b"").partition(b"-")[2].strip().lower()
+    hashes_allowed = [h.strip().lower() for h in key.get(b"h", b"").split(b":") if h.strip()]
+    if hashes_allowed and algorithm not in hashes_allowed:
+        allowed = ", ".join(h.decode("ascii", "replace") for h in hashes_allowed)
+        return (
+            f"allows only {allowed} hashes (h=), not the signature's "
+            f"{algorithm.decode('ascii', 'replace')} (RFC 6376 §3.6.1)"
+        )
+    flags = [flag.strip().lower() for flag in key.get(b"t", b"").split(b":")]
+    identity = signature.get(b"i", b"").rpartition(b"@")[2].strip().lower().rstrip(b".")
+    domain = signature.get(b"d", b"").strip().lower().rstrip(b".")
+    if b"s" in flags and identity and identity != domain:
+        return (
+            f"says t=s: signatures may name only {domain.decode('ascii', 'replace')} itself "
+            f"in i=, not {identity.decode('ascii', 'replace')} (RFC 6376 §3.6.1)"
+        )
+    return None

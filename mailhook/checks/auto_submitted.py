@@ -25,6 +25,17 @@ _AUTO_FLAGS = (
     "X-Autoreply-From",
     "X-FC-MachineGenerated",
 )
+# Fields a program writes on mail it sends on or generates by itself, whatever their
+# value (an address, an agent's name): Exchange's mailbox rules (forward, redirect),
+# Gmail's automatic forwarding, procmail and ticketing loops. A rule that forwards what
+# arrives sends from the customer's own address text the customer never wrote.
+_PROGRAM_MARKS = {
+    "X-MS-Exchange-Inbox-Rules-Loop": "an Exchange mailbox rule sent it on",
+    "X-MS-Exchange-Generated-Message-Source": "Exchange generated it",
+    "X-Forwarded-For": "it was forwarded automatically",
+    "X-Forwarded-To": "it was forwarded automatically",
+    "X-Loop": "a mail program sent it on",
+}
 # A flag written as "no" says the opposite; any other value (yes, true, reply) says auto.
 _NEGATIVE = frozenset({"no", "false", "0", "off"})
 # RFC 2076 §3.9 / common practice: Precedence of mail no person typed for this reader.
@@ -67,6 +78,14 @@ _PHRASES = (
     "undeliverable",
     "mail delivery failed",
     "returned mail",
+    # Receipts and recalls a mail client writes by itself, echoing the subject it answers.
+    "read receipt",
+    "delivery receipt",
+    "return receipt",
+    "message recall",
+    "potwierdzenie odczytu",
+    "potwierdzenie dostarczenia",
+    "zwrotne potwierdzenie",
 )
 _SHORT = (
     "auto",
@@ -85,6 +104,16 @@ _SHORT = (
     "nie przeczytano",
     "delivered",
     "dostarczono",
+    # Answers to a meeting invitation and recall notices (Outlook, in English and Polish):
+    # the client writes them with the invitation's subject, whoever wrote that.
+    "accepted",
+    "tentative",
+    "declined",
+    "zaakceptowano",
+    "wstepnie zaakceptowano",
+    "odrzucono",
+    "recall",
+    "odwolanie",
 )
 # Reply and forward prefixes in the languages our customers write (RFC 5322 §3.6.5 "Re:"),
 # repeated in any order ("Re: Fwd: Odp: Automatyczna odpowiedź: …"), and [brackets].
@@ -95,6 +124,15 @@ _AUTO_SUBJECT = re.compile(
     # Folded the way subjects are, so "автоматический" meets its folded self.
     r"^(?:(?:" + "|".join(re.escape(fold(p)) for p in _PHRASES) + r")(?!\w)"
     r"|(?:" + "|".join(re.escape(fold(p)) for p in _SHORT) + r")\s*[:\])-])"
+)
+# RFC 2369 / RFC 8058: the list commands a list (or a bulk sender) adds to its copies.
+_LIST_FIELDS = (
+    "List-Unsubscribe",
+    "List-Subscribe",
+    "List-Post",
+    "List-Help",
+    "List-Owner",
+    "List-Archive",
 )
 _COMMENT = re.compile(r"\([^()]*\)")
 
@@ -140,6 +178,9 @@ def _header_signs(message: InboundMessage) -> list[str]:
     for value in raw_fields(message, "Precedence"):
         if _token(value) in _AUTO_PRECEDENCE:
             signs.append(f'Precedence is "{quoted(value)}"')
+    for name, meaning in _PROGRAM_MARKS.items():
+        for value in raw_fields(message, name):
+            signs.append(f'it carries {name}: "{quoted(value)}" ({meaning})')
     for value in raw_fields(message, "X-Auto-Response-Suppress"):
         tokens = {part.strip().lower() for part in value.split(",")}
         if tokens & _SUPPRESSED:
@@ -153,6 +194,10 @@ def _list_signs(message: InboundMessage) -> list[str]:
     for value in raw_fields(message, "List-Id"):
         # RFC 2919: a mailing list's copy, distributed by a program to its members.
         signs.append(f'it carries List-Id: "{quoted(value)}" (RFC 2919)')
+    for name in _LIST_FIELDS:
+        for value in raw_fields(message, name):
+            # RFC 2369: what lists and bulk senders add to each copy they send out.
+            signs.append(f'it carries {name}: "{quoted(value)}" (RFC 2369)')
     return signs
 
 

@@ -12,7 +12,7 @@ from dkim.canonicalization import CanonicalizationPolicy, InvalidCanonicalizatio
 from dkim.util import InvalidTagValueList, parse_tag_value
 
 from mailhook.checks import _dkim_patches
-from mailhook.checks._dkim_keys import DKIM, parse_key_record, testing_key
+from mailhook.checks._dkim_keys import DKIM, key_refuses, parse_key_record, testing_key
 from mailhook.checks._registry import register
 from mailhook.context import CheckContext
 from mailhook.dns import DnsTempError, Resolver
@@ -231,8 +231,9 @@ def _judge(
     if record is None:
         # RFC 6376 §6.1.2: no key record is a permanent failure of this signature.
         return _result(tags, "fail", f"no key is published at {key_name}")
+    key_problem = key_problem or key_refuses(record, tags)
     if key_problem:
-        return _result(tags, "fail", f"the key at {key_name} {key_problem}")
+        return _result(tags, "fail", f"the key at {key_name} {key_problem}", bits=bits)
     if key_type != algorithm.partition("-")[0]:
         # RFC 6376 §6.1.2: a key not suitable for the a= algorithm (inappropriate key algorithm).
         return _result(

@@ -8,6 +8,7 @@ from typing import Any
 
 from mailhook.addresses import InvalidAddress, parse_path
 from mailhook.checks._registry import register
+from mailhook.checks._spf_terms import record_lets_anyone_pass
 from mailhook.context import CheckContext
 from mailhook.dmarc_records import DmarcRecord, PolicyDiscovery, discover_policy
 from mailhook.dns import DnsTempError, Resolver
@@ -96,13 +97,21 @@ def check_dmarc(message: InboundMessage, context: CheckContext) -> Finding:
             evidence=_evidence(from_domain, org_domain, discovery, None),
         )
     alignment = Alignment.of(discovery.record)
-    found = aligned_pass(message, context, from_domain, alignment)
+    try:
+        found = aligned_pass(message, context, from_domain, alignment)
+    except DnsTempError as exc:
+        return _temperror(from_domain, org_domain, str(exc))
     if found is not None:
         return Finding(
             name=NAME,
             result="pass",
             reason=_pass_reason(from_domain, found, discovery),
-            evidence=_evidence(from_domain, org_domain, discovery, found.via),
+            evidence={
+                **_evidence(from_domain, org_domain, discovery, found.via),
+                # Every identifier that aligns, the first one found first: the decision
+                # compares them with the registered services (registered-alignment).
+                "aligned_domains": _aligned_domains(message, context, from_domain, found),
+            },
         )
     undecided = _temporary_trouble(context)
     if undecided:
@@ -133,46 +142,80 @@ def aligned_pass(
     if spf_domain and aligned(spf_domain, from_domain, strict=alignment.spf_strict):
         return AlignedPass("spf", "spf", spf_domain)
     null_sender = _null_path(message.envelope.mail_from)
+    reported = _Reported(from_domain, alignment, null_sender, context.resolver)
     upstream = context.earlier.get("upstream-results")
     if upstream is not None and upstream.result == "pass":
-        found = _aligned_upstream(upstream.evidence, from_domain, alignment, null_sender)
+        found = reported.aligned(upstream.evidence)
         if found is not None:
             return AlignedPass("upstream", *found, voucher=upstream.evidence.get("authserv_id"))
     arc = context.earlier.get("arc")
     if arc is not None and arc.result == "pass":
-        found = _aligned_upstream(
-            arc.evidence.get("upstream") or {}, from_domain, alignment, null_sender
-        )
+        found = reported.aligned(arc.evidence.get("upstream") or {})
         if found is not None:
             return AlignedPass("arc", *found, voucher=arc.evidence.get("sealer"))
     return None
 
 
-def _aligned_upstream(
-    upstream: Mapping[str, Any], from_domain: str, alignment: Alignment, null_sender: bool
-) -> tuple[str, str] | None:
-    """(method, domain) of an aligned pass an upstream verifier reported, if any.
+def _aligned_domains(
+    message: InboundMessage, context: CheckContext, from_domain: str, found: AlignedPass
+) -> list[str]:
+    """``found``'s domain, then every other domain our own DKIM and SPF passed for in the
+    From domain's organisation (relaxed alignment, whatever the record asks)."""
+    ours = [str(d) for d in _evidence_of(context, "dkim").get("pass_domains") or ()]
+    spf_domain = spf_pass_domain(message, context)
+    candidates = [found.domain, *ours, *([spf_domain] if spf_domain else [])]
+    return list(
+        dict.fromkeys(
+            normalise_domain(domain)
+            for domain in candidates
+            if aligned(domain, from_domain, strict=False)
+        )
+    )
 
-    An SPF pass for the HELO name counts only for a null MAIL FROM, as for our own SPF
-    check (spf_pass_domain): next to a real MAIL FROM it says nothing of the From domain.
-    """
-    for domain in upstream.get("dkim_pass_domains") or ():
-        if aligned(str(domain), from_domain, strict=alignment.dkim_strict):
-            return "dkim", normalise_domain(str(domain))
-    spf_domain = upstream.get("spf_domain")
-    identity_counts = upstream.get("spf_identity") == "mailfrom" or null_sender
-    if (
-        upstream.get("spf") == "pass"
-        and spf_domain
-        and identity_counts
-        and aligned(str(spf_domain), from_domain, strict=alignment.spf_strict)
-    ):
-        return "spf", normalise_domain(str(spf_domain))
-    # The verifier's own DMARC verdict for the very same From domain stands too.
-    header_from = upstream.get("header_from")
-    if upstream.get("dmarc") == "pass" and header_from == from_domain:
-        return "dmarc", from_domain
-    return None
+
+@dataclass(frozen=True, slots=True)
+class _Reported:
+    """Reads what a trusted upstream verifier reported (our relay, an ARC sealer)."""
+
+    from_domain: str
+    alignment: Alignment
+    null_sender: bool
+    resolver: Resolver | None
+
+    def aligned(self, upstream: Mapping[str, Any]) -> tuple[str, str] | None:
+        """(method, domain) of an aligned pass an upstream verifier reported, if any.
+
+        An SPF pass for the HELO name counts only for a null MAIL FROM, as for our own
+        SPF check (spf_pass_domain): next to a real MAIL FROM it says nothing of the From
+        domain. Nor does an SPF pass for a domain whose record any host passes
+        (_spf_terms), nor the verifier's DMARC pass resting on it. May raise DnsTempError.
+        """
+        from_domain, alignment = self.from_domain, self.alignment
+        for domain in upstream.get("dkim_pass_domains") or ():
+            if aligned(str(domain), from_domain, strict=alignment.dkim_strict):
+                return "dkim", normalise_domain(str(domain))
+        spf_domain = str(upstream.get("spf_domain") or "")
+        identity_counts = upstream.get("spf_identity") == "mailfrom" or self.null_sender
+        spf_passed = upstream.get("spf") == "pass" and bool(spf_domain) and identity_counts
+        anyone = self.anyone_passes(spf_domain) if spf_passed else None
+        if (
+            anyone is None
+            and spf_passed
+            and aligned(spf_domain, from_domain, strict=alignment.spf_strict)
+        ):
+            return "spf", normalise_domain(spf_domain)
+        # The verifier's own DMARC verdict for the very same From domain stands too, unless
+        # the SPF pass it reports beside it, aligned, is one any host gets.
+        header_from = upstream.get("header_from")
+        rests_on_anyone = anyone is not None and aligned(spf_domain, from_domain, strict=False)
+        if upstream.get("dmarc") == "pass" and header_from == from_domain and not rests_on_anyone:
+            return "dmarc", from_domain
+        return None
+
+    def anyone_passes(self, domain: str) -> str | None:
+        if self.resolver is None:
+            return None
+        return record_lets_anyone_pass(self.resolver.txt, normalise_domain(domain))
 
 
 def _failure(
@@ -264,6 +307,11 @@ def _what_failed(
     spf_result, spf_domain = spf.get("result"), spf.get("domain")
     if spf_finding is None:
         spf_part = "SPF was not checked"
+    elif spf_result == "pass" and spf.get("anyone_passes"):
+        spf_part = (
+            f"SPF passed for {spf_domain} only through {spf['anyone_passes']}, which "
+            "authenticates no one"
+        )
     elif spf_result == "pass" and spf_domain and spf_pass_domain(message, context):
         strictly = "strictly " if alignment.spf_strict else ""
         spf_part = f"SPF passed for {spf_domain}, which is not {strictly}aligned with {from_domain}"
@@ -283,7 +331,30 @@ def _what_failed(
         )
     else:
         dkim_part = "no DKIM signature passed"
-    return f"{spf_part}, and {dkim_part}"
+    return f"{spf_part}, and {dkim_part}" + "".join(_refused_reports(context, from_domain))
+
+
+def _refused_reports(context: CheckContext, from_domain: str) -> list[str]:
+    """ "; the SPF pass x reported …" for each trusted report set aside because any host
+    passes the record it passed (_Reported); may raise DnsTempError."""
+    notes: list[str] = []
+    reports = (("upstream-results", "authserv_id"), ("arc", "sealer"))
+    for name, voucher_key in reports:
+        finding = context.earlier.get(name)
+        if finding is None or finding.result != "pass" or context.resolver is None:
+            continue
+        evidence = finding.evidence
+        results: Mapping[str, Any] = evidence if name != "arc" else evidence.get("upstream") or {}
+        domain = str(results.get("spf_domain") or "")
+        if results.get("spf") != "pass" or not aligned(domain, from_domain, strict=False):
+            continue
+        why = record_lets_anyone_pass(context.resolver.txt, normalise_domain(domain))
+        if why is not None:
+            notes.append(
+                f"; the SPF pass {finding.evidence.get(voucher_key)} reported for {domain} "
+                f"counts for nothing: its record lets any host pass through {why}"
+            )
+    return notes
 
 
 def _pass_reason(from_domain: str, found: AlignedPass, discovery: PolicyDiscovery) -> str:
@@ -312,11 +383,14 @@ def spf_pass_domain(message: InboundMessage, context: CheckContext) -> str | Non
 
     RFC 7489 §4.1 aligns the MAIL FROM identity; RFC 7208 §2.4: with a null MAIL FROM,
     SPF checks postmaster@HELO, so the HELO name stands in. A HELO pass next to a real
-    MAIL FROM proves nothing about the From domain.
+    MAIL FROM proves nothing about the From domain, nor does a pass any host gets.
     """
     spf = _evidence_of(context, "spf")
     domain = spf.get("domain")
     if spf.get("result") != "pass" or not domain:
+        return None
+    if spf.get("anyone_passes"):
+        # A record any host passes (+all, a:%{h}, …; see the spf check) vouches for no one.
         return None
     if spf.get("identity") == "helo" and not _null_path(message.envelope.mail_from):
         return None

@@ -57,6 +57,8 @@ def check_envelope_from(message: InboundMessage, context: CheckContext) -> Findi
             NAME,
             "pass",
             f"The envelope sender {shown} is in the From domain's organisation {from_org}.",
+            # Compared with the registry's panel addresses (app.decision, handed-over-by).
+            evidence={"address": f"{path.local.lower()}@{path.domain}"},
         )
     # Not a failure on its own: mailing lists and bounce handlers (VERP) use their own
     # envelope domain. DMARC judges whether an SPF pass for it vouches for From.

@@ -28,6 +28,10 @@ HEADERS = (
     "Disposition-Notification-To",
     "Return-Receipt-To",
 )
+# The headers naming who handed the message over for the From address (RFC 5322 §3.6.2,
+# §3.6.6): a registered customer there, other than the one in From, is told apart by the
+# decision (handed-over-by).
+HANDED_OVER_BY = ("Sender", "Resent-From", "Resent-Sender")
 # More mailboxes than this in one header are not looked at one by one.
 MAX_ADDRESSES = 20
 # A Reply-To naming a few hundred addresses is this long; the stdlib parser takes seconds
@@ -107,7 +111,24 @@ def check_sender_headers(message: InboundMessage, context: CheckContext) -> Find
         "pass",
         f"{' and '.join(seen)} {'is' if len(seen) == 1 else 'are'} in the From domain's "
         f"organisation {from_org}.",
+        # Who handed it over, compared with the registry's panel addresses
+        # (app.decision, handed-over-by).
+        evidence={"handed_over_by": _handed_over_by(message)},
     )
+
+
+def _handed_over_by(message: InboundMessage) -> dict[str, list[str]]:
+    """The addresses of Sender, Resent-From and Resent-Sender, by header, lower case."""
+    found: dict[str, list[str]] = {}
+    for header in HANDED_OVER_BY:
+        for value in raw_fields(message, header):
+            for address in (parse_addresses(message, header, value) or [])[:MAX_ADDRESSES]:
+                if address.domain:
+                    local = address.username.lower()
+                    found.setdefault(header, []).append(
+                        f"{local}@{normalise_domain(address.domain)}"
+                    )
+    return found
 
 
 def _inspect(message: InboundMessage, header: str, from_org: str) -> tuple[bool, str | None]:

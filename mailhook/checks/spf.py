@@ -13,6 +13,7 @@ import spf
 from mailhook.addresses import InvalidAddress, Path, parse_path
 from mailhook.checks._headers import quoted
 from mailhook.checks._registry import register
+from mailhook.checks._spf_terms import lets_anyone_pass, matched_terms, trace_check1
 from mailhook.context import CheckContext
 from mailhook.dns import DnsTempError, Resolver
 from mailhook.findings import Finding
@@ -76,7 +77,13 @@ spf.DNSLookup = _lookup_through_resolver
 
 
 class _Query(spf.query):  # type: ignore[misc]
-    """pyspf's evaluation, with one rule of RFC 7208 that it leaves to its DNS layer."""
+    """pyspf's evaluation, with one rule of RFC 7208 that it leaves to its DNS layer,
+    noting each record it evaluates (which include passed: _spf_terms)."""
+
+    def check1(self, record: str, domain: str, recursion: int) -> Any:
+        result = super().check1(record, domain, recursion)
+        trace_check1(self, record, domain, recursion, result)
+        return result
 
     def validated_ptrs(self) -> list[str]:
         # RFC 7208 §5.5: "If a DNS error occurs while doing an A RR lookup, then that
@@ -143,7 +150,7 @@ def evaluate_spf(
         return _not_evaluated("no DNS resolver is configured", domain, identity)
     started = time.monotonic()
     try:
-        query, (result, _code, explanation) = _run(
+        query, (result, _code, explanation), anyone = _run(
             resolver, client_ip, path, helo, receiver, budget
         )
     except spf.PermError:
@@ -165,18 +172,22 @@ def evaluate_spf(
         )
     else:
         reason = _reason(result, subject, query.c, query.mechanism, explanation)
-    return Finding(
-        name=NAME,
-        result=result,
-        reason=reason,
-        evidence={"result": result, "domain": domain, "identity": identity},
-    )
+    evidence = {"result": result, "domain": domain, "identity": identity}
+    if anyone is not None:
+        reason = (
+            f"SPF pass that proves nothing: {subject} lets {query.c} send its mail only "
+            f"through {anyone}. Any host passes it, so the pass does not authenticate the "
+            "sender."
+        )
+        evidence["anyone_passes"] = anyone
+    return Finding(name=NAME, result=result, reason=reason, evidence=evidence)
 
 
 def _run(
     resolver: Resolver, client_ip: str, path: Path, helo: str, receiver: str, budget: float
-) -> tuple[Any, tuple[str, int, str]]:
-    """pyspf's query and its (result, SMTP code, explanation), all DNS through ``resolver``.
+) -> tuple[Any, tuple[str, int, str], str | None]:
+    """pyspf's query, its (result, SMTP code, explanation), and for a pass what makes
+    it a pass for any host (None when nothing does); all DNS through ``resolver``.
 
     Raises spf.PermError when ``client_ip`` is not an IP address.
     """
@@ -187,19 +198,37 @@ def _run(
         # pyspf splits its sender at the first "@" (split_email), so it is handed a
         # placeholder local part and given the parsed one afterwards, for the %{l} and
         # %{s} macros (RFC 7208 §7.3).
-        query = _Query(
-            i=client_ip,
-            s=f"postmaster@{path.domain}" if not path.is_null else "",
-            h=_ascii_domain(helo),
-            receiver=receiver,
-            querytime=budget,
-        )
-        if not path.is_null:
-            query.l = path.local or "postmaster"
-            query.s = f"{query.l}@{path.domain}"
-        return query, query.check()
+
+        def new_query() -> _Query:
+            query = _Query(
+                i=client_ip,
+                s=f"postmaster@{path.domain}" if not path.is_null else "",
+                h=_ascii_domain(helo),
+                receiver=receiver,
+                querytime=budget,
+            )
+            if not path.is_null:
+                query.l = path.local or "postmaster"
+                query.s = f"{query.l}@{path.domain}"
+            return query
+
+        query = new_query()
+        outcome = query.check()
+        return query, outcome, _anyone_passes(query, outcome[0], new_query)
     finally:
         _ACTIVE_RESOLVER.reset(token)
+
+
+def _anyone_passes(query: _Query, result: str, new_query: Callable[[], _Query]) -> str | None:
+    """For a pass, the terms that let any host pass it (_spf_terms), or None."""
+    if result != "pass":
+        return None
+    try:
+        return lets_anyone_pass(matched_terms(query, new_query))
+    except (spf.TempError, spf.PermError, spf.AmbiguityWarning) as exc:
+        # The records passed a moment ago, from the resolver's cache: what the include
+        # matched that cannot be told again is not taken on trust (fail closed).
+        return f"'{query.mechanism}', whose match cannot be traced ({exc})"
 
 
 def _reason(result: str, subject: str, ip: str, mechanism: str | None, explanation: str) -> str:

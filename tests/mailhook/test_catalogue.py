@@ -14,7 +14,8 @@ from collections.abc import Callable
 import pytest
 
 from app.decision.rules import load_rules
-from mailhook.instructions import Catalogue, extract
+from mailhook.catalogue import Catalogue
+from mailhook.instructions import extract
 from mailhook.message import Channel, Envelope, parse_message
 from tests.support import RULES, make_message
 

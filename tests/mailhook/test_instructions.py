@@ -15,15 +15,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.decision.rules import load_rules
+from mailhook import catalogue, instructions, reading, services
 from mailhook import identifiers as ids
-from mailhook import instructions, reading, services
 from mailhook import text as text_module
+from mailhook.catalogue import Catalogue
 from mailhook.findings import Finding
 from mailhook.identifiers import Identifier, IdentifierKind
 from mailhook.instructions import (
     MAX_LINE,
     MAX_TEXT,
-    Catalogue,
     Instruction,
     extract,
     readable_text,
@@ -264,9 +264,9 @@ def test_every_pattern_runs_once_over_at_most_the_capped_text(
 ) -> None:
     seen: list[tuple[str, int]] = []
     matched: list[tuple[str, int]] = []
-    real_phrase_pattern = instructions.phrase_pattern
+    real_phrase_pattern = catalogue.phrase_pattern
     monkeypatch.setattr(
-        instructions, "phrase_pattern", lambda phrase: Spy(real_phrase_pattern(phrase), seen)
+        catalogue, "phrase_pattern", lambda phrase: Spy(real_phrase_pattern(phrase), seen)
     )
     for module, attribute in [(services, "_DOMAIN"), (services, "_URL"), (ids, "_NUMBER")]:
         monkeypatch.setattr(module, attribute, Spy(getattr(module, attribute), seen))
@@ -338,7 +338,7 @@ def test_lines_splits_as_splitlines_does() -> None:
 
 
 def test_a_phrase_matches_only_at_the_start_of_a_word() -> None:
-    pattern = instructions.phrase_pattern("kod authinfo")
+    pattern = catalogue.phrase_pattern("kod authinfo")
     assert pattern.search("prosze o kod authinfo") is not None
     assert pattern.search("(kodu authinfo)") is not None
     assert pattern.search("kod  authinfo") is not None
@@ -766,8 +766,8 @@ READ_EVERYTHING = [
     *(
         pytest.param(
             plain_text("Dziękuję.", subject=subject),
-            Read(("transfer_out",), ("beta.pl",), "pass"),
-            id=f"a reply subject asks when the text asks nothing: {subject}",
+            Read(("transfer_out",), ("beta.pl",), "pass", "points-elsewhere"),
+            id=f"a reply subject asks, as another's words, when the text asks nothing: {subject}",
         )
         for subject in (
             "Re: kod AuthInfo beta.pl",

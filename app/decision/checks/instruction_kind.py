@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from mailhook.catalogue import InstructionKind
 from mailhook.checks import declare
 from mailhook.findings import Finding
-from mailhook.instructions import InstructionKind
 
 NAME = "instruction-kind"
 RESULTS: tuple[str, ...] = ("pass", "none", "partial")

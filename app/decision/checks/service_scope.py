@@ -6,9 +6,9 @@ from app.decision.checks import instruction_kind
 from app.decision.checks.instruction_kind import described
 from app.decision.named_services import Named
 from mailhook.addresses import mask_address
+from mailhook.catalogue import InstructionKind
 from mailhook.checks import declare
 from mailhook.findings import Finding
-from mailhook.instructions import InstructionKind
 
 NAME = "service-scope"
 RESULTS: tuple[str, ...] = ("pass", "none", "foreign", "mixed", "lookalike")

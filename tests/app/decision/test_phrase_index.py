@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from app.decision.phrase_index import Re2PhraseIndex, ascii_words, phrase_source
 from app.decision.rules import load_rules
 from app.errors import ConfigError
-from mailhook.instructions import InstructionKind, _kinds
+from mailhook.catalogue import InstructionKind, kinds_named
 from mailhook.text import fold
 from tests.support import RULES
 
@@ -30,11 +30,11 @@ GLUE = st.sampled_from([" ", "  ", "", ".", ", ", "-", "\n", "(", ")", "/", "'",
 
 
 def kinds_one_by_one(text: str) -> tuple[str, ...]:
-    return _kinds(fold(text), ONE_BY_ONE)
+    return kinds_named(fold(text), ONE_BY_ONE)
 
 
 def kinds_at_once(text: str) -> tuple[str, ...]:
-    return _kinds(fold(text), CATALOGUE)
+    return kinds_named(fold(text), CATALOGUE)
 
 
 def test_the_shipped_catalogue_builds_an_index() -> None:

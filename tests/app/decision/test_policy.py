@@ -17,8 +17,8 @@ from app.decision.rules import Rules, load_rules
 from app.decision.service import DecisionService
 from app.registry.codes import MAX_FAILED_ATTEMPTS, issue_code
 from app.registry.customers import CustomerData, put_customer, validate
+from mailhook.catalogue import ASSURANCE_LEVELS, InstructionKind
 from mailhook.findings import Finding
-from mailhook.instructions import ASSURANCE_LEVELS, InstructionKind
 from mailhook.message import Channel, Envelope, parse_message
 from tests.support import RULES, SECRET_KEY, make_message
 

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from app.decision import rules as rules_module
+from app.decision import rules_policy
 from app.decision.policy import AT_LEAST_REVIEW, Policy
-from app.decision.rules import declared_checks, load_rules
+from app.decision.rules import load_rules
+from app.decision.rules_policy import declared_checks
 from app.errors import ConfigError
 from tests.support import DEFAULT_KINDS as KINDS
 from tests.support import RULES
@@ -486,7 +487,7 @@ def test_a_policy_without_unrecognised_requires_loads_as_review(repo_rules: Path
 def test_an_empty_check_registry_stops_loading(
     repo_rules: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(rules_module, "declared", dict)
+    monkeypatch.setattr(rules_policy, "declared", dict)
     assert refusal(repo_rules) == (
         "no checks are declared, so rules/policy.toml cannot be validated"
     )

@@ -106,6 +106,7 @@ def test_aligned_pass_via_spf_only(resolver: Resolver) -> None:
         "adkim": "r",
         "aspf": "r",
         "via": "spf",
+        "aligned_domains": ["acme.pl"],
     }
 
 
@@ -516,3 +517,41 @@ def test_a_repeated_trusted_header_vouches_for_nothing(resolver: Resolver) -> No
     )
     assert results.result == "repeated"
     assert run(message, resolver, spf("fail", "acme.pl"), dkim(), results).result == "reject"
+
+
+def reported(name: str, **results: Any) -> Finding:
+    """A trusted report (our relay's header, or a trusted ARC sealer's) of ``results``."""
+    if name == "arc":
+        evidence = {"sealer": "lists.example", "upstream": results}
+    else:
+        evidence = {"authserv_id": "mx.hosting.example", **results}
+    return Finding(name=name, result="pass", reason="", evidence=evidence)
+
+
+@pytest.mark.parametrize("name", ["upstream-results", "arc"])
+@pytest.mark.parametrize("with_dmarc", [False, True], ids=["spf", "spf and dmarc"])
+def test_a_reported_spf_pass_any_host_gets_authenticates_no_one(
+    resolver: Resolver, name: str, with_dmarc: bool
+) -> None:
+    # all.kowal.pl publishes "v=spf1 +all" (fixtures/dns/kowal.pl.zone).
+    results: dict[str, Any] = {
+        "spf": "pass",
+        "spf_domain": "all.kowal.pl",
+        "spf_identity": "mailfrom",
+    }
+    if with_dmarc:
+        results.update(dmarc="pass", header_from="kowal.pl")
+    finding = dmarc("jan@kowal.pl", resolver, spf("none", "x"), dkim(), reported(name, **results))
+    voucher = "lists.example" if name == "arc" else "mx.hosting.example"
+    assert finding.result == "reject"
+    assert (
+        f"; the SPF pass {voucher} reported for all.kowal.pl counts for nothing: its record "
+        "lets any host pass through '+all', which authorises every host on the Internet;"
+    ) in finding.reason
+
+
+@pytest.mark.parametrize("name", ["upstream-results", "arc"])
+def test_a_reported_spf_pass_of_a_closed_record_stands(resolver: Resolver, name: str) -> None:
+    results = {"spf": "pass", "spf_domain": "kowal.pl", "spf_identity": "mailfrom"}
+    finding = dmarc("jan@kowal.pl", resolver, spf("none", "x"), dkim(), reported(name, **results))
+    assert finding.result == "pass"

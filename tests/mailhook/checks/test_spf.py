@@ -358,3 +358,46 @@ def test_a_mail_from_that_cannot_be_read_has_no_domain_to_check(resolver: Resolv
     assert finding.reason.startswith(
         'SPF none: the MAIL FROM "jan@acme.pl@lists.example has no domain that can be checked'
     )
+
+
+# kowal.pl's subdomains publish records any host passes (fixtures/dns/kowal.pl.zone).
+ANYONE_PASSES = {
+    "jan@all.kowal.pl": "'+all', which authorises every host on the Internet",
+    "jan@wide.kowal.pl": "'ip4:128.0.0.0/1', which authorises the whole /1 network, far more "
+    "of the Internet than any mail operator holds",
+    "jan@helo.kowal.pl": "'a:%{h}', which names a host through the HELO name the client "
+    "gives (RFC 7208 §7.3): the sender picks a name of its own that passes",
+    "mx.spf-abuser.example@local.kowal.pl": "'a:%{l}', which names a host through the local "
+    "part of MAIL FROM (RFC 7208 §7.3): the sender picks a name of its own that passes",
+    "jan@exists.kowal.pl": "'exists:kowal.pl', which does not depend on the client's "
+    "address, so every host matches it alike",
+    "jan@include.kowal.pl": "'include:all.kowal.pl' → '+all', which authorises every host on "
+    "the Internet",
+    "jan@redirect.kowal.pl": "'+all', which authorises every host on the Internet",
+}
+
+
+@pytest.mark.parametrize("mail_from", sorted(ANYONE_PASSES))
+def test_a_pass_any_host_gets_says_what_lets_it_pass(resolver: Resolver, mail_from: str) -> None:
+    finding = check(resolver, mail_from, "203.0.113.66", helo="mx.spf-abuser.example")
+    assert finding.result == "pass"
+    assert finding.evidence["anyone_passes"] == ANYONE_PASSES[mail_from]
+    assert finding.reason.startswith("SPF pass that proves nothing: the MAIL FROM domain ")
+    assert finding.reason.endswith(
+        f"lets 203.0.113.66 send its mail only through {ANYONE_PASSES[mail_from]}. Any host "
+        "passes it, so the pass does not authenticate the sender."
+    )
+
+
+@pytest.mark.parametrize(
+    ("mail_from", "client"),
+    [("jan@kowal.pl", "192.0.2.44"), ("jan@perclient.kowal.pl", "192.0.2.44")],
+    ids=["ip4", "exists:%{i}"],
+)
+def test_a_pass_for_the_client_alone_is_a_plain_pass(
+    resolver: Resolver, mail_from: str, client: str
+) -> None:
+    finding = check(resolver, mail_from, client, helo="mx.kowal.pl")
+    assert finding.result == "pass"
+    assert "anyone_passes" not in finding.evidence
+    assert finding.reason.startswith("SPF pass: ")

@@ -10,8 +10,8 @@ from app.decision.checks.service_scope import service_scope
 from app.decision.named_services import How, Named
 from app.decision.rules import load_rules
 from app.registry.customers import Owned
+from mailhook.catalogue import InstructionKind
 from mailhook.findings import Finding
-from mailhook.instructions import InstructionKind
 from tests.support import RULES
 
 RULES_SHIPPED = load_rules(RULES)

@@ -40,6 +40,7 @@ from tests.adversarial_mail import (
 from tests.app.decision.fail_closed.headers import ADDRESSES, AUTOMATIC, HEADERS, RESULTS
 from tests.app.decision.fail_closed.legitimate import LEGITIMATE
 from tests.app.decision.fail_closed.parts import PARTS, PHRASES
+from tests.app.decision.fail_closed.replied import REPLIED
 from tests.app.decision.fail_closed.riding import DRAWN, LANGUAGES, RIDING, SAME_CLAUSE, UNLISTED
 from tests.app.decision.fail_closed.rows import Row
 from tests.app.decision.fail_closed.services import SERVICES
@@ -66,6 +67,7 @@ ROWS = [
     *LANGUAGES,
     *DRAWN,
     *UNEXPLAINED,
+    *REPLIED,
     *LEGITIMATE,
 ]
 

@@ -1,0 +1,188 @@
+"""Which SPF terms a pass came through, and whether one of them lets any host pass.
+
+pyspf reports the term of the sender's own record that matched (``include:x`` when the
+pass came from x's record). A domain may publish a record that authorises every host
+(``+all``, ``ip4:0.0.0.0/0``), or one whose target the sender names (``a:%{h}``: the
+HELO name; ``a:%{l}``: the MAIL FROM local part; ``a:%{p}``: the client's own reverse
+DNS), or an ``exists`` that does not depend on the client's address: a pass through such
+a term is a pass for anyone who tries, and proves nothing about who sent the message.
+The included records are evaluated again, level by level, to find the term that matched.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from typing import Any
+
+import spf
+
+# How deep includes are followed: RFC 7208 §4.6.4 allows 10 lookups in all.
+MAX_DEPTH = 10
+# Networks this large (an eighth of IPv4, or an IPv6 /15) are no mail operator's:
+# a record naming one authorises a good part of the Internet.
+MIN_IPV4_PREFIX = 8
+MIN_IPV6_PREFIX = 16
+# RFC 7208 §7.2: macro letters whose value the sending client chooses.
+_CHOSEN_BY_SENDER = {
+    "h": "the HELO name the client gives",
+    "l": "the local part of MAIL FROM",
+    "s": "the MAIL FROM address",
+    "p": "the client's own reverse DNS name",
+}
+# A domain-spec ending in such a macro (with transformers, RFC 7208 §7.1) and an optional
+# dot: the whole name looked up is the sender's choice, and so is who answers for it.
+_ENDS_WITH_MACRO = re.compile(r"%\{([a-z])[0-9]*r?[.\-+,/_=]*\}\.?\Z", re.IGNORECASE)
+_CLIENT_ADDRESS_MACRO = re.compile(r"%\{i", re.IGNORECASE)
+_DUAL_CIDR = re.compile(r"(?:/\d+)?(?://\d+)?\Z")
+
+QueryFactory = Callable[[], Any]
+
+
+def matched_terms(query: Any, fresh_query: QueryFactory) -> list[str]:
+    """The terms a pass came through, outermost first: ``["include:x", "+all"]``.
+
+    ``query`` has run (its ``trace`` lists each record it evaluated, see spf._Query);
+    ``fresh_query`` makes another with the same client, sender and HELO. Raises what
+    pyspf raises if an included record cannot be evaluated again.
+    """
+    terms: list[str] = []
+    for _ in range(MAX_DEPTH):
+        term = query.mechanism
+        if not term:
+            break
+        terms.append(str(term))
+        if _kind(str(term)) != "include":
+            break
+        included = _passing_include(query)
+        if included is None:
+            break
+        domain, record = included
+        query = fresh_query()
+        result = query.check1(record, domain, 0)
+        if result[0] != "pass":
+            break
+    return terms
+
+
+def lets_anyone_pass(terms: list[str]) -> str | None:
+    """What makes a pass through ``terms`` a pass for any host, or None when nothing does."""
+    for term in terms:
+        why = _lets_anyone_pass(term)
+        if why is not None:
+            chain = " → ".join(f"'{t}'" for t in terms[: terms.index(term) + 1])
+            return f"{chain}, which {why}"
+    return None
+
+
+def _passing_include(query: Any) -> tuple[str, str] | None:
+    """(domain, record) of the include that passed at the top level of ``query``.
+
+    An include is evaluated one level down (recursion 1); evaluation stops at the first
+    pass, so the passing include is the last level-1 record that returned pass.
+    """
+    passed = [
+        (domain, record)
+        for recursion, domain, record, result in getattr(query, "trace", ())
+        if recursion == 1 and result == "pass"
+    ]
+    return passed[-1] if passed else None
+
+
+def _kind(term: str) -> str:
+    body = term.lstrip("+-~?")
+    return re.split(r"[:/]", body, maxsplit=1)[0].lower()
+
+
+def _lets_anyone_pass(term: str) -> str | None:
+    qualifier = term[0] if term[:1] in ("+", "-", "~", "?") else "+"
+    if qualifier != "+":
+        return None  # only "+" terms give a pass
+    kind = _kind(term)
+    argument = term.lstrip("+-~?")[len(kind) :].removeprefix(":")
+    if kind == "all":
+        return "authorises every host on the Internet"
+    if kind in ("ip4", "ip6"):
+        return _too_wide(kind, argument)
+    spec = _DUAL_CIDR.sub("", argument)
+    chosen = _ENDS_WITH_MACRO.search(spec)
+    if chosen is not None and chosen.group(1).lower() in _CHOSEN_BY_SENDER:
+        return (
+            f"names a host through {_CHOSEN_BY_SENDER[chosen.group(1).lower()]} (RFC 7208 "
+            "§7.3): the sender picks a name of its own that passes"
+        )
+    if kind == "exists" and not _CLIENT_ADDRESS_MACRO.search(spec):
+        # RFC 7208 §5.7: exists matches when the name has an A record; a name that does
+        # not depend on the client's address (%{i}) matches for every client alike.
+        return "does not depend on the client's address, so every host matches it alike"
+    return None
+
+
+def _too_wide(kind: str, argument: str) -> str | None:
+    try:
+        network = ipaddress.ip_network(argument, strict=False)
+    except ValueError:
+        return None
+    least = MIN_IPV4_PREFIX if kind == "ip4" else MIN_IPV6_PREFIX
+    if network.prefixlen >= least:
+        return None
+    return (
+        f"authorises the whole /{network.prefixlen} network, far more of the Internet than "
+        "any mail operator holds"
+    )
+
+
+def trace_check1(query: spf.query, record: str, domain: str, recursion: int, result: Any) -> None:
+    """Note that ``query`` evaluated ``domain``'s ``record`` at ``recursion`` with ``result``."""
+    trace: list[tuple[int, str, str, str]] = query.__dict__.setdefault("trace", [])
+    trace.append((recursion, domain, record, result[0]))
+
+
+def record_lets_anyone_pass(txt: Callable[[str], list[bytes]], domain: str) -> str | None:
+    """What in ``domain``'s SPF record (or a record it includes or redirects to) lets any
+    host pass, or None; for a pass someone else reported, whose client we do not know.
+
+    ``txt`` looks up a name's TXT records (mailhook.dns.Resolver.txt: it raises
+    DnsTempError, which is let through). A term any host passes anywhere in the records
+    evaluation can reach is one an impostor reaches by failing the others. At most
+    MAX_DEPTH records are read, as RFC 7208 §4.6.4 bounds the lookups.
+    """
+    pending: list[tuple[str, list[str]]] = [(domain, [])]
+    read: set[str] = set()
+    while pending and len(read) < MAX_DEPTH:
+        name, path = pending.pop(0)
+        if name in read:
+            continue
+        read.add(name)
+        for term in _spf_terms(txt, name):
+            chain = [*path, term]
+            why = _lets_anyone_pass(term)
+            if why is not None:
+                return " → ".join(f"'{t}'" for t in chain) + f", which {why}"
+            target = _followed(term)
+            if target is not None:
+                pending.append((target, chain))
+    return None
+
+
+def _spf_terms(txt: Callable[[str], list[bytes]], name: str) -> list[str]:
+    records = [
+        text
+        for text in (raw.decode("utf-8", "replace") for raw in txt(name))
+        if text.lower() == "v=spf1" or text.lower().startswith("v=spf1 ")
+    ]
+    if len(records) != 1:
+        return []  # none, or several (permerror, RFC 7208 §4.5): nothing passes
+    return [term for term in records[0].split(" ")[1:] if term]
+
+
+def _followed(term: str) -> str | None:
+    """The domain an include or redirect without macros leads to, else None."""
+    body = term.lstrip("+-~?")
+    kind, _, target = body.partition(":") if ":" in body else body.partition("=")
+    if kind.lower() not in ("include", "redirect") or not target or "%" in target:
+        return None
+    if term[:1] in ("-", "~", "?") and kind.lower() == "include":
+        return None  # a failing include gives no pass
+    return target.rstrip(".").lower()
