@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import httpx
-from sqlalchemy import exists, insert, or_, select, text
+from sqlalchemy import exists, insert, or_, select, text, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from app import metrics
@@ -217,6 +217,9 @@ class OutboxWorker:
             ):
                 # Another replica dispatches now; one at a time keeps events in order.
                 return 0
+            subscriptions = list_subscriptions(session)
+            if not subscriptions and self.alerts is None and self.confirmations is None:
+                return _mark_dispatched(session, now)
             events = list(
                 session.scalars(
                     select(OutboxEvent)
@@ -225,7 +228,6 @@ class OutboxWorker:
                     .limit(BATCH)
                 )
             )
-            subscriptions = list_subscriptions(session) if events else []
             for event in events:
                 for subscription in subscriptions if event.event in EVENTS else ():
                     if wants(subscription, event.event, event.data):
@@ -376,6 +378,29 @@ class OutboxWorker:
                     row.next_attempt_at.isoformat(),
                     error,
                 )
+
+
+def _mark_dispatched(session: Session, now: datetime) -> int:
+    """Mark up to BATCH waiting events dispatched, in one statement; how many it marked.
+
+    For a dispatch with nothing to deliver (no subscription, no alerts, no confirmation
+    mail): loading the events (each one's data a whole verdict) and flushing them back
+    took a dispatch of 100 events 50-150 ms in a worker busy checking mail, all of it
+    holding the store's write lock, which every batch of verdicts waited for."""
+    waiting = (
+        select(OutboxEvent.seq)
+        .where(OutboxEvent.dispatched_at.is_(None))
+        .order_by(OutboxEvent.seq)
+        .limit(BATCH)
+        .scalar_subquery()
+    )
+    marked = session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.seq.in_(waiting))
+        .values(dispatched_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(marked.rowcount)  # type: ignore[attr-defined]
 
 
 def _delivery(
