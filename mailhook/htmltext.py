@@ -77,6 +77,10 @@ def html_to_text(source: str) -> str:
     return render_html(source).text
 
 
+# Where a comment ends: "-->", or "--!>" (an incorrectly closed comment, closed all the same).
+_COMMENT_END = re.compile(r"--!?>")
+
+
 def render_html(source: str) -> Rendered:
     """Render ``source`` as a client would, one pass over it.
 
@@ -103,9 +107,14 @@ def render_html(source: str) -> Rendered:
             pos = conditional
             continue
         if source.startswith("<!--", lt):
-            # A comment renders as nothing, also inside a word ("trans<!-- -->fer").
-            end = source.find("-->", lt + 4)
-            pos = len(source) if end < 0 else end + 3
+            # A comment renders as nothing, also inside a word ("trans<!-- -->fer"). It
+            # ends as a browser ends it (HTML Standard §13.2.5.43-52): "<!--->" is one
+            # already, and "--!>" closes one as "-->" does; what follows is shown.
+            if source.startswith("<!--->", lt):
+                pos = lt + 6
+                continue
+            closed = _COMMENT_END.search(source, lt + 4)
+            pos = len(source) if closed is None else closed.end()
             continue
         tag = _TAG.match(source, lt)
         if tag is None:

@@ -124,14 +124,16 @@ def _read_instruction(message: InboundMessage, catalogue: Catalogue) -> Instruct
         pointer = "forwarded text asks for " + ", ".join(unique(tally.forwarded_kinds))
     own = cleaned(reading.own_text())
     asked = set(tally.kinds)
+    recognised = tuple(
+        phrase for kind in catalogue.kinds if kind.name in asked for phrase in kind.phrases
+    )
     unrecognised: tuple[str, ...] = ()
     if asked and catalogue.requests is not None:
         unrecognised = unrecognised_requests(
-            reading.own_text(),
-            catalogue.requests,
-            tally.kinds_of,
-            (phrase for kind in catalogue.kinds if kind.name in asked for phrase in kind.phrases),
+            reading.own_text(), catalogue.requests, tally.kinds_of, recognised
         )
+    if tally.links:
+        tally.hidden_in_links(recognised)
     parts = tuple(tally.reads)
     findings = [parts_finding(parts, tally.concerns())]
     # What history asks for beyond the sender's own request: held, as a reader may not
@@ -170,7 +172,12 @@ def _read_instruction(message: InboundMessage, catalogue: Catalogue) -> Instruct
         findings=tuple(findings),
         unrecognised=unrecognised,
         addresses=unique(tally.addresses),
-        bare_names=unique(bare_names(fold(reading.own_text()))),
+        bare_names=unique(
+            bare_names(
+                fold(reading.own_text()),
+                acting=any(kind.acts_on_service for kind in catalogue.kinds if kind.name in asked),
+            )
+        ),
         names=name_runs(reading.own_text()),
     )
 

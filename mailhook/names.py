@@ -12,6 +12,9 @@ from mailhook.normalise import clean, normalise
 
 # A name is looked for as 1 to this many words; a key of more words is never stored.
 MAX_WORDS: Final = 6
+# A person's name written in lower case is looked for as this many words at most: a
+# first and a last name, and one middle name (customer_name_keys).
+PERSON_WORDS: Final = 3
 # A company's name of one word is a key only with this many letters ("Beta", "Kwiatex"):
 # shorter ones ("AB", "Max") are words and initials in every text.
 MIN_SINGLE_LETTERS: Final = 4
@@ -268,6 +271,35 @@ class NameRuns:
         return tuple(
             self._written(key, start, end) for key, start, end in self._runs() if key in keys
         )
+
+    def lower_case_keys(self) -> frozenset[str]:
+        """The key of every lower-case run of PERSON_WORDS words (see lower_case)."""
+        return frozenset(key for key, _, _ in self._lower_case_runs())
+
+    def lower_case(self, keys: Container[str]) -> tuple[WrittenName, ...]:
+        """Runs of two or three words that no capital marks as a name ("dla ola nowak")
+        whose key is one of ``keys``: a person's first and last name written in lower
+        case is still that person's (app.decision.named_customers keeps only persons:
+        a company's name of ordinary words, "nowy ogród zielony", is no name so)."""
+        return tuple(
+            self._written(key, start, end)
+            for key, start, end in self._lower_case_runs()
+            if key in keys
+        )
+
+    def _lower_case_runs(self) -> Iterator[tuple[str, int, int]]:
+        words = self.words
+        for start, first in enumerate(words):
+            if first.named or len(first.folded) < 2:
+                # A capitalised or quoted start is a run _runs gives.
+                continue
+            key = first.folded
+            for end in range(start + 2, min(start + PERSON_WORDS, len(words)) + 1):
+                word = words[end - 1]
+                if not word.joined:
+                    break
+                key = f"{key} {word.folded}"
+                yield key, start, end
 
     def _written(self, key: str, start: int, end: int) -> WrittenName:
         size, form, _ = self.forms[end]

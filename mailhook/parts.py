@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import quopri
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from email import errors
+from email import errors, message_from_bytes
 from email.message import EmailMessage, MIMEPart
 
 from mailhook.htmltext import render_html
@@ -56,6 +59,24 @@ _CONTENT_LINES = frozenset({"text/calendar", "text/vcard", "text/x-vcard", "text
 _FOLD = re.compile(r"\r?\n[ \t]")
 _ESCAPE = re.compile(r"\\(.)")
 _ESCAPED = {"n": "\n", "N": "\n"}
+# A content line whose value is encoded (vCard 2.1 ENCODING=QUOTED-PRINTABLE or BASE64,
+# vCard 3.0 and iCalendar ENCODING=B / BASE64): a client shows the value decoded. A
+# quoted-printable value goes on over lines that end in "=" (vCard 2.1's soft break).
+_BASE64_LINE = re.compile(
+    r"^([a-z0-9-]++)((?:;[^:\r\n]*?)?;encoding=(?:b|base64)\b[^:\r\n]*+):([^\r\n]*)(?=[\r\n]|\Z)",
+    re.IGNORECASE | re.MULTILINE,
+)
+_QP_LINES = re.compile(
+    r"^([a-z0-9-]++)((?:;[^:\r\n]*?)?;encoding=quoted-printable\b[^:\r\n]*+):"
+    r"((?:[^\r\n]*?=\r?\n)*+[^\r\n]*)(?=[\r\n]|\Z)",
+    re.IGNORECASE | re.MULTILINE,
+)
+_CHARSET_PARAMETER = re.compile(r";charset=([a-z0-9_.:-]+)", re.IGNORECASE)
+# C0 control characters other than white space, and DEL: a client draws none of them.
+_CONTROLS = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
+# Transfer encodings an attached message may come in against RFC 2046 §5.2.1, which
+# clients decode all the same (and then show the message).
+_ENCODED_MESSAGE = frozenset({"base64", "quoted-printable"})
 # A parameter's name in a Content-Type value ("; charset=").
 _PARAMETER = re.compile(r";\s*([a-zA-Z0-9*_.-]+)\s*=")
 _COMMENTS = re.compile(r"\([^()]*\)")
@@ -182,6 +203,8 @@ class _Walker:
     ) -> Iterator[Part]:
         payload = part.get_payload()
         inner = payload[0] if isinstance(payload, list) and payload else None
+        if isinstance(inner, EmailMessage) and _transfer_encoding(part) in _ENCODED_MESSAGE:
+            inner = _decoded_message(part, inner)
         unread = Part(label, content_type, filename, True, None, "the message cannot be read")
         if not isinstance(inner, EmailMessage):
             yield unread
@@ -190,6 +213,25 @@ class _Walker:
         subject = "\n".join(subjects(inner))
         yield Part(label, content_type, filename, True, subject, alternative=alternative)
         yield from self.walk(inner, attached=True, alternative=alternative)
+
+
+def _transfer_encoding(part: MIMEPart) -> str:
+    return str(part.get("Content-Transfer-Encoding", "7bit")).strip().lower()
+
+
+def _decoded_message(part: MIMEPart, inner: EmailMessage) -> EmailMessage | None:
+    """The message a base64 or quoted-printable message/rfc822 part holds, decoded as a
+    client decodes it; None when it does not decode."""
+    try:
+        encoded = inner.as_bytes()
+        if _transfer_encoding(part) == "base64":
+            raw = base64.b64decode(b"".join(encoded.split()), validate=True)
+        else:
+            raw = quopri.decodestring(encoded)
+        decoded = message_from_bytes(raw, _class=EmailMessage, policy=part.policy)
+    except Exception:  # noqa: BLE001 - a message that does not decode is one not read
+        return None
+    return decoded if isinstance(decoded, EmailMessage) else None
 
 
 def _leaf(part: MIMEPart, unread: Part) -> Part:
@@ -203,6 +245,9 @@ def _leaf(part: MIMEPart, unread: Part) -> Part:
     text, problem = _decoded(part)
     if text is None:
         return replace(unread, problem=problem)
+    if _CONTROLS.search(text) is not None:
+        # Control characters render as nothing ("P\x00r\x00o…" shows "Pro…"): read so.
+        text = _CONTROLS.sub("", text)
     if content_type in _UNRENDERED_MARKUP:
         return replace(unread, problem="markup that is not rendered")
     if content_type in _HTML:
@@ -244,7 +289,27 @@ def unfolded_content_lines(source: str) -> str:
     (RFC 5545 §3.1, RFC 6350 §3.2: a line break and one space or tab are nothing, so
     "be\\r\\n ta.pl" is beta.pl) and escaped text unescaped (RFC 5545 §3.3.11)."""
     text = _FOLD.sub("", source)
+    if "encoding=" in text.lower():
+        text = _QP_LINES.sub(_decoded_value, _BASE64_LINE.sub(_decoded_value, text))
     return _ESCAPE.sub(lambda escape: _ESCAPED.get(escape.group(1), escape.group(1)), text)
+
+
+def _decoded_value(line: re.Match[str]) -> str:
+    """A content line with its value decoded, as a client shows it ("NOTE:…")."""
+    name, parameters, value = line.groups()
+    try:
+        if "quoted-printable" in parameters.lower():
+            raw = quopri.decodestring(value.encode("utf-8", "replace"))
+        else:
+            raw = base64.b64decode("".join(value.split()) + "==", validate=False)
+    except (ValueError, binascii.Error):
+        return str(line.group(0))
+    charset = _CHARSET_PARAMETER.search(parameters)
+    try:
+        decoded = raw.decode(charset.group(1) if charset else "utf-8", errors="replace")
+    except LookupError:
+        decoded = raw.decode("utf-8", errors="replace")
+    return f"{name}:{decoded}"
 
 
 def _command_text(command: re.Match[str]) -> str:

@@ -225,6 +225,12 @@ _AFTER_A_NAME = re.compile(
     r"\.(?<=[^\W_]\.)[a-z]{2,63}[ \t]*(?:,|(?:,[ \t]*)?(?:i|oraz|and|or|lub|albo))[ \t]+"
     r"([^\W_][\w-]{0,62})(?![\w.-]*\.[^\W\d_])"
 )
+# The word a request that acts on a service is for ("zmiana rekordu MX dla kwiaty"): a
+# reader takes it for the service's name when no suffix follows.
+_FOR_A_NAME = re.compile(r"(?:^|[^\w])(?:dla|for)[ \t]+([^\W_][\w-]{0,62})(?![\w.-]*\.[^\W\d_])")
+# Combining marks (the blocks of diacritical marks): after NFKC, one still written apart
+# sits on a letter it has no composed form with.
+_LOOSE_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 # Words _SERVICE_NOUN starts with: without one, it is not searched for.
 _NOUNS = ("domen", "domain", "stron", "witryn", "serwis", "site", "sklep")
 _NOT_A_NAME = frozenset(
@@ -298,14 +304,23 @@ _NOT_A_NAME = frozenset(
 )
 
 
-def bare_names(folded: str) -> list[str]:
+def bare_names(folded: str, acting: bool = False) -> list[str]:
     """Words a reader takes for a service's name without its suffix: "dla domeny beta",
-    "the domain kwiaty", "acme.pl i kwiaty" (in folded text). app.registry looks them
+    "the domain kwiaty", "acme.pl i kwiaty" (in folded text), and when the request acts
+    on a service (``acting``) the word it is for, "dla kwiaty". app.registry looks them
     up as the first label of a registered domain, so another customer's "beta" is read
     as beta.pl is."""
     nouns = any(noun in folded for noun in _NOUNS)
     found = []
     matches = [*(_SERVICE_NOUN.finditer(folded) if nouns else ()), *_AFTER_A_NAME.finditer(folded)]
+    if acting and ("dla" in folded or "for" in folded):
+        # "dla domeny acme.pl": the word for a service is no name (the noun's own
+        # reading above finds what follows it).
+        matches.extend(
+            match
+            for match in _FOR_A_NAME.finditer(folded)
+            if not match.group(1).lower().startswith(_NOUNS)
+        )
     for match in matches:
         word = match.group(1).lower()
         if word not in _NOT_A_NAME and not word.isdigit() and len(word) >= 2:
@@ -322,8 +337,12 @@ def _server_id(written: str) -> str:
 
 
 def _undisguised(text: str) -> str:
-    """``text`` with dots written as words, in brackets or in other scripts made dots."""
+    """``text`` with dots written as words, in brackets or in other scripts made dots,
+    and the combining marks no letter took in (NFKC) left out: "kwiaty.p\u0323l" is drawn
+    as kwiaty.pl with a dot under the p, and is read as kwiaty.pl."""
     text = text.translate(_OTHER_DOTS)
+    if not text.isascii():
+        text = _LOOSE_MARKS.sub("", text)
     if "[" in text or "(" in text or "{" in text:
         text = _WRITTEN_DOT.sub(" . ", text)
     if " ." in text or "\t." in text:
@@ -349,6 +368,10 @@ def _hosts(urls: Iterable[str]) -> list[str]:
         host = _HOST.match(url)
         if host is None:
             continue
+        if "@" in host.group(0):
+            # A user name before the host is drawn first: "http://beta.pl@192.0.2.1/"
+            # reads beta.pl to a person, whatever host it leads to.
+            found.extend(_domains(unquote(host.group(0).partition("//")[2].rpartition("@")[0])))
         # Running text goes on after a link: "https://acme.pl, prosze" or "(https://acme.pl)".
         # A browser percent-decodes the host (WHATWG URL, "host parsing"): "%62eta.pl"
         # leads to beta.pl.

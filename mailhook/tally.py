@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
+from mailhook.carriers import armoured, descriptions, drawn_differently, link_texts, undecoded
 from mailhook.catalogue import Catalogue, any_phrase, first_phrase, kinds_named
 from mailhook.instruction_findings import Concerns, PartRead
 from mailhook.normalise import clean
@@ -104,6 +105,8 @@ class Tally:
         # of alternatives) -> the kinds it asks for, and its parts' labels.
         self.sections: dict[object, tuple[set[str], list[str]]] = {}
         self._kinds_of_text: dict[str, tuple[str, ...]] = {}
+        # (part label, the words of a link's address) of the parts read as the body.
+        self.links: list[tuple[str, str]] = []
 
     def add(self, piece: Piece) -> None:
         part = piece.part
@@ -131,6 +134,7 @@ class Tally:
             self.mentioned.extend(services)
             return
         self.reads.append(_part_read(part, "", True, kinds, services))
+        self._carriers(piece.text, part)
         if part.embedded_images:
             embedded = f"{part.embedded_images} images or documents in its markup"
             self.unreadable.append(f"{part.label} ({embedded})")
@@ -168,6 +172,35 @@ class Tally:
             seen.services.update(services)
             seen.labels.append(part.label)
 
+    def _carriers(self, text: str, part: Part) -> None:
+        """What a part carries beside its lines (mailhook.carriers): an encrypted block and
+        bytes that do not decode are not read, characters drawn two ways are hidden, and
+        a link's address is read (hidden_in_links)."""
+        if armoured(text):
+            self.unreadable.append(f"{part.label} (an encrypted block in its text)")
+        if undecoded(text):
+            self.unreadable.append(f"{part.label} (bytes its charset does not decode)")
+        if drawn_differently(text):
+            self.hidden.append(f"{part.label} (characters some clients draw as a blank)")
+        self.links.extend((part.label, cleaned(words)) for words in link_texts(text, part.links))
+
+    def hidden_in_links(self, phrases: tuple[str, ...]) -> None:
+        """A link's address asking for a kind the sender's own text does not, or for
+        something no kind recognises (the words of the recognised kinds' ``phrases``
+        count as recognised: "…/jak-zmienic-rekord-dns" beside a DNS change asks nothing
+        more) is hidden text: a person reads it in the text or on hovering."""
+        words = self.catalogue.requests
+        held: list[str] = []
+        for label, text in self.links:
+            if label in held:
+                continue
+            more = set(self._kinds_of(text, fold(text))) - set(self.kinds)
+            if more or (
+                words is not None and unrecognised_requests(text, words, self.kinds_of, phrases)
+            ):
+                held.append(label)
+        self.hidden.extend(f"{label} (a request in a link's address)" for label in held)
+
     def outside_parts(self, msg: EmailMessage) -> None:
         """Text before the first and after the last part of a multipart (RFC 2046 §5.1.1
         preamble and epilogue): clients should not show it, some do. Asking for
@@ -178,9 +211,16 @@ class Tally:
             for where, text in (("preamble", multipart.preamble), ("epilogue", multipart.epilogue)):
                 if not text or not text.strip():
                     continue
-                text = cleaned(text[:MAX_TEXT])
+                # 8-bit bytes outside the parts reach here as surrogate escapes, which
+                # no pattern can read: as UTF-8, as for a part without a charset.
+                raw = text[:MAX_TEXT].encode("utf-8", "surrogateescape")
+                text = cleaned(raw.decode("utf-8", "replace"))
                 if self._kinds_of(text, fold(text)) or self._asks_unrecognised(text):
                     self.hidden.append(f"the MIME {where}")
+        for text in descriptions(msg):
+            if self._asks_more(cleaned(text)):
+                self.hidden.append("a part's Content-Description")
+                break
 
     def outside_headers(self, msg: EmailMessage) -> None:
         """Header fields a client or the desk's tool may show beside the body (display
@@ -213,6 +253,7 @@ class Tally:
                 kind.gives_addresses for kind in self.catalogue.kinds if kind.name in self.kinds
             ),
             questions=frozenset(kind.name for kind in self.catalogue.kinds if kind.question),
+            acting=frozenset(kind.name for kind in self.catalogue.kinds if kind.acts_on_service),
             # The server ids found so far (the sender's own text, history, attachments):
             # each read once by services_named, never again per sentence.
             known_numbers=frozenset(
@@ -232,6 +273,8 @@ class Tally:
         )
 
     def _subject(self, piece: Piece) -> None:
+        if drawn_differently(piece.text):
+            self.hidden.append("the subject (characters some clients draw as a blank)")
         services = self._services_in(piece.text)
         self.services.extend(services)
         kinds = self._kinds_of(piece.text, fold(piece.text))

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from mailhook.literals import literal_gate
+from mailhook.names import LEGAL_FORMS
 from mailhook.normalise import clean
 from mailhook.text import fold, lines
 
@@ -68,6 +69,15 @@ _PLACE = (
 )
 _NAMED_PLACE = re.compile(rf"{_PLACE}|{_MAIL}", re.IGNORECASE)
 _PLACE_ONLY = re.compile(_PLACE, re.IGNORECASE)
+# Where a recognised request that acts on a service says whom it goes to ("Rezygnujemy z
+# acme.pl na rzecz OVH"): that is a clause of its own, read for the party it names.
+_IN_FAVOUR = re.compile(r"\s(?=(?:na rzecz|in favou?r of)\s)", re.IGNORECASE)
+# Words after which a word in capitals is a party's name, not an acronym or emphasis
+# ("do OVH", "go to OVH", "na rzecz OVH"); what precedes a word is looked at this far.
+_TOWARDS = re.compile(r"(?:^|\s)(?:na rzecz|do|to|into|dla|for|of|u)\s+$", re.IGNORECASE)
+_TOWARDS_REACH = 12
+# The first words of the legal forms a company's name is written with ("sp", "ltd").
+_FORM_STARTS = frozenset(written[0] for written in LEGAL_FORMS)
 # What a match of _PLACE must hold ("://", "www.", "mailto:", a dot before a letter), and
 # one of _MAIL ("@", "at" in brackets). The patterns above cost microseconds a sentence,
 # tried at every position; what they must hold is looked for first: most sentences name
@@ -123,6 +133,9 @@ class Reader:
     # The kinds that ask for information (inquiry): a sentence they recognise is a
     # question, and what else it names is what is asked.
     questions: frozenset[str] = frozenset()
+    # The kinds that act on a service (a cancellation, a transfer): a sentence asking
+    # for one is read for whom the service goes to as well (_IN_FAVOUR).
+    acting: frozenset[str] = frozenset()
 
 
 def unexplained_sentences(text: str, reader: Reader) -> tuple[str, ...]:
@@ -149,7 +162,7 @@ def unexplained_sentences(text: str, reader: Reader) -> tuple[str, ...]:
         kinds = reader.kinds_of(folded)
         # A question names what it asks about: only a request in it is read.
         question = folded.endswith("?") or (bool(kinds) and set(kinds) <= reader.questions)
-        pieces = _other_clauses(sentence, reader) if kinds else [sentence]
+        pieces = _other_clauses(sentence, reader, kinds) if kinds else [sentence]
         listing = bool(kinds) and folded.endswith(":")
         for piece in pieces:
             piece_folded = fold(piece)
@@ -227,12 +240,14 @@ def _shown(folded: str) -> str:
     return folded if len(folded) <= _SHOWN else folded[: _SHOWN - 1] + "…"
 
 
-def _other_clauses(sentence: str, reader: Reader) -> list[str]:
-    """The clauses of a recognised ``sentence`` that no kind recognises."""
+def _other_clauses(sentence: str, reader: Reader, kinds: tuple[str, ...] = ()) -> list[str]:
+    """The clauses of a recognised ``sentence`` that no kind recognises; of one asking
+    for a kind that acts on a service, "na rzecz …" / "in favour of …" is one too."""
+    clauses = _CLAUSE_END.split(sentence)
+    if not reader.acting.isdisjoint(kinds) and ("rzecz" in sentence or "favo" in sentence):
+        clauses = [piece for clause in clauses for piece in _IN_FAVOUR.split(clause)]
     return [
-        clause.strip()
-        for clause in _CLAUSE_END.split(sentence)
-        if clause.strip() and not reader.kinds_of(fold(clause))
+        clause.strip() for clause in clauses if clause.strip() and not reader.kinds_of(fold(clause))
     ]
 
 
@@ -285,14 +300,42 @@ def _to_another(sentence: str, folded: str, lists: _Lists) -> bool:
 def _names(sentence: str, lists: _Lists) -> list[str]:
     """Capitalised words after a sentence's first word that are no label, one letter or
     a word in capitals (an acronym "DNS", "MAX", or emphasis "PILNE"): names of people
-    and companies ("Marek", "Example")."""
+    and companies ("Marek", "Example"). A word in capitals that something goes to ("do
+    OVH", "go to OVH", "na rzecz OVH") is a company's name."""
     words = _CAPITALISED.findall(sentence)
+    if not words:
+        return []
     first = _WORD.search(sentence)
-    if words and first is not None and sentence.startswith(words[0], first.start()):
-        words = words[1:]
-    return [
+    after_first = 0
+    if first is not None and sentence.startswith(words[0], first.start()):
+        words, after_first = words[1:], first.start() + len(words[0])
+    found = [
         word for word in words if len(word) > 1 and not word.isupper() and not lists.label(word)
     ]
+    if any(map(str.isupper, words)):
+        # Where the words in capitals stand is read only when there are some.
+        found += [
+            match.group(0)
+            for match in _CAPITALISED.finditer(sentence, after_first)
+            if len(match.group(0)) > 1
+            and match.group(0).isupper()
+            and _towards(sentence, match.start())
+            and not lists.label(match.group(0))
+        ]
+    return found
+
+
+def _towards(sentence: str, at: int) -> bool:
+    """Whether the word at ``at`` follows a word saying where something goes, and is no
+    unit or limit before a number ("kwota to MAX 100 zł": Polish "to" is "is") nor a
+    company's name with its legal form."""
+    after = sentence[at:].split(maxsplit=2)
+    following = after[1] if len(after) > 1 else ""
+    if following[:1].isdigit() or fold(following).strip(".,;:!?()") in _FORM_STARTS:
+        # A company's name with its legal form ("na rzecz ACME sp. z o.o.") is one the
+        # named-customer check looks up in the registry.
+        return False
+    return _TOWARDS.search(sentence[max(0, at - _TOWARDS_REACH) : at]) is not None
 
 
 def _harmless(sentence: str, folded: str, lists: _Lists) -> bool:

@@ -109,6 +109,10 @@ class Mail:
     dkim_identity: str | None = None
     # Whom the author wrote to (To); the envelope recipient is the desk whatever it says.
     to: str = DESK
+    # The MIME body written as it is, from its Content-Type field on (for structures the
+    # builder does not write: an encoded attached message, a part's description…);
+    # ``plain``, ``html``, ``parts`` and ``cte`` are then not used.
+    body: bytes | None = None
 
 
 def fill(text: str, code: str | None) -> str:
@@ -180,7 +184,11 @@ def build(mail: Mail, code: str | None = None) -> bytes:
             *(header_line(name, fill(value, code)) for name, value in mail.headers),
         ]
     )
-    raw = head + mime_body(mail, code).as_bytes(policy=SMTP)
+    if mail.body is not None:
+        body = mail.body.replace(b"{code}", fill("{code}", code).encode())
+        raw = head + b"MIME-Version: 1.0\r\n" + body
+    else:
+        raw = head + mime_body(mail, code).as_bytes(policy=SMTP)
     if mail.dkim_headers is not None:
         raw = sign_as_acme(
             raw, mail.dkim_headers, mail.dkim_selector, mail.dkim_domain, mail.dkim_identity

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mailhook.domains import aligned, normalise_domain, organisational_domain
+from mailhook.services import bare_names
 
 
 @pytest.mark.parametrize(
@@ -58,3 +59,21 @@ def test_strict_alignment_needs_the_very_same_name() -> None:
 def test_empty_names_align_with_nothing() -> None:
     assert not aligned("", "acme.pl", strict=False)
     assert not aligned("acme.pl", "", strict=True)
+
+
+@pytest.mark.parametrize(
+    ("folded", "acting", "names"),
+    [
+        ("zmiana rekordu mx dla kwiaty", True, ["kwiaty"]),
+        ("zmiana rekordu mx dla domeny kwiaty", True, ["kwiaty"]),
+        # The word for a service after "dla" is no name; what follows it is a domain.
+        ("zmiana rekordu mx dla domeny sklep7.bench08.example", True, []),
+        ("change the mx record for the domain kwiaty", True, ["kwiaty"]),
+        # Only a request that acts on a service reads the word after "dla" as a name.
+        ("duplikat faktury dla kwiaty", False, []),
+    ],
+)
+def test_bare_names_a_reader_takes_for_a_service(
+    folded: str, acting: bool, names: list[str]
+) -> None:
+    assert bare_names(folded, acting=acting) == names

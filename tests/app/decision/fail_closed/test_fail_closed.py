@@ -37,6 +37,17 @@ from tests.adversarial_mail import (
     check_result,
     loopback,
 )
+from tests.app.decision.fail_closed.carried import (
+    CARRIED,
+    CARRIED_LEGITIMATE,
+    DRAWN_AS_READ,
+    DRAWN_AS_READ_LEGITIMATE,
+    LEFTOVERS,
+    LEFTOVERS_LEGITIMATE,
+    METAMORPHIC,
+    NAMED_AS_READ,
+    NAMED_AS_READ_LEGITIMATE,
+)
 from tests.app.decision.fail_closed.headers import ADDRESSES, AUTOMATIC, HEADERS, RESULTS
 from tests.app.decision.fail_closed.legitimate import LEGITIMATE
 from tests.app.decision.fail_closed.parts import PARTS, PHRASES
@@ -68,7 +79,16 @@ ROWS = [
     *DRAWN,
     *UNEXPLAINED,
     *REPLIED,
+    *CARRIED,
+    *METAMORPHIC,
+    *LEFTOVERS,
+    *NAMED_AS_READ,
+    *DRAWN_AS_READ,
     *LEGITIMATE,
+    *CARRIED_LEGITIMATE,
+    *LEFTOVERS_LEGITIMATE,
+    *NAMED_AS_READ_LEGITIMATE,
+    *DRAWN_AS_READ_LEGITIMATE,
 ]
 
 
