@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from app.audit.hashing import GENESIS, entry_hash, personal_digest
@@ -41,6 +41,12 @@ _HEAD = select(_ENTRIES.c.seq, _ENTRIES.c.entry_hash).order_by(_ENTRIES.c.seq.de
 # The head's two columns as scalar subqueries, for a statement that reads other things too.
 HEAD_SEQ = _HEAD.with_only_columns(_ENTRIES.c.seq).scalar_subquery().label("chain_seq")
 HEAD_HASH = _HEAD.with_only_columns(_ENTRIES.c.entry_hash).scalar_subquery().label("chain_hash")
+# PostgreSQL's lock and head read, sent together (see _locked_head).
+_LOCK_THEN_HEAD = (
+    "SELECT pg_advisory_xact_lock(444231178); "
+    "SELECT seq, entry_hash FROM audit_entries ORDER BY seq DESC LIMIT 1"
+)
+assert str(_CHAIN_LOCK) in _LOCK_THEN_HEAD and _ENTRIES.name in _LOCK_THEN_HEAD
 # Where a transaction that holds the chain's lock to its end keeps the head (see hold_head).
 _HELD_HEAD = "intakeguard_chain_head"
 
@@ -113,12 +119,7 @@ def entry_rows(session: Session, drafts: list[Draft]) -> list[dict[str, Any]]:
 def _chained(session: Session, drafts: list[Draft]) -> tuple[list[AuditEntry], list[AuditPersonal]]:
     """The entries of ``drafts`` chained to the head (under the lock), and their side rows."""
     held: tuple[int, str] | None = session.info.get(_HELD_HEAD)
-    if held is not None:
-        seq, prev = held
-    else:
-        _lock_chain(session)
-        head = session.execute(_HEAD).first()
-        seq, prev = (head.seq, head.entry_hash) if head is not None else (0, GENESIS)
+    seq, prev = held if held is not None else _locked_head(session)
     recorded_at = _timestamp(utcnow())
     entries: list[AuditEntry] = []
     sides: list[AuditPersonal] = []
@@ -156,10 +157,24 @@ def _columns(row: AuditEntry | AuditPersonal, model: type[Base]) -> dict[str, An
     return {column.key: getattr(row, column.key) for column in model.__table__.columns}
 
 
-def _lock_chain(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK})
-    # SQLite: the transaction began IMMEDIATE and already holds the database's write lock.
+def _locked_head(session: Session) -> tuple[int, str]:
+    """The chain's lock taken (held to the commit), then its head read: seq and hash."""
+    if session.get_bind().dialect.name != "postgresql":
+        # SQLite: the transaction began IMMEDIATE and already holds the database's write lock.
+        return head(session)
+    # One round trip for both (a batch's serial section pays every one): two statements in
+    # one query string, which the driver sends by the simple protocol as the statement has
+    # no parameters. Under read committed each statement of it takes its own snapshot, so
+    # the head is read after the lock is granted and sees the last appender's commit; one
+    # statement doing both would read the head as of before its wait.
+    result = session.connection().exec_driver_sql(_LOCK_THEN_HEAD)
+    try:
+        cursor = result.cursor
+        cursor.nextset()
+        row = cursor.fetchone()
+    finally:
+        result.close()
+    return (row[0], row[1]) if row is not None else (0, GENESIS)
 
 
 def head(session: Session) -> tuple[int, str]:

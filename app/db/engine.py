@@ -6,15 +6,16 @@ import fcntl
 import logging
 import os
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Dialect, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.errors import StoreUnavailable
@@ -35,13 +36,49 @@ def make_engine(url: str) -> Engine:
         return engine
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return create_engine(
+    engine = create_engine(
         parsed,
-        pool_pre_ping=True,
         pool_size=10,
         max_overflow=10,
         connect_args={"connect_timeout": 5},
     )
+    event.listen(engine.pool, "checkin", _note_checkin)
+
+    def ping_if_idle(driver: Any, record: Any, _proxy: Any) -> None:
+        _ping_if_idle(engine.dialect, driver, record)
+
+    event.listen(engine.pool, "checkout", ping_if_idle)
+    return engine
+
+
+# A pooled connection idle longer than this is pinged before use (_ping_if_idle).
+PING_AFTER_IDLE_SECONDS = 1.0
+_CHECKED_IN = "intakeguard_checked_in"
+
+
+def _note_checkin(_driver: Any, record: Any) -> None:
+    record.info[_CHECKED_IN] = time.monotonic()
+
+
+def _ping_if_idle(dialect: Dialect, driver: Any, record: Any) -> None:
+    """SQLAlchemy's ``pool_pre_ping``, for connections that sat idle in the pool.
+
+    A connection the server or a failover closed while it sat in the pool is found by a
+    ``SELECT 1`` and replaced before anyone uses it. pool_pre_ping sent that round trip
+    at every checkout, twice a message under load (its look-alike lookup and its batch),
+    for connections used milliseconds before. One that was lost within the last second
+    fails its statement instead: a temporary failure for that message or batch (the
+    sender retries), and SQLAlchemy then replaces every connection of the pool.
+    """
+    if time.monotonic() - record.info.get(_CHECKED_IN, 0.0) < PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        # The dialect's ping, as pool_pre_ping sends it (outside any transaction).
+        dialect.do_ping(driver)
+    except Exception as exc:  # any failure: this connection is unusable
+        # The pool drops this connection and checks out another (SQLAlchemy's documented
+        # way for a ping of one's own), up to three times before it gives up.
+        raise DisconnectionError(f"a pooled connection no longer answers: {exc}") from exc
 
 
 def _create_private(database: Path) -> None:

@@ -10,7 +10,10 @@ back-off and jitter for more than 24 hours before it dead-letters one.
 Several replicas on PostgreSQL: one dispatcher at a time (a transaction-scoped advisory
 lock), deliveries claimed with ``FOR UPDATE SKIP LOCKED`` and a lease, so no two
 workers post the same delivery at once. SQLite has a single writer and ignores
-``FOR UPDATE``; a plain select is enough there.
+``FOR UPDATE``; a plain select is enough there. The worker's write transactions take the
+store's writer turn (app.db.engine.writer_turn) like the batches of verdicts do: a
+dispatch that met a batch at SQLite's lock instead slept in its busy handler, and so did
+the batch that met the dispatch, up to tens of milliseconds each with the lock free.
 """
 
 from __future__ import annotations
@@ -19,17 +22,18 @@ import logging
 import random
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import httpx
-from sqlalchemy import exists, insert, or_, select, text
+from sqlalchemy import exists, insert, or_, select, text, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from app import metrics
-from app.db.engine import store_errors
+from app.db.engine import store_errors, writer_turn
 from app.db.models import OutboxDelivery, OutboxEvent, WebhookSubscription, table_of
 from app.db.types import utcnow
 from app.delivery.alerts import AlertSender, alert_sender_from_settings, plain, plan_alert
@@ -118,6 +122,8 @@ class OutboxWorker:
         confirmations: ConfirmationMailer | None = None,
     ) -> None:
         self.sessions = sessions
+        # Held around each write transaction, as by the verdicts' group commit.
+        self._writer_turn = writer_turn(sessions.kw["bind"])
         # Confirmation mail to registered owners (app.delivery.confirmations), if on.
         self.confirmations = confirmations
         self.webhooks = webhooks
@@ -205,12 +211,15 @@ class OutboxWorker:
     def dispatch(self) -> int:
         """Turn up to BATCH events into deliveries; returns how many events it took."""
         now = self.now()
-        with store_errors(), self.sessions.begin() as session:
+        with self._write() as session:
             if session.get_bind().dialect.name == "postgresql" and not session.scalar(
                 text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _DISPATCH_LOCK}
             ):
                 # Another replica dispatches now; one at a time keeps events in order.
                 return 0
+            subscriptions = list_subscriptions(session)
+            if not subscriptions and self.alerts is None and self.confirmations is None:
+                return _mark_dispatched(session, now)
             events = list(
                 session.scalars(
                     select(OutboxEvent)
@@ -219,7 +228,6 @@ class OutboxWorker:
                     .limit(BATCH)
                 )
             )
-            subscriptions = list_subscriptions(session) if events else []
             for event in events:
                 for subscription in subscriptions if event.event in EVENTS else ():
                     if wants(subscription, event.event, event.data):
@@ -237,6 +245,12 @@ class OutboxWorker:
                         session.add(_delivery(event, now, "confirm", payload=payload))
                 event.dispatched_at = now
             return len(events)
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        """A write transaction begun in the store's writer turn, held to its commit."""
+        with self._writer_turn, store_errors(), self.sessions.begin() as session:
+            yield session
 
     def _claim(self) -> list[_Claimed]:
         now = self.now()
@@ -259,7 +273,7 @@ class OutboxWorker:
             .limit(BATCH)
             .with_for_update(skip_locked=True, of=OutboxDelivery)
         )
-        with store_errors(), self.sessions.begin() as session:
+        with self._write() as session:
             rows = list(session.scalars(query))
             for row in rows:
                 # A lease, not a held lock: no transaction stays open across the HTTP call.
@@ -331,7 +345,7 @@ class OutboxWorker:
             return dict(delivery.payload)
 
     def _record(self, delivery_id: str, now: datetime, error: str | None, permanent: bool) -> None:
-        with store_errors(), self.sessions.begin() as session:
+        with self._write() as session:
             row = session.scalar(select(OutboxDelivery).where(OutboxDelivery.id == delivery_id))
             if row is None:
                 return
@@ -364,6 +378,29 @@ class OutboxWorker:
                     row.next_attempt_at.isoformat(),
                     error,
                 )
+
+
+def _mark_dispatched(session: Session, now: datetime) -> int:
+    """Mark up to BATCH waiting events dispatched, in one statement; how many it marked.
+
+    For a dispatch with nothing to deliver (no subscription, no alerts, no confirmation
+    mail): loading the events (each one's data a whole verdict) and flushing them back
+    took a dispatch of 100 events 50-150 ms in a worker busy checking mail, all of it
+    holding the store's write lock, which every batch of verdicts waited for."""
+    waiting = (
+        select(OutboxEvent.seq)
+        .where(OutboxEvent.dispatched_at.is_(None))
+        .order_by(OutboxEvent.seq)
+        .limit(BATCH)
+        .scalar_subquery()
+    )
+    marked = session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.seq.in_(waiting))
+        .values(dispatched_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(marked.rowcount)  # type: ignore[attr-defined]
 
 
 def _delivery(

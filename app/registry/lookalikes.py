@@ -37,17 +37,23 @@ class DriverLookup:
 
     Through a SQLAlchemy Connection the one SELECT of a message's look-alike lookup came
     with a BEGIN, a ROLLBACK and SQLAlchemy's execution steps: four fifths of the
-    lookup's CPU. Here it runs on a connection from the same pool: on SQLite (whose
-    connections are in autocommit mode, see app.db.engine) as a statement of its own,
-    elsewhere in the driver's implicit transaction, which the pool rolls back on return
-    as before. A driver error is raised as SQLAlchemy raises it (DBAPIError.instance),
-    so store_errors and the checks see what they saw; a lost connection is dropped.
+    lookup's CPU. Here it runs on a connection from the same pool as a statement of its
+    own: SQLite's connections are in autocommit mode (see app.db.engine); on an engine
+    whose execution options ask for autocommit (app.db.engine.lookup_engine, PostgreSQL)
+    the connection is switched to it for the lookup and back before it returns to the
+    pool, as SQLAlchemy's own Connection does for that option. In the driver's implicit
+    transaction it cost a BEGIN and the pool's ROLLBACK on return, two round trips to
+    PostgreSQL for every message. A driver error is raised as SQLAlchemy raises it
+    (DBAPIError.instance), so store_errors and the checks see what they saw; a lost
+    connection is dropped.
     """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._compiled = _CANDIDATES.compile(dialect=engine.dialect)
         self._driver_error: type[Exception] = engine.dialect.loaded_dbapi.Error
+        isolation = engine.get_execution_options().get("isolation_level")
+        self._autocommit = isolation == "AUTOCOMMIT"
 
     def __call__(self, params: dict[str, str]) -> list[Any]:
         values = self._compiled.construct_params(params)
@@ -58,15 +64,23 @@ class DriverLookup:
             connection = self._engine.raw_connection()
         except self._driver_error as exc:
             raise self._translated(exc, arguments, lost=False) from exc
+        dialect = self._engine.dialect
+        driver = connection.dbapi_connection
         try:
-            cursor = connection.cursor()
+            if self._autocommit:
+                dialect.set_isolation_level(driver, "AUTOCOMMIT")  # type: ignore[arg-type]
             try:
-                cursor.execute(self._compiled.string, arguments)
-                return list(cursor.fetchall())
+                cursor = connection.cursor()
+                try:
+                    cursor.execute(self._compiled.string, arguments)
+                    return list(cursor.fetchall())
+                finally:
+                    cursor.close()
             finally:
-                cursor.close()
+                if self._autocommit:
+                    dialect.reset_isolation_level(driver)  # type: ignore[arg-type]
         except self._driver_error as exc:
-            lost = self._engine.dialect.is_disconnect(exc, connection.dbapi_connection, None)  # type: ignore[arg-type]
+            lost = dialect.is_disconnect(exc, driver, None)  # type: ignore[arg-type]
             if lost:
                 connection.invalidate(exc)
             raise self._translated(exc, arguments, lost=lost) from exc

@@ -32,6 +32,7 @@ from app.records.checkpoints import CheckpointWorker
 from app.records.confirmations import ExpiryWorker
 from app.records.retention import RetentionWorker
 from app.server.handoff import make_handoff
+from app.server.heap import set_start_up_heap_aside
 from app.server.listeners import (
     bind_listener,
     listen_error,
@@ -138,6 +139,8 @@ async def serve(
             running.start_confirm(settings, service, confirm_socket)
         if role is not None:
             running.orphan_watch = asyncio.create_task(_stop_when_orphaned(stop, role.parent))
+        # Everything long-lived is built: out of the collector's way (app.server.heap).
+        set_start_up_heap_aside()
         await running.until_stopped(stop)
         await running.shut_down(settings.shutdown_grace_seconds)
     finally:

@@ -198,7 +198,7 @@ def _counting(engine: Engine) -> Iterator[dict[str, Counter[str]]]:
         counted["events"]["commit"] += 1
 
     def checkout(*_args: Any) -> None:
-        # Each checkout from the pool pings PostgreSQL first (pool_pre_ping): a round trip.
+        # A checkout pings PostgreSQL first only after the connection sat idle (app.db.engine).
         counted["events"]["checkout"] += 1
 
     event.listen(engine, "before_cursor_execute", statement)

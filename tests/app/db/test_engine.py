@@ -1,18 +1,30 @@
 """Transactions: on SQLite writers take the write lock at BEGIN, readers do not; a lookup
-of one statement opens no transaction of its own on PostgreSQL."""
+of one statement opens no transaction of its own on PostgreSQL; a pooled PostgreSQL
+connection is pinged only after sitting idle."""
 
 from __future__ import annotations
 
 import sqlite3
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.engine import READ_ONLY, lookup_engine, make_engine, read_only_sessions, session_factory
+from app.db import engine as engine_module
+from app.db.engine import (
+    READ_ONLY,
+    lookup_engine,
+    make_engine,
+    read_only_sessions,
+    session_factory,
+    store_errors,
+)
 from app.db.migrate import upgrade
+from app.errors import StoreUnavailable
 
 
 def sessions_on(tmp_path: Path) -> tuple[Engine, sessionmaker[Session]]:
@@ -77,3 +89,57 @@ def test_a_lookup_runs_outside_a_transaction_on_postgresql_and_reads_only_on_sql
                 assert driver.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
     finally:
         engine.dispose()
+
+
+def backend_pid(engine: Engine) -> int:
+    with engine.connect() as connection:
+        pid: int = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    return pid
+
+
+def terminate(database_url: str, pid: int) -> None:
+    """The server closes connection ``pid``, as a restart or a failover would."""
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            assert connection.execute(text(f"SELECT pg_terminate_backend({pid})")).scalar()
+            alive = text(f"SELECT count(*) FROM pg_stat_activity WHERE pid = {pid}")
+            deadline = time.monotonic() + 10
+            while connection.execute(alive).scalar() and time.monotonic() < deadline:
+                time.sleep(0.05)
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(name="postgresql_engine")
+def postgresql_engine_fixture(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    if engine.dialect.name != "postgresql":
+        engine.dispose()
+        pytest.skip("SQLite's connections are files, not sessions a server can close")
+    yield engine
+    engine.dispose()
+
+
+def test_a_connection_lost_while_idle_in_the_pool_is_replaced_before_use(
+    postgresql_engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lost = backend_pid(postgresql_engine)
+    terminate(database_url, lost)
+    # Idle longer than the limit (made 0 here): pinged at checkout, found dead, replaced.
+    monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_SECONDS", 0.0)
+    assert backend_pid(postgresql_engine) != lost
+
+
+def test_a_connection_lost_within_the_idle_limit_fails_once_as_a_temporary_failure(
+    postgresql_engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cost of pinging only idle connections: one lost moments after its last use
+    (a restart under load) fails its statement, a temporary failure; the pool is then
+    renewed, and the next use works."""
+    lost = backend_pid(postgresql_engine)
+    terminate(database_url, lost)
+    monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_SECONDS", 3600.0)
+    with pytest.raises(StoreUnavailable), store_errors():
+        backend_pid(postgresql_engine)
+    assert backend_pid(postgresql_engine) != lost

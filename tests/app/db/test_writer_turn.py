@@ -11,9 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from app.db.engine import make_engine, writer_turn
+from app.db.models import OutboxEvent
 from app.decision.service import DecisionService
+from app.delivery.outbox import OutboxWorker
+from app.delivery.webhooks import SecretBox, WebhookSender
 from mailhook.message import Channel, Envelope, parse_message
 from tests.app.decision.test_idempotence import verdict_count
 from tests.support import make_message
@@ -119,3 +123,32 @@ def test_a_turn_file_that_cannot_be_opened_leaves_the_busy_handler(
         engine.dispose()
     assert not elsewhere.exists()
     assert "no cross-process writer turn" in caplog.text
+
+
+def test_the_outbox_dispatches_only_in_its_turn(service: DecisionService) -> None:
+    """The outbox worker's writes queue for the same turn as the verdicts' batches: a
+    dispatch that met a batch at SQLite's lock would sleep in the busy handler, and the
+    batch behind it too."""
+    engine = service.sessions.kw["bind"]
+    if engine.dialect.name != "sqlite":
+        return  # no turn (the first test shows it)
+    service.submit(parse_message(make_message(), Envelope(), Channel.SMTP))
+    worker = OutboxWorker(service.sessions, WebhookSender(SecretBox(b"k" * 32), [], 5.0))
+    taken: list[int] = []
+    with service.writer_turn:
+        dispatch = threading.Thread(target=lambda: taken.append(worker.dispatch()))
+        dispatch.start()
+        dispatch.join(timeout=2)
+        # Nothing else holds SQLite's lock: only the turn keeps the dispatch waiting.
+        assert dispatch.is_alive()
+        assert undispatched(service) == 1
+    dispatch.join(timeout=60)
+    assert taken == [1]
+    assert undispatched(service) == 0
+
+
+def undispatched(service: DecisionService) -> int:
+    with service.reads() as session:
+        return len(
+            session.scalars(select(OutboxEvent).where(OutboxEvent.dispatched_at.is_(None))).all()
+        )

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from app.db.models import OutboxDelivery, OutboxEvent, WebhookSubscription
 from app.db.types import utcnow
@@ -219,3 +219,31 @@ def test_an_unexpected_error_fails_only_its_own_delivery(
     assert failed["status"] == "pending" and failed["attempts"] == 1
     assert failed["last_error"] == "unexpected error: RuntimeError: something nobody planned for"
     assert datetime.fromisoformat(failed["next_attempt_at"]) == clock() + timedelta(seconds=30)
+
+
+def test_a_dispatch_with_nothing_to_deliver_marks_the_events_without_reading_them(
+    service: DecisionService,
+) -> None:
+    """No subscription, no alerts, no confirmation mail: one UPDATE marks the events (the
+    write lock, which every batch of verdicts waits for, is held for one statement)."""
+    with service.sessions.begin() as session:
+        for number in range(3):
+            enqueue(session, "verdict.recorded", {"id": f"v{number}"})
+    worker = OutboxWorker(service.sessions, WebhookSender(SecretBox(SECRET_KEY.encode()), [], 5))
+    engine = service.sessions.kw["bind"]
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert worker.dispatch() == 3
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert not [s for s in statements if s.startswith("SELECT outbox_events.")]
+    assert [s for s in statements if s.startswith("UPDATE outbox_events")]
+    with service.sessions() as session:
+        assert session.scalar(select(func.count()).where(OutboxEvent.dispatched_at.is_(None))) == 0
+        assert session.scalar(select(func.count()).select_from(OutboxDelivery)) == 0
+    assert worker.dispatch() == 0

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from alembic import command
 from alembic.config import Config
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection, Engine, event, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -266,6 +267,27 @@ def test_the_driver_lookup_sees_a_registry_change_at_once(registry: DecisionServ
     assert imitated_domain(driver, "g00gle.pl") is None
     register(registry.sessions, "google", "google.pl")
     assert imitated_domain(driver, "g00gle.pl") == "google.pl"
+
+
+def test_the_driver_lookup_sends_no_transaction_to_postgresql(registry: DecisionService) -> None:
+    """One round trip a message: in the driver's implicit transaction the lookup also
+    cost a BEGIN, and the pool's ROLLBACK when the connection went back."""
+    engine = registry.read_engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's connections are in autocommit mode (app.db.engine)")
+    returned: list[tuple[Any, bool]] = []
+
+    def on_reset(driver: Any, *_: Any) -> None:
+        # Before the pool's own reset: what the lookup left.
+        returned.append((driver.info.transaction_status, driver.autocommit))
+
+    event.listen(engine.pool, "reset", on_reset)
+    try:
+        assert imitated_domain(driver_lookup(engine), "acrne.pl") == "acme.pl"
+    finally:
+        event.remove(engine.pool, "reset", on_reset)
+    # Nothing to roll back, and out of autocommit again for the pool's next user.
+    assert returned == [(TransactionStatus.IDLE, False)]
 
 
 def test_the_driver_lookup_raises_what_the_sqlalchemy_lookup_raises(empty_database: str) -> None:
