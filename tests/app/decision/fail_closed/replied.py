@@ -1,4 +1,4 @@
-"""Fail-closed rows of class 16: a request only in the subject of the message replied to.
+"""Fail-closed rows of class 19: a request only in the subject of the message replied to.
 
 Someone sends the customer "Zmiana rekordów DNS domeny acme.pl — proszę potwierdzić" with
 Reply-To naming the desk; the customer answers "Tak, potwierdzam" from their own,
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from tests.app.decision.fail_closed.rows import REVIEW, attack, html, legit, plain
 
-C16 = "class 16 (a request only in the subject of the message replied to)"
+C19 = "class 19 (a request only in the subject of the message replied to)"
 QUOTED = "\n\n> Prosimy o potwierdzenie zmiany.\n"
 ANSWERS = ("Tak, potwierdzam.", "OK", "Dziękuję, zgoda.", "Yes, confirmed.")
 SUBJECTS = (
@@ -22,12 +22,12 @@ SUBJECTS = (
 
 REPLIED = [
     *(
-        attack(f"«{answer}» under «{subject}»", C16, plain(subject, answer + QUOTED), REVIEW)
+        attack(f"«{answer}» under «{subject}»", C19, plain(subject, answer + QUOTED), REVIEW)
         for subject in SUBJECTS
         for answer in ANSWERS[:2]
     ),
     *(
-        attack(f"«{answer}» in HTML under «{SUBJECTS[0]}»", C16, html(SUBJECTS[0], answer), REVIEW)
+        attack(f"«{answer}» in HTML under «{SUBJECTS[0]}»", C19, html(SUBJECTS[0], answer), REVIEW)
         for answer in ANSWERS[2:]
     ),
     legit(
