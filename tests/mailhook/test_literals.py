@@ -32,6 +32,9 @@ LISTS = {
 _PIECES = sorted(
     {word for words in LISTS.values() for word in words}
     | {"xfirma", "firmax", "ma", "byc", "PROSZE", "Marek", "acme.pl", "77777", "->", "ż", "ł"}
+    # What cleaning and folding change: a right-to-left override and its end, invisible
+    # and unusual spaces, letters case folding reads oddly, a fullwidth word.
+    | {"\u202e", "\u202c", "\u200b", "\u00ad", "\u00a0", "\u3000", "İ", "ı", "ＦＩＲＭＡ"}
 )
 _TEXT = st.lists(
     st.one_of(st.sampled_from(_PIECES), st.sampled_from([" ", ", ", ". ", "\n", "-", ""])),
