@@ -7,6 +7,7 @@ import logging
 import socket
 from dataclasses import dataclass
 
+from mailhook.accepting import SharedAcceptor
 from mailhook.handoff import Handoff
 from mailhook.smtp import PROXY_TIMEOUT, IntakeHandler, IntakeSMTP
 from mailhook.smtp_config import SmtpConfig
@@ -19,7 +20,7 @@ log = logging.getLogger(__name__)
 class SmtpReceiver:
     """A listening receiver and its open sessions, for an orderly shutdown."""
 
-    server: asyncio.Server
+    server: asyncio.Server | SharedAcceptor
     admission: Admission
 
     async def shutdown(self, grace: float) -> None:
@@ -59,10 +60,11 @@ async def start_smtp_server(
     config: SmtpConfig,
     host: str,
     port: int,
-    sock: socket.socket | None = None,
 ) -> asyncio.Server:
     """Listen on ``host:port``; every connection gets its own IntakeSMTP protocol."""
-    return (await start_receiver(handoff, config, host, port, sock)).server
+    server = (await start_receiver(handoff, config, host, port)).server
+    assert isinstance(server, asyncio.Server)  # a socket of its own, not a shared one
+    return server
 
 
 async def start_receiver(
@@ -76,7 +78,8 @@ async def start_receiver(
 
     ``sock``, when given, is a socket already listening there (a worker of
     ``intakeguard serve --workers`` inherits it from the supervisor): it is served
-    instead of binding a new one, and closed at shutdown.
+    instead of binding a new one, and closed at shutdown. Its sibling workers serve it
+    too, so its connections are taken the way mailhook.accepting describes.
     """
     handler = IntakeHandler(handoff, config)
     admission = Admission()
@@ -97,8 +100,9 @@ async def start_receiver(
             loop=loop,
         )
 
+    server: asyncio.Server | SharedAcceptor
     if sock is not None:
-        server = await loop.create_server(protocol, sock=sock)
+        server = SharedAcceptor(sock, protocol, lambda: admission.open_sessions)
     else:
         server = await loop.create_server(protocol, host=host, port=port)
     log.info("SMTP receiver listening on %s:%d", host, port)

@@ -21,7 +21,14 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.app.server.test_doors import milter_send
-from tests.app.server.test_replicas import empty_store, intakeguard, listed_verdicts, smtp_door
+from tests.app.server.test_replicas import (
+    DESK,
+    ENVELOPE,
+    empty_store,
+    intakeguard,
+    listed_verdicts,
+    smtp_door,
+)
 from tests.app.server.test_shutdown import (
     EX_CONFIG,
     INTAKEGUARD,
@@ -73,6 +80,16 @@ def wait_ready(service: RunningService, workers: int = 2, timeout: float = 90) -
             return
         time.sleep(0.1)
     raise AssertionError(f"not every worker started:\n{service.stderr()}")
+
+
+def wait_for_lines(service: RunningService, start: str, count: int, timeout: float = 60) -> None:
+    """Until ``count`` log lines start with ``start``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sum(line["message"].startswith(start) for line in log_lines(service)) >= count:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"fewer than {count} lines {start!r}:\n{service.stderr()}")
 
 
 def recording_workers(service: RunningService) -> Counter[int]:
@@ -145,6 +162,37 @@ def test_two_workers_record_every_message_once_in_one_chain(
     assert json.loads(verify)["intact"] is True
     two_workers.terminate()
     assert two_workers.wait() == 0, two_workers.stderr()
+
+
+def test_a_pool_of_sessions_opened_one_by_one_is_shared_by_the_workers(
+    tmp_path: Path, dns_server: FixtureDnsServer
+) -> None:
+    # A relay's connection cache, or the benchmark's clients: sessions opened one after the
+    # other and kept. Idle workers are woken in the same order for each connection, and the
+    # first one took every session (mailhook.accepting).
+    sessions = 8
+    with running(tmp_path, dns_server, "serve", "--workers", "2") as service:
+        wait_ready(service)
+        wait_for_lines(service, "SMTP receiver listening", 2)
+        clients = []
+        try:
+            for _ in range(sessions):
+                client = smtplib.SMTP("127.0.0.1", service.smtp_port, timeout=60)
+                client.ehlo(ENVELOPE["helo"])
+                clients.append(client)
+            for number, client in enumerate(clients):
+                assert client.mail(ENVELOPE["mail_from"])[0] == 250
+                assert client.rcpt(DESK)[0] == 250
+                raw = make_message(subject=f"Duplikat faktury {number}/2026 dla acme.pl")
+                assert client.data(raw)[0] == 250, service.stderr()
+        finally:
+            for client in clients:
+                client.quit()
+        by_worker = recording_workers(service)
+        assert sum(by_worker.values()) == sessions
+        assert min(by_worker[1], by_worker[2]) >= sessions // 2 - 1, by_worker
+        service.terminate()
+        assert service.wait() == 0, service.stderr()
 
 
 def scrape(client: httpx.Client) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
