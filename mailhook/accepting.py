@@ -1,11 +1,11 @@
 """Taking connections from a listening socket that sibling worker processes take from too.
 
-Every worker of ``intakeguard serve --workers N`` serves the one SMTP socket the supervisor
-bound. When a client connects, the kernel wakes every worker waiting on it, always in the
-same order, and asyncio's own server then accepts up to a hundred connections in one go:
-an idle worker first in that order took nearly every session of a sender's pool (the
-benchmark's sixteen clients, a relay's connection cache) and the others stood idle, so
-the door ran at one process's speed.
+Every worker of ``intakeguard serve --workers N`` serves the one SMTP socket (and milter
+socket) the supervisor bound. When a client connects, the kernel wakes every worker waiting
+on it, always in the same order, and asyncio's own server then accepts up to a hundred
+connections in one go: an idle worker first in that order took nearly every session of a
+sender's pool (the benchmark's sixteen clients, a relay's connection cache) and the others
+stood idle, so the door ran at one process's speed.
 
 A ``SharedAcceptor`` takes one connection per wakeup, after a pause that grows with the
 sessions its process already holds: the least busy worker takes the connection first;
@@ -49,6 +49,8 @@ class SharedAcceptor:
         self._held = held
         self._connecting: set[asyncio.Task[object]] = set()
         self._closed = False
+        host, port = sock.getsockname()[:2]
+        self._name = f"{host}:{port}"
         sock.setblocking(False)
         self._loop.add_reader(sock.fileno(), self._readable)
 
@@ -82,7 +84,8 @@ class SharedAcceptor:
             # Out of file descriptors or kernel memory (or worse): asyncio's own server
             # waits a second too, rather than spin on a socket that stays readable.
             log.error(
-                "cannot accept SMTP connections (%s); trying again in %.0f s",
+                "cannot accept connections on %s (%s); trying again in %.0f s",
+                self._name,
                 exc.strerror or exc,
                 _ERROR_PAUSE,
             )
@@ -104,4 +107,4 @@ class SharedAcceptor:
             await self._loop.connect_accepted_socket(self._protocol_factory, conn)
         except OSError as exc:
             conn.close()
-            log.info("an accepted SMTP connection was lost before its session began (%s)", exc)
+            log.info("a connection to %s was lost before its session began (%s)", self._name, exc)

@@ -23,6 +23,7 @@ from enum import StrEnum
 
 from mailhook import milter_protocol as wire
 from mailhook import replies
+from mailhook.accepting import SharedAcceptor
 from mailhook.budget import ByteBudget
 from mailhook.errors import RefusedCredentials, TemporaryFailure, UnusableMessage
 from mailhook.handoff import Handoff, Receipt
@@ -355,7 +356,7 @@ def _reply_text(text: str) -> str:
 class MilterServer:
     """The listening milter and its connections, for an orderly shutdown."""
 
-    server: asyncio.Server
+    server: asyncio.Server | SharedAcceptor
     sessions: dict[MilterSession, asyncio.Task[None]]
 
     async def shutdown(self, grace: float) -> None:
@@ -397,8 +398,13 @@ async def start_milter(
         finally:
             del sessions[session]
 
+    server: asyncio.Server | SharedAcceptor
     if sock is not None:
-        server = await asyncio.start_server(connection, sock=sock)
+        # Shared with sibling workers: each of the MTA's connections goes to the least busy.
+        def protocol() -> asyncio.StreamReaderProtocol:
+            return asyncio.StreamReaderProtocol(asyncio.StreamReader(), connection)
+
+        server = SharedAcceptor(sock, protocol, lambda: len(sessions))
     else:
         server = await asyncio.start_server(connection, host=host, port=port)
     log.info("milter listening on %s:%d", host, port)

@@ -183,11 +183,12 @@ def _smtp_phases(
     envelope = (corpus.helo, corpus.mail_from, corpus.rcpt)
     messages = list(corpus.raw_messages())
     count = _smtp_count(run, corpus)
-    cpu0, batches0 = server.cpu_seconds(), server.metrics(BATCHES)
+    cpu0, batches0 = server.cpu_by_process(), server.metrics(BATCHES)
     throughput = asyncio.run(
         closed_loop(server.smtp_port, unique_copies(messages, f"{label}-t"), count, 16, envelope)
     )
-    server_cpu = server.cpu_seconds() - cpu0
+    cpu = {pid: seconds - cpu0.get(pid, 0.0) for pid, seconds in server.cpu_by_process().items()}
+    server_cpu = sum(cpu.values())
     figures: dict[str, Any] = {
         "throughput": {
             **throughput.summary(),
@@ -196,6 +197,11 @@ def _smtp_phases(
                 1000 * server_cpu / max(1, len(throughput.latencies)), 2
             ),
             "commit_batches": batch_sizes(batches0, server.metrics(BATCHES)),
+            # How the work was shared: one process's CPU against all of it. With the
+            # workers' sessions spread evenly, the busiest worker's share is about 1/N.
+            "busiest_process_cpu_share": round(max(cpu.values()) / server_cpu, 2)
+            if server_cpu
+            else None,
         }
     }
     if latency:

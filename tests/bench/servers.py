@@ -102,6 +102,10 @@ class RunningServer:
         """The high-water mark of resident memory (VmHWM), summed over the processes."""
         return sum(_peak_rss_bytes(pid) for pid in self.pids())
 
+    def cpu_by_process(self) -> dict[int, float]:
+        """User plus system CPU time so far, by process (the supervisor's and each worker's)."""
+        return {pid: _cpu_seconds(pid) for pid in self.pids()}
+
     def cpu_seconds(self) -> float:
         """User plus system CPU time the server has used so far, its workers' included
         (those alive now: a worker replaced during the run would be missed)."""

@@ -222,6 +222,10 @@ def table(figures: dict[str, Any], judged: dict[str, dict[str, Any]]) -> str:
             _get(figures, "smtp", "throughput", "server_cpu_ms_per_msg"),
         ),
         (
+            "SMTP SQLite, busiest process's CPU share",
+            _get(figures, "smtp", "throughput", "busiest_process_cpu_share"),
+        ),
+        (
             "SMTP SQLite, mean commit batch",
             _get(figures, "smtp", "throughput", "commit_batches", "mean_size"),
         ),
@@ -249,6 +253,10 @@ def table(figures: dict[str, Any], judged: dict[str, dict[str, Any]]) -> str:
         (
             "SMTP PostgreSQL, server CPU ms/msg",
             _get(figures, "postgres", "throughput", "server_cpu_ms_per_msg"),
+        ),
+        (
+            "SMTP PostgreSQL, busiest process's CPU share",
+            _get(figures, "postgres", "throughput", "busiest_process_cpu_share"),
         ),
         (
             "SMTP PostgreSQL @100/s, p99 ms",
