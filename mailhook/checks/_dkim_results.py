@@ -35,6 +35,9 @@ class SignatureResult:
     # The header names h= lists, lower case, in order: a name once per signed instance,
     # counted from the bottom (RFC 6376 §5.4.2); signed-headers compares them.
     h: tuple[str, ...] = ()
+    # The agent or user the signer vouches for (i=, RFC 6376 §3.5), as written; "" when the
+    # signature has none (it then stands for "@" and d=). handed-over-by reads its mailbox.
+    i: str = ""
 
     @property
     def passes(self) -> bool:
@@ -57,6 +60,7 @@ class SignatureResult:
             "partial_body": self.partial_body,
             "b": self.b,
             "h": list(self.h),
+            "i": self.i,
         }
 
 
@@ -80,6 +84,7 @@ def signature_result(
         h=tuple(
             text(name).strip().lower() for name in tags.get(b"h", b"").split(b":") if name.strip()
         ),
+        i=text(re.sub(rb"\s+", b"", tags.get(b"i", b""))),
     )
 
 

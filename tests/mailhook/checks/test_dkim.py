@@ -65,6 +65,8 @@ def test_a_valid_signature_passes(resolver: Resolver, key: str, algorithm: str, 
     assert signature.pop("b")
     # h= as listed, lower case: signed-headers counts the instances it covers.
     assert signature.pop("h")[:2] == ["from", "to"]
+    # i= as written: the user the signer vouches for (handed-over-by reads it).
+    assert signature.pop("i") == "@acme.pl"
     assert signature == {
         "d": "acme.pl",
         "s": key,
