@@ -1,8 +1,9 @@
 """signed-headers: the aligned DKIM signature covers every header field a reader is shown.
 
-From and Subject are always compared. The fields that say where an answer goes or who
-handed the message over (Reply-To, Mail-Reply-To, Mail-Followup-To, Sender) and how its
-body is read (MIME-Version, Content-Type, Content-Transfer-Encoding) are compared too,
+From and Subject are always compared. The fields that say when the message was written
+(Date: an old message sent again is told by it), where an answer goes or who handed it
+over (Reply-To, Mail-Reply-To, Mail-Followup-To, Sender) and how its body is read
+(MIME-Version, Content-Type, Content-Transfer-Encoding) are compared too,
 unless the From domain's own server handed the message over (an SPF pass of a MAIL FROM
 domain within From's, or the other way round): then the server, not only the signature,
 vouches for every header. Without that, an old signed message can be sent again with a
@@ -35,6 +36,7 @@ COVERED_FIELDS: tuple[str, ...] = ("From", "Subject")
 # The fields whose instances a reader is shown or the body is read by, compared when the
 # signature alone vouches for the message (see the module's docstring).
 SHOWN_FIELDS: tuple[str, ...] = (
+    "Date",
     "Reply-To",
     "Mail-Reply-To",
     "Mail-Followup-To",

@@ -65,7 +65,7 @@ def test_a_signature_covering_what_a_reader_is_shown_passes(resolver: Resolver) 
     finding = check("dkim-pass-rsa2048", resolver)
     assert finding.result == "pass"
     assert finding.reason == (
-        "The DKIM signature of acme.pl covers every From, Subject, MIME-Version and "
+        "The DKIM signature of acme.pl covers every From, Subject, Date, MIME-Version and "
         "Content-Type header field of the message."
     )
 
@@ -82,6 +82,7 @@ def test_a_subject_prepended_above_the_signed_one_is_uncovered(resolver: Resolve
     assert finding.evidence["present"] == {
         "From": 1,
         "Subject": 2,
+        "Date": 1,
         "MIME-Version": 1,
         "Content-Type": 1,
     }
@@ -111,6 +112,7 @@ def test_a_subject_signed_twice_covers_two_instances(resolver: Resolver) -> None
             b"from",
             b"subject",
             b"subject",
+            b"date",
             b"mime-version",
             b"content-type",
             b"content-transfer-encoding",
@@ -186,7 +188,7 @@ def test_an_unsigned_content_type_is_uncovered(resolver: Resolver) -> None:
         b"rsa2048",
         b"acme.pl",
         (FIXTURES / "keys" / "rsa2048.pem").read_bytes(),
-        include_headers=[b"from", b"to", b"subject", b"mime-version"],
+        include_headers=[b"from", b"to", b"subject", b"date", b"mime-version"],
     )
     finding = check_raw(signature + raw, resolver)
     assert finding.result == "uncovered"

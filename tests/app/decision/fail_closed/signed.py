@@ -10,8 +10,10 @@ reach (``Mail.after_signing``, ``Mail.on_top``).
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Callable
 from dataclasses import replace
+from email.utils import formatdate
 from typing import Any
 
 import pytest
@@ -21,7 +23,7 @@ from tests.app.decision.fail_closed.rows import OK, REJECTED, REVIEW, Row, attac
 
 I11 = "identity 11 (a header field the signature leaves open: Reply-To, Content-Type…)"
 I12 = "identity 12 (text after the body length the signature covers, l=)"
-I13 = "identity 13 (a signed message sent again)"
+I13 = "identity 13 (a signed message sent again, or signed at another time than now)"
 I14 = "identity 14 (another customer in the signature's i= or where the answer goes)"
 I15 = "identity 15 (another address in a comment of From)"
 
@@ -92,6 +94,8 @@ ESCAPED = (
     + "".join(f"={byte:02X}" for byte in DNS_CHANGE.encode()).encode()
     + b"\r\n\r\nJan Kowalski\r\n"
 )
+# A Date of now, as an attacker writes it in place of an unsigned old one.
+TODAY = f"Date: {formatdate()}".encode()
 PLATFORM = "Jan <jan@acme.platform.pl>"
 FROM_PLATFORM_OUTSIDE = replace(OUTSIDE, mail_from="jan@acme.platform.pl")
 
@@ -212,6 +216,20 @@ UNCOVERED = [
         invoice(dkim_headers=SIGNED_AS_GMAIL, on_top=(("Content-Type", "text/html"),)),
         REVIEW,
         checks=(("header-count", "fail"),),
+    ),
+    attack(
+        "an old signed request whose unsigned Date was rewritten to today is held",
+        I11,
+        Mail(
+            subject="Zmiana DNS",
+            plain=DNS_CHANGE,
+            dkim_headers=tuple(name for name in SIGNED if name != "date"),
+            date="Sat, 14 Nov 2026 10:00:00 +0100",
+            after_signing=rewritten(b"Date: Sat, 14 Nov 2026 10:00:00 +0100", TODAY),
+        ),
+        REVIEW,
+        route=OUTSIDE,
+        checks=(("date-header", "pass"), ("signed-headers", "uncovered")),
     ),
     legit(
         "a Reply-To within the organisation the signature covers, from outside",
@@ -361,4 +379,22 @@ COMMENTED = [
     for what, sender in COMMENTS.items()
 ] + [legit("a name in a comment", invoice(sender="jan@acme.pl (Jan Kowalski)"))]
 
-ROWS = [*UNCOVERED, *PARTIAL, *OTHERS, *COMMENTED]
+# RFC 6376 §3.5: a signature made later than now (t=) or past its expiry (x=) is not
+# valid; dkimpy allows ten hours for clocks.
+TIMED = [
+    attack(
+        "a signature claiming to be made two days from now does not authenticate",
+        I13,
+        invoice(dkim_headers=SIGNED, dkim_time=int(time.time()) + 2 * 86400),
+        REJECTED,
+        route=OUTSIDE,
+        checks=(("dkim", "fail"), ("dmarc", "reject")),
+    ),
+    legit(
+        "a signature made an hour ago",
+        invoice(dkim_headers=SIGNED, dkim_time=int(time.time()) - 3600),
+        route=OUTSIDE,
+    ),
+]
+
+ROWS = [*UNCOVERED, *PARTIAL, *TIMED, *OTHERS, *COMMENTED]
