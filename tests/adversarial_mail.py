@@ -287,15 +287,22 @@ class Stack:
         return code
 
     def rest(
-        self, raw: bytes, route: Route, *, token: str | None = None, relay: bool = False
+        self,
+        raw: bytes,
+        route: Route,
+        *,
+        token: str | None = None,
+        relay: bool = False,
+        rcpt: bool = True,
     ) -> dict[str, Any] | None:
         params: dict[str, str] = {
             "client_ip": route.client_ip,
             "helo": route.helo,
             "mail_from": route.mail_from,
-            # As the SMTP doors are told in RCPT TO.
-            "rcpt": DESK,
         }
+        if rcpt:
+            # As the SMTP doors are told in RCPT TO.
+            params["rcpt"] = DESK
         if relay:
             params["relay"] = "true"
         headers = {"Content-Type": "message/rfc822"}

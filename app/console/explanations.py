@@ -34,6 +34,10 @@ EXPLANATIONS: Final[dict[str, str]] = {
         "Someone was added to the recipients after the sender signed the message: a reply "
         "to all would reach them."
     ),
+    "addressed-to.unknown-desk": N_(
+        "Only the sender's signature vouches for this message, and whom it was written to "
+        "could not be compared: no recipient was given and no desk domain is configured."
+    ),
     "addressed-to.temperror": N_(
         "Whom the message was written to could not be checked for now; the check is repeated later."
     ),

@@ -16,7 +16,7 @@ from mailhook.findings import Finding
 from mailhook.message import InboundMessage
 
 NAME = "addressed-to"
-RESULTS: tuple[str, ...] = ("pass", "elsewhere", "unsigned", "none")
+RESULTS: tuple[str, ...] = ("pass", "elsewhere", "unsigned", "unknown-desk", "none")
 # The headers that say whom the author wrote to (RFC 5322 §3.6.3).
 RECIPIENT_HEADERS = ("To", "Cc")
 # More addresses than this are not read one by one (a header of 8 KB holds ~200).
@@ -44,11 +44,14 @@ def check_addressed_to(message: InboundMessage, context: CheckContext) -> Findin
         organisational_domain(domain) for domain in context.trust.desk_domains
     }
     if not desk:
+        # A REST caller that gives no rcpt, where neither PROVIDER_DOMAINS nor
+        # INTAKE_RECIPIENTS is set: a signed message written to anyone would pass unasked.
         return Finding(
             NAME,
-            "none",
-            "No envelope recipient was given and no desk domain is configured, so the desk "
-            "cannot be looked for.",
+            "unknown-desk",
+            "Only a signature authenticates the message (no aligned SPF), and no envelope "
+            "recipient was given and no desk domain is configured (PROVIDER_DOMAINS, "
+            "INTAKE_RECIPIENTS), so whether it was written to the desk cannot be told.",
         )
     written_to, added = _recipients(message, _signed_counts(context, from_domain, dmarc.evidence))
     if not written_to & desk:

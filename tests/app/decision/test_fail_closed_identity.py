@@ -24,6 +24,8 @@ from tests.adversarial_mail import (
     Door,
     Mail,
     Stack,
+    build,
+    check_result,
 )
 
 # The fail-closed table is being split into a package (tests/app/decision/fail_closed):
@@ -314,3 +316,17 @@ def test_whom_a_signed_message_was_written_to_matters_only_without_spf(
         assert verdict_of(stack, to_desk, door)["decision"] == "accepted"
         written_elsewhere = replace(to_desk, mail=invoice(dkim_headers=SIGNED, to=to))
         assert verdict_of(stack, written_elsewhere, door)["decision"] == elsewhere
+
+
+def test_a_signed_request_given_without_a_recipient_is_held_unless_spf_vouches(
+    stack: Stack,
+) -> None:
+    # A REST caller that gives no rcpt, where no desk domain is configured (the stack sets
+    # neither PROVIDER_DOMAINS nor INTAKE_RECIPIENTS): whom a signed message sent on from
+    # outside was written to cannot be compared, and it is held; from acme's own server
+    # the recipients change nothing.
+    for route, expected in ((ACME_MX, "accepted"), (OUTSIDE, "review")):
+        verdict = stack.rest(build(invoice(dkim_headers=SIGNED)), route, rcpt=False)
+        assert verdict is not None
+        assert verdict["decision"] == expected, verdict["reasons"]
+    assert check_result(verdict, "addressed-to") == "unknown-desk"

@@ -109,12 +109,16 @@ def test_mail_that_does_not_authenticate_is_none() -> None:
 
 
 def test_without_an_envelope_recipient_the_desk_is_not_known() -> None:
+    # Fail closed: a REST caller giving no rcpt, no desk domain configured.
     finding = check(written_to("biuro@agencja.pl"), DMARC_PASS, spf("fail", "acme.pl"), rcpt=())
-    assert finding.result == "none"
-    assert finding.reason == (
-        "No envelope recipient was given and no desk domain is configured, so the desk "
-        "cannot be looked for."
-    )
+    assert finding.result == "unknown-desk"
+    assert "whether it was written to the desk cannot be told" in finding.reason
+
+
+def test_without_an_envelope_recipient_aligned_spf_still_passes() -> None:
+    raw = written_to("biuro@agencja.pl")
+    finding = check(raw, DMARC_PASS, spf("pass", "acme.pl"), mail_from="jan@acme.pl", rcpt=())
+    assert finding.result == "pass"
 
 
 def test_the_configured_desk_domains_count_as_the_desk() -> None:
