@@ -7,7 +7,9 @@ use is the modules named in ``__all__``, each through the names it does not mark
 - the canonical message and its doors: ``message`` (InboundMessage, Envelope, Channel,
   parse_message), ``handoff`` (the Handoff protocol a door calls, and its Receipt),
   ``smtp``, ``smtp_config`` and ``receiver`` (the SMTP door), ``milter`` (the milter
-  door: MilterConfig, RejectedMail, start_milter), ``tracing`` (request ids);
+  door: MilterConfig, RejectedMail, start_milter), ``accepting`` (the board on which the
+  workers of ``serve --workers`` share their doors' connections), ``tracing`` (request
+  ids);
 - the checks: ``checks`` (the pipeline, ``declare`` for a check run elsewhere,
   ``declared``), ``findings`` (Finding), ``context`` (CheckContext, TrustConfig),
   ``dns`` (the resolver the checks share);
@@ -29,6 +31,7 @@ modules of ``checks`` …) is internal to the mail side.
 """
 
 __all__ = [
+    "accepting",
     "addresses",
     "catalogue",
     "checks",

@@ -39,12 +39,14 @@ from mailhook.checks._registry import (
     register,
     registered,
 )
+from mailhook.checks.sender_headers import ANSWERED_TO
 from mailhook.context import CheckContext
 from mailhook.errors import TemporaryFailure
 from mailhook.findings import Finding
 from mailhook.message import InboundMessage
 
 __all__ = [
+    "ANSWERED_TO",
     "PIPELINE",
     "PIPELINE_RESULTS",
     "Check",

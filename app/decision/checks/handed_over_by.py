@@ -21,8 +21,7 @@ from sqlalchemy.orm import Session
 from app.db.models import Customer
 from app.registry.customers import customers_by_panel_email
 from app.registry.index import RegistryView
-from mailhook.checks import declare
-from mailhook.checks.sender_headers import ANSWERED_TO
+from mailhook.checks import ANSWERED_TO, declare
 from mailhook.findings import Finding
 
 NAME = "handed-over-by"

@@ -7,8 +7,13 @@ import httpx
 from tests.app.api.common import check, register, submit
 from tests.support import make_message, signed_by_acme
 
-# Not acme.pl's server: only the DKIM signature authenticates these messages.
-ELSEWHERE = {"client_ip": "203.0.113.5", "helo": "mx.elsewhere.example"}
+# Not acme.pl's server: only the DKIM signature authenticates these messages; given to
+# the desk (without rcpt, and no desk domain configured, addressed-to holds such mail).
+ELSEWHERE = {
+    "client_ip": "203.0.113.5",
+    "helo": "mx.elsewhere.example",
+    "rcpt": "support@hosting.example",
+}
 ASKED = "Duplikat faktury 12/2026 dla acme.pl"
 BODY = "Dzien dobry, prosze o duplikat faktury 12/2026 za domene acme.pl.\n"
 
