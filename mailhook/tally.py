@@ -138,6 +138,7 @@ class Tally:
         if part.embedded_images:
             embedded = f"{part.embedded_images} images or documents in its markup"
             self.unreadable.append(f"{part.label} ({embedded})")
+        self.unreadable.extend(f"{part.label} ({what})" for what in part.drawn_elsewhere)
         if piece.role is Role.ATTACHED:
             self.mentioned.extend(services)
             if (
