@@ -8,7 +8,7 @@ is not its owner; ``review``: unrecognised, mixed, hidden, unreadable, disagreei
 automatic replies, repeated headers). Legitimate customers' mail stays accepted (or
 asks for the one-time code a transfer needs). Every row's id names the class of issue
 13 it guards, 1 to 8 (class 9, rules that fail open, is tested with the rules), or of a
-later round (10 to 21).
+later round (10 to 23).
 
 The sender throughout is customer acme (jan@acme.pl), with an account and valid one-time
 codes of its own; beta and agencja are the other customers it may name.
@@ -56,6 +56,7 @@ from tests.app.decision.fail_closed.drawn_markup import (
 )
 from tests.app.decision.fail_closed.headers import ADDRESSES, AUTOMATIC, HEADERS, RESULTS
 from tests.app.decision.fail_closed.legitimate import LEGITIMATE
+from tests.app.decision.fail_closed.named_fields import NAMED_FIELDS, NAMED_FIELDS_LEGITIMATE
 from tests.app.decision.fail_closed.parts import PARTS, PHRASES
 from tests.app.decision.fail_closed.replied import REPLIED
 from tests.app.decision.fail_closed.riding import DRAWN, LANGUAGES, RIDING, SAME_CLAUSE, UNLISTED
@@ -92,12 +93,14 @@ ROWS = [
     *DRAWN_AS_READ,
     *DRAWN_MARKUP,
     *METAMORPHIC_MARKUP,
+    *NAMED_FIELDS,
     *LEGITIMATE,
     *CARRIED_LEGITIMATE,
     *LEFTOVERS_LEGITIMATE,
     *NAMED_AS_READ_LEGITIMATE,
     *DRAWN_AS_READ_LEGITIMATE,
     *DRAWN_MARKUP_LEGITIMATE,
+    *NAMED_FIELDS_LEGITIMATE,
 ]
 
 
