@@ -48,6 +48,8 @@ VOID = frozenset(
 # (HTML §13.2.5.2-3, §13.2.6.4.7): <textarea> (RCDATA: character references decoded),
 # <xmp> (RAWTEXT) and <plaintext>, which runs to the end of the document.
 RAW_TEXT = frozenset({"textarea", "xmp", "plaintext"})
+# Ruby annotations: drawn above the base text (<rt>) or not at all (<rp>), never in it.
+ANNOTATIONS = frozenset({"rt", "rp"})
 # A CDATA section: text in SVG and MathML (HTML §13.2.5.42), a comment elsewhere.
 CDATA_OPEN = "<![CDATA["
 CDATA_CLOSE = "]]>"

@@ -17,6 +17,7 @@ from mailhook.css import (
     style_draws,
 )
 from mailhook.html_elements import (
+    ANNOTATIONS,
     BOXES,
     BREAK,
     CDATA_CLOSE,
@@ -88,12 +89,18 @@ def render_html(source: str) -> Rendered:
     links: list[str] = []
     titles: list[str] = []
     unshown: list[str] = []
+    # Ruby annotations (<rt>, and <rp> a browser hides): drawn above the base text, not
+    # in it ("Ko<rt>x</rt>d" shows "Kod"): read after the text, as tooltips are.
+    annotations: list[str] = []
+    annotating = False
     embedded = 0
     pos = 0
     while pos < len(source):
         lt = source.find("<", pos)
         chunk = source[pos:] if lt < 0 else source[pos:lt]
-        if chunk:
+        if chunk and annotating:
+            annotations.append(_unescaped(chunk))
+        elif chunk:
             out.text(_unescaped(chunk), hidden=hiding.active)
         if lt < 0:
             break
@@ -127,6 +134,8 @@ def render_html(source: str) -> Rendered:
         pos = tag.end()
         closing, name = tag.group(1) == "/", (tag.group(2) or "").lower()
         rest = tag.group(3)
+        if name in ANNOTATIONS or (name == "ruby" and closing):
+            annotating = name in ANNOTATIONS and not closing
         attributes = _attributes(rest) if not closing and rest.strip(" /") else {}
         if name in UNRENDERED and not closing:
             pos = _unrendered(source, pos, name, attributes, hiding, unshown)
@@ -174,9 +183,9 @@ def render_html(source: str) -> Rendered:
             out.text(raw_text(name, source[tag.end() : end]), hidden=hiding.active)
             hiding.close(name)
             out.newline()
-    if titles:
+    if titles or annotations:
         out.newline()
-        out.text(" ".join(titles), hidden=False)
+        out.text(" ".join([*titles, *annotations]), hidden=False)
     for content in hiding.revealed():
         # A <script> or <style> CSS draws ("style { display: block }"): held as hidden.
         out.newline()

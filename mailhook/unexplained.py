@@ -257,12 +257,24 @@ def _unexplained(piece: str, folded: str, lists: _Lists, question: bool = False)
     about ("do kiedy opłacony jest vps-12345"): there only another party counts."""
     # A request word alone ("Proszę, …" cut at its comma) asks for nothing yet.
     demanding = lists.asks(folded) or lists.demands(folded)
-    if demanding and len(folded.split()) > 1 and not lists.courtesy(folded):
+    if demanding and len(folded.split()) > 1 and not _courteous(piece, folded, lists):
         return True
     points = (
         _to_another(piece, folded, lists) if question else _points_somewhere(piece, folded, lists)
     )
     return points and not _harmless(piece, folded, lists)
+
+
+def _courteous(piece: str, folded: str, lists: _Lists) -> bool:
+    """Whether ``piece`` asks only for courtesy: a courtesy excuses its own clause, not
+    another joined to it ("Proszę o szybką odpowiedź i kod": the request word asks for
+    the code too). Each clause is a courtesy or a harmless form then."""
+    if not lists.courtesy(folded):
+        return False
+    clauses = [clause for clause in _CLAUSE_END.split(piece) if clause.strip()]
+    return len(clauses) == 1 or all(
+        lists.courtesy(fold(clause)) or _harmless(clause, fold(clause), lists) for clause in clauses
+    )
 
 
 def _sentences(cleaned: str) -> Iterable[tuple[str, bool]]:

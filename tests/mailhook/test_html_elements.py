@@ -33,6 +33,18 @@ def test_text_a_browser_draws_is_read(html: str) -> None:
     assert fold(REQUEST) in fold(render_html(html).text)
 
 
+@pytest.mark.parametrize(
+    "html",
+    [
+        pytest.param("<ruby>ko<rt>x</rt>d Au<rt>y</rt>thInfo</ruby>", id="annotations"),
+        pytest.param("<ruby>ko<rp>(</rp>d Au<rp>)</rp>thInfo</ruby>", id="parentheses"),
+        pytest.param("<ruby>ko<rt>x<rp>(</rp>d Au</ruby>thInfo", id="unclosed, ended by ruby"),
+    ],
+)
+def test_ruby_annotations_are_read_apart_from_the_words(html: str) -> None:
+    assert render_html(html).text.split("\n")[0] == "kod AuthInfo"
+
+
 def test_a_text_area_decodes_references_and_xmp_does_not() -> None:
     assert "AuthInfo" in render_html("<textarea>Auth&#73;nfo</textarea>").text
     assert "Auth&#73;nfo" in render_html("<xmp>Auth&#73;nfo</xmp>").text

@@ -134,3 +134,19 @@ def test_a_field_the_standard_parser_fails_on_is_read_not_raised() -> None:
     assert [name for name, _, _ in shown_header_texts(message.parsed)][:1] == ["From"]
     instruction = extract(message, CATALOGUE)
     assert all(finding.result != "error" for finding in instruction.findings)
+
+
+@pytest.mark.parametrize(
+    ("extra", "result"),
+    [
+        pytest.param("Proszę o szybką odpowiedź i kod.", "unexplained", id="a code joined"),
+        pytest.param("Zależy mi na czasie i na kodzie.", "unexplained", id="a code after 'i'"),
+        pytest.param("Poproszę też kod wyjściowy.", "unexplained", id="poproszę asks"),
+        pytest.param("Czy mogę dostać kod do domeny?", "unexplained", id="czy mogę asks"),
+        pytest.param("Proszę o szybką odpowiedź.", None, id="a courtesy alone"),
+        pytest.param("Proszę o kontakt, z góry dziękuję.", None, id="two courtesies"),
+        pytest.param("Zależy nam na czasie.", None, id="time matters"),
+    ],
+)
+def test_a_courtesy_excuses_only_its_own_clause(extra: str, result: str | None) -> None:
+    assert text_finding(f"{INVOICE}{extra}\n")[0] == result

@@ -40,6 +40,14 @@ def page(body: str, head: str = "") -> Mail:
     )
 
 
+def annotated(payload: str, annotation: str) -> str:
+    """``payload`` with ``annotation`` (ruby markup) after the second letter of each word
+    of four letters or more: a browser draws it above the words, or not at all."""
+    return " ".join(
+        f"{word[:2]}{annotation}{word[2:]}" if len(word) > 3 else word for word in payload.split()
+    )
+
+
 def as_text(payload: str) -> list[tuple[str, Mail]]:
     """Class 20: ``payload`` where a browser draws text the reader did not read as such."""
     return [
@@ -56,6 +64,14 @@ def as_text(payload: str) -> list[tuple[str, Mail]]:
             page(f"<svg><text y='15'><![CDATA[{payload}]]></text></svg>"),
         ),
         ("an xml element in the body", page(f"<xml>{payload}</xml>")),
+        (
+            "words split by ruby annotations",
+            page(f"<p><ruby>{annotated(payload, '<rt>x</rt>')}</ruby></p>"),
+        ),
+        (
+            "words split by ruby parentheses",
+            page(f"<p><ruby>{annotated(payload, '<rp>(</rp>')}</ruby></p>"),
+        ),
         (
             "a script CSS draws",
             page(f"<script>{payload}</script>", "<style>script { display: block }</style>"),

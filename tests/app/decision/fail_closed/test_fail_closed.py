@@ -8,7 +8,7 @@ is not its owner; ``review``: unrecognised, mixed, hidden, unreadable, disagreei
 automatic replies, repeated headers). Legitimate customers' mail stays accepted (or
 asks for the one-time code a transfer needs). Every row's id names the class of issue
 13 it guards, 1 to 8 (class 9, rules that fail open, is tested with the rules), or of a
-later round (10 to 23).
+later round (10 to 24).
 
 The sender throughout is customer acme (jan@acme.pl), with an account and valid one-time
 codes of its own; beta and agencja are the other customers it may name.
@@ -37,6 +37,10 @@ from tests.adversarial_mail import (
     build,
     check_result,
     loopback,
+)
+from tests.app.decision.fail_closed.asked_otherwise import (
+    ASKED_OTHERWISE,
+    ASKED_OTHERWISE_LEGITIMATE,
 )
 from tests.app.decision.fail_closed.carried import (
     CARRIED,
@@ -94,6 +98,7 @@ ROWS = [
     *DRAWN_MARKUP,
     *METAMORPHIC_MARKUP,
     *NAMED_FIELDS,
+    *ASKED_OTHERWISE,
     *LEGITIMATE,
     *CARRIED_LEGITIMATE,
     *LEFTOVERS_LEGITIMATE,
@@ -101,6 +106,7 @@ ROWS = [
     *DRAWN_AS_READ_LEGITIMATE,
     *DRAWN_MARKUP_LEGITIMATE,
     *NAMED_FIELDS_LEGITIMATE,
+    *ASKED_OTHERWISE_LEGITIMATE,
 ]
 
 
