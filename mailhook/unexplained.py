@@ -40,6 +40,12 @@ _REFERENCE = re.compile(rf"{_IP}|\b\d{{5,}}\b", re.IGNORECASE)
 _ARROW = re.compile(r"->|=>|[→⇒»]")
 # Where a clause of a sentence as written ends: a comma, a colon, a bracket, a dash
 # between spaces, or a word joining two requests.
+# A sentence (folded) going on from the one before: it starts with a joining word or
+# ends with "też" / "too". Looked for only after a sentence that asks.
+_GOES_ON = re.compile(
+    r"^(?:[+&]|(?:oraz|i|a takze|takze|tez|rowniez|plus|and|also|as well as)(?!\w))"
+    r"|(?<!\w)(?:tez|takze|rowniez|too|as well)\W*$"
+)
 _CLAUSE_END = re.compile(
     r":(?=\s|$)|[,()]|\s[-–—]\s|\s(?:i|oraz|a także|także|też|również|ponadto|dodatkowo|bo|"
     r"a potem|potem|następnie|and|also|then|plus|because|after that|as well as)(?=\s)",
@@ -149,12 +155,17 @@ def unexplained_sentences(text: str, reader: Reader) -> tuple[str, ...]:
     rekordów DNS:", "- A na 192.0.2.11") are that request's own details."""
     found = []
     listing = False
+    # Whether the sentence before asked: one that goes on from it ("Kod też.", "Oraz
+    # kod.", "+ kod do domeny") asks as well, without a request word of its own.
+    asked = False
     cleaned = clean(text)
     lists = _Lists(reader, fold(cleaned))
     for sentence, item in _sentences(cleaned):
         folded = fold(sentence)
         if not folded or (item and listing):
             continue
+        continued = asked and _GOES_ON.search(folded) is not None
+        asked = continued or lists.asks(folded) or bool(reader.kinds_of(folded))
         listing = False
         if _server_named_loosely(sentence, reader):
             found.append(_shown(folded))
@@ -166,7 +177,7 @@ def unexplained_sentences(text: str, reader: Reader) -> tuple[str, ...]:
         listing = bool(kinds) and folded.endswith(":")
         for piece in pieces:
             piece_folded = fold(piece)
-            if _unexplained(piece, piece_folded, lists, question):
+            if _unexplained(piece, piece_folded, lists, question, continued and not kinds):
                 found.append(_shown(piece_folded))
     return tuple(dict.fromkeys(found))
 
@@ -251,12 +262,14 @@ def _other_clauses(sentence: str, reader: Reader, kinds: tuple[str, ...] = ()) -
     ]
 
 
-def _unexplained(piece: str, folded: str, lists: _Lists, question: bool = False) -> bool:
+def _unexplained(
+    piece: str, folded: str, lists: _Lists, question: bool = False, continued: bool = False
+) -> bool:
     """Whether ``piece`` asks for something beyond courtesy, or points somewhere and is
     no harmless form. Part of a question names services and numbers as what it asks
     about ("do kiedy opłacony jest vps-12345"): there only another party counts."""
     # A request word alone ("Proszę, …" cut at its comma) asks for nothing yet.
-    demanding = lists.asks(folded) or lists.demands(folded)
+    demanding = continued or lists.asks(folded) or lists.demands(folded)
     if demanding and len(folded.split()) > 1 and not _courteous(piece, folded, lists):
         return True
     points = (

@@ -1,6 +1,6 @@
 """Fail-closed rows of class 24: a second request asked in words the request lists did
-not hold (other forms of asking, other languages' verbs of sending), or joined to a
-courtesy that excused its whole sentence."""
+not hold (other forms of asking, other languages' verbs of sending, a code), joined to a
+courtesy that excused its whole sentence, or in a sentence going on from the request."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ def _beside_invoice(sentence: str) -> Mail:
 
 # Each but the last ended accepted on main: the invoice request recognised, and the
 # sentence beside it holding no request word (or one a courtesy excused) and no listed
-# verb or object. The last guards the courtesy "zależy mi na czasie" added since.
+# verb or object. "Zależy mi na czasie i na kodzie" was held on main: it guards the
+# courtesy "zależy mi na czasie" added since.
 ASKED_OTHERWISE = [
     attack(f"«{sentence}» beside an invoice request", C24, _beside_invoice(sentence), REVIEW)
     for sentence in (
@@ -39,6 +40,12 @@ ASKED_OTHERWISE = [
         "Proszę o szybką odpowiedź i kod.",
         "Czy mogę prosić o szybką odpowiedź i kod?",
         "Zależy mi na czasie i na kodzie.",
+        # A sentence going on from the request, and a code asked for in plain English.
+        "Kod też.",
+        "Oraz kod.",
+        "+ kod do domeny",
+        "Send the code.",
+        "Regards, and send the code.",
     )
 ]
 
@@ -52,6 +59,10 @@ ASKED_OTHERWISE_LEGITIMATE = [
             f"{INVOICE}Czy mogę prosić o szybką odpowiedź?\n",
             f"{INVOICE}Zależy nam na czasie.\n",
             f"{INVOICE}Proszę o kontakt, z góry dziękuję.\n",
+            f"{INVOICE}I miłego dnia!\n",
+            f"{INVOICE}Też pozdrawiam.\n",
+            f"{INVOICE}Dziękuję też.\n",
+            "Hi,\nplease send a duplicate of invoice 11/2026.\nAnd have a nice day.\n",
         )
     ),
 ]
