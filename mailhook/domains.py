@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 import idna
-from publicsuffixlist import PublicSuffixList
+from publicsuffixlist import PSLFILE, PublicSuffixList
 
 
 @cache
@@ -33,6 +33,19 @@ def listed_suffix(name: str) -> bool:
     """Whether ``name`` ("pl", "com.pl") is a suffix the Public Suffix List names, not
     merely one its default rule would take for a top-level domain ("beta")."""
     return _public_suffixes().publicsuffix("x." + name, accept_unknown=False) == name
+
+
+@cache
+def suffix_last_labels() -> frozenset[str]:
+    """The last label of every rule of the Public Suffix List ("pl"; "za", which has no
+    rule of its own but ends "co.za"): whatever ``listed_suffix`` names ends in one."""
+    labels = set()
+    with open(PSLFILE, encoding="utf-8") as rules:
+        for line in rules:
+            rule = line.split(maxsplit=1)[0] if line.strip() else ""
+            if rule and not rule.startswith("//"):
+                labels.add(rule.rsplit(".", 1)[-1].lower())
+    return frozenset(labels)
 
 
 def organisational_domain(domain: str) -> str:

@@ -16,6 +16,7 @@ from mailhook.instruction_findings import (
 )
 from mailhook.message import InboundMessage
 from mailhook.names import NO_NAMES, NameRuns, name_runs
+from mailhook.normalise import one_reading
 from mailhook.patterns import TextPattern
 from mailhook.reading import MAX_LINE as MAX_LINE
 from mailhook.reading import MAX_TEXT as MAX_TEXT
@@ -82,7 +83,8 @@ def extract(message: InboundMessage, catalogue: Catalogue) -> Instruction:
     agent (app.decision.policy: an error of any check is at least review).
     """
     try:
-        return _read_instruction(message, catalogue)
+        with one_reading():
+            return _read_instruction(message, catalogue)
     except Exception as exc:  # any reader defect holds the message for an agent
         log.exception("the instruction reader failed on message %s", message.message_id)
         return Instruction(

@@ -23,7 +23,7 @@ from enum import StrEnum
 
 from mailhook import milter_protocol as wire
 from mailhook import replies
-from mailhook.accepting import SharedAcceptor
+from mailhook.accepting import Seat, SharedAcceptor
 from mailhook.budget import ByteBudget
 from mailhook.errors import RefusedCredentials, TemporaryFailure, UnusableMessage
 from mailhook.handoff import Handoff, Receipt
@@ -383,6 +383,7 @@ async def start_milter(
     host: str,
     port: int,
     sock: socket.socket | None = None,
+    seat: Seat | None = None,
 ) -> MilterServer:
     """Listen on ``host:port`` (or on ``sock``); each MTA connection gets a MilterSession."""
     checking = ByteBudget(config.max_checking_bytes)
@@ -404,7 +405,7 @@ async def start_milter(
         def protocol() -> asyncio.StreamReaderProtocol:
             return asyncio.StreamReaderProtocol(asyncio.StreamReader(), connection)
 
-        server = SharedAcceptor(sock, protocol, lambda: len(sessions))
+        server = SharedAcceptor(sock, protocol, lambda: len(sessions), seat)
     else:
         server = await asyncio.start_server(connection, host=host, port=port)
     log.info("milter listening on %s:%d", host, port)

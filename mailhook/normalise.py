@@ -17,9 +17,11 @@ phrases, separators, codes, domains) compares what this module makes of both sid
 
 from __future__ import annotations
 
+import contextlib
 import re
+import threading
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Final
 
 from mailhook._confusables_data import APOSTROPHES, PROTOTYPES
@@ -92,11 +94,47 @@ def visual_order(text: str) -> str:
     return _OVERRIDE_RUN.sub(lambda run: run.group(1)[::-1], text)
 
 
+_reading = threading.local()
+# Far more distinct texts than one message's reading holds (its text is at most 64 KB).
+_MEMO_SIZE: Final = 8192
+
+
+@contextlib.contextmanager
+def one_reading() -> Iterator[None]:
+    """Within: a text normalised once is not normalised again, in this thread.
+
+    Reading one message asks for the same sentence's normalised form many times over
+    (the benchmark's corpus: 244 asks a message for 27 texts); what is remembered is
+    forgotten when the outermost reading ends, so one message's reading never serves
+    another's.
+    """
+    if getattr(_reading, "memo", None) is not None:
+        yield
+        return
+    _reading.memo = {}
+    try:
+        yield
+    finally:
+        _reading.memo = None
+
+
 def normalise(text: str) -> str:
     """``text`` cleaned, case- and diacritic-folded, confusables as Latin, spaces collapsed.
 
     What the catalogue's phrases and the message text are compared in.
     """
+    memo: dict[str, str] | None = getattr(_reading, "memo", None)
+    if memo is None:
+        return _normalised(text)
+    folded = memo.get(text)
+    if folded is None:
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        folded = memo[text] = _normalised(text)
+    return folded
+
+
+def _normalised(text: str) -> str:
     if text.isascii():
         # Most lines: no character to clean or fold beyond lower case (casefold() of
         # ASCII is lower()); split() splits where the general path's str.isspace() does.

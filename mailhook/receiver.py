@@ -7,7 +7,7 @@ import logging
 import socket
 from dataclasses import dataclass
 
-from mailhook.accepting import SharedAcceptor
+from mailhook.accepting import Seat, SharedAcceptor
 from mailhook.handoff import Handoff
 from mailhook.smtp import PROXY_TIMEOUT, IntakeHandler, IntakeSMTP
 from mailhook.smtp_config import SmtpConfig
@@ -73,13 +73,15 @@ async def start_receiver(
     host: str,
     port: int,
     sock: socket.socket | None = None,
+    seat: Seat | None = None,
 ) -> SmtpReceiver:
     """Listen on ``host:port`` and return the receiver, which can shut down in order.
 
     ``sock``, when given, is a socket already listening there (a worker of
     ``intakeguard serve --workers`` inherits it from the supervisor): it is served
     instead of binding a new one, and closed at shutdown. Its sibling workers serve it
-    too, so its connections are taken the way mailhook.accepting describes.
+    too, so its connections are taken the way mailhook.accepting describes (``seat``:
+    this worker's place on the supervisor's board of sessions held).
     """
     handler = IntakeHandler(handoff, config)
     admission = Admission()
@@ -102,7 +104,7 @@ async def start_receiver(
 
     server: asyncio.Server | SharedAcceptor
     if sock is not None:
-        server = SharedAcceptor(sock, protocol, lambda: admission.open_sessions)
+        server = SharedAcceptor(sock, protocol, lambda: admission.open_sessions, seat)
     else:
         server = await loop.create_server(protocol, host=host, port=port)
     log.info("SMTP receiver listening on %s:%d", host, port)

@@ -10,7 +10,7 @@ from urllib.parse import unquote
 
 import idna
 
-from mailhook.domains import listed_suffix
+from mailhook.domains import listed_suffix, suffix_last_labels
 from mailhook.normalise import normalise
 from mailhook.patterns import TextPattern
 
@@ -130,17 +130,27 @@ _SUSPECT_GAP = re.compile(
 )
 
 
+# What _joined_names needs of a name's last word: a lower-case word of two to six letters
+# right after another word and a gap (a plain dot, or a few characters of _JOINING_GAP's).
+_LAST_WORD = re.compile(r"(?<=[^\W_])[\s.\-'\"()\[\]{}*_`‚„“”‘’«»]{1,5}([a-z]{2,6})(?![^\W_])")
+
+
 def joined_names(text: str) -> list[str]:
     """Domains a reader makes of words a parser keeps apart (see _joined_names), read
     only around the gaps that may hide one: most text has none, and costs one scan."""
     found: list[str] = []
     last_end = -1
+    last_labels = suffix_last_labels()
     for suspect in _SUSPECT_GAP.finditer(text):
         if suspect.start() < last_end:
             continue
         # Three words of up to 63 letters before the gap, two after: a window a name fits.
         start, last_end = max(0, suspect.start() - 200), suspect.end() + 80
-        found.extend(_joined_names(text[start:last_end]))
+        window = text[start:last_end]
+        # A name found ends in a word of _LAST_WORD that ends a listed suffix ("pl" of
+        # "beta. pl", "za" of "beta. co. za"); sentences' words seldom are one.
+        if any(word[1] in last_labels for word in _LAST_WORD.finditer(window)):
+            found.extend(_joined_names(window))
     return list(dict.fromkeys(found))
 
 

@@ -158,7 +158,8 @@ async def _start_smtp(
 ) -> SmtpReceiver:
     host, port = split_listen(settings.smtp_listen)
     config = smtp_config(settings, role.count if role else 1)
-    starting = start_receiver(handoff, config, host, port, role.smtp if role else None)
+    sock, seat = (role.smtp, role.seat("smtp")) if role else (None, None)
+    starting = start_receiver(handoff, config, host, port, sock, seat)
     return await _listen(starting, "SMTP_LISTEN", settings.smtp_listen)
 
 
@@ -168,7 +169,8 @@ async def _start_milter(
     assert settings.milter_listen is not None
     host, port = split_listen(settings.milter_listen)
     sock = role.milter if role else None
-    starting = start_milter(handoff, milter_config(settings), host, port, sock)
+    seat = role.seat("milter") if role else None
+    starting = start_milter(handoff, milter_config(settings), host, port, sock, seat)
     return await _listen(starting, "MILTER_LISTEN", settings.milter_listen)
 
 

@@ -52,6 +52,7 @@ from prometheus_client import multiprocess
 from app.server.listeners import bind_listener, smtp_config
 from app.server.worker_role import WORKER_ENV
 from app.sysexits import EX_CONFIG, EX_SOFTWARE, EX_TEMPFAIL, EX_USAGE
+from mailhook.accepting import SessionBoard
 
 if TYPE_CHECKING:
     from app.settings import Settings
@@ -91,10 +92,13 @@ class Supervisor:
     metrics_dir: Path
     slots: list[_Slot] = field(default_factory=list)
     stopping: bool = False
+    # How many sessions each worker holds at each door (mailhook.accepting).
+    board: SessionBoard | None = None
 
     def run(self) -> int:
         """Until SIGTERM/SIGINT or a fatal worker exit; the exit status of ``serve``."""
         self.slots = [_Slot(number) for number in range(1, self.settings.workers + 1)]
+        self.board = SessionBoard.create(len(self.slots))
         if self.stopping:
             return 0
         log.info("starting %d workers", len(self.slots))
@@ -113,18 +117,17 @@ class Supervisor:
         self.stopping = True
 
     def _start(self, slot: _Slot) -> None:
-        spec = {
-            "number": slot.number,
-            "count": len(self.slots),
-            "fds": {name: sock.fileno() for name, sock in self.listeners.items()},
-        }
+        fds = {name: sock.fileno() for name, sock in self.listeners.items()}
+        if self.board is not None:
+            fds["board"] = self.board.fd
+        spec = {"number": slot.number, "count": len(self.slots), "fds": fds}
         env = {**os.environ, WORKER_ENV: json.dumps(spec), MULTIPROC_ENV: str(self.metrics_dir)}
         # Our own interpreter and arguments, no shell: nothing in it comes from elsewhere.
         slot.process = subprocess.Popen(  # noqa: S603
             self.command,
             env=env,
             stdin=subprocess.DEVNULL,
-            pass_fds=[sock.fileno() for sock in self.listeners.values()],
+            pass_fds=list(fds.values()),
         )
         slot.started = time.monotonic()
         slot.restart_at = None

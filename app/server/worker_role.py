@@ -11,6 +11,8 @@ import os
 import socket
 from dataclasses import dataclass
 
+from mailhook.accepting import Seat, SessionBoard
+
 WORKER_ENV = "_INTAKEGUARD_WORKER"
 
 
@@ -25,6 +27,12 @@ class WorkerRole:
     smtp: socket.socket | None
     milter: socket.socket | None
     metrics: socket.socket | None
+    # How many sessions each worker holds at each door (mailhook.accepting).
+    board: SessionBoard | None = None
+
+    def seat(self, door: str) -> Seat | None:
+        """This worker's place in ``door``'s row of the board."""
+        return self.board.seat(door, self.number) if self.board is not None else None
 
     @property
     def primary(self) -> bool:
@@ -51,6 +59,7 @@ class WorkerRole:
             smtp=inherited("smtp"),
             milter=inherited("milter"),
             metrics=inherited("metrics"),
+            board=SessionBoard.attach(fds["board"], int(data["count"])) if "board" in fds else None,
         )
 
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from mailhook import normalise as normalise_module
+import mailhook.normalise as normalise_module
 from mailhook._confusables_data import PROTOTYPES
 from mailhook.normalise import (
     LATIN_PROTOTYPES,
@@ -224,3 +224,25 @@ def test_a_character_the_quick_path_keeps_is_its_own_normal_form(char: str) -> N
         assert fold_letters(char) == char
         assert char.isascii() or char not in LATIN_PROTOTYPES  # text maps no ASCII
         assert not char.isspace()
+
+
+def test_one_reading_remembers_within_and_forgets_after() -> None:
+    calls: list[str] = []
+    real = normalise_module._normalised
+
+    def counted(text: str) -> str:
+        calls.append(text)
+        return real(text)
+
+    normalise_module._normalised = counted  # type: ignore[assignment]
+    try:
+        with normalise_module.one_reading():
+            assert normalise_module.normalise("Zmiana DNS") == "zmiana dns"
+            with normalise_module.one_reading():  # nested: the outer one's memory goes on
+                assert normalise_module.normalise("Zmiana DNS") == "zmiana dns"
+            assert normalise_module.normalise("Zmiana DNS") == "zmiana dns"
+        assert calls == ["Zmiana DNS"]
+        assert normalise_module.normalise("Zmiana DNS") == "zmiana dns"
+        assert calls == ["Zmiana DNS", "Zmiana DNS"]
+    finally:
+        normalise_module._normalised = real  # type: ignore[assignment]

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailhook import requests, text, unexplained
+from mailhook import requests, services, text, unexplained
+from mailhook.domains import listed_suffix, suffix_last_labels
 
 # Characters the patterns turn on, and those re.IGNORECASE folds oddly.
 _ALPHABET = st.sampled_from(
@@ -138,3 +139,40 @@ def test_account_gate_says_maybe_wherever_an_account_number_is(folded: str) -> N
 def test_account_gate_on_examples(folded: str) -> None:
     assert requests._ACCOUNT_NUMBER.search(folded) is not None
     assert requests._MAY_HOLD_ACCOUNT.search(folded) is not None
+
+
+# Words that end listed suffixes ("pl", "za" of "co.za" only, "ck" of "*.ck"), words that
+# do not, and the gaps a reader takes for a dot.
+_NAME_PIECES = st.sampled_from(
+    [
+        *["beta", "com", "co", "pl", "za", "ck", "waw", "konto", "plum", "Pl", "zażółć", "x9"],
+        *[" ", ".", ". ", ".\n", "-", "-\n", " (", ") ", "'", '"', "*", "_", "`", "„", "  ", ","],
+    ]
+)
+
+
+def _joined_names_everywhere(written: str) -> list[str]:
+    """joined_names without its first look at each window."""
+    found: list[str] = []
+    last_end = -1
+    for suspect in services._SUSPECT_GAP.finditer(written):
+        if suspect.start() < last_end:
+            continue
+        start, last_end = max(0, suspect.start() - 200), suspect.end() + 80
+        found.extend(services._joined_names(written[start:last_end]))
+    return list(dict.fromkeys(found))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(_NAME_PIECES, max_size=30).map("".join), st.integers(0, 300))
+def test_joined_names_look_first_as_before(written: str, padding: int) -> None:
+    # Padding moves the windows' edges, which may cut a word ("plum" to "pl").
+    written = "x " * padding + written
+    assert services.joined_names(written) == _joined_names_everywhere(written)
+
+
+@pytest.mark.parametrize("suffix", ["pl", "com.pl", "co.za", "co.ck", "waw.pl", "blogspot.com"])
+def test_every_listed_suffix_ends_in_a_label_the_look_knows(suffix: str) -> None:
+    assert listed_suffix(suffix)
+    assert suffix.rsplit(".", 1)[-1] in suffix_last_labels()
+    assert services.joined_names(f"napisz na beta. {suffix.replace('.', '. ')} prosze") != []
