@@ -40,12 +40,24 @@ _REFERENCE = re.compile(rf"{_IP}|\b\d{{5,}}\b", re.IGNORECASE)
 _ARROW = re.compile(r"->|=>|[→⇒»]")
 # Where a clause of a sentence as written ends: a comma, a colon, a bracket, a dash
 # between spaces, or a word joining two requests.
-# A sentence (folded) going on from the one before: it starts with a joining word or
-# ends with "też" / "too". Looked for only after a sentence that asks.
-_GOES_ON = re.compile(
-    r"^(?:[+&]|(?:oraz|i|a takze|takze|tez|rowniez|plus|and|also|as well as)(?!\w))"
-    r"|(?<!\w)(?:tez|takze|rowniez|too|as well)\W*$"
-)
+# Words a sentence going on from the one before starts or ends with (folded).
+_GOING_ON_FIRST = frozenset({"+", "&", "oraz", "i", "takze", "tez", "rowniez", "plus", "and"})
+_GOING_ON_FIRST |= {"also", "a takze", "as well"}
+_GOING_ON_LAST = frozenset({"tez", "takze", "rowniez", "too", "as well"})
+
+
+def _goes_on(folded: str) -> bool:
+    """Whether a sentence (folded) goes on from the one before: it starts with a joining
+    word ("Oraz kod.", "+ kod") or ends with "też" / "too" ("Kod też."). Set look-ups,
+    no pattern: it is asked of every sentence."""
+    words = folded.rstrip(".!?…;: ").split()
+    if not words:
+        return False
+    if folded[0] in "+&" or words[0] in _GOING_ON_FIRST or " ".join(words[:2]) in _GOING_ON_FIRST:
+        return True
+    return words[-1] in _GOING_ON_LAST or " ".join(words[-2:]) in _GOING_ON_LAST
+
+
 _CLAUSE_END = re.compile(
     r":(?=\s|$)|[,()]|\s[-–—]\s|\s(?:i|oraz|a także|także|też|również|ponadto|dodatkowo|bo|"
     r"a potem|potem|następnie|and|also|then|plus|because|after that|as well as)(?=\s)",
@@ -155,17 +167,21 @@ def unexplained_sentences(text: str, reader: Reader) -> tuple[str, ...]:
     rekordów DNS:", "- A na 192.0.2.11") are that request's own details."""
     found = []
     listing = False
-    # Whether the sentence before asked: one that goes on from it ("Kod też.", "Oraz
-    # kod.", "+ kod do domeny") asks as well, without a request word of its own.
-    asked = False
+    # The sentence before: one that goes on from it ("Kod też.", "Oraz kod.", "+ kod do
+    # domeny") asks as well when it asked, without a request word of its own.
+    before = ""
     cleaned = clean(text)
     lists = _Lists(reader, fold(cleaned))
     for sentence, item in _sentences(cleaned):
         folded = fold(sentence)
         if not folded or (item and listing):
             continue
-        continued = asked and _GOES_ON.search(folded) is not None
-        asked = continued or lists.asks(folded) or bool(reader.kinds_of(folded))
+        continued = (
+            bool(before)
+            and _goes_on(folded)
+            and (lists.asks(before) or bool(reader.kinds_of(before)))
+        )
+        before = folded
         listing = False
         if _server_named_loosely(sentence, reader):
             found.append(_shown(folded))
