@@ -20,6 +20,7 @@ import logging
 import mmap
 import os
 import socket
+import tempfile
 from collections.abc import Callable
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,11 @@ class SessionBoard:
     @classmethod
     def create(cls, workers: int) -> SessionBoard:
         # Close-on-exec like every descriptor: the supervisor passes it on (pass_fds).
-        fd = os.memfd_create("intakeguard-sessions")
+        if hasattr(os, "memfd_create"):
+            fd = os.memfd_create("intakeguard-sessions")
+        else:  # not Linux: an unlinked temporary file serves as well
+            with tempfile.TemporaryFile() as file:
+                fd = os.dup(file.fileno())
         os.ftruncate(fd, _SLOT * workers * len(DOORS))
         return cls.attach(fd, workers)
 

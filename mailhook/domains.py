@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 import idna
 from publicsuffixlist import PSLFILE, PublicSuffixList
@@ -48,6 +48,7 @@ def suffix_last_labels() -> frozenset[str]:
     return frozenset(labels)
 
 
+@lru_cache(maxsize=4096)
 def organisational_domain(domain: str) -> str:
     """The organisational domain of ``domain`` (RFC 7489 §3.2).
 

@@ -62,6 +62,15 @@ class InboundMessage:
         return crlf_only(self.raw)
 
     @cached_property
+    def fields(self) -> dict[str, tuple[str, ...]]:
+        """The raw values of the header fields, by lower-case name, top to bottom: the
+        checks ask for some forty fields a message, each a pass over all of them else."""
+        found: dict[str, list[str]] = {}
+        for key, value in self.parsed.raw_items():
+            found.setdefault(key.lower(), []).append(value)
+        return {name: tuple(values) for name, values in found.items()}
+
+    @cached_property
     def message_id(self) -> str | None:
         """The first Message-ID header, stripped; None when absent or unreadable."""
         values = header_values(self.parsed, "Message-ID")

@@ -112,13 +112,24 @@ def make_message(
 
 
 def signed_by_acme(raw: bytes) -> bytes:
-    """``raw`` with a DKIM signature of acme.pl (selector rsa2048, fixtures/keys) on top."""
+    """``raw`` with a DKIM signature of acme.pl (selector rsa2048, fixtures/keys) on top,
+    over what a signer such as OpenDKIM signs by default (the fields a reader is shown and
+    those the body is read by: signed-headers)."""
     signature = dkim.sign(
         raw,
         b"rsa2048",
         b"acme.pl",
         (FIXTURES / "keys" / "rsa2048.pem").read_bytes(),
-        include_headers=[b"from", b"to", b"subject", b"date", b"message-id"],
+        include_headers=[
+            b"from",
+            b"to",
+            b"subject",
+            b"date",
+            b"message-id",
+            b"mime-version",
+            b"content-type",
+            b"content-transfer-encoding",
+        ],
     )
     return signature + raw
 

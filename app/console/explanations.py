@@ -168,8 +168,8 @@ EXPLANATIONS: Final[dict[str, str]] = {
     "header-count.error": N_("Counting the headers failed unexpectedly."),
     "handed-over-by.other-customer": N_(
         "Another registered customer's address handed this message over in the "
-        "customer's name (as its envelope sender or Sender): the domain is proven, the "
-        "person is not."
+        "customer's name (as its envelope sender, Sender or DKIM i=) or would get the "
+        "answer (Reply-To): the domain is proven, the person is not."
     ),
     "handed-over-by.pass": N_("No other registered customer handed this message over."),
     "header-count.fail": N_(
@@ -302,11 +302,11 @@ EXPLANATIONS: Final[dict[str, str]] = {
     "signed-headers.none": N_(
         "No signature of the sender's domain verifies, so no signed headers to compare."
     ),
-    "signed-headers.pass": N_("The DKIM signature covers every From and Subject of the message."),
+    "signed-headers.pass": N_("The DKIM signature covers every header field the reader is shown."),
     "signed-headers.temperror": N_("The signed headers could not be checked for now."),
     "signed-headers.uncovered": N_(
-        "A From or Subject was added outside the signature: someone may have changed "
-        "what the reader sees."
+        "A header field the reader is shown (From, Subject, Reply-To, Content-Type…) was "
+        "added or left outside the signature: someone may have changed what the reader sees."
     ),
     "spf.error": N_("Checking SPF failed unexpectedly."),
     "spf.fail": N_(

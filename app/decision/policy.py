@@ -50,8 +50,8 @@ AT_LEAST_REVIEW: dict[str, str] = {
     "elsewhere (the subject, the quoted history, an attachment)",
     "header-count.fail": "a repeated header may show the reader another value than the one checked",
     "auto-submitted.auto": "automatic mail is no person's instruction",
-    "signed-headers.uncovered": "a From or Subject the reader sees is not covered by the "
-    "signature that authenticates the message",
+    "signed-headers.uncovered": "a header field the reader sees (From, Subject, Reply-To, "
+    "Content-Type…) is not covered by the signature that authenticates the message",
 }
 CHECK_ERROR = "the check could not complete, so it vouches for nothing"
 

@@ -53,8 +53,7 @@ def field_names(message: InboundMessage) -> list[str]:
 
 def raw_fields(message: InboundMessage, name: str) -> list[str]:
     """The raw values of every header field called ``name`` (RFC 5322 §3.6 counts them)."""
-    wanted = name.lower()
-    return [value for key, value in message.parsed.raw_items() if key.lower() == wanted]
+    return list(message.fields.get(name.lower(), ()))
 
 
 def parse_addresses(message: InboundMessage, name: str, raw_value: str) -> list[Address] | None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 
 from mailhook.addresses import InvalidAddress, normalise_address
-from mailhook.checks._headers import quoted
+from mailhook.checks._headers import as_utf8, quoted, raw_fields
 from mailhook.checks._registry import register
 from mailhook.checks.from_mailbox import from_mailbox
 from mailhook.context import CheckContext
@@ -48,7 +50,9 @@ def check_display_name(message: InboundMessage, context: CheckContext) -> Findin
         return Finding(
             NAME, "none", "The display name cannot be judged: From has no usable address."
         )
-    name = mailbox.display_name
+    # RFC 5322 §3.2.2: a comment in From ("jan@acme.pl (Ola <ola@beta.pl>)") is shown by
+    # mail clients as the name when there is no other, and beside it when there is.
+    name = " ".join(filter(None, (mailbox.display_name, *from_comments(message))))
     if not name.strip():
         return Finding(NAME, "none", "The From header has no display name.")
     # Invisible format characters (zero-width space, bidi overrides) hide an address
@@ -86,6 +90,42 @@ def check_display_name(message: InboundMessage, context: CheckContext) -> Findin
             f"The display name repeats the sender's own address {mailbox.address}{how}.",
         )
     return Finding(NAME, "pass", f'The display name "{quoted(name)}" shows no address.')
+
+
+def from_comments(message: InboundMessage) -> list[str]:
+    """The comments of the From header (RFC 5322 §3.2.2), their encoded words decoded
+    (RFC 2047 §5 allows them there); the outermost of nested ones whole."""
+    fields = raw_fields(message, "From")
+    if len(fields) != 1 or "(" not in fields[0]:
+        return []
+    comments: list[str] = []
+    depth, quoted_string, escaped, start = 0, False, False, 0
+    value = fields[0]
+    for index, char in enumerate(value):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == '"' and depth == 0:
+            quoted_string = not quoted_string
+        elif quoted_string:
+            continue
+        elif char == "(":
+            depth += 1
+            if depth == 1:
+                start = index + 1
+        elif char == ")" and depth:
+            depth -= 1
+            if depth == 0:
+                comments.append(_decoded(value[start:index]))
+    return [comment for comment in comments if comment.strip()]
+
+
+def _decoded(text: str) -> str:
+    try:
+        return str(make_header(decode_header(as_utf8(text))))
+    except (HeaderParseError, LookupError, UnicodeError, ValueError):
+        return as_utf8(text)
 
 
 def _addresses(text: str) -> list[str]:

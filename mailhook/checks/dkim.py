@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import binascii
 import re
-from dataclasses import dataclass
-from typing import Any
 
 import dkim
 from dkim.canonicalization import CanonicalizationPolicy, InvalidCanonicalizationPolicyError
@@ -13,6 +11,15 @@ from dkim.util import InvalidTagValueList, parse_tag_value
 
 from mailhook.checks import _dkim_patches
 from mailhook.checks._dkim_keys import DKIM, key_refuses, parse_key_record, testing_key
+from mailhook.checks._dkim_results import (
+    KEY_TYPES,
+    SignatureResult,
+    cut,
+    malformed,
+    plain,
+    signature_result,
+    text,
+)
 from mailhook.checks._registry import register
 from mailhook.context import CheckContext
 from mailhook.dns import DnsTempError, Resolver
@@ -25,58 +32,6 @@ RESULTS: tuple[str, ...] = ("pass", "fail", "permerror", "temperror", "none")
 MIN_RSA_BITS = 1024
 # Each signature costs a DNS lookup; a message does not get to make us do hundreds.
 MAX_SIGNATURES = 10
-# How much of a value dkimpy complains about is quoted in a reason.
-MAX_QUOTED = 160
-# How the reason names a result of one signature.
-_KEY_TYPES = {"rsa": "an RSA", "ed25519": "an Ed25519"}
-_VERBS = {
-    "pass": "passes",
-    "fail": "fails",
-    "partial-body": "does not cover the whole body",
-    "testing": "counts as unsigned",
-    "temperror": "cannot be checked for now",
-    "permerror": "is malformed",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class SignatureResult:
-    """The verification of one DKIM-Signature header field."""
-
-    d: str
-    s: str
-    a: str
-    bits: int | None
-    result: str  # pass | fail | partial-body | testing | temperror | permerror
-    reason: str
-    partial_body: bool
-    b: str
-    # The header names h= lists, lower case, in order: a name once per signed instance,
-    # counted from the bottom (RFC 6376 §5.4.2); signed-headers compares them.
-    h: tuple[str, ...] = ()
-
-    @property
-    def passes(self) -> bool:
-        return self.result == "pass"
-
-    def summary(self) -> str:
-        key = f"{self.a}, {self.bits} bits" if self.bits else self.a
-        verb = _VERBS[self.result]
-        said = f"{_cut(self.d) or '(no d=)'} ({_cut(key)}) {verb}"
-        return said if self.passes else f"{said}: {self.reason}"
-
-    def as_evidence(self) -> dict[str, Any]:
-        return {
-            "d": self.d,
-            "s": self.s,
-            "a": self.a,
-            "bits": self.bits,
-            "result": self.result,
-            "reason": self.reason,
-            "partial_body": self.partial_body,
-            "b": self.b,
-            "h": list(self.h),
-        }
 
 
 @register(
@@ -97,7 +52,7 @@ def check_dkim(message: InboundMessage, context: CheckContext) -> Finding:
         return _finding(
             "permerror",
             "The DKIM signatures cannot be checked: the header section is malformed "
-            f"({_plain(exc)}).",
+            f"({plain(exc)}).",
             [],
         )
     if body is not None:
@@ -148,29 +103,29 @@ def verify_signature(
     try:
         tags = parse_tag_value(field)
     except InvalidTagValueList:
-        return _malformed({}, "its tag=value list cannot be read (RFC 6376 §3.2)")
+        return malformed({}, "its tag=value list cannot be read (RFC 6376 §3.2)")
     unusable = _unusable(tags)
     if unusable is not None:
         return unusable
-    key_name = _cut(f"{_text(tags[b's'])}._domainkey.{_text(tags[b'd'])}")
+    key_name = cut(f"{text(tags[b's'])}._domainkey.{text(tags[b'd'])}")
     fetch_key = KeyFetcher(resolver)
     error: str | None = None
     verified = False
     try:
         verified = bool(verifier.verify(idx=index, dnsfunc=fetch_key))
     except DnsTempError as exc:
-        return _result(tags, "temperror", f"its key could not be fetched ({exc})")
+        return signature_result(tags, "temperror", f"its key could not be fetched ({exc})")
     except dkim.MessageFormatError as exc:
-        return _malformed(tags, _plain(exc))
+        return malformed(tags, plain(exc))
     except dkim.ValidationError as exc:
-        error = _plain(exc)
+        error = plain(exc)
         if error.startswith("body hash mismatch"):
             error = "body hash mismatch (the body was changed after signing)"
     except dkim.DKIMException as exc:
-        error = _plain(exc)
+        error = plain(exc)
     except (binascii.Error, ValueError, TypeError, IndexError) as exc:
         # dkimpy uses a few tag values it does not validate (an l= without digits, say).
-        return _malformed(tags, f"it cannot be read ({type(exc).__name__}: {_plain(exc)})")
+        return malformed(tags, f"it cannot be read ({type(exc).__name__}: {plain(exc)})")
     return _judge(verifier, tags, verified, error, key_name, fetch_key.record)
 
 
@@ -179,17 +134,19 @@ def _unusable(tags: dict[bytes, bytes]) -> SignatureResult | None:
     try:
         dkim.validate_signature_fields(tags)
     except dkim.ValidationError as exc:
-        problem = _plain(exc)
+        problem = plain(exc)
         if problem.startswith("x= value is past"):
             # RFC 6376 §3.5: a signature past its x= expiry is not valid.
-            return _result(tags, "fail", f"the signature has expired ({problem})")
+            return signature_result(tags, "fail", f"the signature has expired ({problem})")
         if problem.startswith("t= value is in the future"):
-            return _result(tags, "fail", f"the signature claims a future signing time ({problem})")
-        return _malformed(tags, problem)
+            return signature_result(
+                tags, "fail", f"the signature claims a future signing time ({problem})"
+            )
+        return malformed(tags, problem)
     signed = [name.strip().lower() for name in tags[b"h"].split(b":")]
     if b"from" not in signed:
         # RFC 6376 §6.1.1: a signature that does not sign From is to be ignored.
-        return _malformed(tags, "it does not sign the From header field (RFC 6376 §6.1.1)")
+        return malformed(tags, "it does not sign the From header field (RFC 6376 §6.1.1)")
     return None
 
 
@@ -227,26 +184,26 @@ def _judge(
 ) -> SignatureResult:
     """The result of a signature dkimpy has run through, and why; the key is judged first."""
     bits, key_type, key_problem = _key_facts(record)
-    algorithm = _text(tags[b"a"])
+    algorithm = text(tags[b"a"])
     if record is None:
         # RFC 6376 §6.1.2: no key record is a permanent failure of this signature.
-        return _result(tags, "fail", f"no key is published at {key_name}")
+        return signature_result(tags, "fail", f"no key is published at {key_name}")
     key_problem = key_problem or key_refuses(record, tags)
     if key_problem:
-        return _result(tags, "fail", f"the key at {key_name} {key_problem}", bits=bits)
+        return signature_result(tags, "fail", f"the key at {key_name} {key_problem}", bits=bits)
     if key_type != algorithm.partition("-")[0]:
         # RFC 6376 §6.1.2: a key not suitable for the a= algorithm (inappropriate key algorithm).
-        return _result(
+        return signature_result(
             tags,
             "fail",
-            f"the key at {key_name} is {_KEY_TYPES.get(key_type or '', 'an unknown')} key, "
+            f"the key at {key_name} is {KEY_TYPES.get(key_type or '', 'an unknown')} key, "
             f"not one for {algorithm}",
             bits=bits,
         )
     if error is not None:
-        return _result(tags, "fail", error, bits=bits)
+        return signature_result(tags, "fail", error, bits=bits)
     if not verified:
-        return _result(
+        return signature_result(
             tags,
             "fail",
             "the signature does not match the signed header fields (one was changed after "
@@ -255,9 +212,11 @@ def _judge(
         )
     if algorithm == "rsa-sha1":
         # RFC 8301 §3.1: rsa-sha1 MUST NOT be used for signing or verifying.
-        return _result(tags, "fail", "rsa-sha1 is no longer accepted (RFC 8301)", bits=bits)
+        return signature_result(
+            tags, "fail", "rsa-sha1 is no longer accepted (RFC 8301)", bits=bits
+        )
     if key_type == "rsa" and bits is not None and bits < MIN_RSA_BITS:
-        return _result(
+        return signature_result(
             tags,
             "fail",
             f"the key is too weak: {MIN_RSA_BITS} bits needed, key has {bits} (RFC 8301 §3.2)",
@@ -271,7 +230,7 @@ def _judge(
     if signed_length < body_length:
         # RFC 6376 §8.2: content after l= bytes is not signed, so anyone could have
         # appended it; such a signature does not vouch for the body.
-        return _result(
+        return signature_result(
             tags,
             "partial-body",
             f"it signs only the first {signed_length} of {body_length} body bytes (l=), "
@@ -282,13 +241,13 @@ def _judge(
     if testing_key(record):
         # RFC 6376 §3.6.1 t=y: verifiers MUST NOT treat mail of a domain testing DKIM
         # differently from unsigned mail, so its signature vouches for nothing.
-        return _result(
+        return signature_result(
             tags,
             "testing",
             f"the key at {key_name} says the domain is testing DKIM (t=y)",
             bits=bits,
         )
-    return _result(tags, "pass", "the signature verifies", bits=bits)
+    return signature_result(tags, "pass", "the signature verifies", bits=bits)
 
 
 def _key_facts(record: bytes | None) -> tuple[int | None, str | None, str | None]:
@@ -305,8 +264,8 @@ def _key_facts(record: bytes | None) -> tuple[int | None, str | None, str | None
     try:
         _key, bits, key_type, _tlsrpt = parse_key_record(b"", record)
     except (dkim.DKIMException, binascii.Error, ValueError) as exc:
-        return None, None, f"cannot be used ({_plain(exc)})"
-    return int(bits) if bits else None, _text(key_type or b""), None
+        return None, None, f"cannot be used ({plain(exc)})"
+    return int(bits) if bits else None, text(key_type or b""), None
 
 
 def _canonical_body_length(verifier: dkim.DKIM, tags: dict[bytes, bytes]) -> int:
@@ -315,33 +274,6 @@ def _canonical_body_length(verifier: dkim.DKIM, tags: dict[bytes, bytes]) -> int
     except InvalidCanonicalizationPolicyError:
         return len(verifier.body)
     return len(policy.canonicalize_body(verifier.body))
-
-
-def _result(
-    tags: dict[bytes, bytes],
-    result: str,
-    reason: str,
-    *,
-    bits: int | None = None,
-    partial_body: bool = False,
-) -> SignatureResult:
-    return SignatureResult(
-        d=_text(tags.get(b"d", b"")),
-        s=_text(tags.get(b"s", b"")),
-        a=_text(tags.get(b"a", b"")),
-        bits=bits,
-        result=result,
-        reason=reason,
-        partial_body=partial_body,
-        b=_text(re.sub(rb"\s+", b"", tags.get(b"b", b""))),
-        h=tuple(
-            _text(name).strip().lower() for name in tags.get(b"h", b"").split(b":") if name.strip()
-        ),
-    )
-
-
-def _malformed(tags: dict[bytes, bytes], why: str) -> SignatureResult:
-    return _result(tags, "permerror", why)
 
 
 def _overall(results: list[SignatureResult]) -> str:
@@ -379,19 +311,3 @@ def _finding(result: str, reason: str, results: list[SignatureResult]) -> Findin
 
 def _unsigned() -> Finding:
     return _finding("none", "The message carries no DKIM signature.", [])
-
-
-def _text(value: bytes) -> str:
-    return value.decode("utf-8", "replace")
-
-
-def _plain(exc: Exception) -> str:
-    """dkimpy's message with its bytes literals (``b'bh'``) as text, cut to a readable length.
-
-    dkimpy quotes the offending value, which comes from the message and may be huge.
-    """
-    return _cut(re.sub(r"b'([^']*)'", r"\1", str(exc)))
-
-
-def _cut(text: str) -> str:
-    return text if len(text) <= MAX_QUOTED else text[:MAX_QUOTED] + "…"

@@ -21,7 +21,7 @@ MAX_FROM_LENGTH = 4096
 
 @register(NAME, "header From holds exactly one valid mailbox", results=RESULTS)
 def check_from_mailbox(message: InboundMessage, context: CheckContext) -> Finding:
-    raw_fields = [value for key, value in message.parsed.raw_items() if key.lower() == "from"]
+    raw_fields = list(message.fields.get("from", ()))
     if not raw_fields:
         return _fail("The message has no From header, so its sender cannot be identified.")
     if len(raw_fields) > 1:

@@ -1,4 +1,4 @@
-"""header-count: every header field RFC 5322 §3.6 allows at most once appears at most once."""
+"""header-count: every header field RFC 5322 §3.6 or RFC 2045 allows once appears at most once."""
 
 from __future__ import annotations
 
@@ -28,10 +28,15 @@ SINGLE_FIELDS: tuple[str, ...] = (
     "Subject",
     "Date",
 )
-_CANONICAL = {name.lower(): name for name in SINGLE_FIELDS}
+# RFC 2045 §4, §5, §6: a message's MIME-Version, Content-Type and Content-Transfer-Encoding,
+# once each. The standard library reads the topmost Content-Type, dkimpy verifies the
+# bottom-most: one put above a signed message decides which part, boundary or charset is
+# read, while the signature still verifies.
+MIME_FIELDS: tuple[str, ...] = ("MIME-Version", "Content-Type", "Content-Transfer-Encoding")
+_CANONICAL = {name.lower(): name for name in SINGLE_FIELDS + MIME_FIELDS}
 
 
-@register(NAME, "no header field that RFC 5322 allows once appears twice", results=RESULTS)
+@register(NAME, "no header field that RFC 5322 or 2045 allows once appears twice", results=RESULTS)
 def check_header_count(message: InboundMessage, context: CheckContext) -> Finding:
     counts = Counter(_CANONICAL[name] for name in field_names(message) if name in _CANONICAL)
     repeated = {name: count for name, count in counts.items() if count > 1}
@@ -43,10 +48,11 @@ def check_header_count(message: InboundMessage, context: CheckContext) -> Findin
             evidence={"repeated": {}},
         )
     listed = ", ".join(f"{count} {name}" for name, count in sorted(repeated.items()))
+    rfc = "RFC 5322 §3.6" if repeated.keys().isdisjoint(MIME_FIELDS) else "RFC 5322 and 2045"
     return Finding(
         NAME,
         "fail",
-        f"The message has {listed} header fields, where RFC 5322 §3.6 allows one of each; "
+        f"The message has {listed} header fields, where {rfc} allows one of each; "
         "a mail client shows one instance and a reader may act on another.",
         evidence={"repeated": repeated},
     )

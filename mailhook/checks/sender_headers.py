@@ -32,6 +32,8 @@ HEADERS = (
 # §3.6.6): a registered customer there, other than the one in From, is told apart by the
 # decision (handed-over-by).
 HANDED_OVER_BY = ("Sender", "Resent-From", "Resent-Sender")
+# Where the desk's answer goes instead of From: compared with the registry too.
+ANSWERED_TO = ("Reply-To", "Mail-Reply-To", "Mail-Followup-To")
 # More mailboxes than this in one header are not looked at one by one.
 MAX_ADDRESSES = 20
 # A Reply-To naming a few hundred addresses is this long; the stdlib parser takes seconds
@@ -113,14 +115,18 @@ def check_sender_headers(message: InboundMessage, context: CheckContext) -> Find
         f"organisation {from_org}.",
         # Who handed it over, compared with the registry's panel addresses
         # (app.decision, handed-over-by).
-        evidence={"handed_over_by": _handed_over_by(message)},
+        evidence={
+            "handed_over_by": _addresses_of(message, HANDED_OVER_BY),
+            "answered_to": _addresses_of(message, ANSWERED_TO),
+        },
     )
 
 
-def _handed_over_by(message: InboundMessage) -> dict[str, list[str]]:
-    """The addresses of Sender, Resent-From and Resent-Sender, by header, lower case."""
+def _addresses_of(message: InboundMessage, headers: tuple[str, ...]) -> dict[str, list[str]]:
+    """The addresses of ``headers`` (Sender, Resent-From and Resent-Sender: who handed the
+    message over; Reply-To…: where the answer goes), by header, lower case."""
     found: dict[str, list[str]] = {}
-    for header in HANDED_OVER_BY:
+    for header in headers:
         for value in raw_fields(message, header):
             for address in (parse_addresses(message, header, value) or [])[:MAX_ADDRESSES]:
                 if address.domain:

@@ -1,4 +1,17 @@
-"""signed-headers: the aligned DKIM signature covers every From and Subject instance."""
+"""signed-headers: the aligned DKIM signature covers every header field a reader is shown.
+
+From and Subject are always compared. The fields that say when the message was written
+(Date: an old message sent again is told by it), where an answer goes or who handed it
+over (Reply-To, Mail-Reply-To, Mail-Followup-To, Sender) and how its body is read
+(MIME-Version, Content-Type, Content-Transfer-Encoding) are compared too,
+unless the From domain's own server handed the message over (an SPF pass of a MAIL FROM
+domain within From's, or the other way round): then the server, not only the signature,
+vouches for every header. Without that, an old signed message can be sent again with a
+Reply-To of the sender's choosing added, or with its unsigned Content-Type rewritten so
+another part, boundary or charset is shown (RFC 6376 §8.15: the signature vouches only
+for what h= lists). To and Cc are addressed-to's: who else a signed message may name is
+its policy.
+"""
 
 from __future__ import annotations
 
@@ -20,12 +33,27 @@ RESULTS: tuple[str, ...] = ("pass", "none", "uncovered")
 # signed instances are the bottom present - uncovered ones (RFC 6376 §5.4.2).
 # The fields an instruction is read from and whose instances a reader sees.
 COVERED_FIELDS: tuple[str, ...] = ("From", "Subject")
+# The fields whose instances a reader is shown or the body is read by, compared when the
+# signature alone vouches for the message (see the module's docstring).
+SHOWN_FIELDS: tuple[str, ...] = (
+    "Date",
+    "Reply-To",
+    "Mail-Reply-To",
+    "Mail-Followup-To",
+    "Sender",
+    "MIME-Version",
+    "Content-Type",
+    "Content-Transfer-Encoding",
+)
 
 
-@register(NAME, "the aligned DKIM signature covers every From and Subject", results=RESULTS)
+@register(
+    NAME, "the aligned DKIM signature covers every header field a reader is shown", results=RESULTS
+)
 def check_signed_headers(message: InboundMessage, context: CheckContext) -> Finding:
     mailbox = from_mailbox(message, context)
-    signatures = aligned_passes(context, mailbox.domain if mailbox else None)
+    from_domain = mailbox.domain if mailbox else None
+    signatures = aligned_passes(context, from_domain)
     if not signatures:
         return Finding(
             NAME,
@@ -35,15 +63,21 @@ def check_signed_headers(message: InboundMessage, context: CheckContext) -> Find
             evidence={"uncovered": {}},
         )
     names = field_names(message)
-    present = {field: names.count(field.lower()) for field in COVERED_FIELDS}
+    fields = COVERED_FIELDS
+    if not own_server_handed_over(context, from_domain):
+        fields += SHOWN_FIELDS
+    # A field the message does not have is nothing to cover (From and Subject are
+    # counted even then, as before).
+    counts = {field: names.count(field.lower()) for field in fields}
+    present = {field: n for field, n in counts.items() if n or field in COVERED_FIELDS}
     gaps = [(signature, _uncovered(signature, present)) for signature in signatures]
     covering = next((signature for signature, gap in gaps if not gap), None)
     if covering is not None:
         return Finding(
             NAME,
             "pass",
-            f"The DKIM signature of {covering.get('d')} covers every From and Subject header "
-            "field of the message.",
+            f"The DKIM signature of {covering.get('d')} covers every {_listed(present)} "
+            "header field of the message.",
             evidence={"uncovered": {}, "d": covering.get("d"), "present": present},
         )
     signature, gap = gaps[0]
@@ -74,6 +108,36 @@ def aligned_passes(context: CheckContext, from_domain: str | None) -> list[Mappi
     ]
 
 
+def own_server_handed_over(context: CheckContext, from_domain: str | None) -> bool:
+    """Whether SPF passed for a MAIL FROM domain within From's domain, or From's within it.
+
+    Not merely in the same organisation: two customers on subdomains of one platform share
+    it (identity class 9). Nor an SPF pass any host gets (the spf finding says so).
+    """
+    finding = context.earlier.get("spf")
+    if from_domain is None or finding is None or finding.result != "pass":
+        return False
+    evidence = finding.evidence
+    if evidence.get("identity") != "mailfrom" or evidence.get("anyone_passes"):
+        return False
+    spf_domain = str(evidence.get("domain") or "").lower().rstrip(".")
+    from_domain = from_domain.lower().rstrip(".")
+    return (
+        bool(spf_domain)
+        and (
+            spf_domain == from_domain
+            or spf_domain.endswith("." + from_domain)
+            or from_domain.endswith("." + spf_domain)
+        )
+        and organisational_domain(spf_domain) == organisational_domain(from_domain)
+    )
+
+
+def _listed(present: Mapping[str, int]) -> str:
+    names = list(present)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def _uncovered(signature: Mapping[str, Any], present: dict[str, int]) -> dict[str, int]:
     """Instances of each field above those h= signs, by field name.
 
@@ -83,7 +147,7 @@ def _uncovered(signature: Mapping[str, Any], present: dict[str, int]) -> dict[st
     """
     listed = [str(name).lower() for name in signature.get("h") or ()]
     gap: dict[str, int] = {}
-    for field in COVERED_FIELDS:
+    for field in present:
         unsigned = present[field] - listed.count(field.lower())
         if unsigned > 0:
             gap[field] = unsigned

@@ -4,6 +4,7 @@ acceptors in one process standing for two workers."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from collections.abc import Iterator
 
@@ -89,3 +90,10 @@ def test_a_worker_reads_the_board_its_supervisor_made() -> None:
     assert inherited.seat("milter", 3).counts() == [0, 7, 0]
     assert inherited.seat("milter", 1).others_hold_fewer(1)
     assert not inherited.seat("milter", 2).others_hold_fewer(0)
+
+
+def test_a_board_without_memfd_is_a_temporary_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(os, "memfd_create")
+    board = SessionBoard.create(2)
+    board.seat("smtp", 1).post(3)
+    assert SessionBoard.attach(board.fd, 2).seat("smtp", 2).counts() == [3, 0]

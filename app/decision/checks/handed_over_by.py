@@ -5,9 +5,16 @@ server that lets any of its users write any From) passes it with the registered
 customer's address in From. When the envelope sender (MAIL FROM), or a Sender or
 Resent- header within the From domain's organisation, is the panel address of another
 registered customer, that customer handed the message over in the From customer's name.
+So too when a DKIM signature that verifies names such a mailbox as the user it signed
+for (i=, RFC 6376 §3.5): the signer vouches that that customer sent the message; and when
+a Reply-To (Mail-Reply-To, Mail-Followup-To) in that organisation is one: the desk's
+answer would go to that customer.
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Mapping
 
 from sqlalchemy.orm import Session
 
@@ -15,6 +22,7 @@ from app.db.models import Customer
 from app.registry.customers import customers_by_panel_email
 from app.registry.index import RegistryView
 from mailhook.checks import declare
+from mailhook.checks.sender_headers import ANSWERED_TO
 from mailhook.findings import Finding
 
 NAME = "handed-over-by"
@@ -22,7 +30,8 @@ RESULTS: tuple[str, ...] = ("pass", "other-customer")
 declare(
     NAME,
     "no other registered customer's panel address handed the message over (MAIL FROM, "
-    "Sender, Resent-From, Resent-Sender)",
+    "Sender, Resent-From, Resent-Sender, a verified DKIM signature's i=) nor is where the "
+    "answer goes (Reply-To)",
     results=RESULTS,
 )
 
@@ -49,19 +58,26 @@ def handed_over_by(
         )
         logins = sorted({c.login for c in holders} - {customer.login})
         if logins:
+            did = (
+                f"the answer would go to {address} ({where})"
+                if where in ANSWERED_TO
+                else f"{address} ({where}) handed it over"
+            )
             return Finding(
                 NAME,
                 "other-customer",
-                f"The message is from the address of customer {customer.login}, but "
-                f"{address} ({where}) handed it over, the panel address of customer "
-                f"{', '.join(logins)}: one customer wrote in another's name. Confirm with "
-                f"{customer.login} before acting on it.",
+                f"The message is from the address of customer {customer.login}, but {did}, "
+                f"the panel address of customer {', '.join(logins)}: one customer wrote in "
+                f"another's name. Confirm with {customer.login} before acting on it.",
                 {"address": address, "header": where},
             )
     shown = ", ".join(f"{address} ({where})" for where, address in others[:3])
-    return Finding(
-        NAME, "pass", f"{shown} handed the message over; no other customer registered it."
+    did = (
+        "handed the message over"
+        if all(where not in ANSWERED_TO for where, _address in others)
+        else "handed the message over or would get the answer"
     )
+    return Finding(NAME, "pass", f"{shown} {did}; no other customer registered it.")
 
 
 def _handing(findings: list[Finding]) -> list[tuple[str, str]]:
@@ -71,6 +87,27 @@ def _handing(findings: list[Finding]) -> list[tuple[str, str]]:
         if finding.name == "envelope-from" and finding.evidence.get("address"):
             found.append(("MAIL FROM", str(finding.evidence["address"])))
         if finding.name == "sender-headers":
-            for header, addresses in (finding.evidence.get("handed_over_by") or {}).items():
-                found.extend((str(header), str(address)) for address in addresses)
+            for key in ("handed_over_by", "answered_to"):
+                for header, addresses in (finding.evidence.get(key) or {}).items():
+                    found.extend((str(header), str(address)) for address in addresses)
+        if finding.name == "dkim":
+            found.extend(("DKIM i=", address) for address in _signed_for(finding))
     return list(dict.fromkeys(found))
+
+
+# RFC 6376 §2.11: i= is written in DKIM-Quoted-Printable (=40 for "@").
+_QUOTED = re.compile(r"=([0-9A-Fa-f]{2})")
+
+
+def _signed_for(finding: Finding) -> list[str]:
+    """The mailboxes verified DKIM signatures name as the user they signed for (i= with a
+    local part; "@domain" names no one), lower case."""
+    found: list[str] = []
+    for signature in finding.evidence.get("signatures") or ():
+        if not isinstance(signature, Mapping) or signature.get("result") != "pass":
+            continue
+        identity = _QUOTED.sub(lambda m: chr(int(m.group(1), 16)), str(signature.get("i") or ""))
+        local, at, domain = identity.rpartition("@")
+        if at and local and domain:
+            found.append(identity.lower())
+    return found

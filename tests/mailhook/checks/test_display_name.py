@@ -117,3 +117,27 @@ def test_without_a_usable_from_there_is_nothing_to_judge() -> None:
     finding = run(NAME, "from-two-mailboxes")
     assert finding.result == "none"
     assert finding.reason == "The display name cannot be judged: From has no usable address."
+
+
+def test_an_address_in_a_from_comment_fails() -> None:
+    # RFC 5322 §3.2.2: clients show the comment as the name when there is no other.
+    assert from_header("mallory@evil.example (Jan Kowalski <jan@acme.pl>)") == (
+        'The display name "Jan Kowalski <jan@acme.pl>" shows the address jan@acme.pl, '
+        + WRONG_SENDER
+    )
+
+
+def test_an_encoded_address_in_a_comment_beside_the_name_fails() -> None:
+    assert from_header("Mallory <mallory@evil.example> (=?utf-8?q?jan=40acme=2Epl?=)") == (
+        'The display name "Mallory jan@acme.pl" shows the address jan@acme.pl, ' + WRONG_SENDER
+    )
+
+
+def test_a_quoted_parenthesis_is_no_comment() -> None:
+    assert from_header('"Jan (jan@acme.pl" <mallory@evil.example>') == (
+        'The display name "Jan (jan@acme.pl" shows the address jan@acme.pl, ' + WRONG_SENDER
+    )
+    finding = run(
+        NAME, parse_message(make_message(sender="jan@acme.pl (Jan)"), Envelope(), Channel.API)
+    )
+    assert finding.reason == 'The display name "Jan" shows no address.'

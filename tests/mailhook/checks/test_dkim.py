@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
+from unittest import mock
 
 import dkim
 import pytest
@@ -15,6 +17,7 @@ from mailhook.context import CheckContext
 from mailhook.dns import Resolver
 from mailhook.findings import Finding
 from mailhook.message import Channel, Envelope, parse_message
+from tests.adversarial_mail import SIGNED, sign_as_acme
 from tests.dns_server import FixtureDnsServer
 from tests.support import FIXTURES, make_message
 
@@ -65,6 +68,8 @@ def test_a_valid_signature_passes(resolver: Resolver, key: str, algorithm: str, 
     assert signature.pop("b")
     # h= as listed, lower case: signed-headers counts the instances it covers.
     assert signature.pop("h")[:2] == ["from", "to"]
+    # i= as written: the user the signer vouches for (handed-over-by reads it).
+    assert signature.pop("i") == "@acme.pl"
     assert signature == {
         "d": "acme.pl",
         "s": key,
@@ -330,3 +335,23 @@ def test_a_signature_of_a_domain_testing_dkim_counts_as_none(resolver: Resolver)
     )
     assert only_signature(finding)["result"] == "testing"
     assert finding.evidence["pass_domains"] == []
+
+
+def test_a_signature_made_later_than_now_fails(resolver: Resolver) -> None:
+    # RFC 6376 §3.5 t=: a signing time in the future (beyond dkimpy's ten hours for
+    # clocks) is no signature made now.
+    ahead = int(time.time()) + 2 * 86400
+    with mock.patch.object(dkim.time, "time", return_value=ahead):
+        signed = sign_as_acme(make_message(), SIGNED)
+    finding = check_raw(signed, resolver)
+    assert finding.result == "fail"
+    assert finding.reason == (
+        "1 signature: acme.pl (rsa-sha256) fails: the signature claims a future signing "
+        f"time (t= value is in the future ({ahead}))."
+    )
+    assert only_signature(finding)["i"] == "@acme.pl"
+
+
+def test_i_is_reported_as_written(resolver: Resolver) -> None:
+    signed = sign_as_acme(make_message(), SIGNED, identity="jan@acme.pl")
+    assert only_signature(check_raw(signed, resolver))["i"] == "jan@acme.pl"

@@ -8,6 +8,7 @@ from mailhook.checks import PIPELINE, registered
 from mailhook.checks.header_count import RESULTS, SINGLE_FIELDS, check_header_count
 from mailhook.message import Channel, Envelope, parse_message
 from tests.mailhook.checks.header_support import run
+from tests.support import make_message
 
 NAME = "header-count"
 
@@ -59,3 +60,16 @@ def test_fields_rfc_5322_allows_many_times_are_not_counted() -> None:
         b"Keywords: a\r\nKeywords: b\r\nResent-From: x@y.pl\r\nResent-From: z@y.pl\r\n\r\nbody\r\n"
     )
     assert run(NAME, parse_message(raw, Envelope(), Channel.API)).result == "pass"
+
+
+@pytest.mark.parametrize("field", ["MIME-Version", "Content-Type", "Content-Transfer-Encoding"])
+def test_a_second_mime_field_above_the_message_fails(field: str) -> None:
+    # RFC 2045: once each. The standard library reads the topmost Content-Type, dkimpy
+    # verifies the bottom-most (identity class 11).
+    raw = f"{field}: x\r\n".encode() + make_message()
+    finding = run(NAME, parse_message(raw, Envelope(), Channel.API))
+    assert finding.result == "fail"
+    assert finding.evidence["repeated"] == {field: 2}
+    assert f"2 {field} header fields, where RFC 5322 and 2045 allows one of each" in (
+        finding.reason
+    )
