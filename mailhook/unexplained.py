@@ -41,19 +41,17 @@ _ARROW = re.compile(r"->|=>|[→⇒»]")
 # Where a clause of a sentence as written ends: a comma, a colon, a bracket, a dash
 # between spaces, or a word joining two requests.
 # Words a sentence going on from the one before starts or ends with (folded).
-_GOING_ON_FIRST = frozenset({"+", "&", "oraz", "i", "takze", "tez", "rowniez", "plus", "and"})
-_GOING_ON_FIRST |= {"also", "a takze", "as well"}
+_GOING_ON_FIRST = frozenset({"oraz", "i", "takze", "tez", "rowniez", "plus", "and", "also"})
 _GOING_ON_LAST = frozenset({"tez", "takze", "rowniez", "too", "as well"})
 
 
 def _goes_on(folded: str) -> bool:
-    """Whether a sentence (folded) goes on from the one before: it starts with a joining
-    word ("Oraz kod.", "+ kod") or ends with "też" / "too" ("Kod też."). Set look-ups,
-    no pattern: it is asked of every sentence."""
+    """Whether a sentence (folded) starts with a joining word ("Oraz kod.", "+ kod") or
+    ends with "też" ("Kod też."); set look-ups, as it is asked of every sentence."""
     words = folded.rstrip(".!?…;: ").split()
     if not words:
         return False
-    if folded[0] in "+&" or words[0] in _GOING_ON_FIRST or " ".join(words[:2]) in _GOING_ON_FIRST:
+    if folded[0] in "+&" or words[0] in _GOING_ON_FIRST:
         return True
     return words[-1] in _GOING_ON_LAST or " ".join(words[-2:]) in _GOING_ON_LAST
 
@@ -295,9 +293,8 @@ def _unexplained(
 
 
 def _courteous(piece: str, folded: str, lists: _Lists) -> bool:
-    """Whether ``piece`` asks only for courtesy: a courtesy excuses its own clause, not
-    another joined to it ("Proszę o szybką odpowiedź i kod": the request word asks for
-    the code too). Each clause is a courtesy or a harmless form then."""
+    """Whether each clause of ``piece`` is a courtesy or a harmless form: a courtesy
+    excuses its own clause only ("Proszę o szybką odpowiedź i kod" asks for a code)."""
     if not lists.courtesy(folded):
         return False
     clauses = [clause for clause in _CLAUSE_END.split(piece) if clause.strip()]
