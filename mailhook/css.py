@@ -19,7 +19,11 @@ _HIDING_CSS = re.compile(
     # Text drawn in another order than it is written (CSS Flexbox §5.1, §5.4): the items
     # "pl", ".", "beta" of a row-reverse box read "beta.pl". Held, not reordered here.
     r"|flex-direction\s*:\s*(?:row|column)-reverse|flex-flow\s*:[^;]*-reverse"
-    r"|(?<![-\w])order\s*:\s*-?\d",
+    r"|(?<![-\w])order\s*:\s*-?\d"
+    # Text mirrored or turned over (a negative scale, half a turn): drawn otherwise
+    # than it reads, in an order the reader does not put it back in.
+    r"|transform\s*:[^;]*(?:scale[xy]?\(\s*-|matrix\(\s*-|rotate[xyz]?\(\s*(?:1[0-9]{2}|2[0-5][0-9])deg"
+    r"|rotate[xyz]?\(\s*0?\.5turn)",
     re.IGNORECASE,
 )
 # A box of no height or width that clips what overflows it.
@@ -67,7 +71,9 @@ def hidden_selectors(css: str) -> tuple[set[str], set[str]]:
     names: set[str] = set()
     tags: set[str] = set()
     for rule in _CSS_RULE.finditer(_without_media(css)):
-        if not hides(rule.group(2)):
+        # A rule drawing text right to left is held as hiding it: the reader puts an
+        # element's own override in order (htmltext), not one a class or tag is given.
+        if not hides(rule.group(2)) and not overrides_rtl(rule.group(2)):
             continue
         for selector in rule.group(1).split(","):
             # What a selector applies to is named in its last compound ("div .x").
@@ -80,15 +86,87 @@ def hidden_selectors(css: str) -> tuple[set[str], set[str]]:
 
 
 def drawn_text(css: str) -> list[str]:
-    """Text the rules draw themselves (``content: "…"`` in ::before and ::after)."""
+    """Text the rules draw themselves (``content: "…"`` in ::before and ::after, and
+    the strings of the other properties that draw one: see style_draws)."""
+    drawn = style_draws(css)
     if "content" not in css:
-        return []
-    drawn = [a or b for a, b in _CSS_CONTENT.findall(css)]
+        return drawn
+    drawn.extend(a or b for a, b in _CSS_CONTENT.findall(css))
     if _CSS_CONTENT_ATTRIBUTE.search(css):
         # content: attr(data-x) draws an attribute's value, which the renderer does not
         # look up: it is drawn text all the same, held as such.
         drawn.append("(the value of an attribute, drawn by CSS)")
     return [text for text in drawn if text.strip()]
+
+
+# Properties (and @counter-style descriptors) whose string values are drawn as text:
+# a list item's marker (CSS Lists §3.2: list-style-type: "…"), the marks <q> draws
+# (CSS Generated Content §3: quotes), a counter style's symbols, prefix and suffix, what
+# a cut line ends with (text-overflow: "…"), emphasis marks and the hyphen drawn.
+_DRAWING_PROPERTY = re.compile(
+    r"(?<![-\w])(?:list-style(?:-type)?|quotes|symbols|additive-symbols|prefix|suffix|negative"
+    r"|pad|text-overflow|text-emphasis(?:-style)?|(?:-webkit-)?hyphenate-character)"
+    r"\s*:([^;{}]*)",
+    re.IGNORECASE,
+)
+_STRING = re.compile(r"\"([^\"]*+)\"|'([^']*+)'")
+
+
+def style_draws(css: str) -> list[str]:
+    """Strings of letters or digits the declarations in ``css`` draw (see
+    _DRAWING_PROPERTY); marks alone ("•", "„" "”") ask for nothing and are left out."""
+    if '"' not in css and "'" not in css:
+        return []
+    found = []
+    for declaration in _DRAWING_PROPERTY.finditer(css):
+        for a, b in _STRING.findall(declaration.group(1)):
+            if any(char.isalnum() for char in a or b):
+                found.append(a or b)
+    return found
+
+
+# What a style block draws that the reader does not see: an image in a data: URI, a
+# font it brings (whose letters may be drawn as others), a style sheet it loads.
+_ELSEWHERE = (
+    (re.compile(r"url\(\s*['\"]?\s*data:", re.IGNORECASE), "an image in its CSS"),
+    (
+        re.compile(r"@font-face\s*\{[^}]*src\s*:", re.IGNORECASE),
+        "a font of its own, which may draw letters as others",
+    ),
+    (re.compile(r"@import\b", re.IGNORECASE), "a style sheet it loads"),
+)
+
+
+def drawn_elsewhere(css: str) -> list[str]:
+    """What the rules of ``css`` draw from outside the text (see _ELSEWHERE)."""
+    if "@" not in css and "url(" not in css.lower():
+        return []
+    return [what for pattern, what in _ELSEWHERE if pattern.search(css)]
+
+
+# A display other than none: what makes an element a browser does not draw drawn.
+_DISPLAYED = re.compile(r"(?<![-\w])display\s*:\s*(?!none\b)[a-z-]", re.IGNORECASE)
+
+
+def shows(style: str) -> bool:
+    """Whether declarations ``style`` give their element a display other than none."""
+    return bool(style) and _DISPLAYED.search(style) is not None
+
+
+def revealed_tags(css: str) -> set[str]:
+    """Tag names (or "*") the rules of a <style> block give a display other than none:
+    "script { display: block }" draws a script's text as written."""
+    if "display" not in css.lower():
+        return set()
+    tags: set[str] = set()
+    for rule in _CSS_RULE.finditer(_without_media(css)):
+        if not shows(rule.group(2)):
+            continue
+        for selector in rule.group(1).split(","):
+            tag = _CSS_TAG.match(_COMBINATORS.split(selector.strip())[-1])
+            if tag is not None:
+                tags.add(tag.group(0).lower())
+    return tags
 
 
 def _without_media(css: str) -> str:

@@ -6,50 +6,43 @@ import html
 import re
 from dataclasses import dataclass
 
-from mailhook.css import drawn_text, hidden_selectors, hides, invisible_colour, overrides_rtl
+from mailhook.css import (
+    drawn_elsewhere,
+    drawn_text,
+    hidden_selectors,
+    hides,
+    invisible_colour,
+    revealed_tags,
+    shows,
+    style_draws,
+)
+from mailhook.html_elements import (
+    ANNOTATIONS,
+    BOXES,
+    BREAK,
+    CDATA_CLOSE,
+    CDATA_OPEN,
+    RAW_TEXT,
+    UNRENDERED,
+    VOID,
+    Reversing,
+    attribute_text,
+    drawn,
+    embeds,
+    loads_style,
+    raw_text,
+    raw_text_end,
+)
 
-# Elements whose content a reader never sees and that is no one's text (not "hidden").
-_UNRENDERED = frozenset({"script", "style", "title", "xml"})
-# Elements that start a new line where a reader sees one; without this an HTML mail
-# is one long line and the quoted-line filter would drop or keep all of it together.
-_BREAK = frozenset(
-    {"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "table"}
-    | {"ul", "ol", "hr", "dl", "dt", "dd", "address", "article", "aside", "body", "center"}
-    | {"caption", "details", "dialog", "fieldset", "figure", "figcaption", "footer", "form"}
-    | {"header", "html", "main", "menu", "nav", "section", "summary", "tbody", "thead"}
-    | {"tfoot", "dir", "hgroup", "legend", "option", "textarea", "optgroup", "search"}
-    # Obsolete elements browsers still draw as blocks of preformatted text.
-    | {"listing", "plaintext", "xmp"}
-)
-# Elements drawn as a box of their own inside a line (a table cell, a form control, an
-# embedded frame or player): read as a space between the text around them. Every other
-# tag that starts no line joins the text around it as a client draws it: phrasing
-# content ("trans<span>fer</span>" is one word), and unknown elements, which HTML
-# renders inline (HTML §4.13 HTMLUnknownElement; Word's <st1:place>, "b<x-a>eta</x-a>.pl"
-# is drawn "beta.pl"). An image is a box unless it is drawn as nothing (see _drawn).
-_BOXES = frozenset(
-    {"td", "th", "img", "input", "button", "select", "iframe", "video", "audio", "canvas"}
-    | {"embed", "object", "marquee", "frame", "applet", "keygen", "meter", "progress"}
-)
-# Phrasing content (documented above; the renderer joins any element not in _BOXES).
-_INLINE = frozenset(
-    {"a", "abbr", "acronym", "b", "bdi", "bdo", "big", "cite", "code", "data", "del", "dfn"}
-    | {"em", "font", "i", "ins", "kbd", "label", "mark", "nobr", "q", "rp", "rt", "ruby"}
-    | {"s", "samp", "small", "span", "strike", "strong", "sub", "sup", "time", "tt", "u"}
-    | {"var", "wbr", "o:p", "blink", "output", "slot"}
-)
-# Elements with no content and no closing tag (HTML "void elements").
-_VOID = frozenset(
-    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param"}
-    | {"source", "track", "wbr", "keygen", "command"}
-)
 _MAX_QUOTE_DEPTH = 8
 # RIGHT-TO-LEFT OVERRIDE and POP DIRECTIONAL FORMATTING (UAX #9 §2.2).
 _OVERRIDE = "\u202e"
 _POP = "\u202c"
-# One tag, or a declaration (<!DOCTYPE>); no "<" inside, so a stray "<" in the text
-# stops the scan there and every character is looked at a bounded number of times.
-_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]*+)?+([^<>]*+)>")
+# One tag, or a declaration (<!DOCTYPE>, <?…>, </…> not followed by a name); no "<"
+# inside, so a stray "<" in the text stops the scan there and every character is looked
+# at a bounded number of times. A "<" followed by anything else ("< …>", "<3", "<=") is
+# text a browser draws (HTML §13.2.5.6, tag open state), never a tag.
+_TAG = re.compile(r"<(?:(/?)([a-zA-Z][a-zA-Z0-9:-]*+)|[!?/])([^<>]*+)>")
 _ATTRIBUTE = re.compile(
     r"([a-zA-Z_:][-a-zA-Z0-9_:.]*+)(?:\s*+=\s*+(\"[^\"]*+\"|'[^']*+'|[^\s\"'=<>`]++))?"
 )
@@ -70,6 +63,9 @@ class Rendered:
     # Text in the markup no client draws in the body: <title>, <meta content>. A desk's
     # tool or a browser tab may show it; a request there is hidden text.
     unshown: str = ""
+    # What CSS draws from outside the text (a font or an image it brings, a style sheet
+    # it loads): what a person sees there is not read.
+    drawn_elsewhere: tuple[str, ...] = ()
 
 
 def html_to_text(source: str) -> str:
@@ -89,22 +85,35 @@ def render_html(source: str) -> Rendered:
     """
     out = _Lines()
     hiding = _Hiding()
-    reversing = _Reversing()
+    reversing = Reversing()
     links: list[str] = []
     titles: list[str] = []
     unshown: list[str] = []
+    # Ruby annotations (<rt>, and <rp> a browser hides): drawn above the base text, not
+    # in it ("Ko<rt>x</rt>d" shows "Kod"): read after the text, as tooltips are.
+    annotations: list[str] = []
+    annotating = False
     embedded = 0
     pos = 0
     while pos < len(source):
         lt = source.find("<", pos)
         chunk = source[pos:] if lt < 0 else source[pos:lt]
-        if chunk:
+        if chunk and annotating:
+            annotations.append(_unescaped(chunk))
+        elif chunk:
             out.text(_unescaped(chunk), hidden=hiding.active)
         if lt < 0:
             break
         conditional = _conditional(source, lt, hiding)
         if conditional:
             pos = conditional
+            continue
+        if source.startswith(CDATA_OPEN, lt):
+            # Text in SVG and MathML (elsewhere a browser hides it): read either way.
+            end = source.find(CDATA_CLOSE, lt)
+            end = len(source) if end < 0 else end
+            out.text(source[lt + len(CDATA_OPEN) : end], hidden=hiding.active)
+            pos = min(len(source), end + len(CDATA_CLOSE))
             continue
         if source.startswith("<!--", lt):
             # A comment renders as nothing, also inside a word ("trans<!-- -->fer"). It
@@ -125,21 +134,19 @@ def render_html(source: str) -> Rendered:
         pos = tag.end()
         closing, name = tag.group(1) == "/", (tag.group(2) or "").lower()
         rest = tag.group(3)
+        if name in ANNOTATIONS or (name == "ruby" and closing):
+            annotating = name in ANNOTATIONS and not closing
         attributes = _attributes(rest) if not closing and rest.strip(" /") else {}
-        if name in _UNRENDERED and not closing:
-            close = re.compile(rf"</{name}\s*>", re.IGNORECASE).search(source, pos)
-            end = len(source) if close is None else close.start()
-            if name == "style":
-                hiding.learn(source[pos:end])
-            elif name == "title":
-                unshown.append(_unescaped(source[pos:end]))
-            pos = len(source) if close is None else close.end()
+        if name in UNRENDERED and not closing:
+            pos = _unrendered(source, pos, name, attributes, hiding, unshown)
             continue
         if "href" in attributes:
             links.append(attributes["href"])
+            if loads_style(name, attributes):
+                hiding.elsewhere.append("a style sheet it loads")
         if name == "meta" and attributes.get("content", "").strip():
             unshown.append(attributes["content"])
-        if _embeds(attributes):
+        if embeds(name, attributes):
             embedded += 1
         if attributes.get("title", "").strip():
             # A tooltip a person reads by pointing at the element: read after the text.
@@ -148,12 +155,8 @@ def render_html(source: str) -> Rendered:
             # What a client shows in place of an image it does not load (most do not,
             # until asked): text a person reads.
             out.text(" " + attributes["alt"] + " ", hidden=hiding.active)
-        if name == "input" and not closing:
-            # A form field shows its value (a button its label) and, empty, its
-            # placeholder: text a person reads (HTML §4.10.5).
-            shown = _field_text(attributes)
-            if shown:
-                out.text(" " + shown + " ", hidden=hiding.active)
+        if attributes:
+            _attribute_text(name, attributes, out, hiding)
         if closing and reversing.close(name):
             out.text(_POP, hidden=hiding.active)
         # Text drawn right to left whatever its letters (<bdo dir=rtl>, HTML §4.5.24;
@@ -161,29 +164,82 @@ def render_html(source: str) -> Rendered:
         # U+202C), which mailhook.normalise puts in the order a reader sees. Written
         # after the line break a block element starts with: an override ends at a line's
         # end (UAX #9 §3.3.1), and one before the break would reverse nothing.
-        overriding = not closing and name not in _VOID and reversing.open(name, attributes)
+        overriding = not closing and name not in VOID and reversing.open(name, attributes)
         if closing:
             hiding.close(name)
-        elif name not in _VOID and not rest.rstrip().endswith("/"):
+        elif name not in VOID and not rest.rstrip().endswith("/"):
             hiding.open(name, attributes)
         if name == "blockquote":
             out.quote(-1 if closing else 1)
-        elif name in _BREAK:
+        elif name in BREAK:
             out.newline()
-        elif name in _BOXES and _drawn(name, attributes):
+        elif name in BOXES and drawn(name, attributes):
             out.text(" ", hidden=hiding.active)
         if overriding:
             out.text(_OVERRIDE, hidden=hiding.active)
-    if titles:
+        if not closing and name in RAW_TEXT:
+            # Drawn as written, comments and tags too: "<textarea><!-- … --></textarea>".
+            end, pos = raw_text_end(source, pos, name)
+            out.text(raw_text(name, source[tag.end() : end]), hidden=hiding.active)
+            hiding.close(name)
+            out.newline()
+    if titles or annotations:
         out.newline()
-        out.text(" ".join(titles), hidden=False)
+        out.text(" ".join([*titles, *annotations]), hidden=False)
+    for content in hiding.revealed():
+        # A <script> or <style> CSS draws ("style { display: block }"): held as hidden.
+        out.newline()
+        out.text(content, hidden=True)
     if hiding.generated:
         # CSS "content" draws text that is in no element: read, and held as hidden.
         out.newline()
         out.text(" ".join(hiding.generated), hidden=True)
     return Rendered(
-        out.result(), "".join(out.hidden).strip(), tuple(links), embedded, "\n".join(unshown)
+        out.result(),
+        "".join(out.hidden).strip(),
+        tuple(links),
+        embedded,
+        "\n".join(unshown),
+        tuple(dict.fromkeys(hiding.elsewhere)),
     )
+
+
+def _unrendered(
+    source: str,
+    pos: int,
+    name: str,
+    attributes: dict[str, str],
+    hiding: _Hiding,
+    unshown: list[str],
+) -> int:
+    """Read what an element not drawn holds (its content starts at ``pos``); where it ends."""
+    close = re.compile(rf"</{name}\s*>", re.IGNORECASE).search(source, pos)
+    end = len(source) if close is None else close.start()
+    content = source[pos:end]
+    if name == "style":
+        hiding.learn(content)
+    if name == "title":
+        unshown.append(_unescaped(content))
+    elif name == "xml":
+        # Word's data islands (in conditional comments, seen by Outlook alone) hold no
+        # words; elsewhere a browser draws an <xml> element's text as any unknown one's.
+        words = _TAG.sub(" ", content)
+        if not words.isspace():
+            unshown.append(_unescaped(words))
+    elif content and not content.isspace():
+        hiding.unrendered.append((name, content, shows(attributes.get("style", ""))))
+    return len(source) if close is None else close.end()
+
+
+def _attribute_text(name: str, attributes: dict[str, str], out: _Lines, hiding: _Hiding) -> None:
+    """Text an element's attributes draw: a field's value or placeholder, an option's
+    label (mailhook.html_elements); strings its inline CSS draws (a list marker, quotes)."""
+    shown = attribute_text(name, attributes)
+    if shown:
+        out.text(" " + shown + " ", hidden=hiding.active)
+    style = attributes.get("style", "")
+    if style:
+        hiding.generated.extend(style_draws(style))
 
 
 def _conditional(source: str, lt: int, hiding: _Hiding) -> int:
@@ -207,29 +263,6 @@ def _conditional(source: str, lt: int, hiding: _Hiding) -> int:
                 hiding.conditions.pop()
             return lt + len(closing)
     return 0
-
-
-def _embeds(attributes: dict[str, str]) -> bool:
-    """Whether an element carries what it shows in its own markup: an image or a document
-    as a data: URI (src, or <object data>), or a frame's srcdoc (HTML §4.8.5)."""
-    if "srcdoc" in attributes:
-        return True
-    return any(attributes.get(name, "")[:5].lower() == "data:" for name in ("src", "data"))
-
-
-def _drawn(name: str, attributes: dict[str, str]) -> bool:
-    """Whether a box is drawn between the text around it: not an image of no size (a
-    tracking pixel, "beta<img width=0>.pl" shows "beta.pl")."""
-    if name != "img":
-        return True
-    sizes = [attributes.get("width", ""), attributes.get("height", "")]
-    return not any(size.strip().removesuffix("px") in ("0", "1") for size in sizes)
-
-
-def _field_text(attributes: dict[str, str]) -> str:
-    if attributes.get("type", "").strip().lower() == "hidden":
-        return ""
-    return attributes.get("value", "").strip() or attributes.get("placeholder", "").strip()
 
 
 def _unescaped(chunk: str) -> str:
@@ -266,6 +299,13 @@ class _Hiding:
         self.conditions: list[bool] = []
         # Text CSS draws itself (``content: "…"`` in ::before / ::after rules).
         self.generated: list[str] = []
+        # Tags a <style> block draws ("script { display: block }"), and the content of
+        # each <script> and <style> met, with whether its own style attribute draws it.
+        self.revealed_tags: set[str] = set()
+        self.unrendered: list[tuple[str, str, bool]] = []
+        # What is drawn from outside the text: a font or an image the CSS brings, a
+        # style sheet loaded (mailhook.css.drawn_elsewhere).
+        self.elsewhere: list[str] = []
 
     @property
     def active(self) -> bool:
@@ -276,6 +316,16 @@ class _Hiding:
         self.hidden_names.update(names)
         self.hidden_tags.update(tags)
         self.generated.extend(drawn_text(css))
+        self.revealed_tags.update(revealed_tags(css))
+        self.elsewhere.extend(drawn_elsewhere(css))
+
+    def revealed(self) -> list[str]:
+        """The content of each <script> and <style> that CSS draws."""
+        return [
+            content
+            for name, content, shown in self.unrendered
+            if shown or name in self.revealed_tags or "*" in self.revealed_tags
+        ]
 
     def open(self, name: str, attributes: dict[str, str]) -> None:
         count = self.open_count.get(name, 0) + 1
@@ -302,36 +352,6 @@ class _Hiding:
             return True
         named = attributes.get("class", "").split() + attributes.get("id", "").split()
         return bool(self.hidden_names) and any(each in self.hidden_names for each in named)
-
-
-class _Reversing:
-    """Which open elements draw their text right to left, counted per name as _Hiding."""
-
-    def __init__(self) -> None:
-        self.open_count: dict[str, int] = {}
-        self.stack: list[tuple[str, int]] = []
-
-    def open(self, name: str, attributes: dict[str, str]) -> bool:
-        """Count ``name`` open; whether it starts a right-to-left override."""
-        count = self.open_count.get(name, 0) + 1
-        self.open_count[name] = count
-        rtl = attributes.get("dir", "").strip().lower() == "rtl"
-        if (name == "bdo" and rtl) or overrides_rtl(attributes.get("style", "")):
-            self.stack.append((name, count))
-            return True
-        return False
-
-    def close(self, name: str) -> bool:
-        """Count ``name`` closed; whether that ends a right-to-left override."""
-        count = self.open_count.get(name, 0)
-        if count == 0:
-            return False
-        self.open_count[name] = count - 1
-        ended = False
-        while self.stack and self.stack[-1][0] == name and self.stack[-1][1] >= count:
-            self.stack.pop()
-            ended = True
-        return ended
 
 
 class _Lines:

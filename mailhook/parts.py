@@ -90,6 +90,9 @@ class Part:
     embedded_images: int = 0
     # HTML text no client draws in the body (<title>, <meta content>).
     unshown: str = ""
+    # What an HTML part's CSS draws from outside its text (a font, an image, a style
+    # sheet it loads): shown, never read.
+    drawn_elsewhere: tuple[str, ...] = ()
     # (group, branch) when the part is one of the alternatives of a multipart/alternative
     # (RFC 2046 §5.1.4): a client shows one branch of each group, any one.
     alternative: tuple[int, int] | None = None
@@ -239,6 +242,7 @@ def _leaf(part: MIMEPart, unread: Part) -> Part:
             links=shown.links,
             embedded_images=shown.embedded_images,
             unshown=shown.unshown,
+            drawn_elsewhere=shown.drawn_elsewhere,
         )
     if content_type == "text/plain":
         text = _unflowed(part, text)

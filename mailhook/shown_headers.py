@@ -30,9 +30,12 @@ def shown_header_texts(msg: EmailMessage) -> Iterator[tuple[str, str, bool]]:
         text = _decoded(msg, name, raw[:MAX_FIELD])
         if folded in ADDRESS_FIELDS:
             found = _addresses(text)
-            if not any("@" in address for _, address in found):
-                # No address could be read (one encoded word over all of it): a client
-                # shows the decoded text as it is.
+            if not any("@" in address for _, address in found) or any(
+                not _plain_address(address) for _, address in found
+            ):
+                # No address could be read, or words were read as one (one encoded word
+                # over a display name and its address): a client shows the decoded text
+                # as it is.
                 yield name, text, True
             for display, _ in found:
                 if display.strip():
@@ -60,3 +63,9 @@ def _addresses(text: str) -> list[tuple[str, str]]:
         return getaddresses([text])
     except (IndexError, ValueError, TypeError):
         return []
+
+
+def _plain_address(address: str) -> bool:
+    """Whether ``address`` is an address alone: no blank, bracket or quote, which a
+    display name parsed into the address would bring."""
+    return not any(char.isspace() or char in '<>"' for char in address)

@@ -120,7 +120,7 @@ class Tally:
         if piece.role is Role.UNREAD:
             self.reads.append(_part_read(part, "", False, (), ()))
             self.unreadable.append(f"{part.label} ({part.problem})")
-            if part.filename and _name_suggests(part.filename, self.catalogue):
+            if part.filename and self._name_asks(part.filename):
                 self.attachments.append(part.label)
             return
         folded = fold(piece.text)
@@ -138,11 +138,12 @@ class Tally:
         if part.embedded_images:
             embedded = f"{part.embedded_images} images or documents in its markup"
             self.unreadable.append(f"{part.label} ({embedded})")
+        self.unreadable.extend(f"{part.label} ({what})" for what in part.drawn_elsewhere)
         if piece.role is Role.ATTACHED:
             self.mentioned.extend(services)
             if (
                 kinds
-                or (part.filename and _name_suggests(part.filename, self.catalogue))
+                or (part.filename and self._name_asks(part.filename))
                 or self._asks_unrecognised(piece.text)
                 or self.unexplained(piece.text)
             ):
@@ -231,6 +232,12 @@ class Tally:
             text = cleaned(text[:MAX_LINE])
             if self._asks_more(text) or (shown and self.unexplained(text)):
                 self.hidden.append(f"the {name} header")
+
+    def _name_asks(self, filename: str) -> bool:
+        """Whether a part's name, which a client shows, reads as an instruction."""
+        return _name_suggests(filename, self.catalogue) or self._asks_more(
+            cleaned(_NAME_SEPARATORS.sub(" ", filename[:MAX_LINE]))
+        )
 
     def _asks_more(self, text: str) -> bool:
         """Whether ``text`` asks for a kind the sender's own text has not, or for

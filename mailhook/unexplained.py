@@ -40,6 +40,22 @@ _REFERENCE = re.compile(rf"{_IP}|\b\d{{5,}}\b", re.IGNORECASE)
 _ARROW = re.compile(r"->|=>|[→⇒»]")
 # Where a clause of a sentence as written ends: a comma, a colon, a bracket, a dash
 # between spaces, or a word joining two requests.
+# Words a sentence going on from the one before starts or ends with (folded).
+_GOING_ON_FIRST = frozenset({"oraz", "i", "takze", "tez", "rowniez", "plus", "and", "also"})
+_GOING_ON_LAST = frozenset({"tez", "takze", "rowniez", "too", "as well"})
+
+
+def _goes_on(folded: str) -> bool:
+    """Whether a sentence (folded) starts with a joining word ("Oraz kod.", "+ kod") or
+    ends with "też" ("Kod też."); set look-ups, as it is asked of every sentence."""
+    words = folded.rstrip(".!?…;: ").split()
+    if not words:
+        return False
+    if folded[0] in "+&" or words[0] in _GOING_ON_FIRST:
+        return True
+    return words[-1] in _GOING_ON_LAST or " ".join(words[-2:]) in _GOING_ON_LAST
+
+
 _CLAUSE_END = re.compile(
     r":(?=\s|$)|[,()]|\s[-–—]\s|\s(?:i|oraz|a także|także|też|również|ponadto|dodatkowo|bo|"
     r"a potem|potem|następnie|and|also|then|plus|because|after that|as well as)(?=\s)",
@@ -149,12 +165,21 @@ def unexplained_sentences(text: str, reader: Reader) -> tuple[str, ...]:
     rekordów DNS:", "- A na 192.0.2.11") are that request's own details."""
     found = []
     listing = False
+    # The sentence before: one that goes on from it ("Kod też.", "Oraz kod.", "+ kod do
+    # domeny") asks as well when it asked, without a request word of its own.
+    before = ""
     cleaned = clean(text)
     lists = _Lists(reader, fold(cleaned))
     for sentence, item in _sentences(cleaned):
         folded = fold(sentence)
         if not folded or (item and listing):
             continue
+        continued = (
+            bool(before)
+            and _goes_on(folded)
+            and (lists.asks(before) or bool(reader.kinds_of(before)))
+        )
+        before = folded
         listing = False
         if _server_named_loosely(sentence, reader):
             found.append(_shown(folded))
@@ -166,7 +191,7 @@ def unexplained_sentences(text: str, reader: Reader) -> tuple[str, ...]:
         listing = bool(kinds) and folded.endswith(":")
         for piece in pieces:
             piece_folded = fold(piece)
-            if _unexplained(piece, piece_folded, lists, question):
+            if _unexplained(piece, piece_folded, lists, question, continued and not kinds):
                 found.append(_shown(piece_folded))
     return tuple(dict.fromkeys(found))
 
@@ -251,18 +276,31 @@ def _other_clauses(sentence: str, reader: Reader, kinds: tuple[str, ...] = ()) -
     ]
 
 
-def _unexplained(piece: str, folded: str, lists: _Lists, question: bool = False) -> bool:
+def _unexplained(
+    piece: str, folded: str, lists: _Lists, question: bool = False, continued: bool = False
+) -> bool:
     """Whether ``piece`` asks for something beyond courtesy, or points somewhere and is
     no harmless form. Part of a question names services and numbers as what it asks
     about ("do kiedy opłacony jest vps-12345"): there only another party counts."""
     # A request word alone ("Proszę, …" cut at its comma) asks for nothing yet.
-    demanding = lists.asks(folded) or lists.demands(folded)
-    if demanding and len(folded.split()) > 1 and not lists.courtesy(folded):
+    demanding = continued or lists.asks(folded) or lists.demands(folded)
+    if demanding and len(folded.split()) > 1 and not _courteous(piece, folded, lists):
         return True
     points = (
         _to_another(piece, folded, lists) if question else _points_somewhere(piece, folded, lists)
     )
     return points and not _harmless(piece, folded, lists)
+
+
+def _courteous(piece: str, folded: str, lists: _Lists) -> bool:
+    """Whether each clause of ``piece`` is a courtesy or a harmless form: a courtesy
+    excuses its own clause only ("Proszę o szybką odpowiedź i kod" asks for a code)."""
+    if not lists.courtesy(folded):
+        return False
+    clauses = [clause for clause in _CLAUSE_END.split(piece) if clause.strip()]
+    return len(clauses) == 1 or all(
+        lists.courtesy(fold(clause)) or _harmless(clause, fold(clause), lists) for clause in clauses
+    )
 
 
 def _sentences(cleaned: str) -> Iterable[tuple[str, bool]]:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from mailhook.css import drawn_text, hidden_selectors, hides, invisible_colour
+from mailhook.css import (
+    drawn_elsewhere,
+    drawn_text,
+    hidden_selectors,
+    hides,
+    invisible_colour,
+    revealed_tags,
+    shows,
+    style_draws,
+)
 
 
 @pytest.mark.parametrize(
@@ -57,3 +66,58 @@ def test_a_style_block_names_what_it_hides() -> None:
 
 def test_text_drawn_by_rules() -> None:
     assert drawn_text("p::before { content: 'kod' } q::after { content: \"\" }") == ["kod"]
+
+
+@pytest.mark.parametrize(
+    ("css", "drawn"),
+    [
+        pytest.param("list-style-type: 'kod '", ["kod "], id="a list marker"),
+        pytest.param('LIST-STYLE: "kod" inside', ["kod"], id="the shorthand, in capitals"),
+        pytest.param("quotes: 'kod' '' \"x\" ''", ["kod", "x"], id="quotes"),
+        pytest.param("symbols: 'a' 'b'; suffix: ' '", ["a", "b"], id="a counter style"),
+        pytest.param("text-overflow: 'kod'", ["kod"], id="a cut line's end"),
+        pytest.param("quotes: '„' '”'; list-style-type: '• '", [], id="marks alone ask nothing"),
+        pytest.param("font-family: 'Calibri', sans-serif", [], id="a font's name is not drawn"),
+        pytest.param("padding: 0; prefixed: 'x'", [], id="only whole property names"),
+    ],
+)
+def test_strings_css_draws(css: str, drawn: list[str]) -> None:
+    assert style_draws(css) == drawn
+
+
+def test_drawn_text_holds_every_drawing_property() -> None:
+    assert drawn_text("li { list-style: 'a' } p::after { content: 'b' }") == ["a", "b"]
+
+
+def test_tags_a_style_block_draws() -> None:
+    css = "script, div > style { display: block } title { display: none } * { DISPLAY: inline }"
+    assert revealed_tags(css) == {"script", "style", "*"}
+    assert revealed_tags("@media print { script { display: block } }") == set()
+    assert shows("display:block") and not shows("display: none") and not shows("")
+
+
+@pytest.mark.parametrize(
+    ("style", "hidden"),
+    [
+        pytest.param("transform: scaleX(-1)", True, id="mirrored"),
+        pytest.param("transform: rotate(180deg)", True, id="turned over"),
+        pytest.param("transform:matrix(-1, 0, 0, 1, 0, 0)", True, id="a mirroring matrix"),
+        pytest.param("transform: rotate(5deg)", False, id="a slight tilt is read"),
+        pytest.param("transform: scale(1.2)", False, id="larger type is read"),
+    ],
+)
+def test_text_drawn_mirrored_is_hidden(style: str, hidden: bool) -> None:
+    assert hides(style) is hidden
+
+
+def test_a_rule_drawing_right_to_left_hides_what_it_names() -> None:
+    css = ".r { unicode-bidi: bidi-override; direction: rtl } .l { direction: rtl }"
+    assert hidden_selectors(css) == ({"r"}, set())
+
+
+def test_what_a_style_block_draws_from_elsewhere() -> None:
+    assert drawn_elsewhere("p { color: red } @font-face { font-family: X }") == []
+    assert drawn_elsewhere("@import 'a.css'; p { background: url( \"data:image/png,x\") }") == [
+        "an image in its CSS",
+        "a style sheet it loads",
+    ]

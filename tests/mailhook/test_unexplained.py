@@ -134,3 +134,26 @@ def test_a_field_the_standard_parser_fails_on_is_read_not_raised() -> None:
     assert [name for name, _, _ in shown_header_texts(message.parsed)][:1] == ["From"]
     instruction = extract(message, CATALOGUE)
     assert all(finding.result != "error" for finding in instruction.findings)
+
+
+@pytest.mark.parametrize(
+    ("extra", "result"),
+    [
+        pytest.param("Proszę o szybką odpowiedź i kod.", "unexplained", id="a code joined"),
+        pytest.param("Zależy mi na czasie i na kodzie.", "unexplained", id="a code after 'i'"),
+        pytest.param("Poproszę też kod wyjściowy.", "unexplained", id="poproszę asks"),
+        pytest.param("Czy mogę dostać kod do domeny?", "unexplained", id="czy mogę asks"),
+        pytest.param("Proszę o szybką odpowiedź.", None, id="a courtesy alone"),
+        pytest.param("Proszę o kontakt, z góry dziękuję.", None, id="two courtesies"),
+        pytest.param("Zależy nam na czasie.", None, id="time matters"),
+        pytest.param("Kod też.", "unexplained", id="going on with 'też'"),
+        pytest.param("Oraz kod.", "unexplained", id="going on with 'oraz'"),
+        pytest.param("+ kod do domeny", "unexplained", id="going on with a plus"),
+        pytest.param("I miłego dnia!", None, id="going on with a wish"),
+        pytest.param("Dziękuję też.", None, id="going on with thanks"),
+    ],
+)
+def test_a_courtesy_excuses_only_its_own_clause_and_what_goes_on_asks(
+    extra: str, result: str | None
+) -> None:
+    assert text_finding(f"{INVOICE}{extra}\n")[0] == result

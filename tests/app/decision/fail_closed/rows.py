@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -98,3 +99,28 @@ def transfer(domain_text: str) -> Mail:
         f"Dzień dobry,\nproszę o kod AuthInfo dla domeny {domain_text}.\n"
         "Kod jednorazowy: {code}\n\nJan Kowalski\n",
     )
+
+
+# A class's surfaces: each place one payload is written, and the mail it makes.
+Surfaces = Callable[[str], list[tuple[str, Mail]]]
+
+
+def on_surfaces(
+    payloads: tuple[str, ...], classes: tuple[tuple[str, Surfaces], ...], held: frozenset[str]
+) -> list[Any]:
+    """A row for each payload on each surface of each class: held as ``held`` says."""
+    return [
+        attack(f"{where}: «{payload}»", guards, mail, held)
+        for payload in payloads
+        for guards, surfaces in classes
+        for where, mail in surfaces(payload)
+    ]
+
+
+def metamorphic_rows(payload: str, surfaces: list[Surfaces], held: frozenset[str]) -> list[Any]:
+    """One payload on every surface of ``surfaces``: each is held as ``held`` says."""
+    return [
+        attack(f"metamorphic, {where}: «{payload}»", "metamorphic", mail, held)
+        for each in surfaces
+        for where, mail in each(payload)
+    ]

@@ -7,7 +7,8 @@ decision (``rejected``: another customer's service is the only one named and the
 is not its owner; ``review``: unrecognised, mixed, hidden, unreadable, disagreeing parts,
 automatic replies, repeated headers). Legitimate customers' mail stays accepted (or
 asks for the one-time code a transfer needs). Every row's id names the class of issue
-13 it guards, 1 to 8 (class 9, rules that fail open, is tested with the rules).
+13 it guards, 1 to 8 (class 9, rules that fail open, is tested with the rules), or of a
+later round (10 to 24).
 
 The sender throughout is customer acme (jan@acme.pl), with an account and valid one-time
 codes of its own; beta and agencja are the other customers it may name.
@@ -37,6 +38,10 @@ from tests.adversarial_mail import (
     check_result,
     loopback,
 )
+from tests.app.decision.fail_closed.asked_otherwise import (
+    ASKED_OTHERWISE,
+    ASKED_OTHERWISE_LEGITIMATE,
+)
 from tests.app.decision.fail_closed.carried import (
     CARRIED,
     CARRIED_LEGITIMATE,
@@ -48,8 +53,14 @@ from tests.app.decision.fail_closed.carried import (
     NAMED_AS_READ,
     NAMED_AS_READ_LEGITIMATE,
 )
+from tests.app.decision.fail_closed.drawn_markup import (
+    DRAWN_MARKUP,
+    DRAWN_MARKUP_LEGITIMATE,
+    METAMORPHIC_MARKUP,
+)
 from tests.app.decision.fail_closed.headers import ADDRESSES, AUTOMATIC, HEADERS, RESULTS
 from tests.app.decision.fail_closed.legitimate import LEGITIMATE
+from tests.app.decision.fail_closed.named_fields import NAMED_FIELDS, NAMED_FIELDS_LEGITIMATE
 from tests.app.decision.fail_closed.parts import PARTS, PHRASES
 from tests.app.decision.fail_closed.replied import REPLIED
 from tests.app.decision.fail_closed.riding import DRAWN, LANGUAGES, RIDING, SAME_CLAUSE, UNLISTED
@@ -84,11 +95,18 @@ ROWS = [
     *LEFTOVERS,
     *NAMED_AS_READ,
     *DRAWN_AS_READ,
+    *DRAWN_MARKUP,
+    *METAMORPHIC_MARKUP,
+    *NAMED_FIELDS,
+    *ASKED_OTHERWISE,
     *LEGITIMATE,
     *CARRIED_LEGITIMATE,
     *LEFTOVERS_LEGITIMATE,
     *NAMED_AS_READ_LEGITIMATE,
     *DRAWN_AS_READ_LEGITIMATE,
+    *DRAWN_MARKUP_LEGITIMATE,
+    *NAMED_FIELDS_LEGITIMATE,
+    *ASKED_OTHERWISE_LEGITIMATE,
 ]
 
 
