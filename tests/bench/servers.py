@@ -170,11 +170,53 @@ def _wait_ready(server: RunningServer, log: Path, timeout: float = 60.0) -> None
             ready = httpx.get(f"{server.api_url}/readyz", timeout=2).status_code == 200
             with socket.create_connection(("127.0.0.1", server.smtp_port), timeout=2):
                 pass
-            # One process (the supervisor) and a worker in each slot, all started.
-            if ready and len(server.pids()) == server.workers + (server.workers > 1):
+            # One process (the supervisor) and a worker in each slot, all started, and
+            # each taking SMTP connections: a worker still starting when the clients
+            # connect leaves all their sessions to the others.
+            if (
+                ready
+                and len(server.pids()) == server.workers + (server.workers > 1)
+                and _every_worker_takes_smtp(server)
+            ):
                 return
         time.sleep(0.2)
     raise BenchError(f"intakeguard serve was not ready within {timeout:g} s; see {log}")
+
+
+def _every_worker_takes_smtp(server: RunningServer) -> bool:
+    """Whether sessions opened one by one reach every worker (their sessions board
+    hands each to the least busy, mailhook.accepting)."""
+    workers = set(server.pids()) - {server.pid} if server.workers > 1 else {server.pid}
+    sessions = [
+        socket.create_connection(("127.0.0.1", server.smtp_port), timeout=5)
+        for _ in range(2 * len(workers))
+    ]
+    try:
+        for session in sessions:
+            session.recv(512)  # the greeting: the session has begun
+        clients = {session.getsockname()[1] for session in sessions}
+        return set(_owners(server.smtp_port, clients, workers).values()) >= workers
+    finally:
+        for session in sessions:
+            session.close()
+
+
+def _owners(port: int, clients: set[int], pids: set[int]) -> dict[int, int]:
+    """client port -> which of ``pids`` holds the server side of its connection."""
+    inodes: dict[str, int] = {}
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote, inode = fields[1], fields[2], fields[9]
+        if int(local.split(":")[1], 16) == port and int(remote.split(":")[1], 16) in clients:
+            inodes[f"socket:[{inode}]"] = int(remote.split(":")[1], 16)
+    owners = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                target = os.readlink(fd)
+                if target in inodes:
+                    owners[inodes[target]] = pid
+    return owners
 
 
 def _stop(process: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:
