@@ -118,21 +118,20 @@ def services_named(text: str, server_id_pattern: TextPattern) -> list[str]:
 # joins: a dot with a space or a line break, a hyphen, quotes, brackets, emphasis marks
 # ("beta. pl", "beta-pl", "'beta'.pl", "beta.\npl", "beta (pl)").
 _WORD = re.compile(r"[^\W_]+")
-_JOINING_GAP = re.compile(r"(?=.*[^\s])[\s.\-'\"()\[\]{}*_`‚„“”‘’«»]{1,5}", re.DOTALL)
+_GAP_CHARACTER = r"[\s.\-'\"()\[\]{}*_`‚„“”‘’«»]"
+_JOINING_GAP = re.compile(rf"(?=.*[^\s]){_GAP_CHARACTER}{{1,5}}", re.DOTALL)
 # Where the words of one label were split: a hyphen at a line's end ("be-\nta.pl").
 _SPLIT_LABEL = re.compile(r"-?[ \t]*\n[ \t]*")
 
 
 # Where such a name may be: a word, a gap holding more than one space or a plain dot,
 # and a lower-case word of letters after it. Only the text around these is read.
-_SUSPECT_GAP = re.compile(
-    r"[^\W_](?![ .][a-z])[\s.\-'\"()\[\]{}*_`‚„“”‘’«»]{1,5}[a-z]{2}|[^\W_]-[ \t]*\n"
-)
+_SUSPECT_GAP = re.compile(rf"[^\W_](?![ .][a-z]){_GAP_CHARACTER}{{1,5}}[a-z]{{2}}|[^\W_]-[ \t]*\n")
 
 
 # What _joined_names needs of a name's last word: a lower-case word of two to six letters
 # right after another word and a gap (a plain dot, or a few characters of _JOINING_GAP's).
-_LAST_WORD = re.compile(r"(?<=[^\W_])[\s.\-'\"()\[\]{}*_`‚„“”‘’«»]{1,5}([a-z]{2,6})(?![^\W_])")
+_LAST_WORD = re.compile(rf"(?<=[^\W_]){_GAP_CHARACTER}{{1,5}}([a-z]{{2,6}})(?![^\W_])")
 
 
 def joined_names(text: str) -> list[str]:

@@ -21,20 +21,18 @@ MAX_FROM_LENGTH = 4096
 
 @register(NAME, "header From holds exactly one valid mailbox", results=RESULTS)
 def check_from_mailbox(message: InboundMessage, context: CheckContext) -> Finding:
-    raw_fields = list(message.fields.get("from", ()))
-    if not raw_fields:
+    values = raw_fields(message, "From")
+    if not values:
         return _fail("The message has no From header, so its sender cannot be identified.")
-    if len(raw_fields) > 1:
+    if len(values) > 1:
         return _fail(
-            f"The message has {len(raw_fields)} From headers; RFC 5322 allows one, "
+            f"The message has {len(values)} From headers; RFC 5322 allows one, "
             "and a second one is a common way to show a forged sender."
         )
-    if len(raw_fields[0]) > MAX_FROM_LENGTH:
+    if len(values[0]) > MAX_FROM_LENGTH:
         # The stdlib address parser takes seconds on a long list of addresses.
-        return _fail(
-            f"The From header is {len(raw_fields[0]) // 1024} KB long; one mailbox never is."
-        )
-    mailbox = _mailbox(message, raw_fields[0])
+        return _fail(f"The From header is {len(values[0]) // 1024} KB long; one mailbox never is.")
+    mailbox = _mailbox(message, values[0])
     if isinstance(mailbox, Finding):
         return mailbox
     display_name, addr_spec = mailbox
@@ -42,7 +40,7 @@ def check_from_mailbox(message: InboundMessage, context: CheckContext) -> Findin
         address = normalise_address(addr_spec)
     except InvalidAddress as exc:
         return _fail(f"The From address {addr_spec!r} is not a valid mailbox: {exc}")
-    other = _read_by_our_parser(raw_fields[0])
+    other = _read_by_our_parser(values[0])
     if other is not None and other != address:
         # Two readings of one header: the standard library's (which the checks use) and
         # ours (as in the envelope). A mail client may show either; trust neither.
