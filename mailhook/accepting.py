@@ -33,6 +33,9 @@ _ERROR_PAUSE = 1.0
 # The doors whose sessions the board counts, one row each.
 DOORS = ("smtp", "milter")
 _SLOT = 4  # bytes: one int32 a worker
+# Posted for a worker that takes no connections (closed, or dead until its replacement
+# posts): never fewer than anyone's, so no sibling waits for it.
+ABSENT = 2**31 - 1
 
 
 class SessionBoard:
@@ -40,7 +43,7 @@ class SessionBoard:
 
     Made by the supervisor (``create``) before it starts the workers, inherited by each
     as a file descriptor (``attach``). A slot is written by its worker alone; the others
-    read it. A worker that died leaves its last count until its replacement writes.
+    read it. The supervisor vacates a dead worker's slots until its replacement writes.
     """
 
     def __init__(self, memory: mmap.mmap, fd: int, workers: int) -> None:
@@ -58,11 +61,20 @@ class SessionBoard:
             with tempfile.TemporaryFile() as file:
                 fd = os.dup(file.fileno())
         os.ftruncate(fd, _SLOT * workers * len(DOORS))
-        return cls.attach(fd, workers)
+        board = cls.attach(fd, workers)
+        for worker in range(1, workers + 1):
+            # Until each worker's doors listen and post what they hold.
+            board.vacate(worker)
+        return board
 
     @classmethod
     def attach(cls, fd: int, workers: int) -> SessionBoard:
         return cls(mmap.mmap(fd, _SLOT * workers * len(DOORS)), fd, workers)
+
+    def vacate(self, worker: int) -> None:
+        """Worker ``worker`` takes no connections at any door until it posts again."""
+        for door in DOORS:
+            self.seat(door, worker).post(ABSENT)
 
     def seat(self, door: str, worker: int) -> Seat:
         """Worker ``worker``'s (numbered from 1) place in ``door``'s row."""
@@ -125,7 +137,7 @@ class SharedAcceptor:
         self._loop.remove_reader(self._sock.fileno())
         self._sock.close()
         if self._seat is not None:
-            self._seat.post(0)
+            self._seat.post(ABSENT)
 
     async def wait_closed(self) -> None:
         """Sessions already taken are the receiver's to end; nothing else is left."""

@@ -145,6 +145,8 @@ class Supervisor:
             return None
         pid, slot.process = slot.process.pid, None
         _forget_metrics_of(pid, self.metrics_dir)
+        if self.board is not None:
+            self.board.vacate(slot.number)
         if status in _FATAL:
             log.error(
                 "worker %d (pid %d) exited %d (%s); stopping",

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mailhook.accepting import PAUSE, SessionBoard, SharedAcceptor
+from mailhook.accepting import ABSENT, PAUSE, SessionBoard, SharedAcceptor
 
 
 class _Counting(asyncio.Protocol):
@@ -56,7 +56,7 @@ async def test_the_worker_holding_fewer_sessions_takes_the_next_connection(
     assert (first[0], second[0]) == (4, 4)
     # Each posted what it holds; the milter's row is apart.
     assert sorted(board.seat("smtp", 1).counts()) == [4, 4]
-    assert board.seat("milter", 1).counts() == [0, 0]
+    assert board.seat("milter", 1).counts() == [ABSENT, ABSENT]
     for writer in writers:
         writer.close()
 
@@ -86,7 +86,11 @@ async def test_a_sibling_holding_fewer_that_never_takes_leaves_no_client_waiting
 def test_a_worker_reads_the_board_its_supervisor_made() -> None:
     board = SessionBoard.create(3)
     inherited = SessionBoard.attach(board.fd, 3)
+    # Nobody listens yet: nobody is waited for.
+    assert inherited.seat("milter", 3).counts() == [ABSENT, ABSENT, ABSENT]
     board.seat("milter", 2).post(7)
+    board.seat("milter", 1).post(0)
+    board.seat("milter", 3).post(0)
     assert inherited.seat("milter", 3).counts() == [0, 7, 0]
     assert inherited.seat("milter", 1).others_hold_fewer(1)
     assert not inherited.seat("milter", 2).others_hold_fewer(0)
@@ -96,4 +100,20 @@ def test_a_board_without_memfd_is_a_temporary_file(monkeypatch: pytest.MonkeyPat
     monkeypatch.delattr(os, "memfd_create")
     board = SessionBoard.create(2)
     board.seat("smtp", 1).post(3)
-    assert SessionBoard.attach(board.fd, 2).seat("smtp", 2).counts() == [3, 0]
+    assert SessionBoard.attach(board.fd, 2).seat("smtp", 2).counts() == [3, ABSENT]
+
+
+async def test_a_closed_or_vacated_worker_is_waited_for_by_nobody(
+    listening: socket.socket,
+) -> None:
+    board = SessionBoard.create(3)
+    for worker in (1, 2, 3):
+        board.seat("smtp", worker).post(0)
+        board.seat("milter", worker).post(0)
+    seat = board.seat("smtp", 1)
+    acceptor = SharedAcceptor(listening.dup(), asyncio.Protocol, lambda: 0, seat)
+    acceptor.close()
+    board.vacate(2)
+    assert board.seat("smtp", 3).counts() == [ABSENT, ABSENT, 0]
+    assert board.seat("milter", 3).counts() == [0, ABSENT, 0]
+    assert not board.seat("smtp", 3).others_hold_fewer(5)
