@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from mailhook.going_on import goes_on
 from mailhook.literals import literal_gate
 from mailhook.names import LEGAL_FORMS
 from mailhook.normalise import clean
@@ -40,22 +41,6 @@ _REFERENCE = re.compile(rf"{_IP}|\b\d{{5,}}\b", re.IGNORECASE)
 _ARROW = re.compile(r"->|=>|[→⇒»]")
 # Where a clause of a sentence as written ends: a comma, a colon, a bracket, a dash
 # between spaces, or a word joining two requests.
-# Words a sentence going on from the one before starts or ends with (folded).
-_GOING_ON_FIRST = frozenset({"oraz", "i", "takze", "tez", "rowniez", "plus", "and", "also"})
-_GOING_ON_LAST = frozenset({"tez", "takze", "rowniez", "too", "as well"})
-
-
-def _goes_on(folded: str) -> bool:
-    """Whether a sentence (folded) starts with a joining word ("Oraz kod.", "+ kod") or
-    ends with "też" ("Kod też."); set look-ups, as it is asked of every sentence."""
-    words = folded.rstrip(".!?…;: ").split()
-    if not words:
-        return False
-    if folded[0] in "+&" or words[0] in _GOING_ON_FIRST:
-        return True
-    return words[-1] in _GOING_ON_LAST or " ".join(words[-2:]) in _GOING_ON_LAST
-
-
 _CLAUSE_END = re.compile(
     r":(?=\s|$)|[,()]|\s[-–—]\s|\s(?:i|oraz|a także|także|też|również|ponadto|dodatkowo|bo|"
     r"a potem|potem|następnie|and|also|then|plus|because|after that|as well as)(?=\s)",
@@ -176,7 +161,7 @@ def unexplained_sentences(text: str, reader: Reader) -> tuple[str, ...]:
             continue
         continued = (
             bool(before)
-            and _goes_on(folded)
+            and goes_on(folded)
             and (lists.asks(before) or bool(reader.kinds_of(before)))
         )
         before = folded
