@@ -3,15 +3,15 @@ parts that disagree, hidden text, attachments and parts no one can read."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 from mailhook.carriers import armoured, descriptions, drawn_differently, link_texts, undecoded
-from mailhook.catalogue import Catalogue, any_phrase, first_phrase, kinds_named
+from mailhook.catalogue import Catalogue, kinds_named
 from mailhook.instruction_findings import Concerns, PartRead
 from mailhook.normalise import clean
 from mailhook.parts import Part
+from mailhook.pointers import NAME_SEPARATORS, name_suggests, pointer
 from mailhook.reading import MAX_LINE, MAX_TEXT, Piece, Role
 from mailhook.requests import unrecognised_requests
 from mailhook.services import (
@@ -24,62 +24,6 @@ from mailhook.services import (
 from mailhook.shown_headers import shown_header_texts
 from mailhook.text import fold, respelled, spelt_out_joined
 from mailhook.unexplained import Reader, unexplained_sentences
-
-# Where the sender's own text points elsewhere for the request: the subject, the quoted
-# or forwarded message, an attachment. Folded (no diacritics), each word a stem.
-POINTERS: tuple[str, ...] = (
-    "w temacie",
-    "w tytule",
-    "patrz temat",
-    "jak wyzej",
-    "jak ponizej",
-    "jak nizej",
-    "patrz ponizej",
-    "patrz nizej",
-    "w zalaczniku",
-    "w zalaczonym",
-    "patrz zalacznik",
-    "as in the subject",
-    "in the subject",
-    "see subject",
-    "see the subject",
-    "per subject",
-    "as below",
-    "as above",
-    "see below",
-    "see above",
-    "as quoted",
-    "see attach",
-    "see the attach",
-    "in the attach",
-    "as attached",
-)
-
-
-# The longest word of each pointer, one of which every pointer holds.
-_POINTER_WORDS = re.compile("|".join(sorted({max(p.split(), key=len) for p in POINTERS})))
-
-# Words in an attachment's name that suggest it carries an instruction: a power of
-# attorney, an authorisation, an assignment, a request or a form (folded stems).
-ATTACHMENT_WORDS: tuple[str, ...] = (
-    "pelnomocnictw",
-    "upowaznieni",
-    "authoriz",
-    "authoris",
-    "transfer",
-    "cesj",
-    "wniosek",
-    "wniosk",
-    "request",
-    "form",
-    "formularz",
-    "zleceni",
-    "dyspozycj",
-    "authinfo",
-)
-
-
-_NAME_SEPARATORS = re.compile(r"[\W_]+")
 
 
 class Tally:
@@ -235,8 +179,8 @@ class Tally:
 
     def _name_asks(self, filename: str) -> bool:
         """Whether a part's name, which a client shows, reads as an instruction."""
-        return _name_suggests(filename, self.catalogue) or self._asks_more(
-            cleaned(_NAME_SEPARATORS.sub(" ", filename[:MAX_LINE]))
+        return name_suggests(filename, self.catalogue) or self._asks_more(
+            cleaned(NAME_SEPARATORS.sub(" ", filename[:MAX_LINE]))
         )
 
     def _asks_more(self, text: str) -> bool:
@@ -373,21 +317,6 @@ def cleaned(text: str) -> str:
 def services_in(text: str, catalogue: Catalogue) -> list[str]:
     """Domains (as A-labels) and server ids named in ``text``, as an agent reads them."""
     return services_named(cleaned(text), catalogue.server_id_pattern)
-
-
-def pointer(folded: str) -> str | None:
-    """The phrase by which ``folded`` text points at the subject, history or an attachment."""
-    if _POINTER_WORDS.search(folded) is None:
-        # Most texts: one scan finds none of the words any pointer needs.
-        return None
-    return first_phrase(POINTERS, folded)
-
-
-def _name_suggests(filename: str, catalogue: Catalogue) -> bool:
-    """Whether an attachment's name reads as an instruction (a form, a request…)."""
-    folded = fold(_NAME_SEPARATORS.sub(" ", filename))
-    phrases = [*ATTACHMENT_WORDS, *(p for kind in catalogue.kinds for p in kind.phrases)]
-    return any_phrase(phrases, folded)
 
 
 def _part_read(
