@@ -134,6 +134,15 @@ _ELSEWHERE = (
         "a font of its own, which may draw letters as others",
     ),
     (re.compile(r"@import\b", re.IGNORECASE), "a style sheet it loads"),
+    # An image from an address outside the message (a part's cid: is read as the part).
+    (
+        re.compile(
+            r"(?:background|content|list-style|border-image|mask|cursor)[\w-]*\s*:"
+            r"[^;}]*url\(\s*+['\"]?+\s*+(?!data:|cid:|#|['\")])",
+            re.IGNORECASE,
+        ),
+        "an image it loads",
+    ),
 )
 
 

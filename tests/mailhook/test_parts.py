@@ -271,3 +271,10 @@ def test_icalendar_lines_are_unfolded_and_unescaped() -> None:
     text = message_parts(parse(raw)).parts[0].text
     assert text is not None
     assert "DESCRIPTION:DNS dla beta.pl, kod AuthInfo\nkoniec\r\n" in text
+
+
+@pytest.mark.parametrize("content_type", ["message/external-body", "message/partial"])
+def test_a_part_whose_content_is_elsewhere_is_not_read(content_type: str) -> None:
+    message = single_part(b"Content-Type: text/plain\r\n\r\nkod AuthInfo\r\n", content_type)
+    (part,) = message_parts(message).parts
+    assert (part.text, part.problem) == (None, "its content is elsewhere")

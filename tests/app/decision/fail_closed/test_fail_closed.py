@@ -8,7 +8,7 @@ is not its owner; ``review``: unrecognised, mixed, hidden, unreadable, disagreei
 automatic replies, repeated headers). Legitimate customers' mail stays accepted (or
 asks for the one-time code a transfer needs). Every row's id names the class of issue
 13 it guards, 1 to 8 (class 9, rules that fail open, is tested with the rules), or of a
-later round (10 to 24).
+later round (10 to 25).
 
 The sender throughout is customer acme (jan@acme.pl), with an account and valid one-time
 codes of its own; beta and agencja are the other customers it may name.
@@ -52,6 +52,11 @@ from tests.app.decision.fail_closed.carried import (
     METAMORPHIC,
     NAMED_AS_READ,
     NAMED_AS_READ_LEGITIMATE,
+)
+from tests.app.decision.fail_closed.drawn_elsewhere import (
+    DRAWN_ELSEWHERE,
+    DRAWN_ELSEWHERE_LEGITIMATE,
+    METAMORPHIC_ELSEWHERE,
 )
 from tests.app.decision.fail_closed.drawn_markup import (
     DRAWN_MARKUP,
@@ -99,6 +104,8 @@ ROWS = [
     *METAMORPHIC_MARKUP,
     *NAMED_FIELDS,
     *ASKED_OTHERWISE,
+    *DRAWN_ELSEWHERE,
+    *METAMORPHIC_ELSEWHERE,
     *LEGITIMATE,
     *CARRIED_LEGITIMATE,
     *LEFTOVERS_LEGITIMATE,
@@ -107,6 +114,7 @@ ROWS = [
     *DRAWN_MARKUP_LEGITIMATE,
     *NAMED_FIELDS_LEGITIMATE,
     *ASKED_OTHERWISE_LEGITIMATE,
+    *DRAWN_ELSEWHERE_LEGITIMATE,
 ]
 
 
