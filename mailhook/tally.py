@@ -8,6 +8,7 @@ from email.message import EmailMessage
 
 from mailhook.carriers import armoured, descriptions, drawn_differently, link_texts, undecoded
 from mailhook.catalogue import Catalogue, kinds_named
+from mailhook.confusables import display_form, mixes_scripts
 from mailhook.instruction_findings import Concerns, PartRead
 from mailhook.normalise import clean
 from mailhook.parts import Part
@@ -130,16 +131,21 @@ class Tally:
         self.links.extend((part.label, cleaned(words)) for words in link_texts(text, part.links))
 
     def hidden_in_links(self, phrases: tuple[str, ...]) -> None:
-        """A link's address asking for a kind the sender's own text does not, or for
-        something no kind recognises (the words of the recognised kinds' ``phrases``
-        count as recognised: "…/jak-zmienic-rekord-dns" beside a DNS change asks nothing
-        more) is hidden text: a person reads it in the text or on hovering."""
+        """A link's address asking for a kind the sender's own text does not, naming a
+        service it does not, or asking for something no kind recognises (the words of
+        the recognised kinds' ``phrases`` count as recognised: "…/jak-zmienic-rekord-dns"
+        beside a DNS change asks nothing more) is hidden text: a person reads it in the
+        text or on hovering."""
         words = self.catalogue.requests
         held: list[str] = []
         for label, text in self.links:
             if label in held:
                 continue
             more = set(self._kinds_of(text, fold(text))) - set(self.kinds)
+            # And a service the sender's own text does not name ("…/duplikat?domena=
+            # beta.pl"): the same request for another service, read on hovering.
+            own = set(self.services)
+            more.update(s for s in services_in(text, self.catalogue) if not covered({s}, own))
             if more or (
                 words is not None and unrecognised_requests(text, words, self.kinds_of, phrases)
             ):
@@ -264,7 +270,15 @@ class Tally:
     def _services_in(self, text: str) -> list[str]:
         variant = spelt_out_joined(text)
         named = services_in(text, self.catalogue)
-        return named if variant is None else [*named, *services_in(variant, self.catalogue)]
+        named = named if variant is None else [*named, *services_in(variant, self.catalogue)]
+        # A domain whose label mixes scripts ("βeta.pl", Greek beta in Latin letters) is
+        # one no registry issues and a person reads as another: which one, an agent says.
+        self.hidden.extend(
+            f"the domain {display_form(name)} (letters of two scripts)"
+            for name in named
+            if "xn--" in name and any(map(mixes_scripts, display_form(name).split(".")))
+        )
+        return named
 
     def _disagreeing(self) -> list[str]:
         """Labels of the parts of each alternative group whose branches differ, and of

@@ -8,7 +8,7 @@ is not its owner; ``review``: unrecognised, mixed, hidden, unreadable, disagreei
 automatic replies, repeated headers). Legitimate customers' mail stays accepted (or
 asks for the one-time code a transfer needs). Every row's id names the class of issue
 13 it guards, 1 to 8 (class 9, rules that fail open, is tested with the rules), or of a
-later round (10 to 27).
+later round (10 to 29).
 
 The sender throughout is customer acme (jan@acme.pl), with an account and valid one-time
 codes of its own; beta and agencja are the other customers it may name.
@@ -52,6 +52,12 @@ from tests.app.decision.fail_closed.carried import (
     METAMORPHIC,
     NAMED_AS_READ,
     NAMED_AS_READ_LEGITIMATE,
+)
+from tests.app.decision.fail_closed.disguised import (
+    DISGUISED_LEGITIMATE,
+    IN_LINKS,
+    READ_ALOUD,
+    TWO_SCRIPTS,
 )
 from tests.app.decision.fail_closed.drawn_elsewhere import (
     DRAWN_ELSEWHERE,
@@ -117,6 +123,9 @@ ROWS = [
     *JOINED,
     *ASCII_LANGUAGES,
     *METAMORPHIC_GOING_ON,
+    *IN_LINKS,
+    *TWO_SCRIPTS,
+    *READ_ALOUD,
     *LEGITIMATE,
     *CARRIED_LEGITIMATE,
     *LEFTOVERS_LEGITIMATE,
@@ -127,6 +136,7 @@ ROWS = [
     *ASKED_OTHERWISE_LEGITIMATE,
     *DRAWN_ELSEWHERE_LEGITIMATE,
     *GOING_ON_LEGITIMATE,
+    *DISGUISED_LEGITIMATE,
 ]
 
 
