@@ -17,6 +17,7 @@ from tests.app.decision.fail_closed.rows import (
 
 C28 = "class 28 (another service named in a link's address or in letters of two scripts)"
 C29 = "class 29 (a request in what a screen reader reads aloud)"
+C30 = "class 30 (a string CSS draws after a counter, a quote or an image)"
 INVOICE = "Dzień dobry,\nproszę o duplikat faktury 11/2026 za acme.pl.\n"
 INVOICE_HTML = "<p>Dzień dobry,<br>proszę o duplikat faktury 11/2026 za acme.pl.</p>"
 
@@ -75,6 +76,25 @@ def read_aloud(payload: str) -> list[tuple[str, Mail]]:
 # The password reset and the address change ended accepted on main (the AuthInfo
 # requests were held, as their words were in the subject's history of earlier rounds).
 READ_ALOUD = on_surfaces(PAYLOADS, ((C29, read_aloud),), OWN_TRANSFER)
+
+
+def generated(payload: str) -> list[tuple[str, Mail]]:
+    """Class 30: ``payload`` as a string of generated content after something else."""
+    return [
+        (
+            f"after {before}",
+            Mail(
+                subject="Faktura",
+                html=f"<style>li::before {{ content: {before} '{payload}' }}</style>"
+                f"{INVOICE_HTML}<ol><li>x</li></ol>",
+            ),
+        )
+        for before in ("counter(list-item)", "open-quote", "url(cid:x)")
+    ]
+
+
+# Each ended accepted on main: the first value of content was read only when a string.
+GENERATED = on_surfaces(PAYLOADS, ((C30, generated),), OWN_TRANSFER)
 
 DISGUISED_LEGITIMATE = [
     legit(
