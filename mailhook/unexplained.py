@@ -21,6 +21,7 @@ from mailhook.going_on import goes_on
 from mailhook.literals import literal_gate
 from mailhook.names import LEGAL_FORMS
 from mailhook.normalise import clean
+from mailhook.number_words import server_in_words
 from mailhook.text import fold, lines
 
 # Where a sentence of the text as written ends: a full stop, "!", "?" or ";" before a
@@ -214,11 +215,12 @@ class _Lists:
 
 def _server_named_loosely(sentence: str, reader: Reader) -> bool:
     """Whether ``sentence`` names a server in a way the services found do not cover:
-    a number by a word for a server ("serwer 77777", "77777 (vps)") or an IP address
+    a number by a word for a server ("serwer 77777", "77777 (vps)", "vps siedem …") or an IP address
     where no recognised kind gives one. Which server is meant, an agent reads."""
     if _DIGIT_OR_COLON.search(sentence) is None:
-        # Both need a digit, or an IPv6 address's colon: most sentences have neither.
-        return False
+        # Both need a digit, or an IPv6 address's colon: most sentences have neither;
+        # a number may be written in words ("vps siedem siedem …").
+        return server_in_words(sentence)
     rest = _without_names(sentence)
     if any(
         _digits(match.group(0)) not in reader.known_numbers

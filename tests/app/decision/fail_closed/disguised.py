@@ -9,6 +9,7 @@ from tests.app.decision.fail_closed.carried import PAYLOADS
 from tests.app.decision.fail_closed.rows import (
     FOREIGN,
     OWN_TRANSFER,
+    REVIEW,
     attack,
     legit,
     on_surfaces,
@@ -18,6 +19,7 @@ from tests.app.decision.fail_closed.rows import (
 C28 = "class 28 (another service named in a link's address or in letters of two scripts)"
 C29 = "class 29 (a request in what a screen reader reads aloud)"
 C30 = "class 30 (a string CSS draws after a counter, a quote or an image)"
+C31 = "class 31 (a server named by a number written in words)"
 INVOICE = "Dzień dobry,\nproszę o duplikat faktury 11/2026 za acme.pl.\n"
 INVOICE_HTML = "<p>Dzień dobry,<br>proszę o duplikat faktury 11/2026 za acme.pl.</p>"
 
@@ -95,6 +97,18 @@ def generated(payload: str) -> list[tuple[str, Mail]]:
 
 # Each ended accepted on main: the first value of content was read only when a string.
 GENERATED = on_surfaces(PAYLOADS, ((C30, generated),), OWN_TRANSFER)
+
+# Each ended accepted on main: beta's vps-77777 named for the invoice in words, which no
+# pattern reads as a server id.
+IN_WORDS = [
+    attack(f"«{sentence}»", C31, plain("Faktura", f"Dzień dobry,\n{sentence}\n"), REVIEW)
+    for sentence in (
+        "Proszę o duplikat faktury za vps siedem siedem siedem siedem siedem.",
+        "Proszę o duplikat faktury za serwer numer siedemdziesiąt siedem tysięcy siedemset"
+        " siedemdziesiąt siedem.",
+        "Please send a duplicate invoice for vps seven seven seven seven seven.",
+    )
+]
 
 DISGUISED_LEGITIMATE = [
     legit(

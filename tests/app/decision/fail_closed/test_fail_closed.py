@@ -8,7 +8,7 @@ is not its owner; ``review``: unrecognised, mixed, hidden, unreadable, disagreei
 automatic replies, repeated headers). Legitimate customers' mail stays accepted (or
 asks for the one-time code a transfer needs). Every row's id names the class of issue
 13 it guards, 1 to 8 (class 9, rules that fail open, is tested with the rules), or of a
-later round (10 to 30).
+later round (10 to 31).
 
 The sender throughout is customer acme (jan@acme.pl), with an account and valid one-time
 codes of its own; beta and agencja are the other customers it may name.
@@ -57,6 +57,7 @@ from tests.app.decision.fail_closed.disguised import (
     DISGUISED_LEGITIMATE,
     GENERATED,
     IN_LINKS,
+    IN_WORDS,
     READ_ALOUD,
     TWO_SCRIPTS,
 )
@@ -128,6 +129,7 @@ ROWS = [
     *TWO_SCRIPTS,
     *READ_ALOUD,
     *GENERATED,
+    *IN_WORDS,
     *LEGITIMATE,
     *CARRIED_LEGITIMATE,
     *LEFTOVERS_LEGITIMATE,
