@@ -40,14 +40,20 @@ _DUAL_CIDR = re.compile(r"(?:/\d+)?(?://\d+)?\Z")
 QueryFactory = Callable[[], Any]
 
 
-def matched_terms(query: Any, fresh_query: QueryFactory) -> list[str]:
-    """The terms a pass came through, outermost first: ``["include:x", "+all"]``.
+def pass_path(query: Any, fresh_query: QueryFactory) -> tuple[list[str], str | None]:
+    """The terms a pass came through, outermost first (``["include:x", "+all"]``), and the
+    domain whose own record holds the last of them: the host that passed is one that
+    domain's owner authorises.
 
     ``query`` has run (its ``trace`` lists each record it evaluated, see spf._Query);
     ``fresh_query`` makes another with the same client, sender and HELO. Raises what
     pyspf raises if an included record cannot be evaluated again.
+
+    The domain is the one whose record ended the top level (a redirect= target, else the
+    checked domain), then each include that passed, one level down at a time.
     """
     terms: list[str] = []
+    domain = _top_level_domain(query)
     for _ in range(MAX_DEPTH):
         term = query.mechanism
         if not term:
@@ -61,9 +67,19 @@ def matched_terms(query: Any, fresh_query: QueryFactory) -> list[str]:
         domain, record = included
         query = fresh_query()
         result = query.check1(record, domain, 0)
+        # A redirect= in the included record hands the evaluation on once more.
+        domain = _top_level_domain(query) or domain
         if result[0] != "pass":
             break
-    return terms
+    return terms, domain
+
+
+def _top_level_domain(query: Any) -> str | None:
+    """The domain whose record ended ``query``'s own level: the last redirect= target, else
+    the domain checked. The trace is written as each check1 returns, so a redirect
+    target, evaluated inside the record that names it, comes first."""
+    domains = [domain for recursion, domain, *_ in getattr(query, "trace", ()) if recursion == 0]
+    return str(domains[0]).rstrip(".").lower() if domains else None
 
 
 def lets_anyone_pass(terms: list[str]) -> str | None:
