@@ -50,7 +50,9 @@ def pass_path(query: Any, fresh_query: QueryFactory) -> tuple[list[str], str | N
     pyspf raises if an included record cannot be evaluated again.
 
     The domain is the one whose record ended the top level (a redirect= target, else the
-    checked domain), then each include that passed, one level down at a time.
+    checked domain), then each include that passed, one level down at a time; and when
+    the last term names other hosts outright (``a:host``, ``mx:domain``), theirs: their
+    owner chose those hosts, whoever else they send for.
     """
     terms: list[str] = []
     domain = _top_level_domain(query)
@@ -71,7 +73,17 @@ def pass_path(query: Any, fresh_query: QueryFactory) -> tuple[list[str], str | N
         domain = _top_level_domain(query) or domain
         if result[0] != "pass":
             break
-    return terms, domain
+    named = _named_hosts(terms[-1]) if terms else None
+    return terms, named or domain
+
+
+def _named_hosts(term: str) -> str | None:
+    """The domain an ``a:`` or ``mx:`` term names without macros, else None."""
+    body = _DUAL_CIDR.sub("", term.lstrip("+-~?"))
+    kind, _, target = body.partition(":")
+    if kind.lower() not in ("a", "mx") or not target or "%" in target:
+        return None
+    return target.rstrip(".").lower()
 
 
 def _top_level_domain(query: Any) -> str | None:

@@ -182,12 +182,13 @@ def evaluate_spf(
         )
         evidence["anyone_passes"] = anyone
     elif record_domain and organisational_domain(record_domain) != organisational_domain(domain):
-        # The host is one another organisation authorises (a hosted mail service or a
-        # shared relay the record includes): it sends for every customer of theirs alike,
+        # The host is one another organisation answers for (a hosted mail service or a
+        # shared relay the record includes, redirects to or names): it sends for every
+        # customer of theirs alike,
         # so the pass says which service handed the message over, not which customer.
         reason = reason.removesuffix(".") + (
-            f"; the host is authorised by the record of {record_domain}, another "
-            "organisation's, which every sender it serves passes alike."
+            f"; the host passes through {record_domain}, another organisation's name, as "
+            "every sender it serves does."
         )
         evidence["authorised_by"] = record_domain
     return Finding(name=NAME, result=result, reason=reason, evidence=evidence)

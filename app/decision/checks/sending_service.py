@@ -4,7 +4,8 @@ DMARC authenticates a domain through whatever aligns (RFC 7489 §4.2), and two c
 ways of aligning are a service's rather than the customer's:
 
 - ``shared``: the From domain's SPF record includes a hosted mail service's or a shared
-  outbound relay's record (``include:spf.provider.example``). The service's hosts then
+  outbound relay's record (``include:spf.provider.example``; or redirects to it, or
+  names its hosts with ``a:``/``mx:``). The service's hosts then
   pass SPF for it, and for every other domain that includes the same record: any of the
   service's customers can hand a message over with MAIL FROM and From at the customer's
   domain, and SPF, aligned, makes DMARC pass. Such a pass shows which service handed the
@@ -63,12 +64,12 @@ def sending_service(findings: list[Finding]) -> Finding | None:
         return Finding(
             NAME,
             "shared",
-            f"DMARC passes for {from_domain} only through SPF for {domain}, and the record "
-            f"of {authorised_by}, another organisation's that {domain}'s includes, "
-            "authorises the host: that service sends for all its customers alike, so the "
-            "pass shows which service handed the message over, not that the customer wrote "
-            f"it. No DKIM signature of {from_domain} vouches for it; an agent should confirm "
-            "who sent it.",
+            f"DMARC passes for {from_domain} only through SPF for {domain}, whose record "
+            f"passes the host through {authorised_by}, another organisation's name (an "
+            "include, a redirect or a host it names): that service sends for all its "
+            "customers alike, so the pass shows which service handed the message over, not "
+            f"that the customer wrote it. No DKIM signature of {from_domain} vouches for it; "
+            "an agent should confirm who sent it.",
             {"domain": domain, "authorised_by": authorised_by},
         )
     delegated = [d for d in signers if _below(d, from_domain)]

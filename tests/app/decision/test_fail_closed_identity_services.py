@@ -73,7 +73,12 @@ def test_who_vouches_decides(stack: Stack, row: Row, door: Door) -> None:
 # I16, metamorphic: the same unsigned message from a host of the shared relay is held
 # whichever way the record reaches the relay's; the customer's own signature added to it,
 # or its own server handing it over, is what makes it acceptable.
-SHARED_SENDERS = ("jan@sklepik.pl", "jan@poczta.sklepik.pl", "jan@siec.sklepik.pl")
+SHARED_SENDERS = (
+    "jan@sklepik.pl",
+    "jan@poczta.sklepik.pl",
+    "jan@siec.sklepik.pl",
+    "jan@nazwany.sklepik.pl",
+)
 
 
 @pytest.mark.parametrize("door", ["rest", "smtp"])
@@ -174,11 +179,12 @@ def test_only_another_customer_s_mailbox_as_envelope_sender_holds_a_signed_reque
 REASONS = {
     "sending-service": (
         Row(I16, invoice(sender=SKLEPIK), REVIEW, route=RELAY),
-        "DMARC passes for sklepik.pl only through SPF for sklepik.pl, and the record of "
-        "spf.sharedrelay.example, another organisation's that sklepik.pl's includes, "
-        "authorises the host: that service sends for all its customers alike, so the pass "
-        "shows which service handed the message over, not that the customer wrote it. No "
-        "DKIM signature of sklepik.pl vouches for it; an agent should confirm who sent it.",
+        "DMARC passes for sklepik.pl only through SPF for sklepik.pl, whose record passes "
+        "the host through spf.sharedrelay.example, another organisation's name (an include, "
+        "a redirect or a host it names): that service sends for all its customers alike, so "
+        "the pass shows which service handed the message over, not that the customer wrote "
+        "it. No DKIM signature of sklepik.pl vouches for it; an agent should confirm who "
+        "sent it.",
     ),
     "registered-alignment": (
         Row(I17, invoice(sender=PLATFORM), REVIEW, route=PLATFORM_MX),

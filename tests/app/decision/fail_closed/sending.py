@@ -43,6 +43,8 @@ SENDING_CUSTOMERS = {
         ("poczta", "poczta.sklepik.pl", "Poczta Sklepiku"),
         ("siec", "siec.sklepik.pl", "Sieć Sklepiku"),
         ("oddzial", "oddzial.sklepik.pl", "Oddział Sklepiku"),
+        ("nazwany", "nazwany.sklepik.pl", "Sklepik Nazwany"),
+        ("wlasny", "wlasny.sklepik.pl", "Sklepik Własny"),
     )
 }
 
@@ -119,7 +121,7 @@ def _signed_instances(fields: list[tuple[bytes, bytes]]) -> list[tuple[bytes, by
 
 SHARED = [
     attack(
-        f"an SPF pass through {how} of a shared relay does not show the customer sent it",
+        f"an SPF pass of a shared relay's host, through {how}, does not show the customer sent it",
         I16,
         invoice(sender=f"Jan <{sender}>"),
         REVIEW,
@@ -127,15 +129,21 @@ SHARED = [
         checks=(("spf", "pass"), ("dmarc", "pass"), ("sending-service", "shared")),
     )
     for how, sender in (
-        ("the include", "jan@sklepik.pl"),
-        ("a redirect to the record", "jan@poczta.sklepik.pl"),
+        ("an include of its record", "jan@sklepik.pl"),
+        ("a redirect to its record", "jan@poczta.sklepik.pl"),
         ("an include of the domain's own record that includes it", "jan@siec.sklepik.pl"),
+        ("the record naming the host (a:)", "jan@nazwany.sklepik.pl"),
     )
 ] + [
     legit(
         "sklepik.pl's own server, which its record names",
         invoice(sender=SKLEPIK),
         route=SKLEPIK_MX,
+    ),
+    legit(
+        "sklepik.pl's own server named in the record (a:)",
+        invoice(sender="Jan <jan@wlasny.sklepik.pl>"),
+        route=replace(SKLEPIK_MX, mail_from="jan@wlasny.sklepik.pl"),
     ),
     legit(
         "the shared relay with sklepik.pl's own signature",
