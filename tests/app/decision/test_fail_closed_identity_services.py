@@ -21,6 +21,8 @@ import pytest
 
 from app.console.explanations import EXPLANATIONS, explanation
 from tests.adversarial_mail import ACME_MX, OUTSIDE, SIGNED, Door, Stack
+from tests.app.decision.fail_closed import forms
+from tests.app.decision.fail_closed.forms import I21, RECORD_CUSTOMERS, REWRITTEN_FROM
 from tests.app.decision.fail_closed.rows import OK, REVIEW, Row
 from tests.app.decision.fail_closed.sending import (
     BULK,
@@ -59,13 +61,13 @@ __all__ = ["more_customers", "stack"]
 
 @pytest.fixture(scope="module", autouse=True)
 def sending_customers(stack: Stack) -> None:
-    for login, customer in SENDING_CUSTOMERS.items():
+    for login, customer in {**SENDING_CUSTOMERS, **RECORD_CUSTOMERS}.items():
         response = stack.api.put(f"/v1/customers/{login}", json={"kind": "company", **customer})
         assert response.status_code in (200, 201), response.text
 
 
 @pytest.mark.parametrize("door", ["rest", "smtp"])
-@pytest.mark.parametrize("row", ROWS)
+@pytest.mark.parametrize("row", [*ROWS, *forms.ROWS])
 def test_who_vouches_decides(stack: Stack, row: Row, door: Door) -> None:
     as_the_table_decides(stack, row, door)
 
@@ -174,6 +176,19 @@ def test_only_another_customer_s_mailbox_as_envelope_sender_holds_a_signed_reque
         assert decision(stack, replace(row, route=replace(route, mail_from=address)), door) == (
             "review"
         )
+
+
+# I21, metamorphic: acme's own From, from acme's own server, accepted; the same From
+# rewritten into any other form, held.
+@pytest.mark.parametrize("door", ["rest", "smtp"])
+@pytest.mark.parametrize("form", sorted(REWRITTEN_FROM))
+def test_from_in_any_other_form_than_one_mailbox_is_never_accepted(
+    stack: Stack, door: Door, form: str
+) -> None:
+    plain = Row(I21, invoice(), REVIEW, route=ACME_MX)
+    rewritten = replace(plain, mail=invoice(sender=REWRITTEN_FROM[form]))
+    assert decision(stack, plain, door) == "accepted"
+    assert decision(stack, rewritten, door) != "accepted"
 
 
 REASONS = {
