@@ -38,6 +38,7 @@ from app.registry.customers import (
     owned_services,
 )
 from app.registry.name_keys import name_key_owners
+from mailhook.names import name_key_starts
 
 # Names remembered at most (each with its customer's columns, about 2 KB: some 40 MB per
 # process when full); past it the index starts afresh, and a larger registry still
@@ -140,6 +141,18 @@ class RegistryIndex:
                 self._all[column] = values
         return values
 
+    def _key_starts(self, version: int, session: Session) -> frozenset[str] | None:
+        """name_key_starts of every name key at ``version`` (made once per version)."""
+        with self._lock:
+            if version == self._version and "name_key_start" in self._all:
+                return self._all["name_key_start"]
+        every = self._all_of(version, session, "name_key")
+        starts = None if every is None else name_key_starts(every)
+        with self._lock:
+            if version == self._version:
+                self._all["name_key_start"] = starts
+        return starts
+
     def _customers_of(
         self, version: int, key: tuple[str, str]
     ) -> tuple[dict[str, Any], ...] | None:
@@ -234,6 +247,14 @@ class RegistryView:
         if self._version is None:
             return None
         return self._index._all_of(self._version, self._session, "name_key")
+
+    def every_name_key_start(self) -> frozenset[str] | None:
+        """The first word of every customer's name key (mailhook.names.name_key_starts),
+        with every_name_key and as it; a run of words starting with another word is
+        nobody's name."""
+        if self._version is None:
+            return None
+        return self._index._key_starts(self._version, self._session)
 
     def name_key_owners(self, keys: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
         """As app.registry.name_keys.name_key_owners, in this view's transaction: a key
