@@ -56,6 +56,14 @@ def registered_alignment(session: Session, findings: list[Finding]) -> Finding |
             f"DMARC passes for {from_domain} through {within[0]}, within the registered "
             f"service {service}.",
         )
+    return _crossed(from_domain, service, aligned, owners)
+
+
+def _crossed(
+    from_domain: str, service: str, aligned: list[str], owners: dict[str, Customer]
+) -> Finding:
+    """``crossed``: DMARC passes for ``from_domain``, within ``service``, only through
+    ``aligned`` names outside it (a neighbour, or the platform's own name above)."""
     shown = aligned[0]
     if _within(from_domain, shown):
         # A name above the service: the platform's own, which vouches for all its
