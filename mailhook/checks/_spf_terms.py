@@ -51,8 +51,8 @@ def pass_path(query: Any, fresh_query: QueryFactory) -> tuple[list[str], str | N
 
     The domain is the one whose record ended the top level (a redirect= target, else the
     checked domain), then each include that passed, one level down at a time; and when
-    the last term names other hosts outright (``a:host``, ``mx:domain``), theirs: their
-    owner chose those hosts, whoever else they send for.
+    the last term names hosts outright (``a:host``, ``mx:domain``, ``exists:name``),
+    theirs: their owner chose those hosts, whoever else they send for.
     """
     terms: list[str] = []
     domain = _top_level_domain(query)
@@ -78,12 +78,18 @@ def pass_path(query: Any, fresh_query: QueryFactory) -> tuple[list[str], str | N
 
 
 def _named_hosts(term: str) -> str | None:
-    """The domain an ``a:`` or ``mx:`` term names without macros, else None."""
+    """The domain whose hosts an ``a:``, ``mx:`` or ``exists:`` term names, else None.
+
+    A macro decides only the labels before the fixed tail
+    (``exists:%{i}._spf.provider.example``: one name per client, all of them under the
+    provider's ``_spf.provider.example``), so the tail is whose the hosts are.
+    """
     body = _DUAL_CIDR.sub("", term.lstrip("+-~?"))
     kind, _, target = body.partition(":")
-    if kind.lower() not in ("a", "mx") or not target or "%" in target:
+    if kind.lower() not in ("a", "mx", "exists") or not target:
         return None
-    return target.rstrip(".").lower()
+    fixed = target.rpartition("}")[2].lstrip(".") if "%" in target else target
+    return fixed.rstrip(".").lower() if "." in fixed else None
 
 
 def _top_level_domain(query: Any) -> str | None:

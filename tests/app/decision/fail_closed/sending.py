@@ -45,6 +45,7 @@ SENDING_CUSTOMERS = {
         ("oddzial", "oddzial.sklepik.pl", "Oddział Sklepiku"),
         ("nazwany", "nazwany.sklepik.pl", "Sklepik Nazwany"),
         ("wlasny", "wlasny.sklepik.pl", "Sklepik Własny"),
+        ("klient", "klient.sklepik.pl", "Sklepik Klient"),
     )
 }
 
@@ -133,6 +134,7 @@ SHARED = [
         ("a redirect to its record", "jan@poczta.sklepik.pl"),
         ("an include of the domain's own record that includes it", "jan@siec.sklepik.pl"),
         ("the record naming the host (a:)", "jan@nazwany.sklepik.pl"),
+        ("the relay's per-client names (exists:%{i}…)", "jan@klient.sklepik.pl"),
     )
 ] + [
     legit(
