@@ -144,3 +144,34 @@ def test_a_login_is_answered_from_memory_until_the_registry_changes(
     with service.sessions.begin() as session:
         put_customer(session, validate("nikt", data), service.identifier_key or b"")
     assert login_match("nikt", "Teraz jest") == "fail", "the login is another's now"
+
+
+def test_a_look_alike_is_answered_from_memory_until_the_registry_changes(
+    service: DecisionService, settings: Settings
+) -> None:
+    """Which registered domain a name imitates (acrne.pl: "rn" for "m"), and that it
+    imitates none, come from the index; a domain registered since in another process
+    is imitated from the next message on."""
+
+    def scope(name: str, subject: str) -> str:
+        raw = make_message(subject=subject, body=f"Prosze o duplikat faktury za {name}.\n")
+        verdict = service.submit(parse_message(raw, ENVELOPE, Channel.SMTP))
+        return next(c["result"] for c in verdict["checks"] if c["name"] == "service-scope")
+
+    data = CustomerData(panel_email="jan@acme.pl", kind="person", name="Jan", services=("beta.pl",))
+    with service.sessions.begin() as session:
+        put_customer(session, validate("acme", data), service.identifier_key or b"")
+    engine = service.sessions.kw["bind"]
+    assert scope("acrne.pl", "Pierwsza") != "lookalike", "acme.pl is nobody's yet"
+    with services_read(engine) as reads:
+        assert scope("acrne.pl", "Druga") != "lookalike"
+    assert reads == [], "that acrne.pl imitates nothing came from the index"
+    other = build_service(settings)
+    try:
+        register(other, "jan@acme.pl")
+    finally:
+        other.sessions.kw["bind"].dispose()
+    assert scope("acrne.pl", "Po rejestracji") == "lookalike"
+    with services_read(engine) as reads:
+        assert scope("acrne.pl", "Znowu") == "lookalike"
+    assert reads == [], "the look-alike came from the index"
