@@ -25,6 +25,15 @@ def register(service: DecisionService, panel_email: str) -> None:
         put_customer(session, validate("acme", data), service.identifier_key or b"")
 
 
+def register_elsewhere(settings: Settings, panel_email: str) -> None:
+    """register, by another process's service on the same store."""
+    other = build_service(settings)
+    try:
+        register(other, panel_email)
+    finally:
+        other.sessions.kw["bind"].dispose()
+
+
 def submit(service: DecisionService, subject: str) -> VerdictJson:
     raw = make_message(subject=subject, body="Prosze o duplikat faktury za acme.pl.\n")
     return service.submit(parse_message(raw, ENVELOPE, Channel.SMTP))
@@ -78,11 +87,7 @@ def test_a_panel_address_changed_by_another_process_never_matches_from_memory(
     address: this process's index, which holds the old one, must not match it again."""
     register(service, "jan@acme.pl")
     assert customer_match(submit(service, "Przed zmiana")) == "pass"
-    other = build_service(settings)
-    try:
-        register(other, "nowy@acme.pl")
-    finally:
-        other.sessions.kw["bind"].dispose()
+    register_elsewhere(settings, "nowy@acme.pl")
     assert customer_match(submit(service, "Po zmianie")) == "fail"
 
 
@@ -112,11 +117,7 @@ def test_a_sender_naming_no_service_is_answered_from_memory_until_the_registry_c
         assert customer_match(submit_from(service, "jan@acme.pl", "Druga")) == "pass"
         assert customer_match(submit_from(service, "obcy@acme.pl", "Obcy")) == "none"
     assert reads == [], "both answers came from the index"
-    other = build_service(settings)
-    try:
-        register(other, "nowy@acme.pl")
-    finally:
-        other.sessions.kw["bind"].dispose()
+    register_elsewhere(settings, "nowy@acme.pl")
     assert customer_match(submit_from(service, "jan@acme.pl", "Po zmianie")) == "none"
     assert customer_match(submit_from(service, "nowy@acme.pl", "Nowy adres")) == "pass"
 
@@ -166,11 +167,7 @@ def test_a_look_alike_is_answered_from_memory_until_the_registry_changes(
     with services_read(engine) as reads:
         assert scope("acrne.pl", "Druga") != "lookalike"
     assert reads == [], "that acrne.pl imitates nothing came from the index"
-    other = build_service(settings)
-    try:
-        register(other, "jan@acme.pl")
-    finally:
-        other.sessions.kw["bind"].dispose()
+    register_elsewhere(settings, "jan@acme.pl")
     assert scope("acrne.pl", "Po rejestracji") == "lookalike"
     with services_read(engine) as reads:
         assert scope("acrne.pl", "Znowu") == "lookalike"
