@@ -40,6 +40,7 @@ from app.decision.checks.replay import (
     fingerprints,
     sightings,
 )
+from app.decision.checks.sending_service import sending_service
 from app.decision.checks.service_scope import service_scope
 from app.decision.group_commit import Decided, GroupCommit, Job
 from app.decision.holder_change import named_new_holder
@@ -369,6 +370,7 @@ class DecisionService:
             findings.append(match.finding)
         for identity in (
             registered_alignment(session, findings),
+            sending_service(findings),
             handed_over_by(session, findings, match.customer, registry),
         ):
             if identity is not None:

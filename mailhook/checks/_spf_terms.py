@@ -40,14 +40,22 @@ _DUAL_CIDR = re.compile(r"(?:/\d+)?(?://\d+)?\Z")
 QueryFactory = Callable[[], Any]
 
 
-def matched_terms(query: Any, fresh_query: QueryFactory) -> list[str]:
-    """The terms a pass came through, outermost first: ``["include:x", "+all"]``.
+def pass_path(query: Any, fresh_query: QueryFactory) -> tuple[list[str], str | None]:
+    """The terms a pass came through, outermost first (``["include:x", "+all"]``), and the
+    domain whose own record holds the last of them: the host that passed is one that
+    domain's owner authorises.
 
     ``query`` has run (its ``trace`` lists each record it evaluated, see spf._Query);
     ``fresh_query`` makes another with the same client, sender and HELO. Raises what
     pyspf raises if an included record cannot be evaluated again.
+
+    The domain is the one whose record ended the top level (a redirect= target, else the
+    checked domain), then each include that passed, one level down at a time; and when
+    the last term names hosts outright (``a:host``, ``mx:domain``, ``exists:name``),
+    theirs: their owner chose those hosts, whoever else they send for.
     """
     terms: list[str] = []
+    domain = _top_level_domain(query)
     for _ in range(MAX_DEPTH):
         term = query.mechanism
         if not term:
@@ -61,9 +69,35 @@ def matched_terms(query: Any, fresh_query: QueryFactory) -> list[str]:
         domain, record = included
         query = fresh_query()
         result = query.check1(record, domain, 0)
+        # A redirect= in the included record hands the evaluation on once more.
+        domain = _top_level_domain(query) or domain
         if result[0] != "pass":
             break
-    return terms
+    named = _named_hosts(terms[-1]) if terms else None
+    return terms, named or domain
+
+
+def _named_hosts(term: str) -> str | None:
+    """The domain whose hosts an ``a:``, ``mx:`` or ``exists:`` term names, else None.
+
+    A macro decides only the labels before the fixed tail
+    (``exists:%{i}._spf.provider.example``: one name per client, all of them under the
+    provider's ``_spf.provider.example``), so the tail is whose the hosts are.
+    """
+    body = _DUAL_CIDR.sub("", term.lstrip("+-~?"))
+    kind, _, target = body.partition(":")
+    if kind.lower() not in ("a", "mx", "exists") or not target:
+        return None
+    fixed = target.rpartition("}")[2].lstrip(".") if "%" in target else target
+    return fixed.rstrip(".").lower() if "." in fixed else None
+
+
+def _top_level_domain(query: Any) -> str | None:
+    """The domain whose record ended ``query``'s own level: the last redirect= target, else
+    the domain checked. The trace is written as each check1 returns, so a redirect
+    target, evaluated inside the record that names it, comes first."""
+    domains = [domain for recursion, domain, *_ in getattr(query, "trace", ()) if recursion == 0]
+    return str(domains[0]).rstrip(".").lower() if domains else None
 
 
 def lets_anyone_pass(terms: list[str]) -> str | None:

@@ -13,9 +13,10 @@ import spf
 from mailhook.addresses import InvalidAddress, Path, parse_path
 from mailhook.checks._headers import quoted
 from mailhook.checks._registry import register
-from mailhook.checks._spf_terms import lets_anyone_pass, matched_terms, trace_check1
+from mailhook.checks._spf_terms import lets_anyone_pass, pass_path, trace_check1
 from mailhook.context import CheckContext
 from mailhook.dns import DnsTempError, Resolver
+from mailhook.domains import organisational_domain
 from mailhook.findings import Finding
 from mailhook.message import Envelope, InboundMessage
 
@@ -150,7 +151,7 @@ def evaluate_spf(
         return _not_evaluated("no DNS resolver is configured", domain, identity)
     started = time.monotonic()
     try:
-        query, (result, _code, explanation), anyone = _run(
+        query, (result, _code, explanation), (anyone, record_domain) = _run(
             resolver, client_ip, path, helo, receiver, budget
         )
     except spf.PermError:
@@ -180,14 +181,25 @@ def evaluate_spf(
             "sender."
         )
         evidence["anyone_passes"] = anyone
+    elif record_domain and organisational_domain(record_domain) != organisational_domain(domain):
+        # The host is one another organisation answers for (a hosted mail service or a
+        # shared relay the record includes, redirects to or names): it sends for every
+        # customer of theirs alike,
+        # so the pass says which service handed the message over, not which customer.
+        reason = reason.removesuffix(".") + (
+            f"; the host passes through {record_domain}, another organisation's name, as "
+            "every sender it serves does."
+        )
+        evidence["authorised_by"] = record_domain
     return Finding(name=NAME, result=result, reason=reason, evidence=evidence)
 
 
 def _run(
     resolver: Resolver, client_ip: str, path: Path, helo: str, receiver: str, budget: float
-) -> tuple[Any, tuple[str, int, str], str | None]:
+) -> tuple[Any, tuple[str, int, str], tuple[str | None, str | None]]:
     """pyspf's query, its (result, SMTP code, explanation), and for a pass what makes
-    it a pass for any host (None when nothing does); all DNS through ``resolver``.
+    it a pass for any host (None when nothing does) and the domain whose record
+    authorises the host; all DNS through ``resolver``.
 
     Raises spf.PermError when ``client_ip`` is not an IP address.
     """
@@ -214,21 +226,25 @@ def _run(
 
         query = new_query()
         outcome = query.check()
-        return query, outcome, _anyone_passes(query, outcome[0], new_query)
+        return query, outcome, _judge_pass(query, outcome[0], new_query)
     finally:
         _ACTIVE_RESOLVER.reset(token)
 
 
-def _anyone_passes(query: _Query, result: str, new_query: Callable[[], _Query]) -> str | None:
-    """For a pass, the terms that let any host pass it (_spf_terms), or None."""
+def _judge_pass(
+    query: _Query, result: str, new_query: Callable[[], _Query]
+) -> tuple[str | None, str | None]:
+    """For a pass: the terms that let any host pass it (_spf_terms; None when nothing
+    does), and the domain whose own record authorises the host (None when not a pass)."""
     if result != "pass":
-        return None
+        return None, None
     try:
-        return lets_anyone_pass(matched_terms(query, new_query))
+        terms, record_domain = pass_path(query, new_query)
     except (spf.TempError, spf.PermError, spf.AmbiguityWarning) as exc:
         # The records passed a moment ago, from the resolver's cache: what the include
         # matched that cannot be told again is not taken on trust (fail closed).
-        return f"'{query.mechanism}', whose match cannot be traced ({exc})"
+        return f"'{query.mechanism}', whose match cannot be traced ({exc})", None
+    return lets_anyone_pass(terms), record_domain
 
 
 def _reason(result: str, subject: str, ip: str, mechanism: str | None, explanation: str) -> str:
