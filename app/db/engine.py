@@ -216,6 +216,17 @@ class _SqliteTurn:
 _WRITER_TURNS: weakref.WeakKeyDictionary[Engine, _SqliteTurn] = weakref.WeakKeyDictionary()
 
 
+@contextmanager
+def write_transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A write transaction begun in the store's writer turn and committed before the turn
+    passes on (see writer_turn): for writers beside the batches of verdicts (retention,
+    checkpoints, link expiry, the outbox, the CLI), so a batch waits for them on the turn
+    instead of sleeping in SQLite's busy handler. The turn is not re-entrant: never from a
+    thread that holds it already."""
+    with writer_turn(sessions.kw["bind"]), store_errors(), sessions.begin() as session:
+        yield session
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
@@ -266,7 +277,8 @@ def checkpoint_sqlite(engine: Engine) -> None:
     erased data are gone from the log too; nothing to do on PostgreSQL."""
     if engine.dialect.name != "sqlite":
         return
-    with store_errors(), engine.connect() as connection:
+    # In the writer turn: a TRUNCATE checkpoint holds the write lock while it copies.
+    with writer_turn(engine), store_errors(), engine.connect() as connection:
         # The driver connection itself: outside any transaction, which a checkpoint needs.
         connection.connection.driver_connection.execute(  # type: ignore[union-attr]
             "PRAGMA wal_checkpoint(TRUNCATE)"
