@@ -14,19 +14,21 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
 from app.db.engine import checkpoint_sqlite, make_engine, session_factory, writer_turn
-from app.db.models import AuditCheckpoint, Customer
+from app.db.models import AuditCheckpoint, ConsoleSession, Customer
 from app.decision.service import DecisionService
 from app.records.checkpoints import CheckpointWorker
 from app.records.confirmations import expire_links
 from app.records.retention import run_retention
 from app.signing import VerdictSigner
 from tests.app.cli.test_cli import environment, migrated_sqlite_file, write_csv
+from tests.app.console.common import PASSWORD, agent, csrf_of
 from tests.dns_server import FixtureDnsServer
-from tests.support import SECRET_KEY
+from tests.support import SECRET_KEY, TLS, LiveServer
 
 INTAKEGUARD = Path(sys.executable).parent / "intakeguard"
 
@@ -140,3 +142,31 @@ def test_a_command_waits_for_the_turn_a_serving_process_holds(
                 assert session.scalar(select(func.count()).select_from(Customer)) == 1
     finally:
         engine.dispose()
+
+
+def test_a_console_login_is_recorded_in_the_writer_turn(
+    live_api: LiveServer, service: DecisionService
+) -> None:
+    """The console's writes (a login records a session) run in the turn, within the one
+    worker thread that takes and gives it back."""
+    agent(service)
+    engine = service.sessions.kw["bind"]
+    answers: list[int] = []
+    with httpx.Client(verify=TLS, base_url=live_api.url, timeout=60) as browser:
+        form = browser.get("/console/login")
+        login = {"csrf": csrf_of(form), "login": "ola", "password": PASSWORD}
+        with writer_turn(engine):
+            post = threading.Thread(
+                target=lambda: answers.append(
+                    browser.post("/console/login", data=login).status_code
+                )
+            )
+            post.start()
+            post.join(timeout=1.5)
+            waited = post.is_alive()
+            sessions_meanwhile = _count(service, ConsoleSession)
+        post.join(timeout=60)
+    assert answers == [303]
+    assert _count(service, ConsoleSession) == 1
+    on_sqlite = engine.dialect.name == "sqlite"
+    assert (waited, sessions_meanwhile) == ((True, 0) if on_sqlite else (False, 1))
