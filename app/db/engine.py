@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Engine, create_engine, event
+from sqlalchemy import Connection, Dialect, Engine, ExceptionContext, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -43,12 +43,58 @@ def make_engine(url: str) -> Engine:
         connect_args={"connect_timeout": 5},
     )
     event.listen(engine.pool, "checkin", _note_checkin)
+    event.listen(engine, "handle_error", _note_refused_write)
 
     def ping_if_idle(driver: Any, record: Any, _proxy: Any) -> None:
         _ping_if_idle(engine.dialect, driver, record)
 
     event.listen(engine.pool, "checkout", ping_if_idle)
     return engine
+
+
+# SQLSTATEs by which PostgreSQL says it cannot take writes now (PostgreSQL's appendix
+# A): of class 53, insufficient resources, 53100 disk full, 53200 out of memory and 53300
+# too many connections (53400, a configured limit such as temp_file_limit, is one
+# statement's), and 25006, a write in a read-only transaction. Nothing a probe may
+# cheaply ask shows a full disk (its free space is the server's), so readiness
+# (app.db.writable) reports the last such refusal for a while.
+REFUSED_WRITE_STATES = ("53100", "53200", "53300", "25006")
+REFUSED_WRITE_REMEMBERED_SECONDS = 60.0
+# The store's address (URL without password) -> (monotonic time, SQLSTATE, its name).
+_REFUSED_WRITES: dict[str, tuple[float, str, str]] = {}
+
+
+def _store_key(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+def _note_refused_write(context: ExceptionContext) -> None:
+    """handle_error: remember that the store refused a write (see REFUSED_WRITE_STATES)."""
+    if context.engine is None:
+        return
+    error = context.original_exception
+    sqlstate = getattr(error, "sqlstate", None)
+    if sqlstate in REFUSED_WRITE_STATES:
+        # The condition's name only (DiskFull): the message names the server's files.
+        _REFUSED_WRITES[_store_key(context.engine)] = (
+            time.monotonic(),
+            sqlstate,
+            type(error).__name__,
+        )
+        log.warning("the database refused a write: SQLSTATE %s: %s", sqlstate, error)
+
+
+def refused_write(engine: Engine, now: float | None = None) -> str | None:
+    """The store's refusal of a write within REFUSED_WRITE_REMEMBERED_SECONDS, said in a
+    sentence, or None; this process's engines on the same database share it."""
+    noted = _REFUSED_WRITES.get(_store_key(engine))
+    if noted is None:
+        return None
+    at, sqlstate, name = noted
+    age = (time.monotonic() if now is None else now) - at
+    if age > REFUSED_WRITE_REMEMBERED_SECONDS:
+        return None
+    return f"the database refused a write {age:.0f} s ago (SQLSTATE {sqlstate}, {name})"
 
 
 # A pooled connection idle longer than this is pinged before use (_ping_if_idle).
