@@ -16,11 +16,16 @@ from typing import Any
 from sqlalchemy import Connection, Dialect, Engine, ExceptionContext, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from app.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
+
+
+# How long a SQLite writer waits for the write lock (the driver's busy handler) and for
+# the writer turn in sessions that take it as they begin (turn_sessions).
+SQLITE_BUSY_SECONDS = 15.0
 
 
 def make_engine(url: str) -> Engine:
@@ -30,7 +35,7 @@ def make_engine(url: str) -> Engine:
         database = parsed.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
             _create_private(Path(database))
-        engine = create_engine(parsed, connect_args={"timeout": 15})
+        engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_SECONDS})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
@@ -237,6 +242,35 @@ class _SqliteTurn:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def acquire(self, timeout: float) -> bool:
+        """Take the turn within ``timeout`` seconds; False when it was not free by then."""
+        deadline = time.monotonic() + timeout
+        if not self._threads.acquire(timeout=timeout):
+            return False
+        try:
+            fd = self._lock_file()
+            pause = 0.001
+            # flock(2) has no timeout: tried without blocking, with pauses growing to
+            # 10 ms (only another process's writer holds it now, this process's wait
+            # on the thread lock above).
+            while fd is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        self._threads.release()
+                        return False
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.01)
+        except BaseException:
+            self._threads.release()
+            raise
+        return True
+
+    def release(self) -> None:
         try:
             if self._fd is not None:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
@@ -271,6 +305,42 @@ def write_transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
     thread that holds it already."""
     with writer_turn(sessions.kw["bind"]), store_errors(), sessions.begin() as session:
         yield session
+
+
+_HOLDS_TURN = "intakeguard_holds_turn"
+
+
+def turn_sessions(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Sessions on the same engine whose transactions take the writer turn as they begin
+    (at the first statement, as SQLite's write lock is, not when the session is made) and
+    give it back when they end (committed, rolled back or closed): for a request's
+    session, which FastAPI opens, hands to the route and commits in different worker
+    threads. Waiting no longer than SQLite's busy handler would (SQLITE_BUSY_SECONDS), it
+    then fails as the store being unavailable. Elsewhere than on SQLite, ``sessions``.
+    """
+    engine: Engine = sessions.kw["bind"]
+    if engine.dialect.name != "sqlite":
+        return sessions
+    turn = writer_turn(engine)
+    assert isinstance(turn, _SqliteTurn)
+    made = sessionmaker(engine, expire_on_commit=False)
+
+    def take(session: Session, transaction: SessionTransaction) -> None:
+        if transaction.parent is not None:
+            return  # a SAVEPOINT inside the transaction that holds the turn
+        if not turn.acquire(SQLITE_BUSY_SECONDS):
+            raise StoreUnavailable(
+                f"the store's writer turn was not free within {SQLITE_BUSY_SECONDS:g} s"
+            )
+        session.info[_HOLDS_TURN] = True
+
+    def give_back(session: Session, transaction: SessionTransaction) -> None:
+        if transaction.parent is None and session.info.pop(_HOLDS_TURN, False):
+            turn.release()
+
+    event.listen(made, "after_transaction_create", take)
+    event.listen(made, "after_transaction_end", give_back)
+    return made
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from app.db import engine as db_engine
 from app.db.engine import checkpoint_sqlite, make_engine, session_factory, writer_turn
 from app.db.models import AuditCheckpoint, ConsoleSession, Customer
 from app.decision.service import DecisionService
@@ -25,6 +26,7 @@ from app.records.checkpoints import CheckpointWorker
 from app.records.confirmations import expire_links
 from app.records.retention import run_retention
 from app.signing import VerdictSigner
+from tests.app.api.common import KOWALSKI, register
 from tests.app.cli.test_cli import environment, migrated_sqlite_file, write_csv
 from tests.app.console.common import PASSWORD, agent, csrf_of
 from tests.dns_server import FixtureDnsServer
@@ -170,3 +172,41 @@ def test_a_console_login_is_recorded_in_the_writer_turn(
     assert _count(service, ConsoleSession) == 1
     on_sqlite = engine.dialect.name == "sqlite"
     assert (waited, sessions_meanwhile) == ((True, 0) if on_sqlite else (False, 1))
+
+
+def test_a_rest_write_takes_the_turn_at_its_first_statement(
+    api: httpx.Client, service: DecisionService
+) -> None:
+    """A request's transaction takes the turn in the worker thread that runs the route, and
+    gives it back at its commit: a second holder makes it wait, not fail."""
+    engine = service.sessions.kw["bind"]
+    assert register(api).status_code == 201
+    answers: list[int] = []
+    with writer_turn(engine):
+        put = threading.Thread(
+            target=lambda: answers.append(register(api, "kowalska", **KOWALSKI).status_code)
+        )
+        put.start()
+        put.join(timeout=1.5)
+        waited = put.is_alive()
+    put.join(timeout=60)
+    assert answers == [201]
+    assert waited is (engine.dialect.name == "sqlite")
+    # Given back at the commit: the next writers go ahead at once.
+    with writer_turn(engine):
+        pass
+    assert api.get("/v1/customers/kowalska").status_code == 200
+
+
+def test_a_rest_write_waits_no_longer_than_the_busy_handler_would(
+    api: httpx.Client, service: DecisionService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = service.sessions.kw["bind"]
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL has no writer turn")
+    monkeypatch.setattr(db_engine, "SQLITE_BUSY_SECONDS", 0.3)
+    with writer_turn(engine):
+        refused = register(api)
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["Retry-After"]
+    assert register(api).status_code == 201
