@@ -13,7 +13,14 @@ import spf
 from mailhook.addresses import InvalidAddress, Path, parse_path
 from mailhook.checks._headers import quoted
 from mailhook.checks._registry import register
-from mailhook.checks._spf_terms import lets_anyone_pass, pass_path, trace_check1
+from mailhook.checks._spf_terms import (
+    Untraceable,
+    begin_record,
+    end_record,
+    lets_anyone_pass,
+    pass_path,
+    watch_term,
+)
 from mailhook.context import CheckContext
 from mailhook.dns import DnsTempError, Resolver
 from mailhook.domains import organisational_domain
@@ -79,12 +86,19 @@ spf.DNSLookup = _lookup_through_resolver
 
 class _Query(spf.query):  # type: ignore[misc]
     """pyspf's evaluation, with one rule of RFC 7208 that it leaves to its DNS layer,
-    noting each record it evaluates (which include passed: _spf_terms)."""
+    noting in each record it evaluates the term that matched (_spf_terms)."""
 
     def check1(self, record: str, domain: str, recursion: int) -> Any:
-        result = super().check1(record, domain, recursion)
-        trace_check1(self, record, domain, recursion, result)
+        evaluation = begin_record(self, record, domain, recursion)
+        try:
+            result = super().check1(record, domain, recursion)
+        finally:
+            end_record(self)
+        evaluation.result = result[0]
         return result
+
+    def validate_mechanism(self, mech: str) -> tuple[Any, ...]:
+        return watch_term(self, super().validate_mechanism(mech))
 
     def validated_ptrs(self) -> list[str]:
         # RFC 7208 §5.5: "If a DNS error occurs while doing an A RR lookup, then that
@@ -211,38 +225,31 @@ def _run(
         # placeholder local part and given the parsed one afterwards, for the %{l} and
         # %{s} macros (RFC 7208 §7.3).
 
-        def new_query() -> _Query:
-            query = _Query(
-                i=client_ip,
-                s=f"postmaster@{path.domain}" if not path.is_null else "",
-                h=_ascii_domain(helo),
-                receiver=receiver,
-                querytime=budget,
-            )
-            if not path.is_null:
-                query.l = path.local or "postmaster"
-                query.s = f"{query.l}@{path.domain}"
-            return query
-
-        query = new_query()
+        query = _Query(
+            i=client_ip,
+            s=f"postmaster@{path.domain}" if not path.is_null else "",
+            h=_ascii_domain(helo),
+            receiver=receiver,
+            querytime=budget,
+        )
+        if not path.is_null:
+            query.l = path.local or "postmaster"
+            query.s = f"{query.l}@{path.domain}"
         outcome = query.check()
-        return query, outcome, _judge_pass(query, outcome[0], new_query)
+        return query, outcome, _judge_pass(query, outcome[0])
     finally:
         _ACTIVE_RESOLVER.reset(token)
 
 
-def _judge_pass(
-    query: _Query, result: str, new_query: Callable[[], _Query]
-) -> tuple[str | None, str | None]:
+def _judge_pass(query: _Query, result: str) -> tuple[str | None, str | None]:
     """For a pass: the terms that let any host pass it (_spf_terms; None when nothing
     does), and the domain whose own record authorises the host (None when not a pass)."""
     if result != "pass":
         return None, None
     try:
-        terms, record_domain = pass_path(query, new_query)
-    except (spf.TempError, spf.PermError, spf.AmbiguityWarning) as exc:
-        # The records passed a moment ago, from the resolver's cache: what the include
-        # matched that cannot be told again is not taken on trust (fail closed).
+        terms, record_domain = pass_path(query)
+    except Untraceable as exc:
+        # What the include matched is not known: not taken on trust (fail closed).
         return f"'{query.mechanism}', whose match cannot be traced ({exc})", None
     return lets_anyone_pass(terms), record_domain
 
