@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Container, Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
+from itertools import accumulate
 from typing import Final, NamedTuple
 
 from mailhook.normalise import clean, normalise
@@ -92,6 +94,7 @@ _FORM_FIRST: Final = frozenset(written[0] for written in LEGAL_FORMS)
 # A word: letters and digits. Everything else (punctuation, quotes, "&", dashes, white
 # space and line breaks) only separates words, on both sides of the comparison.
 _WORD: Final = re.compile(r"[^\W_]+")
+_WORD_SPLIT: Final = re.compile(r"([^\W_]+)")
 # Text between quotation marks of any kind a reader knows („…”, “…”, "…", «…», »…«, ‚…’),
 # on one line. The straight apostrophe is left out: it is also a letter of names (O'Neil).
 _QUOTES: Final = '„“”"«»‚‘’'
@@ -195,6 +198,12 @@ class _Word(NamedTuple):
     joined: bool
 
 
+# A _Word from its fields in order, made as a tuple is (no keyword parsing a word).
+_as_word: Final = partial(tuple.__new__, _Word)
+# No legal form written from a word on (see NameRuns.forms).
+_NO_FORM: Final[tuple[int, str | None, bool]] = (0, None, False)
+
+
 class NameRuns:
     """The runs of 1 to MAX_WORDS words of a text a reader may take for a name.
 
@@ -220,7 +229,7 @@ class NameRuns:
         self._source = source
         self._text: str | None = None
         self._words: tuple[_Word, ...] = ()
-        self._forms: tuple[tuple[int, str | None, bool], ...] = ((0, None, False),)
+        self._forms: tuple[tuple[int, str | None, bool], ...] = (_NO_FORM,)
 
     @property
     def text(self) -> str:
@@ -246,8 +255,12 @@ class NameRuns:
 
     def _read(self) -> None:
         text = clean(self._source) if self._source else ""
-        words = tuple(_words(text))
-        self._forms = tuple(_form_at(words, at) for at in range(len(words) + 1))
+        words = _words(text)
+        forms = [_NO_FORM] * (len(words) + 1)
+        for at, word in enumerate(words):
+            if word.folded in _FORM_FIRST:
+                forms[at] = _form_at(words, at)
+        self._forms = tuple(forms)
         self._words, self._text = words, text
 
     def __repr__(self) -> str:
@@ -266,32 +279,43 @@ class NameRuns:
         """The key of every run."""
         return frozenset(key for key, _, _ in self._runs())
 
-    def named(self, keys: Container[str]) -> tuple[WrittenName, ...]:
-        """The runs whose key is one of ``keys``, in the order they are written."""
+    def named(
+        self, keys: Container[str], starts: Container[str] | None = None
+    ) -> tuple[WrittenName, ...]:
+        """The runs whose key is one of ``keys``, in the order they are written.
+        ``starts``: the first word of each of ``keys`` (name_key_starts), when known: a
+        run that starts with another word is not walked."""
         return tuple(
-            self._written(key, start, end) for key, start, end in self._runs() if key in keys
+            self._written(key, start, end) for key, start, end in self._runs(starts) if key in keys
         )
 
     def lower_case_keys(self) -> frozenset[str]:
         """The key of every lower-case run of PERSON_WORDS words (see lower_case)."""
         return frozenset(key for key, _, _ in self._lower_case_runs())
 
-    def lower_case(self, keys: Container[str]) -> tuple[WrittenName, ...]:
+    def lower_case(
+        self, keys: Container[str], starts: Container[str] | None = None
+    ) -> tuple[WrittenName, ...]:
         """Runs of two or three words that no capital marks as a name ("dla ola nowak")
         whose key is one of ``keys``: a person's first and last name written in lower
         case is still that person's (app.decision.named_customers keeps only persons:
-        a company's name of ordinary words, "nowy ogród zielony", is no name so)."""
+        a company's name of ordinary words, "nowy ogród zielony", is no name so).
+        ``starts``: as for named."""
         return tuple(
             self._written(key, start, end)
-            for key, start, end in self._lower_case_runs()
+            for key, start, end in self._lower_case_runs(starts)
             if key in keys
         )
 
-    def _lower_case_runs(self) -> Iterator[tuple[str, int, int]]:
+    def _lower_case_runs(
+        self, starts: Container[str] | None = None
+    ) -> Iterator[tuple[str, int, int]]:
         words = self.words
         for start, first in enumerate(words):
             if first.named or len(first.folded) < 2:
                 # A capitalised or quoted start is a run _runs gives.
+                continue
+            if starts is not None and _start_of(first.folded) not in starts:
                 continue
             key = first.folded
             for end in range(start + 2, min(start + PERSON_WORDS, len(words)) + 1):
@@ -307,14 +331,17 @@ class NameRuns:
         first, last = self.words[start].start, self.words[end - 1 + size].end
         return WrittenName(key, exact, start, end, " ".join(self.text[first:last].split())[:120])
 
-    def _runs(self) -> Iterator[tuple[str, int, int]]:
-        """(key, first word, word after the last) of each run."""
+    def _runs(self, starts: Container[str] | None = None) -> Iterator[tuple[str, int, int]]:
+        """(key, first word, word after the last) of each run (whose first word is one of
+        ``starts``, if given)."""
         words, forms = self.words, self.forms
         marking = [marks for _, _, marks in forms]
         # Where a legal form that marks a name starts, in order.
         marked_at = [at for at, marks in enumerate(marking) if marks]
         last_word = len(words)
         for start, first in enumerate(words):
+            if starts is not None and _start_of(first.folded) not in starts:
+                continue
             reach = start + MAX_WORDS if start + MAX_WORDS < last_word else last_word
             # The last end within reach at which a legal form marks the run (0: none).
             before = bisect.bisect_right(marked_at, reach)
@@ -356,42 +383,81 @@ def written_names(text: str) -> tuple[WrittenName, ...]:
     return runs.named(runs.keys())
 
 
-def _words(text: str) -> Iterator[_Word]:
-    # The quoted spans, in order: the words (in order too) walk along them once.
-    spans = [(m.start(1), m.end(1)) for m in _QUOTED.finditer(text)] if _has_quotes(text) else []
-    span = 0
-    previous_end = -1
-    previous_initial = False
-    for match in _WORD.finditer(text):
-        raw, start = match.group(0), match.start()
-        while span < len(spans) and spans[span][1] <= start:
-            span += 1
-        # What stands before the word on its line: another word or a comma means the
-        # sentence goes on; a full stop, a colon, a line break or nothing, not (a line
-        # often ends without a full stop: a greeting, the subject above the body).
-        gap = text[previous_end:start] if previous_end >= 0 else "\n"
-        if gap == " ":
-            # Most words: one space after another word, within a sentence and a run.
-            within, ends_run = True, False
-        else:
-            mark = gap.rstrip(" \t")[-1:]
-            within = "\n" not in gap and (not mark or mark in _WITHIN_SENTENCE)
-            ends_run = not _ENDS_RUN.isdisjoint(gap) and not (
-                previous_initial and gap.strip() == "."
-            )
-        previous_end, previous_initial = match.end(), len(raw) == 1
-        quoted = span < len(spans) and spans[span][0] <= start
-        yield _Word(
-            # normalise() of an ASCII word is its lower case.
-            folded=raw.lower() if raw.isascii() else normalise(raw),
-            raw=raw,
-            start=start,
-            end=match.end(),
-            named=raw[0].isupper() or quoted,
-            quoted=quoted,
-            within_sentence=within,
-            joined=not ends_run,
+def _words(text: str) -> tuple[_Word, ...]:
+    """The words of ``text`` and how each stands there, read in bulk: split once into
+    words and the gaps between them, each distinct gap and word judged once (a text
+    repeats " " and ", ", and most of its words), the rest zipped (NameRuns: this is
+    its cost when a customer matched)."""
+    # Gap, word, gap, word, …, gap: the pattern's group keeps the words.
+    parts = _WORD_SPLIT.split(text)
+    raws = parts[1::2]
+    if not raws:
+        return ()
+    # What stands before each word; before the first, nothing: as a line break.
+    gaps = parts[0:-1:2]
+    gaps[0] = "\n"
+    bounds = list(accumulate(map(len, parts)))
+    starts, ends = bounds[0:-1:2], bounds[1::2]
+    read = {gap: _gap_reading(gap) for gap in set(gaps)}
+    readings = list(map(read.__getitem__, gaps))
+    # A full stop after an initial ("P.H.U. Kowalski") does not end a run.
+    initial = [False, *(len(raw) == 1 for raw in raws[:-1])]
+    joined = [
+        not (ends_run and not (initial_before and dot))
+        for (_, ends_run, dot), initial_before in zip(readings, initial, strict=True)
+    ]
+    quoted = _quoted(text, starts) if _has_quotes(text) else [False] * len(raws)
+    # normalise() of an ASCII word is its lower case.
+    folding = {raw: raw.lower() if raw.isascii() else normalise(raw) for raw in set(raws)}
+    return tuple(
+        map(
+            _as_word,
+            zip(
+                map(folding.__getitem__, raws),
+                raws,
+                starts,
+                ends,
+                [raw[0].isupper() or inside for raw, inside in zip(raws, quoted, strict=True)],
+                quoted,
+                [within for within, _, _ in readings],
+                joined,
+                strict=True,
+            ),
         )
+    )
+
+
+def _gap_reading(gap: str) -> tuple[bool, bool, bool]:
+    """What the text between two words says of the second: whether the sentence goes on
+    (another word or a comma before it on its line; a full stop, a colon or a line break
+    ends it, as a line often ends without a full stop: a greeting, the subject above the
+    body), whether it ends a run (_ENDS_RUN), and whether it is a full stop alone."""
+    mark = gap.rstrip(" \t")[-1:]
+    within = "\n" not in gap and (not mark or mark in _WITHIN_SENTENCE)
+    return within, not _ENDS_RUN.isdisjoint(gap), gap.strip() == "."
+
+
+def _quoted(text: str, starts: list[int]) -> list[bool]:
+    """Whether each word (by where it starts) stands within quotation marks."""
+    spans = [(match.start(1), match.end(1)) for match in _QUOTED.finditer(text)]
+    opened = [start for start, _ in spans]
+    quoted = []
+    for start in starts:
+        at = bisect.bisect_right(opened, start) - 1
+        quoted.append(at >= 0 and start < spans[at][1])
+    return quoted
+
+
+def name_key_starts(keys: Iterable[str]) -> frozenset[str]:
+    """The first word of each name key: what NameRuns.named and lower_case may be given
+    to walk only the runs that can be one of those keys."""
+    return frozenset(_start_of(key) for key in keys)
+
+
+def _start_of(key: str) -> str:
+    # A key's words are joined by single spaces: a run's key starts with its first word,
+    # or with that word's first part should a folded word ever hold a space.
+    return key.partition(" ")[0]
 
 
 def _has_quotes(text: str) -> bool:

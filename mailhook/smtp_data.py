@@ -144,8 +144,9 @@ class _Taken:
             self.refusal = self._first_refusal(lines)
             return
         self.lines_bytes += len(lines)
-        # RFC 5321 §4.5.2: the sender doubled a leading dot; take one away.
-        unstuffed = lines.replace(b"\r\n.", b"\r\n")
+        # RFC 5321 §4.5.2: the sender doubled a leading dot; take one away. Lines without
+        # a dot (a base64 body's) are told by one memchr, not the replace's search.
+        unstuffed = lines.replace(b"\r\n.", b"\r\n") if b"." in lines else lines
         view = memoryview(unstuffed)[1:] if unstuffed[:1] == b"." else unstuffed
         self.buffer.write(view)
         self.digest.update(view)

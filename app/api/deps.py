@@ -31,10 +31,18 @@ def get_service(request: Request) -> DecisionService:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """A session whose transaction commits when the route returns without error."""
+    """A session whose transaction commits when the route returns without error.
+
+    The transaction begins at the route's first statement, in the worker thread that
+    runs the route, and there takes the store's writer turn (turn_sessions); begun here,
+    a request waiting for the turn would hold a worker thread while the holder may need
+    one to reach its commit.
+    """
     service: DecisionService = request.app.state.service
-    with store_errors(), service.sessions.begin() as session:
+    with store_errors(), service.writes() as session:
         yield session
+        if session.in_transaction():
+            session.commit()
 
 
 def get_read_session(request: Request) -> Iterator[Session]:

@@ -7,6 +7,11 @@ request gets that answer again (same status, same body); with another request, 4
 Keys are scoped per caller (the token's principal) and per route. Only answers that
 recorded something are kept: a refusal rolls the transaction back, and the retry is
 decided afresh (nothing was recorded, so nothing can be recorded twice).
+
+Each kept answer notes the customer it is about (every route says, through ``about``):
+erasing that customer empties the answer (app.records.erasure), and a retry with its key
+is then 410 ``idempotency_answer_erased``: the customer's data does not come back, and
+nothing is recorded a second time.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ from app.api.problems import ApiProblem
 from app.auth import Principal
 from app.db.models import IdempotencyKey, table_of
 from app.db.types import utcnow
+from app.records.erasure import ERASED_ANSWER
+from app.records.verdicts import find_verdict
 from app.settings import Settings
 
 _NONCE_BYTES = 12
@@ -56,6 +63,36 @@ class KeyReused(ApiProblem):
     status, code = 409, "idempotency_key_reused"
 
 
+class AnswerErased(ApiProblem):
+    status, code = ERASED_ANSWER, "idempotency_answer_erased"
+
+
+# Which customer an answer (as sent, JSON) is about, or None: what erasing them empties.
+About = Callable[[dict[str, Any]], str | None]
+
+
+def about_no_customer(_answer: dict[str, Any]) -> None:
+    """Webhook subscriptions and deliveries, and an erasure's own counts."""
+    return None
+
+
+def about_customer(login: str) -> About:
+    """An answer about the customer the path names."""
+    return lambda _answer: login
+
+
+def about_named_customer(answer: dict[str, Any]) -> str | None:
+    """An answer that names its customer in its ``customer`` field."""
+    customer = answer.get("customer")
+    return customer if isinstance(customer, str) else None
+
+
+def about_verdict_customer(session: Session, verdict_id: str) -> About:
+    """An answer about a verdict (a review, an action, documents): its customer's."""
+
+    return lambda _answer: find_verdict(session, verdict_id).customer
+
+
 @dataclass(frozen=True)
 class Idempotency:
     """The request's key, if any, and what identifies the request under it."""
@@ -66,8 +103,16 @@ class Idempotency:
     request_mac: str
     secret: bytes
 
-    def run(self, session: Session, record: Callable[[], Any], model: Any, status_code: int) -> Any:
-        """``record()``'s answer, or the first answer to this key without recording again."""
+    def run(
+        self,
+        session: Session,
+        record: Callable[[], Any],
+        model: Any,
+        status_code: int,
+        about: About,
+    ) -> Any:
+        """``record()``'s answer, or the first answer to this key without recording again;
+        ``about`` says which customer the answer is about (see the module docstring)."""
         if self.key is None:
             return record()
         where = (
@@ -101,6 +146,12 @@ class Idempotency:
                     "this Idempotency-Key was already used with a different request; "
                     "use a new key for a new request"
                 )
+            if found.status == ERASED_ANSWER:
+                raise AnswerErased(
+                    "the first answer to this Idempotency-Key was about a customer whose "
+                    "personal data has since been erased, so it is not given again; the "
+                    "request was recorded then and is not recorded again"
+                )
             body = json.loads(self._open(found.response))
             return JSONResponse(body, status_code=found.status)
         adapter: TypeAdapter[Any] = TypeAdapter(model)
@@ -108,7 +159,11 @@ class Idempotency:
             adapter.validate_python(record(), from_attributes=True), mode="json", by_alias=True
         )
         sealed = self._seal(json.dumps(body, ensure_ascii=False))
-        session.execute(update(_TABLE).where(where).values(status=status_code, response=sealed))
+        session.execute(
+            update(_TABLE)
+            .where(where)
+            .values(status=status_code, response=sealed, customer=about(body))
+        )
         return JSONResponse(body, status_code=status_code)
 
     def _aead(self) -> AESGCM:

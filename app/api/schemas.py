@@ -390,3 +390,6 @@ class ErasureOut(BaseModel):
     raw_messages_erased: int
     verdicts_kept: int
     audit_entry: int = Field(description="Sequence number of the erasure entry in the chain")
+    idempotency_answers_erased: int = Field(
+        description="Answers kept for a retry (Idempotency-Key) about the customer, emptied"
+    )

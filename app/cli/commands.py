@@ -11,11 +11,15 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING
 
 from app.sysexits import EX_DATAERR, EX_OK
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from app.decision.rules import Rules
     from app.settings import Settings
     from app.signing import PublicKey
@@ -27,6 +31,25 @@ def prepare_store(settings: Settings) -> None:
     from app.db.migrate import prepare_store as migrate_or_refuse
 
     migrate_or_refuse(settings)
+
+
+def _write_transaction(settings: Settings) -> AbstractContextManager[Session]:
+    """app.db.engine.write_transaction on the configured store: a `serve` writing to the
+    same SQLite file hands over its writer turn to the command and back."""
+    from app.db.engine import make_engine, session_factory, write_transaction
+
+    return write_transaction(session_factory(make_engine(settings.database_url)))
+
+
+@contextmanager
+def _read_only_session(settings: Settings) -> Iterator[Session]:
+    """A session that only reads: on SQLite it does not hold the write lock (a `serve`
+    writing to the same file goes on while the command reads, even a long audit verify)."""
+    from app.db.engine import make_engine, read_only_sessions, session_factory, store_errors
+
+    sessions = read_only_sessions(session_factory(make_engine(settings.database_url)))
+    with store_errors(), sessions() as session:
+        yield session
 
 
 def db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
@@ -41,10 +64,9 @@ def db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
 
 def token_create(settings: Settings, args: argparse.Namespace) -> int:
     from app.auth import create_token
-    from app.db.engine import make_engine, session_factory, store_errors
 
     prepare_store(settings)
-    with store_errors(), session_factory(make_engine(settings.database_url)).begin() as session:
+    with _write_transaction(settings) as session:
         token = create_token(session, args.name, args.scope, args.expires_in)
     print(token)
     until = f", expiring in {args.expires_in} day(s)" if args.expires_in else ""
@@ -58,11 +80,10 @@ def token_create(settings: Settings, args: argparse.Namespace) -> int:
 
 def token_list(settings: Settings, args: argparse.Namespace) -> int:
     from app.auth import list_tokens
-    from app.db.engine import make_engine, session_factory, store_errors
     from app.db.types import iso_z, utcnow
 
     prepare_store(settings)
-    with store_errors(), session_factory(make_engine(settings.database_url))() as session:
+    with _read_only_session(settings) as session:
         tokens = list_tokens(session)
     now = utcnow()
     print("id\tname\tstate\tscopes\tcreated\texpires\trevoked")
@@ -80,11 +101,10 @@ def token_list(settings: Settings, args: argparse.Namespace) -> int:
 
 def token_revoke(settings: Settings, args: argparse.Namespace) -> int:
     from app.auth import revoke_tokens
-    from app.db.engine import make_engine, session_factory, store_errors
     from app.db.types import utcnow
 
     prepare_store(settings)
-    with store_errors(), session_factory(make_engine(settings.database_url)).begin() as session:
+    with _write_transaction(settings) as session:
         revoked = revoke_tokens(session, args.token, utcnow())
     for token in revoked:
         print(f"token {token.id} ({token.name}) revoked", file=sys.stderr)
@@ -93,12 +113,11 @@ def token_revoke(settings: Settings, args: argparse.Namespace) -> int:
 
 def agents_add(settings: Settings, args: argparse.Namespace) -> int:
     from app.console.agents import add_agent
-    from app.db.engine import make_engine, session_factory, store_errors
     from app.db.types import utcnow
 
     password = _new_password(args.password_stdin)
     prepare_store(settings)
-    with store_errors(), session_factory(make_engine(settings.database_url)).begin() as session:
+    with _write_transaction(settings) as session:
         agent = add_agent(session, args.login, args.name, args.role, password, utcnow())
     print(f"agent {agent.login} ({agent.role}) added", file=sys.stderr)
     return EX_OK
@@ -122,10 +141,9 @@ def _new_password(from_stdin: bool) -> str:
 
 def agents_list(settings: Settings, args: argparse.Namespace) -> int:
     from app.console.agents import list_agents
-    from app.db.engine import make_engine, session_factory, store_errors
 
     prepare_store(settings)
-    with store_errors(), session_factory(make_engine(settings.database_url))() as session:
+    with _read_only_session(settings) as session:
         for agent in list_agents(session):
             state = "disabled" if agent.disabled else "enabled"
             print(f"{agent.login}\t{agent.role}\t{state}\t{agent.name}")
@@ -134,11 +152,10 @@ def agents_list(settings: Settings, args: argparse.Namespace) -> int:
 
 def agents_disable(settings: Settings, args: argparse.Namespace) -> int:
     from app.console.agents import disable_agent
-    from app.db.engine import make_engine, session_factory, store_errors
     from app.db.types import utcnow
 
     prepare_store(settings)
-    with store_errors(), session_factory(make_engine(settings.database_url)).begin() as session:
+    with _write_transaction(settings) as session:
         agent = disable_agent(session, args.login, utcnow())
     print(f"agent {agent.login} disabled; their console sessions ended", file=sys.stderr)
     return EX_OK
@@ -146,7 +163,6 @@ def agents_disable(settings: Settings, args: argparse.Namespace) -> int:
 
 def customers_import(settings: Settings, args: argparse.Namespace) -> int:
     key = settings.require_secret_key()
-    from app.db.engine import make_engine, session_factory, store_errors
     from app.registry.importer import import_customers, read_customers
 
     # The file is validated before the store is touched: a bad row is worth knowing
@@ -154,7 +170,7 @@ def customers_import(settings: Settings, args: argparse.Namespace) -> int:
     customers, errors = read_customers(args.file, _progress)
     if not errors:
         prepare_store(settings)
-        with store_errors(), session_factory(make_engine(settings.database_url)).begin() as session:
+        with _write_transaction(settings) as session:
             report = import_customers(session, customers, key, _progress)
             errors = report.errors
             if errors:
@@ -169,14 +185,14 @@ def customers_import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def customers_erase(settings: Settings, args: argparse.Namespace) -> int:
-    from app.db.engine import checkpoint_sqlite, make_engine, session_factory, store_errors
+    from app.db.engine import checkpoint_sqlite, make_engine, session_factory, write_transaction
     from app.errors import NotFound
     from app.records.erasure import erase_customer
 
     prepare_store(settings)
     engine = make_engine(settings.database_url)
     try:
-        with store_errors(), session_factory(engine).begin() as session:
+        with write_transaction(session_factory(engine)) as session:
             report = erase_customer(session, args.login, args.agent, args.reason)
     except NotFound as exc:
         print(f"intakeguard: {exc}", file=sys.stderr)
@@ -192,7 +208,6 @@ def customers_erase(settings: Settings, args: argparse.Namespace) -> int:
 
 def audit_verify(settings: Settings, args: argparse.Namespace) -> int:
     from app.audit.checkpoints import CheckpointError, parse
-    from app.db.engine import make_engine, session_factory, store_errors
     from app.records.audit_verify import verify_against
 
     checkpoints = []
@@ -205,7 +220,7 @@ def audit_verify(settings: Settings, args: argparse.Namespace) -> int:
             print(f"intakeguard: --checkpoint {args.checkpoint}: {exc}", file=sys.stderr)
             return EX_DATAERR
     prepare_store(settings)
-    with store_errors(), session_factory(make_engine(settings.database_url))() as session:
+    with _read_only_session(settings) as session:
         report = verify_against(session, checkpoints)
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
@@ -238,14 +253,14 @@ def _checkpoint_keys(settings: Settings, public_keys: list[PublicKey] | None) ->
 
 
 def audit_checkpoint(settings: Settings, args: argparse.Namespace) -> int:
-    from app.db.engine import checkpoint_sqlite, make_engine, session_factory, store_errors
+    from app.db.engine import checkpoint_sqlite, make_engine, session_factory, write_transaction
     from app.records.checkpoints import write_checkpoint
     from app.signing import VerdictSigner
 
     signer = VerdictSigner(settings.require_secret_key())
     prepare_store(settings)
     engine = make_engine(settings.database_url)
-    with store_errors(), session_factory(engine).begin() as session:
+    with write_transaction(session_factory(engine)) as session:
         checkpoint = write_checkpoint(session, signer)
     checkpoint_sqlite(engine)
     print(checkpoint.text(), end="")

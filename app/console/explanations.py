@@ -175,7 +175,10 @@ EXPLANATIONS: Final[dict[str, str]] = {
         "customer's name (as its envelope sender, Sender or DKIM i=) or would get the "
         "answer (Reply-To): the domain is proven, the person is not."
     ),
-    "handed-over-by.pass": N_("No other registered customer handed this message over."),
+    "handed-over-by.pass": N_(
+        "No other registered customer handed this message over, nor would get the "
+        "answer (Reply-To)."
+    ),
     "header-count.fail": N_(
         "A header that may appear only once appears twice: mail programs may show different values."
     ),
@@ -259,8 +262,8 @@ EXPLANATIONS: Final[dict[str, str]] = {
     ),
     "registered-alignment.crossed": N_(
         "The domain that vouches for the sender lies outside the customer's registered "
-        "service (a neighbouring name on a shared platform): it proves nothing about "
-        "this customer."
+        "service (a neighbouring name on a shared platform, or the platform's own name "
+        "above it): it proves nothing about this customer."
     ),
     "registered-alignment.pass": N_(
         "The domain that vouches for the sender lies within the customer's registered service."
@@ -290,6 +293,16 @@ EXPLANATIONS: Final[dict[str, str]] = {
         "The Sender and Reply-To addresses are in the sender's own organisation."
     ),
     "sender-headers.temperror": N_("The Sender and Reply-To headers could not be checked for now."),
+    "sending-service.shared": N_(
+        "Only an SPF pass vouches for the sender, for a server of a mail service or "
+        "shared relay that sends for many customers alike: the service is proven, the "
+        "customer is not."
+    ),
+    "sending-service.subdomain": N_(
+        "Only a signature of a subdomain vouches for the sender, on mail a sending "
+        "platform handed over: whoever uses that platform's account passes it, the "
+        "customer is not proven."
+    ),
     "service-scope.foreign": N_("The message is about services that are not the sender's."),
     "service-scope.lookalike": N_(
         "The message names a service that imitates a registered one (look-alike name)."

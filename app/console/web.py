@@ -23,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.console import rendering, sessions, sso
 from app.console.i18n import N_
-from app.db.engine import store_errors
+from app.db.engine import store_errors, write_transaction
 from app.db.types import utcnow
 from app.decision.service import DecisionService
 
@@ -95,7 +95,11 @@ async def _in_store(request: Request, work: Callable[[Any], T], write: bool) -> 
     service = service_of(request)
 
     def run() -> T:
-        with store_errors(), service.sessions.begin() if write else service.reads() as session:
+        if write:
+            # In the store's writer turn, taken and given back within this one thread call.
+            with write_transaction(service.sessions) as session:
+                return work(session)
+        with store_errors(), service.reads() as session:
             return work(session)
 
     return await run_in_threadpool(run)

@@ -13,14 +13,19 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Engine, create_engine, event
+from sqlalchemy import Connection, Dialect, Engine, ExceptionContext, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from app.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
+
+
+# How long a SQLite writer waits for the write lock (the driver's busy handler) and for
+# the writer turn in sessions that take it as they begin (turn_sessions).
+SQLITE_BUSY_SECONDS = 15.0
 
 
 def make_engine(url: str) -> Engine:
@@ -30,7 +35,7 @@ def make_engine(url: str) -> Engine:
         database = parsed.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
             _create_private(Path(database))
-        engine = create_engine(parsed, connect_args={"timeout": 15})
+        engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_SECONDS})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
@@ -43,12 +48,58 @@ def make_engine(url: str) -> Engine:
         connect_args={"connect_timeout": 5},
     )
     event.listen(engine.pool, "checkin", _note_checkin)
+    event.listen(engine, "handle_error", _note_refused_write)
 
     def ping_if_idle(driver: Any, record: Any, _proxy: Any) -> None:
         _ping_if_idle(engine.dialect, driver, record)
 
     event.listen(engine.pool, "checkout", ping_if_idle)
     return engine
+
+
+# SQLSTATEs by which PostgreSQL says it cannot take writes now (PostgreSQL's appendix
+# A): of class 53, insufficient resources, 53100 disk full, 53200 out of memory and 53300
+# too many connections (53400, a configured limit such as temp_file_limit, is one
+# statement's), and 25006, a write in a read-only transaction. Nothing a probe may
+# cheaply ask shows a full disk (its free space is the server's), so readiness
+# (app.db.writable) reports the last such refusal for a while.
+REFUSED_WRITE_STATES = ("53100", "53200", "53300", "25006")
+REFUSED_WRITE_REMEMBERED_SECONDS = 60.0
+# The store's address (URL without password) -> (monotonic time, SQLSTATE, its name).
+_REFUSED_WRITES: dict[str, tuple[float, str, str]] = {}
+
+
+def _store_key(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
+
+
+def _note_refused_write(context: ExceptionContext) -> None:
+    """handle_error: remember that the store refused a write (see REFUSED_WRITE_STATES)."""
+    if context.engine is None:
+        return
+    error = context.original_exception
+    sqlstate = getattr(error, "sqlstate", None)
+    if sqlstate in REFUSED_WRITE_STATES:
+        # The condition's name only (DiskFull): the message names the server's files.
+        _REFUSED_WRITES[_store_key(context.engine)] = (
+            time.monotonic(),
+            sqlstate,
+            type(error).__name__,
+        )
+        log.warning("the database refused a write: SQLSTATE %s: %s", sqlstate, error)
+
+
+def refused_write(engine: Engine, now: float | None = None) -> str | None:
+    """The store's refusal of a write within REFUSED_WRITE_REMEMBERED_SECONDS, said in a
+    sentence, or None; this process's engines on the same database share it."""
+    noted = _REFUSED_WRITES.get(_store_key(engine))
+    if noted is None:
+        return None
+    at, sqlstate, name = noted
+    age = (time.monotonic() if now is None else now) - at
+    if age > REFUSED_WRITE_REMEMBERED_SECONDS:
+        return None
+    return f"the database refused a write {age:.0f} s ago (SQLSTATE {sqlstate}, {name})"
 
 
 # A pooled connection idle longer than this is pinged before use (_ping_if_idle).
@@ -191,6 +242,35 @@ class _SqliteTurn:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def acquire(self, timeout: float) -> bool:
+        """Take the turn within ``timeout`` seconds; False when it was not free by then."""
+        deadline = time.monotonic() + timeout
+        if not self._threads.acquire(timeout=timeout):
+            return False
+        try:
+            fd = self._lock_file()
+            pause = 0.001
+            # flock(2) has no timeout: tried without blocking, with pauses growing to
+            # 10 ms (only another process's writer holds it now, this process's wait
+            # on the thread lock above).
+            while fd is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        self._threads.release()
+                        return False
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.01)
+        except BaseException:
+            self._threads.release()
+            raise
+        return True
+
+    def release(self) -> None:
         try:
             if self._fd is not None:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
@@ -214,6 +294,53 @@ class _SqliteTurn:
 
 
 _WRITER_TURNS: weakref.WeakKeyDictionary[Engine, _SqliteTurn] = weakref.WeakKeyDictionary()
+
+
+@contextmanager
+def write_transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A write transaction begun in the store's writer turn and committed before the turn
+    passes on (see writer_turn): for writers beside the batches of verdicts (retention,
+    checkpoints, link expiry, the outbox, the CLI), so a batch waits for them on the turn
+    instead of sleeping in SQLite's busy handler. The turn is not re-entrant: never from a
+    thread that holds it already."""
+    with writer_turn(sessions.kw["bind"]), store_errors(), sessions.begin() as session:
+        yield session
+
+
+_HOLDS_TURN = "intakeguard_holds_turn"
+
+
+def turn_sessions(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Sessions on the same engine whose transactions take the writer turn as they begin
+    (at the first statement, as SQLite's write lock is, not when the session is made) and
+    give it back when they end (committed, rolled back or closed): for a request's
+    session, which FastAPI opens, hands to the route and commits in different worker
+    threads. Waiting no longer than SQLite's busy handler would (SQLITE_BUSY_SECONDS), it
+    then fails as the store being unavailable. Elsewhere than on SQLite, ``sessions``.
+    """
+    engine: Engine = sessions.kw["bind"]
+    if engine.dialect.name != "sqlite":
+        return sessions
+    turn = writer_turn(engine)
+    assert isinstance(turn, _SqliteTurn)
+    made = sessionmaker(engine, expire_on_commit=False)
+
+    def take(session: Session, transaction: SessionTransaction) -> None:
+        if transaction.parent is not None:
+            return  # a SAVEPOINT inside the transaction that holds the turn
+        if not turn.acquire(SQLITE_BUSY_SECONDS):
+            raise StoreUnavailable(
+                f"the store's writer turn was not free within {SQLITE_BUSY_SECONDS:g} s"
+            )
+        session.info[_HOLDS_TURN] = True
+
+    def give_back(session: Session, transaction: SessionTransaction) -> None:
+        if transaction.parent is None and session.info.pop(_HOLDS_TURN, False):
+            turn.release()
+
+    event.listen(made, "after_transaction_create", take)
+    event.listen(made, "after_transaction_end", give_back)
+    return made
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -266,7 +393,8 @@ def checkpoint_sqlite(engine: Engine) -> None:
     erased data are gone from the log too; nothing to do on PostgreSQL."""
     if engine.dialect.name != "sqlite":
         return
-    with store_errors(), engine.connect() as connection:
+    # In the writer turn: a TRUNCATE checkpoint holds the write lock while it copies.
+    with writer_turn(engine), store_errors(), engine.connect() as connection:
         # The driver connection itself: outside any transaction, which a checkpoint needs.
         connection.connection.driver_connection.execute(  # type: ignore[union-attr]
             "PRAGMA wal_checkpoint(TRUNCATE)"

@@ -316,6 +316,9 @@ class IdempotencyKey(Base):
     response: Mapped[str] = mapped_column(Text)
     # Retention forgets keys after app.records.retention.IDEMPOTENCY_WINDOW.
     created_at: Mapped[datetime] = mapped_column(index=True)
+    # The login of the customer the answer is about, if any: erasing that customer
+    # (app.records.erasure) empties the answer; ANY_CUSTOMER on answers kept before 0016.
+    customer: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class Review(Base):

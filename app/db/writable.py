@@ -1,4 +1,4 @@
-"""Whether the store can take a verdict now: room on SQLite's disk, a primary on PostgreSQL."""
+"""Whether the store can take a verdict now: room on SQLite's disk, a writable PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,9 +7,30 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
-from app.db.engine import store_errors
+from app.db.engine import refused_write, store_errors
 
 MEBIBYTE = 1024 * 1024
+
+
+# One round trip, reading and writing nothing: a standby; this session read-only; and
+# what new sessions get from ALTER DATABASE/ROLE ... SET default_transaction_read_only,
+# which a pooled session started earlier does not show (the most specific setting wins:
+# the role in this database, then the role, then the database).
+_PG_WRITABILITY = text(
+    """
+    SELECT pg_is_in_recovery(),
+           current_setting('transaction_read_only')::boolean,
+           (SELECT split_part(item, '=', 2)::boolean
+              FROM pg_db_role_setting s CROSS JOIN LATERAL unnest(s.setconfig) AS item
+             WHERE s.setdatabase IN (0, (SELECT oid FROM pg_database
+                                          WHERE datname = current_database()))
+               AND s.setrole IN (0, (SELECT oid FROM pg_roles WHERE rolname = current_user))
+               AND NOT (s.setdatabase = 0 AND s.setrole = 0)
+               AND lower(split_part(item, '=', 1)) = 'default_transaction_read_only'
+             ORDER BY s.setrole <> 0 DESC, s.setdatabase <> 0 DESC
+             LIMIT 1)
+    """
+)
 
 
 def write_problem(engine: Engine, min_free_mb: int) -> str | None:
@@ -19,19 +40,25 @@ def write_problem(engine: Engine, min_free_mb: int) -> str | None:
     process, ``f_bavail``) must be at least ``min_free_mb`` MiB, since below it a write
     fails with "database or disk is full" and every intake is deferred; the file must be
     writable by this process. PostgreSQL: the server must take writes (a primary, not a
-    hot standby, and not ``default_transaction_read_only``). Raises StoreUnavailable when
-    the database cannot be asked.
+    hot standby; neither this session nor new ones ``default_transaction_read_only``),
+    and must not have refused a write lately for lack of resources (a full disk: see
+    app.db.engine.refused_write). Nothing is written to find out. Raises
+    StoreUnavailable when the database cannot be asked.
     """
     if engine.dialect.name == "sqlite":
         return _sqlite_problem(engine.url.database, min_free_mb)
     with store_errors(), engine.connect() as connection:
-        standby = connection.execute(text("SELECT pg_is_in_recovery()")).scalar()
-        read_only = connection.execute(text("SHOW transaction_read_only")).scalar()
+        standby, read_only, new_sessions_read_only = connection.execute(_PG_WRITABILITY).one()
     if standby:
         return "the database is a read-only standby"
-    if read_only == "on":
+    if read_only:
         return "the database takes no writes (transaction_read_only)"
-    return None
+    if new_sessions_read_only:
+        return (
+            "the database takes no writes from new sessions "
+            "(default_transaction_read_only set on the database or role)"
+        )
+    return refused_write(engine)
 
 
 def _sqlite_problem(database: str | None, min_free_mb: int) -> str | None:

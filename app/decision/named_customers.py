@@ -31,15 +31,17 @@ def named_customers(
     with every key in memory, only runs that are someone's name are looked at further.
     """
     every = registry.every_name_key() if registry is not None else None
+    # Their first words: only runs starting with one of them are walked.
+    starts = registry.every_name_key_start() if registry is not None else None
     if every is not None:
-        written = runs.named(every)
+        written = runs.named(every, starts)
         keys = tuple(dict.fromkeys(name.key for name in written))
     else:
         written, keys = (), tuple(sorted(runs.keys()))
     found: list[NamedCustomer] = []
     if keys:
         found = _owned(session, runs, registry, every, written, keys)
-    found += _persons_in_lower_case(session, runs, registry, every)
+    found += _persons_in_lower_case(session, runs, registry, every, starts)
     chosen: list[NamedCustomer] = []
     for named in sorted(found, key=lambda n: (n.written.start - n.written.end, n.written.start)):
         if not any(_overlap(named.written, other.written) for other in chosen):
@@ -69,12 +71,13 @@ def _persons_in_lower_case(
     runs: NameRuns,
     registry: RegistryView | None,
     every: frozenset[str] | None,
+    starts: frozenset[str] | None,
 ) -> list[NamedCustomer]:
     """Persons' names written in lower case ("faktura dla ola nowak"), which no capital
     marks: only a person's first and last name counts so, as a company's name may be
     ordinary words (mailhook.names.NameRuns.lower_case)."""
     if every is not None:
-        written = runs.lower_case(every)
+        written = runs.lower_case(every, starts)
         if not written:
             return []
         keys = tuple(dict.fromkeys(name.key for name in written))

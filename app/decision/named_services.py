@@ -58,6 +58,11 @@ def resolve(
             how: How = "exact" if registered == name else "parent"
             resolved[name] = Named(name, owned[registered], how)
     unresolved = tuple(name for name in names if name not in resolved and "." in name)
-    for name, service in imitated_services(session, unresolved).items():
+    imitated = (
+        registry.imitated_services(unresolved)
+        if registry is not None
+        else imitated_services(session, unresolved)
+    )
+    for name, service in imitated.items():
         resolved[name] = Named(name, service, "lookalike")
     return resolved

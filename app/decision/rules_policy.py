@@ -18,6 +18,7 @@ from app.decision.checks import (  # noqa: F401
     one_time_code,
     registered_alignment,
     replay,
+    sending_service,
     service_scope,
 )
 from app.decision.policy import ACTIONS, HOLDER_CHANGE, Confirmation, Policy, at_least_review

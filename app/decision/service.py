@@ -22,6 +22,7 @@ from app.db.engine import (
     read_only_sessions,
     session_factory,
     store_errors,
+    turn_sessions,
     writer_turn,
 )
 from app.db.models import Customer, OneTimeCode
@@ -40,6 +41,7 @@ from app.decision.checks.replay import (
     fingerprints,
     sightings,
 )
+from app.decision.checks.sending_service import sending_service
 from app.decision.checks.service_scope import service_scope
 from app.decision.group_commit import Decided, GroupCommit, Job
 from app.decision.holder_change import named_new_holder
@@ -95,6 +97,9 @@ class DecisionService:
         self.read_engine: Engine = lookup_engine(sessions)
         # Held around each batch's write transaction (see writer_turn, group_commit).
         self.writer_turn = writer_turn(sessions.kw["bind"])
+        # For the API's requests that write: each transaction takes the same turn as it
+        # begins and gives it back at its end (turn_sessions).
+        self.writes = turn_sessions(sessions)
         self.rules = rules
         # A panel address changed within this many days raises the requirement a level.
         self.recent_change = timedelta(days=recent_change_days)
@@ -369,6 +374,7 @@ class DecisionService:
             findings.append(match.finding)
         for identity in (
             registered_alignment(session, findings),
+            sending_service(findings),
             handed_over_by(session, findings, match.customer, registry),
         ):
             if identity is not None:

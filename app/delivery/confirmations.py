@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.engine import store_errors
+from app.db.engine import write_transaction
 from app.db.models import Confirmation, Customer, Verdict
 from app.delivery.alerts import Relay, plain
 from app.delivery.webhooks import DeliveryFailed
@@ -216,7 +216,7 @@ class ConfirmationMailer:
         """Make a token, store its hash, send the mail; DeliveryFailed when the relay
         refuses. A confirmation answered or expired meanwhile is not sent."""
         token = secrets.token_urlsafe(_TOKEN_BYTES)
-        with store_errors(), sessions.begin() as session:
+        with write_transaction(sessions) as session:
             row = session.scalar(
                 select(Confirmation).where(Confirmation.id == confirmation_id).with_for_update()
             )

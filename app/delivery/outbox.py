@@ -33,7 +33,7 @@ from sqlalchemy import exists, insert, or_, select, text, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from app import metrics
-from app.db.engine import store_errors, writer_turn
+from app.db.engine import read_only_sessions, store_errors, write_transaction
 from app.db.models import OutboxDelivery, OutboxEvent, WebhookSubscription, table_of
 from app.db.types import utcnow
 from app.delivery.alerts import AlertSender, alert_sender_from_settings, plain, plan_alert
@@ -122,8 +122,8 @@ class OutboxWorker:
         confirmations: ConfirmationMailer | None = None,
     ) -> None:
         self.sessions = sessions
-        # Held around each write transaction, as by the verdicts' group commit.
-        self._writer_turn = writer_turn(sessions.kw["bind"])
+        # Deliveries are read in sessions that do not take SQLite's write lock.
+        self._reads = read_only_sessions(sessions)
         # Confirmation mail to registered owners (app.delivery.confirmations), if on.
         self.confirmations = confirmations
         self.webhooks = webhooks
@@ -249,7 +249,7 @@ class OutboxWorker:
     @contextmanager
     def _write(self) -> Iterator[Session]:
         """A write transaction begun in the store's writer turn, held to its commit."""
-        with self._writer_turn, store_errors(), self.sessions.begin() as session:
+        with write_transaction(self.sessions) as session:
             yield session
 
     def _claim(self) -> list[_Claimed]:
@@ -307,7 +307,7 @@ class OutboxWorker:
             self._record(claimed.id, now, None, False)
 
     def _send_webhook(self, delivery_id: str, now: datetime) -> None:
-        with store_errors(), self.sessions() as session:
+        with store_errors(), self._reads() as session:
             delivery = session.scalar(
                 select(OutboxDelivery).where(OutboxDelivery.id == delivery_id)
             )
@@ -336,7 +336,7 @@ class OutboxWorker:
         self.confirmations.send(self.sessions, str(payload["confirmation_id"]), delivery_id, now)
 
     def _payload(self, delivery_id: str) -> dict[str, Any] | None:
-        with store_errors(), self.sessions() as session:
+        with store_errors(), self._reads() as session:
             delivery = session.scalar(
                 select(OutboxDelivery).where(OutboxDelivery.id == delivery_id)
             )

@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit.checkpoints import Checkpoint, sign_head
-from app.db.engine import store_errors
+from app.db.engine import write_transaction
 from app.delivery.outbox import enqueue
 from app.records.periodic import PeriodicWorker
 from app.signing import VerdictSigner
@@ -64,5 +64,5 @@ class CheckpointWorker(PeriodicWorker):
         return f"one signed every {self.interval}"
 
     def run_once(self) -> Checkpoint:
-        with store_errors(), self.sessions.begin() as session:
+        with write_transaction(self.sessions) as session:
             return write_checkpoint(session, self.signer)

@@ -21,7 +21,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit import chain, hashing
-from app.db.engine import store_errors
+from app.db.engine import write_transaction
 from app.db.models import Confirmation, ConfirmationAnswer, Customer, Review, Verdict
 from app.db.types import iso_z, utcnow
 from app.delivery.confirmations import (
@@ -288,7 +288,7 @@ def expire(session: Session, now: datetime) -> int:
 
 def expire_links(sessions: sessionmaker[Session]) -> int:
     """``expire`` in a transaction of its own (``intakeguard confirmations expire``)."""
-    with store_errors(), sessions.begin() as session:
+    with write_transaction(sessions) as session:
         return expire(session, utcnow())
 
 

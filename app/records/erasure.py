@@ -7,8 +7,10 @@ Erasure removes: the customer's registry row (panel address, name, masked and ha
 PESEL/NIP/REGON, services, one-time codes), the personal side data of every audit entry
 about them (registry changes, and the free text of reviews and actions under their
 verdicts), the raw messages of their verdicts, and the envelope (client IP, HELO, MAIL
-FROM) kept beside those verdicts, and the copies of those verdicts and alerts waiting in
-or delivered from the outbox. It keeps: the verdicts as signed (they are the record of
+FROM) kept beside those verdicts, the copies of those verdicts and alerts waiting in
+or delivered from the outbox, and the answers kept for a retry under an Idempotency-Key
+that are about them (app.api.idempotency: a retry then gets ERASED_ANSWER, not the
+answer, and records nothing again). It keeps: the verdicts as signed (they are the record of
 what was decided, and a signature cannot survive an edit, so the addresses, names and IP
 addresses their check reasons quote stay), reviews, agent actions, verifications,
 document receipts, the login as the pseudonymous key of all of these, and every
@@ -34,6 +36,7 @@ from app.db.models import (
     AuditPersonal,
     Confirmation,
     Customer,
+    IdempotencyKey,
     OutboxDelivery,
     OutboxEvent,
     Verdict,
@@ -49,6 +52,27 @@ log = logging.getLogger(__name__)
 # hold it: the records read what the decision wrote, they do not import the decision
 # (tests/app/records/test_retention.py holds the two names equal).
 CUSTOMER_MATCH = "customer-match"
+
+# An answer kept under an Idempotency-Key, once erased, is this status and no body: a
+# retry is told the answer is gone (410 Gone), and is not recorded a second time.
+ERASED_ANSWER = 410
+# idempotency_keys.customer of answers kept before migration 0016: about whom is not
+# known without opening them, so every erasure empties them.
+ANY_CUSTOMER = "*"
+
+
+def _erase_idempotency_answers(session: Session, login: str) -> int:
+    """Empty the answers kept for a retry that are about ``login``."""
+    erased = session.execute(
+        update(IdempotencyKey)
+        .where(
+            IdempotencyKey.customer.in_((login, ANY_CUSTOMER)),
+            IdempotencyKey.status != ERASED_ANSWER,
+        )
+        .values(status=ERASED_ANSWER, response="")
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    return int(erased)
 
 
 def _erase_outbox(session: Session, login: str) -> int:
@@ -84,6 +108,7 @@ class ErasureReport:
     raw_messages: int
     verdicts: int
     entry_seq: int
+    idempotency_answers: int
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -93,6 +118,7 @@ class ErasureReport:
             "raw_messages_erased": self.raw_messages,
             "verdicts_kept": self.verdicts,
             "audit_entry": self.entry_seq,
+            "idempotency_answers_erased": self.idempotency_answers,
         }
 
 
@@ -126,6 +152,7 @@ def erase_customer(session: Session, login: str, agent: str, reason: str) -> Era
     for start in range(0, len(hashes), PURGE_BATCH):
         empty_raw(session, hashes[start : start + PURGE_BATCH], utcnow())
     outbox = _erase_outbox(session, login)
+    answers = _erase_idempotency_answers(session, login)
     # The address each confirmation link went to; the links stop working too.
     session.execute(
         update(Confirmation)
@@ -154,6 +181,7 @@ def erase_customer(session: Session, login: str, agent: str, reason: str) -> Era
             "raw_message_sha256": hashes,
             "evidence_kept_sha256": sorted({row.message_sha256 for row in verdicts} - set(hashes)),
             "outbox_copies_erased": outbox,
+            "idempotency_answers_erased": answers,
         },
     )
     log.info(
@@ -163,7 +191,9 @@ def erase_customer(session: Session, login: str, agent: str, reason: str) -> Era
         len(entries),
         len(hashes),
     )
-    return ErasureReport(login, bool(removed), len(entries), len(hashes), len(verdicts), entry.seq)
+    return ErasureReport(
+        login, bool(removed), len(entries), len(hashes), len(verdicts), entry.seq, answers
+    )
 
 
 def _third_party_attempt(decision: str, checks: list[dict[str, object]]) -> bool:

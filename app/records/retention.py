@@ -14,7 +14,7 @@ from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit import chain
-from app.db.engine import checkpoint_sqlite, store_errors
+from app.db.engine import checkpoint_sqlite, write_transaction
 from app.db.models import (
     IdempotencyKey,
     OutboxDelivery,
@@ -65,14 +65,14 @@ def run_retention(sessions: sessionmaker[Session], days: int, now: datetime | No
     before = now - timedelta(days=days)
     total = 0
     while True:
-        with store_errors(), sessions.begin() as session:
+        with write_transaction(sessions) as session:
             count = purge_batch(session, before)
         total += count
         if count < PURGE_BATCH:
             break
-    with store_errors(), sessions.begin() as session:
+    with write_transaction(sessions) as session:
         outbox = purge_outbox(session, before)
-    with store_errors(), sessions.begin() as session:
+    with write_transaction(sessions) as session:
         keys = session.execute(
             delete(IdempotencyKey).where(IdempotencyKey.created_at < now - IDEMPOTENCY_WINDOW)
         ).rowcount  # type: ignore[attr-defined]

@@ -1,7 +1,8 @@
 """The registry's services and names kept in memory, each process's, for one registry version.
 
-Every message asks which of the names it gives are registered services, and whose, and
-which customers its text names by name: queries per message whose answers change only
+Every message asks which of the names it gives are registered services, and whose, which
+registered domain a name it gives imitates (app.registry.lookalikes), and which customers
+its text names by name: queries per message whose answers change only
 when the registry does. The index answers from memory what it read before, as long as
 the registry's version (``registry_version``, raised by database triggers in the same
 transaction as any change of ``customers``, ``services`` or ``customer_name_keys``,
@@ -37,7 +38,9 @@ from app.registry.customers import (
     customers_by_panel_email,
     owned_services,
 )
+from app.registry.lookalikes import imitated_services, services_by_skeleton
 from app.registry.name_keys import name_key_owners
+from mailhook.names import name_key_starts
 
 # Names remembered at most (each with its customer's columns, about 2 KB: some 40 MB per
 # process when full); past it the index starts afresh, and a larger registry still
@@ -84,6 +87,8 @@ class RegistryIndex:
         self._all: dict[str, frozenset[str] | None] = {}
         # The logins each name key belongs to, as read (an empty tuple: nobody's).
         self._owners: dict[str, tuple[str, ...]] = {}
+        # Registered domains by skeleton (app.registry.lookalikes), as read (None: none).
+        self._skeletons: dict[str, _Remembered | None] = {}
         self._max_names = max_names
         self._max_keys = max_keys
 
@@ -108,23 +113,30 @@ class RegistryIndex:
                 self._customers.clear()
                 self._all.clear()
                 self._owners.clear()
+                self._skeletons.clear()
                 self._version = version
         return RegistryView(self, session, version)
 
-    def _known(self, version: int, names: tuple[str, ...]) -> dict[str, _Remembered | None]:
+    def _known(
+        self, version: int, names: tuple[str, ...], by_skeleton: bool = False
+    ) -> dict[str, _Remembered | None]:
         with self._lock:
             if version != self._version:
                 return {}
-            return {name: self._names[name] for name in names if name in self._names}
+            kept = self._skeletons if by_skeleton else self._names
+            return {name: kept[name] for name in names if name in kept}
 
-    def _remember(self, version: int, found: dict[str, _Remembered | None]) -> None:
+    def _remember(
+        self, version: int, found: dict[str, _Remembered | None], by_skeleton: bool = False
+    ) -> None:
         with self._lock:
             if version != self._version:
                 # Read at another version than the index holds now: not kept.
                 return
-            if len(self._names) + len(found) > self._max_names:
-                self._names.clear()
-            self._names.update(found)
+            kept = self._skeletons if by_skeleton else self._names
+            if len(kept) + len(found) > self._max_names:
+                kept.clear()
+            kept.update(found)
 
     def _all_of(self, version: int, session: Session, column: str) -> frozenset[str] | None:
         """Every customer's ``column`` at ``version`` (read once per version, in
@@ -139,6 +151,18 @@ class RegistryIndex:
             if version == self._version:
                 self._all[column] = values
         return values
+
+    def _key_starts(self, version: int, session: Session) -> frozenset[str] | None:
+        """name_key_starts of every name key at ``version`` (made once per version)."""
+        with self._lock:
+            if version == self._version and "name_key_start" in self._all:
+                return self._all["name_key_start"]
+        every = self._all_of(version, session, "name_key")
+        starts = None if every is None else name_key_starts(every)
+        with self._lock:
+            if version == self._version:
+                self._all["name_key_start"] = starts
+        return starts
 
     def _customers_of(
         self, version: int, key: tuple[str, str]
@@ -183,7 +207,7 @@ def version_column(dialect: str) -> Label[Any]:
 
 
 class RegistryView:
-    """The index within one transaction: answers owned_services from memory where it can."""
+    """The index within one transaction: answers from memory where it can."""
 
     def __init__(self, index: RegistryIndex, session: Session, version: int | None) -> None:
         self._index = index
@@ -194,22 +218,47 @@ class RegistryView:
         """As app.registry.customers.owned_services, in this view's transaction."""
         if self._version is None:
             return owned_services(self._session, services)
-        wanted = tuple(dict.fromkeys(services))
-        known = self._index._known(self._version, wanted)
-        missing = tuple(name for name in wanted if name not in known)
-        found: dict[str, Owned] = owned_services(self._session, missing) if missing else {}
+        return self._remembered(
+            self._version, tuple(dict.fromkeys(services)), owned_services, by_skeleton=False
+        )
+
+    def imitated_services(self, names: tuple[str, ...]) -> dict[str, Owned]:
+        """As app.registry.lookalikes.imitated_services, in this view's transaction."""
+        version = self._version
+        if version is None:
+            return imitated_services(self._session, names)
+        return imitated_services(
+            self._session,
+            names,
+            lambda skeletons: self._remembered(
+                version, skeletons, services_by_skeleton, by_skeleton=True
+            ),
+        )
+
+    def _remembered(
+        self,
+        version: int,
+        wanted: tuple[str, ...],
+        query: Callable[[Session, tuple[str, ...]], dict[str, Owned]],
+        by_skeleton: bool,
+    ) -> dict[str, Owned]:
+        """``query``'s answer for ``wanted`` (service names, or skeletons): what the index
+        holds at ``version`` from memory, the rest read and remembered, "none" included."""
+        known = self._index._known(version, wanted, by_skeleton)
+        missing = tuple(key for key in wanted if key not in known)
+        found = query(self._session, missing) if missing else {}
         if missing:
             read: dict[str, _Remembered | None] = dict.fromkeys(missing)
-            for name, owned in found.items():
-                read[name] = _Remembered(
+            for key, owned in found.items():
+                read[key] = _Remembered(
                     owned.service_id,
                     owned.name_unicode,
-                    {key: getattr(owned.customer, key) for key in _CUSTOMER_COLUMNS},
+                    {column: getattr(owned.customer, column) for column in _CUSTOMER_COLUMNS},
                 )
-            self._index._remember(self._version, read)
-        for name, remembered in known.items():
+            self._index._remember(version, read, by_skeleton)
+        for key, remembered in known.items():
             if remembered is not None:
-                found[name] = Owned(
+                found[key] = Owned(
                     remembered.service_id,
                     remembered.name_unicode,
                     self._customer(remembered.customer),
@@ -234,6 +283,14 @@ class RegistryView:
         if self._version is None:
             return None
         return self._index._all_of(self._version, self._session, "name_key")
+
+    def every_name_key_start(self) -> frozenset[str] | None:
+        """The first word of every customer's name key (mailhook.names.name_key_starts),
+        with every_name_key and as it; a run of words starting with another word is
+        nobody's name."""
+        if self._version is None:
+            return None
+        return self._index._key_starts(self._version, self._session)
 
     def name_key_owners(self, keys: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
         """As app.registry.name_keys.name_key_owners, in this view's transaction: a key

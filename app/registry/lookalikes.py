@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, Engine, String, bindparam, case, or_, select
@@ -168,7 +169,11 @@ _BY_SKELETON = (
 )
 
 
-def imitated_services(session: Session, names: tuple[str, ...]) -> dict[str, Owned]:
+def imitated_services(
+    session: Session,
+    names: tuple[str, ...],
+    by_skeleton: Callable[[tuple[str, ...]], dict[str, Owned]] | None = None,
+) -> dict[str, Owned]:
     """The registered domain each of ``names`` looks like, where one does.
 
     ``names`` are A-labels that are not registered, nor hosts of a registered domain
@@ -176,19 +181,30 @@ def imitated_services(session: Session, names: tuple[str, ...]) -> dict[str, Own
     skeleton of a parent up to its organisational domain, equals a registered domain's
     imitates that domain (``b\u0435ta.pl``, ``www.studi0-web.pl``). The longest such
     parent wins; of several domains with one skeleton, the first by name.
+    ``by_skeleton``: services_by_skeleton, or what answers as it (the registry index).
     """
     tried = {name: [skeleton(parent) for parent in names_to_try(name)] for name in names}
-    wanted = list(dict.fromkeys(s for skeletons in tried.values() for s in skeletons))
-    found: dict[str, Owned] = {}
-    for batch in batches(wanted):
-        for id_, unicode, domain_skeleton, customer in session.execute(
-            _BY_SKELETON, {"skeletons": batch}
-        ):
-            # Never None here: the rows were found by their skeleton.
-            found.setdefault(str(domain_skeleton), Owned(id_, unicode, customer))
+    wanted = tuple(dict.fromkeys(s for skeletons in tried.values() for s in skeletons))
+    if not wanted:
+        return {}
+    read = by_skeleton or (lambda skeletons: services_by_skeleton(session, skeletons))
+    found = read(wanted)
     imitated = {}
     for name, skeletons in tried.items():
         match = next((found[s] for s in skeletons if s in found), None)
         if match is not None:
             imitated[name] = match
     return imitated
+
+
+def services_by_skeleton(session: Session, skeletons: tuple[str, ...]) -> dict[str, Owned]:
+    """The registered domain of each of ``skeletons`` that is one's: of several, the first
+    by name."""
+    found: dict[str, Owned] = {}
+    for batch in batches(list(skeletons)):
+        for id_, unicode, domain_skeleton, customer in session.execute(
+            _BY_SKELETON, {"skeletons": batch}
+        ):
+            # Never None here: the rows were found by their skeleton.
+            found.setdefault(str(domain_skeleton), Owned(id_, unicode, customer))
+    return found

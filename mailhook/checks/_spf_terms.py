@@ -6,7 +6,10 @@ pass came from x's record). A domain may publish a record that authorises every 
 HELO name; ``a:%{l}``: the MAIL FROM local part; ``a:%{p}``: the client's own reverse
 DNS), or an ``exists`` that does not depend on the client's address: a pass through such
 a term is a pass for anyone who tries, and proves nothing about who sent the message.
-The included records are evaluated again, level by level, to find the term that matched.
+
+pyspf keeps only the top-level term that matched. Which term matched inside an include
+(or the record a redirect leads to) is noted while the evaluation runs (RecordEvaluation:
+spf._Query feeds it), so the included records are evaluated once, not again to ask.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-import spf
+from mailhook.errors import MailhookError
 
 # How deep includes are followed: RFC 7208 §4.6.4 allows 10 lookups in all.
 MAX_DEPTH = 10
@@ -37,33 +41,134 @@ _ENDS_WITH_MACRO = re.compile(r"%\{([a-z])[0-9]*r?[.\-+,/_=]*\}\.?\Z", re.IGNORE
 _CLIENT_ADDRESS_MACRO = re.compile(r"%\{i", re.IGNORECASE)
 _DUAL_CIDR = re.compile(r"(?:/\d+)?(?://\d+)?\Z")
 
-QueryFactory = Callable[[], Any]
+
+@dataclass(eq=False)
+class RecordEvaluation:
+    """One SPF record as pyspf evaluated it: the last term it compared (the one that
+    matched, when the evaluation stopped at a match), its result, and the records its
+    includes and its redirect led to."""
+
+    domain: str
+    record: str
+    last_term: str | None = None
+    result: str | None = None
+    includes: list[RecordEvaluation] = field(default_factory=list)
+    redirect: RecordEvaluation | None = None
+
+    def settled(self) -> RecordEvaluation:
+        """The record whose terms decided this one's result: past every redirect."""
+        evaluation = self
+        while evaluation.redirect is not None:
+            evaluation = evaluation.redirect
+        return evaluation
 
 
-def matched_terms(query: Any, fresh_query: QueryFactory) -> list[str]:
-    """The terms a pass came through, outermost first: ``["include:x", "+all"]``.
+class _TermCompared(str):
+    """A mechanism's kind (``include``, ``a``, …) as pyspf compares it, once per term, at
+    the start of each turn of its evaluation loop: the comparison notes the term in its
+    record's evaluation, so that when the loop stops at a match, the term noted last is
+    the one that matched."""
 
-    ``query`` has run (its ``trace`` lists each record it evaluated, see spf._Query);
-    ``fresh_query`` makes another with the same client, sender and HELO. Raises what
-    pyspf raises if an included record cannot be evaluated again.
+    __slots__ = ("evaluation", "term")
+    evaluation: RecordEvaluation
+    term: str
+
+    def __eq__(self, other: object) -> bool:
+        self.evaluation.last_term = self.term
+        return str.__eq__(self, other)
+
+    __hash__ = str.__hash__
+
+
+def begin_record(query: Any, record: str, domain: str, recursion: int) -> RecordEvaluation:
+    """Note that ``query`` starts evaluating ``domain``'s ``record`` (spf._Query.check1):
+    at the top, as an include one level down, or as the redirect of the record under way
+    at the same level."""
+    evaluation = RecordEvaluation(domain, record)
+    levels: list[tuple[int, RecordEvaluation]] = query.__dict__.setdefault("levels", [])
+    if not levels:
+        query.__dict__["evaluation"] = evaluation
+    else:
+        parent_recursion, parent = levels[-1]
+        if recursion == parent_recursion:
+            parent.redirect = evaluation
+        else:
+            parent.includes.append(evaluation)
+    levels.append((recursion, evaluation))
+    return evaluation
+
+
+def end_record(query: Any) -> None:
+    query.__dict__["levels"].pop()
+
+
+def watch_term(query: Any, parsed: tuple[Any, ...]) -> tuple[Any, ...]:
+    """pyspf's parsed mechanism ``(term, kind, argument, cidr, result)`` with its kind
+    noting, when compared, the term in the record under evaluation (spf._Query)."""
+    term, kind, *rest = parsed
+    watched = _TermCompared(kind)
+    watched.evaluation = query.__dict__["levels"][-1][1]
+    watched.term = term
+    return (term, watched, *rest)
+
+
+def pass_path(query: Any) -> tuple[list[str], str | None]:
+    """The terms a pass came through, outermost first (``["include:x", "+all"]``), and the
+    domain whose own record holds the last of them: the host that passed is one that
+    domain's owner authorises.
+
+    ``query`` has run and passed; its ``evaluation`` holds what each record matched.
+    Raises Untraceable when a passing include shows no passing record behind it, which
+    only a pyspf that evaluates otherwise than the one _TermCompared was written for gives.
+
+    The domain is the one whose record ended the top level (a redirect= target, else the
+    checked domain), then each include that passed, one level down at a time (past its
+    own redirect); and when the last term names hosts outright (``a:host``,
+    ``mx:domain``, ``exists:name``), theirs: their owner chose those hosts, whoever else
+    they send for.
     """
     terms: list[str] = []
+    term = query.mechanism
+    evaluation: RecordEvaluation | None = query.__dict__.get("evaluation")
+    domain = _domain_of(evaluation.settled()) if evaluation is not None else None
     for _ in range(MAX_DEPTH):
-        term = query.mechanism
         if not term:
             break
         terms.append(str(term))
         if _kind(str(term)) != "include":
             break
-        included = _passing_include(query)
-        if included is None:
-            break
-        domain, record = included
-        query = fresh_query()
-        result = query.check1(record, domain, 0)
-        if result[0] != "pass":
-            break
-    return terms
+        # The loop stops at the include that passed: the last include it evaluated.
+        includes = evaluation.settled().includes if evaluation is not None else []
+        if not includes or includes[-1].result != "pass" or not includes[-1].settled().last_term:
+            raise Untraceable(f"no record behind '{term}' shows what passed")
+        evaluation = includes[-1].settled()
+        domain = _domain_of(evaluation)
+        term = evaluation.last_term
+    named = _named_hosts(terms[-1]) if terms else None
+    return terms, named or domain
+
+
+def _domain_of(evaluation: RecordEvaluation) -> str:
+    return evaluation.domain.rstrip(".").lower()
+
+
+def _named_hosts(term: str) -> str | None:
+    """The domain whose hosts an ``a:``, ``mx:`` or ``exists:`` term names, else None.
+
+    A macro decides only the labels before the fixed tail
+    (``exists:%{i}._spf.provider.example``: one name per client, all of them under the
+    provider's ``_spf.provider.example``), so the tail is whose the hosts are.
+    """
+    body = _DUAL_CIDR.sub("", term.lstrip("+-~?"))
+    kind, _, target = body.partition(":")
+    if kind.lower() not in ("a", "mx", "exists") or not target:
+        return None
+    fixed = target.rpartition("}")[2].lstrip(".") if "%" in target else target
+    return fixed.rstrip(".").lower() if "." in fixed else None
+
+
+class Untraceable(MailhookError):
+    """What an include's pass matched is not known (see pass_path)."""
 
 
 def lets_anyone_pass(terms: list[str]) -> str | None:
@@ -74,20 +179,6 @@ def lets_anyone_pass(terms: list[str]) -> str | None:
             chain = " → ".join(f"'{t}'" for t in terms[: terms.index(term) + 1])
             return f"{chain}, which {why}"
     return None
-
-
-def _passing_include(query: Any) -> tuple[str, str] | None:
-    """(domain, record) of the include that passed at the top level of ``query``.
-
-    An include is evaluated one level down (recursion 1); evaluation stops at the first
-    pass, so the passing include is the last level-1 record that returned pass.
-    """
-    passed = [
-        (domain, record)
-        for recursion, domain, record, result in getattr(query, "trace", ())
-        if recursion == 1 and result == "pass"
-    ]
-    return passed[-1] if passed else None
 
 
 def _kind(term: str) -> str:
@@ -131,12 +222,6 @@ def _too_wide(kind: str, argument: str) -> str | None:
         f"authorises the whole /{network.prefixlen} network, far more of the Internet than "
         "any mail operator holds"
     )
-
-
-def trace_check1(query: spf.query, record: str, domain: str, recursion: int, result: Any) -> None:
-    """Note that ``query`` evaluated ``domain``'s ``record`` at ``recursion`` with ``result``."""
-    trace: list[tuple[int, str, str, str]] = query.__dict__.setdefault("trace", [])
-    trace.append((recursion, domain, record, result[0]))
 
 
 def record_lets_anyone_pass(txt: Callable[[str], list[bytes]], domain: str) -> str | None:

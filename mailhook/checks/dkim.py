@@ -32,6 +32,10 @@ RESULTS: tuple[str, ...] = ("pass", "fail", "permerror", "temperror", "none")
 MIN_RSA_BITS = 1024
 # Each signature costs a DNS lookup; a message does not get to make us do hundreds.
 MAX_SIGNATURES = 10
+# RFC 6376 §3.5: a signature past its x= expiry is not valid, "verifiers MAY allow some
+# leeway" for clocks. dkimpy allows ten hours, long enough to send a captured message
+# again after the signer said it stops vouching for it; five minutes is for clocks only.
+EXPIRY_LEEWAY_SECONDS = 300
 
 
 @register(
@@ -65,7 +69,7 @@ def check_dkim(message: InboundMessage, context: CheckContext) -> Finding:
             "none", "The DKIM signatures cannot be checked: no DNS resolver is configured.", []
         )
     results = [
-        verify_signature(verifier, index, field, context.resolver)
+        verify_signature(verifier, index, field, context.resolver, now=context.now.timestamp())
         for index, field in enumerate(fields[:MAX_SIGNATURES])
     ]
     return _finding(_overall(results), _summary(results, len(fields)), results)
@@ -97,14 +101,15 @@ def split_for_dkimpy(raw: bytes, crlf_only: bool = False) -> tuple[bytes, bytes 
 
 
 def verify_signature(
-    verifier: dkim.DKIM, index: int, field: bytes, resolver: Resolver
+    verifier: dkim.DKIM, index: int, field: bytes, resolver: Resolver, *, now: float
 ) -> SignatureResult:
-    """Verify the ``index``-th DKIM-Signature (``field``) of the message ``verifier`` holds."""
+    """Verify the ``index``-th DKIM-Signature (``field``) of the message ``verifier`` holds,
+    at ``now`` (seconds since the epoch)."""
     try:
         tags = parse_tag_value(field)
     except InvalidTagValueList:
         return malformed({}, "its tag=value list cannot be read (RFC 6376 §3.2)")
-    unusable = _unusable(tags)
+    unusable = _unusable(tags, now)
     if unusable is not None:
         return unusable
     key_name = cut(f"{text(tags[b's'])}._domainkey.{text(tags[b'd'])}")
@@ -129,7 +134,7 @@ def verify_signature(
     return _judge(verifier, tags, verified, error, key_name, fetch_key.record)
 
 
-def _unusable(tags: dict[bytes, bytes]) -> SignatureResult | None:
+def _unusable(tags: dict[bytes, bytes], now: float) -> SignatureResult | None:
     """The result of a signature that cannot be verified as it is written, or None."""
     try:
         dkim.validate_signature_fields(tags)
@@ -143,11 +148,28 @@ def _unusable(tags: dict[bytes, bytes]) -> SignatureResult | None:
                 tags, "fail", f"the signature claims a future signing time ({problem})"
             )
         return malformed(tags, problem)
+    expiry = tags.get(b"x", b"").strip()
+    if expiry.isdigit() and int(expiry) < now - EXPIRY_LEEWAY_SECONDS:
+        # dkimpy's own test above only refuses one ten hours past (EXPIRY_LEEWAY_SECONDS).
+        return signature_result(
+            tags,
+            "fail",
+            f"the signature has expired (x={int(expiry)}, {_ago(now - int(expiry))} before "
+            "it was checked; RFC 6376 §3.5)",
+        )
     signed = [name.strip().lower() for name in tags[b"h"].split(b":")]
     if b"from" not in signed:
         # RFC 6376 §6.1.1: a signature that does not sign From is to be ignored.
         return malformed(tags, "it does not sign the From header field (RFC 6376 §6.1.1)")
     return None
+
+
+def _ago(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 120:
+        return f"{minutes} minutes"
+    hours = minutes // 60
+    return f"{hours} hours" if hours < 48 else f"{hours // 24} days"
 
 
 class KeyFetcher:

@@ -13,9 +13,17 @@ import spf
 from mailhook.addresses import InvalidAddress, Path, parse_path
 from mailhook.checks._headers import quoted
 from mailhook.checks._registry import register
-from mailhook.checks._spf_terms import lets_anyone_pass, matched_terms, trace_check1
+from mailhook.checks._spf_terms import (
+    Untraceable,
+    begin_record,
+    end_record,
+    lets_anyone_pass,
+    pass_path,
+    watch_term,
+)
 from mailhook.context import CheckContext
 from mailhook.dns import DnsTempError, Resolver
+from mailhook.domains import organisational_domain
 from mailhook.findings import Finding
 from mailhook.message import Envelope, InboundMessage
 
@@ -78,12 +86,19 @@ spf.DNSLookup = _lookup_through_resolver
 
 class _Query(spf.query):  # type: ignore[misc]
     """pyspf's evaluation, with one rule of RFC 7208 that it leaves to its DNS layer,
-    noting each record it evaluates (which include passed: _spf_terms)."""
+    noting in each record it evaluates the term that matched (_spf_terms)."""
 
     def check1(self, record: str, domain: str, recursion: int) -> Any:
-        result = super().check1(record, domain, recursion)
-        trace_check1(self, record, domain, recursion, result)
+        evaluation = begin_record(self, record, domain, recursion)
+        try:
+            result = super().check1(record, domain, recursion)
+        finally:
+            end_record(self)
+        evaluation.result = result[0]
         return result
+
+    def validate_mechanism(self, mech: str) -> tuple[Any, ...]:
+        return watch_term(self, super().validate_mechanism(mech))
 
     def validated_ptrs(self) -> list[str]:
         # RFC 7208 §5.5: "If a DNS error occurs while doing an A RR lookup, then that
@@ -150,7 +165,7 @@ def evaluate_spf(
         return _not_evaluated("no DNS resolver is configured", domain, identity)
     started = time.monotonic()
     try:
-        query, (result, _code, explanation), anyone = _run(
+        query, (result, _code, explanation), (anyone, record_domain) = _run(
             resolver, client_ip, path, helo, receiver, budget
         )
     except spf.PermError:
@@ -180,14 +195,25 @@ def evaluate_spf(
             "sender."
         )
         evidence["anyone_passes"] = anyone
+    elif record_domain and organisational_domain(record_domain) != organisational_domain(domain):
+        # The host is one another organisation answers for (a hosted mail service or a
+        # shared relay the record includes, redirects to or names): it sends for every
+        # customer of theirs alike,
+        # so the pass says which service handed the message over, not which customer.
+        reason = reason.removesuffix(".") + (
+            f"; the host passes through {record_domain}, another organisation's name, as "
+            "every sender it serves does."
+        )
+        evidence["authorised_by"] = record_domain
     return Finding(name=NAME, result=result, reason=reason, evidence=evidence)
 
 
 def _run(
     resolver: Resolver, client_ip: str, path: Path, helo: str, receiver: str, budget: float
-) -> tuple[Any, tuple[str, int, str], str | None]:
+) -> tuple[Any, tuple[str, int, str], tuple[str | None, str | None]]:
     """pyspf's query, its (result, SMTP code, explanation), and for a pass what makes
-    it a pass for any host (None when nothing does); all DNS through ``resolver``.
+    it a pass for any host (None when nothing does) and the domain whose record
+    authorises the host; all DNS through ``resolver``.
 
     Raises spf.PermError when ``client_ip`` is not an IP address.
     """
@@ -199,36 +225,33 @@ def _run(
         # placeholder local part and given the parsed one afterwards, for the %{l} and
         # %{s} macros (RFC 7208 §7.3).
 
-        def new_query() -> _Query:
-            query = _Query(
-                i=client_ip,
-                s=f"postmaster@{path.domain}" if not path.is_null else "",
-                h=_ascii_domain(helo),
-                receiver=receiver,
-                querytime=budget,
-            )
-            if not path.is_null:
-                query.l = path.local or "postmaster"
-                query.s = f"{query.l}@{path.domain}"
-            return query
-
-        query = new_query()
+        query = _Query(
+            i=client_ip,
+            s=f"postmaster@{path.domain}" if not path.is_null else "",
+            h=_ascii_domain(helo),
+            receiver=receiver,
+            querytime=budget,
+        )
+        if not path.is_null:
+            query.l = path.local or "postmaster"
+            query.s = f"{query.l}@{path.domain}"
         outcome = query.check()
-        return query, outcome, _anyone_passes(query, outcome[0], new_query)
+        return query, outcome, _judge_pass(query, outcome[0])
     finally:
         _ACTIVE_RESOLVER.reset(token)
 
 
-def _anyone_passes(query: _Query, result: str, new_query: Callable[[], _Query]) -> str | None:
-    """For a pass, the terms that let any host pass it (_spf_terms), or None."""
+def _judge_pass(query: _Query, result: str) -> tuple[str | None, str | None]:
+    """For a pass: the terms that let any host pass it (_spf_terms; None when nothing
+    does), and the domain whose own record authorises the host (None when not a pass)."""
     if result != "pass":
-        return None
+        return None, None
     try:
-        return lets_anyone_pass(matched_terms(query, new_query))
-    except (spf.TempError, spf.PermError, spf.AmbiguityWarning) as exc:
-        # The records passed a moment ago, from the resolver's cache: what the include
-        # matched that cannot be told again is not taken on trust (fail closed).
-        return f"'{query.mechanism}', whose match cannot be traced ({exc})"
+        terms, record_domain = pass_path(query)
+    except Untraceable as exc:
+        # What the include matched is not known: not taken on trust (fail closed).
+        return f"'{query.mechanism}', whose match cannot be traced ({exc})", None
+    return lets_anyone_pass(terms), record_domain
 
 
 def _reason(result: str, subject: str, ip: str, mechanism: str | None, explanation: str) -> str:

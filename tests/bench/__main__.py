@@ -22,7 +22,7 @@ from app.decision.service import DecisionService
 from app.settings import cpu_count
 from tests.bench import growth
 from tests.bench.api_load import run_load
-from tests.bench.corpus import BENCH_DIR, Corpus, build_corpus, sized_message
+from tests.bench.corpus import BENCH_DIR, Corpus, build_corpus, fresh, sized_message
 from tests.bench.milter_load import milter_closed_loop
 from tests.bench.postfix_peer import measure_postfix
 from tests.bench.record import measure_recording
@@ -368,7 +368,7 @@ def _memory(
 ) -> dict[str, Any]:
     """Peak RSS of a fresh server while ``sessions`` sessions each send ``size`` bytes."""
     path = BENCH_DIR / "sizes" / f"size-{size}.eml"
-    if not path.exists():
+    if not fresh(path):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(sized_message(size))
     big = path.read_bytes()

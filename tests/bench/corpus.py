@@ -1,8 +1,12 @@
 """A reproducible corpus: DKIM-signed (RSA-2048) ~5 KB messages, some ARC-sealed, and its zones.
 
 Everything is derived from the message count and fixed seeds, and signed at the fixtures'
-fixed signing time with the fixture keys, so the same count always gives the same bytes.
-A corpus already on disk with the same manifest is reused.
+fixed signing time with the fixture keys, so the same count gives the same bytes but for
+the Date header: the hour before the corpus was built, as the date-header check judges
+a message's date by the clock (older than a week, it fails). A corpus already on disk
+with the same manifest is reused while its date is under FRESH_FOR old; the verdict
+digest of two runs is comparable when they read the same corpus (the check's reason
+gives the date).
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import json
 import random
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 
 from fixtures.generators.arc_dmarc import seal
@@ -30,9 +36,14 @@ CLIENT_IP = "127.0.0.1"
 HELO = "mx.bench01.example"
 MAIL_FROM = "bounce@bench01.example"
 RCPT = "support@hosting.example"
+# The Date of every message built by this process: the hour before it started.
+DATE = format_datetime(
+    datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+)
+# A corpus on disk older than this is built again, well before its Date is a week old.
+FRESH_FOR = timedelta(days=2)
 ARC_SHARE = 10  # one message in ten comes through a list that seals with ARC
 TARGET_BYTES = 5 * 1024
-DATE = "Sat, 28 Nov 2026 10:00:00 +0000"
 
 INSTRUCTIONS = (
     ("Duplikat faktury", "Prosze o przeslanie duplikatu faktury VAT {n}/2026 za domene {svc}."),
@@ -90,7 +101,7 @@ def build_corpus(messages: int, root: Path = BENCH_DIR) -> Corpus:
     wanted = {"version": CORPUS_VERSION, "messages": messages}
     if manifest.exists():
         stored = json.loads(manifest.read_text())
-        if {k: stored.get(k) for k in wanted} == wanted:
+        if {k: stored.get(k) for k in wanted} == wanted and _fresh(stored.get("date")):
             return Corpus(directory, messages, stored["arc_sealed"])
     (directory / "messages").mkdir(parents=True, exist_ok=True)
     for old in (directory / "messages").glob("*.eml"):
@@ -102,8 +113,22 @@ def build_corpus(messages: int, root: Path = BENCH_DIR) -> Corpus:
         sealed += forwarded
         (directory / "messages" / f"{index:06d}.eml").write_bytes(corpus_message(index, forwarded))
     corpus = Corpus(directory, messages, sealed)
-    manifest.write_text(json.dumps({**wanted, "arc_sealed": sealed, **_envelope(corpus)}))
+    manifest.write_text(
+        json.dumps({**wanted, "arc_sealed": sealed, "date": DATE, **_envelope(corpus)})
+    )
     return corpus
+
+
+def fresh(path: Path) -> bool:
+    """Whether a message built before (a large one, cached) is dated recently enough."""
+    return (
+        path.exists()
+        and datetime.now(UTC) - datetime.fromtimestamp(path.stat().st_mtime, UTC) < FRESH_FOR
+    )
+
+
+def _fresh(date: str | None) -> bool:
+    return date is not None and datetime.now(UTC) - parsedate_to_datetime(date) < FRESH_FOR
 
 
 def _envelope(corpus: Corpus) -> dict[str, str]:

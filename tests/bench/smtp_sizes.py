@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from tests.bench.corpus import Corpus, sized_message, sized_text_message
+from tests.bench.corpus import Corpus, fresh, sized_message, sized_text_message
 from tests.bench.servers import BenchError, RunningServer
 from tests.bench.smtp_load import SmtpClient
 
@@ -22,7 +22,7 @@ KINDS: dict[str, Callable[[int], bytes]] = {
 def cached(cache: Path, kind: str, size: int) -> bytes:
     """The ``kind`` message of ``size`` bytes, built once under ``cache``."""
     path = cache / f"{kind}-{size}.eml"
-    if not path.exists():
+    if not fresh(path):
         cache.mkdir(parents=True, exist_ok=True)
         path.write_bytes(KINDS[kind](size))
     return path.read_bytes()

@@ -1,4 +1,4 @@
-"""The targets of issue 8, each judged against the run's figures, and the printed table."""
+"""The targets of issues 8 and 16, each judged against the run's figures, and the printed table."""
 
 from __future__ import annotations
 
@@ -135,6 +135,14 @@ def _same_digest(figures: dict[str, Any]) -> str | None:
     return "same" if serial == concurrent else "differs"
 
 
+def _end_to_end_vs_rspamd(figures: dict[str, Any]) -> float | None:
+    """The server's CPU per message over SMTP, verdict recorded, ÷ rspamd's verification
+    CPU per message, on the same corpus in the same run (issue 16)."""
+    ours = _get(figures, "smtp", "throughput", "server_cpu_ms_per_msg")
+    theirs = _get(figures, "rspamd", "cpu_ms_per_msg")
+    return round(ours / theirs, 2) if ours and theirs else None
+
+
 def _postfix_share(figures: dict[str, Any]) -> float | None:
     ours = _get(figures, "smtp", "throughput", "msgs_per_s")
     theirs = _get(figures, "postfix", "msgs_per_s")
@@ -143,6 +151,13 @@ def _postfix_share(figures: dict[str, Any]) -> float | None:
 
 TARGETS = (
     *TARGETS,
+    Target(
+        "e2e_vs_rspamd",
+        "SMTP server CPU/msg, verdict recorded, ÷ rspamd's verification CPU/msg",
+        "≤ 2.5",
+        _end_to_end_vs_rspamd,
+        lambda v, f: v <= 2.5,
+    ),
     Target(
         "smtp_vs_postfix",
         "SMTP SQLite msg/s ÷ Postfix's (same run)",

@@ -15,7 +15,7 @@ from app.decision.service import DecisionService
 from mailhook.dns import Resolver
 from mailhook.instructions import extract
 from mailhook.message import Channel, Envelope, parse_message
-from tests.bench.corpus import SEALER, Corpus, sized_message, sized_text_message
+from tests.bench.corpus import SEALER, Corpus, fresh, sized_message, sized_text_message
 from tests.support import make_settings
 
 
@@ -108,7 +108,7 @@ def measure_sizes(
     per_size: dict[str, float] = {}
     for size in sizes:
         path = cache / f"size-{size}.eml"
-        if not path.exists():
+        if not fresh(path):
             path.write_bytes(sized_message(size))
         raw = path.read_bytes()
         # Enough rounds for a stable figure on small messages, one on the largest.
@@ -122,7 +122,7 @@ def measure_sizes(
     text_per_mb: dict[str, float] = {}
     for size in (size for size in sizes if size >= 1024 * 1024):
         path = cache / f"text-{size}.eml"
-        if not path.exists():
+        if not fresh(path):
             path.write_bytes(sized_text_message(size))
         raw = path.read_bytes()
         verify_once(service, raw, envelope)

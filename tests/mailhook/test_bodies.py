@@ -194,3 +194,77 @@ def test_generated_messages_parse_the_same(lines: list[bytes], line_break: bytes
     ).replace(b"\r\n", line_break) + line_break.join(lines)
     parsed, whole, _ = both(raw)
     assert shape(parsed) == shape(whole)
+
+
+def lines_before_breaks(raw: bytes) -> list[int]:
+    """Where the line before each line beginning with "-" or empty ends (its LF), byte by
+    byte: what _bodies._breaking_lines finds with searches."""
+    return [
+        at
+        for at in range(1, len(raw))
+        if raw[at - 1 : at + 1] == b"\r\n"
+        and (raw[at + 1 : at + 2] == b"-" or raw[at + 1 : at + 3] == b"\r\n")
+    ]
+
+
+DASHES = {
+    "no hyphen": b"From: a\r\n\r\nQUJD\r\nREVG\r\n",
+    "a hyphen first": b"-x\r\n-\r\n",
+    "a hyphen line last": b"a\r\n-",
+    "hyphens within lines only": b"a-b\r\nc - d\r\n--\r\n",
+    "empty lines and hyphen lines together": b"a\r\n\r\n-\r\n\r\n\r\n--b\r\n",
+    "thick with stray hyphens, then hyphen lines": b"x" + b"-y" * 5000 + b"\r\n--b\r\n-\r\n",
+    "stray hyphens after a long dashless start": b"QUJD\r\n" * 40_000
+    + b"a-b\r\n" * 3000
+    + b"--b--\r\n",
+}
+
+
+@pytest.mark.parametrize("raw", DASHES.values(), ids=DASHES.keys())
+@pytest.mark.parametrize("switch", ["as configured", "at the first stray hyphen"])
+def test_breaking_lines_are_found_as_a_byte_by_byte_look_finds_them(
+    raw: bytes, switch: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if switch != "as configured":
+        monkeypatch.setattr(_bodies, "_STRAY_HYPHENS_ALLOWED", 0)
+    assert crlf_only(raw)
+    assert _bodies._breaking_lines(raw) == lines_before_breaks(raw)
+
+
+def test_the_dashes_cover_both_ways_of_finding_hyphen_lines() -> None:
+    # Stray hyphens beyond the allowance (sixty-four, then one in 2 KB) switch to the
+    # three-byte search; the comparison above must see that happen, and not happen.
+    def switches(raw: bytes) -> bool:
+        strays, at = 0, raw.find(b"-")
+        while at >= 0:
+            if raw[at - 1 : at] != b"\n":
+                strays += 1
+                if strays * _bodies._BYTES_PER_STRAY_HYPHEN > at + _bodies._STRAY_HYPHENS_ALLOWED:
+                    return True
+            at = raw.find(b"-", at + 1)
+        return False
+
+    assert switches(DASHES["thick with stray hyphens, then hyphen lines"])
+    assert switches(DASHES["stray hyphens after a long dashless start"])
+    assert not switches(DASHES["hyphens within lines only"])
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(
+    st.lists(
+        st.sampled_from([b"", b"-", b"--b1", b"a-b", b"-" * 40, b"x - y -", b"QUJD", b"- -"]),
+        max_size=80,
+    ),
+    st.booleans(),
+)
+def test_generated_hyphens_and_empty_lines_are_found_alike(
+    lines: list[bytes], switch_at_once: bool
+) -> None:
+    raw = b"\r\n".join(lines)
+    allowed = _bodies._STRAY_HYPHENS_ALLOWED
+    try:
+        if switch_at_once:
+            _bodies._STRAY_HYPHENS_ALLOWED = 0  # type: ignore[misc]
+        assert _bodies._breaking_lines(raw) == lines_before_breaks(raw)
+    finally:
+        _bodies._STRAY_HYPHENS_ALLOWED = allowed  # type: ignore[misc]

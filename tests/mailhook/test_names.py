@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import copy
 import pickle
+from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from mailhook import names
 from mailhook.names import customer_name_keys, exact_name_keys, name_runs, written_names
+from mailhook.normalise import clean, normalise
+from tests.support import FIXTURES
 
 
 @pytest.mark.parametrize(
@@ -111,3 +118,89 @@ def test_the_runs_show_nothing_of_the_text_and_are_not_pickled() -> None:
     with pytest.raises(TypeError):
         pickle.dumps(runs)
     assert [n.written for n in runs.named({"ola nowak"})] == ["Ola Nowak"]
+
+
+# The words of a text read one match at a time, as NameRuns read them before they were
+# read in bulk: the oracle the bulk reading is held to.
+def _words_one_by_one(text: str) -> list[tuple[object, ...]]:
+    spans = [(m.start(1), m.end(1)) for m in names._QUOTED.finditer(text)]
+    span, previous_end, previous_initial = 0, -1, False
+    found: list[tuple[object, ...]] = []
+    for match in names._WORD.finditer(text):
+        raw, start = match.group(0), match.start()
+        while span < len(spans) and spans[span][1] <= start:
+            span += 1
+        gap = text[previous_end:start] if previous_end >= 0 else "\n"
+        mark = gap.rstrip(" \t")[-1:]
+        within = "\n" not in gap and (not mark or mark in names._WITHIN_SENTENCE)
+        ends_run = not names._ENDS_RUN.isdisjoint(gap) and not (
+            previous_initial and gap.strip() == "."
+        )
+        previous_end, previous_initial = match.end(), len(raw) == 1
+        quoted = span < len(spans) and spans[span][0] <= start
+        folded = raw.lower() if raw.isascii() else normalise(raw)
+        named = raw[0].isupper() or quoted
+        found.append((folded, raw, start, match.end(), named, quoted, within, not ends_run))
+    return found
+
+
+# Words and gaps a text is made of: initials, capitals, diacritics, other scripts, digits,
+# a letter NFKC spells with spaces (U+FDFA), the underscore that separates words; full
+# stops, commas, colons, brackets, line breaks, tabs, every quotation mark a reader knows.
+_PIECES = st.sampled_from(
+    [
+        *"PHUaAzZ01_",
+        "Ola",
+        "nowak",
+        "Beta",
+        "sp",
+        "o",
+        "Zażółć",
+        "ÉCOLE",
+        "İstanbul",
+        "Ωmega",
+        "ﷺ",
+        "x\u0301",
+        " ",
+        "  ",
+        "\t",
+        "\n",
+        ". ",
+        ".",
+        ", ",
+        ": ",
+        ";",
+        "(",
+        ")",
+        "&",
+        "-",
+        "/",
+        "!",
+        *names._QUOTES,
+        "'",
+    ]
+)
+
+
+@settings(max_examples=4000, deadline=None)
+@given(st.lists(_PIECES, max_size=60).map("".join))
+def test_the_words_read_in_bulk_are_those_read_one_by_one(text: str) -> None:
+    assert [tuple(word) for word in names._words(text)] == _words_one_by_one(text)
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURES.glob("**/*.eml")), ids=lambda p: p.name)
+def test_the_words_of_every_fixture_read_in_bulk_are_those_read_one_by_one(path: Path) -> None:
+    text = clean(path.read_bytes().decode("utf-8", "replace"))
+    assert [tuple(word) for word in names._words(text)] == _words_one_by_one(text)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(_PIECES, max_size=60).map("".join), st.data())
+def test_runs_walked_only_from_the_keys_first_words_are_the_same(text: str, data: Any) -> None:
+    runs = name_runs(text)
+    every = sorted(runs.keys() | runs.lower_case_keys())
+    keys = set(data.draw(st.lists(st.sampled_from(every), max_size=6))) if every else set()
+    keys |= {"ola nowak", "beta", "\u0635\u0644\u0649 \u0627\u0644\u0644\u0647"}
+    starts = names.name_key_starts(keys)
+    assert runs.named(keys, starts) == runs.named(keys)
+    assert runs.lower_case(keys, starts) == runs.lower_case(keys)

@@ -7,6 +7,8 @@ import quopri
 from email.message import EmailMessage
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mailhook import parts
 from mailhook.message import MAX_NESTED_PARTS, Channel, Envelope, parse_message
@@ -271,6 +273,28 @@ def test_icalendar_lines_are_unfolded_and_unescaped() -> None:
     text = message_parts(parse(raw)).parts[0].text
     assert text is not None
     assert "DESCRIPTION:DNS dla beta.pl, kod AuthInfo\nkoniec\r\n" in text
+
+
+CONTROLS_AND_NEIGHBOURS = [chr(c) for c in (*range(0x00, 0x21), 0x7E, 0x7F, 0x80, 0x9F, 0xA0)]
+
+
+@settings(max_examples=400, deadline=None, derandomize=True, database=None)
+@given(
+    st.text(st.sampled_from([*CONTROLS_AND_NEIGHBOURS, "a", "ż", "€", "😀"]), max_size=40),
+    st.sampled_from(["", "ż", "😀"]),
+)
+def test_controls_are_told_as_the_pattern_tells_them(text: str, widen: str) -> None:
+    # The same answer whether the string stores one, two or four bytes a character.
+    for shown in (text, text + widen, widen + text):
+        assert parts.holds_controls(shown) == (parts._CONTROLS.search(shown) is not None)
+
+
+@pytest.mark.parametrize("code", [*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F])
+def test_each_control_is_held_in_a_long_text_of_each_width(code: int) -> None:
+    for filler in ("faktura ", "zamówienie ", "termin 😀 "):
+        long_text = filler * 20_000
+        assert not parts.holds_controls(long_text)
+        assert parts.holds_controls(long_text + chr(code) + filler)
 
 
 @pytest.mark.parametrize("content_type", ["message/external-body", "message/partial"])

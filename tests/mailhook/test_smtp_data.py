@@ -134,6 +134,9 @@ CASES = {
     "a line of 1003 over the limit": HEAD + line(1000) * 99 + line(1003) + line(3000) + b".\r\n",
     "a line of 1004 over the limit": HEAD + line(1000) * 99 + line(1004) + b".\r\n",
     "a large message": HEAD + (line(70) + b"." + line(75)) * 600 + b".\r\n",
+    # Pieces without a dot skip the unstuffing; the dots come after several of them.
+    "dotless lines, then stuffed dots": HEAD + line(78) * 1000 + b"..a\r\n...\r\n" + b".\r\n",
+    "dots within lines only": HEAD + b"a.b\r\n" * 2000 + line(78) * 100 + b".\r\n",
     "exactly the limit": HEAD + line(1000) * 99 + line(LIMIT - 99_000 - len(HEAD)) + b".\r\n",
     "one over the limit": HEAD + line(1000) * 99 + line(LIMIT - 98_999 - len(HEAD)) + b".\r\n",
 }

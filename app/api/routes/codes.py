@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from app.api.deps import SessionDep, SettingsDep, require
-from app.api.idempotency import IdempotencyDep
+from app.api.idempotency import IdempotencyDep, about_customer
 from app.api.routes.customers import Login
 from app.api.schemas import ErrorBody
 from app.auth import Principal
@@ -41,7 +41,9 @@ def issue(
     idempotency: IdempotencyDep,
 ) -> Any:
     """Issue a single-use code for the customer to copy into a message or tell an agent."""
-    return idempotency.run(session, lambda: _issue(session, settings, login), CodeOut, 201)
+    return idempotency.run(
+        session, lambda: _issue(session, settings, login), CodeOut, 201, about_customer(login)
+    )
 
 
 def _issue(session: Session, settings: Settings, login: str) -> CodeOut:

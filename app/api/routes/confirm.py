@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import ServiceDep
-from app.db.engine import store_errors
+from app.db.engine import store_errors, write_transaction
 from app.db.types import utcnow
 from app.decision.service import DecisionService
 from app.delivery.confirmations import HOLDER_STAGES, token_key
@@ -152,7 +152,7 @@ async def _record(
 ) -> Answered | Link | None:
     def run() -> Answered | Link | None:
         try:
-            with store_errors(), service.sessions.begin() as session:
+            with write_transaction(service.sessions) as session:
                 return answer(session, key, token, given, utcnow())
         except IntegrityError:
             # Another replica recorded an answer to the same link first: show it as used.

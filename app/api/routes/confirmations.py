@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, status
 
 from app.api.deps import SessionDep, SettingsDep, require
-from app.api.idempotency import IdempotencyDep
+from app.api.idempotency import IdempotencyDep, about_verdict_customer
 from app.api.schemas import ErrorBody, ResendOut
 from app.auth import Principal
 from app.db.types import utcnow
@@ -42,4 +42,5 @@ def resend(
         lambda: resend_confirmation(session, verdict_id, utcnow(), settings.confirm_max_per_hour),
         ResendOut,
         202,
+        about_verdict_customer(session, verdict_id),
     )

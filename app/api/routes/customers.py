@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Response, status
 
 from app.api.deps import ReadSessionDep, SessionDep, SettingsDep, require
-from app.api.idempotency import IdempotencyDep
+from app.api.idempotency import IdempotencyDep, about_no_customer
 from app.api.schemas import (
     CustomerIn,
     CustomerList,
@@ -129,4 +129,6 @@ def erase(
         lambda: erase_customer(session, login, body.agent, body.reason).as_dict(),
         ErasureOut,
         201,
+        # Its counts and the login (kept as the records' pseudonymous key) stay.
+        about_no_customer,
     )

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from app.api.deps import SessionDep, require
-from app.api.idempotency import IdempotencyDep
+from app.api.idempotency import IdempotencyDep, about_verdict_customer
 from app.api.schemas import ErrorBody
 from app.auth import Principal
 from app.db.types import utcnow
@@ -62,7 +62,13 @@ def receive(
     idempotency: IdempotencyDep,
 ) -> Any:
     """Record the receipt; a complete one completes the verdict, which itself is unchanged."""
-    return idempotency.run(session, lambda: _record(session, verdict_id, body), DocumentsOut, 201)
+    return idempotency.run(
+        session,
+        lambda: _record(session, verdict_id, body),
+        DocumentsOut,
+        201,
+        about_verdict_customer(session, verdict_id),
+    )
 
 
 def _record(session: Session, verdict_id: str, body: DocumentsIn) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, status
 
 from app.api.deps import ReadSessionDep, SessionDep, require
-from app.api.idempotency import IdempotencyDep
+from app.api.idempotency import IdempotencyDep, about_verdict_customer
 from app.api.schemas import ActionIn, ActionOut, ErrorBody, ReviewIn, ReviewOut, ReviewState
 from app.auth import Principal
 from app.db.types import utcnow
@@ -43,7 +43,11 @@ def review(
     is never changed."""
     request = ReviewRequest(body.decision, body.agent, body.reason, body.supersedes)
     return idempotency.run(
-        session, lambda: record_review(session, verdict_id, request, utcnow()), ReviewOut, 201
+        session,
+        lambda: record_review(session, verdict_id, request, utcnow()),
+        ReviewOut,
+        201,
+        about_verdict_customer(session, verdict_id),
     )
 
 
@@ -78,7 +82,11 @@ def act(
     used one of the customer's one-time codes."""
     request = ActionRequest(body.agent, body.action, body.details, body.login, body.code_ref)
     return idempotency.run(
-        session, lambda: record_action(session, verdict_id, request, utcnow()), ActionOut, 201
+        session,
+        lambda: record_action(session, verdict_id, request, utcnow()),
+        ActionOut,
+        201,
+        about_verdict_customer(session, verdict_id),
     )
 
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sqlalchemy.orm import Session
 
 from app.api.deps import SessionDep, SettingsDep, require
-from app.api.idempotency import IdempotencyDep
+from app.api.idempotency import IdempotencyDep, about_named_customer
 from app.api.schemas import ErrorBody
 from app.auth import Principal
 from app.db.types import utcnow
@@ -81,7 +81,13 @@ def verify(
     idempotency: IdempotencyDep,
 ) -> Any:
     """Which stage the caller passes: ``identified`` or ``authorized`` (the code is used up)."""
-    return idempotency.run(session, lambda: _verify(session, settings, body), VerificationOut, 201)
+    return idempotency.run(
+        session,
+        lambda: _verify(session, settings, body),
+        VerificationOut,
+        201,
+        about_named_customer,
+    )
 
 
 def _verify(session: Session, settings: Settings, body: VerificationIn) -> dict[str, Any]:

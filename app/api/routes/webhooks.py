@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from sqlalchemy.orm import Session
 
 from app.api.deps import SessionDep, SettingsDep, require
-from app.api.idempotency import IdempotencyDep
+from app.api.idempotency import IdempotencyDep, about_no_customer
 from app.api.schemas import DeliveryOut, ErrorBody, WebhookCreated, WebhookIn, WebhookOut
 from app.auth import Principal
 from app.db.models import OutboxDelivery, WebhookSubscription
@@ -65,7 +65,13 @@ def create(
     idempotency: IdempotencyDep,
 ) -> Any:
     """Subscribe; the response carries the signing secret, the only time it is shown."""
-    return idempotency.run(session, lambda: _create(session, settings, body), WebhookCreated, 201)
+    return idempotency.run(
+        session,
+        lambda: _create(session, settings, body),
+        WebhookCreated,
+        201,
+        about_no_customer,
+    )
 
 
 def _create(session: Session, settings: Settings, body: WebhookIn) -> WebhookCreated:
@@ -131,4 +137,5 @@ def retry(delivery_id: str, session: SessionDep, _: Webhooks, idempotency: Idemp
         lambda: _delivery(retry_delivery(session, delivery_id, utcnow())),
         DeliveryOut,
         202,
+        about_no_customer,
     )

@@ -2,9 +2,11 @@
 
 DMARC authenticates a domain, not a mailbox: a colleague on the same domain (or a
 server that lets any of its users write any From) passes it with the registered
-customer's address in From. When the envelope sender (MAIL FROM), or a Sender or
-Resent- header within the From domain's organisation, is the panel address of another
-registered customer, that customer handed the message over in the From customer's name.
+customer's address in From. When the envelope sender (MAIL FROM, in any organisation:
+a customer's own mailbox resending another's signed message is that customer's doing),
+or a Sender or Resent- header within the From domain's organisation, is the panel
+address of another registered customer, that customer handed the message over in the
+From customer's name.
 So too when a DKIM signature that verifies names such a mailbox as the user it signed
 for (i=, RFC 6376 §3.5): the signer vouches that that customer sent the message; and when
 a Reply-To (Mail-Reply-To, Mail-Followup-To) in that organisation is one: the desk's

@@ -25,6 +25,15 @@ def register(service: DecisionService, panel_email: str) -> None:
         put_customer(session, validate("acme", data), service.identifier_key or b"")
 
 
+def register_elsewhere(settings: Settings, panel_email: str) -> None:
+    """register, by another process's service on the same store."""
+    other = build_service(settings)
+    try:
+        register(other, panel_email)
+    finally:
+        other.sessions.kw["bind"].dispose()
+
+
 def submit(service: DecisionService, subject: str) -> VerdictJson:
     raw = make_message(subject=subject, body="Prosze o duplikat faktury za acme.pl.\n")
     return service.submit(parse_message(raw, ENVELOPE, Channel.SMTP))
@@ -78,11 +87,7 @@ def test_a_panel_address_changed_by_another_process_never_matches_from_memory(
     address: this process's index, which holds the old one, must not match it again."""
     register(service, "jan@acme.pl")
     assert customer_match(submit(service, "Przed zmiana")) == "pass"
-    other = build_service(settings)
-    try:
-        register(other, "nowy@acme.pl")
-    finally:
-        other.sessions.kw["bind"].dispose()
+    register_elsewhere(settings, "nowy@acme.pl")
     assert customer_match(submit(service, "Po zmianie")) == "fail"
 
 
@@ -112,11 +117,7 @@ def test_a_sender_naming_no_service_is_answered_from_memory_until_the_registry_c
         assert customer_match(submit_from(service, "jan@acme.pl", "Druga")) == "pass"
         assert customer_match(submit_from(service, "obcy@acme.pl", "Obcy")) == "none"
     assert reads == [], "both answers came from the index"
-    other = build_service(settings)
-    try:
-        register(other, "nowy@acme.pl")
-    finally:
-        other.sessions.kw["bind"].dispose()
+    register_elsewhere(settings, "nowy@acme.pl")
     assert customer_match(submit_from(service, "jan@acme.pl", "Po zmianie")) == "none"
     assert customer_match(submit_from(service, "nowy@acme.pl", "Nowy adres")) == "pass"
 
@@ -144,3 +145,30 @@ def test_a_login_is_answered_from_memory_until_the_registry_changes(
     with service.sessions.begin() as session:
         put_customer(session, validate("nikt", data), service.identifier_key or b"")
     assert login_match("nikt", "Teraz jest") == "fail", "the login is another's now"
+
+
+def test_a_look_alike_is_answered_from_memory_until_the_registry_changes(
+    service: DecisionService, settings: Settings
+) -> None:
+    """Which registered domain a name imitates (acrne.pl: "rn" for "m"), and that it
+    imitates none, come from the index; a domain registered since in another process
+    is imitated from the next message on."""
+
+    def scope(name: str, subject: str) -> str:
+        raw = make_message(subject=subject, body=f"Prosze o duplikat faktury za {name}.\n")
+        verdict = service.submit(parse_message(raw, ENVELOPE, Channel.SMTP))
+        return next(c["result"] for c in verdict["checks"] if c["name"] == "service-scope")
+
+    data = CustomerData(panel_email="jan@acme.pl", kind="person", name="Jan", services=("beta.pl",))
+    with service.sessions.begin() as session:
+        put_customer(session, validate("acme", data), service.identifier_key or b"")
+    engine = service.sessions.kw["bind"]
+    assert scope("acrne.pl", "Pierwsza") != "lookalike", "acme.pl is nobody's yet"
+    with services_read(engine) as reads:
+        assert scope("acrne.pl", "Druga") != "lookalike"
+    assert reads == [], "that acrne.pl imitates nothing came from the index"
+    register_elsewhere(settings, "jan@acme.pl")
+    assert scope("acrne.pl", "Po rejestracji") == "lookalike"
+    with services_read(engine) as reads:
+        assert scope("acrne.pl", "Znowu") == "lookalike"
+    assert reads == [], "the look-alike came from the index"

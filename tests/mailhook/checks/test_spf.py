@@ -10,6 +10,7 @@ import pytest
 import spf
 
 from mailhook.checks import PIPELINE, registered
+from mailhook.checks._spf_terms import _TermCompared
 from mailhook.checks.spf import _lookup_through_resolver, check_spf, evaluate_spf
 from mailhook.context import CheckContext
 from mailhook.dns import Resolver
@@ -374,6 +375,12 @@ ANYONE_PASSES = {
     "jan@include.kowal.pl": "'include:all.kowal.pl' → '+all', which authorises every host on "
     "the Internet",
     "jan@redirect.kowal.pl": "'+all', which authorises every host on the Internet",
+    "jan@nested.kowal.pl": "'include:include.kowal.pl' → 'include:all.kowal.pl' → '+all', "
+    "which authorises every host on the Internet",
+    "jan@viaredirect.kowal.pl": "'include:redirect.kowal.pl' → '+all', which authorises "
+    "every host on the Internet",
+    "jan@second.kowal.pl": "'include:all.kowal.pl' → '+all', which authorises every host on "
+    "the Internet",
 }
 
 
@@ -390,9 +397,67 @@ def test_a_pass_any_host_gets_says_what_lets_it_pass(resolver: Resolver, mail_fr
 
 
 @pytest.mark.parametrize(
+    ("mail_from", "client", "records"),
+    [
+        pytest.param("jan@include.kowal.pl", "203.0.113.66", 2, id="an include"),
+        pytest.param("jan@nested.kowal.pl", "203.0.113.66", 3, id="an include in an include"),
+        pytest.param("jan@viaredirect.kowal.pl", "203.0.113.66", 3, id="an include redirected"),
+        pytest.param("jan@second.kowal.pl", "203.0.113.66", 3, id="the second include"),
+        pytest.param("jan@own.kowal.pl", "192.0.2.44", 2, id="an include for the client"),
+    ],
+)
+def test_each_record_of_a_pass_through_includes_is_evaluated_once(
+    resolver: Resolver,
+    monkeypatch: pytest.MonkeyPatch,
+    mail_from: str,
+    client: str,
+    records: int,
+) -> None:
+    """What matched inside an include is noted as pyspf evaluates it, not asked again."""
+    evaluated: list[str] = []
+    check1 = spf.query.check1
+
+    def counting(query: spf.query, record: str, domain: str, recursion: int) -> object:
+        evaluated.append(domain)
+        return check1(query, record, domain, recursion)
+
+    monkeypatch.setattr(spf.query, "check1", counting)
+    finding = check(resolver, mail_from, client, helo="mx.spf-abuser.example")
+    assert finding.result == "pass", finding.reason
+    assert len(evaluated) == records == len(set(evaluated)), evaluated
+
+
+@pytest.mark.parametrize(
     ("mail_from", "client"),
-    [("jan@kowal.pl", "192.0.2.44"), ("jan@perclient.kowal.pl", "192.0.2.44")],
-    ids=["ip4", "exists:%{i}"],
+    [("jan@include.kowal.pl", "203.0.113.66"), ("jan@own.kowal.pl", "192.0.2.44")],
+    ids=["through +all", "through the client's own address"],
+)
+def test_an_include_pass_whose_match_is_not_noted_proves_nothing(
+    resolver: Resolver, monkeypatch: pytest.MonkeyPatch, mail_from: str, client: str
+) -> None:
+    """A pyspf that compared terms otherwise would leave the include's match unknown:
+    not taken on trust."""
+    monkeypatch.setattr(_TermCompared, "__eq__", str.__eq__)
+    finding = check(resolver, mail_from, client, helo="mx.spf-abuser.example")
+    assert finding.result == "pass"
+    term = mail_from.split("@")[1].split(".")[0]
+    included = "all.kowal.pl" if term == "include" else "kowal.pl"
+    assert finding.evidence["anyone_passes"] == (
+        f"'include:{included}', whose match cannot be traced "
+        f"(no record behind 'include:{included}' shows what passed)"
+    )
+    assert finding.reason.startswith("SPF pass that proves nothing: ")
+
+
+@pytest.mark.parametrize(
+    ("mail_from", "client"),
+    [
+        ("jan@kowal.pl", "192.0.2.44"),
+        ("jan@perclient.kowal.pl", "192.0.2.44"),
+        ("jan@own.kowal.pl", "192.0.2.44"),
+        ("jan@second.kowal.pl", "192.0.2.44"),
+    ],
+    ids=["ip4", "exists:%{i}", "include of ip4", "the first of two includes"],
 )
 def test_a_pass_for_the_client_alone_is_a_plain_pass(
     resolver: Resolver, mail_from: str, client: str
