@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
+import re2
 
-from mailhook.literals import literal_gate
 from mailhook.text import fold
 
 # Words for a server, then at most a word for "number", then a number word (folded):
@@ -17,15 +16,19 @@ _NUMBER = (
     r"|eight\w*|nine\w*|ten|eleven|twelve|twenty|thirty|forty|fifty|sixty|hundred"
     r"|thousand)\b"
 )
-_SERVER_IN_WORDS = re.compile(
+# RE2: one pass over a whole text, which Python's engine would try at every position.
+_SERVER_IN_WORDS = re2.compile(
     rf"{_SERVER}\W{{0,3}}(?:(?:nr|numer|number|no|id)\W{{1,3}})?{_NUMBER}"
 )
-# What every match holds: a word for a server, looked for before the pattern is.
-_MAY_NAME_SERVER = literal_gate(("vps", "srv", "ded", "serw", "server", "maszyn", "machine"))
 
 
 def server_in_words(sentence: str) -> bool:
-    """Whether ``sentence`` (as written) names a server by a number written in words:
-    which server that is, no pattern of the catalogue reads; an agent does."""
-    folded = fold(sentence)
-    return _MAY_NAME_SERVER(folded) and _SERVER_IN_WORDS.search(folded) is not None
+    """Whether ``sentence`` (as written, or folded) names a server by a number written in
+    words: which server that is, no pattern of the catalogue reads; an agent does."""
+    return _SERVER_IN_WORDS.search(fold(sentence)) is not None
+
+
+def holds_server_in_words(folded: str) -> bool:
+    """Whether a whole text, folded (mailhook.text.fold), holds one anywhere: a text that
+    does not is not read for one sentence by sentence."""
+    return _SERVER_IN_WORDS.search(folded) is not None

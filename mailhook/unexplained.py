@@ -21,7 +21,7 @@ from mailhook.going_on import goes_on
 from mailhook.literals import literal_gate
 from mailhook.names import LEGAL_FORMS
 from mailhook.normalise import clean
-from mailhook.number_words import server_in_words
+from mailhook.number_words import holds_server_in_words, server_in_words
 from mailhook.text import fold, lines
 
 # Where a sentence of the text as written ends: a full stop, "!", "?" or ";" before a
@@ -155,7 +155,9 @@ def unexplained_sentences(text: str, reader: Reader) -> tuple[str, ...]:
     # domeny") asks as well when it asked, without a request word of its own.
     before = ""
     cleaned = clean(text)
-    lists = _Lists(reader, fold(cleaned))
+    whole = fold(cleaned)
+    lists = _Lists(reader, whole)
+    in_words = holds_server_in_words(whole)
     for sentence, item in _sentences(cleaned):
         folded = fold(sentence)
         if not folded or (item and listing):
@@ -167,7 +169,7 @@ def unexplained_sentences(text: str, reader: Reader) -> tuple[str, ...]:
         )
         before = folded
         listing = False
-        if _server_named_loosely(sentence, reader):
+        if _server_named_loosely(sentence, reader, in_words):
             found.append(_shown(folded))
             continue
         kinds = reader.kinds_of(folded)
@@ -213,14 +215,14 @@ class _Lists:
         return _any_word(self.forms.labels, fold(word))
 
 
-def _server_named_loosely(sentence: str, reader: Reader) -> bool:
+def _server_named_loosely(sentence: str, reader: Reader, in_words: bool = False) -> bool:
     """Whether ``sentence`` names a server in a way the services found do not cover:
     a number by a word for a server ("serwer 77777", "77777 (vps)", "vps siedem …") or an IP address
     where no recognised kind gives one. Which server is meant, an agent reads."""
     if _DIGIT_OR_COLON.search(sentence) is None:
         # Both need a digit, or an IPv6 address's colon: most sentences have neither;
         # a number may be written in words ("vps siedem siedem …").
-        return server_in_words(sentence)
+        return in_words and server_in_words(sentence)
     rest = _without_names(sentence)
     if any(
         _digits(match.group(0)) not in reader.known_numbers

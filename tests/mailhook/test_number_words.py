@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailhook.number_words import server_in_words
+from mailhook.number_words import holds_server_in_words, server_in_words
 
 
 @pytest.mark.parametrize(
@@ -23,3 +23,8 @@ from mailhook.number_words import server_in_words
 )
 def test_a_server_named_by_a_number_in_words(sentence: str, named: bool) -> None:
     assert server_in_words(sentence) is named
+
+
+def test_a_whole_text_is_read_once_for_one() -> None:
+    assert holds_server_in_words("dzien dobry\nza vps siedem siedem\npozdrawiam")
+    assert not holds_server_in_words("dzien dobry\nza vps-77777\npozdrawiam")
