@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import Conflict, InvalidInput, NotFound, RateLimited, StoreUnavailable
@@ -109,6 +110,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     async def _operational(_: Request, exc: OperationalError) -> JSONResponse:
         log.warning("store unavailable: %s", exc.orig)
+        return _unavailable()
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool(_: Request, exc: PoolTimeout) -> JSONResponse:
+        # Every pooled connection in use for the pool's whole wait: busy, not broken.
+        log.warning("store unavailable: %s", exc)
         return _unavailable()
 
     @app.exception_handler(RequestValidationError)

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Dialect, Engine, ExceptionContext, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from app.errors import StoreUnavailable
@@ -63,6 +64,9 @@ def make_engine(url: str) -> Engine:
 # statement's), and 25006, a write in a read-only transaction. Nothing a probe may
 # cheaply ask shows a full disk (its free space is the server's), so readiness
 # (app.db.writable) reports the last such refusal for a while.
+# Why a store answered nothing: every pooled connection stayed in use while a request
+# waited for one (PostgreSQL: pool_size + max_overflow connections per process).
+POOL_EXHAUSTED = "every database connection of this process is in use; retry later"
 REFUSED_WRITE_STATES = ("53100", "53200", "53300", "25006")
 REFUSED_WRITE_REMEMBERED_SECONDS = 60.0
 # The store's address (URL without password) -> (monotonic time, SQLSTATE, its name).
@@ -378,6 +382,8 @@ def store_errors() -> Iterator[None]:
         yield
     except OperationalError as exc:
         raise StoreUnavailable(_first_line(exc)) from exc
+    except PoolTimeout as exc:
+        raise StoreUnavailable(POOL_EXHAUSTED) from exc
     except DBAPIError as exc:
         if exc.connection_invalidated:
             raise StoreUnavailable(_first_line(exc)) from exc

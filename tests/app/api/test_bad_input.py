@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import select
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.api import create_app
 from app.db.models import StoredMessage
@@ -325,8 +328,15 @@ def _assert_recorded(
 @pytest.fixture(scope="module")
 def down_api() -> Iterator[httpx.Client]:
     """A client of a second live app whose database cannot be reached."""
+    with _admin_client(create_app(make_settings(DOWN_DATABASE_URL))) as client:
+        yield client
+
+
+@contextmanager
+def _admin_client(app: FastAPI) -> Iterator[httpx.Client]:
+    """An administrator's client of ``app``, served live for the block."""
     with (
-        LiveServer(create_app(make_settings(DOWN_DATABASE_URL))) as server,
+        LiveServer(app) as server,
         httpx.Client(
             verify=TLS,
             base_url=server.url,
@@ -391,3 +401,29 @@ def test_readiness_wants_a_migrated_database(tmp_path: Path) -> None:
     assert response.json()["status"] == "unavailable"
     assert "intakeguard db upgrade" in response.json()["detail"]
     assert int(response.headers["Retry-After"]) > 0
+
+
+def test_every_connection_in_use_is_503_not_500(database_url: str) -> None:
+    """A burst that holds every pooled connection (a process's pool_size + max_overflow)
+    for the pool's whole wait: the request is answered 503 with Retry-After, never 500,
+    and once connections come back the same requests are answered."""
+    app = create_app(make_settings(database_url))
+    engine = app.state.service.sessions.kw["bind"]
+    # The pool's wait, 30 s by default, shortened for the test (QueuePool keeps it here).
+    engine.pool._timeout = 0.3
+    held = []
+    with _admin_client(app) as api:
+        try:
+            while True:
+                try:
+                    held.append(engine.connect())
+                except PoolTimeout:
+                    break
+            _assert_unavailable(submit(api, make_message(), client_ip="192.0.2.7"))
+            _assert_unavailable(api.put("/v1/customers/acme", json=ACME))
+        finally:
+            for connection in held:
+                connection.close()
+        assert api.put("/v1/customers/acme", json=ACME).status_code in (200, 201)
+        assert submit(api, make_message(), client_ip="192.0.2.7").status_code == 201
+    engine.dispose()

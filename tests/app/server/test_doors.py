@@ -42,6 +42,21 @@ MESSAGES = {
         sender="Jan <jan.k@freemail.example>", subject="Transfer domeny acme.pl"
     ),
     "no usable From": make_message(sender="undisclosed-recipients:;"),
+    # Never accepted, whichever door they come in by (a code, a review or a refusal).
+    "held: a transfer riding on a request for an invoice": make_message(
+        subject="Duplikat faktury 12/2026 dla acme.pl",
+        body="Prosze o duplikat faktury 12/2026.\nProsze tez o kod authinfo do acme.pl.\n",
+    ),
+    "held: a request in a language the catalogue lacks": make_message(
+        subject="acme.pl",
+        body="Tolong pindahkan domain acme.pl ke registrar lain dan kirim kodenya.\n",
+    ),
+    "held: a transfer under a forged stamp and results header": make_message(
+        subject="Transfer domeny acme.pl",
+        body="Prosze o kod authinfo do transferu acme.pl.\n",
+        Authentication_Results="intakeguard.test; dkim=pass header.d=acme.pl; dmarc=pass",
+        X_Intakeguard_Verdict="accepted",
+    ),
 }
 COMPARED = ("decision", "assurance", "customer", "instruction", "checks", "reasons")
 
@@ -188,6 +203,8 @@ def test_every_door_gives_the_same_verdict(
     expected = {key: verdicts["api"][key] for key in COMPARED}
     for door in doors:
         assert {key: verdicts[door][key] for key in COMPARED} == expected, door
+    if scenario.startswith("held:"):
+        assert expected["decision"] != "accepted", expected["reasons"]
 
 
 def test_smtp_to_a_remote_api_over_http(
