@@ -96,16 +96,18 @@ def drawn_text(css: str) -> list[str]:
         # content: attr(data-x) draws an attribute's value, which the renderer does not
         # look up: it is drawn text all the same, held as such.
         drawn.append("(the value of an attribute, drawn by CSS)")
-    return [text for text in drawn if text.strip()]
+    return [text for text in dict.fromkeys(drawn) if text.strip()]
 
 
 # Properties (and @counter-style descriptors) whose string values are drawn as text:
 # a list item's marker (CSS Lists §3.2: list-style-type: "…"), the marks <q> draws
 # (CSS Generated Content §3: quotes), a counter style's symbols, prefix and suffix, what
-# a cut line ends with (text-overflow: "…"), emphasis marks and the hyphen drawn.
+# a cut line ends with (text-overflow: "…"), emphasis marks and the hyphen drawn; and
+# every string of generated content, also after a counter or a quote ("content:
+# counter(x) '…'"), which _CSS_CONTENT, reading the first value only, passes over.
 _DRAWING_PROPERTY = re.compile(
     r"(?<![-\w])(?:list-style(?:-type)?|quotes|symbols|additive-symbols|prefix|suffix|negative"
-    r"|pad|text-overflow|text-emphasis(?:-style)?|(?:-webkit-)?hyphenate-character)"
+    r"|pad|text-overflow|text-emphasis(?:-style)?|(?:-webkit-)?hyphenate-character|content)"
     r"\s*:([^;{}]*)",
     re.IGNORECASE,
 )
@@ -134,6 +136,15 @@ _ELSEWHERE = (
         "a font of its own, which may draw letters as others",
     ),
     (re.compile(r"@import\b", re.IGNORECASE), "a style sheet it loads"),
+    # An image from an address outside the message (a part's cid: is read as the part).
+    (
+        re.compile(
+            r"(?:background|content|list-style|border-image|mask|cursor)[\w-]*\s*:"
+            r"[^;}]*url\(\s*+['\"]?+\s*+(?!data:|cid:|#|['\")])",
+            re.IGNORECASE,
+        ),
+        "an image it loads",
+    ),
 )
 
 

@@ -86,6 +86,17 @@ def attribute_text(name: str, attributes: dict[str, str]) -> str:
     return ""
 
 
+def text_aside(attributes: dict[str, str]) -> str:
+    """Text a person reads beside an element's content: a tooltip (title), shown on
+    pointing at it, and what a screen reader says for it (WAI-ARIA aria-label,
+    aria-description), which a client's reader reads aloud in place of what is drawn."""
+    found = [attributes.get(key, "").strip() for key in _ASIDE]
+    return " ".join(text for text in found if text)
+
+
+_ASIDE = ("title", "aria-label", "aria-description", "aria-roledescription")
+
+
 def drawn(name: str, attributes: dict[str, str]) -> bool:
     """Whether a box is drawn between the text around it: not an image of no size (a
     tracking pixel, "beta<img width=0>.pl" shows "beta.pl")."""
@@ -113,6 +124,47 @@ def embeds(name: str, attributes: dict[str, str]) -> bool:
 _LINKING = frozenset({"a", "area", "link", "base"})
 # Attributes whose value may hold a data: URI after other words: "url(data:…)", "1x, …".
 _LISTS = frozenset({"style", "srcset"})
+
+
+def drawn_from_elsewhere(name: str, attributes: dict[str, str]) -> str | None:
+    """What an element draws from an address outside the message, if anything: an image
+    (src, srcset, a poster, a background, SVG's href, a URL in its style), a page or a
+    document in a frame, an object or an embed, a page it sends the reader on to (<meta
+    http-equiv=refresh>) or imports. The picture or page may hold the request in words
+    no one reads here. A cid: address is a part of the message (read as that part), a
+    data: one is carried in the markup (embeds); an image of no size draws nothing."""
+    if name == "meta":
+        refresh = attributes.get("http-equiv", "").strip().lower() == "refresh"
+        return "a page it sends the reader on to" if refresh else None
+    if name == "link":
+        return "a document it imports" if "import" in attributes.get("rel", "").lower() else None
+    if name in _LINKING or not drawn(name, attributes):
+        return None
+    for key, value in attributes.items():
+        if key in _DRAWN_FROM and _addresses_elsewhere(value):
+            return _FROM_FRAMES if name in _FRAMES else "an image it loads"
+    style = attributes.get("style", "")
+    if "url(" in style.lower() and any(map(_addresses_elsewhere, _STYLE_URL.findall(style))):
+        return "an image it loads"
+    return None
+
+
+# Attributes whose value is an address a client fetches and draws (HTML §4.8, SVG 2's
+# href, the obsolete background, lowsrc and dynsrc); data- attributes are a page's own.
+_DRAWN_FROM = frozenset(
+    {"src", "srcset", "poster", "background", "data", "href", "xlink:href", "lowsrc"}
+    | {"dynsrc", "code", "archive", "codebase"}
+)
+_FRAMES = frozenset({"iframe", "frame", "object", "embed", "portal", "applet", "fencedframe"})
+_FROM_FRAMES = "a page or a document it loads"
+_STYLE_URL = re.compile(r"url\(\s*['\"]?\s*([^'\")\s]*)", re.IGNORECASE)
+
+
+def _addresses_elsewhere(value: str) -> bool:
+    """Whether an attribute's value names an address outside the message: anything but
+    nothing, a fragment ("#x"), a part of the message (cid:) or data carried (data:)."""
+    address = value.strip().lower()
+    return bool(address) and not address.startswith(("#", "cid:", "data:", "about:blank"))
 
 
 def loads_style(name: str, attributes: dict[str, str]) -> bool:

@@ -28,10 +28,12 @@ from mailhook.html_elements import (
     Reversing,
     attribute_text,
     drawn,
+    drawn_from_elsewhere,
     embeds,
     loads_style,
     raw_text,
     raw_text_end,
+    text_aside,
 )
 
 _MAX_QUOTE_DEPTH = 8
@@ -148,9 +150,13 @@ def render_html(source: str) -> Rendered:
             unshown.append(attributes["content"])
         if embeds(name, attributes):
             embedded += 1
-        if attributes.get("title", "").strip():
-            # A tooltip a person reads by pointing at the element: read after the text.
-            titles.append(attributes["title"])
+        elsewhere = drawn_from_elsewhere(name, attributes) if attributes else None
+        if elsewhere is not None:
+            hiding.elsewhere.append(elsewhere)
+        aside = text_aside(attributes) if attributes else ""
+        if aside:
+            # A tooltip or a label read aloud (mailhook.html_elements): after the text.
+            titles.append(aside)
         if attributes.get("alt", "").strip():
             # What a client shows in place of an image it does not load (most do not,
             # until asked): text a person reads.

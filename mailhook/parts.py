@@ -20,6 +20,7 @@ from mailhook.text_formats import enriched_text, unfolded_content_lines
 _TEXT_MAIN_TYPE = "text"
 _REPORTS = frozenset({"message/delivery-status", "message/disposition-notification"})
 _ATTACHED_MESSAGES = frozenset({"message/rfc822", "message/global"})
+_CONTENT_ELSEWHERE = frozenset({"message/external-body", "message/partial"})
 # Parts no person reads: a signature over the others (RFC 1847, RFC 3156, RFC 8551)
 # and the version marker of an encrypted message; what they sign is read.
 _NOT_FOR_READING = frozenset(
@@ -137,6 +138,14 @@ class _Walker:
             self.number += 1
             label = _label(self.number, content_type, None, attached)
             problem = repeated
+            yield Part(label, content_type, None, attached, None, problem, alternative=alternative)
+            return
+        if content_type in _CONTENT_ELSEWHERE:
+            # RFC 2046 §5.2.2-3: the body is a piece of another message, or is fetched
+            # from an address a client resolves; what it says is not here to read.
+            self.number += 1
+            label = _label(self.number, content_type, None, attached)
+            problem = "its content is elsewhere"
             yield Part(label, content_type, None, attached, None, problem, alternative=alternative)
             return
         # An attached message counts as "multipart" (its payload is a list of one).

@@ -42,7 +42,7 @@ from mailhook.text import fold, lines, respelled
 _SENTENCE_END = re.compile(r"[.!?;](?=\s|$)|\n")
 _CLAUSE_END = re.compile(
     r":(?=\s|$)|[,()]|(?:\s(?:i|oraz|a takze|takze|tez|rowniez|ponadto|dodatkowo|"
-    r"przy okazji|and|also|as well as|plus|then|additionally))+\s"
+    r"przy okazji|and|also|as well as|plus|then|additionally|[+&]))+\s"
 )
 # Words a recognised request names in passing: the service it is about ("duplikat
 # faktury za domenę acme.pl"), where the answer goes ("na adres jan@acme.pl"; an address
@@ -247,6 +247,11 @@ def _starts(words: tuple[str, ...], end: str = "") -> re.Pattern[str] | None:
 
 
 _TOKEN = re.compile(r"\w+")
+# The endings of a word compounded with a code, in languages customers write in (folded),
+# and the object such a word names; a word longer than this can be such a compound.
+_CODE_ENDINGS = ("code", "codes", "kode", "koden", "kood", "koodi", "codigo", "codice")
+_CODE = "code"
+_CODE_WORD = 6
 
 
 class _Lexicon:
@@ -288,6 +293,10 @@ class _Lexicon:
                 longest = prefix
             elif prefix in self.unlike:
                 longest = None
+        if longest is None and len(word) > _CODE_WORD and word.endswith(_CODE_ENDINGS):
+            # A compound ending in a code ("verhuiscode", "overforselskoden", "ulekandekood",
+            # "authcode"): one of the catalogue's codes, asked for in words no list holds.
+            longest = _CODE if _CODE in self.single else None
         if len(self.memo) >= self._MEMO_LIMIT:
             self.memo.clear()
         self.memo[word] = longest
@@ -433,11 +442,21 @@ def _asking(
         read.append((clause, actions, objects, foreign))
     if not read:
         return []
+    # A clause joined to a recognised one goes on from its request ("Faktura oraz kod",
+    # "duplikat faktury + kod"): it asks as that one does, with no word of its own.
     asks = acting or words.sentence_asks(sentence)
+    # What such a clause names in passing (the domain, the account) is no request; the
+    # sentence is read for kinds (one look: a phrase in a clause is in its sentence)
+    # only when one names more.
+    joined = (
+        not asks
+        and any(actions - IN_PASSING for _, actions, _, _ in read)
+        and bool(kinds_of(sentence.strip()))
+    )
     return [
         (clause, frozenset({FOREIGN}) if foreign else actions)
         for clause, actions, objects, foreign in read
-        if foreign or asks or words.holds_alone(objects)
+        if foreign or asks or words.holds_alone(objects) or (joined and actions - IN_PASSING)
     ]
 
 

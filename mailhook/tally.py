@@ -3,15 +3,16 @@ parts that disagree, hidden text, attachments and parts no one can read."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 from mailhook.carriers import armoured, descriptions, drawn_differently, link_texts, undecoded
-from mailhook.catalogue import Catalogue, any_phrase, first_phrase, kinds_named
+from mailhook.catalogue import Catalogue, kinds_named
+from mailhook.confusables import display_form, mixes_scripts
 from mailhook.instruction_findings import Concerns, PartRead
 from mailhook.normalise import clean
 from mailhook.parts import Part
+from mailhook.pointers import NAME_SEPARATORS, name_suggests, pointer
 from mailhook.reading import MAX_LINE, MAX_TEXT, Piece, Role
 from mailhook.requests import unrecognised_requests
 from mailhook.services import (
@@ -24,62 +25,6 @@ from mailhook.services import (
 from mailhook.shown_headers import shown_header_texts
 from mailhook.text import fold, respelled, spelt_out_joined
 from mailhook.unexplained import Reader, unexplained_sentences
-
-# Where the sender's own text points elsewhere for the request: the subject, the quoted
-# or forwarded message, an attachment. Folded (no diacritics), each word a stem.
-POINTERS: tuple[str, ...] = (
-    "w temacie",
-    "w tytule",
-    "patrz temat",
-    "jak wyzej",
-    "jak ponizej",
-    "jak nizej",
-    "patrz ponizej",
-    "patrz nizej",
-    "w zalaczniku",
-    "w zalaczonym",
-    "patrz zalacznik",
-    "as in the subject",
-    "in the subject",
-    "see subject",
-    "see the subject",
-    "per subject",
-    "as below",
-    "as above",
-    "see below",
-    "see above",
-    "as quoted",
-    "see attach",
-    "see the attach",
-    "in the attach",
-    "as attached",
-)
-
-
-# The longest word of each pointer, one of which every pointer holds.
-_POINTER_WORDS = re.compile("|".join(sorted({max(p.split(), key=len) for p in POINTERS})))
-
-# Words in an attachment's name that suggest it carries an instruction: a power of
-# attorney, an authorisation, an assignment, a request or a form (folded stems).
-ATTACHMENT_WORDS: tuple[str, ...] = (
-    "pelnomocnictw",
-    "upowaznieni",
-    "authoriz",
-    "authoris",
-    "transfer",
-    "cesj",
-    "wniosek",
-    "wniosk",
-    "request",
-    "form",
-    "formularz",
-    "zleceni",
-    "dyspozycj",
-    "authinfo",
-)
-
-
-_NAME_SEPARATORS = re.compile(r"[\W_]+")
 
 
 class Tally:
@@ -186,16 +131,21 @@ class Tally:
         self.links.extend((part.label, cleaned(words)) for words in link_texts(text, part.links))
 
     def hidden_in_links(self, phrases: tuple[str, ...]) -> None:
-        """A link's address asking for a kind the sender's own text does not, or for
-        something no kind recognises (the words of the recognised kinds' ``phrases``
-        count as recognised: "…/jak-zmienic-rekord-dns" beside a DNS change asks nothing
-        more) is hidden text: a person reads it in the text or on hovering."""
+        """A link's address asking for a kind the sender's own text does not, naming a
+        service it does not, or asking for something no kind recognises (the words of
+        the recognised kinds' ``phrases`` count as recognised: "…/jak-zmienic-rekord-dns"
+        beside a DNS change asks nothing more) is hidden text: a person reads it in the
+        text or on hovering."""
         words = self.catalogue.requests
         held: list[str] = []
         for label, text in self.links:
             if label in held:
                 continue
             more = set(self._kinds_of(text, fold(text))) - set(self.kinds)
+            # And a service the sender's own text does not name ("…/duplikat?domena=
+            # beta.pl"): the same request for another service, read on hovering.
+            own = set(self.services)
+            more.update(s for s in services_in(text, self.catalogue) if not covered({s}, own))
             if more or (
                 words is not None and unrecognised_requests(text, words, self.kinds_of, phrases)
             ):
@@ -235,8 +185,8 @@ class Tally:
 
     def _name_asks(self, filename: str) -> bool:
         """Whether a part's name, which a client shows, reads as an instruction."""
-        return _name_suggests(filename, self.catalogue) or self._asks_more(
-            cleaned(_NAME_SEPARATORS.sub(" ", filename[:MAX_LINE]))
+        return name_suggests(filename, self.catalogue) or self._asks_more(
+            cleaned(NAME_SEPARATORS.sub(" ", filename[:MAX_LINE]))
         )
 
     def _asks_more(self, text: str) -> bool:
@@ -320,7 +270,15 @@ class Tally:
     def _services_in(self, text: str) -> list[str]:
         variant = spelt_out_joined(text)
         named = services_in(text, self.catalogue)
-        return named if variant is None else [*named, *services_in(variant, self.catalogue)]
+        named = named if variant is None else [*named, *services_in(variant, self.catalogue)]
+        # A domain whose label mixes scripts ("βeta.pl", Greek beta in Latin letters) is
+        # one no registry issues and a person reads as another: which one, an agent says.
+        self.hidden.extend(
+            f"the domain {display_form(name)} (letters of two scripts)"
+            for name in named
+            if "xn--" in name and any(map(mixes_scripts, display_form(name).split(".")))
+        )
+        return named
 
     def _disagreeing(self) -> list[str]:
         """Labels of the parts of each alternative group whose branches differ, and of
@@ -373,21 +331,6 @@ def cleaned(text: str) -> str:
 def services_in(text: str, catalogue: Catalogue) -> list[str]:
     """Domains (as A-labels) and server ids named in ``text``, as an agent reads them."""
     return services_named(cleaned(text), catalogue.server_id_pattern)
-
-
-def pointer(folded: str) -> str | None:
-    """The phrase by which ``folded`` text points at the subject, history or an attachment."""
-    if _POINTER_WORDS.search(folded) is None:
-        # Most texts: one scan finds none of the words any pointer needs.
-        return None
-    return first_phrase(POINTERS, folded)
-
-
-def _name_suggests(filename: str, catalogue: Catalogue) -> bool:
-    """Whether an attachment's name reads as an instruction (a form, a request…)."""
-    folded = fold(_NAME_SEPARATORS.sub(" ", filename))
-    phrases = [*ATTACHMENT_WORDS, *(p for kind in catalogue.kinds for p in kind.phrases)]
-    return any_phrase(phrases, folded)
 
 
 def _part_read(

@@ -17,9 +17,11 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from mailhook.going_on import goes_on
 from mailhook.literals import literal_gate
 from mailhook.names import LEGAL_FORMS
 from mailhook.normalise import clean
+from mailhook.number_words import holds_server_in_words, server_in_words
 from mailhook.text import fold, lines
 
 # Where a sentence of the text as written ends: a full stop, "!", "?" or ";" before a
@@ -40,22 +42,6 @@ _REFERENCE = re.compile(rf"{_IP}|\b\d{{5,}}\b", re.IGNORECASE)
 _ARROW = re.compile(r"->|=>|[→⇒»]")
 # Where a clause of a sentence as written ends: a comma, a colon, a bracket, a dash
 # between spaces, or a word joining two requests.
-# Words a sentence going on from the one before starts or ends with (folded).
-_GOING_ON_FIRST = frozenset({"oraz", "i", "takze", "tez", "rowniez", "plus", "and", "also"})
-_GOING_ON_LAST = frozenset({"tez", "takze", "rowniez", "too", "as well"})
-
-
-def _goes_on(folded: str) -> bool:
-    """Whether a sentence (folded) starts with a joining word ("Oraz kod.", "+ kod") or
-    ends with "też" ("Kod też."); set look-ups, as it is asked of every sentence."""
-    words = folded.rstrip(".!?…;: ").split()
-    if not words:
-        return False
-    if folded[0] in "+&" or words[0] in _GOING_ON_FIRST:
-        return True
-    return words[-1] in _GOING_ON_LAST or " ".join(words[-2:]) in _GOING_ON_LAST
-
-
 _CLAUSE_END = re.compile(
     r":(?=\s|$)|[,()]|\s[-–—]\s|\s(?:i|oraz|a także|także|też|również|ponadto|dodatkowo|bo|"
     r"a potem|potem|następnie|and|also|then|plus|because|after that|as well as)(?=\s)",
@@ -169,19 +155,21 @@ def unexplained_sentences(text: str, reader: Reader) -> tuple[str, ...]:
     # domeny") asks as well when it asked, without a request word of its own.
     before = ""
     cleaned = clean(text)
-    lists = _Lists(reader, fold(cleaned))
+    whole = fold(cleaned)
+    lists = _Lists(reader, whole)
+    in_words = holds_server_in_words(whole)
     for sentence, item in _sentences(cleaned):
         folded = fold(sentence)
         if not folded or (item and listing):
             continue
         continued = (
             bool(before)
-            and _goes_on(folded)
+            and goes_on(folded)
             and (lists.asks(before) or bool(reader.kinds_of(before)))
         )
         before = folded
         listing = False
-        if _server_named_loosely(sentence, reader):
+        if _server_named_loosely(sentence, reader, in_words):
             found.append(_shown(folded))
             continue
         kinds = reader.kinds_of(folded)
@@ -227,13 +215,14 @@ class _Lists:
         return _any_word(self.forms.labels, fold(word))
 
 
-def _server_named_loosely(sentence: str, reader: Reader) -> bool:
+def _server_named_loosely(sentence: str, reader: Reader, in_words: bool = False) -> bool:
     """Whether ``sentence`` names a server in a way the services found do not cover:
-    a number by a word for a server ("serwer 77777", "77777 (vps)") or an IP address
+    a number by a word for a server ("serwer 77777", "77777 (vps)", "vps siedem …") or an IP address
     where no recognised kind gives one. Which server is meant, an agent reads."""
     if _DIGIT_OR_COLON.search(sentence) is None:
-        # Both need a digit, or an IPv6 address's colon: most sentences have neither.
-        return False
+        # Both need a digit, or an IPv6 address's colon: most sentences have neither;
+        # a number may be written in words ("vps siedem siedem …").
+        return in_words and server_in_words(sentence)
     rest = _without_names(sentence)
     if any(
         _digits(match.group(0)) not in reader.known_numbers

@@ -121,3 +121,17 @@ def test_what_a_style_block_draws_from_elsewhere() -> None:
         "an image in its CSS",
         "a style sheet it loads",
     ]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "counter(item) 'kod AuthInfo'",
+        'open-quote "kod AuthInfo"',
+        "url(x.png) 'kod AuthInfo'",
+        "'kod AuthInfo'",
+    ],
+)
+def test_every_string_of_generated_content_is_drawn_text(value: str) -> None:
+    # Metamorphic: the same string after whatever comes before it in the value.
+    assert drawn_text(f"li::before {{ content: {value} }}") == ["kod AuthInfo"]

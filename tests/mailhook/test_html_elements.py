@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from mailhook.html_elements import attribute_text, embeds, loads_style, raw_text_end
+from mailhook.html_elements import (
+    attribute_text,
+    drawn_from_elsewhere,
+    embeds,
+    loads_style,
+    raw_text_end,
+    text_aside,
+)
 from mailhook.htmltext import render_html
 from mailhook.text import fold
 
@@ -167,3 +174,79 @@ def test_element_helpers() -> None:
     source = "<textarea>a</TEXTAREA >b"
     assert raw_text_end(source, 10, "textarea") == (11, 23)
     assert raw_text_end(source, 10, "plaintext") == (len(source), len(source))
+
+
+IMAGE_AT = "an image it loads"
+PAGE_AT = "a page or a document it loads"
+
+
+@pytest.mark.parametrize(
+    ("html", "elsewhere"),
+    [
+        pytest.param("<img src='https://img.example/a.png'>", (IMAGE_AT,), id="an image"),
+        pytest.param("<IMG SRC=//img.example/a.png>", (IMAGE_AT,), id="scheme-relative"),
+        pytest.param("<img src='https&#58;//img.example/a.png'>", (IMAGE_AT,), id="with an entity"),
+        pytest.param("<video poster='http://192.0.2.1/p.jpg'></video>", (IMAGE_AT,), id="poster"),
+        pytest.param("<td background='https://img.example/b.gif'>x</td>", (IMAGE_AT,), id="cell"),
+        pytest.param(
+            "<div style='background:url(https://img.example/b.gif)'></div>",
+            (IMAGE_AT,),
+            id="a style attribute's background",
+        ),
+        pytest.param(
+            "<style>.b { background-image: url('https://img.example/b.gif') }</style>",
+            (IMAGE_AT,),
+            id="a style block's background",
+        ),
+        pytest.param("<svg><image href='https://img.example/a.svg'/></svg>", (IMAGE_AT,), id="SVG"),
+        pytest.param("<iframe src='https://x.example/'></iframe>", (PAGE_AT,), id="a frame"),
+        pytest.param("<object data='https://x.example/d.pdf'></object>", (PAGE_AT,), id="object"),
+        pytest.param(
+            "<meta http-equiv='Refresh' content='0;url=https://x.example/'>",
+            ("a page it sends the reader on to",),
+            id="a refresh",
+        ),
+        pytest.param(
+            "<link rel=import href='https://x.example/p.html'>",
+            ("a document it imports",),
+            id="an import",
+        ),
+        # What draws nothing from elsewhere: a link, a tracking pixel, a part of the
+        # message (cid:), data carried in the markup, a fragment, a program's meta.
+        pytest.param("<a href='https://www.acme.pl/'>acme</a>", (), id="a link"),
+        pytest.param("<img src='https://t.example/o.gif' width='1' height='1'>", (), id="a pixel"),
+        pytest.param("<img src='cid:logo@acme.pl'>", (), id="a part of the message"),
+        pytest.param("<img src='data:image/png;base64,iVBORw0KGgo='>", (), id="carried"),
+        pytest.param("<svg><use href='#icon'/></svg>", (), id="a fragment"),
+        pytest.param("<meta name='generator' content='Thunderbird'>", (), id="a meta"),
+        pytest.param("<div style='background:url(cid:x)'></div>", (), id="a part's background"),
+        pytest.param("<base href='https://www.acme.pl/'>", (), id="a base for links"),
+    ],
+)
+def test_what_is_drawn_from_an_address_outside_the_message(
+    html: str, elsewhere: tuple[str, ...]
+) -> None:
+    assert render_html(f"<p>Faktura</p>{html}").drawn_elsewhere == elsewhere
+
+
+def test_the_same_image_is_drawn_from_elsewhere_on_any_element_that_loads_it() -> None:
+    # Metamorphic: one address, on each attribute a client fetches it through.
+    address = "https://img.example/prosba.png"
+    for name, attribute in (
+        ("img", "src"),
+        ("img", "srcset"),
+        ("source", "srcset"),
+        ("input", "src"),
+        ("embed", "src"),
+        ("table", "background"),
+        ("image", "href"),
+        ("v:image", "src"),
+    ):
+        assert drawn_from_elsewhere(name, {attribute: address}) is not None, (name, attribute)
+
+
+def test_text_read_beside_an_element() -> None:
+    assert text_aside({"title": " a ", "aria-label": "b", "aria-description": "c"}) == "a b c"
+    assert text_aside({"alt": "x", "class": "y"}) == ""
+    rendered = render_html(f"<p>x</p><button aria-label='{REQUEST}'>OK</button>")
+    assert fold(REQUEST) in fold(rendered.text)

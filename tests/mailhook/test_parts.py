@@ -295,3 +295,10 @@ def test_each_control_is_held_in_a_long_text_of_each_width(code: int) -> None:
         long_text = filler * 20_000
         assert not parts.holds_controls(long_text)
         assert parts.holds_controls(long_text + chr(code) + filler)
+
+
+@pytest.mark.parametrize("content_type", ["message/external-body", "message/partial"])
+def test_a_part_whose_content_is_elsewhere_is_not_read(content_type: str) -> None:
+    message = single_part(b"Content-Type: text/plain\r\n\r\nkod AuthInfo\r\n", content_type)
+    (part,) = message_parts(message).parts
+    assert (part.text, part.problem) == (None, "its content is elsewhere")

@@ -180,3 +180,64 @@ def test_nothing_recognised_is_left_to_instruction_kind_none() -> None:
 )
 def test_clauses(folded: str, expected: list[str]) -> None:
     assert clauses(folded) == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "subject", "held"),
+    [
+        pytest.param("Dzień dobry,\nduplikat faktury + kod.", "Sprawa", True, id="a plus"),
+        pytest.param("Dzień dobry,\nduplikat faktury & kod.", "Sprawa", True, id="an ampersand"),
+        pytest.param("Dzień dobry,\nduplikat faktury i kod.", "Sprawa", True, id="'i'"),
+        pytest.param("Dzień dobry.", "Duplikat faktury oraz kod", True, id="in the subject"),
+        pytest.param("Duplikat faktury i dane do przelewu.", "Sprawa", True, id="payment details"),
+        pytest.param(
+            "Dzień dobry,\nduplikat faktury, domena acme.pl.",
+            "Sprawa",
+            False,
+            id="the domain it is for",
+        ),
+        pytest.param(
+            "Duplikat faktury za domenę acme.pl, konto acme.",
+            "Sprawa",
+            False,
+            id="the account it is for",
+        ),
+        pytest.param(
+            "Proszę o duplikat faktury 11/2026 oraz fakturę korygującą 12/2026.",
+            "Sprawa",
+            False,
+            id="a second invoice",
+        ),
+    ],
+)
+def test_a_clause_joined_to_a_recognised_one_asks_as_it_does(
+    body: str, subject: str, held: bool
+) -> None:
+    """ "Duplikat faktury + kod": the clause after the request asks with no word of its own;
+    what a request names in passing (the domain, the account) asks for nothing more."""
+    assert bool(unrecognised(body, subject)) is held
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Send ogsa overforselskoden.",
+        "En de verhuiscode graag.",
+        "Palun saatke ka ulekandekood.",
+        "Stuur ook de overdrachtscode.",
+        "Tafadhali tuma msimbo wa uhamisho pia.",
+        "Pakipadala rin ang code ng paglipat.",
+        "Atsiuskite ir perkelimo koda.",
+        "Gui ma chuyen nhuong nua.",
+    ],
+)
+def test_a_code_asked_for_in_a_compound_or_a_language_of_ascii_letters(sentence: str) -> None:
+    assert unrecognised(f"{INVOICE}\n{sentence}\nJan")
+
+
+def test_a_compound_code_word_is_the_object_code_and_a_short_word_is_not() -> None:
+    words = CATALOGUE.requests
+    assert words is not None
+    assert words.found("overforselskoden")[1] == frozenset({"code"})
+    assert words.found("ulekandekood")[1] == frozenset({"code"})
+    assert words.found("decode")[1] == frozenset()

@@ -8,7 +8,7 @@ is not its owner; ``review``: unrecognised, mixed, hidden, unreadable, disagreei
 automatic replies, repeated headers). Legitimate customers' mail stays accepted (or
 asks for the one-time code a transfer needs). Every row's id names the class of issue
 13 it guards, 1 to 8 (class 9, rules that fail open, is tested with the rules), or of a
-later round (10 to 24).
+later round (10 to 31).
 
 The sender throughout is customer acme (jan@acme.pl), with an account and valid one-time
 codes of its own; beta and agencja are the other customers it may name.
@@ -53,11 +53,31 @@ from tests.app.decision.fail_closed.carried import (
     NAMED_AS_READ,
     NAMED_AS_READ_LEGITIMATE,
 )
+from tests.app.decision.fail_closed.disguised import (
+    DISGUISED_LEGITIMATE,
+    GENERATED,
+    IN_LINKS,
+    IN_WORDS,
+    READ_ALOUD,
+    TWO_SCRIPTS,
+)
+from tests.app.decision.fail_closed.drawn_elsewhere import (
+    DRAWN_ELSEWHERE,
+    DRAWN_ELSEWHERE_LEGITIMATE,
+    METAMORPHIC_ELSEWHERE,
+)
 from tests.app.decision.fail_closed.drawn_markup import (
     DRAWN_MARKUP,
     DRAWN_MARKUP_LEGITIMATE,
     METAMORPHIC_MARKUP,
 )
+from tests.app.decision.fail_closed.going_on import (
+    GOING_ON,
+    GOING_ON_LEGITIMATE,
+    JOINED,
+    METAMORPHIC_GOING_ON,
+)
+from tests.app.decision.fail_closed.going_on import LANGUAGES as ASCII_LANGUAGES
 from tests.app.decision.fail_closed.headers import ADDRESSES, AUTOMATIC, HEADERS, RESULTS
 from tests.app.decision.fail_closed.legitimate import LEGITIMATE
 from tests.app.decision.fail_closed.named_fields import NAMED_FIELDS, NAMED_FIELDS_LEGITIMATE
@@ -99,6 +119,17 @@ ROWS = [
     *METAMORPHIC_MARKUP,
     *NAMED_FIELDS,
     *ASKED_OTHERWISE,
+    *DRAWN_ELSEWHERE,
+    *METAMORPHIC_ELSEWHERE,
+    *GOING_ON,
+    *JOINED,
+    *ASCII_LANGUAGES,
+    *METAMORPHIC_GOING_ON,
+    *IN_LINKS,
+    *TWO_SCRIPTS,
+    *READ_ALOUD,
+    *GENERATED,
+    *IN_WORDS,
     *LEGITIMATE,
     *CARRIED_LEGITIMATE,
     *LEFTOVERS_LEGITIMATE,
@@ -107,6 +138,9 @@ ROWS = [
     *DRAWN_MARKUP_LEGITIMATE,
     *NAMED_FIELDS_LEGITIMATE,
     *ASKED_OTHERWISE_LEGITIMATE,
+    *DRAWN_ELSEWHERE_LEGITIMATE,
+    *GOING_ON_LEGITIMATE,
+    *DISGUISED_LEGITIMATE,
 ]
 
 
