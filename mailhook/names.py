@@ -6,10 +6,9 @@ import bisect
 import re
 from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
-from functools import partial
-from itertools import accumulate
-from typing import Final, NamedTuple
+from typing import Final
 
+from mailhook.name_words import Word, words_of
 from mailhook.normalise import clean, normalise
 
 # A name is looked for as 1 to this many words; a key of more words is never stored.
@@ -94,18 +93,6 @@ _FORM_FIRST: Final = frozenset(written[0] for written in LEGAL_FORMS)
 # A word: letters and digits. Everything else (punctuation, quotes, "&", dashes, white
 # space and line breaks) only separates words, on both sides of the comparison.
 _WORD: Final = re.compile(r"[^\W_]+")
-_WORD_SPLIT: Final = re.compile(r"([^\W_]+)")
-# Text between quotation marks of any kind a reader knows („…”, “…”, "…", «…», »…«, ‚…’),
-# on one line. The straight apostrophe is left out: it is also a letter of names (O'Neil).
-_QUOTES: Final = '„“”"«»‚‘’'
-_QUOTED: Final = re.compile(f"[{_QUOTES}]([^{_QUOTES}\\n]{{1,200}})[{_QUOTES}]")
-# What may stand before a word in the middle of a sentence (not after a full stop, a
-# colon or at the start of the text).
-_WITHIN_SENTENCE: Final = ",;(&/+-"
-# What ends a run of words that may be one name: no name holds these between its words
-# (a full stop does only after an initial, "P.H.U. Kowalski"; legal forms, "sp. z o.o.",
-# are read after the run).
-_ENDS_RUN: Final = frozenset(".,;:!?()[]{}<>|")
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,24 +169,6 @@ def exact_name_keys(kind: str, name: str) -> tuple[str, ...]:
     return (key if form is None else f"{key} {form}",)
 
 
-class _Word(NamedTuple):
-    """A word of a text and how it stands there (a tuple: a long text has thousands,
-    and a tuple is the cheapest thing to make)."""
-
-    folded: str
-    raw: str
-    start: int
-    end: int
-    # Capitalised or within quotation marks.
-    named: bool
-    quoted: bool
-    within_sentence: bool
-    # Whether it may be part of one name with the word before it (see _ENDS_RUN).
-    joined: bool
-
-
-# A _Word from its fields in order, made as a tuple is (no keyword parsing a word).
-_as_word: Final = partial(tuple.__new__, _Word)
 # No legal form written from a word on (see NameRuns.forms).
 _NO_FORM: Final[tuple[int, str | None, bool]] = (0, None, False)
 
@@ -228,7 +197,7 @@ class NameRuns:
         # for: most messages (no customer matched) never are.
         self._source = source
         self._text: str | None = None
-        self._words: tuple[_Word, ...] = ()
+        self._words: tuple[Word, ...] = ()
         self._forms: tuple[tuple[int, str | None, bool], ...] = (_NO_FORM,)
 
     @property
@@ -240,7 +209,7 @@ class NameRuns:
         return self._text
 
     @property
-    def words(self) -> tuple[_Word, ...]:
+    def words(self) -> tuple[Word, ...]:
         if self._text is None:
             self._read()
         return self._words
@@ -255,7 +224,7 @@ class NameRuns:
 
     def _read(self) -> None:
         text = clean(self._source) if self._source else ""
-        words = _words(text)
+        words = words_of(text)
         forms = [_NO_FORM] * (len(words) + 1)
         for at, word in enumerate(words):
             if word.folded in _FORM_FIRST:
@@ -383,71 +352,6 @@ def written_names(text: str) -> tuple[WrittenName, ...]:
     return runs.named(runs.keys())
 
 
-def _words(text: str) -> tuple[_Word, ...]:
-    """The words of ``text`` and how each stands there, read in bulk: split once into
-    words and the gaps between them, each distinct gap and word judged once (a text
-    repeats " " and ", ", and most of its words), the rest zipped (NameRuns: this is
-    its cost when a customer matched)."""
-    # Gap, word, gap, word, …, gap: the pattern's group keeps the words.
-    parts = _WORD_SPLIT.split(text)
-    raws = parts[1::2]
-    if not raws:
-        return ()
-    # What stands before each word; before the first, nothing: as a line break.
-    gaps = parts[0:-1:2]
-    gaps[0] = "\n"
-    bounds = list(accumulate(map(len, parts)))
-    starts, ends = bounds[0:-1:2], bounds[1::2]
-    read = {gap: _gap_reading(gap) for gap in set(gaps)}
-    readings = list(map(read.__getitem__, gaps))
-    # A full stop after an initial ("P.H.U. Kowalski") does not end a run.
-    initial = [False, *(len(raw) == 1 for raw in raws[:-1])]
-    joined = [
-        not (ends_run and not (initial_before and dot))
-        for (_, ends_run, dot), initial_before in zip(readings, initial, strict=True)
-    ]
-    quoted = _quoted(text, starts) if _has_quotes(text) else [False] * len(raws)
-    # normalise() of an ASCII word is its lower case.
-    folding = {raw: raw.lower() if raw.isascii() else normalise(raw) for raw in set(raws)}
-    return tuple(
-        map(
-            _as_word,
-            zip(
-                map(folding.__getitem__, raws),
-                raws,
-                starts,
-                ends,
-                [raw[0].isupper() or inside for raw, inside in zip(raws, quoted, strict=True)],
-                quoted,
-                [within for within, _, _ in readings],
-                joined,
-                strict=True,
-            ),
-        )
-    )
-
-
-def _gap_reading(gap: str) -> tuple[bool, bool, bool]:
-    """What the text between two words says of the second: whether the sentence goes on
-    (another word or a comma before it on its line; a full stop, a colon or a line break
-    ends it, as a line often ends without a full stop: a greeting, the subject above the
-    body), whether it ends a run (_ENDS_RUN), and whether it is a full stop alone."""
-    mark = gap.rstrip(" \t")[-1:]
-    within = "\n" not in gap and (not mark or mark in _WITHIN_SENTENCE)
-    return within, not _ENDS_RUN.isdisjoint(gap), gap.strip() == "."
-
-
-def _quoted(text: str, starts: list[int]) -> list[bool]:
-    """Whether each word (by where it starts) stands within quotation marks."""
-    spans = [(match.start(1), match.end(1)) for match in _QUOTED.finditer(text)]
-    opened = [start for start, _ in spans]
-    quoted = []
-    for start in starts:
-        at = bisect.bisect_right(opened, start) - 1
-        quoted.append(at >= 0 and start < spans[at][1])
-    return quoted
-
-
 def name_key_starts(keys: Iterable[str]) -> frozenset[str]:
     """The first word of each name key: what NameRuns.named and lower_case may be given
     to walk only the runs that can be one of those keys."""
@@ -460,11 +364,7 @@ def _start_of(key: str) -> str:
     return key.partition(" ")[0]
 
 
-def _has_quotes(text: str) -> bool:
-    return any(quote in text for quote in _QUOTES)
-
-
-def _form_at(words: tuple[_Word, ...], at: int) -> tuple[int, str | None, bool]:
+def _form_at(words: tuple[Word, ...], at: int) -> tuple[int, str | None, bool]:
     """The legal form written from word ``at`` on: how many words, the form compared, and
     whether it marks the words before it as a name (see _PLAIN_WORDS)."""
     if at == len(words) or words[at].folded not in _FORM_FIRST:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailhook import names
+from mailhook import name_words, names
 from mailhook.names import customer_name_keys, exact_name_keys, name_runs, written_names
 from mailhook.normalise import clean, normalise
 from tests.support import FIXTURES
@@ -123,7 +123,7 @@ def test_the_runs_show_nothing_of_the_text_and_are_not_pickled() -> None:
 # The words of a text read one match at a time, as NameRuns read them before they were
 # read in bulk: the oracle the bulk reading is held to.
 def _words_one_by_one(text: str) -> list[tuple[object, ...]]:
-    spans = [(m.start(1), m.end(1)) for m in names._QUOTED.finditer(text)]
+    spans = [(m.start(1), m.end(1)) for m in name_words.QUOTED.finditer(text)]
     span, previous_end, previous_initial = 0, -1, False
     found: list[tuple[object, ...]] = []
     for match in names._WORD.finditer(text):
@@ -132,8 +132,8 @@ def _words_one_by_one(text: str) -> list[tuple[object, ...]]:
             span += 1
         gap = text[previous_end:start] if previous_end >= 0 else "\n"
         mark = gap.rstrip(" \t")[-1:]
-        within = "\n" not in gap and (not mark or mark in names._WITHIN_SENTENCE)
-        ends_run = not names._ENDS_RUN.isdisjoint(gap) and not (
+        within = "\n" not in gap and (not mark or mark in name_words.WITHIN_SENTENCE)
+        ends_run = not name_words.ENDS_RUN.isdisjoint(gap) and not (
             previous_initial and gap.strip() == "."
         )
         previous_end, previous_initial = match.end(), len(raw) == 1
@@ -176,7 +176,7 @@ _PIECES = st.sampled_from(
         "-",
         "/",
         "!",
-        *names._QUOTES,
+        *name_words.QUOTES,
         "'",
     ]
 )
@@ -185,13 +185,13 @@ _PIECES = st.sampled_from(
 @settings(max_examples=4000, deadline=None)
 @given(st.lists(_PIECES, max_size=60).map("".join))
 def test_the_words_read_in_bulk_are_those_read_one_by_one(text: str) -> None:
-    assert [tuple(word) for word in names._words(text)] == _words_one_by_one(text)
+    assert [tuple(word) for word in name_words.words_of(text)] == _words_one_by_one(text)
 
 
 @pytest.mark.parametrize("path", sorted(FIXTURES.glob("**/*.eml")), ids=lambda p: p.name)
 def test_the_words_of_every_fixture_read_in_bulk_are_those_read_one_by_one(path: Path) -> None:
     text = clean(path.read_bytes().decode("utf-8", "replace"))
-    assert [tuple(word) for word in names._words(text)] == _words_one_by_one(text)
+    assert [tuple(word) for word in name_words.words_of(text)] == _words_one_by_one(text)
 
 
 @settings(max_examples=2000, deadline=None)
