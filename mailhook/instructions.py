@@ -134,6 +134,17 @@ def _read_instruction(message: InboundMessage, catalogue: Catalogue) -> Instruct
         unrecognised = unrecognised_requests(
             reading.own_text(), catalogue.requests, tally.kinds_of, recognised
         )
+        # A subject names what the message asks for without a word of asking: "Faktura
+        # + kod" over an invoice request asks for a code too.
+        subjects = "\n".join(p.text for p in reading.pieces if p.role is Role.SUBJECT)
+        unrecognised = unique(
+            [
+                *unrecognised,
+                *unrecognised_requests(
+                    subjects, catalogue.requests, tally.kinds_of, recognised, title=True
+                ),
+            ]
+        )
     if tally.links:
         tally.hidden_in_links(recognised)
     parts = tuple(tally.reads)

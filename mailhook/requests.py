@@ -250,6 +250,9 @@ _TOKEN = re.compile(r"\w+")
 # The endings of a word compounded with a code, in languages customers write in (folded),
 # and the object such a word names; a word longer than this can be such a compound.
 _CODE_ENDINGS = ("code", "codes", "kode", "koden", "kood", "koodi", "codigo", "codice")
+# A code named as an object (rules/instructions.toml), whichever language: in a subject
+# it asks for one (unrecognised_requests' title).
+_CODES = frozenset({"kod", "code", "codice", "codigo", "kode", "koodi", "kood", "msimbo", "epp"})
 _CODE = "code"
 _CODE_WORD = 6
 
@@ -360,10 +363,14 @@ def unrecognised_requests(
     words: RequestWords,
     kinds_of: Callable[[str], tuple[str, ...]],
     phrases: Iterable[str] = (),
+    title: bool = False,
 ) -> tuple[str, ...]:
     """The clauses of ``text`` (the sender's own) that ask for something no kind
     recognises, folded and shortened for a reason; ``kinds_of`` gives the kinds a
-    folded clause asks for. The words of ``phrases`` (those of the kinds recognised in
+    folded clause asks for. ``title``: ``text`` is a subject, which names what the
+    message asks for without a word of asking: a clause naming a code there asks for it
+    ("Faktura + kod" over an invoice request), as an object that asks alone does
+    anywhere (RequestWords.holds_alone). The words of ``phrases`` (those of the kinds recognised in
     the message) count as recognised too: a subject "Transfer" over a recognised
     "przeniesienie domeny" asks for nothing more. Each line is folded apart: folding
     joins lines."""
@@ -397,7 +404,7 @@ def unrecognised_requests(
         ):
             # Most sentences: no word of a request at all, no clause of it to read.
             continue
-        asking.extend(_asking(sentence, words, kinds_of, spanning, recognised, explained))
+        asking.extend(_asking(sentence, words, kinds_of, spanning, recognised, explained, title))
     return tuple(
         dict.fromkeys(_shown(clause) for clause, actions in asking if not actions <= recognised)
     )
@@ -410,6 +417,7 @@ def _asking(
     spanning: bool,
     recognised: set[str],
     explained: frozenset[str],
+    title: bool = False,
 ) -> list[tuple[str, frozenset[str]]]:
     """The clauses of ``sentence`` that ask, with their words; the words of those
     recognised go into ``recognised``. A clause asks when it names an action or its
@@ -456,7 +464,11 @@ def _asking(
     return [
         (clause, frozenset({FOREIGN}) if foreign else actions)
         for clause, actions, objects, foreign in read
-        if foreign or asks or words.holds_alone(objects) or (joined and actions - IN_PASSING)
+        if foreign
+        or asks
+        or words.holds_alone(objects)
+        or (joined and actions - IN_PASSING)
+        or (title and not objects.isdisjoint(_CODES))
     ]
 
 

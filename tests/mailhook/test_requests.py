@@ -241,3 +241,18 @@ def test_a_compound_code_word_is_the_object_code_and_a_short_word_is_not() -> No
     assert words.found("overforselskoden")[1] == frozenset({"code"})
     assert words.found("ulekandekood")[1] == frozenset({"code"})
     assert words.found("decode")[1] == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("subject", "reported"),
+    [
+        ("Faktura + kod", ("kod",)),
+        ("Invoice, code", ("code",)),
+        ("Faktura", ()),
+        ("Duplikat faktury", ()),
+        # Named in the body without a word of asking, a code is no request of its own.
+        ("Sprawa", ()),
+    ],
+)
+def test_a_code_named_in_the_subject_is_asked_for(subject: str, reported: tuple[str, ...]) -> None:
+    assert unrecognised(f"{INVOICE}\nKod klienta podam telefonicznie.", subject) == reported

@@ -49,7 +49,37 @@ ASKED_OTHERWISE = [
     )
 ]
 
+# A code named in the subject as one of its topics, over an invoice request in the body
+# ("Faktura + kod"): a subject names what the message asks for without a word of asking.
+# Each ended accepted on main ("faktura" alone is no kind's phrase, so nothing joined
+# the code to a request).
+SUBJECT_TOPICS = [
+    attack(
+        f"subject «{subject}» over an invoice request",
+        C24,
+        plain(subject, f"{INVOICE}{SIGNATURE}"),
+        REVIEW,
+    )
+    for subject in (
+        "Faktura + kod",
+        "Faktura i kod",
+        "Faktura, kod",
+        "Invoice + code",
+        "Faktura & kod",
+        "Fattura e codice",
+    )
+]
+
 ASKED_OTHERWISE_LEGITIMATE = [
+    *(
+        legit(
+            f"subject «{subject}» over an invoice request",
+            plain(subject, f"{INVOICE}{SIGNATURE}"),
+            "accepted",
+            ("invoice_duplicate",),
+        )
+        for subject in ("Faktura", "Duplikat faktury", "Prośba o duplikat faktury")
+    ),
     *(
         legit(f"«{text.strip()}»", plain("Faktura", text), "accepted", ("invoice_duplicate",))
         for text in (

@@ -41,6 +41,7 @@ from tests.adversarial_mail import (
 from tests.app.decision.fail_closed.asked_otherwise import (
     ASKED_OTHERWISE,
     ASKED_OTHERWISE_LEGITIMATE,
+    SUBJECT_TOPICS,
 )
 from tests.app.decision.fail_closed.carried import (
     CARRIED,
@@ -119,6 +120,7 @@ ROWS = [
     *METAMORPHIC_MARKUP,
     *NAMED_FIELDS,
     *ASKED_OTHERWISE,
+    *SUBJECT_TOPICS,
     *DRAWN_ELSEWHERE,
     *METAMORPHIC_ELSEWHERE,
     *GOING_ON,
