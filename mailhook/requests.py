@@ -252,7 +252,7 @@ _TOKEN = re.compile(r"\w+")
 _CODE_ENDINGS = ("code", "codes", "kode", "koden", "kood", "koodi", "codigo", "codice")
 # A code named as an object (rules/instructions.toml), whichever language: in a subject
 # it asks for one (unrecognised_requests' title).
-_CODES = frozenset({"kod", "code", "codice", "codigo", "kode", "koodi", "kood", "msimbo", "epp"})
+_CODES = frozenset({*_CODE_ENDINGS, "kod", "msimbo", "epp"})
 _CODE = "code"
 _CODE_WORD = 6
 

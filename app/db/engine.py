@@ -64,9 +64,6 @@ def make_engine(url: str) -> Engine:
 # statement's), and 25006, a write in a read-only transaction. Nothing a probe may
 # cheaply ask shows a full disk (its free space is the server's), so readiness
 # (app.db.writable) reports the last such refusal for a while.
-# Why a store answered nothing: every pooled connection stayed in use while a request
-# waited for one (PostgreSQL: pool_size + max_overflow connections per process).
-POOL_EXHAUSTED = "every database connection of this process is in use; retry later"
 REFUSED_WRITE_STATES = ("53100", "53200", "53300", "25006")
 REFUSED_WRITE_REMEMBERED_SECONDS = 60.0
 # The store's address (URL without password) -> (monotonic time, SQLSTATE, its name).
@@ -327,7 +324,7 @@ def turn_sessions(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
         return sessions
     turn = writer_turn(engine)
     assert isinstance(turn, _SqliteTurn)
-    made = sessionmaker(engine, expire_on_commit=False)
+    made = session_factory(engine)
 
     def take(session: Session, transaction: SessionTransaction) -> None:
         if transaction.parent is not None:
@@ -373,6 +370,11 @@ def lookup_engine(sessions: sessionmaker[Session]) -> Engine:
     if engine.dialect.name == "postgresql":
         return engine.execution_options(isolation_level="AUTOCOMMIT")
     return engine
+
+
+# Why a store answered nothing: every pooled connection stayed in use while a request
+# waited for one (PostgreSQL: pool_size + max_overflow connections per process).
+POOL_EXHAUSTED = "every database connection of this process is in use; retry later"
 
 
 @contextmanager
