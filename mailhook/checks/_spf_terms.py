@@ -118,8 +118,9 @@ def pass_path(query: Any) -> tuple[list[str], str | None]:
     domain's owner authorises.
 
     ``query`` has run and passed; its ``evaluation`` holds what each record matched.
-    Raises Untraceable when a passing include shows no passing record behind it, which
-    only a pyspf that evaluates otherwise than the one _TermCompared was written for gives.
+    Raises Untraceable when no record's evaluation was noted, or a passing include shows
+    no passing record behind it, which only a pyspf that evaluates otherwise than the one
+    _TermCompared was written for gives: whose record passed the host is then unknown.
 
     The domain is the one whose record ended the top level (a redirect= target, else the
     checked domain), then each include that passed, one level down at a time (past its
@@ -130,7 +131,9 @@ def pass_path(query: Any) -> tuple[list[str], str | None]:
     terms: list[str] = []
     term = query.mechanism
     evaluation: RecordEvaluation | None = query.__dict__.get("evaluation")
-    domain = _domain_of(evaluation.settled()) if evaluation is not None else None
+    if evaluation is None:
+        raise Untraceable(f"no record's evaluation was noted for '{term}'")
+    domain = _domain_of(evaluation.settled())
     for _ in range(MAX_DEPTH):
         if not term:
             break
@@ -138,7 +141,7 @@ def pass_path(query: Any) -> tuple[list[str], str | None]:
         if _kind(str(term)) != "include":
             break
         # The loop stops at the include that passed: the last include it evaluated.
-        includes = evaluation.settled().includes if evaluation is not None else []
+        includes = evaluation.settled().includes
         if not includes or includes[-1].result != "pass" or not includes[-1].settled().last_term:
             raise Untraceable(f"no record behind '{term}' shows what passed")
         evaluation = includes[-1].settled()

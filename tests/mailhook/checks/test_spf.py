@@ -10,7 +10,7 @@ import pytest
 import spf
 
 from mailhook.checks import PIPELINE, registered
-from mailhook.checks._spf_terms import _TermCompared
+from mailhook.checks._spf_terms import Untraceable, _TermCompared, pass_path
 from mailhook.checks.spf import _lookup_through_resolver, check_spf, evaluate_spf
 from mailhook.context import CheckContext
 from mailhook.dns import Resolver
@@ -466,3 +466,16 @@ def test_a_pass_for_the_client_alone_is_a_plain_pass(
     assert finding.result == "pass"
     assert "anyone_passes" not in finding.evidence
     assert finding.reason.startswith("SPF pass: ")
+
+
+@pytest.mark.parametrize("term", ["ip4:192.0.2.0/24", "redirect=_spf.provider.example", "-all"])
+def test_a_pass_whose_evaluation_was_not_noted_is_untraceable(term: str) -> None:
+    """Whose record authorised the host comes from the evaluation noted while pyspf ran;
+    a pass with none noted (a pyspf evaluating otherwise) proves nothing, whatever the
+    term: not taken for the checked domain's own host."""
+
+    class Ran:
+        mechanism = term
+
+    with pytest.raises(Untraceable):
+        pass_path(Ran())
